@@ -1,0 +1,27 @@
+# The two commands a new user needs (see README.md):
+#   make demo   runs the main job on the built-in default design
+#   make test   runs the whole test suite, formatting and lint checks
+# Both install the hardware tools first (scripts/install-tools.sh).
+
+CARGO ?= cargo
+
+.PHONY: demo test tools fmt bench
+
+tools:
+	bash scripts/install-tools.sh
+
+demo: tools
+	$(CARGO) run --release --quiet -- run
+
+# Release profile: the models and simulators are hot loops, and on a
+# 2-core machine the optimized suite is faster end to end than debug.
+test: tools
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
+	$(CARGO) test --workspace --release
+
+fmt:
+	$(CARGO) fmt --all
+
+bench:
+	$(CARGO) bench --workspace

@@ -1,0 +1,295 @@
+//! Streaming scaled dot-product attention with O(1) intermediate memory.
+//!
+//! One query is held; keys and values stream past once. The state is a
+//! running maximum `m`, a running sum `l` and `d` output accumulators `o`:
+//!
+//! ```text
+//!  k_j --dot q--> * scale --> s_j (logit format)
+//!  s_j > m ?  alpha = exp(m - s_j); l *= alpha; o *= alpha; m = s_j
+//!  p_j = exp(s_j - m)   (UQ1.15)
+//!  l += p_j;  o += p_j * v_j
+//!  end of keys: out = o * (1 / l)      (one reciprocal per query)
+//! ```
+//!
+//! Every product is exact before one rounding (half-up), so hardware may
+//! build wide products from 16x16 partial products and match bit for bit.
+
+use super::{ceil_log2, check_len, check_raw};
+use crate::error::{check_finite, QuantError, Result};
+use crate::format::{shift_right_rounded, Overflow, QFormat, Rounding};
+use crate::tables::{exp::EXP_OUT_FRAC, ExpNeg, Reciprocal};
+use serde::{Deserialize, Serialize};
+
+/// Fractional bits of the scale constant (unsigned Q1.14, 16 bits).
+pub const SCALE_FRAC: u32 = 14;
+
+/// Sizes and formats of a streaming attention head.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SdpaConfig {
+    /// Head dimension (elements of q, k and v).
+    pub d: usize,
+    /// Most keys per query (sets counter and accumulator widths only).
+    pub n_max: usize,
+    /// Query element format.
+    pub query: QFormat,
+    /// Key element format.
+    pub key: QFormat,
+    /// Value element format.
+    pub value: QFormat,
+    /// Format of the scaled scores (the exponential's input).
+    pub score: QFormat,
+    /// Output element format.
+    pub output: QFormat,
+    /// Requested scale (usually `1/sqrt(d)`); the hardware applies it
+    /// rounded to unsigned Q1.14, see [`StreamingSdpa::applied_scale`].
+    pub scale: f64,
+}
+
+impl SdpaConfig {
+    /// The default design: Q3.12 inputs and outputs, Q5.10 scores,
+    /// scale `1/sqrt(d)`.
+    pub fn with_d(d: usize, n_max: usize) -> Self {
+        let q3_12 = QFormat::signed(16, 12).expect("valid");
+        Self {
+            d,
+            n_max,
+            query: q3_12,
+            key: q3_12,
+            value: q3_12,
+            score: QFormat::signed(16, 10).expect("valid"),
+            output: q3_12,
+            scale: 1.0 / (d.max(1) as f64).sqrt(),
+        }
+    }
+}
+
+/// Bit-exact model of the streaming attention block.
+///
+/// Error bound: the block's error against f64 attention on the same
+/// dequantized inputs (and the applied scale) is measured, not derived:
+/// see docs/ACCURACY.md; tests assert it stays below
+/// [`StreamingSdpa::error_bound`] on random normal inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamingSdpa {
+    config: SdpaConfig,
+    scale_raw: i64,
+    exp: ExpNeg,
+    reciprocal: Reciprocal,
+}
+
+/// The running state for one query: the only memory that lives across keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdpaState {
+    query: Vec<i64>,
+    /// Running maximum score; `None` before the first key.
+    pub max: Option<i64>,
+    /// Running sum of exponentials, UQ.15.
+    pub sum: u64,
+    /// Output accumulators, frac = 15 + value frac.
+    pub acc: Vec<i64>,
+    /// Keys seen so far.
+    pub keys: usize,
+}
+
+impl StreamingSdpa {
+    /// Validates the configuration and builds the tables.
+    pub fn new(config: SdpaConfig) -> Result<Self> {
+        if config.d == 0 || config.d > 1024 {
+            return Err(QuantError::InvalidParameter(format!(
+                "sdpa d must be in 1..=1024, got {}",
+                config.d
+            )));
+        }
+        if config.n_max == 0 || config.n_max > 1 << 24 {
+            return Err(QuantError::InvalidParameter(format!(
+                "sdpa n_max must be in 1..=16777216, got {}",
+                config.n_max
+            )));
+        }
+        for (name, f) in [
+            ("query", config.query),
+            ("key", config.key),
+            ("value", config.value),
+            ("output", config.output),
+        ] {
+            if !f.is_signed() || f.bits() > 16 {
+                return Err(QuantError::InvalidParameter(format!(
+                    "sdpa {name} format must be signed and at most 16 bits, got {f}"
+                )));
+            }
+        }
+        check_finite("sdpa scale", &[config.scale])?;
+        let scale_format = QFormat::unsigned(16, SCALE_FRAC)?;
+        if config.scale <= 0.0 || config.scale > scale_format.max_value() {
+            return Err(QuantError::InvalidParameter(format!(
+                "sdpa scale must be in (0, {}], got {}",
+                scale_format.max_value(),
+                config.scale
+            )));
+        }
+        let scale_raw = scale_format.quantize(config.scale, Rounding::NearestEven, Overflow::Saturate)?;
+        if scale_raw == 0 {
+            return Err(QuantError::InvalidParameter(format!(
+                "sdpa scale {} rounds to 0 in UQ1.14",
+                config.scale
+            )));
+        }
+        Ok(Self {
+            config,
+            scale_raw: scale_raw as i64,
+            exp: ExpNeg::new(config.score)?,
+            reciprocal: Reciprocal::new()?,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SdpaConfig {
+        &self.config
+    }
+
+    /// The scale the hardware applies (the requested one rounded to UQ1.14).
+    pub fn applied_scale(&self) -> f64 {
+        self.scale_raw as f64 / f64::from(1u32 << SCALE_FRAC)
+    }
+
+    /// The raw UQ1.14 scale constant.
+    pub fn scale_raw(&self) -> i64 {
+        self.scale_raw
+    }
+
+    /// The exponential tables.
+    pub fn exp(&self) -> &ExpNeg {
+        &self.exp
+    }
+
+    /// The reciprocal table.
+    pub fn reciprocal(&self) -> &Reciprocal {
+        &self.reciprocal
+    }
+
+    /// Width of the running sum: UQ(1 + log2 n_max).15.
+    pub fn sum_bits(&self) -> u32 {
+        EXP_OUT_FRAC + 1 + ceil_log2(self.config.n_max)
+    }
+
+    /// Width of each output accumulator (signed).
+    pub fn acc_bits(&self) -> u32 {
+        EXP_OUT_FRAC + 1 + self.config.value.bits() + ceil_log2(self.config.n_max)
+    }
+
+    /// Documented error bound against f64 for inputs drawn from a standard
+    /// normal distribution (in range of the formats): 8 output LSBs.
+    pub fn error_bound(&self) -> f64 {
+        8.0 * self.config.output.lsb()
+    }
+
+    /// Starts a query (raw elements in the query format).
+    pub fn start(&self, query: &[i64]) -> Result<SdpaState> {
+        check_len("sdpa query", query.len(), self.config.d)?;
+        check_raw("query", query, self.config.query)?;
+        Ok(SdpaState {
+            query: query.to_vec(),
+            max: None,
+            sum: 0,
+            acc: vec![0; self.config.d],
+            keys: 0,
+        })
+    }
+
+    /// The scaled score of one key, in the score format.
+    #[inline]
+    pub fn score(&self, query: &[i64], key: &[i64]) -> i64 {
+        let dot: i64 = query.iter().zip(key).map(|(q, k)| q * k).sum();
+        let frac = self.config.query.frac() + self.config.key.frac() + SCALE_FRAC;
+        let scaled = shift_right_rounded(
+            i128::from(dot) * i128::from(self.scale_raw),
+            frac - self.config.score.frac().min(frac),
+            Rounding::HalfUp,
+        );
+        self.config.score.fit(scaled, Overflow::Saturate) as i64
+    }
+
+    /// Consumes one (key, value) pair. Inputs are checked; the hot path
+    /// allocates nothing.
+    pub fn push(&self, state: &mut SdpaState, key: &[i64], value: &[i64]) -> Result<()> {
+        check_len("sdpa key", key.len(), self.config.d)?;
+        check_len("sdpa value", value.len(), self.config.d)?;
+        check_raw("key", key, self.config.key)?;
+        check_raw("value", value, self.config.value)?;
+        if state.keys >= self.config.n_max {
+            return Err(QuantError::InvalidParameter(format!(
+                "more than n_max = {} keys for one query",
+                self.config.n_max
+            )));
+        }
+        self.push_unchecked(state, key, value);
+        Ok(())
+    }
+
+    /// [`Self::push`] without input checks, for simulators whose inputs
+    /// were checked once up front.
+    #[inline]
+    pub fn push_unchecked(&self, state: &mut SdpaState, key: &[i64], value: &[i64]) {
+        let s = self.score(&state.query, key);
+        let max = match state.max {
+            None => s,
+            Some(m) if s > m => {
+                let alpha = i128::from(self.exp.eval(m - s));
+                state.sum =
+                    shift_right_rounded(i128::from(state.sum) * alpha, EXP_OUT_FRAC, Rounding::HalfUp) as u64;
+                for a in state.acc.iter_mut() {
+                    *a = shift_right_rounded(i128::from(*a) * alpha, EXP_OUT_FRAC, Rounding::HalfUp) as i64;
+                }
+                s
+            }
+            Some(m) => m,
+        };
+        state.max = Some(max);
+        let p = i64::from(self.exp.eval(s - max));
+        state.sum += p as u64;
+        for (a, v) in state.acc.iter_mut().zip(value) {
+            *a += p * v;
+        }
+        state.keys += 1;
+    }
+
+    /// Ends the query: raw outputs in the output format (zeros if no key
+    /// was seen).
+    pub fn finish(&self, state: &SdpaState) -> Vec<i64> {
+        let mut out = vec![0; self.config.d];
+        self.finish_into(state, &mut out);
+        out
+    }
+
+    /// [`Self::finish`] into a caller's buffer of length `d`.
+    pub fn finish_into(&self, state: &SdpaState, out: &mut [i64]) {
+        if state.sum == 0 {
+            out.fill(0);
+            return;
+        }
+        let inverse = self.reciprocal.eval(state.sum);
+        let out_format = self.config.output;
+        for (o, &a) in out.iter_mut().zip(&state.acc) {
+            let raw = inverse.scale(
+                i128::from(a),
+                self.config.value.frac(),
+                out_format.frac(),
+                Rounding::HalfUp,
+            );
+            *o = out_format.fit(raw, Overflow::Saturate) as i64;
+        }
+    }
+
+    /// Attention of one query over all its keys and values (rows of `d`).
+    pub fn run_query(&self, query: &[i64], keys: &[Vec<i64>], values: &[Vec<i64>]) -> Result<Vec<i64>> {
+        if keys.is_empty() {
+            return Err(QuantError::Empty("sdpa keys".into()));
+        }
+        check_len("sdpa values", values.len(), keys.len())?;
+        let mut state = self.start(query)?;
+        for (k, v) in keys.iter().zip(values) {
+            self.push(&mut state, k, v)?;
+        }
+        Ok(self.finish(&state))
+    }
+}

@@ -1,0 +1,111 @@
+//! Row softmax on fixed-point logits.
+//!
+//! ```text
+//!  logits --max--> m
+//!  logits - m --ExpNeg--> e_i (UQ1.15) --sum--> S --Reciprocal--> 1/S
+//!  e_i * (1/S) --round half-up, saturate--> p_i (UQ0.16)
+//! ```
+
+use super::{ceil_log2, check_raw};
+use crate::error::{QuantError, Result};
+use crate::format::{QFormat, Rounding};
+use crate::tables::{exp::EXP_OUT_FRAC, ExpNeg, Reciprocal};
+
+/// Bit-exact model of the softmax block.
+///
+/// Error bound against f64 softmax of the dequantized logits: the measured
+/// worst case is below [`SoftmaxModel::ERROR_BOUND`] = 2^-10 (tested on
+/// random rows of every length class up to 256; see docs/ACCURACY.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftmaxModel {
+    input: QFormat,
+    output: QFormat,
+    n_max: usize,
+    exp: ExpNeg,
+    reciprocal: Reciprocal,
+}
+
+impl SoftmaxModel {
+    /// Documented max-abs error against the float softmax.
+    pub const ERROR_BOUND: f64 = 1.0 / 1024.0;
+
+    /// A softmax for rows of up to `n_max` logits in `input` (signed, at
+    /// most 16 bits); probabilities are unsigned Q0.16.
+    pub fn new(input: QFormat, n_max: usize) -> Result<Self> {
+        if n_max == 0 || n_max > 1 << 16 {
+            return Err(QuantError::InvalidParameter(format!(
+                "softmax n_max must be in 1..=65536, got {n_max}"
+            )));
+        }
+        Ok(Self {
+            input,
+            output: QFormat::unsigned(16, 16)?,
+            n_max,
+            exp: ExpNeg::new(input)?,
+            reciprocal: Reciprocal::new()?,
+        })
+    }
+
+    /// The default design: Q5.10 logits (16 bits), rows of up to 256.
+    pub fn default_design() -> Self {
+        Self::new(QFormat::signed(16, 10).expect("valid"), 256).expect("valid")
+    }
+
+    /// Logit format.
+    pub fn input(&self) -> QFormat {
+        self.input
+    }
+
+    /// Probability format (UQ0.16).
+    pub fn output(&self) -> QFormat {
+        self.output
+    }
+
+    /// Longest row.
+    pub fn n_max(&self) -> usize {
+        self.n_max
+    }
+
+    /// The exponential tables.
+    pub fn exp(&self) -> &ExpNeg {
+        &self.exp
+    }
+
+    /// The reciprocal table.
+    pub fn reciprocal(&self) -> &Reciprocal {
+        &self.reciprocal
+    }
+
+    /// Width of the exponent sum register: UQ(1 + log2 n_max).15.
+    pub fn sum_bits(&self) -> u32 {
+        EXP_OUT_FRAC + 1 + ceil_log2(self.n_max)
+    }
+
+    /// Probabilities (raw UQ0.16) of one row of raw logits.
+    pub fn run(&self, logits: &[i64]) -> Result<Vec<u32>> {
+        if logits.is_empty() {
+            return Err(QuantError::Empty("softmax row".into()));
+        }
+        if logits.len() > self.n_max {
+            return Err(QuantError::InvalidParameter(format!(
+                "softmax row of {} logits is longer than n_max = {}",
+                logits.len(),
+                self.n_max
+            )));
+        }
+        check_raw("logit", logits, self.input)?;
+        let max = logits.iter().copied().max().unwrap_or(0);
+        let exps: Vec<u32> = logits.iter().map(|&x| self.exp.eval(x - max)).collect();
+        let sum: u64 = exps.iter().map(|&e| u64::from(e)).sum();
+        let inverse = self.reciprocal.eval(sum);
+        let max_out = self.output.max_raw();
+        Ok(exps
+            .iter()
+            .map(|&e| {
+                inverse
+                    .scale(i128::from(e), 0, 16, Rounding::HalfUp)
+                    .clamp(0, max_out) as u32
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,24 @@
+//! hwformer-quant: number formats and the models that define correct answers.
+//!
+//! - [`format`]: `QFormat`, fixed-point values, and the one implementation
+//!   of rounding and overflow.
+//! - [`tables`]: generated function tables (exp, reciprocal, GELU, inverse
+//!   square root) shared by the integer models and the RTL.
+//! - [`reference`]: f64 models (softmax, attention, FFN, layer norm, an
+//!   encoder layer): what the mathematics says.
+//! - [`integer`]: bit-exact integer models: what the hardware must produce.
+//! - [`accuracy`]: measurements of the integer models against the float ones.
+//!
+//! This crate knows nothing of hardware description, simulators or vendor
+//! tools.
+#![warn(missing_docs)]
+
+pub mod accuracy;
+pub mod error;
+pub mod format;
+pub mod integer;
+pub mod reference;
+pub mod tables;
+
+pub use error::{QuantError, Result};
+pub use format::{Fixed, Overflow, QFormat, Rounding};
