@@ -7,6 +7,7 @@
 //! - [`reference`]: f64 models (softmax, attention, FFN, layer norm, an
 //!   encoder layer): what the mathematics says.
 //! - [`integer`]: bit-exact integer models: what the hardware must produce.
+//! - [`random`]: seeded inputs for tests and measurements.
 //! - [`accuracy`]: measurements of the integer models against the float ones.
 //!
 //! This crate knows nothing of hardware description, simulators or vendor
@@ -17,6 +18,7 @@ pub mod accuracy;
 pub mod error;
 pub mod format;
 pub mod integer;
+pub mod random;
 pub mod reference;
 pub mod tables;
 

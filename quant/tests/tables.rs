@@ -1,8 +1,9 @@
 //! Whole-domain sweeps of every generated function table: the worst case
 //! each doc comment states is measured here and asserted.
 
+use hwformer_quant::accuracy::{exp_sweep, gelu_sweep, inv_sqrt_sweep, reciprocal_sweep};
 use hwformer_quant::tables::{
-    exp::EXP_ERROR_BOUND, exp::EXP_OUT_FRAC, gelu::gelu_f64, gelu::GELU_ERROR_BOUND,
+    exp::EXP_ERROR_BOUND, exp::EXP_OUT_FRAC, exp::EXP_WIDE_FRAC, gelu::gelu_f64, gelu::GELU_ERROR_BOUND,
     inv_sqrt::INV_SQRT_RELATIVE_ERROR, reciprocal::RECIPROCAL_RELATIVE_ERROR, ExpNeg, Gelu, InvSqrt,
     Reciprocal, MAX_TABLE_ENTRIES,
 };
@@ -11,26 +12,29 @@ use hwformer_quant::QFormat;
 #[test]
 fn exp_error_whole_domain() {
     for frac in [8, 10, 12] {
-        let format = QFormat::signed(16, frac).unwrap();
-        let exp = ExpNeg::new(format).unwrap();
-        let lsb = (-(EXP_OUT_FRAC as f64)).exp2();
-        let mut worst: f64 = 0.0;
-        let mut previous = 0;
-        for x in (format.min_raw() as i64)..=0 {
-            let got = exp.eval(x);
-            assert!(got >= previous, "exp not monotone at {x}");
-            previous = got;
-            let want = format.to_f64(x as i128).exp();
-            worst = worst.max((f64::from(got) * lsb - want).abs());
-        }
-        eprintln!(
-            "exp Q.{frac}: worst abs error {worst:.3e} ({:.2} LSB)",
-            worst / lsb
-        );
-        assert!(worst <= EXP_ERROR_BOUND, "exp worst error {worst}");
-        assert_eq!(exp.eval(0), 1 << EXP_OUT_FRAC, "exp(0) must be exactly 1");
-        assert!(exp.high_table().entries.len() <= MAX_TABLE_ENTRIES);
+        let worst = exp_sweep(QFormat::signed(16, frac).unwrap()).unwrap();
+        assert!(worst <= EXP_ERROR_BOUND, "exp Q.{frac}: worst error {worst}");
     }
+}
+
+#[test]
+fn exp_is_monotone_exact_at_zero_and_agrees_with_its_wide_output() {
+    let format = QFormat::signed(16, 10).unwrap();
+    let exp = ExpNeg::new(format).unwrap();
+    assert_eq!(exp.eval(0), 1 << EXP_OUT_FRAC, "exp(0) must be exactly 1");
+    assert_eq!(exp.eval_wide(0), 1 << EXP_WIDE_FRAC);
+    assert_eq!(exp.eval(5), exp.eval(0), "positive inputs count as 0");
+    let mut previous = 0;
+    for x in (format.min_raw() as i64)..=0 {
+        let (narrow, wide) = (exp.eval(x), exp.eval_wide(x));
+        assert!(narrow >= previous, "exp not monotone at {x}");
+        previous = narrow;
+        // both round the same product: they differ by at most half a narrow LSB
+        let gap = (f64::from(narrow) * 256.0 - f64::from(wide)).abs();
+        assert!(gap <= 128.0, "x = {x}: narrow {narrow}, wide {wide}");
+    }
+    assert!(exp.high_table().entries.len() <= MAX_TABLE_ENTRIES);
+    assert!(exp.low_table().entries.len() <= MAX_TABLE_ENTRIES);
 }
 
 #[test]
@@ -42,72 +46,60 @@ fn exp_of_the_lowest_16_bit_difference_is_zero_up_to_11_fraction_bits() {
     }
 }
 
-fn relative_worst(eval: impl Fn(u64) -> f64, want: impl Fn(u64) -> f64) -> f64 {
-    let mut worst: f64 = 0.0;
-    // every 16-bit input
-    for x in 1u64..=0xffff {
-        worst = worst.max((eval(x) / want(x) - 1.0).abs());
-    }
-    // every 16-bit mantissa of wider inputs, with the dropped tail all
-    // zeros and all ones (the extremes of truncation), at shifts 1 and 20
-    for m in 0x8000u64..=0xffff {
-        for shift in [1, 20] {
-            for tail in [0, (1u64 << shift) - 1] {
-                let x = (m << shift) | tail;
-                worst = worst.max((eval(x) / want(x) - 1.0).abs());
-            }
-        }
-    }
-    worst
-}
-
 #[test]
 fn reciprocal_error_whole_domain() {
-    let r = Reciprocal::new().unwrap();
-    let worst = relative_worst(|x| r.eval(x).to_f64(), |x| 1.0 / x as f64);
-    eprintln!("reciprocal: worst relative error {worst:.3e}");
+    let worst = reciprocal_sweep().unwrap();
     assert!(worst <= RECIPROCAL_RELATIVE_ERROR, "{worst}");
+    let r = Reciprocal::new().unwrap();
     assert!(r.table().entries.len() <= MAX_TABLE_ENTRIES);
+    // powers of two are the easy case: 1/2^k to within the mantissa LSB
+    for k in 0..40 {
+        let got = r.eval(1 << k).to_f64();
+        assert!(
+            (got * (1u64 << k) as f64 - 1.0).abs() <= 2.0 / 65536.0,
+            "1/2^{k}: {got}"
+        );
+    }
+    assert_eq!(r.eval(0), r.eval(1), "0 is taken as 1, not a panic");
 }
 
 #[test]
 fn inv_sqrt_error_whole_domain() {
-    let s = InvSqrt::new().unwrap();
     for frac in [0, 1, 24, 25] {
-        let scale = (frac as f64).exp2();
-        let worst = relative_worst(|x| s.eval(x, frac).to_f64(), |x| 1.0 / (x as f64 / scale).sqrt());
-        eprintln!("inv_sqrt frac {frac}: worst relative error {worst:.3e}");
+        let worst = inv_sqrt_sweep(frac).unwrap();
         assert!(worst <= INV_SQRT_RELATIVE_ERROR, "frac {frac}: {worst}");
     }
-    assert!(s.table().entries.len() <= MAX_TABLE_ENTRIES);
+    assert!(InvSqrt::new().unwrap().table().entries.len() <= MAX_TABLE_ENTRIES);
 }
 
 #[test]
 fn gelu_error_whole_domain() {
     for frac in [10, 12] {
-        let format = QFormat::signed(16, frac).unwrap();
-        let g = Gelu::new(format).unwrap();
-        let (mut worst, mut worst_in_4) = (0.0f64, 0.0f64);
-        for x in (format.min_raw() as i64)..=(format.max_raw() as i64) {
-            let real = format.to_f64(x as i128);
-            let err = (format.to_f64(g.eval(x) as i128) - gelu_f64(real)).abs();
-            worst = worst.max(err);
-            if real.abs() <= 4.0 {
-                worst_in_4 = worst_in_4.max(err);
-            }
-        }
-        eprintln!("gelu Q.{frac}: worst abs error {worst:.3e} (on [-4,4]: {worst_in_4:.3e})");
-        assert!(worst <= GELU_ERROR_BOUND, "{worst}");
-        assert!(worst_in_4 <= 0.01);
+        let (whole, within_4) = gelu_sweep(QFormat::signed(16, frac).unwrap()).unwrap();
+        assert!(whole <= GELU_ERROR_BOUND, "Q.{frac}: {whole}");
+        assert!(within_4 <= 0.01, "Q.{frac}: {within_4}");
     }
+    let g = Gelu::new(QFormat::signed(16, 10).unwrap()).unwrap();
+    assert!(g.delta_table().entries.len() <= MAX_TABLE_ENTRIES);
+    assert_eq!(
+        g.eval(i64::from(i16::MIN)),
+        0,
+        "GELU(-32) rounds to 0, no overflow"
+    );
 }
 
 #[test]
-fn gelu_reference_matches_known_values() {
-    // Phi(1) = 0.8413447460685429 (tables of the normal distribution)
+fn gelu_reference_matches_published_normal_cdf_values() {
+    // Phi(1) = 0.8413447460685429, Phi(-3) = 0.0013498980316301
     assert!((gelu_f64(1.0) - 0.841_344_746_068_542_9).abs() < 1e-13);
     assert!((gelu_f64(-1.0) + 0.158_655_253_931_457_05).abs() < 1e-13);
-    // Phi(-3) = 0.0013498980316301
     assert!((gelu_f64(-3.0) + 3.0 * 0.001_349_898_031_630_1).abs() < 1e-13);
     assert_eq!(gelu_f64(0.0), 0.0);
+}
+
+#[test]
+fn table_generators_reject_formats_they_cannot_serve() {
+    assert!(ExpNeg::new(QFormat::unsigned(16, 10).unwrap()).is_err());
+    assert!(ExpNeg::new(QFormat::signed(24, 10).unwrap()).is_err());
+    assert!(Gelu::new(QFormat::signed(16, 4).unwrap()).is_err());
 }

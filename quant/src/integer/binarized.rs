@@ -7,11 +7,9 @@
 //! With the projection (SimHash, as EcoFormer hashes into b bits), the
 //! score estimates the angle: `cos(pi * hamming / b) ~ cos(q, k)`.
 
-use super::{check_len, check_raw};
+use super::{check_len, check_raw, quantize_all};
 use crate::error::{QuantError, Result};
 use crate::format::QFormat;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 /// Sign bits packed 64 to a word, element 0 in bit 0 of word 0; bit set
 /// means the value is >= 0.
@@ -70,16 +68,9 @@ impl RandomProjection {
             )));
         }
         let format = QFormat::signed(16, 12)?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let weights = (0..d * bits)
-            .map(|_| {
-                // Box-Muller
-                let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
-                let u2: f64 = rng.gen();
-                let g = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                format.fit((g * 4096.0).round() as i128, crate::format::Overflow::Saturate) as i64
-            })
-            .collect();
+        let mut rng = crate::random::seeded(seed);
+        let gaussian = crate::random::normal_vec(&mut rng, d * bits, 1.0);
+        let weights = quantize_all("random projection", &gaussian, format)?;
         Ok(Self {
             d,
             bits,

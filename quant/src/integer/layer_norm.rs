@@ -133,10 +133,9 @@ impl IntLayerNorm {
             .zip(self.gamma.iter().zip(&self.beta))
             .map(|(&v, (&g, &b))| {
                 let z = f.normalized.fit(
-                    r.scale(
+                    r.mul_shift(
                         i128::from(v - mean),
-                        f.input.frac(),
-                        f.normalized.frac(),
+                        f.normalized.frac() as i32 - f.input.frac() as i32,
                         Rounding::HalfUp,
                     ),
                     Overflow::Saturate,

@@ -270,12 +270,9 @@ impl StreamingSdpa {
         let inverse = self.reciprocal.eval(state.sum);
         let out_format = self.config.output;
         for (o, &a) in out.iter_mut().zip(&state.acc) {
-            let raw = inverse.scale(
-                i128::from(a),
-                self.config.value.frac(),
-                out_format.frac(),
-                Rounding::HalfUp,
-            );
+            // out = (a / 2^(15 + fv)) / (sum / 2^15), in the output format
+            let shift = out_format.frac() as i32 - self.config.value.frac() as i32;
+            let raw = inverse.mul_shift(i128::from(a), shift, Rounding::HalfUp);
             *o = out_format.fit(raw, Overflow::Saturate) as i64;
         }
     }

@@ -2,14 +2,20 @@
 //!
 //! ```text
 //!  logits --max--> m
-//!  logits - m --ExpNeg--> e_i (UQ1.15) --sum--> S --Reciprocal--> 1/S
-//!  e_i * (1/S) --round half-up, saturate--> p_i (UQ0.16)
+//!  logits - m --ExpNeg--> e_i (UQ1.15) and w_i (UQ1.23, same product)
+//!  sum w_i --> S (UQ.23) --Reciprocal--> 1/S
+//!  e_i * (1/S) * 2^8 --round half-up, saturate--> p_i (UQ0.16)
+//! ```
+//! The sum uses the wide exponentials so that many tiny terms (each below
+//! half a UQ1.15 LSB) still count: without them a row of one large and 255
+//! small logits would be off by up to 0.004.
+//! ```text
 //! ```
 
 use super::{ceil_log2, check_raw};
 use crate::error::{QuantError, Result};
 use crate::format::{QFormat, Rounding};
-use crate::tables::{exp::EXP_OUT_FRAC, ExpNeg, Reciprocal};
+use crate::tables::{exp::EXP_OUT_FRAC, exp::EXP_WIDE_FRAC, ExpNeg, Reciprocal};
 
 /// Bit-exact model of the softmax block.
 ///
@@ -76,9 +82,9 @@ impl SoftmaxModel {
         &self.reciprocal
     }
 
-    /// Width of the exponent sum register: UQ(1 + log2 n_max).15.
+    /// Width of the exponent sum register: UQ(1 + log2 n_max).23.
     pub fn sum_bits(&self) -> u32 {
-        EXP_OUT_FRAC + 1 + ceil_log2(self.n_max)
+        EXP_WIDE_FRAC + 1 + ceil_log2(self.n_max)
     }
 
     /// Probabilities (raw UQ0.16) of one row of raw logits.
@@ -95,16 +101,19 @@ impl SoftmaxModel {
         }
         check_raw("logit", logits, self.input)?;
         let max = logits.iter().copied().max().unwrap_or(0);
-        let exps: Vec<u32> = logits.iter().map(|&x| self.exp.eval(x - max)).collect();
-        let sum: u64 = exps.iter().map(|&e| u64::from(e)).sum();
+        let sum: u64 = logits
+            .iter()
+            .map(|&x| u64::from(self.exp.eval_wide(x - max)))
+            .sum();
         let inverse = self.reciprocal.eval(sum);
         let max_out = self.output.max_raw();
-        Ok(exps
+        // p = (e / 2^15) / (S / 2^23), in UQ0.16: e * (1/S) * 2^(23 - 15 + 16)
+        let shift = (EXP_WIDE_FRAC - EXP_OUT_FRAC + self.output.frac()) as i32;
+        Ok(logits
             .iter()
-            .map(|&e| {
-                inverse
-                    .scale(i128::from(e), 0, 16, Rounding::HalfUp)
-                    .clamp(0, max_out) as u32
+            .map(|&x| {
+                let e = i128::from(self.exp.eval(x - max));
+                inverse.mul_shift(e, shift, Rounding::HalfUp).clamp(0, max_out) as u32
             })
             .collect())
     }

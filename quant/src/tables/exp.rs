@@ -5,6 +5,7 @@
 //!  f (16 bits) --hi 8--> HIGH[256] = 2^(i/256)     ---\
 //!              --lo 8--> LOW[256]  = 2^(j/65536)   ----*--> 2^f (Q2.30)
 //!  2^f >> (15 + n), rounded half-up                  --> e^x (UQ1.15)
+//!  2^f >> (7 + n),  rounded half-up                  --> e^x (UQ1.23, wide)
 //! ```
 
 use super::LookupTable;
@@ -15,6 +16,9 @@ use crate::format::{shift_right_rounded, QFormat, Rounding};
 pub const LOG2E_Q14: i64 = 23637;
 /// Fractional bits of the output: `e^x` is unsigned Q1.15 (1.0 = 32768).
 pub const EXP_OUT_FRAC: u32 = 15;
+/// Fractional bits of the wide output [`ExpNeg::eval_wide`] (UQ1.23), for
+/// sums of many small exponentials.
+pub const EXP_WIDE_FRAC: u32 = 23;
 
 /// Exponential of non-positive fixed-point inputs, as in softmax after the
 /// row maximum is subtracted.
@@ -65,7 +69,23 @@ impl ExpNeg {
     /// `e^x` in unsigned Q1.15 for a raw input `x` (values above 0 count as 0).
     #[inline]
     pub fn eval(&self, x: i64) -> u32 {
-        let x = x.min(0);
+        let (pow2_f, n) = self.split(x);
+        shift_right_rounded(i128::from(pow2_f), 30 - EXP_OUT_FRAC + n, Rounding::HalfUp) as u32
+    }
+
+    /// `e^x` in unsigned Q1.23: the same product as [`Self::eval`], shifted
+    /// less, so that a sum of many small values does not lose them.
+    #[inline]
+    pub fn eval_wide(&self, x: i64) -> u32 {
+        let (pow2_f, n) = self.split(x);
+        shift_right_rounded(i128::from(pow2_f), 30 - EXP_WIDE_FRAC + n, Rounding::HalfUp) as u32
+    }
+
+    /// `2^f` in UQ2.30 and `n`, with `e^x = 2^f * 2^-n`.
+    #[inline]
+    fn split(&self, x: i64) -> (u32, u32) {
+        // below -2^40 every output is 0 anyway; the clamp keeps t in range
+        let x = x.clamp(-(1 << 40), 0);
         let t = x * LOG2E_Q14; // frac = F + 14, t <= 0
         let t_frac = self.input.frac() + 14;
         let n = (-(t >> t_frac)) as u32; // integer part: t = -n + f
@@ -75,8 +95,7 @@ impl ExpNeg {
         } else {
             f << (16 - t_frac)
         } as usize;
-        let pow2_f = self.high.get(f16 >> 8) * self.low.get(f16 & 0xff); // Q2.30
-        shift_right_rounded(i128::from(pow2_f), EXP_OUT_FRAC + n, Rounding::HalfUp) as u32
+        (self.high.get(f16 >> 8) * self.low.get(f16 & 0xff), n) // Q2.30
     }
 }
 

@@ -80,11 +80,11 @@ impl Scaled {
         f64::from(self.mantissa) * (-(self.shift as f64)).exp2()
     }
 
-    /// `value * self`, for a raw `value` with `value_frac` fractional bits,
-    /// as a raw integer with `out_frac` fractional bits, rounded half-up.
-    pub fn scale(self, value: i128, value_frac: u32, out_frac: u32, rounding: Rounding) -> i128 {
+    /// `value * self * 2^shift_left`, rounded to an integer: one exact
+    /// product, then one rounding.
+    pub fn mul_shift(self, value: i128, shift_left: i32, rounding: Rounding) -> i128 {
         let product = value * i128::from(self.mantissa);
-        let shift = self.shift + value_frac as i32 - out_frac as i32;
+        let shift = self.shift - shift_left;
         if shift >= 0 {
             crate::format::shift_right_rounded(product, shift as u32, rounding)
         } else {
