@@ -561,7 +561,7 @@ impl AccuracyReport {
         );
         add(
             "binarized scores",
-            "mean |cos estimate - cos|",
+            "mean abs(cos estimate - cos)",
             b.mean_angle_error,
             None,
             "256-bit SimHash of N(0,1) vectors, d=64".into(),

@@ -26,10 +26,6 @@ fn any_overflow() -> impl Strategy<Value = Overflow> {
     prop::sample::select(vec![Overflow::Saturate, Overflow::Wrap])
 }
 
-fn raw_in(format: QFormat) -> impl Strategy<Value = i128> {
-    format.min_raw()..=format.max_raw()
-}
-
 #[test]
 fn invalid_formats_are_named_errors() {
     for (signed, bits, frac, needle) in [

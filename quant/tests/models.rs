@@ -1,0 +1,221 @@
+//! Integer models against their float references, within the documented
+//! bounds, on seeds other than the ones `hwformer quant` reports; and bad
+//! input gives named errors.
+
+use hwformer_quant::accuracy::{
+    binarized_errors, ffn_errors, layer_norm_errors, random_ffn, sdpa_errors, softmax_errors,
+    ternary_ffn_errors,
+};
+use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+use hwformer_quant::integer::softmax::SoftmaxModel;
+use hwformer_quant::integer::{ffn::FfnFormats, ffn::TernaryFfn, quantize_all};
+use hwformer_quant::random::{normal_vec, seeded};
+use hwformer_quant::reference::Activation;
+use hwformer_quant::{QFormat, QuantError};
+use proptest::prelude::*;
+
+#[test]
+fn softmax_within_bound_and_no_argmax_flip() {
+    let model = SoftmaxModel::default_design();
+    for seed in [11, 12, 13] {
+        let s = softmax_errors(&model, 1500, seed).unwrap();
+        assert!(s.max_abs <= SoftmaxModel::ERROR_BOUND, "seed {seed}: {s:?}");
+        assert_eq!(s.argmax_flips, 0, "seed {seed}: {s:?}");
+        assert!(s.eligible_rows > 1000, "the flip check must see many rows: {s:?}");
+    }
+}
+
+#[test]
+fn softmax_one_large_logit_over_many_tiny_terms() {
+    // each of the 255 small terms is below half a UQ1.15 LSB: a sum of
+    // 16-bit exponentials would lose them all (error 0.0038)
+    let model = SoftmaxModel::default_design();
+    let mut row = vec![0i64; 256];
+    row[7] = (11.1 * 1024.0) as i64;
+    let p = model.run(&row).unwrap();
+    let want_top = 1.0 / (1.0 + 255.0 * (-11.1f64).exp());
+    assert!((f64::from(p[7]) / 65536.0 - want_top).abs() < 1e-4, "{}", p[7]);
+}
+
+#[test]
+fn softmax_exact_cases() {
+    let model = SoftmaxModel::default_design();
+    // one logit: probability 1, saturated to the largest UQ0.16 value
+    assert_eq!(model.run(&[123]).unwrap(), vec![65535]);
+    // equal logits: exactly 1/n for powers of two
+    assert_eq!(model.run(&[-5; 4]).unwrap(), vec![16384; 4]);
+    assert_eq!(
+        model.run(&[i64::from(i16::MIN), i64::from(i16::MAX)]).unwrap(),
+        vec![0, 65535]
+    );
+}
+
+#[test]
+fn softmax_bad_input_is_named() {
+    let model = SoftmaxModel::default_design();
+    assert!(matches!(model.run(&[]), Err(QuantError::Empty(_))));
+    let long = vec![0; 257];
+    assert!(model.run(&long).unwrap_err().to_string().contains("n_max"));
+    assert!(model.run(&[40000]).unwrap_err().to_string().contains("logit[0]"));
+    assert!(SoftmaxModel::new(QFormat::signed(16, 10).unwrap(), 0).is_err());
+}
+
+#[test]
+fn streaming_sdpa_within_bound_for_several_sizes() {
+    for (d, n) in [(1, 1), (1, 300), (8, 17), (16, 256), (64, 128)] {
+        let s = sdpa_errors(d, n, 4, 21 + d as u64).unwrap();
+        assert!(s.max_abs <= s.bound, "d={d} N={n}: {s:?}");
+    }
+}
+
+#[test]
+fn streaming_sdpa_single_key_returns_its_value() {
+    let model = StreamingSdpa::new(SdpaConfig::with_d(4, 8)).unwrap();
+    let v = vec![1000, -2000, 32767, -32768];
+    let out = model
+        .run_query(&[5, 6, 7, 8], &[vec![1, 2, 3, 4]], std::slice::from_ref(&v))
+        .unwrap();
+    // weight exp(0) = 1 exactly, divided by itself: the reciprocal's 2^-16
+    // error shows as at most one LSB
+    for (o, want) in out.iter().zip(&v) {
+        assert!((o - want).abs() <= 1, "{out:?} vs {v:?}");
+    }
+}
+
+#[test]
+fn streaming_sdpa_output_stays_inside_the_value_range() {
+    // weights are one set of integers in numerator and denominator, so the
+    // output is a weighted average of the values (up to rounding)
+    let model = StreamingSdpa::new(SdpaConfig::with_d(2, 64)).unwrap();
+    let mut rng = seeded(5);
+    let c = *model.config();
+    let draw = |rng: &mut _| quantize_all("x", &normal_vec(rng, 2, 2.0), c.key).unwrap();
+    let keys: Vec<_> = (0..64).map(|_| draw(&mut rng)).collect();
+    let values: Vec<_> = (0..64).map(|_| draw(&mut rng)).collect();
+    for _ in 0..20 {
+        let q = draw(&mut rng);
+        let out = model.run_query(&q, &keys, &values).unwrap();
+        for (lane, &o) in out.iter().enumerate() {
+            let lo = values.iter().map(|v| v[lane]).min().unwrap();
+            let hi = values.iter().map(|v| v[lane]).max().unwrap();
+            assert!(
+                o >= lo - 1 && o <= hi + 1,
+                "lane {lane}: {o} outside [{lo}, {hi}]"
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_sdpa_bad_input_is_named() {
+    let model = StreamingSdpa::new(SdpaConfig::with_d(4, 2)).unwrap();
+    assert!(matches!(
+        model.start(&[1, 2]),
+        Err(QuantError::ShapeMismatch { .. })
+    ));
+    let mut state = model.start(&[1, 2, 3, 4]).unwrap();
+    assert!(model.push(&mut state, &[1; 4], &[1; 3]).is_err());
+    assert!(model
+        .push(&mut state, &[1; 4], &[99999; 4])
+        .unwrap_err()
+        .to_string()
+        .contains("value[0]"));
+    model.push(&mut state, &[1; 4], &[1; 4]).unwrap();
+    model.push(&mut state, &[1; 4], &[1; 4]).unwrap();
+    assert!(model
+        .push(&mut state, &[1; 4], &[1; 4])
+        .unwrap_err()
+        .to_string()
+        .contains("n_max"));
+    assert!(model.run_query(&[1; 4], &[], &[]).is_err());
+    for bad in [
+        SdpaConfig {
+            d: 0,
+            ..SdpaConfig::with_d(4, 2)
+        },
+        SdpaConfig {
+            n_max: 0,
+            ..SdpaConfig::with_d(4, 2)
+        },
+        SdpaConfig {
+            scale: f64::NAN,
+            ..SdpaConfig::with_d(4, 2)
+        },
+        SdpaConfig {
+            scale: -1.0,
+            ..SdpaConfig::with_d(4, 2)
+        },
+        SdpaConfig {
+            scale: 1e-9,
+            ..SdpaConfig::with_d(4, 2)
+        },
+    ] {
+        assert!(StreamingSdpa::new(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn ffn_models_within_their_bounds() {
+    for (seed, activation) in [(31, Activation::Relu), (32, Activation::Gelu)] {
+        let f = ffn_errors(32, 96, activation, 40, seed).unwrap();
+        assert!(f.max_abs <= f.bound, "int16 {activation:?}: {f:?}");
+        let t = ternary_ffn_errors(32, 96, activation, 40, seed).unwrap();
+        assert!(t.max_abs <= t.bound, "ternary {activation:?}: {t:?}");
+    }
+}
+
+#[test]
+fn ternary_ffn_rejects_biases_and_weights_are_ternary() {
+    let mut rng = seeded(3);
+    let with_bias = random_ffn(&mut rng, 8, 16, Activation::Relu, true);
+    assert!(TernaryFfn::new(&with_bias, FfnFormats::default_design()).is_err());
+    let plain = random_ffn(&mut rng, 8, 16, Activation::Relu, false);
+    let t = TernaryFfn::new(&plain, FfnFormats::default_design()).unwrap();
+    let w = t.dequantized(Activation::Relu);
+    let scale = w.up.weight.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    assert!(w.up.weight.iter().all(|&x| x == 0.0 || x.abs() == scale));
+    assert!(t.run(&[0; 7]).is_err(), "wrong width is an error");
+}
+
+#[test]
+fn layer_norm_within_bound() {
+    for (n, seed) in [(16, 41), (64, 42), (768, 43)] {
+        let l = layer_norm_errors(n, 20, seed).unwrap();
+        assert!(l.max_abs <= l.bound, "n={n}: {l:?}");
+    }
+}
+
+#[test]
+fn binarized_scores_equal_the_float_sign_model() {
+    let b = binarized_errors(48, 128, 16, 51).unwrap();
+    assert_eq!(b.mismatches, 0);
+    // SimHash: E|cos(pi h / b) - cos| shrinks like 1/sqrt(b); 128 bits give
+    // about 0.1 on random vectors
+    assert!(b.mean_angle_error < 0.15, "{b:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn softmax_never_panics_and_sums_near_one(row in prop::collection::vec(any::<i16>(), 1..64)) {
+        let model = SoftmaxModel::new(QFormat::signed(16, 10).unwrap(), 64).unwrap();
+        let row: Vec<i64> = row.into_iter().map(i64::from).collect();
+        let p = model.run(&row).unwrap();
+        let sum: f64 = p.iter().map(|&x| f64::from(x) / 65536.0).sum();
+        prop_assert!((sum - 1.0).abs() <= 64.0 * 1e-4, "sum {}", sum);
+    }
+
+    #[test]
+    fn sdpa_never_panics_on_any_16_bit_inputs(
+        q in prop::collection::vec(any::<i16>(), 3),
+        kv in prop::collection::vec((prop::collection::vec(any::<i16>(), 3), prop::collection::vec(any::<i16>(), 3)), 1..20)
+    ) {
+        let model = StreamingSdpa::new(SdpaConfig::with_d(3, 32)).unwrap();
+        let widen = |v: &Vec<i16>| v.iter().map(|&x| i64::from(x)).collect::<Vec<_>>();
+        let keys: Vec<_> = kv.iter().map(|(k, _)| widen(k)).collect();
+        let values: Vec<_> = kv.iter().map(|(_, v)| widen(v)).collect();
+        let out = model.run_query(&widen(&q), &keys, &values).unwrap();
+        prop_assert_eq!(out.len(), 3);
+    }
+}
