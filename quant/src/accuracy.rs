@@ -277,26 +277,18 @@ fn ffn_max_error(
     Ok(worst)
 }
 
-/// Int16 FFN against the float FFN on its dequantized weights.
-pub fn ffn_errors(
-    model: usize,
-    hidden: usize,
-    activation: Activation,
-    tokens: usize,
-    seed: u64,
-) -> Result<BoundedError> {
-    let mut rng = seeded(seed);
-    let formats = FfnFormats::default_design();
-    let ffn = IntFfn::new(&random_ffn(&mut rng, model, hidden, activation, true), formats)?;
-    let reference_weights = ffn.dequantized(activation);
-    Ok(BoundedError {
-        max_abs: ffn_max_error(|x| ffn.run(x), &reference_weights, formats, tokens, &mut rng)?,
-        bound: ffn.error_bound(),
-    })
+/// Which integer FFN to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FfnKind {
+    /// [`IntFfn`]: int16 weights with biases.
+    Int16,
+    /// [`TernaryFfn`]: {-1, 0, +1} weights, one scale per matrix, no biases.
+    Ternary,
 }
 
-/// Ternary FFN against the float FFN on its dequantized ternary weights.
-pub fn ternary_ffn_errors(
+/// An integer FFN against the float FFN on its own dequantized weights.
+pub fn ffn_errors(
+    kind: FfnKind,
     model: usize,
     hidden: usize,
     activation: Activation,
@@ -305,11 +297,23 @@ pub fn ternary_ffn_errors(
 ) -> Result<BoundedError> {
     let mut rng = seeded(seed);
     let formats = FfnFormats::default_design();
-    let ffn = TernaryFfn::new(&random_ffn(&mut rng, model, hidden, activation, false), formats)?;
-    let reference_weights = ffn.dequantized(activation);
+    let weights = random_ffn(&mut rng, model, hidden, activation, kind == FfnKind::Int16);
+    type Run = Box<dyn Fn(&[i64]) -> Result<Vec<i64>>>;
+    let (run, reference_weights, bound): (Run, FfnWeights, f64) = match kind {
+        FfnKind::Int16 => {
+            let ffn = IntFfn::new(&weights, formats)?;
+            let (w, b) = (ffn.dequantized(activation), ffn.error_bound());
+            (Box::new(move |x| ffn.run(x)), w, b)
+        }
+        FfnKind::Ternary => {
+            let ffn = TernaryFfn::new(&weights, formats)?;
+            let (w, b) = (ffn.dequantized(activation), ffn.error_bound());
+            (Box::new(move |x| ffn.run(x)), w, b)
+        }
+    };
     Ok(BoundedError {
-        max_abs: ffn_max_error(|x| ffn.run(x), &reference_weights, formats, tokens, &mut rng)?,
-        bound: ffn.error_bound(),
+        max_abs: ffn_max_error(run, &reference_weights, formats, tokens, &mut rng)?,
+        bound,
     })
 }
 
@@ -524,7 +528,7 @@ impl AccuracyReport {
             cond.clone(),
         );
         add("streaming SDPA", "relative L2 error", a.relative_l2, None, cond);
-        let f = ffn_errors(64, 256, Activation::Gelu, 64, seed)?;
+        let f = ffn_errors(FfnKind::Int16, 64, 256, Activation::Gelu, 64, seed)?;
         add(
             "FFN int16",
             "max abs error",
@@ -532,7 +536,7 @@ impl AccuracyReport {
             Some(f.bound),
             "64->256->64, GELU, Q3.12 in/out, Q1.14 weights, 64 tokens".into(),
         );
-        let t = ternary_ffn_errors(64, 256, Activation::Relu, 64, seed)?;
+        let t = ffn_errors(FfnKind::Ternary, 64, 256, Activation::Relu, 64, seed)?;
         add(
             "FFN ternary",
             "max abs error",

@@ -3,8 +3,7 @@
 //! input gives named errors.
 
 use hwformer_quant::accuracy::{
-    binarized_errors, ffn_errors, layer_norm_errors, random_ffn, sdpa_errors, softmax_errors,
-    ternary_ffn_errors,
+    binarized_errors, ffn_errors, layer_norm_errors, random_ffn, sdpa_errors, softmax_errors, FfnKind,
 };
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use hwformer_quant::integer::softmax::SoftmaxModel;
@@ -157,9 +156,9 @@ fn streaming_sdpa_bad_input_is_named() {
 #[test]
 fn ffn_models_within_their_bounds() {
     for (seed, activation) in [(31, Activation::Relu), (32, Activation::Gelu)] {
-        let f = ffn_errors(32, 96, activation, 40, seed).unwrap();
+        let f = ffn_errors(FfnKind::Int16, 32, 96, activation, 40, seed).unwrap();
         assert!(f.max_abs <= f.bound, "int16 {activation:?}: {f:?}");
-        let t = ternary_ffn_errors(32, 96, activation, 40, seed).unwrap();
+        let t = ffn_errors(FfnKind::Ternary, 32, 96, activation, 40, seed).unwrap();
         assert!(t.max_abs <= t.bound, "ternary {activation:?}: {t:?}");
     }
 }

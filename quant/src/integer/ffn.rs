@@ -149,13 +149,11 @@ pub struct IntFfn {
 impl IntFfn {
     /// Quantizes float weights into the integer model.
     pub fn new(weights: &FfnWeights, formats: FfnFormats) -> Result<Self> {
-        if weights.up.weight.ncols() != weights.down.weight.nrows() {
-            return Err(QuantError::ShapeMismatch {
-                what: "FFN hidden width".into(),
-                expected: weights.up.weight.ncols().to_string(),
-                found: weights.down.weight.nrows().to_string(),
-            });
-        }
+        check_len(
+            "FFN hidden width",
+            weights.down.weight.nrows(),
+            weights.up.weight.ncols(),
+        )?;
         Ok(Self {
             formats,
             up: IntLinear::quantize("FFN up weight", &weights.up, formats.weight, formats.input.frac())?,
@@ -298,13 +296,11 @@ impl TernaryFfn {
                 "ternary FFN has no biases; they must be zero".into(),
             ));
         }
-        if weights.up.weight.ncols() != weights.down.weight.nrows() {
-            return Err(QuantError::ShapeMismatch {
-                what: "ternary FFN hidden width".into(),
-                expected: weights.up.weight.ncols().to_string(),
-                found: weights.down.weight.nrows().to_string(),
-            });
-        }
+        check_len(
+            "ternary FFN hidden width",
+            weights.down.weight.nrows(),
+            weights.up.weight.ncols(),
+        )?;
         Ok(Self {
             formats,
             up: TernaryMatrix::absmean("ternary FFN up weight", &weights.up.weight, formats.weight)?,
