@@ -1,10 +1,23 @@
-//! hwformer-dataflow: the streaming dataflow timing model.
+//! hwformer-dataflow: a cycle-accurate model of streaming dataflow
+//! hardware, the timing oracle the RTL is checked against.
 //!
-//! This crate will hold a cycle-accurate simulator of streaming hardware:
-//! contexts (processing units with a latency and an initiation interval)
-//! joined by bounded channels, with deadlock detection and per-channel
-//! statistics, plus the naive and O(1)-memory SDPA graphs built on it.
-//! It is the timing oracle the RTL is checked against. It is not an RTL
-//! simulator and knows nothing of Verilog.
+//! Contexts (units with a latency and an initiation interval) keep their
+//! own clocks and meet only through bounded channels with latency; a full
+//! channel back-pressures its sender. Runs are deterministic, a deadlock is
+//! reported with who waits on what, and memory does not grow with the
+//! number of simulated cycles. On top: the naive and the O(1)-memory
+//! streaming SDPA graphs, their closed-form cycle counts, and a search for
+//! minimum FIFO depths.
 //!
-//! Nothing is implemented yet: see the dataflow issue.
+//! It is not an RTL simulator and knows nothing of Verilog.
+#![warn(missing_docs)]
+
+pub mod channel;
+pub mod context;
+pub mod program;
+pub mod sdpa;
+pub mod units;
+
+pub use channel::{Blocked, ChannelId, Receiver, Sender, Time};
+pub use context::{Clock, Context, ContextStats, Step, Timing, Wait};
+pub use program::{DataflowError, Deadlock, Program, Result, RunReport};

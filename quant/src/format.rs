@@ -99,21 +99,25 @@ impl QFormat {
     }
 
     /// Whether the format is two's complement signed.
+    #[inline]
     pub fn is_signed(&self) -> bool {
         self.signed
     }
 
     /// Total width in bits.
+    #[inline]
     pub fn bits(&self) -> u32 {
         self.bits
     }
 
     /// Number of fractional bits.
+    #[inline]
     pub fn frac(&self) -> u32 {
         self.frac
     }
 
     /// Smallest raw value.
+    #[inline]
     pub fn min_raw(&self) -> i128 {
         if self.signed {
             -(1i128 << (self.bits - 1))
@@ -123,6 +127,7 @@ impl QFormat {
     }
 
     /// Largest raw value.
+    #[inline]
     pub fn max_raw(&self) -> i128 {
         if self.signed {
             (1i128 << (self.bits - 1)) - 1
@@ -132,6 +137,7 @@ impl QFormat {
     }
 
     /// The real value of one least significant bit, `2^-frac`.
+    #[inline]
     pub fn lsb(&self) -> f64 {
         (-(self.frac as f64)).exp2()
     }
@@ -147,16 +153,19 @@ impl QFormat {
     }
 
     /// Whether `raw` is inside the format's range.
+    #[inline]
     pub fn contains(&self, raw: i128) -> bool {
         (self.min_raw()..=self.max_raw()).contains(&raw)
     }
 
     /// The real number a raw value stands for.
+    #[inline]
     pub fn to_f64(&self, raw: i128) -> f64 {
         raw as f64 * self.lsb()
     }
 
     /// Brings an integer into range: clamps it, or keeps its low `bits` bits.
+    #[inline]
     pub fn fit(&self, raw: i128, overflow: Overflow) -> i128 {
         match overflow {
             Overflow::Saturate => raw.clamp(self.min_raw(), self.max_raw()),
@@ -250,6 +259,7 @@ pub fn round_f64(x: f64, rounding: Rounding) -> f64 {
 ///
 /// Defined for every `value` and every `shift` (shifts of 128 or more give
 /// the same answer as 128), so no input can make it panic.
+#[inline]
 pub fn shift_right_rounded(value: i128, shift: u32, rounding: Rounding) -> i128 {
     if shift == 0 {
         return value;
@@ -273,6 +283,7 @@ pub fn shift_right_rounded(value: i128, shift: u32, rounding: Rounding) -> i128 
 }
 
 /// `value * 2^shift`, or `None` when it does not fit in an `i128`.
+#[inline]
 pub fn shift_left(value: i128, shift: u32) -> Option<i128> {
     if shift >= 127 {
         return if value == 0 { Some(0) } else { None };

@@ -17,11 +17,14 @@
 use super::{ceil_log2, check_len, check_raw};
 use crate::error::{check_finite, QuantError, Result};
 use crate::format::{shift_right_rounded, Overflow, QFormat, Rounding};
-use crate::tables::{exp::EXP_OUT_FRAC, ExpNeg, Reciprocal};
+use crate::tables::{exp::EXP_OUT_FRAC, ExpNeg, Reciprocal, Scaled};
 use serde::{Deserialize, Serialize};
 
 /// Fractional bits of the scale constant (unsigned Q1.14, 16 bits).
 pub const SCALE_FRAC: u32 = 14;
+/// Fractional bits of the normalized probabilities of the two-pass order
+/// (unsigned Q0.16).
+pub const TWO_PASS_PROB_FRAC: u32 = 16;
 
 /// Sizes and formats of a streaming attention head.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -231,6 +234,34 @@ impl StreamingSdpa {
     #[inline]
     pub fn push_unchecked(&self, state: &mut SdpaState, key: &[i64], value: &[i64]) {
         let s = self.score(&state.query, key);
+        self.accumulate(state, s, value);
+    }
+
+    /// A state that holds no query, for pipelines whose score stage holds
+    /// it and feeds [`Self::accumulate`] with scores.
+    pub fn accumulator(&self) -> SdpaState {
+        SdpaState {
+            query: Vec::new(),
+            max: None,
+            sum: 0,
+            acc: vec![0; self.config.d],
+            keys: 0,
+        }
+    }
+
+    /// Clears a state for the next query, keeping its buffers.
+    pub fn reset(&self, state: &mut SdpaState) {
+        state.max = None;
+        state.sum = 0;
+        state.acc.fill(0);
+        state.keys = 0;
+    }
+
+    /// The online-softmax step for one key whose score is already known:
+    /// rescale when the maximum grows, then add `exp(s - m)` and
+    /// `exp(s - m) * v`. `value` must have `d` elements.
+    #[inline]
+    pub fn accumulate(&self, state: &mut SdpaState, s: i64, value: &[i64]) {
         let max = match state.max {
             None => s,
             Some(m) if s > m => {
@@ -275,6 +306,77 @@ impl StreamingSdpa {
             let raw = inverse.mul_shift(i128::from(a), shift, Rounding::HalfUp);
             *o = out_format.fit(raw, Overflow::Saturate) as i64;
         }
+    }
+
+    /// Two-pass order (the naive dataflow graph): the weight of a key once
+    /// the row maximum `max` is known, `exp(s - max)` in UQ1.15.
+    #[inline]
+    pub fn row_weight(&self, s: i64, max: i64) -> u32 {
+        self.exp.eval(s - max)
+    }
+
+    /// Two-pass order: the normalized probability `e / sum` of a weight,
+    /// UQ0.16 (saturated at 65535), given `1/sum` from [`Self::reciprocal`].
+    #[inline]
+    pub fn normalized_weight(&self, weight: u32, inverse_sum: Scaled) -> i64 {
+        inverse_sum
+            .mul_shift(i128::from(weight), TWO_PASS_PROB_FRAC as i32, Rounding::HalfUp)
+            .clamp(0, 0xffff) as i64
+    }
+
+    /// Two-pass order: the output lane from `sum_j p_j * v_j` (frac
+    /// `16 + value frac`), rounded half-up and saturated.
+    #[inline]
+    pub fn two_pass_output(&self, weighted: i64) -> i64 {
+        let from = TWO_PASS_PROB_FRAC + self.config.value.frac();
+        let out = self.config.output;
+        out.fit(
+            shift_right_rounded(i128::from(weighted), from.saturating_sub(out.frac()), Rounding::HalfUp)
+                << out.frac().saturating_sub(from),
+            Overflow::Saturate,
+        ) as i64
+    }
+
+    /// The two-pass algorithm on one query, the oracle of the naive graph:
+    /// scores, row max, weights `e_j`, their sum, `p_j = e_j / sum` in
+    /// UQ0.16, then `sum_j p_j v_j`. Bounded like the streaming order.
+    pub fn run_query_two_pass(&self, query: &[i64], keys: &[Vec<i64>], values: &[Vec<i64>]) -> Result<Vec<i64>> {
+        if keys.is_empty() {
+            return Err(QuantError::Empty("sdpa keys".into()));
+        }
+        check_len("sdpa values", values.len(), keys.len())?;
+        check_len("sdpa query", query.len(), self.config.d)?;
+        check_raw("query", query, self.config.query)?;
+        for (k, v) in keys.iter().zip(values) {
+            check_len("sdpa key", k.len(), self.config.d)?;
+            check_len("sdpa value", v.len(), self.config.d)?;
+            check_raw("key", k, self.config.key)?;
+            check_raw("value", v, self.config.value)?;
+        }
+        Ok(self.two_pass_unchecked(query, keys.len(), |j| &keys[j], |j| &values[j]))
+    }
+
+    /// [`Self::run_query_two_pass`] over `n` keys given by index, without
+    /// input checks and without storing the row (the scores are computed
+    /// once per pass).
+    pub fn two_pass_unchecked<'a>(
+        &self,
+        query: &[i64],
+        n: usize,
+        key: impl Fn(usize) -> &'a [i64],
+        value: impl Fn(usize) -> &'a [i64],
+    ) -> Vec<i64> {
+        let max = (0..n).map(|j| self.score(query, key(j))).max().unwrap_or(0);
+        let weight = |j: usize| self.row_weight(self.score(query, key(j)), max);
+        let inverse = self.reciprocal.eval((0..n).map(|j| u64::from(weight(j))).sum());
+        let mut acc = vec![0i64; self.config.d];
+        for j in 0..n {
+            let p = self.normalized_weight(weight(j), inverse);
+            for (a, x) in acc.iter_mut().zip(value(j)) {
+                *a += p * x;
+            }
+        }
+        acc.into_iter().map(|a| self.two_pass_output(a)).collect()
     }
 
     /// Attention of one query over all its keys and values (rows of `d`).

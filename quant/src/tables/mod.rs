@@ -82,6 +82,7 @@ impl Scaled {
 
     /// `value * self * 2^shift_left`, rounded to an integer: one exact
     /// product, then one rounding.
+    #[inline]
     pub fn mul_shift(self, value: i128, shift_left: i32, rounding: Rounding) -> i128 {
         let product = value * i128::from(self.mantissa);
         let shift = self.shift - shift_left;

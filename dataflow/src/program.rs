@@ -1,0 +1,253 @@
+//! A program: channels and contexts, built, then run to the end or to a
+//! deadlock.
+
+use crate::channel::{self, ChannelId, ChannelStats, Receiver, Sender, Time};
+use crate::context::{Context, ContextStats, Step, Wait};
+use serde::Serialize;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Errors in building or running a program.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataflowError {
+    /// A parameter outside its range (named in the message).
+    InvalidParameter(String),
+    /// The run stopped with every unfinished context waiting.
+    Deadlock(Box<Deadlock>),
+    /// An error from the number models.
+    Quant(hwformer_quant::QuantError),
+}
+
+impl std::fmt::Display for DataflowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataflowError::InvalidParameter(m) => write!(f, "invalid parameter: {m}"),
+            DataflowError::Deadlock(d) => write!(f, "{d}"),
+            DataflowError::Quant(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DataflowError {}
+
+impl From<hwformer_quant::QuantError> for DataflowError {
+    fn from(e: hwformer_quant::QuantError) -> Self {
+        DataflowError::Quant(e)
+    }
+}
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, DataflowError>;
+
+/// One channel in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelReport {
+    /// Its name.
+    pub name: String,
+    /// Capacity in elements.
+    pub capacity: usize,
+    /// Cycles from send to earliest receive.
+    pub latency: Time,
+    /// Counters.
+    #[serde(flatten)]
+    pub stats: ChannelStats,
+}
+
+/// One context in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContextReport {
+    /// Its name.
+    pub name: String,
+    /// Counters.
+    #[serde(flatten)]
+    pub stats: ContextStats,
+}
+
+/// What a finished run measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    /// Cycles from 0 to one past the last event.
+    pub cycles: Time,
+    /// Every channel, in creation order.
+    pub channels: Vec<ChannelReport>,
+    /// Every context, in the order added.
+    pub contexts: Vec<ContextReport>,
+}
+
+impl RunReport {
+    /// The channel called `name`.
+    pub fn channel(&self, name: &str) -> Option<&ChannelReport> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+}
+
+/// A context that could not go on, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiter {
+    /// The context.
+    pub context: String,
+    /// The channel it waits on.
+    pub channel: String,
+    /// "full" (waits to send) or "empty" (waits to receive).
+    pub state: &'static str,
+    /// The context's local cycle when it stopped.
+    pub cycle: Time,
+}
+
+/// A deadlock: every unfinished context waits on a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadlock {
+    /// The latest local cycle any context reached.
+    pub cycle: Time,
+    /// Who waits on what.
+    pub waiters: Vec<Waiter>,
+    /// Counters up to the deadlock.
+    pub report: RunReport,
+}
+
+impl std::fmt::Display for Deadlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "deadlock at cycle {}:", self.cycle)?;
+        for w in &self.waiters {
+            let verb = if w.state == "full" { "send into full" } else { "receive from empty" };
+            writeln!(f, "  {} (cycle {}) waits to {verb} channel {}", w.context, w.cycle, w.channel)?;
+        }
+        Ok(())
+    }
+}
+
+struct ChannelEntry {
+    name: String,
+    activity: Rc<Cell<u64>>,
+    capacity: usize,
+    latency: Time,
+    stats: Box<dyn Fn() -> ChannelStats>,
+}
+
+/// A dataflow program under construction.
+#[derive(Default)]
+pub struct Program {
+    channels: Vec<ChannelEntry>,
+    contexts: Vec<Box<dyn Context>>,
+}
+
+impl Program {
+    /// An empty program.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a channel of `capacity >= 1` elements and `latency >= 1` cycles.
+    pub fn channel<T: 'static>(
+        &mut self,
+        name: &str,
+        capacity: usize,
+        latency: Time,
+    ) -> Result<(Sender<T>, Receiver<T>)> {
+        if capacity == 0 {
+            return Err(DataflowError::InvalidParameter(format!(
+                "channel {name}: capacity must be at least 1"
+            )));
+        }
+        if latency == 0 {
+            return Err(DataflowError::InvalidParameter(format!(
+                "channel {name}: latency must be at least 1 cycle"
+            )));
+        }
+        let id = ChannelId(self.channels.len());
+        let activity = Rc::new(Cell::new(0));
+        let (mut tx, mut rx) = channel::channel::<T>(capacity, latency, activity.clone());
+        tx.id = id;
+        rx.id = id;
+        let core = tx.core.clone();
+        self.channels.push(ChannelEntry {
+            name: name.to_string(),
+            activity,
+            capacity,
+            latency,
+            stats: Box::new(move || channel::stats(&core)),
+        });
+        Ok((tx, rx))
+    }
+
+    /// Adds a context.
+    pub fn add(&mut self, context: impl Context + 'static) {
+        self.contexts.push(Box::new(context));
+    }
+
+    /// Runs every context until all are done, or none can go on.
+    pub fn run(mut self) -> Result<RunReport> {
+        let mut active: Vec<usize> = (0..self.contexts.len()).collect();
+        // what each context waits on, and that channel's activity then
+        let mut waits: Vec<Option<(Wait, u64)>> = vec![None; self.contexts.len()];
+        let channels = &self.channels;
+        let unchanged = |w: &Option<(Wait, u64)>| {
+            w.is_some_and(|(wait, seen)| channels[wait.channel.0].activity.get() == seen)
+        };
+        while !active.is_empty() {
+            let mut progressed = false;
+            active.retain(|&i| {
+                if unchanged(&waits[i]) {
+                    return true; // nothing it waits on has moved
+                }
+                match self.contexts[i].step() {
+                    Step::Done => {
+                        progressed = true;
+                        false
+                    }
+                    Step::Waiting { progressed: p, wait } => {
+                        progressed |= p;
+                        waits[i] = Some((wait, channels[wait.channel.0].activity.get()));
+                        true
+                    }
+                }
+            });
+            if !progressed && !active.is_empty() {
+                let report = self.report();
+                let waiters = active
+                    .iter()
+                    .filter_map(|&i| {
+                        waits[i].map(|(w, _)| Waiter {
+                            context: self.contexts[i].name().to_string(),
+                            channel: self.channels[w.channel.0].name.clone(),
+                            state: if w.full { "full" } else { "empty" },
+                            cycle: self.contexts[i].stats().last_cycle,
+                        })
+                    })
+                    .collect();
+                return Err(DataflowError::Deadlock(Box::new(Deadlock {
+                    cycle: report.cycles.saturating_sub(1),
+                    waiters,
+                    report,
+                })));
+            }
+        }
+        Ok(self.report())
+    }
+
+    fn report(&self) -> RunReport {
+        let contexts: Vec<ContextReport> = self
+            .contexts
+            .iter()
+            .map(|c| ContextReport {
+                name: c.name().to_string(),
+                stats: c.stats(),
+            })
+            .collect();
+        let cycles = contexts.iter().map(|c| c.stats.last_cycle + 1).max().unwrap_or(0);
+        RunReport {
+            cycles,
+            channels: self
+                .channels
+                .iter()
+                .map(|c| ChannelReport {
+                    name: c.name.clone(),
+                    capacity: c.capacity,
+                    latency: c.latency,
+                    stats: (c.stats)(),
+                })
+                .collect(),
+            contexts,
+        }
+    }
+}

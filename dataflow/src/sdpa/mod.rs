@@ -1,0 +1,354 @@
+//! Scaled dot-product attention as streaming dataflow: the naive graph
+//! (row barriers, FIFOs that grow with N) and the O(1)-memory streaming
+//! graph, in f64 or bit-exact fixed point, for several heads.
+
+pub mod arithmetic;
+pub mod graphs;
+pub mod workload;
+
+use crate::channel::Time;
+use crate::program::{DataflowError, Program, Result, RunReport};
+use crate::units::CheckReport;
+use arithmetic::{Arithmetic, F64Arithmetic, FixedArithmetic};
+use hwformer_quant::integer::ceil_log2;
+use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+use serde::Serialize;
+use std::rc::Rc;
+use workload::Workload;
+
+/// Which graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// Row max and row sum as barriers: needs FIFOs of a row.
+    Naive,
+    /// Running max, sum and rescaled accumulators: O(1) memory.
+    Streaming,
+}
+
+/// The numbers flowing through the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberFormat {
+    /// f64, checked against the float reference within 1e-9.
+    F64,
+    /// The integer model's raw values, checked bit for bit.
+    Fixed,
+}
+
+/// Latencies of the units and channels, in cycles. Every unit is fully
+/// pipelined (initiation interval 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Latencies {
+    /// Every channel: a registered FIFO.
+    pub channel: Time,
+    /// Dot product and scale: multiply, adder tree of `ceil(log2 d)`, scale.
+    pub score: Time,
+    /// Streaming: compare, exp, rescale and accumulate.
+    pub update: Time,
+    /// Streaming: reciprocal of the sum and multiply.
+    pub normalize: Time,
+    /// Naive: running comparison.
+    pub row_max: Time,
+    /// Naive: subtract and exp.
+    pub exp: Time,
+    /// Naive: running sum.
+    pub row_sum: Time,
+    /// Naive: reciprocal of the sum.
+    pub reciprocal: Time,
+    /// Naive: multiply by the reciprocal.
+    pub divide: Time,
+    /// Naive: multiply by the value and accumulate.
+    pub weighted_sum: Time,
+}
+
+impl Latencies {
+    /// The default latencies for head dimension `d`.
+    pub fn for_d(d: usize) -> Self {
+        Self {
+            channel: 1,
+            score: 2 + Time::from(ceil_log2(d)),
+            update: 4,
+            normalize: 4,
+            row_max: 1,
+            exp: 2,
+            row_sum: 1,
+            reciprocal: 3,
+            divide: 2,
+            weighted_sum: 2,
+        }
+    }
+
+    /// Closed-form cycle count of `variant` for `queries` queries of `n`
+    /// keys, when no channel back-pressures (see [`SdpaRun::min_full_depth`]).
+    ///
+    /// Streaming: the last key leaves the source at `QN - 1` and crosses
+    /// four channels and three units:
+    /// `QN + score + update + normalize + 4 * channel`.
+    ///
+    /// Naive: each row waits for its maximum and then for its sum, two row
+    /// lengths behind the source:
+    /// `QN + 2N + score + row_max + exp + row_sum + reciprocal + divide
+    ///  + weighted_sum + 10 * channel - 2`... with the channel terms
+    /// spelled out in [`Latencies::cycles`]' code.
+    pub fn cycles(&self, variant: Variant, n: usize, queries: usize) -> Time {
+        let (n, q) = (n as Time, queries as Time);
+        let c = self.channel;
+        match variant {
+            Variant::Streaming => q * n + self.score + self.update + self.normalize + 4 * c,
+            Variant::Naive => {
+                q * n
+                    + 2 * n
+                    + self.score
+                    + self.row_max
+                    + self.exp
+                    + self.row_sum
+                    + self.reciprocal
+                    + self.divide
+                    + self.weighted_sum
+                    + 8 * c
+            }
+        }
+    }
+}
+
+/// One simulation of attention graphs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SdpaRun {
+    /// Which graph.
+    pub variant: Variant,
+    /// Keys per query.
+    pub n: usize,
+    /// Head dimension (vector lanes).
+    pub d: usize,
+    /// Independent heads, each its own graph.
+    pub heads: usize,
+    /// Queries per head.
+    pub queries: usize,
+    /// Capacity of every channel; `None` for the default (2 for streaming,
+    /// [`SdpaRun::min_full_depth`] for naive).
+    pub fifo_depth: Option<usize>,
+    /// f64 or fixed point.
+    pub format: NumberFormat,
+    /// Seed of the inputs.
+    pub seed: u64,
+    /// Check every output against the oracle (and measure the error
+    /// against f64); when false the outputs are only counted, to time the
+    /// simulator alone.
+    pub check: bool,
+}
+
+/// What one head's output check found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeadCheck {
+    /// The checker's report.
+    #[serde(flatten)]
+    pub check: CheckReport,
+    /// Largest |output - f64 reference| over the head's outputs.
+    pub max_error_vs_float: f64,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SdpaReport {
+    /// What was run.
+    pub run: SdpaRun,
+    /// The capacity every channel had.
+    pub fifo_depth: usize,
+    /// The latencies used.
+    pub latencies: Latencies,
+    /// Simulated cycles.
+    pub cycles: Time,
+    /// The closed-form prediction.
+    pub closed_form_cycles: Time,
+    /// Keys per cycle per head: `queries * n / cycles`.
+    pub keys_per_cycle: f64,
+    /// Per-channel and per-context counters.
+    pub report: RunReport,
+    /// Output checks, one per head.
+    pub checks: Vec<HeadCheck>,
+}
+
+impl SdpaReport {
+    /// Whether every output matched its oracle.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.check.passed())
+    }
+
+    /// Largest peak occupancy over the channels whose names end in `suffix`.
+    pub fn peak(&self, suffix: &str) -> usize {
+        self.report
+            .channels
+            .iter()
+            .filter(|c| c.name.ends_with(suffix))
+            .map(|c| c.stats.peak_occupancy)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Sum of peak occupancies of one head's channels between the score
+    /// unit and the output (the intermediate memory).
+    pub fn intermediate_peak(&self) -> usize {
+        let first_head = if self.run.heads > 1 { "h0." } else { "" };
+        self.report
+            .channels
+            .iter()
+            .filter(|c| c.name.starts_with(first_head))
+            .filter(|c| !["query", "kv", "out"].iter().any(|x| c.name.ends_with(x)))
+            .map(|c| c.stats.peak_occupancy)
+            .sum()
+    }
+}
+
+impl SdpaRun {
+    /// A run with defaults: one head, one query, f64, seed 1.
+    pub fn new(variant: Variant, n: usize, d: usize) -> Self {
+        Self {
+            variant,
+            n,
+            d,
+            heads: 1,
+            queries: 1,
+            fifo_depth: None,
+            format: NumberFormat::F64,
+            seed: 1,
+            check: true,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(DataflowError::InvalidParameter(m));
+        if self.n == 0 || self.n > 1 << 30 {
+            return bad(format!("n must be in 1..=2^30, got {}", self.n));
+        }
+        if self.d == 0 || self.d > 128 {
+            return bad(format!("d must be in 1..=128, got {}", self.d));
+        }
+        if self.heads == 0 || self.heads > 64 {
+            return bad(format!("heads must be in 1..=64, got {}", self.heads));
+        }
+        if self.queries == 0 {
+            return bad("queries must be at least 1".into());
+        }
+        if self.fifo_depth == Some(0) {
+            return bad("fifo depth must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The latencies this run uses.
+    pub fn latencies(&self) -> Latencies {
+        Latencies::for_d(self.d)
+    }
+
+    /// The smallest uniform channel capacity with full throughput (one key
+    /// per cycle): 2 for streaming (a registered FIFO needs two slots),
+    /// and for naive a row plus the cycles a score waits beyond it.
+    pub fn min_full_depth(&self) -> usize {
+        match self.variant {
+            Variant::Streaming => 2,
+            Variant::Naive => {
+                let l = self.latencies();
+                self.n + 2 + (l.row_max.max(l.row_sum + l.reciprocal) + 2 * l.channel) as usize
+            }
+        }
+    }
+
+    /// Builds and runs the graphs; a deadlock is an error carrying who
+    /// waits on what.
+    pub fn simulate(&self) -> Result<SdpaReport> {
+        self.validate()?;
+        let depth = self.fifo_depth.unwrap_or_else(|| self.min_full_depth());
+        let latencies = self.latencies();
+        let config = SdpaConfig::with_d(self.d, self.n.min(1 << 24));
+        let model = Rc::new(StreamingSdpa::new(config)?);
+        let mut program = Program::new();
+        let mut heads = Vec::new();
+        for h in 0..self.heads {
+            let workload = Rc::new(Workload::new(&config, self.n, self.queries, self.seed.wrapping_add(h as u64))?);
+            let mut wiring = graphs::Wiring {
+                program: &mut program,
+                prefix: if self.heads > 1 { format!("h{h}.") } else { String::new() },
+                capacity: depth,
+                latencies,
+                check: self.check,
+            };
+            let float = Rc::new(F64Arithmetic::new(workload.clone(), model.applied_scale(), self.d));
+            let head = match self.format {
+                NumberFormat::F64 => Head::F64(self.build(&mut wiring, float)?),
+                NumberFormat::Fixed => {
+                    let fixed = Rc::new(FixedArithmetic::new(workload, model.clone()));
+                    Head::Fixed(self.build(&mut wiring, fixed.clone())?, fixed, float)
+                }
+            };
+            heads.push(head);
+        }
+        let report = program.run()?;
+        let checks = heads.into_iter().map(|h| h.finish(self)).collect();
+        // (without checking, HeadCheck counts outputs and reports no error)
+        let cycles = report.cycles;
+        Ok(SdpaReport {
+            run: self.clone(),
+            fifo_depth: depth,
+            latencies,
+            cycles,
+            closed_form_cycles: latencies.cycles(self.variant, self.n, self.queries),
+            keys_per_cycle: (self.queries * self.n) as f64 / cycles as f64,
+            report,
+            checks,
+        })
+    }
+
+    fn build<A: Arithmetic>(&self, wiring: &mut graphs::Wiring, arith: Rc<A>) -> Result<crate::units::CheckHandle> {
+        match self.variant {
+            Variant::Streaming => graphs::streaming(wiring, arith, self.queries),
+            Variant::Naive => graphs::naive(wiring, arith, self.queries),
+        }
+    }
+}
+
+/// A head's checker and what it needs to measure the error against f64.
+enum Head {
+    F64(crate::units::CheckHandle),
+    Fixed(crate::units::CheckHandle, Rc<FixedArithmetic>, Rc<F64Arithmetic>),
+}
+
+impl Head {
+    fn finish(self, run: &SdpaRun) -> HeadCheck {
+        match self {
+            Head::F64(handle) => {
+                let check = handle.borrow().clone();
+                HeadCheck {
+                    max_error_vs_float: if run.check { check.max_distance } else { f64::NAN },
+                    check,
+                }
+            }
+            Head::Fixed(handle, _, _) if !run.check => HeadCheck {
+                check: handle.borrow().clone(),
+                max_error_vs_float: f64::NAN,
+            },
+            Head::Fixed(handle, fixed, float) => {
+                // The graph's outputs equal the oracle's bit for bit (the
+                // checker says so), so the oracle's error is the graph's.
+                let format = hwformer_quant::integer::sdpa::SdpaConfig::with_d(run.d, 1).output;
+                let max_error_vs_float = (0..run.queries)
+                    .map(|q| {
+                        let out = match run.variant {
+                            Variant::Streaming => fixed.expected_streaming(q),
+                            Variant::Naive => fixed.expected_two_pass(q),
+                        };
+                        let want = float.reference(q);
+                        out.iter()
+                            .zip(&want)
+                            .map(|(&o, w)| (format.to_f64(i128::from(o)) - w).abs())
+                            .fold(0.0, f64::max)
+                    })
+                    .fold(0.0, f64::max);
+                HeadCheck {
+                    check: handle.borrow().clone(),
+                    max_error_vs_float,
+                }
+            }
+        }
+    }
+}

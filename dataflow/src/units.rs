@@ -1,0 +1,564 @@
+//! The unit library: generator, stateful map (map, scan, reduce),
+//! hold-join, broadcast, sink and checkers. All are generic over the
+//! element type (f64, fixed-point raw values, vectors, tagged structs).
+//!
+//! Every unit follows one handshake, in [`Output`]: fire when the inputs
+//! are visible and the clock allows, then hold the result until the output
+//! channel has credit, and emit at `max(fire + latency, credit)`.
+
+use crate::channel::{Blocked, Receiver, Sender, Time};
+use crate::context::{Clock, Context, ContextStats, Step, Timing, Wait};
+use std::cell::RefCell;
+use std::fmt::Debug;
+use std::rc::Rc;
+
+/// An output port with room for one result waiting for credit.
+#[derive(Debug)]
+pub struct Output<T> {
+    tx: Sender<T>,
+    pending: Option<(T, Time)>,
+}
+
+impl<T> Output<T> {
+    /// Wraps a sender.
+    pub fn new(tx: Sender<T>) -> Self {
+        Self { tx, pending: None }
+    }
+
+    /// Holds `value`, computed by the fire at `fired`, for sending.
+    #[inline]
+    pub fn put(&mut self, value: T, fired: Time) {
+        debug_assert!(self.pending.is_none());
+        self.pending = Some((value, fired));
+    }
+
+    /// Sends the held value if the channel has credit; else says why not.
+    #[inline]
+    pub fn flush(&mut self, clock: &mut Clock) -> Result<(), Wait> {
+        if let Some((value, fired)) = self.pending.take() {
+            if let Err((value, blocked)) = self.tx.try_send(value, |credit| clock.emit(fired, credit)) {
+                self.pending = Some((value, fired));
+                return Err(Wait::on(self.tx.id(), blocked));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the stream.
+    pub fn close(&self) {
+        self.tx.close();
+    }
+}
+
+/// What an input says when it has nothing to give.
+#[inline]
+fn input_wait<T>(rx: &Receiver<T>, blocked: Blocked) -> Wait {
+    Wait::on(rx.id(), blocked)
+}
+
+/// Sends the items of an iterator, one per initiation interval, from cycle 0.
+pub struct Generator<T, I> {
+    name: String,
+    items: I,
+    out: Output<T>,
+    clock: Clock,
+}
+
+impl<T, I: Iterator<Item = T>> Generator<T, I> {
+    /// A generator of `items` into `tx`.
+    pub fn new(name: &str, items: I, tx: Sender<T>, timing: Timing) -> Self {
+        Self {
+            name: name.into(),
+            items,
+            out: Output::new(tx),
+            clock: Clock::new(timing),
+        }
+    }
+}
+
+impl<T, I: Iterator<Item = T>> Context for Generator<T, I> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        let mut progressed = false;
+        loop {
+            if let Err(wait) = self.out.flush(&mut self.clock) {
+                return Step::Waiting { progressed, wait };
+            }
+            match self.items.next() {
+                Some(item) => {
+                    let fired = self.clock.fire(0);
+                    self.out.put(item, fired);
+                    progressed = true;
+                }
+                None => {
+                    self.out.close();
+                    return Step::Done;
+                }
+            }
+        }
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.clock.stats()
+    }
+}
+
+/// One input, one output, a state: `f(&mut state, input)` may emit.
+/// A map ignores the state, a scan emits every time, a reduce emits at the
+/// end of each group.
+pub struct StatefulMap<I, O, S, F> {
+    name: String,
+    rx: Receiver<I>,
+    out: Output<O>,
+    state: S,
+    f: F,
+    clock: Clock,
+}
+
+impl<I, O, S, F: FnMut(&mut S, I) -> Option<O>> StatefulMap<I, O, S, F> {
+    /// A unit applying `f` with `state` to every element of `rx`.
+    pub fn new(name: &str, rx: Receiver<I>, tx: Sender<O>, timing: Timing, state: S, f: F) -> Self {
+        Self {
+            name: name.into(),
+            rx,
+            out: Output::new(tx),
+            state,
+            f,
+            clock: Clock::new(timing),
+        }
+    }
+}
+
+/// A stateless map.
+pub fn map<I, O>(
+    name: &str,
+    rx: Receiver<I>,
+    tx: Sender<O>,
+    timing: Timing,
+    mut f: impl FnMut(I) -> O,
+) -> StatefulMap<I, O, (), impl FnMut(&mut (), I) -> Option<O>> {
+    StatefulMap::new(name, rx, tx, timing, (), move |_, x| Some(f(x)))
+}
+
+impl<I, O, S, F: FnMut(&mut S, I) -> Option<O>> Context for StatefulMap<I, O, S, F> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        let mut progressed = false;
+        loop {
+            if let Err(wait) = self.out.flush(&mut self.clock) {
+                return Step::Waiting { progressed, wait };
+            }
+            match self.rx.try_receive(|t| self.clock.fire(t)) {
+                Ok((x, fired)) => {
+                    if let Some(y) = (self.f)(&mut self.state, x) {
+                        self.out.put(y, fired);
+                    }
+                    progressed = true;
+                }
+                Err(Blocked::Closed) => {
+                    self.out.close();
+                    return Step::Done;
+                }
+                Err(b) => {
+                    return Step::Waiting {
+                        progressed,
+                        wait: input_wait(&self.rx, b),
+                    }
+                }
+            }
+        }
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.clock.stats()
+    }
+}
+
+/// Holds one element of a "held" stream (a query, a row maximum) while it
+/// consumes a group of the other stream (keys, scores), up to the element
+/// for which `is_last` holds; emits `f(&held, element)` for each.
+pub struct HoldJoin<H, S, O, F, L> {
+    name: String,
+    held_rx: Receiver<H>,
+    stream_rx: Receiver<S>,
+    out: Output<O>,
+    held: Option<H>,
+    f: F,
+    is_last: L,
+    clock: Clock,
+}
+
+impl<H, S, O, F, L> HoldJoin<H, S, O, F, L>
+where
+    F: FnMut(&H, S) -> O,
+    L: Fn(&S) -> bool,
+{
+    /// A join of `held_rx` with groups of `stream_rx`.
+    pub fn new(
+        name: &str,
+        held_rx: Receiver<H>,
+        stream_rx: Receiver<S>,
+        tx: Sender<O>,
+        timing: Timing,
+        is_last: L,
+        f: F,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            held_rx,
+            stream_rx,
+            out: Output::new(tx),
+            held: None,
+            f,
+            is_last,
+            clock: Clock::new(timing),
+        }
+    }
+}
+
+impl<H, S, O, F, L> Context for HoldJoin<H, S, O, F, L>
+where
+    F: FnMut(&H, S) -> O,
+    L: Fn(&S) -> bool,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        let mut progressed = false;
+        loop {
+            if let Err(wait) = self.out.flush(&mut self.clock) {
+                return Step::Waiting { progressed, wait };
+            }
+            let held_ready = if self.held.is_some() {
+                0
+            } else {
+                match self.held_rx.ready_at() {
+                    Ok(t) => t,
+                    Err(Blocked::Closed) => {
+                        self.out.close();
+                        return Step::Done;
+                    }
+                    Err(b) => {
+                        return Step::Waiting {
+                            progressed,
+                            wait: input_wait(&self.held_rx, b),
+                        }
+                    }
+                }
+            };
+            let clock = &mut self.clock;
+            let (x, fired) = match self.stream_rx.try_receive(|t| clock.fire(held_ready.max(t))) {
+                Ok(received) => received,
+                Err(Blocked::Closed) if self.held.is_none() => {
+                    self.out.close();
+                    return Step::Done;
+                }
+                Err(b) => {
+                    return Step::Waiting {
+                        progressed,
+                        wait: input_wait(&self.stream_rx, b),
+                    }
+                }
+            };
+            if self.held.is_none() {
+                self.held = Some(self.held_rx.receive(fired));
+            }
+            let last = (self.is_last)(&x);
+            let held = self.held.as_ref().expect("held element present");
+            let y = (self.f)(held, x);
+            if last {
+                self.held = None;
+            }
+            self.out.put(y, fired);
+            progressed = true;
+        }
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.clock.stats()
+    }
+}
+
+/// Copies every element to all outputs in the same cycle (waits for
+/// credit on all of them).
+pub struct Broadcast<T> {
+    name: String,
+    rx: Receiver<T>,
+    txs: Vec<Sender<T>>,
+    pending: Option<(T, Time)>,
+    clock: Clock,
+}
+
+impl<T: Clone> Broadcast<T> {
+    /// A broadcast of `rx` to every sender in `txs`.
+    pub fn new(name: &str, rx: Receiver<T>, txs: Vec<Sender<T>>, timing: Timing) -> Self {
+        Self {
+            name: name.into(),
+            rx,
+            txs,
+            pending: None,
+            clock: Clock::new(timing),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), Wait> {
+        if let Some((value, fired)) = self.pending.take() {
+            let mut credit = 0;
+            for tx in &self.txs {
+                match tx.ready_at() {
+                    Ok(c) => credit = credit.max(c),
+                    Err(b) => {
+                        self.pending = Some((value, fired));
+                        return Err(Wait::on(tx.id(), b));
+                    }
+                }
+            }
+            let t = self.clock.emit(fired, credit);
+            for tx in &self.txs {
+                tx.send(value.clone(), t);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T: Clone> Context for Broadcast<T> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        let mut progressed = false;
+        loop {
+            if let Err(wait) = self.flush() {
+                return Step::Waiting { progressed, wait };
+            }
+            match self.rx.try_receive(|t| self.clock.fire(t)) {
+                Ok(received) => {
+                    self.pending = Some(received);
+                    progressed = true;
+                }
+                Err(Blocked::Closed) => {
+                    self.txs.iter().for_each(Sender::close);
+                    return Step::Done;
+                }
+                Err(b) => {
+                    return Step::Waiting {
+                        progressed,
+                        wait: input_wait(&self.rx, b),
+                    }
+                }
+            }
+        }
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.clock.stats()
+    }
+}
+
+/// Takes every element as soon as it is visible and hands it, with its
+/// cycle, to a closure.
+pub struct Sink<T, F> {
+    name: String,
+    rx: Receiver<T>,
+    f: F,
+    clock: Clock,
+}
+
+impl<T, F: FnMut(T, Time)> Sink<T, F> {
+    /// A sink of `rx`.
+    pub fn new(name: &str, rx: Receiver<T>, f: F) -> Self {
+        Self {
+            name: name.into(),
+            rx,
+            f,
+            clock: Clock::new(Timing::pipelined(0)),
+        }
+    }
+}
+
+impl<T, F: FnMut(T, Time)> Context for Sink<T, F> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        let mut progressed = false;
+        loop {
+            match self.rx.try_receive(|t| self.clock.fire(t)) {
+                Ok((x, at)) => {
+                    (self.f)(x, at);
+                    progressed = true;
+                }
+                Err(Blocked::Closed) => return Step::Done,
+                Err(b) => {
+                    return Step::Waiting {
+                        progressed,
+                        wait: input_wait(&self.rx, b),
+                    }
+                }
+            }
+        }
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.clock.stats()
+    }
+}
+
+/// The first disagreement a checker saw.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Mismatch {
+    /// Index of the element in its stream.
+    pub index: u64,
+    /// Cycle it arrived (or the last cycle, for a missing element).
+    pub cycle: Time,
+    /// Expected value (Debug form), or "end of stream".
+    pub expected: String,
+    /// Actual value (Debug form), or "end of stream".
+    pub actual: String,
+}
+
+/// What a checker found.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct CheckReport {
+    /// Elements compared.
+    pub checked: u64,
+    /// Elements that differed (or were missing or extra).
+    pub mismatches: u64,
+    /// Largest distance seen between expected and actual.
+    pub max_distance: f64,
+    /// The first disagreement.
+    pub first: Option<Mismatch>,
+    /// Cycle of the last element.
+    pub last_cycle: Time,
+}
+
+impl CheckReport {
+    /// Whether every element matched and none was missing or extra.
+    pub fn passed(&self) -> bool {
+        self.mismatches == 0
+    }
+}
+
+/// Shared handle to a checker's findings, readable after the run.
+pub type CheckHandle = Rc<RefCell<CheckReport>>;
+
+/// Compares a stream with expected values: exactly, or within a tolerance
+/// of a distance function.
+pub struct Checker<T, E, D> {
+    name: String,
+    rx: Receiver<T>,
+    expected: E,
+    distance: D,
+    tolerance: f64,
+    report: CheckHandle,
+    clock: Clock,
+}
+
+impl<T: PartialEq + Debug, E: Iterator<Item = T>> Checker<T, E, fn(&T, &T) -> f64> {
+    /// A checker that requires equality (bit-exact for integers).
+    pub fn exact(name: &str, rx: Receiver<T>, expected: E) -> (Self, CheckHandle) {
+        fn equal<T: PartialEq>(a: &T, b: &T) -> f64 {
+            if a == b {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        }
+        Self::within(name, rx, expected, 0.0, equal::<T>)
+    }
+}
+
+impl<T: Debug, E: Iterator<Item = T>, D: Fn(&T, &T) -> f64> Checker<T, E, D> {
+    /// A checker that accepts `distance(expected, actual) <= tolerance`.
+    pub fn within(name: &str, rx: Receiver<T>, expected: E, tolerance: f64, distance: D) -> (Self, CheckHandle) {
+        let report = CheckHandle::default();
+        (
+            Self {
+                name: name.into(),
+                rx,
+                expected,
+                distance,
+                tolerance,
+                report: report.clone(),
+                clock: Clock::new(Timing::pipelined(0)),
+            },
+            report,
+        )
+    }
+
+    fn record(&self, index: u64, cycle: Time, expected: String, actual: String) {
+        let mut r = self.report.borrow_mut();
+        r.mismatches += 1;
+        if r.first.is_none() {
+            r.first = Some(Mismatch {
+                index,
+                cycle,
+                expected,
+                actual,
+            });
+        }
+    }
+}
+
+impl<T: Debug, E: Iterator<Item = T>, D: Fn(&T, &T) -> f64> Context for Checker<T, E, D> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        let mut progressed = false;
+        loop {
+            match self.rx.try_receive(|t| self.clock.fire(t)) {
+                Ok((actual, at)) => {
+                    let index = self.report.borrow().checked;
+                    match self.expected.next() {
+                        Some(expected) => {
+                            let d = (self.distance)(&expected, &actual);
+                            {
+                                let mut r = self.report.borrow_mut();
+                                r.max_distance = r.max_distance.max(d);
+                            }
+                            if d.is_nan() || d > self.tolerance {
+                                self.record(index, at, format!("{expected:?}"), format!("{actual:?}"));
+                            }
+                        }
+                        None => self.record(index, at, "end of stream".into(), format!("{actual:?}")),
+                    }
+                    let mut r = self.report.borrow_mut();
+                    r.checked += 1;
+                    r.last_cycle = at;
+                    progressed = true;
+                }
+                Err(Blocked::Closed) => {
+                    let index = self.report.borrow().checked;
+                    if let Some(expected) = self.expected.next() {
+                        let cycle = self.clock.stats().last_cycle;
+                        self.record(index, cycle, format!("{expected:?}"), "end of stream".into());
+                    }
+                    return Step::Done;
+                }
+                Err(b) => {
+                    return Step::Waiting {
+                        progressed,
+                        wait: input_wait(&self.rx, b),
+                    }
+                }
+            }
+        }
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.clock.stats()
+    }
+}
