@@ -1,8 +1,14 @@
 //! `hwformer`: the command-line program over the workspace's crates.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hwformer_dataflow::plot;
+use hwformer_dataflow::sdpa::min_depth::{min_depths, DepthReport};
+use hwformer_dataflow::sdpa::{NumberFormat, SdpaReport, SdpaRun, Variant};
+use hwformer_dataflow::DataflowError;
 use hwformer_quant::accuracy::AccuracyReport;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// Transformer blocks as verified fixed-point hardware.
 #[derive(Parser)]
@@ -19,6 +25,9 @@ enum Command {
         /// Seed of every random input.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Folder for the files it writes (plots).
+        #[arg(long, default_value = "target/hwformer-demo")]
+        out: PathBuf,
     },
     /// Measure every integer model and table against its f64 reference.
     Quant {
@@ -29,6 +38,85 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Streaming dataflow timing model.
+    #[command(subcommand)]
+    Dataflow(DataflowCommand),
+}
+
+#[derive(Subcommand)]
+enum DataflowCommand {
+    /// Simulate an attention graph: cycles, throughput, FIFO peaks, errors.
+    Sdpa(SdpaArgs),
+    /// Find each channel's smallest full-throughput and deadlock-free depth.
+    MinDepth(SdpaArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VariantArg {
+    Naive,
+    Streaming,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    F64,
+    Fixed,
+}
+
+#[derive(Args)]
+struct SdpaArgs {
+    /// Which graph.
+    #[arg(long, value_enum, default_value = "streaming")]
+    variant: VariantArg,
+    /// Keys per query.
+    #[arg(long, default_value_t = 1024)]
+    n: usize,
+    /// Head dimension (1 to 128).
+    #[arg(long, default_value_t = 16)]
+    d: usize,
+    /// Independent heads.
+    #[arg(long, default_value_t = 1)]
+    heads: usize,
+    /// Queries per head.
+    #[arg(long, default_value_t = 1)]
+    queries: usize,
+    /// Capacity of every channel (default: the smallest with full throughput).
+    #[arg(long)]
+    fifo_depth: Option<usize>,
+    /// Numbers in the graph.
+    #[arg(long, value_enum, default_value = "f64")]
+    format: FormatArg,
+    /// Seed of the inputs.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Also draw memory and cycles against N for both graphs (SVG).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+impl SdpaArgs {
+    fn run(&self) -> SdpaRun {
+        let mut run = SdpaRun::new(
+            match self.variant {
+                VariantArg::Naive => Variant::Naive,
+                VariantArg::Streaming => Variant::Streaming,
+            },
+            self.n,
+            self.d,
+        );
+        run.heads = self.heads;
+        run.queries = self.queries;
+        run.fifo_depth = self.fifo_depth;
+        run.format = match self.format {
+            FormatArg::F64 => NumberFormat::F64,
+            FormatArg::Fixed => NumberFormat::Fixed,
+        };
+        run.seed = self.seed;
+        run
+    }
 }
 
 fn main() -> ExitCode {
@@ -43,23 +131,58 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Run { seed } => {
-            println!("== hwformer: default design ==\n");
-            println!("-- accuracy of the integer models against f64 (hwformer quant --seed {seed}) --\n");
-            quant(seed, false)
-        }
+        Command::Run { seed, out } => demo(seed, &out),
         Command::Quant { seed, json } => quant(seed, json),
+        Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_sdpa(&args),
+        Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
     }
+}
+
+/// The main job: every capability on the default design.
+fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
+    println!("== hwformer: default design ==\n");
+    println!("-- 1. accuracy of the integer models against f64 (hwformer quant --seed {seed}) --\n");
+    let accuracy = quant(seed, false)?;
+    println!("\n-- 2. attention as streaming dataflow: memory and cycles vs N (d=16, 1 query) --\n");
+    let ns: Vec<usize> = (6..=12).map(|k| 1 << k).collect();
+    let points = plot::scaling(16, 1, &ns).map_err(|e| e.to_string())?;
+    println!("| N | naive peak memory | streaming peak memory | naive cycles | streaming cycles |");
+    println!("|---|---|---|---|---|");
+    for &n in &ns {
+        let at = |v: Variant| {
+            points
+                .iter()
+                .find(|p| p.n == n && p.variant == v)
+                .expect("simulated")
+        };
+        let (a, b) = (at(Variant::Naive), at(Variant::Streaming));
+        println!(
+            "| {n} | {} | {} | {} | {} |",
+            a.intermediate_peak, b.intermediate_peak, a.cycles, b.cycles
+        );
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let svg = out.join("sdpa_scaling.svg");
+    plot::draw(&points, &svg).map_err(|e| e.to_string())?;
+    println!("\nplot: {}", svg.display());
+    println!("\n-- 3. streaming SDPA, fixed point, bit-exact against the integer model --\n");
+    let mut run = SdpaRun::new(Variant::Streaming, 1024, 16);
+    run.queries = 4;
+    run.format = NumberFormat::Fixed;
+    run.seed = seed;
+    let checked = simulate(&run, false)?;
+    Ok(if accuracy == ExitCode::SUCCESS {
+        checked
+    } else {
+        accuracy
+    })
 }
 
 /// Prints the accuracy table; fails when a measurement exceeds its limit.
 fn quant(seed: u64, json: bool) -> Result<ExitCode, String> {
     let report = AccuracyReport::measure(seed).map_err(|e| e.to_string())?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
+        println!("{}", to_json(&report)?);
     } else {
         print!("{}", report.to_markdown());
     }
@@ -69,4 +192,137 @@ fn quant(seed: u64, json: bool) -> Result<ExitCode, String> {
         eprintln!("hwformer: a measurement exceeds its limit (row marked NO)");
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+}
+
+fn dataflow_sdpa(args: &SdpaArgs) -> Result<ExitCode, String> {
+    let code = simulate(&args.run(), args.json)?;
+    if let Some(path) = &args.plot {
+        let ns: Vec<usize> = (6..=12).map(|k| 1 << k).collect();
+        let points = plot::scaling(args.d, args.queries, &ns).map_err(|e| e.to_string())?;
+        plot::draw(&points, path).map_err(|e| e.to_string())?;
+        eprintln!("plot: {}", path.display());
+    }
+    Ok(code)
+}
+
+/// Runs one simulation and prints it; deadlocks and failed checks exit
+/// non-zero (2 and 1).
+fn simulate(run: &SdpaRun, json: bool) -> Result<ExitCode, String> {
+    let start = Instant::now();
+    match run.simulate() {
+        Ok(report) => {
+            let seconds = start.elapsed().as_secs_f64();
+            if json {
+                println!("{}", to_json(&report)?);
+            } else {
+                print_sdpa(&report, seconds);
+            }
+            if report.passed() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("hwformer: FAIL: an output differs from its oracle (see check)");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Err(DataflowError::Deadlock(deadlock)) => {
+            if json {
+                println!("{}", to_json(&serde_json::json!({ "deadlock": deadlock }))?);
+            }
+            eprint!("hwformer: {deadlock}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn print_sdpa(r: &SdpaReport, seconds: f64) {
+    let run = &r.run;
+    println!(
+        "sdpa {:?}, {:?}, N={}, d={}, {} head(s), {} queries per head, FIFO depth {}",
+        run.variant, run.format, run.n, run.d, run.heads, run.queries, r.fifo_depth
+    );
+    println!(
+        "cycles        {} (closed form {})",
+        r.cycles, r.closed_form_cycles
+    );
+    println!("throughput    {:.4} keys/cycle per head", r.keys_per_cycle);
+    let checked: u64 = r.checks.iter().map(|c| c.check.checked).sum();
+    let error = r.checks.iter().map(|c| c.max_error_vs_float).fold(0.0, f64::max);
+    let verdict = if r.passed() { "PASS" } else { "FAIL" };
+    println!("check         {verdict}: {checked} output vectors, max error vs f64 {error:.3e}");
+    if let Some(first) = r.checks.iter().find_map(|c| c.check.first.as_ref()) {
+        println!(
+            "first mismatch: output {} at cycle {}: expected {}, got {}",
+            first.index, first.cycle, first.expected, first.actual
+        );
+    }
+    println!(
+        "simulated     {:.2} M cycles/s ({:.3} s wall, not a benchmark)",
+        r.cycles as f64 / seconds / 1e6,
+        seconds
+    );
+    println!("\n| channel | capacity | peak occupancy | elements |\n|---|---|---|---|");
+    for c in &r.report.channels {
+        println!(
+            "| {} | {} | {} | {} |",
+            c.name, c.capacity, c.stats.peak_occupancy, c.stats.elements
+        );
+    }
+    println!("\n| context | fires | busy | input stall | output stall |\n|---|---|---|---|---|");
+    for c in &r.report.contexts {
+        let s = &c.stats;
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            c.name, s.fires, s.busy_cycles, s.input_stall_cycles, s.output_stall_cycles
+        );
+    }
+}
+
+fn dataflow_min_depth(args: &SdpaArgs) -> Result<ExitCode, String> {
+    let run = args.run();
+    let start = Instant::now();
+    let report: DepthReport = match min_depths(&run) {
+        Ok(r) => r,
+        Err(DataflowError::Deadlock(d)) => return Err(format!("the ample depth deadlocks: {d}")),
+        Err(e) => return Err(e.to_string()),
+    };
+    if args.json {
+        println!("{}", to_json(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "min-depth {:?}, N={}, d={}, {} queries: full throughput = {} cycles at depth {}",
+        run.variant, run.n, run.d, run.queries, report.full_throughput_cycles, report.ample_depth
+    );
+    println!(
+        "\n| channel | full-throughput depth | deadlocks below | cycles at depth 1 |\n|---|---|---|---|"
+    );
+    for c in &report.channels {
+        let at_1 = c
+            .cycles_at_depth_1
+            .map_or("deadlock".to_string(), |x| x.to_string());
+        println!(
+            "| {} | {} | {} | {} |",
+            c.name, c.full_throughput_depth, c.deadlock_free_depth, at_1
+        );
+    }
+    println!(
+        "\nall channels at their full-throughput depth together: {} cycles ({})",
+        report.joint_cycles,
+        if report.joint_cycles == report.full_throughput_cycles {
+            "full throughput"
+        } else {
+            "SLOWER"
+        }
+    );
+    println!(
+        "{} simulations in {:.2} s",
+        report.simulations,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }

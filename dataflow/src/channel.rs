@@ -60,8 +60,10 @@ pub(crate) struct Core<T> {
     ring_mask: u64,
     sent: u64,
     received: u64,
-    last_send: Option<Time>,
-    last_receive: Option<Time>,
+    /// Earliest cycle of the next send (one per cycle).
+    next_send: Time,
+    /// Earliest cycle of the next receive (one per cycle).
+    next_receive: Time,
     /// Elements received at or before the send cycle last measured.
     freed: u64,
     peak: usize,
@@ -74,31 +76,32 @@ pub(crate) struct Core<T> {
 impl<T> Core<T> {
     #[inline]
     fn ready_to_send(&self) -> Result<Time, Blocked> {
-        let after_last = self.last_send.map_or(0, |t| t + 1);
         if self.sent < self.capacity as u64 {
-            return Ok(after_last);
+            return Ok(self.next_send);
         }
         let leaving = self.sent - self.capacity as u64;
         if leaving >= self.received {
             return Err(Blocked::Full);
         }
-        Ok(after_last.max(self.received_at[(leaving & self.ring_mask) as usize] + 1))
+        Ok(self
+            .next_send
+            .max(self.received_at[(leaving & self.ring_mask) as usize] + 1))
     }
 
     #[inline]
     fn push(&mut self, value: T, time: Time) {
         debug_assert!(self.buffer.len() < self.capacity, "send into a full channel");
-        debug_assert!(self.last_send.is_none_or(|t| time > t), "two sends in one cycle");
+        debug_assert!(time >= self.next_send, "two sends in one cycle");
         self.buffer.push_back((value, time));
         self.sent += 1;
-        self.last_send = Some(time);
+        self.next_send = time + 1;
         self.activity.set(self.activity.get() + 1);
     }
 
     #[inline]
     fn ready_to_receive(&self) -> Result<Time, Blocked> {
         match self.buffer.front() {
-            Some(&(_, sent)) => Ok((sent + self.latency).max(self.last_receive.map_or(0, |t| t + 1))),
+            Some(&(_, sent)) => Ok((sent + self.latency).max(self.next_receive)),
             None if self.closed => Err(Blocked::Closed),
             None => Err(Blocked::Empty),
         }
@@ -111,7 +114,7 @@ impl<T> Core<T> {
         self.measure(index, sent);
         self.received_at[(index & self.ring_mask) as usize] = time;
         self.received += 1;
-        self.last_receive = Some(time);
+        self.next_receive = time + 1;
         self.activity.set(self.activity.get() + 1);
         value
     }
@@ -120,7 +123,9 @@ impl<T> Core<T> {
     /// Called when the element leaves, or at the end for those left inside;
     /// only receive cycles of the last `capacity` elements are needed.
     fn measure(&mut self, index: u64, sent: Time) {
-        while self.freed < index.min(self.received) && self.received_at[(self.freed & self.ring_mask) as usize] <= sent {
+        while self.freed < index.min(self.received)
+            && self.received_at[(self.freed & self.ring_mask) as usize] <= sent
+        {
             self.freed += 1;
         }
         self.peak = self.peak.max((index + 1 - self.freed) as usize);
@@ -128,7 +133,11 @@ impl<T> Core<T> {
 }
 
 /// Creates a channel; `capacity >= 1`, `latency >= 1`.
-pub(crate) fn channel<T>(capacity: usize, latency: Time, activity: Rc<Cell<u64>>) -> (Sender<T>, Receiver<T>) {
+pub(crate) fn channel<T>(
+    capacity: usize,
+    latency: Time,
+    activity: Rc<Cell<u64>>,
+) -> (Sender<T>, Receiver<T>) {
     let core = Rc::new(RefCell::new(Core {
         capacity,
         latency,
@@ -137,8 +146,8 @@ pub(crate) fn channel<T>(capacity: usize, latency: Time, activity: Rc<Cell<u64>>
         ring_mask: capacity.next_power_of_two() as u64 - 1,
         sent: 0,
         received: 0,
-        last_send: None,
-        last_receive: None,
+        next_send: 0,
+        next_receive: 0,
         freed: 0,
         peak: 0,
         closed: false,

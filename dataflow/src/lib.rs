@@ -14,6 +14,7 @@
 
 pub mod channel;
 pub mod context;
+pub mod plot;
 pub mod program;
 pub mod sdpa;
 pub mod units;

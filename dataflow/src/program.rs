@@ -109,8 +109,16 @@ impl std::fmt::Display for Deadlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "deadlock at cycle {}:", self.cycle)?;
         for w in &self.waiters {
-            let verb = if w.state == "full" { "send into full" } else { "receive from empty" };
-            writeln!(f, "  {} (cycle {}) waits to {verb} channel {}", w.context, w.cycle, w.channel)?;
+            let verb = if w.state == "full" {
+                "send into full"
+            } else {
+                "receive from empty"
+            };
+            writeln!(
+                f,
+                "  {} (cycle {}) waits to {verb} channel {}",
+                w.context, w.cycle, w.channel
+            )?;
         }
         Ok(())
     }

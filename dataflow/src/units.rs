@@ -481,7 +481,13 @@ impl<T: PartialEq + Debug, E: Iterator<Item = T>> Checker<T, E, fn(&T, &T) -> f6
 
 impl<T: Debug, E: Iterator<Item = T>, D: Fn(&T, &T) -> f64> Checker<T, E, D> {
     /// A checker that accepts `distance(expected, actual) <= tolerance`.
-    pub fn within(name: &str, rx: Receiver<T>, expected: E, tolerance: f64, distance: D) -> (Self, CheckHandle) {
+    pub fn within(
+        name: &str,
+        rx: Receiver<T>,
+        expected: E,
+        tolerance: f64,
+        distance: D,
+    ) -> (Self, CheckHandle) {
         let report = CheckHandle::default();
         (
             Self {

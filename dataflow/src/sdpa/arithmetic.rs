@@ -82,7 +82,9 @@ impl F64Arithmetic {
     /// key by key from the workload (no matrix is materialized).
     pub fn reference(&self, q: usize) -> Vec<f64> {
         let w = &self.workload;
-        let max = (0..w.n).map(|k| self.score(q, k)).fold(f64::NEG_INFINITY, f64::max);
+        let max = (0..w.n)
+            .map(|k| self.score(q, k))
+            .fold(f64::NEG_INFINITY, f64::max);
         let mut sum = 0.0;
         let mut out = vec![0.0; self.d];
         for k in 0..w.n {
@@ -118,7 +120,14 @@ impl Arithmetic for F64Arithmetic {
 
     #[inline]
     fn score(&self, q: usize, k: usize) -> f64 {
-        let dot: f64 = self.workload.queries.real(q).iter().zip(self.workload.keys.real(k)).map(|(a, b)| a * b).sum();
+        let dot: f64 = self
+            .workload
+            .queries
+            .real(q)
+            .iter()
+            .zip(self.workload.keys.real(k))
+            .map(|(a, b)| a * b)
+            .sum();
         dot * self.scale
     }
 
@@ -243,7 +252,8 @@ impl Arithmetic for FixedArithmetic {
 
     #[inline]
     fn score(&self, q: usize, k: usize) -> i64 {
-        self.model.score(self.workload.queries.raw(q), self.workload.keys.raw(k))
+        self.model
+            .score(self.workload.queries.raw(q), self.workload.keys.raw(k))
     }
 
     fn new_state(&self) -> SdpaState {
@@ -321,7 +331,8 @@ impl Arithmetic for FixedArithmetic {
 
     fn expected_two_pass(&self, q: usize) -> Vec<i64> {
         let w = &self.workload;
-        self.model.two_pass_unchecked(w.queries.raw(q), w.n, |k| w.keys.raw(k), |k| w.values.raw(k))
+        self.model
+            .two_pass_unchecked(w.queries.raw(q), w.n, |k| w.keys.raw(k), |k| w.values.raw(k))
     }
 
     fn distance(&self, a: &Vec<i64>, b: &Vec<i64>) -> f64 {

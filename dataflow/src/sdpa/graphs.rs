@@ -75,8 +75,10 @@ pub struct Wiring<'a> {
     pub program: &'a mut Program,
     /// Prefix of every channel and context name ("" or "h0.").
     pub prefix: String,
-    /// Capacity of every channel.
+    /// Capacity of every channel not named in `overrides`.
     pub capacity: usize,
+    /// Capacities of single channels, by full name.
+    pub overrides: &'a std::collections::BTreeMap<String, usize>,
     /// Unit and channel latencies.
     pub latencies: Latencies,
     /// Whether outputs are checked against the oracle (else only counted).
@@ -86,7 +88,8 @@ pub struct Wiring<'a> {
 impl Wiring<'_> {
     fn channel<T: 'static>(&mut self, name: &str) -> Result<(Sender<T>, Receiver<T>)> {
         let name = format!("{}{name}", self.prefix);
-        self.program.channel(&name, self.capacity, self.latencies.channel)
+        let capacity = self.overrides.get(&name).copied().unwrap_or(self.capacity);
+        self.program.channel(&name, capacity, self.latencies.channel)
     }
 
     fn name(&self, unit: &str) -> String {
@@ -108,9 +111,15 @@ fn scores<A: Arithmetic>(
     let (q_tx, q_rx) = w.channel::<usize>("query")?;
     let (kv_tx, kv_rx) = w.channel::<Key>("kv")?;
     let (s_tx, s_rx) = w.channel::<Tagged<A::Score>>("scores")?;
-    w.program.add(Generator::new(&w.name("query_source"), 0..queries, q_tx, pipelined(0)));
+    w.program.add(Generator::new(
+        &w.name("query_source"),
+        0..queries,
+        q_tx,
+        pipelined(0),
+    ));
     let keys = KeyStream { n, queries, next: 0 };
-    w.program.add(Generator::new(&w.name("kv_source"), keys, kv_tx, pipelined(0)));
+    w.program
+        .add(Generator::new(&w.name("kv_source"), keys, kv_tx, pipelined(0)));
     let a = arith.clone();
     w.program.add(HoldJoin::new(
         &w.name("score"),
@@ -139,11 +148,12 @@ fn check<A: Arithmetic>(
     if !w.check {
         let handle = CheckHandle::default();
         let h = handle.clone();
-        w.program.add(crate::units::Sink::new(&w.name("sink"), out_rx, move |_, t| {
-            let mut r = h.borrow_mut();
-            r.checked += 1;
-            r.last_cycle = t;
-        }));
+        w.program
+            .add(crate::units::Sink::new(&w.name("sink"), out_rx, move |_, t| {
+                let mut r = h.borrow_mut();
+                r.checked += 1;
+                r.last_cycle = t;
+            }));
         return handle;
     }
     let a = arith.clone();
@@ -200,10 +210,17 @@ fn row_reduce<T: Copy + 'static, R: Copy + 'static>(
     zero: R,
     f: impl Fn(R, T) -> R + 'static,
 ) -> impl crate::context::Context {
-    StatefulMap::new(name, rx, tx, pipelined(latency), zero, move |acc: &mut R, x: Tagged<T>| {
-        *acc = f(*acc, x.value);
-        x.key.last.then(|| std::mem::replace(acc, zero))
-    })
+    StatefulMap::new(
+        name,
+        rx,
+        tx,
+        pipelined(latency),
+        zero,
+        move |acc: &mut R, x: Tagged<T>| {
+            *acc = f(*acc, x.value);
+            x.key.last.then(|| std::mem::replace(acc, zero))
+        },
+    )
 }
 
 /// The naive graph for `queries` queries of one head.
@@ -214,7 +231,12 @@ pub fn naive<A: Arithmetic>(w: &mut Wiring, arith: Rc<A>, queries: usize) -> Res
     let (max_in_tx, max_in_rx) = w.channel::<Tagged<A::Score>>("max_in")?;
     let (row_tx, row_rx) = w.channel::<Tagged<A::Score>>("row_scores")?;
     let (max_tx, max_rx) = w.channel::<A::Score>("max")?;
-    w.program.add(Broadcast::new(&w.name("score_fork"), s_rx, vec![max_in_tx, row_tx], pipelined(0)));
+    w.program.add(Broadcast::new(
+        &w.name("score_fork"),
+        s_rx,
+        vec![max_in_tx, row_tx],
+        pipelined(0),
+    ));
     w.program.add(StatefulMap::new(
         &w.name("row_max"),
         max_in_rx,
@@ -248,15 +270,31 @@ pub fn naive<A: Arithmetic>(w: &mut Wiring, arith: Rc<A>, queries: usize) -> Res
     let (sum_in_tx, sum_in_rx) = w.channel::<Tagged<A::Weight>>("sum_in")?;
     let (row_w_tx, row_w_rx) = w.channel::<Tagged<A::Weight>>("row_weights")?;
     let (sum_tx, sum_rx) = w.channel::<A::Weight>("sum")?;
-    w.program.add(Broadcast::new(&w.name("weight_fork"), weights_rx, vec![sum_in_tx, row_w_tx], pipelined(0)));
+    w.program.add(Broadcast::new(
+        &w.name("weight_fork"),
+        weights_rx,
+        vec![sum_in_tx, row_w_tx],
+        pipelined(0),
+    ));
     let a = arith.clone();
-    w.program.add(row_reduce(&w.name("row_sum"), sum_in_rx, sum_tx, l.row_sum, arith.zero_weight(), move |x, y| {
-        a.add(x, y)
-    }));
+    w.program.add(row_reduce(
+        &w.name("row_sum"),
+        sum_in_rx,
+        sum_tx,
+        l.row_sum,
+        arith.zero_weight(),
+        move |x, y| a.add(x, y),
+    ));
     // divide by the sum, then the weighted sum of values
     let (inv_tx, inv_rx) = w.channel::<A::Prob>("inverse")?;
     let a = arith.clone();
-    w.program.add(map(&w.name("reciprocal"), sum_rx, inv_tx, pipelined(l.reciprocal), move |s| a.inverse(s)));
+    w.program.add(map(
+        &w.name("reciprocal"),
+        sum_rx,
+        inv_tx,
+        pipelined(l.reciprocal),
+        move |s| a.inverse(s),
+    ));
     let (p_tx, p_rx) = w.channel::<Tagged<A::Prob>>("probs")?;
     let a = arith.clone();
     w.program.add(HoldJoin::new(

@@ -4,6 +4,7 @@
 
 pub mod arithmetic;
 pub mod graphs;
+pub mod min_depth;
 pub mod workload;
 
 use crate::channel::Time;
@@ -13,6 +14,7 @@ use arithmetic::{Arithmetic, F64Arithmetic, FixedArithmetic};
 use hwformer_quant::integer::ceil_log2;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use workload::Workload;
 
@@ -79,18 +81,32 @@ impl Latencies {
         }
     }
 
+    /// Full-throughput depths of the naive graph's two row FIFOs
+    /// (`row_scores`, `row_weights`) for rows of `n`: a score waits for its
+    /// row's maximum, `n + row_max + 2 * channel`; a weight waits for its
+    /// row's sum and its reciprocal, `n + row_sum + reciprocal + 3 * channel`.
+    /// Below `n` each deadlocks: the barrier needs the whole row to pass.
+    pub fn row_fifo_depths(&self, n: usize) -> (usize, usize) {
+        let c = self.channel;
+        (
+            n + (self.row_max + 2 * c) as usize,
+            n + (self.row_sum + self.reciprocal + 3 * c) as usize,
+        )
+    }
+
     /// Closed-form cycle count of `variant` for `queries` queries of `n`
-    /// keys, when no channel back-pressures (see [`SdpaRun::min_full_depth`]).
+    /// keys, when no channel back-pressures (every channel at least its
+    /// full-throughput depth).
     ///
-    /// Streaming: the last key leaves the source at `QN - 1` and crosses
-    /// four channels and three units:
+    /// Streaming: the last key leaves its source at cycle `QN - 1` and
+    /// crosses four channels and three units (score, online update,
+    /// normalize) to the checker:
     /// `QN + score + update + normalize + 4 * channel`.
     ///
-    /// Naive: each row waits for its maximum and then for its sum, two row
-    /// lengths behind the source:
+    /// Naive: every row waits for its maximum and then for its sum, so the
+    /// output trails the source by two rows:
     /// `QN + 2N + score + row_max + exp + row_sum + reciprocal + divide
-    ///  + weighted_sum + 10 * channel - 2`... with the channel terms
-    /// spelled out in [`Latencies::cycles`]' code.
+    ///  + weighted_sum + 8 * channel`.
     pub fn cycles(&self, variant: Variant, n: usize, queries: usize) -> Time {
         let (n, q) = (n as Time, queries as Time);
         let c = self.channel;
@@ -132,6 +148,9 @@ pub struct SdpaRun {
     pub format: NumberFormat,
     /// Seed of the inputs.
     pub seed: u64,
+    /// Capacities of single channels by full name (`"row_scores"`, or
+    /// `"h1.row_scores"` with several heads), over `fifo_depth`.
+    pub depth_overrides: BTreeMap<String, usize>,
     /// Check every output against the oracle (and measure the error
     /// against f64); when false the outputs are only counted, to time the
     /// simulator alone.
@@ -212,6 +231,7 @@ impl SdpaRun {
             fifo_depth: None,
             format: NumberFormat::F64,
             seed: 1,
+            depth_overrides: BTreeMap::new(),
             check: true,
         }
     }
@@ -230,7 +250,7 @@ impl SdpaRun {
         if self.queries == 0 {
             return bad("queries must be at least 1".into());
         }
-        if self.fifo_depth == Some(0) {
+        if self.fifo_depth == Some(0) || self.depth_overrides.values().any(|&d| d == 0) {
             return bad("fifo depth must be at least 1".into());
         }
         Ok(())
@@ -242,14 +262,15 @@ impl SdpaRun {
     }
 
     /// The smallest uniform channel capacity with full throughput (one key
-    /// per cycle): 2 for streaming (a registered FIFO needs two slots),
-    /// and for naive a row plus the cycles a score waits beyond it.
+    /// per cycle): 2 for streaming (a registered FIFO needs two slots to
+    /// pass one element per cycle); for naive the larger of the two row
+    /// FIFOs' needs, see [`Latencies::row_fifo_depths`].
     pub fn min_full_depth(&self) -> usize {
         match self.variant {
             Variant::Streaming => 2,
             Variant::Naive => {
-                let l = self.latencies();
-                self.n + 2 + (l.row_max.max(l.row_sum + l.reciprocal) + 2 * l.channel) as usize
+                let (scores, weights) = self.latencies().row_fifo_depths(self.n);
+                scores.max(weights)
             }
         }
     }
@@ -257,23 +278,69 @@ impl SdpaRun {
     /// Builds and runs the graphs; a deadlock is an error carrying who
     /// waits on what.
     pub fn simulate(&self) -> Result<SdpaReport> {
+        self.simulate_on(&self.inputs()?)
+    }
+
+    /// The integer model of the default design for this run's `d`.
+    fn model(&self) -> Result<StreamingSdpa> {
+        Ok(StreamingSdpa::new(SdpaConfig::with_d(
+            self.d,
+            self.n.min(1 << 24),
+        ))?)
+    }
+
+    /// The inputs of every head, drawn from the seed (head `h` uses
+    /// `seed + h`): a one-off cost, apart from the simulation.
+    pub fn inputs(&self) -> Result<Vec<Rc<Workload>>> {
         self.validate()?;
+        let config = *self.model()?.config();
+        (0..self.heads)
+            .map(|h| {
+                Ok(Rc::new(Workload::new(
+                    &config,
+                    self.n,
+                    self.queries,
+                    self.seed.wrapping_add(h as u64),
+                )?))
+            })
+            .collect()
+    }
+
+    /// [`Self::simulate`] on inputs made by [`Self::inputs`] (for this run
+    /// or one that differs only in depths, checking or seed-free fields).
+    pub fn simulate_on(&self, inputs: &[Rc<Workload>]) -> Result<SdpaReport> {
+        self.validate()?;
+        if inputs.len() != self.heads || inputs.iter().any(|w| w.n != self.n) {
+            return Err(DataflowError::InvalidParameter(format!(
+                "inputs for {} heads of {} keys do not fit this run",
+                inputs.len(),
+                inputs.first().map_or(0, |w| w.n)
+            )));
+        }
         let depth = self.fifo_depth.unwrap_or_else(|| self.min_full_depth());
         let latencies = self.latencies();
-        let config = SdpaConfig::with_d(self.d, self.n.min(1 << 24));
-        let model = Rc::new(StreamingSdpa::new(config)?);
+        let model = Rc::new(self.model()?);
         let mut program = Program::new();
         let mut heads = Vec::new();
-        for h in 0..self.heads {
-            let workload = Rc::new(Workload::new(&config, self.n, self.queries, self.seed.wrapping_add(h as u64))?);
+        for (h, workload) in inputs.iter().enumerate() {
+            let workload = workload.clone();
             let mut wiring = graphs::Wiring {
                 program: &mut program,
-                prefix: if self.heads > 1 { format!("h{h}.") } else { String::new() },
+                prefix: if self.heads > 1 {
+                    format!("h{h}.")
+                } else {
+                    String::new()
+                },
                 capacity: depth,
+                overrides: &self.depth_overrides,
                 latencies,
                 check: self.check,
             };
-            let float = Rc::new(F64Arithmetic::new(workload.clone(), model.applied_scale(), self.d));
+            let float = Rc::new(F64Arithmetic::new(
+                workload.clone(),
+                model.applied_scale(),
+                self.d,
+            ));
             let head = match self.format {
                 NumberFormat::F64 => Head::F64(self.build(&mut wiring, float)?),
                 NumberFormat::Fixed => {
@@ -299,7 +366,11 @@ impl SdpaRun {
         })
     }
 
-    fn build<A: Arithmetic>(&self, wiring: &mut graphs::Wiring, arith: Rc<A>) -> Result<crate::units::CheckHandle> {
+    fn build<A: Arithmetic>(
+        &self,
+        wiring: &mut graphs::Wiring,
+        arith: Rc<A>,
+    ) -> Result<crate::units::CheckHandle> {
         match self.variant {
             Variant::Streaming => graphs::streaming(wiring, arith, self.queries),
             Variant::Naive => graphs::naive(wiring, arith, self.queries),

@@ -22,7 +22,12 @@ pub struct Rows {
 }
 
 impl Rows {
-    fn draw(rng: &mut hwformer_quant::random::SeededRng, rows: usize, d: usize, format: QFormat) -> hwformer_quant::Result<Self> {
+    fn draw(
+        rng: &mut hwformer_quant::random::SeededRng,
+        rows: usize,
+        d: usize,
+        format: QFormat,
+    ) -> hwformer_quant::Result<Self> {
         let raw = quantize_all("workload", &normal_vec(rng, rows * d, 1.0), format)?;
         let real = raw.iter().map(|&r| format.to_f64(i128::from(r))).collect();
         Ok(Self { d, rows, raw, real })

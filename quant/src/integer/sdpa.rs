@@ -331,8 +331,11 @@ impl StreamingSdpa {
         let from = TWO_PASS_PROB_FRAC + self.config.value.frac();
         let out = self.config.output;
         out.fit(
-            shift_right_rounded(i128::from(weighted), from.saturating_sub(out.frac()), Rounding::HalfUp)
-                << out.frac().saturating_sub(from),
+            shift_right_rounded(
+                i128::from(weighted),
+                from.saturating_sub(out.frac()),
+                Rounding::HalfUp,
+            ) << out.frac().saturating_sub(from),
             Overflow::Saturate,
         ) as i64
     }
@@ -340,7 +343,12 @@ impl StreamingSdpa {
     /// The two-pass algorithm on one query, the oracle of the naive graph:
     /// scores, row max, weights `e_j`, their sum, `p_j = e_j / sum` in
     /// UQ0.16, then `sum_j p_j v_j`. Bounded like the streaming order.
-    pub fn run_query_two_pass(&self, query: &[i64], keys: &[Vec<i64>], values: &[Vec<i64>]) -> Result<Vec<i64>> {
+    pub fn run_query_two_pass(
+        &self,
+        query: &[i64],
+        keys: &[Vec<i64>],
+        values: &[Vec<i64>],
+    ) -> Result<Vec<i64>> {
         if keys.is_empty() {
             return Err(QuantError::Empty("sdpa keys".into()));
         }

@@ -1,0 +1,194 @@
+//! The simulator core: channel timing, back-pressure, occupancy,
+//! deadlock reports, determinism and checkers, on small hand-built graphs
+//! whose cycle counts follow from the channel and unit rules.
+
+use hwformer_dataflow::units::{map, Broadcast, Checker, Generator, HoldJoin, Sink, StatefulMap};
+use hwformer_dataflow::{DataflowError, Program, RunReport, Timing};
+use proptest::prelude::*;
+
+/// source -> map(latency) -> sink, every channel of `capacity`.
+fn chain(n: u64, latency: u64, capacity: usize, map_ii: u64) -> RunReport {
+    let mut p = Program::new();
+    let (a_tx, a_rx) = p.channel::<u64>("a", capacity, 1).unwrap();
+    let (b_tx, b_rx) = p.channel::<u64>("b", capacity, 1).unwrap();
+    p.add(Generator::new("source", 0..n, a_tx, Timing::pipelined(0)));
+    let timing = Timing {
+        latency,
+        initiation_interval: map_ii,
+    };
+    p.add(map("double", a_rx, b_tx, timing, |x| 2 * x));
+    let (check, handle) = Checker::exact("check", b_rx, (0..n).map(|x| 2 * x));
+    p.add(check);
+    let report = p.run().unwrap();
+    assert!(handle.borrow().passed(), "{:?}", handle.borrow());
+    assert_eq!(handle.borrow().checked, n);
+    report
+}
+
+#[test]
+fn a_pipelined_chain_takes_n_plus_its_latencies() {
+    for n in [1, 10, 100] {
+        for latency in [0, 1, 3] {
+            // element k leaves the source at k, crosses 2 channels and the map
+            let r = chain(n, latency, 2, 1);
+            assert_eq!(r.cycles, n + latency + 2, "n={n} latency={latency}");
+            assert_eq!(r.channel("a").unwrap().stats.elements, n);
+        }
+    }
+}
+
+#[test]
+fn capacity_one_halves_throughput_and_two_restores_it() {
+    // a slot freed by a receive at t is seen by the sender at t + 1
+    let n = 50;
+    assert_eq!(chain(n, 0, 1, 1).cycles, 2 * n + 1);
+    assert_eq!(chain(n, 0, 2, 1).cycles, n + 2);
+}
+
+#[test]
+fn a_slow_unit_fills_its_input_to_capacity() {
+    let n = 60;
+    let r = chain(n, 1, 8, 3);
+    assert_eq!(r.channel("a").unwrap().stats.peak_occupancy, 8);
+    assert!(r.channel("b").unwrap().stats.peak_occupancy <= 1);
+    // the source stalls on the full channel; the map is busy every third cycle
+    let source = &r.contexts[0].stats;
+    assert!(source.output_stall_cycles > 0);
+    assert_eq!(r.contexts[1].stats.busy_cycles, 3 * n);
+    assert_eq!(r.cycles, 3 * (n - 1) + 1 + 1 + 2);
+}
+
+/// source -> fork -> { reduce(sum of a row of `row`), row FIFO of `depth` } -> join -> sink
+fn fork_join(rows: u64, row: u64, depth: usize) -> Result<RunReport, DataflowError> {
+    let mut p = Program::new();
+    let (s_tx, s_rx) = p.channel::<(u64, bool)>("source", 2, 1)?;
+    let (a_tx, a_rx) = p.channel::<(u64, bool)>("to_sum", 2, 1)?;
+    let (b_tx, b_rx) = p.channel::<(u64, bool)>("row_fifo", depth, 1)?;
+    let (sum_tx, sum_rx) = p.channel::<u64>("sum", 2, 1)?;
+    let (out_tx, out_rx) = p.channel::<u64>("out", 2, 1)?;
+    let items = (0..rows * row).map(move |i| (i, i % row == row - 1));
+    p.add(Generator::new("gen", items, s_tx, Timing::pipelined(0)));
+    p.add(Broadcast::new(
+        "fork",
+        s_rx,
+        vec![a_tx, b_tx],
+        Timing::pipelined(0),
+    ));
+    p.add(StatefulMap::new(
+        "sum",
+        a_rx,
+        sum_tx,
+        Timing::pipelined(1),
+        0u64,
+        |acc, (x, last): (u64, bool)| {
+            *acc += x;
+            last.then(|| std::mem::take(acc))
+        },
+    ));
+    p.add(HoldJoin::new(
+        "join",
+        sum_rx,
+        b_rx,
+        out_tx,
+        Timing::pipelined(1),
+        |x: &(u64, bool)| x.1,
+        |s: &u64, x: (u64, bool)| s + x.0,
+    ));
+    p.add(Sink::new("sink", out_rx, |_, _| {}));
+    p.run()
+}
+
+#[test]
+fn a_row_barrier_deadlocks_with_a_short_fifo_and_says_who_waits() {
+    match fork_join(3, 10, 5) {
+        Err(DataflowError::Deadlock(d)) => {
+            let text = d.to_string();
+            assert!(text.contains("fork") && text.contains("row_fifo"), "{text}");
+            let fork = d.waiters.iter().find(|w| w.context == "fork").unwrap();
+            assert_eq!((fork.channel.as_str(), fork.state), ("row_fifo", "full"));
+            let join = d.waiters.iter().find(|w| w.context == "join").unwrap();
+            assert_eq!((join.channel.as_str(), join.state), ("sum", "empty"));
+            assert!(d.report.channel("row_fifo").unwrap().stats.peak_occupancy == 5);
+        }
+        other => panic!("expected a deadlock, got {other:?}"),
+    }
+    let done = fork_join(3, 10, 16).unwrap();
+    assert_eq!(done.channel("out").unwrap().stats.elements, 30);
+}
+
+#[test]
+fn runs_are_deterministic() {
+    assert_eq!(fork_join(4, 7, 9).unwrap(), fork_join(4, 7, 9).unwrap());
+    assert_eq!(chain(33, 2, 3, 2), chain(33, 2, 3, 2));
+}
+
+#[test]
+fn checkers_report_the_first_mismatch_and_missing_or_extra_elements() {
+    let run = |n: u64, expected: Vec<u64>| {
+        let mut p = Program::new();
+        let (tx, rx) = p.channel::<u64>("a", 2, 1).unwrap();
+        p.add(Generator::new("gen", 0..n, tx, Timing::pipelined(0)));
+        let (check, handle) = Checker::exact("check", rx, expected.into_iter());
+        p.add(check);
+        p.run().unwrap();
+        let r = handle.borrow().clone();
+        r
+    };
+    let r = run(5, vec![0, 1, 7, 3, 9]);
+    assert_eq!(r.mismatches, 2);
+    let first = r.first.unwrap();
+    assert_eq!(
+        (
+            first.index,
+            first.cycle,
+            first.expected.as_str(),
+            first.actual.as_str()
+        ),
+        (2, 3, "7", "2")
+    );
+    let missing = run(2, vec![0, 1, 2]);
+    assert_eq!(missing.first.unwrap().actual, "end of stream");
+    let extra = run(3, vec![0, 1]);
+    assert_eq!(extra.first.unwrap().expected, "end of stream");
+}
+
+#[test]
+fn bad_channels_are_refused() {
+    let mut p = Program::new();
+    assert!(p
+        .channel::<u8>("zero", 0, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("capacity"));
+    assert!(p
+        .channel::<u8>("instant", 1, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("latency"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn occupancy_never_exceeds_capacity_and_order_is_kept(
+        n in 1u64..200, capacity in 1usize..6, latency in 1u64..4, ii in 1u64..4, map_latency in 0u64..5
+    ) {
+        let mut p = Program::new();
+        let (a_tx, a_rx) = p.channel::<u64>("a", capacity, latency).unwrap();
+        let (b_tx, b_rx) = p.channel::<u64>("b", capacity, latency).unwrap();
+        p.add(Generator::new("gen", 0..n, a_tx, Timing::pipelined(0)));
+        p.add(map("m", a_rx, b_tx, Timing { latency: map_latency, initiation_interval: ii }, |x| x + 1));
+        let (check, handle) = Checker::exact("check", b_rx, 1..=n);
+        p.add(check);
+        let r = p.run().unwrap();
+        prop_assert!(handle.borrow().passed());
+        for c in &r.channels {
+            prop_assert!(c.stats.peak_occupancy <= capacity);
+            prop_assert!(c.stats.peak_occupancy >= 1);
+        }
+        // the slowest of: the unit's interval, a capacity-1 channel's 2 cycles
+        let per_element = ii.max(if capacity == 1 { latency + 1 } else { 1 });
+        prop_assert!(r.cycles > (n - 1) * per_element + 2 * latency + map_latency);
+    }
+}
