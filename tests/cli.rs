@@ -33,12 +33,120 @@ fn quant_json_is_machine_readable_and_every_limit_holds() {
     }
 }
 
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hwformer-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
-fn run_prints_the_accuracy_table() {
-    let out = hwformer(&["run"]);
-    assert!(out.status.success());
+fn run_prints_every_part_of_the_main_job() {
+    let dir = scratch("run");
+    let out = hwformer(&["run", "--out", dir.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("| softmax | max abs error |"), "{text}");
+    assert!(text.contains("| 4096 |"), "memory table: {text}");
+    assert!(text.contains("check         PASS"), "{text}");
+    let svg = std::fs::read_to_string(dir.join("sdpa_scaling.svg")).unwrap();
+    assert!(svg.starts_with("<svg"));
+}
+
+#[test]
+fn dataflow_sdpa_json_reports_a_bit_exact_run() {
+    let out = hwformer(&[
+        "dataflow",
+        "sdpa",
+        "--variant",
+        "streaming",
+        "--n",
+        "64",
+        "--d",
+        "4",
+        "--queries",
+        "3",
+        "--format",
+        "fixed",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(r["cycles"], r["closed_form_cycles"]);
+    assert_eq!(r["run"]["variant"], "streaming");
+    assert_eq!(r["checks"][0]["checked"], 3);
+    assert_eq!(r["checks"][0]["mismatches"], 0);
+    let channels = r["report"]["channels"].as_array().unwrap();
+    assert!(channels
+        .iter()
+        .all(|c| c["peak_occupancy"].as_u64().unwrap() <= 2));
+}
+
+#[test]
+fn dataflow_deadlock_exits_non_zero_and_names_the_channel() {
+    let out = hwformer(&[
+        "dataflow",
+        "sdpa",
+        "--variant",
+        "naive",
+        "--n",
+        "64",
+        "--fifo-depth",
+        "10",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("deadlock at cycle") && err.contains("row_scores"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dataflow_min_depth_and_plot() {
+    let out = hwformer(&[
+        "dataflow",
+        "min-depth",
+        "--variant",
+        "naive",
+        "--n",
+        "32",
+        "--d",
+        "2",
+        "--queries",
+        "2",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = r["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "row_scores")
+        .unwrap()
+        .clone();
+    assert_eq!(row["deadlock_free_depth"], 32);
+    assert_eq!(r["joint_cycles"], r["full_throughput_cycles"]);
+    let svg = scratch("plot").join("p.svg");
+    let out = hwformer(&["dataflow", "sdpa", "--n", "64", "--plot", svg.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("streaming"));
+}
+
+#[test]
+fn dataflow_bad_sizes_are_errors() {
+    for args in [["--n", "0"], ["--d", "0"], ["--fifo-depth", "0"]] {
+        let mut all = vec!["dataflow", "sdpa"];
+        all.extend(args);
+        let out = hwformer(&all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("must be"), "{args:?}: {err}");
+    }
 }
 
 #[test]
