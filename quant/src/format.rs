@@ -255,32 +255,54 @@ pub fn round_f64(x: f64, rounding: Rounding) -> f64 {
     }
 }
 
-/// `value / 2^shift` rounded by `rounding`: the hardware's round-and-shift.
-///
-/// Defined for every `value` and every `shift` (shifts of 128 or more give
-/// the same answer as 128), so no input can make it panic.
-#[inline]
-pub fn shift_right_rounded(value: i128, shift: u32, rounding: Rounding) -> i128 {
-    if shift == 0 {
-        return value;
-    }
-    let shift = shift.min(128);
-    let quotient = value >> shift.min(127);
-    let mask = if shift == 128 {
-        u128::MAX
-    } else {
-        (1u128 << shift) - 1
+/// One definition of round-and-shift, instantiated for each integer width.
+macro_rules! shift_right_rounded_for {
+    ($(#[$doc:meta])* $name:ident, $int:ty, $uint:ty, $bits:expr) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name(value: $int, shift: u32, rounding: Rounding) -> $int {
+            if shift == 0 {
+                return value;
+            }
+            let shift = shift.min($bits);
+            let quotient = value >> shift.min($bits - 1);
+            let mask = if shift == $bits {
+                <$uint>::MAX
+            } else {
+                ((1 as $uint) << shift) - 1
+            };
+            let remainder = (value as $uint) & mask;
+            let half = (1 as $uint) << (shift - 1);
+            let round_up = match rounding {
+                Rounding::Floor => false,
+                Rounding::TowardZero => value < 0 && remainder != 0,
+                Rounding::HalfUp => remainder >= half,
+                Rounding::NearestEven => remainder > half || (remainder == half && quotient & 1 == 1),
+            };
+            quotient + <$int>::from(round_up)
+        }
     };
-    let remainder = (value as u128) & mask;
-    let half = 1u128 << (shift - 1);
-    let round_up = match rounding {
-        Rounding::Floor => false,
-        Rounding::TowardZero => value < 0 && remainder != 0,
-        Rounding::HalfUp => remainder >= half,
-        Rounding::NearestEven => remainder > half || (remainder == half && quotient & 1 == 1),
-    };
-    quotient + i128::from(round_up)
 }
+
+shift_right_rounded_for!(
+    /// `value / 2^shift` rounded by `rounding`: the hardware's round-and-shift.
+    ///
+    /// Defined for every `value` and every `shift` (shifts of 128 or more give
+    /// the same answer as 128), so no input can make it panic.
+    shift_right_rounded,
+    i128,
+    u128,
+    128
+);
+
+shift_right_rounded_for!(
+    /// [`shift_right_rounded`] on `i64`, for hot loops whose values are known
+    /// to fit (shifts of 64 or more give the same answer as 64).
+    shift_right_rounded_i64,
+    i64,
+    u64,
+    64
+);
 
 /// `value * 2^shift`, or `None` when it does not fit in an `i128`.
 #[inline]

@@ -1,7 +1,7 @@
 //! Number formats: invalid formats, round trips, saturation, rounding ties,
 //! and no panic anywhere in the domain (property tests).
 
-use hwformer_quant::format::{round_f64, shift_right_rounded};
+use hwformer_quant::format::{round_f64, shift_right_rounded, shift_right_rounded_i64};
 use hwformer_quant::{Fixed, Overflow, QFormat, QuantError, Rounding};
 use proptest::prelude::*;
 
@@ -199,6 +199,14 @@ proptest! {
         }
         // |result| never exceeds |value| by more than rounding up one step
         prop_assert!(got.unsigned_abs() <= (value.unsigned_abs() >> shift.min(127)) + 1);
+    }
+
+    #[test]
+    fn the_i64_round_and_shift_agrees_with_the_i128_one(value in any::<i64>(), shift in 0u32..70, rounding in any_rounding()) {
+        prop_assert_eq!(
+            i128::from(shift_right_rounded_i64(value, shift, rounding)),
+            shift_right_rounded(i128::from(value), shift, rounding)
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use super::{ceil_log2, check_len, check_raw};
 use crate::error::{check_finite, QuantError, Result};
-use crate::format::{shift_right_rounded, Overflow, QFormat, Rounding};
+use crate::format::{shift_right_rounded, shift_right_rounded_i64, Overflow, QFormat, Rounding};
 use crate::tables::{exp::EXP_OUT_FRAC, ExpNeg, Reciprocal, Scaled};
 use serde::{Deserialize, Serialize};
 
@@ -202,14 +202,15 @@ impl StreamingSdpa {
     /// The scaled score of one key, in the score format.
     #[inline]
     pub fn score(&self, query: &[i64], key: &[i64]) -> i64 {
+        // |dot| <= d * 2^30 <= 2^40 and scale < 2^16: the product fits an i64
         let dot: i64 = query.iter().zip(key).map(|(q, k)| q * k).sum();
         let frac = self.config.query.frac() + self.config.key.frac() + SCALE_FRAC;
-        let scaled = shift_right_rounded(
-            i128::from(dot) * i128::from(self.scale_raw),
+        let scaled = shift_right_rounded_i64(
+            dot * self.scale_raw,
             frac - self.config.score.frac().min(frac),
             Rounding::HalfUp,
         );
-        self.config.score.fit(scaled, Overflow::Saturate) as i64
+        self.config.score.fit(i128::from(scaled), Overflow::Saturate) as i64
     }
 
     /// Consumes one (key, value) pair. Inputs are checked; the hot path
@@ -266,8 +267,10 @@ impl StreamingSdpa {
             None => s,
             Some(m) if s > m => {
                 let alpha = i128::from(self.exp.eval(m - s));
+                // sum < 2^(16 + 24) and alpha <= 2^15: fits an i64
                 state.sum =
-                    shift_right_rounded(i128::from(state.sum) * alpha, EXP_OUT_FRAC, Rounding::HalfUp) as u64;
+                    shift_right_rounded_i64(state.sum as i64 * alpha as i64, EXP_OUT_FRAC, Rounding::HalfUp)
+                        as u64;
                 for a in state.acc.iter_mut() {
                     *a = shift_right_rounded(i128::from(*a) * alpha, EXP_OUT_FRAC, Rounding::HalfUp) as i64;
                 }

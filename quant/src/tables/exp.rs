@@ -10,7 +10,7 @@
 
 use super::LookupTable;
 use crate::error::{QuantError, Result};
-use crate::format::{shift_right_rounded, QFormat, Rounding};
+use crate::format::{shift_right_rounded_i64, QFormat, Rounding};
 
 /// `log2(e)` in Q1.14, the constant the input is multiplied by.
 pub const LOG2E_Q14: i64 = 23637;
@@ -70,7 +70,7 @@ impl ExpNeg {
     #[inline]
     pub fn eval(&self, x: i64) -> u32 {
         let (pow2_f, n) = self.split(x);
-        shift_right_rounded(i128::from(pow2_f), 30 - EXP_OUT_FRAC + n, Rounding::HalfUp) as u32
+        shift_right_rounded_i64(i64::from(pow2_f), 30 - EXP_OUT_FRAC + n, Rounding::HalfUp) as u32
     }
 
     /// `e^x` in unsigned Q1.23: the same product as [`Self::eval`], shifted
@@ -78,7 +78,7 @@ impl ExpNeg {
     #[inline]
     pub fn eval_wide(&self, x: i64) -> u32 {
         let (pow2_f, n) = self.split(x);
-        shift_right_rounded(i128::from(pow2_f), 30 - EXP_WIDE_FRAC + n, Rounding::HalfUp) as u32
+        shift_right_rounded_i64(i64::from(pow2_f), 30 - EXP_WIDE_FRAC + n, Rounding::HalfUp) as u32
     }
 
     /// `2^f` in UQ2.30 and `n`, with `e^x = 2^f * 2^-n`.
