@@ -41,6 +41,21 @@ enum Command {
     /// Streaming dataflow timing model.
     #[command(subcommand)]
     Dataflow(DataflowCommand),
+    /// Export a block as Verilog with its JSON manifest.
+    Gen {
+        /// Which block (softmax and sdpa are still to come).
+        #[arg(value_enum)]
+        block: BlockArg,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BlockArg {
+    /// The pipelined exponential unit (Q5.10 in, UQ1.15 and UQ1.23 out).
+    Exp,
 }
 
 #[derive(Subcommand)]
@@ -135,6 +150,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Quant { seed, json } => quant(seed, json),
         Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_sdpa(&args),
         Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
+        Command::Gen { block, out } => gen(block, &out),
     }
 }
 
@@ -176,6 +192,26 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     } else {
         accuracy
     })
+}
+
+/// Writes `<block>.v` and `<block>.json` into `out`.
+fn gen(block: BlockArg, out: &Path) -> Result<ExitCode, String> {
+    let (verilog, manifest) = match block {
+        BlockArg::Exp => hwformer_hdl::exp::export(),
+    }
+    .map_err(|e| e.to_string())?;
+    let (v, j) = hwformer_hdl::export::write(out, &verilog, &manifest).map_err(|e| e.to_string())?;
+    println!(
+        "{}: module {}, latency {} cycles, initiation interval {}",
+        manifest.block, manifest.module, manifest.latency_cycles, manifest.initiation_interval
+    );
+    println!(
+        "wrote {}
+wrote {}",
+        v.display(),
+        j.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the accuracy table; fails when a measurement exceeds its limit.

@@ -1,13 +1,7 @@
 //! The command-line program, run as a user would.
 
-use std::process::Command;
-
-fn hwformer(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hwformer"))
-        .args(args)
-        .output()
-        .expect("hwformer runs")
-}
+mod common;
+use common::{hwformer, scratch};
 
 #[test]
 fn quant_json_is_machine_readable_and_every_limit_holds() {
@@ -31,12 +25,6 @@ fn quant_json_is_machine_readable_and_every_limit_holds() {
             assert!(row["measured"].as_f64().unwrap() <= limit, "{row}");
         }
     }
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("hwformer-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

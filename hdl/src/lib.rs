@@ -1,10 +1,17 @@
-//! hwformer-hdl: the hardware blocks, written with rust-hdl, and their
-//! Verilog export.
+//! hwformer-hdl: hardware blocks written with rust-hdl, and their Verilog
+//! export.
 //!
-//! This crate will hold one block per file (softmax, streaming SDPA, FFN,
-//! layer norm), shared fixed-point and AXI4-Stream pieces, and the exporter
-//! that writes `<block>.v` and its JSON manifest. It implements the integer
-//! models of `hwformer-quant` in hardware; it does not run simulators other
-//! than rust-hdl's own, nor vendor tools.
+//! Each block implements an integer model of `hwformer-quant` bit for bit,
+//! with AXI4-Stream ports; `export` renames modules uniquely and writes the
+//! JSON manifest beside the Verilog. This crate runs no simulator other
+//! than rust-hdl's own (in its tests) and knows nothing of Verilator or
+//! Vivado.
 //!
-//! Nothing is implemented yet: see the RTL blocks issue.
+//! Blocks so far: the exponential unit (`exp`). Softmax and streaming
+//! attention are to come (see the RTL blocks issue).
+#![warn(missing_docs)]
+
+pub mod exp;
+pub mod export;
+pub mod manifest;
+pub mod rom;

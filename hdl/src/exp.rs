@@ -1,0 +1,207 @@
+//! The exponential unit: `e^x` for `x <= 0` on an AXI4-Stream, the
+//! hardware form of `hwformer_quant::tables::ExpNeg` for Q5.10 inputs.
+//!
+//! ```text
+//!  stage 0   x (Q5.10), positive values clamped to 0
+//!  stage 1   t = x * log2(e) (Q1.14 constant, 16x16 -> 32)          t = -n + f
+//!  stage 2   n = -(t >> 24); HIGH[f[15:8]], LOW[f[7:0]] (two 256 x 16 ROMs)
+//!  stage 3   p = HIGH * LOW (16x16 -> 32, Q2.30)
+//!  stage 4   e = (p + 2^(14+n)) >> (15+n) (UQ1.15);  w = (p + 2^(6+n)) >> (7+n) (UQ1.23)
+//! ```
+//! Every stage moves when the output register is empty or being taken
+//! (`advance = !m_tvalid | m_tready`), so back-pressure stalls the whole
+//! pipeline and no beat is lost or duplicated. `tdata` out packs `e` in
+//! bits 15:0 and `w` in bits 39:16; `tlast` travels with its beat.
+
+use crate::export::{self, ExportError};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
+use crate::rom::rom_from_table;
+use hwformer_quant::tables::exp::LOG2E_Q14;
+use hwformer_quant::tables::exp::{EXP_ERROR_BOUND, EXP_OUT_FRAC, EXP_WIDE_FRAC};
+use hwformer_quant::tables::ExpNeg;
+use hwformer_quant::QFormat;
+use rust_hdl::prelude::*;
+use std::collections::BTreeMap;
+
+/// Cycles from an input handshake to the output beat's `tvalid`.
+pub const EXP_LATENCY: u64 = 5;
+
+/// The pipelined exponential unit.
+#[derive(LogicBlock)]
+pub struct ExpUnit {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Input `x`, signed Q5.10 raw bits.
+    pub s_axis_x_tdata: Signal<In, Bits<16>>,
+    /// Input valid.
+    pub s_axis_x_tvalid: Signal<In, Bit>,
+    /// Input ready.
+    pub s_axis_x_tready: Signal<Out, Bit>,
+    /// Input last.
+    pub s_axis_x_tlast: Signal<In, Bit>,
+    /// Output: `e` (UQ1.15) in 15:0, `w` (UQ1.23) in 39:16.
+    pub m_axis_exp_tdata: Signal<Out, Bits<40>>,
+    /// Output valid.
+    pub m_axis_exp_tvalid: Signal<Out, Bit>,
+    /// Output ready.
+    pub m_axis_exp_tready: Signal<In, Bit>,
+    /// Output last.
+    pub m_axis_exp_tlast: Signal<Out, Bit>,
+    advance: Signal<Local, Bit>,
+    x_in: Signal<Local, Signed<16>>,
+    fraction: Signal<Local, Bits<16>>,
+    round_e: Signal<Local, Bits<34>>,
+    round_w: Signal<Local, Bits<34>>,
+    valid: [DFF<Bit>; 5],
+    last: [DFF<Bit>; 5],
+    x0: DFF<Signed<16>>,
+    t1: DFF<Signed<32>>,
+    n2: DFF<Bits<8>>,
+    high2: DFF<Bits<16>>,
+    low2: DFF<Bits<16>>,
+    n3: DFF<Bits<8>>,
+    p3: DFF<Bits<32>>,
+    e4: DFF<Bits<16>>,
+    w4: DFF<Bits<24>>,
+    high_rom: ROM<Bits<16>, 8>,
+    low_rom: ROM<Bits<16>, 8>,
+    log2e: Constant<Signed<16>>,
+    one: Constant<Bits<34>>,
+}
+
+impl ExpUnit {
+    /// The unit for Q5.10 inputs, with the tables of `ExpNeg`.
+    pub fn new(exp: &ExpNeg) -> Self {
+        assert_eq!(exp.input().frac(), 10, "the exp unit is built for Q5.10 inputs");
+        Self {
+            clock: Default::default(),
+            s_axis_x_tdata: Default::default(),
+            s_axis_x_tvalid: Default::default(),
+            s_axis_x_tready: Default::default(),
+            s_axis_x_tlast: Default::default(),
+            m_axis_exp_tdata: Default::default(),
+            m_axis_exp_tvalid: Default::default(),
+            m_axis_exp_tready: Default::default(),
+            m_axis_exp_tlast: Default::default(),
+            advance: Default::default(),
+            x_in: Default::default(),
+            fraction: Default::default(),
+            round_e: Default::default(),
+            round_w: Default::default(),
+            valid: array_init::array_init(|_| Default::default()),
+            last: array_init::array_init(|_| Default::default()),
+            x0: Default::default(),
+            t1: Default::default(),
+            n2: Default::default(),
+            high2: Default::default(),
+            low2: Default::default(),
+            n3: Default::default(),
+            p3: Default::default(),
+            e4: Default::default(),
+            w4: Default::default(),
+            high_rom: rom_from_table(exp.high_table()),
+            low_rom: rom_from_table(exp.low_table()),
+            log2e: Constant::new(signed::<16>(LOG2E_Q14)),
+            one: Constant::new(bits::<34>(1)),
+        }
+    }
+}
+
+impl Logic for ExpUnit {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, x0, t1, n2, high2, low2, n3, p3, e4, w4);
+        for i in 0..5 {
+            self.valid[i].clock.next = self.clock.val();
+            self.valid[i].d.next = self.valid[i].q.val();
+            self.last[i].clock.next = self.clock.val();
+            self.last[i].d.next = self.last[i].q.val();
+        }
+        self.advance.next = !self.valid[4].q.val() | self.m_axis_exp_tready.val();
+        self.s_axis_x_tready.next = self.advance.val();
+        // stage 0: clamp positive inputs to 0
+        self.x_in.next = signed_cast(self.s_axis_x_tdata.val());
+        // stage 2 inputs: the 16 fraction bits of t (Q.24) address the tables
+        self.fraction.next = unsigned_cast(self.t1.q.val().get_bits::<16>(8));
+        self.high_rom.address.next = self.fraction.val().get_bits::<8>(8);
+        self.low_rom.address.next = self.fraction.val().get_bits::<8>(0);
+        // stage 4 inputs: half an output LSB added before the shift
+        self.round_e.next = bit_cast::<34, 32>(self.p3.q.val()) + (self.one.val() << (self.n3.q.val() + 14));
+        self.round_w.next = bit_cast::<34, 32>(self.p3.q.val()) + (self.one.val() << (self.n3.q.val() + 6));
+        if self.advance.val() {
+            self.valid[0].d.next = self.s_axis_x_tvalid.val();
+            self.last[0].d.next = self.s_axis_x_tlast.val();
+            for i in 1..5 {
+                self.valid[i].d.next = self.valid[i - 1].q.val();
+                self.last[i].d.next = self.last[i - 1].q.val();
+            }
+            self.x0.d.next = self.x_in.val();
+            if !self.x_in.val().get_bit(15) {
+                self.x0.d.next = 0.into();
+            }
+            self.t1.d.next = self.x0.q.val() * self.log2e.val();
+            // n = -(t >> 24), t <= 0
+            self.n2.d.next = 0 - unsigned_cast(self.t1.q.val().get_bits::<8>(24));
+            self.high2.d.next = self.high_rom.data.val();
+            self.low2.d.next = self.low_rom.data.val();
+            self.n3.d.next = self.n2.q.val();
+            self.p3.d.next = self.high2.q.val() * self.low2.q.val();
+            self.e4.d.next = bit_cast::<16, 34>(self.round_e.val() >> (self.n3.q.val() + 15));
+            self.w4.d.next = bit_cast::<24, 34>(self.round_w.val() >> (self.n3.q.val() + 7));
+        }
+        self.m_axis_exp_tvalid.next = self.valid[4].q.val();
+        self.m_axis_exp_tlast.next = self.last[4].q.val();
+        self.m_axis_exp_tdata.next =
+            (bit_cast::<40, 24>(self.w4.q.val()) << 16) | bit_cast::<40, 16>(self.e4.q.val());
+    }
+}
+
+/// The exported exponential unit: its Verilog and its manifest.
+pub fn export() -> Result<(String, Manifest), ExportError> {
+    let input = QFormat::signed(16, 10).expect("valid");
+    let exp = ExpNeg::new(input).map_err(|e| ExportError::Check(e.to_string()))?;
+    let mut uut = ExpUnit::new(&exp);
+    uut.connect_all();
+    let verilog = export::verilog("exp", &uut)?;
+    let field = |name: &str, bits, frac| Field {
+        name: name.into(),
+        count: 1,
+        format: QFormat::unsigned(bits, frac).expect("valid"),
+    };
+    let manifest = Manifest {
+        block: "exp".into(),
+        module: export::module_name("exp"),
+        verilog: "exp.v".into(),
+        clock: "clock".into(),
+        reset: None,
+        streams: vec![
+            Stream::new(
+                "x",
+                Direction::In,
+                vec![Field {
+                    name: "x".into(),
+                    count: 1,
+                    format: input,
+                }],
+            ),
+            Stream::new(
+                "exp",
+                Direction::Out,
+                vec![field("e", 16, EXP_OUT_FRAC), field("w", 24, EXP_WIDE_FRAC)],
+            ),
+        ],
+        params: BTreeMap::from([
+            ("input_frac".to_string(), 10.0),
+            ("table_entries".to_string(), 256.0),
+        ]),
+        latency_cycles: EXP_LATENCY,
+        initiation_interval: 1,
+        error_bound: Some(ErrorBound {
+            metric: "max_abs".into(),
+            versus: "float64".into(),
+            value: EXP_ERROR_BOUND,
+        }),
+        lint_waivers: export::standard_waivers(),
+    };
+    Ok((verilog, manifest))
+}

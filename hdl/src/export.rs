@@ -1,0 +1,125 @@
+//! Verilog export: rust-hdl's text with unique, legal module names, and
+//! the manifest beside it.
+//!
+//! rust-hdl names the top module `top` and each sub-module by its path
+//! with `$` separators. Several exported blocks must coexist in one Vivado
+//! project, so every module is renamed `hwformer_<block>` (the top) or
+//! `hwformer_<block>__<path>` (the rest, `$` turned into `__`).
+
+use crate::manifest::Manifest;
+use rust_hdl::core::check_error::check_all;
+use rust_hdl::core::prelude::{generate_verilog_unchecked, Block};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Why an export failed.
+#[derive(Debug)]
+pub enum ExportError {
+    /// rust-hdl's checks (connections, latches, loops) refused the design.
+    Check(String),
+    /// The output folder or files could not be written.
+    Io(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Check(m) => write!(f, "design check failed: {m}"),
+            ExportError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+/// The `verilator --lint-only -Wall` warnings every rust-hdl export needs
+/// waived, with the reason.
+pub fn standard_waivers() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "WIDTH".to_string(),
+            "rust-hdl writes 32-bit literals and relies on Verilog's width extension and truncation"
+                .to_string(),
+        ),
+        (
+            "DECLFILENAME".to_string(),
+            "files are named <block>.v by the export contract; modules hwformer_<block>".to_string(),
+        ),
+    ])
+}
+
+/// The module name of a block's top.
+pub fn module_name(block: &str) -> String {
+    format!("hwformer_{block}")
+}
+
+/// Verilog of a connected block, checked by rust-hdl, with modules renamed
+/// for `block`.
+pub fn verilog<B: Block>(block: &str, uut: &B) -> Result<String, ExportError> {
+    check_all(uut).map_err(|e| ExportError::Check(format!("{e:?}")))?;
+    Ok(rename_modules(&generate_verilog_unchecked(uut), block))
+}
+
+/// Renames every module declared in `verilog` (and its instantiations) to
+/// a `hwformer_<block>` name without `$`.
+pub fn rename_modules(verilog: &str, block: &str) -> String {
+    let top = module_name(block);
+    let names: BTreeMap<String, String> = verilog
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("module "))
+        .filter_map(|rest| rest.split(['(', ' ', ';']).next())
+        .map(|name| {
+            let new = if name == "top" {
+                top.clone()
+            } else {
+                format!("{top}__{}", name.trim_start_matches("top$").replace('$', "__"))
+            };
+            (name.to_string(), new)
+        })
+        .collect();
+    let rename = |token: &str| names.get(token).cloned();
+    verilog
+        .lines()
+        .map(|line| {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let body = line.trim_start();
+            if let Some(rest) = body.strip_prefix("module ") {
+                let (name, tail) = split_name(rest);
+                if let Some(new) = rename(name) {
+                    return format!("{indent}module {new}{tail}");
+                }
+            } else if let Some(rest) = body.strip_prefix("endmodule // ") {
+                if let Some(new) = rename(rest.trim()) {
+                    return format!("{indent}endmodule // {new}");
+                }
+            } else {
+                // an instantiation: `<module> <instance>(`
+                let (name, tail) = split_name(body);
+                if tail.starts_with(' ') {
+                    if let Some(new) = rename(name) {
+                        return format!("{indent}{new}{tail}");
+                    }
+                }
+            }
+            line.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn split_name(s: &str) -> (&str, &str) {
+    let end = s.find(['(', ' ', ';']).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// Writes `<block>.v` and `<block>.json` into `dir`; returns their paths.
+pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<(PathBuf, PathBuf), ExportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;
+    let v = dir.join(&manifest.verilog);
+    let j = dir.join(format!("{}.json", manifest.block));
+    std::fs::write(&v, verilog).map_err(|e| ExportError::Io(v.clone(), e))?;
+    let json = serde_json::to_string_pretty(manifest).expect("manifests serialize");
+    std::fs::write(&j, json + "\n").map_err(|e| ExportError::Io(j.clone(), e))?;
+    Ok((v, j))
+}

@@ -1,0 +1,107 @@
+//! The data sheet of an exported block: `<block>.json` beside `<block>.v`.
+//! Testbenches and scripts read it instead of guessing ports and formats.
+
+use hwformer_quant::QFormat;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A block's reset port, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reset {
+    /// Port name.
+    pub port: String,
+    /// True when the block is held in reset while the port is 1.
+    pub active_high: bool,
+}
+
+/// One field packed in a stream's tdata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    /// Field name.
+    pub name: String,
+    /// Consecutive elements, element 0 in the lowest bits.
+    pub count: usize,
+    /// Number format of each element.
+    pub format: QFormat,
+}
+
+/// Direction of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Into the block (`s_axis_...`).
+    In,
+    /// Out of the block (`m_axis_...`).
+    Out,
+}
+
+/// One AXI4-Stream port group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stream {
+    /// Stream name.
+    pub name: String,
+    /// Direction.
+    pub dir: Direction,
+    /// Prefix of its ports: `<prefix>_tdata`, `_tvalid`, `_tready`, `_tlast`.
+    pub port_prefix: String,
+    /// Width of tdata.
+    pub tdata_bits: usize,
+    /// Fields packed from the least significant bit.
+    pub fields: Vec<Field>,
+}
+
+impl Stream {
+    /// A stream whose tdata is exactly its fields, packed in order.
+    pub fn new(name: &str, dir: Direction, fields: Vec<Field>) -> Self {
+        let prefix = match dir {
+            Direction::In => "s_axis",
+            Direction::Out => "m_axis",
+        };
+        Self {
+            name: name.into(),
+            dir,
+            port_prefix: format!("{prefix}_{name}"),
+            tdata_bits: fields.iter().map(|f| f.count * f.format.bits() as usize).sum(),
+            fields,
+        }
+    }
+}
+
+/// The documented worst-case error of the block's outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBound {
+    /// "max_abs".
+    pub metric: String,
+    /// "float64".
+    pub versus: String,
+    /// The bound, in real units of the output.
+    pub value: f64,
+}
+
+/// The manifest of an exported block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Block kind ("exp", "softmax", "sdpa").
+    pub block: String,
+    /// Verilog module name (unique per block).
+    pub module: String,
+    /// Verilog file name.
+    pub verilog: String,
+    /// Clock port.
+    pub clock: String,
+    /// Reset port, if any.
+    pub reset: Option<Reset>,
+    /// Stream ports.
+    pub streams: Vec<Stream>,
+    /// Block parameters, as numbers.
+    pub params: BTreeMap<String, f64>,
+    /// Cycles from an input beat's handshake to its output beat's tvalid,
+    /// with no gaps and no back-pressure.
+    pub latency_cycles: u64,
+    /// Cycles between input beats at full throughput.
+    pub initiation_interval: u64,
+    /// Worst-case error against float64.
+    pub error_bound: Option<ErrorBound>,
+    /// `verilator --lint-only -Wall` warnings waived, with the reason.
+    pub lint_waivers: BTreeMap<String, String>,
+}
