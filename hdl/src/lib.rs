@@ -15,3 +15,4 @@ pub mod exp;
 pub mod export;
 pub mod manifest;
 pub mod rom;
+pub mod softmax;

@@ -1,0 +1,119 @@
+//! A cycle driver for blocks with one input and one output AXI4-Stream,
+//! in rust-hdl's simulator: seeded random input gaps and output
+//! back-pressure, every handshake stamped with its cycle.
+
+#![allow(dead_code)]
+
+use hwformer_hdl::exp::ExpUnit;
+use hwformer_hdl::softmax::SoftmaxUnit;
+use hwformer_quant::random::seeded;
+use rand::Rng;
+use rust_hdl::prelude::*;
+
+/// Access to a block's two streams.
+pub trait StreamBlock: Block {
+    /// Sets the clock level.
+    fn set_clock(&mut self, high: bool);
+    /// Drives the input stream.
+    fn drive(&mut self, valid: bool, data: u64, last: bool);
+    /// The input's tready.
+    fn ready(&self) -> bool;
+    /// Drives the output's tready.
+    fn accept(&mut self, ready: bool);
+    /// The output beat on offer, if tvalid.
+    fn offered(&self) -> Option<(u64, bool)>;
+}
+
+/// A beat that left the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Beat {
+    /// tdata.
+    pub data: u64,
+    /// tlast.
+    pub last: bool,
+    /// Cycle of its handshake.
+    pub cycle: u64,
+}
+
+/// Runs `inputs` (data, last) through `uut` until `expected_outputs` beats
+/// left it; returns the input handshake cycles and the output beats.
+pub fn drive<B: StreamBlock>(
+    uut: &mut B,
+    inputs: &[(u64, bool)],
+    expected_outputs: usize,
+    valid_probability: f64,
+    ready_probability: f64,
+    seed: u64,
+) -> (Vec<u64>, Vec<Beat>) {
+    let mut rng = seeded(seed);
+    let (mut next, mut cycle) = (0, 0u64);
+    let (mut taken, mut beats) = (Vec::new(), Vec::new());
+    let limit = 50 * (inputs.len() + expected_outputs) as u64 + 1000;
+    while beats.len() < expected_outputs {
+        assert!(cycle < limit, "stuck: {} of {} inputs taken, {} outputs", next, inputs.len(), beats.len());
+        let valid = next < inputs.len() && rng.gen_bool(valid_probability);
+        let ready = rng.gen_bool(ready_probability);
+        let (data, last) = inputs.get(next).copied().unwrap_or((0, false));
+        uut.drive(valid, data, last);
+        uut.accept(ready);
+        uut.set_clock(false);
+        assert!(simulate(uut, 200), "logic did not settle at cycle {cycle}");
+        if ready {
+            if let Some((data, last)) = uut.offered() {
+                beats.push(Beat { data, last, cycle });
+            }
+        }
+        if valid && uut.ready() {
+            taken.push(cycle);
+            next += 1;
+        }
+        uut.set_clock(true);
+        assert!(simulate(uut, 200), "logic did not settle after the edge of cycle {cycle}");
+        cycle += 1;
+    }
+    (taken, beats)
+}
+
+impl StreamBlock for ExpUnit {
+    fn set_clock(&mut self, high: bool) {
+        self.clock.next = high.into();
+    }
+    fn drive(&mut self, valid: bool, data: u64, last: bool) {
+        self.s_axis_x_tvalid.next = valid;
+        self.s_axis_x_tdata.next = data.to_bits();
+        self.s_axis_x_tlast.next = last;
+    }
+    fn ready(&self) -> bool {
+        self.s_axis_x_tready.val()
+    }
+    fn accept(&mut self, ready: bool) {
+        self.m_axis_exp_tready.next = ready;
+    }
+    fn offered(&self) -> Option<(u64, bool)> {
+        self.m_axis_exp_tvalid
+            .val()
+            .then(|| (self.m_axis_exp_tdata.val().to_u64(), self.m_axis_exp_tlast.val()))
+    }
+}
+
+impl StreamBlock for SoftmaxUnit {
+    fn set_clock(&mut self, high: bool) {
+        self.clock.next = high.into();
+    }
+    fn drive(&mut self, valid: bool, data: u64, last: bool) {
+        self.s_axis_logits_tvalid.next = valid;
+        self.s_axis_logits_tdata.next = data.to_bits();
+        self.s_axis_logits_tlast.next = last;
+    }
+    fn ready(&self) -> bool {
+        self.s_axis_logits_tready.val()
+    }
+    fn accept(&mut self, ready: bool) {
+        self.m_axis_probs_tready.next = ready;
+    }
+    fn offered(&self) -> Option<(u64, bool)> {
+        self.m_axis_probs_tvalid
+            .val()
+            .then(|| (self.m_axis_probs_tdata.val().to_u64(), self.m_axis_probs_tlast.val()))
+    }
+}
