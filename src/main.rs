@@ -43,7 +43,7 @@ enum Command {
     Dataflow(DataflowCommand),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
-        /// Which block (softmax and sdpa are still to come).
+        /// Which block (streaming attention is still to come).
         #[arg(value_enum)]
         block: BlockArg,
         /// Output folder.
@@ -56,6 +56,8 @@ enum Command {
 enum BlockArg {
     /// The pipelined exponential unit (Q5.10 in, UQ1.15 and UQ1.23 out).
     Exp,
+    /// Row softmax, rows of up to 256 Q5.10 logits, UQ0.16 probabilities.
+    Softmax,
 }
 
 #[derive(Subcommand)]
@@ -198,6 +200,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
 fn gen(block: BlockArg, out: &Path) -> Result<ExitCode, String> {
     let (verilog, manifest) = match block {
         BlockArg::Exp => hwformer_hdl::exp::export(),
+        BlockArg::Softmax => hwformer_hdl::softmax::export(),
     }
     .map_err(|e| e.to_string())?;
     let (v, j) = hwformer_hdl::export::write(out, &verilog, &manifest).map_err(|e| e.to_string())?;

@@ -21,7 +21,11 @@ fn rows(count: usize, n_max: usize, seed: u64) -> Vec<Vec<i64>> {
 
 fn beats_of(rows: &[Vec<i64>]) -> Vec<(u64, bool)> {
     rows.iter()
-        .flat_map(|r| r.iter().enumerate().map(move |(i, &x)| (u64::from(x as i16 as u16), i + 1 == r.len())))
+        .flat_map(|r| {
+            r.iter()
+                .enumerate()
+                .map(move |(i, &x)| (u64::from(x as i16 as u16), i + 1 == r.len()))
+        })
         .collect()
 }
 
@@ -41,7 +45,13 @@ fn check_bit_exact(rows: &[Vec<i64>], valid_p: f64, ready_p: f64, seed: u64) {
         let want = model.run(row).unwrap();
         for (i, &p) in want.iter().enumerate() {
             let beat = beats[k];
-            assert_eq!(beat.data, u64::from(p), "row {r} (length {}), element {i}, cycle {}", row.len(), beat.cycle);
+            assert_eq!(
+                beat.data,
+                u64::from(p),
+                "row {r} (length {}), element {i}, cycle {}",
+                row.len(),
+                beat.cycle
+            );
             assert_eq!(beat.last, i + 1 == row.len(), "row {r}, element {i}: tlast");
             k += 1;
         }
@@ -72,12 +82,18 @@ fn extreme_rows_are_bit_exact() {
 fn cycle_counts_without_stalls() {
     for n in [1usize, 2, 17, 256] {
         let (mut uut, _) = unit();
-        let rows: Vec<Vec<i64>> = (0..2).map(|r| (0..n as i64).map(|i| (i * 37 + r) % 2000 - 1000).collect()).collect();
+        let rows: Vec<Vec<i64>> = (0..2)
+            .map(|r| (0..n as i64).map(|i| (i * 37 + r) % 2000 - 1000).collect())
+            .collect();
         let inputs = beats_of(&rows);
         let (taken, beats) = drive(&mut uut, &inputs, inputs.len(), 1.0, 1.0, 8);
         // first row: logits on cycles 0..n, first probability n + 15 later
         assert_eq!(taken[n - 1], n as u64 - 1, "n={n}");
-        assert_eq!(beats[0].cycle - taken[n - 1], first_output_delay(n as u64), "n={n}");
+        assert_eq!(
+            beats[0].cycle - taken[n - 1],
+            first_output_delay(n as u64),
+            "n={n}"
+        );
         // one probability per cycle, and the next row starts right after
         assert_eq!(beats[n - 1].cycle - beats[0].cycle, n as u64 - 1);
         assert_eq!(taken[n] - taken[0], row_cycles(n as u64), "n={n}");

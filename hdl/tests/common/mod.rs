@@ -50,7 +50,13 @@ pub fn drive<B: StreamBlock>(
     let (mut taken, mut beats) = (Vec::new(), Vec::new());
     let limit = 50 * (inputs.len() + expected_outputs) as u64 + 1000;
     while beats.len() < expected_outputs {
-        assert!(cycle < limit, "stuck: {} of {} inputs taken, {} outputs", next, inputs.len(), beats.len());
+        assert!(
+            cycle < limit,
+            "stuck: {} of {} inputs taken, {} outputs",
+            next,
+            inputs.len(),
+            beats.len()
+        );
         let valid = next < inputs.len() && rng.gen_bool(valid_probability);
         let ready = rng.gen_bool(ready_probability);
         let (data, last) = inputs.get(next).copied().unwrap_or((0, false));
@@ -68,7 +74,10 @@ pub fn drive<B: StreamBlock>(
             next += 1;
         }
         uut.set_clock(true);
-        assert!(simulate(uut, 200), "logic did not settle after the edge of cycle {cycle}");
+        assert!(
+            simulate(uut, 200),
+            "logic did not settle after the edge of cycle {cycle}"
+        );
         cycle += 1;
     }
     (taken, beats)
@@ -112,8 +121,11 @@ impl StreamBlock for SoftmaxUnit {
         self.m_axis_probs_tready.next = ready;
     }
     fn offered(&self) -> Option<(u64, bool)> {
-        self.m_axis_probs_tvalid
-            .val()
-            .then(|| (self.m_axis_probs_tdata.val().to_u64(), self.m_axis_probs_tlast.val()))
+        self.m_axis_probs_tvalid.val().then(|| {
+            (
+                self.m_axis_probs_tdata.val().to_u64(),
+                self.m_axis_probs_tlast.val(),
+            )
+        })
     }
 }
