@@ -189,6 +189,29 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     run.format = NumberFormat::Fixed;
     run.seed = seed;
     let checked = simulate(&run, false)?;
+    println!("\n-- 4. RTL blocks: Verilog export and yosys synth_xilinx (xc7) resources --\n");
+    let rtl = out.join("rtl");
+    println!("| block | module | latency | LUT | FF | CARRY4 | DSP48E1 | RAMB18 | RAMB36 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for block in [BlockArg::Exp, BlockArg::Softmax] {
+        let manifest = export_block(block, &rtl)?;
+        eprintln!("synthesizing {} with yosys ...", manifest.module);
+        let r = hwformer_bitstreams::yosys::synthesize(&rtl, &manifest.verilog, &manifest.module)
+            .map_err(|e| e.to_string())?;
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            manifest.block,
+            manifest.module,
+            manifest.latency_cycles,
+            r.luts,
+            r.flip_flops,
+            r.carry4,
+            r.dsp48e1,
+            r.ramb18,
+            r.ramb36
+        );
+    }
+    println!("\nVerilog and manifests: {}", rtl.display());
     Ok(if accuracy == ExitCode::SUCCESS {
         checked
     } else {
@@ -196,24 +219,26 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     })
 }
 
-/// Writes `<block>.v` and `<block>.json` into `out`.
-fn gen(block: BlockArg, out: &Path) -> Result<ExitCode, String> {
+/// Writes `<block>.v` and `<block>.json` into `out`; returns the manifest.
+fn export_block(block: BlockArg, out: &Path) -> Result<hwformer_hdl::manifest::Manifest, String> {
     let (verilog, manifest) = match block {
         BlockArg::Exp => hwformer_hdl::exp::export(),
         BlockArg::Softmax => hwformer_hdl::softmax::export(),
     }
     .map_err(|e| e.to_string())?;
-    let (v, j) = hwformer_hdl::export::write(out, &verilog, &manifest).map_err(|e| e.to_string())?;
+    hwformer_hdl::export::write(out, &verilog, &manifest).map_err(|e| e.to_string())?;
+    Ok(manifest)
+}
+
+/// `hwformer gen`: exports one block and says where it went.
+fn gen(block: BlockArg, out: &Path) -> Result<ExitCode, String> {
+    let manifest = export_block(block, out)?;
     println!(
         "{}: module {}, latency {} cycles, initiation interval {}",
         manifest.block, manifest.module, manifest.latency_cycles, manifest.initiation_interval
     );
-    println!(
-        "wrote {}
-wrote {}",
-        v.display(),
-        j.display()
-    );
+    println!("wrote {}", out.join(&manifest.verilog).display());
+    println!("wrote {}", out.join(format!("{}.json", manifest.block)).display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -40,6 +40,11 @@ fn run_prints_every_part_of_the_main_job() {
     assert!(text.contains("| softmax | max abs error |"), "{text}");
     assert!(text.contains("| 4096 |"), "memory table: {text}");
     assert!(text.contains("check         PASS"), "{text}");
+    assert!(
+        text.contains("| softmax | hwformer_softmax |"),
+        "resource table: {text}"
+    );
+    assert!(dir.join("rtl/softmax.v").exists() && dir.join("rtl/softmax.json").exists());
     let svg = std::fs::read_to_string(dir.join("sdpa_scaling.svg")).unwrap();
     assert!(svg.starts_with("<svg"));
 }

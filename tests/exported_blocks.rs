@@ -234,23 +234,18 @@ fn icarus_runs_softmax_bit_exact_and_within_the_manifest_bound() {
     }
 }
 
-fn yosys(block: &str) -> serde_json::Value {
+fn yosys(block: &str) -> hwformer_bitstreams::yosys::Resources {
     let (dir, manifest) = export(block, "yosys");
-    let script = format!(
-        "read_verilog {}; synth_xilinx -family xc7 -flatten -top {}; tee -o stat.json stat -json",
-        manifest.verilog, manifest.module
-    );
-    assert_ok("yosys synth_xilinx", &tool(&dir, "yosys", &["-q", "-p", &script]));
-    let stat: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("stat.json")).unwrap()).unwrap();
-    stat["design"]["num_cells_by_type"].clone()
+    hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn yosys_maps_exp_to_two_dsps() {
-    let cells = yosys("exp");
+    let r = yosys("exp");
     // x * log2(e) and HIGH * LOW
-    assert_eq!(cells["DSP48E1"], 2, "{cells}");
+    assert_eq!(r.dsp48e1, 2, "{r:?}");
+    assert!(r.flip_flops >= 60, "{r:?}");
 }
 
 #[test]

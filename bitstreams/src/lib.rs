@@ -1,8 +1,9 @@
 //! hwformer-bitstreams: the Xilinx flow around exported blocks.
 //!
-//! This crate will hold Vivado TCL/XDC generation, yosys resource
-//! estimates, parsers for Vivado utilization, timing, power and HLS reports,
-//! and the latency and energy estimates built from them. It does not define
-//! or simulate blocks.
-//!
-//! Nothing is implemented yet: see the Xilinx reports issue.
+//! Today: resource estimates from yosys `synth_xilinx` (`yosys`). To come
+//! (see the Xilinx reports issue): Vivado TCL/XDC generation, parsers for
+//! Vivado utilization, timing, power and HLS reports, and latency and
+//! energy estimates. It does not define or simulate blocks.
+#![warn(missing_docs)]
+
+pub mod yosys;

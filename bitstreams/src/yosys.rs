@@ -1,0 +1,136 @@
+//! Resource estimates from an open-source synthesis: yosys `synth_xilinx`
+//! for 7-series parts, flattened (so registers can merge into DSPs), then
+//! `stat -json`.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// Cells of a synthesized design, grouped as Vivado reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Resources {
+    /// LUT1..LUT6.
+    pub luts: u64,
+    /// Flip-flops (FDRE, FDSE, FDCE, FDPE).
+    pub flip_flops: u64,
+    /// Carry chains.
+    pub carry4: u64,
+    /// DSP slices.
+    pub dsp48e1: u64,
+    /// 18 Kb block RAMs.
+    pub ramb18: u64,
+    /// 36 Kb block RAMs.
+    pub ramb36: u64,
+    /// Every cell type and its count.
+    pub cells: BTreeMap<String, u64>,
+}
+
+/// Why an estimate failed.
+#[derive(Debug)]
+pub enum YosysError {
+    /// yosys is not installed or could not start.
+    Missing(String),
+    /// yosys ran and failed; the tail of its output.
+    Failed(String),
+    /// Its statistics were not what `stat -json` writes.
+    BadStatistics(String),
+}
+
+impl std::fmt::Display for YosysError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            YosysError::Missing(e) => write!(
+                f,
+                "yosys could not run ({e}): install it with `apt-get install yosys` or scripts/install-tools.sh"
+            ),
+            YosysError::Failed(tail) => write!(f, "yosys failed:\n{tail}"),
+            YosysError::BadStatistics(m) => write!(f, "unreadable yosys statistics: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for YosysError {}
+
+/// Reads the output of `stat -json`.
+pub fn parse_statistics(json: &str) -> Result<Resources, YosysError> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| YosysError::BadStatistics(e.to_string()))?;
+    let by_type = value["design"]["num_cells_by_type"]
+        .as_object()
+        .ok_or_else(|| YosysError::BadStatistics("no design.num_cells_by_type".into()))?;
+    let mut r = Resources::default();
+    for (cell, count) in by_type {
+        let count = count
+            .as_u64()
+            .ok_or_else(|| YosysError::BadStatistics(format!("count of {cell} is not a number")))?;
+        match cell.as_str() {
+            "LUT1" | "LUT2" | "LUT3" | "LUT4" | "LUT5" | "LUT6" => r.luts += count,
+            "FDRE" | "FDSE" | "FDCE" | "FDPE" => r.flip_flops += count,
+            "CARRY4" => r.carry4 += count,
+            "DSP48E1" => r.dsp48e1 += count,
+            "RAMB18E1" => r.ramb18 += count,
+            "RAMB36E1" => r.ramb36 += count,
+            _ => {}
+        }
+        r.cells.insert(cell.clone(), count);
+    }
+    Ok(r)
+}
+
+/// Synthesizes `verilog` (a file in `dir`) with top module `top` for
+/// Xilinx 7-series; writes `stat.json` beside it.
+pub fn synthesize(dir: &Path, verilog: &str, top: &str) -> Result<Resources, YosysError> {
+    let stat = format!("{top}.stat.json");
+    let script = format!(
+        "read_verilog {verilog}; synth_xilinx -family xc7 -flatten -top {top}; tee -q -o {stat} stat -json"
+    );
+    let out = Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| YosysError::Missing(e.to_string()))?;
+    if !out.status.success() {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tail: Vec<&str> = text.lines().rev().take(20).collect();
+        return Err(YosysError::Failed(
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        ));
+    }
+    let json =
+        std::fs::read_to_string(dir.join(&stat)).map_err(|e| YosysError::BadStatistics(e.to_string()))?;
+    parse_statistics(&json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_cells_like_vivado() {
+        let json = r#"{"design": {"num_cells": 9, "num_cells_by_type":
+            {"LUT2": 3, "LUT6": 4, "FDRE": 5, "FDSE": 1, "CARRY4": 2, "DSP48E1": 1, "RAMB18E1": 1, "BUFG": 1}}}"#;
+        let r = parse_statistics(json).unwrap();
+        assert_eq!(
+            (r.luts, r.flip_flops, r.carry4, r.dsp48e1, r.ramb18, r.ramb36),
+            (7, 6, 2, 1, 1, 0)
+        );
+        assert_eq!(r.cells["BUFG"], 1);
+    }
+
+    #[test]
+    fn malformed_statistics_are_errors() {
+        for bad in [
+            "",
+            "{}",
+            r#"{"design": {"num_cells_by_type": {"LUT1": "x"}}}"#,
+            "[1,2",
+        ] {
+            assert!(parse_statistics(bad).is_err(), "{bad}");
+        }
+    }
+}
