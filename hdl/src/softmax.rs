@@ -323,7 +323,15 @@ pub fn export() -> Result<(String, Manifest), ExportError> {
             Stream::new("logits", Direction::In, vec![field("logit", model.input())]),
             Stream::new("probs", Direction::Out, vec![field("prob", model.output())]),
         ],
-        params: BTreeMap::from([("n_max".to_string(), SOFTMAX_N_MAX as f64)]),
+        // latency_cycles is for a one-logit row; a row of n logits: its first
+        // probability n + output_delay_base cycles after its last logit, and
+        // row_period_base + 3n cycles per row (rows do not overlap)
+        params: BTreeMap::from([
+            ("n_max".to_string(), SOFTMAX_N_MAX as f64),
+            ("output_delay_base".to_string(), (first_output_delay(0)) as f64),
+            ("row_period_base".to_string(), row_cycles(0) as f64),
+            ("rows_overlap".to_string(), 0.0),
+        ]),
         latency_cycles: first_output_delay(1),
         initiation_interval: 1,
         error_bound: Some(ErrorBound {
