@@ -7,12 +7,14 @@
 //! than rust-hdl's own (in its tests) and knows nothing of Verilator or
 //! Vivado.
 //!
-//! Blocks so far: the exponential unit (`exp`). Softmax and streaming
-//! attention are to come (see the RTL blocks issue).
+//! Blocks so far: the exponential unit (`exp`), the reciprocal unit
+//! (`reciprocal`) and row softmax (`softmax`). Streaming attention is to
+//! come (see the RTL blocks issue).
 #![warn(missing_docs)]
 
 pub mod exp;
 pub mod export;
 pub mod manifest;
+pub mod reciprocal;
 pub mod rom;
 pub mod softmax;

@@ -7,7 +7,7 @@
 //!  logits ──▶│ ingest: write, running max                            │
 //!            └──┬─────────────────────────────────────────────────────┘
 //!               │ pass 1: read, x - max (saturated) ─▶ exp unit ─▶ sum of w (UQ.23)
-//!               │ reciprocal: leading one, 256-entry seed, Newton step (3 cycles)
+//!               │ reciprocal unit: leading one, 256-entry seed, Newton step (3 cycles)
 //!               └ pass 2: read, x - max ─▶ exp unit ─▶ e * (1/S) rounded ─▶ probs
 //! ```
 //!
@@ -21,7 +21,7 @@
 use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
-use crate::rom::rom_from_table;
+use crate::reciprocal::ReciprocalUnit;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
@@ -48,8 +48,7 @@ enum Phase {
     Prime,
     Sum,
     Normalize,
-    Seed,
-    Newton,
+    Reciprocal,
     Output,
 }
 
@@ -77,18 +76,13 @@ pub struct SoftmaxUnit {
     phase: DFF<Phase>,
     row: RAM<Bits<16>, 8>,
     exp: ExpUnit,
-    seed_rom: ROM<Bits<16>, 8>,
+    reciprocal: ReciprocalUnit,
     written: DFF<Bits<9>>,
     length: DFF<Bits<9>>,
     max: DFF<Bits<16>>,
     read_ptr: DFF<Bits<9>>,
     read_valid: DFF<Bit>,
     sum: DFF<Bits<32>>,
-    msb: DFF<Bits<5>>,
-    mantissa: DFF<Bits<16>>,
-    seed: DFF<Bits<16>>,
-    correction: DFF<Bits<16>>,
-    inverse: DFF<Bits<16>>,
     out_data: DFF<Bits<16>>,
     out_valid: DFF<Bit>,
     out_last: DFF<Bit>,
@@ -97,15 +91,11 @@ pub struct SoftmaxUnit {
     gap: Signal<Local, Bits<16>>,
     take: Signal<Local, Bit>,
     next_ptr: Signal<Local, Bits<9>>,
-    leading: Signal<Local, Bits<5>>,
-    error: Signal<Local, Bits<34>>,
-    newton: Signal<Local, Bits<34>>,
     scaled: Signal<Local, Bits<34>>,
     shift: Signal<Local, Bits<5>>,
     rounded: Signal<Local, Bits<34>>,
     emit: Signal<Local, Bit>,
     one: Constant<Bits<34>>,
-    two_to_32: Constant<Bits<34>>,
     sign: Constant<Bits<16>>,
 }
 
@@ -127,18 +117,13 @@ impl SoftmaxUnit {
             phase: Default::default(),
             row: Default::default(),
             exp: ExpUnit::new(model.exp()),
-            seed_rom: rom_from_table(model.reciprocal().table()),
+            reciprocal: ReciprocalUnit::new(model.reciprocal()),
             written: Default::default(),
             length: Default::default(),
             max: Default::default(),
             read_ptr: Default::default(),
             read_valid: Default::default(),
             sum: Default::default(),
-            msb: Default::default(),
-            mantissa: Default::default(),
-            seed: Default::default(),
-            correction: Default::default(),
-            inverse: Default::default(),
             out_data: Default::default(),
             out_valid: Default::default(),
             out_last: Default::default(),
@@ -147,15 +132,11 @@ impl SoftmaxUnit {
             gap: Default::default(),
             take: Default::default(),
             next_ptr: Default::default(),
-            leading: Default::default(),
-            error: Default::default(),
-            newton: Default::default(),
             scaled: Default::default(),
             shift: Default::default(),
             rounded: Default::default(),
             emit: Default::default(),
             one: Constant::new(bits::<34>(1)),
-            two_to_32: Constant::new(bits::<34>(1 << 32)),
             sign: Constant::new(bits::<16>(0x8000)),
         }
     }
@@ -165,8 +146,7 @@ impl Logic for SoftmaxUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, phase, written, length, max, read_ptr, read_valid, sum, msb, mantissa, seed,
-            correction, inverse, out_data, out_valid, out_last
+            self, clock, phase, written, length, max, read_ptr, read_valid, sum, out_data, out_valid, out_last
         );
         self.exp.clock.next = self.clock.val();
         self.row.read_clock.next = self.clock.val();
@@ -190,22 +170,13 @@ impl Logic for SoftmaxUnit {
         self.s_axis_logits_tready.next = false;
         self.take.next = false;
         self.next_ptr.next = self.read_ptr.q.val() + 1;
-        // reciprocal of the sum: leading one, mantissa, seed, one Newton step
-        self.leading.next = 0.into();
-        for i in 0..32 {
-            if self.sum.q.val().get_bit(i) {
-                self.leading.next = i.to_bits();
-            }
-        }
-        self.seed_rom.address.next = self.mantissa.q.val().get_bits::<8>(7);
-        self.error.next =
-            self.two_to_32.val() - bit_cast::<34, 32>(self.mantissa.q.val() * self.seed_rom.data.val());
-        self.newton.next =
-            bit_cast::<34, 32>(self.seed.q.val() * self.correction.q.val()) + (self.one.val() << 14);
+        self.reciprocal.clock.next = self.clock.val();
+        self.reciprocal.value.next = self.sum.q.val();
+        self.reciprocal.start.next = false;
         // probability: e * (1/S) rounded, shifted by msb - 8, saturated
-        self.shift.next = self.msb.q.val() - 8;
+        self.shift.next = self.reciprocal.msb.val() - 8;
         self.scaled.next =
-            bit_cast::<34, 32>(self.exp.m_axis_exp_tdata.val().get_bits::<16>(0) * self.inverse.q.val())
+            bit_cast::<34, 32>(self.exp.m_axis_exp_tdata.val().get_bits::<16>(0) * self.reciprocal.inverse.val())
                 + (self.one.val() << (self.shift.val() - 1));
         self.rounded.next = self.scaled.val() >> self.shift.val();
         self.emit.next = false;
@@ -242,25 +213,16 @@ impl Logic for SoftmaxUnit {
                 }
             }
             Phase::Normalize => {
-                self.msb.d.next = self.leading.val();
-                self.mantissa.d.next = bit_cast::<16, 32>(self.sum.q.val() >> (self.leading.val() - 15));
-                self.phase.d.next = Phase::Seed;
+                self.reciprocal.start.next = true;
+                self.phase.d.next = Phase::Reciprocal;
             }
-            Phase::Seed => {
-                self.seed.d.next = self.seed_rom.data.val();
-                self.correction.d.next =
-                    bit_cast::<16, 34>((self.error.val() + (self.one.val() << 15)) >> 16);
-                self.phase.d.next = Phase::Newton;
-            }
-            Phase::Newton => {
-                self.inverse.d.next = bit_cast::<16, 34>(self.newton.val() >> 15);
-                if (self.newton.val() >> 15) > 0xffff {
-                    self.inverse.d.next = 0xffff.into();
+            Phase::Reciprocal => {
+                if self.reciprocal.done.val() {
+                    self.read_ptr.d.next = 0.into();
+                    self.row.read_address.next = 0.into();
+                    self.read_valid.d.next = true;
+                    self.phase.d.next = Phase::Output;
                 }
-                self.read_ptr.d.next = 0.into();
-                self.row.read_address.next = 0.into();
-                self.read_valid.d.next = true;
-                self.phase.d.next = Phase::Output;
             }
             Phase::Output => {
                 self.exp.m_axis_exp_tready.next = !self.out_valid.q.val() | self.m_axis_probs_tready.val();
