@@ -14,6 +14,7 @@
 
 pub mod exp;
 pub mod export;
+pub mod fixed;
 pub mod manifest;
 pub mod reciprocal;
 pub mod rom;

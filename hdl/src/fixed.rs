@@ -1,0 +1,95 @@
+//! Fixed-point pieces for datapaths wider than rust-hdl's 16x16 multiply:
+//! a signed x unsigned product from 16x16 partial products, and the one
+//! round-half-up arithmetic shift with saturation to 16 bits.
+//!
+//! ```text
+//!  WideProduct:   a (48-bit two's complement) * b (16-bit unsigned)
+//!                 = a[15:0]*b + (a[31:16]*b << 16) + (a[47:32]*b << 32)
+//!                   - (a < 0 ? b << 48 : 0)                     (mod 2^64)
+//!  RoundShift:    y = (x + 2^(k-1)) >>> k   (arithmetic, half-up, k >= 1)
+//!                 saturated = y clamped to [-2^15, 2^15 - 1]
+//! ```
+//! Both work on raw two's complement bits (`Bits`), so no signed cast is
+//! involved (rust-hdl's `signed_bit_cast` overflows the stack on the most
+//! negative value).
+
+use rust_hdl::prelude::*;
+
+/// `a * b` for a signed 48-bit `a` and an unsigned 16-bit `b`, exact, as
+/// 64-bit two's complement. Combinational.
+#[derive(LogicBlock, Default)]
+pub struct WideProduct {
+    /// Signed operand (two's complement bits).
+    pub a: Signal<In, Bits<48>>,
+    /// Unsigned operand.
+    pub b: Signal<In, Bits<16>>,
+    /// The product (two's complement bits).
+    pub product: Signal<Out, Bits<64>>,
+    partial: Signal<Local, Bits<64>>,
+}
+
+impl Logic for WideProduct {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.partial.next = bit_cast::<64, 32>(self.a.val().get_bits::<16>(0) * self.b.val())
+            + (bit_cast::<64, 32>(self.a.val().get_bits::<16>(16) * self.b.val()) << 16)
+            + (bit_cast::<64, 32>(self.a.val().get_bits::<16>(32) * self.b.val()) << 32);
+        self.product.next = self.partial.val();
+        if self.a.val().get_bit(47) {
+            self.product.next = self.partial.val() - (bit_cast::<64, 16>(self.b.val()) << 48);
+        }
+    }
+}
+
+/// `x / 2^shift` rounded half-up (arithmetic), and that value saturated to
+/// a signed 16-bit range. Combinational; `shift` from 1 to 62.
+#[derive(LogicBlock)]
+pub struct RoundShift {
+    /// Value (64-bit two's complement bits).
+    pub value: Signal<In, Bits<64>>,
+    /// Right shift, at least 1.
+    pub shift: Signal<In, Bits<7>>,
+    /// The rounded, shifted value (64-bit two's complement bits).
+    pub shifted: Signal<Out, Bits<64>>,
+    /// The same, saturated to signed 16 bits.
+    pub saturated: Signal<Out, Bits<16>>,
+    biased: Signal<Local, Bits<64>>,
+    upper: Signal<Local, Bits<64>>,
+    one: Constant<Bits<64>>,
+    ones: Constant<Bits<64>>,
+}
+
+impl Default for RoundShift {
+    fn default() -> Self {
+        Self {
+            value: Default::default(),
+            shift: Default::default(),
+            shifted: Default::default(),
+            saturated: Default::default(),
+            biased: Default::default(),
+            upper: Default::default(),
+            one: Constant::new(bits::<64>(1)),
+            ones: Constant::new(bits::<64>(u64::MAX)),
+        }
+    }
+}
+
+impl Logic for RoundShift {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.biased.next = self.value.val() + (self.one.val() << (self.shift.val() - 1));
+        self.shifted.next = self.biased.val() >> self.shift.val();
+        if self.biased.val().get_bit(63) {
+            self.shifted.next = (self.biased.val() >> self.shift.val()) | !(self.ones.val() >> self.shift.val());
+        }
+        // in range when bits 63..15 are all equal
+        self.upper.next = self.shifted.val() >> 15;
+        self.saturated.next = self.shifted.val().get_bits::<16>(0);
+        if (self.upper.val() != 0) & (self.upper.val() != (self.ones.val() >> 15)) {
+            self.saturated.next = 0x7fff.into();
+            if self.shifted.val().get_bit(63) {
+                self.saturated.next = 0x8000.into();
+            }
+        }
+    }
+}
