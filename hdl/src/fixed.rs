@@ -80,7 +80,8 @@ impl Logic for RoundShift {
         self.biased.next = self.value.val() + (self.one.val() << (self.shift.val() - 1));
         self.shifted.next = self.biased.val() >> self.shift.val();
         if self.biased.val().get_bit(63) {
-            self.shifted.next = (self.biased.val() >> self.shift.val()) | !(self.ones.val() >> self.shift.val());
+            self.shifted.next =
+                (self.biased.val() >> self.shift.val()) | !(self.ones.val() >> self.shift.val());
         }
         // in range when bits 63..15 are all equal
         self.upper.next = self.shifted.val() >> 15;

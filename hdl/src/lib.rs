@@ -18,4 +18,5 @@ pub mod fixed;
 pub mod manifest;
 pub mod reciprocal;
 pub mod rom;
+pub mod sdpa;
 pub mod softmax;

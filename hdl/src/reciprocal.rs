@@ -79,7 +79,16 @@ impl ReciprocalUnit {
 impl Logic for ReciprocalUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, step, msb_reg, mantissa, seed, correction, inverse_reg);
+        dff_setup!(
+            self,
+            clock,
+            step,
+            msb_reg,
+            mantissa,
+            seed,
+            correction,
+            inverse_reg
+        );
         self.leading.next = 0.into();
         for i in 0..32 {
             if self.value.val().get_bit(i) {
@@ -102,7 +111,8 @@ impl Logic for ReciprocalUnit {
             }
             Step::Seed => {
                 self.seed.d.next = self.seed_rom.data.val();
-                self.correction.d.next = bit_cast::<16, 34>((self.error.val() + (self.one.val() << 15)) >> 16);
+                self.correction.d.next =
+                    bit_cast::<16, 34>((self.error.val() + (self.one.val() << 15)) >> 16);
                 self.step.d.next = Step::Newton;
             }
             Step::Newton => {

@@ -146,7 +146,8 @@ impl Logic for SoftmaxUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, phase, written, length, max, read_ptr, read_valid, sum, out_data, out_valid, out_last
+            self, clock, phase, written, length, max, read_ptr, read_valid, sum, out_data, out_valid,
+            out_last
         );
         self.exp.clock.next = self.clock.val();
         self.row.read_clock.next = self.clock.val();
@@ -175,9 +176,9 @@ impl Logic for SoftmaxUnit {
         self.reciprocal.start.next = false;
         // probability: e * (1/S) rounded, shifted by msb - 8, saturated
         self.shift.next = self.reciprocal.msb.val() - 8;
-        self.scaled.next =
-            bit_cast::<34, 32>(self.exp.m_axis_exp_tdata.val().get_bits::<16>(0) * self.reciprocal.inverse.val())
-                + (self.one.val() << (self.shift.val() - 1));
+        self.scaled.next = bit_cast::<34, 32>(
+            self.exp.m_axis_exp_tdata.val().get_bits::<16>(0) * self.reciprocal.inverse.val(),
+        ) + (self.one.val() << (self.shift.val() - 1));
         self.rounded.next = self.scaled.val() >> self.shift.val();
         self.emit.next = false;
         match self.phase.q.val() {

@@ -18,7 +18,10 @@ fn wide_product_is_exact() {
     uut.connect_all();
     let mut rng = seeded(1);
     let edges = [MIN48, MAX48, -1, 0, 1, -32768, 32767, 1 << 40, -(1 << 40) + 3];
-    let mut cases: Vec<(i64, u16)> = edges.iter().flat_map(|&a| [0u16, 1, 32768, 65535].map(|b| (a, b))).collect();
+    let mut cases: Vec<(i64, u16)> = edges
+        .iter()
+        .flat_map(|&a| [0u16, 1, 32768, 65535].map(|b| (a, b)))
+        .collect();
     cases.extend((0..20000).map(|_| (rng.gen_range(MIN48..=MAX48), rng.gen::<u16>())));
     for (a, b) in cases {
         uut.a.next = ((a as u64) & ((1 << 48) - 1)).to_bits();
@@ -35,7 +38,14 @@ fn round_shift_matches_quant() {
     uut.connect_all();
     let q16 = QFormat::signed(16, 0).unwrap();
     let mut rng = seeded(2);
-    let mut cases: Vec<(i64, u32)> = vec![(i64::MIN / 4, 1), (-1, 1), (-3, 1), (3, 1), (-(1 << 40), 20), ((1 << 40) + 5, 28)];
+    let mut cases: Vec<(i64, u32)> = vec![
+        (i64::MIN / 4, 1),
+        (-1, 1),
+        (-3, 1),
+        (3, 1),
+        (-(1 << 40), 20),
+        ((1 << 40) + 5, 28),
+    ];
     cases.extend((0..20000).map(|_| (rng.gen_range(-(1i64 << 57)..(1i64 << 57)), rng.gen_range(1..=48))));
     for (x, k) in cases {
         uut.value.next = (x as u64).to_bits();
@@ -44,6 +54,10 @@ fn round_shift_matches_quant() {
         let want = shift_right_rounded(i128::from(x), k, Rounding::HalfUp);
         assert_eq!(i128::from(uut.shifted.val().to_u64() as i64), want, "{x} >> {k}");
         let saturated = q16.fit(want, Overflow::Saturate);
-        assert_eq!(i128::from(uut.saturated.val().to_u64() as u16 as i16), saturated, "{x} >> {k} saturated");
+        assert_eq!(
+            i128::from(uut.saturated.val().to_u64() as u16 as i16),
+            saturated,
+            "{x} >> {k} saturated"
+        );
     }
 }

@@ -1,0 +1,465 @@
+//! Streaming scaled dot-product attention for one head, O(1) memory: the
+//! hardware form of `hwformer_quant::integer::sdpa::StreamingSdpa` for the
+//! default formats (Q3.12 q, k, v and outputs, Q5.10 scores, UQ1.14 scale)
+//! and up to 256 keys per query.
+//!
+//! ```text
+//!  query ─▶ q register (d lanes)
+//!  kv ────▶ [1] q.k (d 16x16 products, sum)  [2] * scale, round, saturate -> s
+//!           [3] running max: m_new, grew     [4..8] exp(s - m_new) and exp(m_old - m_new)
+//!           [A] sum = (grew ? sum*alpha : sum) + p;  acc_i = (grew ? acc_i*alpha : acc_i) + p*v_i
+//!  last key ─▶ reciprocal of sum (3 cycles) ─▶ out_i = acc_i * (1/sum), rounded, saturated ─▶ out
+//! ```
+//!
+//! One key per cycle; stages 1 to 8 move together when the accumulator
+//! takes the exp units' outputs. The accumulator waits only when a query's
+//! last key arrives while the previous query's output is still being
+//! normalized or held by back-pressure; the next query's keys keep flowing
+//! until then. Every output beat carries `tlast`.
+
+use crate::exp::{ExpUnit, EXP_LATENCY};
+use crate::fixed::{RoundShift, WideProduct};
+use crate::reciprocal::ReciprocalUnit;
+use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+use rust_hdl::prelude::*;
+
+/// Most keys per query (sets the accumulator widths).
+pub const SDPA_N_MAX: usize = 256;
+
+/// Cycles from a query's last key handshake to its output's `tvalid`,
+/// when nothing stalls: three stages, the exp units, then the reciprocal
+/// (started as the accumulator takes the last key, three cycles) and the
+/// output register.
+pub const SDPA_OUTPUT_DELAY: u64 = 3 + EXP_LATENCY + 4;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
+enum Normalizer {
+    Idle,
+    Reciprocal,
+    Load,
+    Hold,
+}
+
+/// The streaming attention head with `D` lanes; `W = 16 D` and `KV = 32 D`
+/// are the stream widths (see [`SdpaUnit::new`]).
+#[derive(LogicBlock)]
+pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Query: d elements, Q3.12, element 0 lowest.
+    pub s_axis_query_tdata: Signal<In, Bits<W>>,
+    /// Query valid.
+    pub s_axis_query_tvalid: Signal<In, Bit>,
+    /// Query ready.
+    pub s_axis_query_tready: Signal<Out, Bit>,
+    /// Ignored.
+    pub s_axis_query_tlast: Signal<In, Bit>,
+    /// One key and its value: k in the low `W` bits, v above.
+    pub s_axis_kv_tdata: Signal<In, Bits<KV>>,
+    /// Key valid.
+    pub s_axis_kv_tvalid: Signal<In, Bit>,
+    /// Key ready.
+    pub s_axis_kv_tready: Signal<Out, Bit>,
+    /// Last key of the query.
+    pub s_axis_kv_tlast: Signal<In, Bit>,
+    /// Output: d elements, Q3.12.
+    pub m_axis_out_tdata: Signal<Out, Bits<W>>,
+    /// Output valid.
+    pub m_axis_out_tvalid: Signal<Out, Bit>,
+    /// Output ready.
+    pub m_axis_out_tready: Signal<In, Bit>,
+    /// High on every output beat.
+    pub m_axis_out_tlast: Signal<Out, Bit>,
+    query: DFF<Bits<W>>,
+    loaded: DFF<Bit>,
+    continuing: DFF<Bit>,
+    // stage 1: dot product
+    valid1: DFF<Bit>,
+    last1: DFF<Bit>,
+    first1: DFF<Bit>,
+    v1: DFF<Bits<W>>,
+    dot1: DFF<Bits<48>>,
+    // stage 2: scaled score
+    valid2: DFF<Bit>,
+    last2: DFF<Bit>,
+    first2: DFF<Bit>,
+    v2: DFF<Bits<W>>,
+    s2: DFF<Bits<16>>,
+    // stage 3: running max
+    valid3: DFF<Bit>,
+    last3: DFF<Bit>,
+    first3: DFF<Bit>,
+    grew3: DFF<Bit>,
+    v3: DFF<Bits<W>>,
+    gap_p3: DFF<Bits<16>>,
+    gap_a3: DFF<Bits<16>>,
+    running_max: DFF<Bits<16>>,
+    // beside the exp units
+    carry_v: [DFF<Bits<W>>; 5],
+    carry_last: [DFF<Bit>; 5],
+    carry_first: [DFF<Bit>; 5],
+    carry_grew: [DFF<Bit>; 5],
+    exp_p: ExpUnit,
+    exp_a: ExpUnit,
+    // accumulator
+    sum: DFF<Bits<32>>,
+    acc: [DFF<Bits<48>>; D],
+    sum_rescale: WideProduct,
+    sum_round: RoundShift,
+    acc_rescale: [WideProduct; D],
+    acc_round: [RoundShift; D],
+    weighted: [WideProduct; D],
+    // normalizer
+    normalizer: DFF<Normalizer>,
+    held: [DFF<Bits<48>>; D],
+    reciprocal: ReciprocalUnit,
+    out_product: [WideProduct; D],
+    out_round: [RoundShift; D],
+    out_data: DFF<Bits<W>>,
+    // scoring
+    score_product: WideProduct,
+    score_round: RoundShift,
+    // locals
+    advance: Signal<Local, Bit>,
+    kv_take: Signal<Local, Bit>,
+    take: Signal<Local, Bit>,
+    dot: Signal<Local, Bits<48>>,
+    lane: Signal<Local, Bits<32>>,
+    score_key: Signal<Local, Bits<16>>,
+    max_key: Signal<Local, Bits<16>>,
+    new_key: Signal<Local, Bits<16>>,
+    p: Signal<Local, Bits<16>>,
+    new_sum: Signal<Local, Bits<32>>,
+    new_acc: Signal<Local, Bits<48>>,
+    scale: Constant<Bits<16>>,
+    sign: Constant<Bits<16>>,
+    extend16: Constant<Bits<48>>,
+    extend32: Constant<Bits<48>>,
+    packed: Signal<Local, Bits<W>>,
+    v_lane: Signal<Local, Bits<16>>,
+    out_lane: Signal<Local, Bits<16>>,
+    value_offset: Constant<Bits<32>>,
+}
+
+impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
+    /// The block for `model` (default formats, `d = D`, `n_max = 256`).
+    pub fn new(model: &StreamingSdpa) -> Self {
+        assert_eq!(W, 16 * D, "W must be 16 D");
+        assert_eq!(KV, 32 * D, "KV must be 32 D");
+        assert_eq!(
+            *model.config(),
+            SdpaConfig::with_d(D, SDPA_N_MAX),
+            "default formats, n_max 256"
+        );
+        Self {
+            clock: Default::default(),
+            s_axis_query_tdata: Default::default(),
+            s_axis_query_tvalid: Default::default(),
+            s_axis_query_tready: Default::default(),
+            s_axis_query_tlast: Default::default(),
+            s_axis_kv_tdata: Default::default(),
+            s_axis_kv_tvalid: Default::default(),
+            s_axis_kv_tready: Default::default(),
+            s_axis_kv_tlast: Default::default(),
+            m_axis_out_tdata: Default::default(),
+            m_axis_out_tvalid: Default::default(),
+            m_axis_out_tready: Default::default(),
+            m_axis_out_tlast: Default::default(),
+            query: Default::default(),
+            loaded: Default::default(),
+            continuing: Default::default(),
+            valid1: Default::default(),
+            last1: Default::default(),
+            first1: Default::default(),
+            v1: Default::default(),
+            dot1: Default::default(),
+            valid2: Default::default(),
+            last2: Default::default(),
+            first2: Default::default(),
+            v2: Default::default(),
+            s2: Default::default(),
+            valid3: Default::default(),
+            last3: Default::default(),
+            first3: Default::default(),
+            grew3: Default::default(),
+            v3: Default::default(),
+            gap_p3: Default::default(),
+            gap_a3: Default::default(),
+            running_max: Default::default(),
+            carry_v: array_init::array_init(|_| Default::default()),
+            carry_last: array_init::array_init(|_| Default::default()),
+            carry_first: array_init::array_init(|_| Default::default()),
+            carry_grew: array_init::array_init(|_| Default::default()),
+            exp_p: ExpUnit::new(model.exp()),
+            exp_a: ExpUnit::new(model.exp()),
+            sum: Default::default(),
+            acc: array_init::array_init(|_| Default::default()),
+            sum_rescale: Default::default(),
+            sum_round: Default::default(),
+            acc_rescale: array_init::array_init(|_| Default::default()),
+            acc_round: array_init::array_init(|_| Default::default()),
+            weighted: array_init::array_init(|_| Default::default()),
+            normalizer: Default::default(),
+            held: array_init::array_init(|_| Default::default()),
+            reciprocal: ReciprocalUnit::new(model.reciprocal()),
+            out_product: array_init::array_init(|_| Default::default()),
+            out_round: array_init::array_init(|_| Default::default()),
+            out_data: Default::default(),
+            score_product: Default::default(),
+            score_round: Default::default(),
+            advance: Default::default(),
+            kv_take: Default::default(),
+            take: Default::default(),
+            dot: Default::default(),
+            lane: Default::default(),
+            score_key: Default::default(),
+            max_key: Default::default(),
+            new_key: Default::default(),
+            p: Default::default(),
+            new_sum: Default::default(),
+            new_acc: Default::default(),
+            scale: Constant::new(bits::<16>(model.scale_raw() as u64)),
+            sign: Constant::new(bits::<16>(0x8000)),
+            extend16: Constant::new(bits::<48>(0xffff_ffff_0000)),
+            extend32: Constant::new(bits::<48>(0xffff_0000_0000)),
+            packed: Default::default(),
+            v_lane: Default::default(),
+            out_lane: Default::default(),
+            value_offset: Constant::new(bits::<32>(W as u64)),
+        }
+    }
+}
+
+impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, KV> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            query,
+            loaded,
+            continuing,
+            valid1,
+            last1,
+            first1,
+            v1,
+            dot1,
+            valid2,
+            last2,
+            first2,
+            v2,
+            s2,
+            valid3,
+            last3,
+            first3,
+            grew3,
+            v3,
+            gap_p3,
+            gap_a3,
+            running_max,
+            sum,
+            normalizer,
+            out_data
+        );
+        for i in 0..5 {
+            self.carry_v[i].clock.next = self.clock.val();
+            self.carry_v[i].d.next = self.carry_v[i].q.val();
+            self.carry_last[i].clock.next = self.clock.val();
+            self.carry_last[i].d.next = self.carry_last[i].q.val();
+            self.carry_first[i].clock.next = self.clock.val();
+            self.carry_first[i].d.next = self.carry_first[i].q.val();
+            self.carry_grew[i].clock.next = self.clock.val();
+            self.carry_grew[i].d.next = self.carry_grew[i].q.val();
+        }
+        for i in 0..D {
+            self.acc[i].clock.next = self.clock.val();
+            self.acc[i].d.next = self.acc[i].q.val();
+            self.held[i].clock.next = self.clock.val();
+            self.held[i].d.next = self.held[i].q.val();
+        }
+        self.exp_p.clock.next = self.clock.val();
+        self.exp_a.clock.next = self.clock.val();
+        self.reciprocal.clock.next = self.clock.val();
+        // the accumulator takes the exp outputs unless a last key must wait
+        // for the normalizer
+        self.take.next = !(self.carry_last[4].q.val() & (self.normalizer.q.val() != Normalizer::Idle));
+        self.exp_p.m_axis_exp_tready.next = self.take.val();
+        self.exp_a.m_axis_exp_tready.next = self.take.val();
+        self.advance.next = self.exp_p.s_axis_x_tready.val();
+        // query register: free once its last key has gone in
+        self.kv_take.next = self.s_axis_kv_tvalid.val() & self.loaded.q.val() & self.advance.val();
+        self.s_axis_kv_tready.next = self.loaded.q.val() & self.advance.val();
+        self.s_axis_query_tready.next =
+            !self.loaded.q.val() | (self.kv_take.val() & self.s_axis_kv_tlast.val());
+        if self.s_axis_query_tvalid.val() & self.s_axis_query_tready.val() {
+            self.query.d.next = self.s_axis_query_tdata.val();
+            self.loaded.d.next = true;
+        } else if self.kv_take.val() & self.s_axis_kv_tlast.val() {
+            self.loaded.d.next = false;
+        }
+        // stage 1: q . k
+        self.dot.next = 0.into();
+        for i in 0..D {
+            self.lane.next = unsigned_cast(
+                signed_cast(self.query.q.val().get_bits::<16>(16 * i))
+                    * signed_cast(self.s_axis_kv_tdata.val().get_bits::<16>(16 * i)),
+            );
+            if self.lane.val().get_bit(31) {
+                self.dot.next = self.dot.val() + (bit_cast::<48, 32>(self.lane.val()) | self.extend32.val());
+            } else {
+                self.dot.next = self.dot.val() + bit_cast::<48, 32>(self.lane.val());
+            }
+        }
+        // stage 2: scale, round, saturate
+        self.score_product.a.next = self.dot1.q.val();
+        self.score_product.b.next = self.scale.val();
+        self.score_round.value.next = self.score_product.product.val();
+        self.score_round.shift.next = 28.into();
+        // stage 3: running max over order-preserving keys
+        self.score_key.next = self.s2.q.val() ^ self.sign.val();
+        self.max_key.next = self.running_max.q.val() ^ self.sign.val();
+        self.new_key.next = self.max_key.val();
+        if self.first2.q.val() | (self.score_key.val() > self.max_key.val()) {
+            self.new_key.next = self.score_key.val();
+        }
+        // exp inputs: s - m_new and m_old - m_new, saturated at -32
+        self.exp_p.s_axis_x_tvalid.next = self.valid3.q.val();
+        self.exp_a.s_axis_x_tvalid.next = self.valid3.q.val();
+        self.exp_p.s_axis_x_tlast.next = false;
+        self.exp_a.s_axis_x_tlast.next = false;
+        self.exp_p.s_axis_x_tdata.next = 0 - self.gap_p3.q.val();
+        if self.gap_p3.q.val() >= self.sign.val() {
+            self.exp_p.s_axis_x_tdata.next = self.sign.val();
+        }
+        self.exp_a.s_axis_x_tdata.next = 0 - self.gap_a3.q.val();
+        if self.gap_a3.q.val() >= self.sign.val() {
+            self.exp_a.s_axis_x_tdata.next = self.sign.val();
+        }
+        if self.advance.val() {
+            self.valid1.d.next = self.kv_take.val();
+            self.last1.d.next = self.s_axis_kv_tlast.val();
+            self.first1.d.next = !self.continuing.q.val();
+            self.v1.d.next = self
+                .s_axis_kv_tdata
+                .val()
+                .get_bits::<W>(self.value_offset.val().index());
+            self.dot1.d.next = self.dot.val();
+            self.valid2.d.next = self.valid1.q.val();
+            self.last2.d.next = self.last1.q.val();
+            self.first2.d.next = self.first1.q.val();
+            self.v2.d.next = self.v1.q.val();
+            self.s2.d.next = self.score_round.saturated.val();
+            self.valid3.d.next = self.valid2.q.val();
+            self.last3.d.next = self.last2.q.val();
+            self.first3.d.next = self.first2.q.val();
+            self.grew3.d.next = !self.first2.q.val() & (self.score_key.val() > self.max_key.val());
+            self.v3.d.next = self.v2.q.val();
+            self.gap_p3.d.next = self.new_key.val() - self.score_key.val();
+            self.gap_a3.d.next = self.new_key.val() - self.max_key.val();
+            if self.valid2.q.val() {
+                self.running_max.d.next = self.new_key.val() ^ self.sign.val();
+            }
+            self.carry_v[0].d.next = self.v3.q.val();
+            self.carry_last[0].d.next = self.last3.q.val();
+            self.carry_first[0].d.next = self.first3.q.val();
+            self.carry_grew[0].d.next = self.grew3.q.val();
+            for i in 1..5 {
+                self.carry_v[i].d.next = self.carry_v[i - 1].q.val();
+                self.carry_last[i].d.next = self.carry_last[i - 1].q.val();
+                self.carry_first[i].d.next = self.carry_first[i - 1].q.val();
+                self.carry_grew[i].d.next = self.carry_grew[i - 1].q.val();
+            }
+        }
+        // power-up state (false) means the next key starts a query
+        if self.kv_take.val() {
+            self.continuing.d.next = !self.s_axis_kv_tlast.val();
+        }
+        // accumulator
+        self.p.next = self.exp_p.m_axis_exp_tdata.val().get_bits::<16>(0);
+        self.sum_rescale.a.next = bit_cast::<48, 32>(self.sum.q.val());
+        self.sum_rescale.b.next = self.exp_a.m_axis_exp_tdata.val().get_bits::<16>(0);
+        self.sum_round.value.next = self.sum_rescale.product.val();
+        self.sum_round.shift.next = 15.into();
+        self.new_sum.next = self.sum.q.val() + bit_cast::<32, 16>(self.p.val());
+        if self.carry_grew[4].q.val() {
+            self.new_sum.next =
+                self.sum_round.shifted.val().get_bits::<32>(0) + bit_cast::<32, 16>(self.p.val());
+        }
+        if self.carry_first[4].q.val() {
+            self.new_sum.next = bit_cast::<32, 16>(self.p.val());
+        }
+        self.reciprocal.value.next = self.new_sum.val();
+        self.reciprocal.start.next = false;
+        for i in 0..D {
+            // (bit_cast evaluates its argument when the Verilog is built,
+            // where the loop index is not in scope: extract lanes first)
+            self.v_lane.next = self.carry_v[4].q.val().get_bits::<16>(16 * i);
+            self.weighted[i].a.next = bit_cast::<48, 16>(self.v_lane.val());
+            if self.v_lane.val().get_bit(15) {
+                self.weighted[i].a.next = bit_cast::<48, 16>(self.v_lane.val()) | self.extend16.val();
+            }
+            self.weighted[i].b.next = self.p.val();
+            self.acc_rescale[i].a.next = self.acc[i].q.val();
+            self.acc_rescale[i].b.next = self.exp_a.m_axis_exp_tdata.val().get_bits::<16>(0);
+            self.acc_round[i].value.next = self.acc_rescale[i].product.val();
+            self.acc_round[i].shift.next = 15.into();
+            self.out_product[i].a.next = self.held[i].q.val();
+            self.out_product[i].b.next = self.reciprocal.inverse.val();
+            self.out_round[i].value.next = self.out_product[i].product.val();
+            self.out_round[i].shift.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + 16;
+        }
+        if self.exp_p.m_axis_exp_tvalid.val() & self.take.val() {
+            if self.carry_last[4].q.val() {
+                self.reciprocal.start.next = true;
+                self.normalizer.d.next = Normalizer::Reciprocal;
+            } else {
+                self.sum.d.next = self.new_sum.val();
+            }
+            for i in 0..D {
+                self.new_acc.next = self.acc[i].q.val() + self.weighted[i].product.val().get_bits::<48>(0);
+                if self.carry_grew[4].q.val() {
+                    self.new_acc.next = self.acc_round[i].shifted.val().get_bits::<48>(0)
+                        + self.weighted[i].product.val().get_bits::<48>(0);
+                }
+                if self.carry_first[4].q.val() {
+                    self.new_acc.next = self.weighted[i].product.val().get_bits::<48>(0);
+                }
+                if self.carry_last[4].q.val() {
+                    self.held[i].d.next = self.new_acc.val();
+                } else {
+                    self.acc[i].d.next = self.new_acc.val();
+                }
+            }
+        }
+        self.packed.next = 0.into();
+        for i in 0..D {
+            // lane D-1 first, shifted up as the lower lanes come in
+            self.out_lane.next = self.out_round[D - 1 - i].saturated.val();
+            self.packed.next = (self.packed.val() << 16) | bit_cast::<W, 16>(self.out_lane.val());
+        }
+        // normalizer: reciprocal (3 cycles), then the d products, then hold
+        match self.normalizer.q.val() {
+            Normalizer::Idle => {}
+            Normalizer::Reciprocal => {
+                if self.reciprocal.done.val() {
+                    self.normalizer.d.next = Normalizer::Load;
+                }
+            }
+            Normalizer::Load => {
+                self.out_data.d.next = self.packed.val();
+                self.normalizer.d.next = Normalizer::Hold;
+            }
+            Normalizer::Hold => {
+                if self.m_axis_out_tready.val() {
+                    self.normalizer.d.next = Normalizer::Idle;
+                }
+            }
+            _ => {
+                self.normalizer.d.next = Normalizer::Idle;
+            }
+        }
+        self.m_axis_out_tvalid.next = self.normalizer.q.val() == Normalizer::Hold;
+        self.m_axis_out_tdata.next = self.out_data.q.val();
+        self.m_axis_out_tlast.next = true;
+    }
+}
