@@ -43,9 +43,12 @@ enum Command {
     Dataflow(DataflowCommand),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
-        /// Which block (streaming attention is still to come).
+        /// Which block.
         #[arg(value_enum)]
         block: BlockArg,
+        /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64.
+        #[arg(long, default_value_t = 8)]
+        d: usize,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -58,6 +61,8 @@ enum BlockArg {
     Exp,
     /// Row softmax, rows of up to 256 Q5.10 logits, UQ0.16 probabilities.
     Softmax,
+    /// Streaming attention for one head, d lanes, up to 256 keys per query.
+    Sdpa,
 }
 
 #[derive(Subcommand)]
@@ -152,7 +157,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Quant { seed, json } => quant(seed, json),
         Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_sdpa(&args),
         Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
-        Command::Gen { block, out } => gen(block, &out),
+        Command::Gen { block, d, out } => gen(block, d, &out),
     }
 }
 
@@ -193,8 +198,8 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     let rtl = out.join("rtl");
     println!("| block | module | latency | LUT | FF | CARRY4 | DSP48E1 | RAMB18 | RAMB36 |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    for block in [BlockArg::Exp, BlockArg::Softmax] {
-        let manifest = export_block(block, &rtl)?;
+    for (block, d) in [(BlockArg::Exp, 0), (BlockArg::Softmax, 0), (BlockArg::Sdpa, 8)] {
+        let manifest = export_block(block, d, &rtl)?;
         eprintln!("synthesizing {} with yosys ...", manifest.module);
         let r = hwformer_bitstreams::yosys::synthesize(&rtl, &manifest.verilog, &manifest.module)
             .map_err(|e| e.to_string())?;
@@ -220,10 +225,11 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
 }
 
 /// Writes `<block>.v` and `<block>.json` into `out`; returns the manifest.
-fn export_block(block: BlockArg, out: &Path) -> Result<hwformer_hdl::manifest::Manifest, String> {
+fn export_block(block: BlockArg, d: usize, out: &Path) -> Result<hwformer_hdl::manifest::Manifest, String> {
     let (verilog, manifest) = match block {
         BlockArg::Exp => hwformer_hdl::exp::export(),
         BlockArg::Softmax => hwformer_hdl::softmax::export(),
+        BlockArg::Sdpa => hwformer_hdl::sdpa::export(d),
     }
     .map_err(|e| e.to_string())?;
     hwformer_hdl::export::write(out, &verilog, &manifest).map_err(|e| e.to_string())?;
@@ -231,8 +237,8 @@ fn export_block(block: BlockArg, out: &Path) -> Result<hwformer_hdl::manifest::M
 }
 
 /// `hwformer gen`: exports one block and says where it went.
-fn gen(block: BlockArg, out: &Path) -> Result<ExitCode, String> {
-    let manifest = export_block(block, out)?;
+fn gen(block: BlockArg, d: usize, out: &Path) -> Result<ExitCode, String> {
+    let manifest = export_block(block, d, out)?;
     println!(
         "{}: module {}, latency {} cycles, initiation interval {}",
         manifest.block, manifest.module, manifest.latency_cycles, manifest.initiation_interval

@@ -18,10 +18,13 @@
 //! until then. Every output beat carries `tlast`.
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
+use crate::export::{self, ExportError};
 use crate::fixed::{RoundShift, WideProduct};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
 use crate::reciprocal::ReciprocalUnit;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use rust_hdl::prelude::*;
+use std::collections::BTreeMap;
 
 /// Most keys per query (sets the accumulator widths).
 pub const SDPA_N_MAX: usize = 256;
@@ -135,10 +138,11 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     sign: Constant<Bits<16>>,
     extend16: Constant<Bits<48>>,
     extend32: Constant<Bits<48>>,
-    packed: Signal<Local, Bits<W>>,
+    out_word: Signal<Local, Bits<W>>,
     v_lane: Signal<Local, Bits<16>>,
     out_lane: Signal<Local, Bits<16>>,
     value_offset: Constant<Bits<32>>,
+    top_lane: Constant<Bits<32>>,
 }
 
 impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
@@ -222,10 +226,11 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             sign: Constant::new(bits::<16>(0x8000)),
             extend16: Constant::new(bits::<48>(0xffff_ffff_0000)),
             extend32: Constant::new(bits::<48>(0xffff_0000_0000)),
-            packed: Default::default(),
+            out_word: Default::default(),
             v_lane: Default::default(),
             out_lane: Default::default(),
             value_offset: Constant::new(bits::<32>(W as u64)),
+            top_lane: Constant::new(bits::<32>(W as u64 - 16)),
         }
     }
 }
@@ -431,11 +436,12 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
                 }
             }
         }
-        self.packed.next = 0.into();
+        self.out_word.next = 0.into();
         for i in 0..D {
-            // lane D-1 first, shifted up as the lower lanes come in
-            self.out_lane.next = self.out_round[D - 1 - i].saturated.val();
-            self.packed.next = (self.packed.val() << 16) | bit_cast::<W, 16>(self.out_lane.val());
+            // each lane enters at the top and moves down as the next ones come
+            self.out_lane.next = self.out_round[i].saturated.val();
+            self.out_word.next =
+                (self.out_word.val() >> 16) | (bit_cast::<W, 16>(self.out_lane.val()) << self.top_lane.val());
         }
         // normalizer: reciprocal (3 cycles), then the d products, then hold
         match self.normalizer.q.val() {
@@ -446,7 +452,7 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
                 }
             }
             Normalizer::Load => {
-                self.out_data.d.next = self.packed.val();
+                self.out_data.d.next = self.out_word.val();
                 self.normalizer.d.next = Normalizer::Hold;
             }
             Normalizer::Hold => {
@@ -462,4 +468,84 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         self.m_axis_out_tdata.next = self.out_data.q.val();
         self.m_axis_out_tlast.next = true;
     }
+}
+
+/// Head dimensions the block is built for.
+pub const SDPA_D_CHOICES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
+
+/// The exported attention block for head dimension `d` (one of
+/// [`SDPA_D_CHOICES`]): its Verilog and its manifest. The module is
+/// `hwformer_sdpa_d<d>`, so heads of several sizes can share a project.
+pub fn export(d: usize) -> Result<(String, Manifest), ExportError> {
+    let model = StreamingSdpa::new(SdpaConfig::with_d(d, SDPA_N_MAX))
+        .map_err(|e| ExportError::Check(e.to_string()))?;
+    let stem = format!("sdpa_d{d}");
+    macro_rules! build {
+        ($($d:literal),*) => {
+            match d {
+                $($d => {
+                    let mut uut = SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&model);
+                    uut.connect_all();
+                    export::verilog(&stem, &uut)?
+                })*
+                _ => {
+                    return Err(ExportError::Check(format!(
+                        "sdpa is built for d in {SDPA_D_CHOICES:?}, not {d}"
+                    )))
+                }
+            }
+        };
+    }
+    let verilog = build!(1, 2, 4, 8, 16, 32, 64);
+    let c = model.config();
+    let lanes = |name: &str, format| Field {
+        name: name.into(),
+        count: d,
+        format,
+    };
+    let mut waivers = export::standard_waivers();
+    waivers.insert(
+        "UNUSEDPARAM".into(),
+        "rust-hdl declares an enum's states in every module that stores one, used or not".into(),
+    );
+    waivers.insert(
+        "UNOPTFLAT".into(),
+        "rust-hdl writes one always @(*) per module, so Verilator sees loops through the exp and \
+         arithmetic sub-blocks where the signals have none (the logic settles)"
+            .into(),
+    );
+    waivers.insert(
+        "UNUSEDSIGNAL".into(),
+        "the shared exp unit and rounding shifter have outputs this block does not use (the wide \
+         exponential, the saturated value), and the query's tlast is ignored by contract; synthesis \
+         removes them"
+            .into(),
+    );
+    let manifest = Manifest {
+        block: "sdpa".into(),
+        module: export::module_name(&stem),
+        verilog: "sdpa.v".into(),
+        clock: "clock".into(),
+        reset: None,
+        streams: vec![
+            Stream::new("query", Direction::In, vec![lanes("q", c.query)]),
+            Stream::new("kv", Direction::In, vec![lanes("k", c.key), lanes("v", c.value)]),
+            Stream::new("out", Direction::Out, vec![lanes("o", c.output)]),
+        ],
+        params: BTreeMap::from([
+            ("d".to_string(), d as f64),
+            ("n_max".to_string(), SDPA_N_MAX as f64),
+            ("scale".to_string(), model.applied_scale()),
+            ("max_abs_input".to_string(), model.max_abs_input()),
+        ]),
+        latency_cycles: SDPA_OUTPUT_DELAY,
+        initiation_interval: 1,
+        error_bound: Some(ErrorBound {
+            metric: "max_abs".into(),
+            versus: "float64".into(),
+            value: model.bounded_input_error(),
+        }),
+        lint_waivers: waivers,
+    };
+    Ok((verilog, manifest))
 }

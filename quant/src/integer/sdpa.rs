@@ -186,6 +186,27 @@ impl StreamingSdpa {
         8.0 * self.config.output.lsb()
     }
 
+    /// The input magnitude up to which scores cannot reach half the score
+    /// format's range (`d * X^2 * scale <= max / 2`), rounded down to 1/8:
+    /// the domain of [`Self::bounded_input_error`].
+    pub fn max_abs_input(&self) -> f64 {
+        let limit = self.config.score.max_value() / 2.0;
+        let x = (limit / (self.config.d as f64 * self.applied_scale())).sqrt();
+        let x = x
+            .min(self.config.value.max_value())
+            .min(self.config.key.max_value());
+        (x * 8.0).floor() / 8.0
+    }
+
+    /// Error bound against f64 for any inputs of magnitude at most
+    /// [`Self::max_abs_input`] and up to `n_max` keys: 64 output LSBs.
+    /// Empirical, with margin: the largest error measured over random and
+    /// adversarial inputs (test `sdpa_bounded_input_error`, docs/ACCURACY.md)
+    /// is well below it; it is not derived.
+    pub fn bounded_input_error(&self) -> f64 {
+        64.0 * self.config.output.lsb()
+    }
+
     /// Starts a query (raw elements in the query format).
     pub fn start(&self, query: &[i64]) -> Result<SdpaState> {
         check_len("sdpa query", query.len(), self.config.d)?;
