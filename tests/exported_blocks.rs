@@ -17,18 +17,29 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 fn export(block: &str, test: &str) -> (PathBuf, Manifest) {
+    export_args(block, test, &[])
+}
+
+fn export_args(block: &str, test: &str, extra: &[&str]) -> (PathBuf, Manifest) {
     let dir = scratch(&format!("{block}-{test}"));
-    assert_ok(
-        "hwformer gen",
-        &hwformer(&["gen", block, "--out", dir.to_str().unwrap()]),
-    );
+    let mut args = vec!["gen", block, "--out", dir.to_str().unwrap()];
+    args.extend(extra);
+    assert_ok("hwformer gen", &hwformer(&args));
     let json = std::fs::read_to_string(dir.join(format!("{block}.json"))).unwrap();
     (dir, serde_json::from_str(&json).unwrap())
 }
 
 fn lint(block: &str) {
-    let (dir, manifest) = export(block, "lint");
-    assert_eq!(manifest.module, format!("hwformer_{block}"));
+    lint_args(block, &[]);
+}
+
+fn lint_args(block: &str, extra: &[&str]) {
+    let (dir, manifest) = export_args(block, "lint", extra);
+    assert!(
+        manifest.module.starts_with(&format!("hwformer_{block}")),
+        "{}",
+        manifest.module
+    );
     let mut args = vec!["--lint-only".to_string(), "-Wall".to_string()];
     args.extend(manifest.lint_waivers.keys().map(|w| format!("-Wno-{w}")));
     args.extend([
@@ -253,4 +264,169 @@ fn yosys_maps_softmax_with_its_row_buffer_in_block_ram() {
     let r = yosys("softmax");
     assert!(r.ramb18 + r.ramb36 >= 1, "{r:?}");
     assert!(r.dsp48e1 >= 4, "{r:?}");
+}
+
+#[test]
+fn sdpa_lints_clean() {
+    lint_args("sdpa", &["--d", "8"]);
+}
+
+/// Packs raw lanes into a hex word, element 0 lowest.
+fn hex_lanes(lanes: &[i64]) -> String {
+    lanes
+        .iter()
+        .rev()
+        .map(|&x| format!("{:04x}", x as i16 as u16))
+        .collect()
+}
+
+#[test]
+fn icarus_runs_sdpa_bit_exact_and_within_the_manifest_bound() {
+    use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+    let d = 4;
+    let (dir, manifest) = export_args("sdpa", "icarus", &["--d", "4"]);
+    let model = StreamingSdpa::new(SdpaConfig::with_d(d, 256)).unwrap();
+    let c = *model.config();
+    let x = manifest.params["max_abs_input"];
+    let mut rng = seeded(31);
+    let vector = |rng: &mut hwformer_quant::random::SeededRng| {
+        quantize_all(
+            "x",
+            &(0..d).map(|_| rng.gen_range(-x..=x)).collect::<Vec<_>>(),
+            c.key,
+        )
+        .unwrap()
+    };
+    let lengths = [1usize, 7, 40, 3, 256, 2];
+    let queries: Vec<Vec<i64>> = lengths.iter().map(|_| vector(&mut rng)).collect();
+    let keys: Vec<Vec<Vec<i64>>> = lengths
+        .iter()
+        .map(|&n| (0..n).map(|_| vector(&mut rng)).collect())
+        .collect();
+    let values: Vec<Vec<Vec<i64>>> = lengths
+        .iter()
+        .map(|&n| (0..n).map(|_| vector(&mut rng)).collect())
+        .collect();
+    let total: usize = lengths.iter().sum();
+    let cycles = 4 * total + 100 * lengths.len() + 200;
+    let write =
+        |name: &str, lines: Vec<String>| std::fs::write(dir.join(name), lines.join("\n") + "\n").unwrap();
+    write("q.hex", queries.iter().map(|q| hex_lanes(q)).collect());
+    let mut kv_lines = Vec::new();
+    let mut last_lines = Vec::new();
+    for (ks, vs) in keys.iter().zip(&values) {
+        for (j, (k, v)) in ks.iter().zip(vs).enumerate() {
+            kv_lines.push(format!("{}{}", hex_lanes(v), hex_lanes(k)));
+            last_lines.push(u8::from(j + 1 == ks.len()).to_string());
+        }
+    }
+    write("kv.hex", kv_lines);
+    write("kl.hex", last_lines);
+    let pattern = |p: f64, rng: &mut hwformer_quant::random::SeededRng| -> Vec<String> {
+        (0..cycles)
+            .map(|_| u8::from(rng.gen_bool(p)).to_string())
+            .collect()
+    };
+    write("qv.hex", pattern(0.5, &mut rng));
+    write("kvv.hex", pattern(0.8, &mut rng));
+    write("rp.hex", pattern(0.5, &mut rng));
+    let (q, kv, o) = (&manifest.streams[0], &manifest.streams[1], &manifest.streams[2]);
+    let (sq, skv, so) = (&q.port_prefix, &kv.port_prefix, &o.port_prefix);
+    let nq = lengths.len();
+    let tb = format!(
+        "`timescale 1ns/1ps
+module tb;
+  reg clock = 0; reg [{wq}:0] qs [0:{lq}]; reg [{wkv}:0] kvs [0:{lk}]; reg kl [0:{lk}];
+  reg qv [0:{lc}]; reg kvv [0:{lc}]; reg rp [0:{lc}];
+  reg [{wq}:0] qdata = 0; reg qvalid = 0; wire qready; reg [{wkv}:0] kvdata = 0; reg kvvalid = 0; reg kvlast = 0; wire kvready;
+  wire [{wo}:0] odata; wire ovalid; wire olast; reg oready = 0;
+  {module} dut(.{clock}(clock), .{sq}_tdata(qdata), .{sq}_tvalid(qvalid), .{sq}_tready(qready), .{sq}_tlast(1'b0),
+    .{skv}_tdata(kvdata), .{skv}_tvalid(kvvalid), .{skv}_tready(kvready), .{skv}_tlast(kvlast),
+    .{so}_tdata(odata), .{so}_tvalid(ovalid), .{so}_tready(oready), .{so}_tlast(olast));
+  integer qi, ki, c, f, got;
+  initial begin
+    $readmemh(\"q.hex\", qs); $readmemh(\"kv.hex\", kvs); $readmemh(\"kl.hex\", kl);
+    $readmemh(\"qv.hex\", qv); $readmemh(\"kvv.hex\", kvv); $readmemh(\"rp.hex\", rp);
+    f = $fopen(\"out.txt\", \"w\"); qi = 0; ki = 0; got = 0;
+    for (c = 0; c < {cycles} && got < {nq}; c = c + 1) begin
+      qvalid = (qi < {nq}) && qv[c]; qdata = qs[qi < {nq} ? qi : 0];
+      kvvalid = (ki < {total}) && kvv[c]; kvdata = kvs[ki < {total} ? ki : 0]; kvlast = kl[ki < {total} ? ki : 0];
+      oready = rp[c];
+      #1;
+      if (ovalid && oready) begin $fwrite(f, \"%h %0d\\n\", odata, olast); got = got + 1; end
+      if (qvalid && qready) qi = qi + 1;
+      if (kvvalid && kvready) ki = ki + 1;
+      #4 clock = 1; #5 clock = 0;
+    end
+    $fclose(f); $finish;
+  end
+endmodule
+",
+        wq = q.tdata_bits - 1,
+        wkv = kv.tdata_bits - 1,
+        wo = o.tdata_bits - 1,
+        lq = nq - 1,
+        lk = total - 1,
+        lc = cycles - 1,
+        module = manifest.module,
+        clock = manifest.clock,
+    );
+    std::fs::write(dir.join("tb.v"), tb).unwrap();
+    assert_ok(
+        "iverilog",
+        &tool(
+            &dir,
+            "iverilog",
+            &["-g2005", "-o", "tb.vvp", "tb.v", &manifest.verilog],
+        ),
+    );
+    assert_ok("vvp", &tool(&dir, "vvp", &["-n", "tb.vvp"]));
+    let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), nq, "one output per query");
+    let bound = manifest.error_bound.unwrap().value;
+    for (i, line) in lines.iter().enumerate() {
+        let (word, last) = line.split_once(' ').unwrap();
+        assert_eq!(last, "1", "tlast on every output");
+        let lanes: Vec<i64> = (0..d)
+            .map(|l| {
+                i64::from(
+                    u16::from_str_radix(&word[word.len() - 4 * (l + 1)..word.len() - 4 * l], 16).unwrap()
+                        as i16,
+                )
+            })
+            .collect();
+        assert_eq!(
+            lanes,
+            model.run_query(&queries[i], &keys[i], &values[i]).unwrap(),
+            "query {i}"
+        );
+        let real = |m: &Vec<Vec<i64>>| {
+            ndarray::Array2::from_shape_fn((m.len(), d), |(a, b)| c.key.to_f64(i128::from(m[a][b])))
+        };
+        let want = hwformer_quant::reference::sdpa(
+            real(&vec![queries[i].clone()]).view(),
+            real(&keys[i]).view(),
+            real(&values[i]).view(),
+            manifest.params["scale"],
+        )
+        .unwrap();
+        for (l, w) in lanes.iter().zip(want.row(0)) {
+            assert!(
+                (c.output.to_f64(i128::from(*l)) - w).abs() <= bound,
+                "query {i}: above the manifest's bound"
+            );
+        }
+    }
+}
+
+#[test]
+fn yosys_synthesizes_sdpa_d8() {
+    let (dir, manifest) = export_args("sdpa", "yosys", &["--d", "8"]);
+    let r = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // 8 lanes of q.k, the score scaling, the rescale and weight products,
+    // the output products: far more than the softmax's handful
+    assert!(r.dsp48e1 >= 40, "{r:?}");
+    assert_eq!(r.ramb18 + r.ramb36, 0, "no storage grows with N: {r:?}");
 }

@@ -26,6 +26,7 @@ pub struct WideProduct {
     /// The product (two's complement bits).
     pub product: Signal<Out, Bits<64>>,
     partial: Signal<Local, Bits<64>>,
+    correction: Signal<Local, Bits<64>>,
 }
 
 impl Logic for WideProduct {
@@ -34,10 +35,13 @@ impl Logic for WideProduct {
         self.partial.next = bit_cast::<64, 32>(self.a.val().get_bits::<16>(0) * self.b.val())
             + (bit_cast::<64, 32>(self.a.val().get_bits::<16>(16) * self.b.val()) << 16)
             + (bit_cast::<64, 32>(self.a.val().get_bits::<16>(32) * self.b.val()) << 32);
-        self.product.next = self.partial.val();
+        // outputs are written once per evaluation: a glitch on an output
+        // can keep an event-driven simulator looping between two blocks
+        self.correction.next = 0.into();
         if self.a.val().get_bit(47) {
-            self.product.next = self.partial.val() - (bit_cast::<64, 16>(self.b.val()) << 48);
+            self.correction.next = bit_cast::<64, 16>(self.b.val()) << 48;
         }
+        self.product.next = self.partial.val() - self.correction.val();
     }
 }
 
@@ -54,7 +58,10 @@ pub struct RoundShift {
     /// The same, saturated to signed 16 bits.
     pub saturated: Signal<Out, Bits<16>>,
     biased: Signal<Local, Bits<64>>,
+    fill: Signal<Local, Bits<64>>,
+    result: Signal<Local, Bits<64>>,
     upper: Signal<Local, Bits<64>>,
+    clamped: Signal<Local, Bits<16>>,
     one: Constant<Bits<64>>,
     ones: Constant<Bits<64>>,
 }
@@ -67,7 +74,10 @@ impl Default for RoundShift {
             shifted: Default::default(),
             saturated: Default::default(),
             biased: Default::default(),
+            fill: Default::default(),
+            result: Default::default(),
             upper: Default::default(),
+            clamped: Default::default(),
             one: Constant::new(bits::<64>(1)),
             ones: Constant::new(bits::<64>(u64::MAX)),
         }
@@ -78,19 +88,22 @@ impl Logic for RoundShift {
     #[hdl_gen]
     fn update(&mut self) {
         self.biased.next = self.value.val() + (self.one.val() << (self.shift.val() - 1));
-        self.shifted.next = self.biased.val() >> self.shift.val();
+        // outputs are written once per evaluation (see WideProduct)
+        self.fill.next = 0.into();
         if self.biased.val().get_bit(63) {
-            self.shifted.next =
-                (self.biased.val() >> self.shift.val()) | !(self.ones.val() >> self.shift.val());
+            self.fill.next = !(self.ones.val() >> self.shift.val());
         }
+        self.result.next = (self.biased.val() >> self.shift.val()) | self.fill.val();
         // in range when bits 63..15 are all equal
-        self.upper.next = self.shifted.val() >> 15;
-        self.saturated.next = self.shifted.val().get_bits::<16>(0);
+        self.upper.next = self.result.val() >> 15;
+        self.clamped.next = self.result.val().get_bits::<16>(0);
         if (self.upper.val() != 0) & (self.upper.val() != (self.ones.val() >> 15)) {
-            self.saturated.next = 0x7fff.into();
-            if self.shifted.val().get_bit(63) {
-                self.saturated.next = 0x8000.into();
+            self.clamped.next = 0x7fff.into();
+            if self.result.val().get_bit(63) {
+                self.clamped.next = 0x8000.into();
             }
         }
+        self.shifted.next = self.result.val();
+        self.saturated.next = self.clamped.val();
     }
 }

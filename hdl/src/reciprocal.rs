@@ -45,6 +45,7 @@ pub struct ReciprocalUnit {
     leading: Signal<Local, Bits<5>>,
     error: Signal<Local, Bits<34>>,
     newton: Signal<Local, Bits<34>>,
+    finishing: Signal<Local, Bit>,
     seed_rom: ROM<Bits<16>, 8>,
     one: Constant<Bits<34>>,
     two_to_32: Constant<Bits<34>>,
@@ -69,6 +70,7 @@ impl ReciprocalUnit {
             leading: Default::default(),
             error: Default::default(),
             newton: Default::default(),
+            finishing: Default::default(),
             seed_rom: rom_from_table(reciprocal.table()),
             one: Constant::new(bits::<34>(1)),
             two_to_32: Constant::new(bits::<34>(1 << 32)),
@@ -100,7 +102,7 @@ impl Logic for ReciprocalUnit {
             self.two_to_32.val() - bit_cast::<34, 32>(self.mantissa.q.val() * self.seed_rom.data.val());
         self.newton.next =
             bit_cast::<34, 32>(self.seed.q.val() * self.correction.q.val()) + (self.one.val() << 14);
-        self.done.next = false;
+        self.finishing.next = false;
         match self.step.q.val() {
             Step::Idle => {
                 if self.start.val() {
@@ -116,7 +118,7 @@ impl Logic for ReciprocalUnit {
                 self.step.d.next = Step::Newton;
             }
             Step::Newton => {
-                self.done.next = true;
+                self.finishing.next = true;
                 self.inverse_reg.d.next = bit_cast::<16, 34>(self.newton.val() >> 15);
                 if (self.newton.val() >> 15) > 0xffff {
                     self.inverse_reg.d.next = 0xffff.into();
@@ -127,6 +129,9 @@ impl Logic for ReciprocalUnit {
                 self.step.d.next = Step::Idle;
             }
         }
+        // outputs are written once per evaluation: a glitch on an output
+        // can keep an event-driven simulator looping between two blocks
+        self.done.next = self.finishing.val();
         self.inverse.next = self.inverse_reg.q.val();
         self.msb.next = self.msb_reg.q.val();
     }

@@ -128,6 +128,7 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     take: Signal<Local, Bit>,
     dot: Signal<Local, Bits<48>>,
     lane: Signal<Local, Bits<32>>,
+    lane_product: Signal<Local, Signed<32>>,
     score_key: Signal<Local, Bits<16>>,
     max_key: Signal<Local, Bits<16>>,
     new_key: Signal<Local, Bits<16>>,
@@ -216,6 +217,7 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             take: Default::default(),
             dot: Default::default(),
             lane: Default::default(),
+            lane_product: Default::default(),
             score_key: Default::default(),
             max_key: Default::default(),
             new_key: Default::default(),
@@ -305,10 +307,11 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         // stage 1: q . k
         self.dot.next = 0.into();
         for i in 0..D {
-            self.lane.next = unsigned_cast(
-                signed_cast(self.query.q.val().get_bits::<16>(16 * i))
-                    * signed_cast(self.s_axis_kv_tdata.val().get_bits::<16>(16 * i)),
-            );
+            // the product goes to a 32-bit signed signal first: inside
+            // Verilog's $unsigned() it would be self-determined, 16 bits wide
+            self.lane_product.next = signed_cast(self.query.q.val().get_bits::<16>(16 * i))
+                * signed_cast(self.s_axis_kv_tdata.val().get_bits::<16>(16 * i));
+            self.lane.next = unsigned_cast(self.lane_product.val());
             if self.lane.val().get_bit(31) {
                 self.dot.next = self.dot.val() + (bit_cast::<48, 32>(self.lane.val()) | self.extend32.val());
             } else {

@@ -231,7 +231,7 @@ fn bounded_input_worst(d: usize, n: usize, seed: u64) -> (f64, f64) {
     let mut rng = seeded(seed);
     let mut worst: f64 = 0.0;
     for pattern in 0..4 {
-        let mut draw = |rng: &mut hwformer_quant::random::SeededRng| -> Vec<f64> {
+        let draw = |rng: &mut hwformer_quant::random::SeededRng| -> Vec<f64> {
             (0..d)
                 .map(|_| match pattern {
                     0 => rng.gen_range(-x..=x),
