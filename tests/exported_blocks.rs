@@ -127,6 +127,22 @@ fn testbench(manifest: &Manifest, beats: usize, outputs: usize, cycles: usize) -
     tb
 }
 
+/// Compiles the testbench `tb` with the block's Verilog in Icarus, runs
+/// it, and returns what it wrote to `out.txt`.
+fn run_icarus(dir: &std::path::Path, manifest: &Manifest, tb: &str) -> String {
+    std::fs::write(dir.join("tb.v"), tb).unwrap();
+    assert_ok(
+        "iverilog",
+        &tool(
+            dir,
+            "iverilog",
+            &["-g2005", "-o", "tb.vvp", "tb.v", &manifest.verilog],
+        ),
+    );
+    assert_ok("vvp", &tool(dir, "vvp", &["-n", "tb.vvp"]));
+    std::fs::read_to_string(dir.join("out.txt")).unwrap()
+}
+
 /// Runs `inputs` through the exported block in Icarus; returns the output
 /// beats (data, last).
 fn icarus(block: &str, inputs: &[(u64, bool)], outputs: usize, seed: u64) -> (Manifest, Vec<(u64, bool)>) {
@@ -156,21 +172,8 @@ fn icarus(block: &str, inputs: &[(u64, bool)], outputs: usize, seed: u64) -> (Ma
             .map(|_| u8::from(rng.gen_bool(0.6)).to_string())
             .collect(),
     );
-    std::fs::write(
-        dir.join("tb.v"),
-        testbench(&manifest, inputs.len(), outputs, cycles),
-    )
-    .unwrap();
-    assert_ok(
-        "iverilog",
-        &tool(
-            &dir,
-            "iverilog",
-            &["-g2005", "-o", "tb.vvp", "tb.v", &manifest.verilog],
-        ),
-    );
-    assert_ok("vvp", &tool(&dir, "vvp", &["-n", "tb.vvp"]));
-    let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
+    let tb = testbench(&manifest, inputs.len(), outputs, cycles);
+    let text = run_icarus(&dir, &manifest, &tb);
     let beats = text
         .lines()
         .map(|line| {
@@ -371,17 +374,7 @@ endmodule
         module = manifest.module,
         clock = manifest.clock,
     );
-    std::fs::write(dir.join("tb.v"), tb).unwrap();
-    assert_ok(
-        "iverilog",
-        &tool(
-            &dir,
-            "iverilog",
-            &["-g2005", "-o", "tb.vvp", "tb.v", &manifest.verilog],
-        ),
-    );
-    assert_ok("vvp", &tool(&dir, "vvp", &["-n", "tb.vvp"]));
-    let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
+    let text = run_icarus(&dir, &manifest, &tb);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), nq, "one output per query");
     let bound = manifest.error_bound.unwrap().value;
