@@ -4,7 +4,8 @@
 //!
 //! Every unit follows one handshake, in [`Output`]: fire when the inputs
 //! are visible and the clock allows, then hold the result until the output
-//! channel has credit, and emit at `max(fire + latency, credit)`.
+//! channel has credit, and emit at `max(fire + latency, credit)`. The
+//! single-input units share one loop (`run_single_input`).
 
 use crate::channel::{Blocked, Receiver, Sender, Time};
 use crate::context::{Clock, Context, ContextStats, Step, Timing, Wait};
@@ -54,6 +55,65 @@ impl<T> Output<T> {
 #[inline]
 fn input_wait<T>(rx: &Receiver<T>, blocked: Blocked) -> Wait {
     Wait::on(rx.id(), blocked)
+}
+
+/// Where a single-input unit's results go: held until credit, then sent.
+trait Emitter {
+    /// Sends what waits for credit, or says on which channel it waits.
+    fn flush(&mut self, clock: &mut Clock) -> Result<(), Wait>;
+    /// Ends every output stream.
+    fn close(&self);
+}
+
+impl<T> Emitter for Output<T> {
+    fn flush(&mut self, clock: &mut Clock) -> Result<(), Wait> {
+        Output::flush(self, clock)
+    }
+    fn close(&self) {
+        Output::close(self)
+    }
+}
+
+/// No outputs (sinks).
+impl Emitter for () {
+    fn flush(&mut self, _: &mut Clock) -> Result<(), Wait> {
+        Ok(())
+    }
+    fn close(&self) {}
+}
+
+/// The loop of every single-input unit: send what waits for credit, take
+/// the next input at the first cycle the clock allows, hand it to `take`;
+/// until an output or the input must wait, or the input ends.
+#[inline]
+fn run_single_input<T, E: Emitter>(
+    rx: &Receiver<T>,
+    clock: &mut Clock,
+    out: &mut E,
+    mut take: impl FnMut(&mut E, T, Time),
+) -> Step {
+    let mut progressed = false;
+    loop {
+        if let Err(wait) = out.flush(clock) {
+            return Step::Waiting { progressed, wait };
+        }
+        match rx.try_receive(|t| clock.fire(t)) {
+            Ok((x, fired)) => {
+                take(out, x, fired);
+                progressed = true;
+            }
+            Err(Blocked::Closed) => {
+                out.close();
+                return Step::Done;
+            }
+            Err(b) => {
+                return Step::Waiting {
+                    progressed,
+                    wait: input_wait(rx, b),
+                }
+            }
+        }
+    }
 }
 
 /// Sends the items of an iterator, one per initiation interval, from cycle 0.
@@ -149,30 +209,12 @@ impl<I, O, S, F: FnMut(&mut S, I) -> Option<O>> Context for StatefulMap<I, O, S,
     }
 
     fn step(&mut self) -> Step {
-        let mut progressed = false;
-        loop {
-            if let Err(wait) = self.out.flush(&mut self.clock) {
-                return Step::Waiting { progressed, wait };
+        let (f, state) = (&mut self.f, &mut self.state);
+        run_single_input(&self.rx, &mut self.clock, &mut self.out, |out, x, fired| {
+            if let Some(y) = f(state, x) {
+                out.put(y, fired);
             }
-            match self.rx.try_receive(|t| self.clock.fire(t)) {
-                Ok((x, fired)) => {
-                    if let Some(y) = (self.f)(&mut self.state, x) {
-                        self.out.put(y, fired);
-                    }
-                    progressed = true;
-                }
-                Err(Blocked::Closed) => {
-                    self.out.close();
-                    return Step::Done;
-                }
-                Err(b) => {
-                    return Step::Waiting {
-                        progressed,
-                        wait: input_wait(&self.rx, b),
-                    }
-                }
-            }
-        }
+        })
     }
 
     fn stats(&self) -> ContextStats {
@@ -292,24 +334,18 @@ where
 pub struct Broadcast<T> {
     name: String,
     rx: Receiver<T>,
-    txs: Vec<Sender<T>>,
-    pending: Option<(T, Time)>,
+    out: Fanout<T>,
     clock: Clock,
 }
 
-impl<T: Clone> Broadcast<T> {
-    /// A broadcast of `rx` to every sender in `txs`.
-    pub fn new(name: &str, rx: Receiver<T>, txs: Vec<Sender<T>>, timing: Timing) -> Self {
-        Self {
-            name: name.into(),
-            rx,
-            txs,
-            pending: None,
-            clock: Clock::new(timing),
-        }
-    }
+/// Several output channels fed the same element in the same cycle.
+struct Fanout<T> {
+    txs: Vec<Sender<T>>,
+    pending: Option<(T, Time)>,
+}
 
-    fn flush(&mut self) -> Result<(), Wait> {
+impl<T: Clone> Emitter for Fanout<T> {
+    fn flush(&mut self, clock: &mut Clock) -> Result<(), Wait> {
         if let Some((value, fired)) = self.pending.take() {
             let mut credit = 0;
             for tx in &self.txs {
@@ -321,12 +357,28 @@ impl<T: Clone> Broadcast<T> {
                     }
                 }
             }
-            let t = self.clock.emit(fired, credit);
+            let t = clock.emit(fired, credit);
             for tx in &self.txs {
                 tx.send(value.clone(), t);
             }
         }
         Ok(())
+    }
+
+    fn close(&self) {
+        self.txs.iter().for_each(Sender::close);
+    }
+}
+
+impl<T: Clone> Broadcast<T> {
+    /// A broadcast of `rx` to every sender in `txs`.
+    pub fn new(name: &str, rx: Receiver<T>, txs: Vec<Sender<T>>, timing: Timing) -> Self {
+        Self {
+            name: name.into(),
+            rx,
+            out: Fanout { txs, pending: None },
+            clock: Clock::new(timing),
+        }
     }
 }
 
@@ -336,28 +388,9 @@ impl<T: Clone> Context for Broadcast<T> {
     }
 
     fn step(&mut self) -> Step {
-        let mut progressed = false;
-        loop {
-            if let Err(wait) = self.flush() {
-                return Step::Waiting { progressed, wait };
-            }
-            match self.rx.try_receive(|t| self.clock.fire(t)) {
-                Ok(received) => {
-                    self.pending = Some(received);
-                    progressed = true;
-                }
-                Err(Blocked::Closed) => {
-                    self.txs.iter().for_each(Sender::close);
-                    return Step::Done;
-                }
-                Err(b) => {
-                    return Step::Waiting {
-                        progressed,
-                        wait: input_wait(&self.rx, b),
-                    }
-                }
-            }
-        }
+        run_single_input(&self.rx, &mut self.clock, &mut self.out, |out, x, fired| {
+            out.pending = Some((x, fired));
+        })
     }
 
     fn stats(&self) -> ContextStats {
@@ -392,22 +425,8 @@ impl<T, F: FnMut(T, Time)> Context for Sink<T, F> {
     }
 
     fn step(&mut self) -> Step {
-        let mut progressed = false;
-        loop {
-            match self.rx.try_receive(|t| self.clock.fire(t)) {
-                Ok((x, at)) => {
-                    (self.f)(x, at);
-                    progressed = true;
-                }
-                Err(Blocked::Closed) => return Step::Done,
-                Err(b) => {
-                    return Step::Waiting {
-                        progressed,
-                        wait: input_wait(&self.rx, b),
-                    }
-                }
-            }
-        }
+        let f = &mut self.f;
+        run_single_input(&self.rx, &mut self.clock, &mut (), |_, x, at| f(x, at))
     }
 
     fn stats(&self) -> ContextStats {
