@@ -65,6 +65,16 @@ enum BlockArg {
     Sdpa,
 }
 
+impl BlockArg {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Exp => "exp",
+            Self::Softmax => "softmax",
+            Self::Sdpa => "sdpa",
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum DataflowCommand {
     /// Simulate an attention graph: cycles, throughput, FIFO peaks, errors.
@@ -226,14 +236,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
 
 /// Writes `<block>.v` and `<block>.json` into `out`; returns the manifest.
 fn export_block(block: BlockArg, d: usize, out: &Path) -> Result<hwformer_hdl::manifest::Manifest, String> {
-    let (verilog, manifest) = match block {
-        BlockArg::Exp => hwformer_hdl::exp::export(),
-        BlockArg::Softmax => hwformer_hdl::softmax::export(),
-        BlockArg::Sdpa => hwformer_hdl::sdpa::export(d),
-    }
-    .map_err(|e| e.to_string())?;
-    hwformer_hdl::export::write(out, &verilog, &manifest).map_err(|e| e.to_string())?;
-    Ok(manifest)
+    hwformer_hdl::export_block(block.name(), d, out).map_err(|e| e.to_string())
 }
 
 /// `hwformer gen`: exports one block and says where it went.

@@ -7,9 +7,10 @@
 //! than rust-hdl's own (in its tests) and knows nothing of Verilator or
 //! Vivado.
 //!
-//! Blocks so far: the exponential unit (`exp`), the reciprocal unit
-//! (`reciprocal`) and row softmax (`softmax`). Streaming attention is to
-//! come (see the RTL blocks issue).
+//! Blocks: the exponential unit (`exp`), row softmax (`softmax`) and
+//! streaming attention for one head (`sdpa`), built from the shared
+//! reciprocal unit (`reciprocal`), wide products and rounding shifters
+//! (`fixed`) and table ROMs (`rom`). [`export_block`] writes any of them.
 #![warn(missing_docs)]
 
 pub mod exp;
@@ -20,3 +21,26 @@ pub mod reciprocal;
 pub mod rom;
 pub mod sdpa;
 pub mod softmax;
+
+/// Names of the blocks [`export_block`] knows.
+pub const BLOCKS: [&str; 3] = ["exp", "softmax", "sdpa"];
+
+/// Exports block `block` (`d` lanes for sdpa, ignored otherwise) into
+/// `dir` as `<block>.v` and `<block>.json`; returns its manifest.
+pub fn export_block(
+    block: &str,
+    d: usize,
+    dir: &std::path::Path,
+) -> Result<manifest::Manifest, export::ExportError> {
+    let (verilog, manifest) = match block {
+        "exp" => exp::export(),
+        "softmax" => softmax::export(),
+        "sdpa" => sdpa::export(d),
+        other => Err(export::ExportError::Check(format!(
+            "no block `{other}` (known: {})",
+            BLOCKS.join(", ")
+        ))),
+    }?;
+    export::write(dir, &verilog, &manifest)?;
+    Ok(manifest)
+}

@@ -1,9 +1,24 @@
-//! hwformer-sim: running exported RTL and checking it.
+//! hwformer-sim: running exported blocks and checking them.
 //!
-//! This crate will hold the back ends (rust-hdl's simulator, a Verilator
-//! bridge built at run time, Icarus Verilog), one AXI4-Stream testbench over
-//! all of them, waveform and switching-activity dumps, and the checker that
-//! compares every output beat with `hwformer-quant`'s integer model and its
-//! cycle with `hwformer-dataflow`'s prediction. It defines no blocks.
-//!
-//! Nothing is implemented yet: see the Verilator bridge issue.
+//! Back ends behind one [`testbench::Simulator`] trait: rust-hdl's own
+//! simulator (`rusthdl`), Verilator compiled at run time behind a C shim
+//! (`verilator`), and Icarus Verilog through a generated testbench
+//! (`icarus`, a batch run of the same stimulus). One AXI4-Stream testbench
+//! (`testbench`) drives them with seeded gaps and back-pressure and stamps
+//! every beat with its cycle; `check` compares the beats with the integer
+//! model bit for bit and with the float reference within the manifest's
+//! bound, and the cycles with the timing model. `workload` makes the
+//! stimulus for each block. This crate defines no blocks.
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod error;
+pub mod icarus;
+pub mod ports;
+pub mod rusthdl;
+pub mod session;
+pub mod testbench;
+pub mod verilator;
+pub mod workload;
+
+pub use error::SimError;

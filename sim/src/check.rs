@@ -1,0 +1,182 @@
+//! The checker: every output beat bit-exact with the integer model, its
+//! cycle equal to the timing model's (when nothing stalls), every element
+//! within the manifest's error bound of the float64 reference. The first
+//! failure comes back as a [`Mismatch`] with everything needed to replay it.
+
+use crate::testbench::{hex_words, Trace};
+use crate::workload::Workload;
+use hwformer_hdl::manifest::{Direction, Manifest, Stream};
+use hwformer_quant::QFormat;
+use serde::Serialize;
+use std::fmt;
+
+/// What a passing run showed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Output beats compared bit for bit.
+    pub beats_checked: usize,
+    /// Whether each beat's cycle was compared with the timing model.
+    pub cycles_checked: bool,
+    /// Largest |output - float64 reference| over all elements.
+    pub max_error: f64,
+    /// The manifest's bound on it.
+    pub error_bound: Option<f64>,
+}
+
+/// Which property failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MismatchKind {
+    /// tdata differs from the integer model.
+    Data,
+    /// tlast differs.
+    Last,
+    /// The beat came out in another cycle than the timing model says.
+    Cycle,
+    /// The error against float64 exceeds the manifest's bound.
+    ErrorBound,
+}
+
+/// The first failure of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mismatch {
+    /// Block name.
+    pub block: String,
+    /// Output stream name.
+    pub stream: String,
+    /// What failed.
+    pub kind: MismatchKind,
+    /// Beat index on that stream.
+    pub beat: usize,
+    /// Cycle of its handshake.
+    pub cycle: u64,
+    /// Expected value (hex tdata, tlast, cycle or bound).
+    pub expected: String,
+    /// Actual value.
+    pub actual: String,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{} stream `{}` beat {} (cycle {}): {:?} mismatch: expected {}, got {}",
+            self.block, self.stream, self.beat, self.cycle, self.kind, self.expected, self.actual
+        )
+    }
+}
+
+/// The raw value of a `format`-wide field at bit `offset` of `words`,
+/// sign-extended when the format is signed.
+pub fn field_raw(words: &[u32], offset: usize, format: QFormat) -> i128 {
+    let bits = format.bits() as usize;
+    let mut raw: u128 = 0;
+    for b in 0..bits {
+        let (w, i) = ((offset + b) / 32, (offset + b) % 32);
+        raw |= u128::from((words.get(w).copied().unwrap_or(0) >> i) & 1) << b;
+    }
+    if format.is_signed() && bits < 128 && raw >> (bits - 1) & 1 == 1 {
+        (raw | (!0u128 << bits)) as i128
+    } else {
+        raw as i128
+    }
+}
+
+/// The real values of every element of one beat, fields in order.
+fn beat_values(stream: &Stream, words: &[u32], into: &mut Vec<f64>) {
+    into.clear();
+    let mut offset = 0;
+    for field in &stream.fields {
+        for _ in 0..field.count {
+            into.push(field.format.to_f64(field_raw(words, offset, field.format)));
+            offset += field.format.bits() as usize;
+        }
+    }
+}
+
+/// Checks a run against its workload; `check_cycles` compares the cycle
+/// of every beat with the timing model (valid only at full speed).
+pub fn check(
+    manifest: &Manifest,
+    workload: &Workload,
+    trace: &Trace,
+    check_cycles: bool,
+) -> Result<Verdict, Mismatch> {
+    let outputs: Vec<&Stream> = manifest
+        .streams
+        .iter()
+        .filter(|s| s.dir == Direction::Out)
+        .collect();
+    let bound = manifest.error_bound.as_ref().map(|b| b.value);
+    let mut verdict = Verdict {
+        beats_checked: 0,
+        cycles_checked: check_cycles,
+        max_error: 0.0,
+        error_bound: bound,
+    };
+    let mut values = Vec::new();
+    for (s, stream) in outputs.iter().enumerate() {
+        let (want, got) = (&workload.expected[s], &trace.outputs[s]);
+        let fail = |kind, beat: usize, expected: String, actual: String| Mismatch {
+            block: manifest.block.clone(),
+            stream: stream.name.clone(),
+            kind,
+            beat,
+            cycle: trace.output_cycles[s].get(beat).copied().unwrap_or(trace.cycles),
+            expected,
+            actual,
+        };
+        let per_beat = workload.reference[s].len() / want.len().max(1);
+        for k in 0..want.len().min(got.len()) {
+            if want.beat(k) != got.beat(k) {
+                let bits = stream.tdata_bits;
+                return Err(fail(
+                    MismatchKind::Data,
+                    k,
+                    hex_words(want.beat(k), bits),
+                    hex_words(got.beat(k), bits),
+                ));
+            }
+            if want.last[k] != got.last[k] {
+                return Err(fail(
+                    MismatchKind::Last,
+                    k,
+                    want.last[k].to_string(),
+                    got.last[k].to_string(),
+                ));
+            }
+            let cycle = trace.output_cycles[s][k];
+            if check_cycles && workload.full_speed_cycles[s][k] != cycle {
+                return Err(fail(
+                    MismatchKind::Cycle,
+                    k,
+                    workload.full_speed_cycles[s][k].to_string(),
+                    cycle.to_string(),
+                ));
+            }
+            beat_values(stream, got.beat(k), &mut values);
+            for (&v, &r) in values.iter().zip(&workload.reference[s][k * per_beat..]) {
+                let e = (v - r).abs();
+                verdict.max_error = verdict.max_error.max(e);
+                if bound.is_some_and(|b| e > b) {
+                    return Err(fail(
+                        MismatchKind::ErrorBound,
+                        k,
+                        format!("|error| <= {}", bound.unwrap_or(0.0)),
+                        format!("{e:e}"),
+                    ));
+                }
+            }
+            verdict.beats_checked += 1;
+        }
+        if got.len() != want.len() {
+            return Err(fail(
+                MismatchKind::Data,
+                got.len().min(want.len()),
+                format!("{} beats", want.len()),
+                format!("{} beats", got.len()),
+            ));
+        }
+    }
+    Ok(verdict)
+}

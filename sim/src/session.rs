@@ -1,0 +1,165 @@
+//! One checked simulation of an exported block on a chosen back end:
+//! workload, run, check, timing. What `hwformer sim` prints.
+
+use crate::check::{check, Mismatch, Verdict};
+use crate::icarus::{self, IcarusOptions};
+use crate::ports::PortMap;
+use crate::rusthdl::rusthdl_model;
+use crate::testbench::{self, Pacing, Stimulus, Trace};
+use crate::verilator::{self, BuildOptions, VerilatedModel};
+use crate::workload::{Workload, WorkloadSize};
+use crate::SimError;
+use hwformer_hdl::manifest::Manifest;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Verilator, compiled at run time (fast).
+    Verilator,
+    /// rust-hdl's own simulator (slow, no external tool).
+    RustHdl,
+    /// Icarus Verilog (slow, an independent simulator).
+    Icarus,
+}
+
+impl Backend {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Verilator => "verilator",
+            Self::RustHdl => "rusthdl",
+            Self::Icarus => "iverilog",
+        }
+    }
+}
+
+/// What to simulate and how.
+#[derive(Debug, Clone)]
+pub struct SimRequest {
+    /// Folder holding the exported block (`<block>.v`, `<block>.json`).
+    pub dir: PathBuf,
+    /// The block's manifest.
+    pub manifest: Manifest,
+    /// The back end.
+    pub backend: Backend,
+    /// Workload size and seed.
+    pub size: WorkloadSize,
+    /// Input gaps and output back-pressure.
+    pub pacing: Pacing,
+    /// Waveform file, if asked for.
+    pub vcd: Option<PathBuf>,
+    /// Options of the Verilator build (cache folder).
+    pub build: BuildOptions,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimOutcome {
+    /// Back end used.
+    pub backend: Backend,
+    /// Block name.
+    pub block: String,
+    /// PASS (the verdict) or FAIL (the first mismatch).
+    pub result: Result<Verdict, Mismatch>,
+    /// Cycles simulated.
+    pub cycles: u64,
+    /// Seconds in the simulation loop (build excluded).
+    pub seconds: f64,
+    /// Simulated cycles per second, driving and monitoring included.
+    pub cycles_per_second: f64,
+    /// Seconds spent building (verilating, compiling, or a cache hit).
+    pub build_seconds: f64,
+    /// The seed of the workload and the pacing (replays the run).
+    pub seed: u64,
+    /// Every handshake, for cross-checks between back ends.
+    #[serde(skip)]
+    pub trace: Trace,
+}
+
+/// A cycle limit generous enough for any correct block: a stuck block
+/// ends there with an error instead of running forever.
+pub fn cycle_limit(workload: &Workload, pacing: Pacing) -> u64 {
+    let beats: usize = workload.inputs.iter().map(|b| b.len()).sum::<usize>()
+        + workload.expected.iter().map(|b| b.len()).sum::<usize>();
+    let slowest = pacing.valid_probability.min(pacing.ready_probability).max(0.01);
+    (4.0 * beats as f64 / slowest) as u64 + 40 * workload.expected[0].len() as u64 + 2000
+}
+
+/// Builds the workload, runs it, and checks it.
+pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
+    let workload = Workload::new(&request.manifest, request.size)?;
+    let expected = workload.expected_beats();
+    let stimulus = Stimulus {
+        inputs: &workload.inputs,
+        expected: &expected,
+        pacing: request.pacing,
+        max_cycles: cycle_limit(&workload, request.pacing),
+    };
+    let ports = PortMap::new(&request.manifest);
+    let built = Instant::now();
+    let (trace, seconds, build_seconds) = match request.backend {
+        Backend::Verilator => {
+            let options = BuildOptions {
+                trace: request.vcd.is_some(),
+                ..request.build.clone()
+            };
+            let library = verilator::build(&request.dir, &request.manifest, &options)?;
+            let mut model = VerilatedModel::load(&library, &ports)?;
+            if let Some(vcd) = &request.vcd {
+                model.open_vcd(vcd)?;
+            }
+            let build_seconds = built.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let trace = testbench::run(&mut model, &ports, &stimulus)?;
+            (trace, start.elapsed().as_secs_f64(), build_seconds)
+        }
+        Backend::RustHdl => {
+            if request.vcd.is_some() {
+                return Err(SimError::Invalid(
+                    "--vcd is supported by the verilator and iverilog back ends".into(),
+                ));
+            }
+            let mut model = rusthdl_model(&request.manifest)?;
+            let build_seconds = built.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let trace = testbench::run(model.as_mut(), &ports, &stimulus)?;
+            (trace, start.elapsed().as_secs_f64(), build_seconds)
+        }
+        Backend::Icarus => {
+            let work = request.dir.join("iverilog");
+            let vcd = match &request.vcd {
+                Some(v) => Some(absolute(v)?),
+                None => None,
+            };
+            let start = Instant::now();
+            let options = IcarusOptions { vcd };
+            let trace = icarus::run(&request.dir, &work, &request.manifest, &stimulus, &options)?;
+            (trace, start.elapsed().as_secs_f64(), 0.0)
+        }
+    };
+    let full_speed = request.pacing.valid_probability >= 1.0 && request.pacing.ready_probability >= 1.0;
+    let result = check(&request.manifest, &workload, &trace, full_speed);
+    Ok(SimOutcome {
+        backend: request.backend,
+        block: request.manifest.block.clone(),
+        result,
+        cycles: trace.cycles,
+        seconds,
+        cycles_per_second: trace.cycles as f64 / seconds.max(1e-9),
+        build_seconds,
+        seed: request.size.seed,
+        trace,
+    })
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, SimError> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let here = std::env::current_dir().map_err(SimError::io("."))?;
+    Ok(here.join(path))
+}

@@ -1,0 +1,264 @@
+//! One AXI4-Stream testbench over every back end: sources with seeded
+//! random valid gaps, sinks with seeded random ready back-pressure, and a
+//! monitor that stamps every handshake with its cycle.
+//!
+//! ```text
+//!   cycle c:  drive inputs (tvalid = beat left && pacing(s, c)), readies
+//!             clock low, settle ─▶ sample: out tvalid && tready ─▶ beat @ c
+//!                                           in  tvalid && tready ─▶ next beat
+//!             clock high, settle
+//! ```
+//!
+//! The pacing bit of stream `s` at cycle `c` is a pure function of the
+//! seed, `s` and `c`, so every back end (and Icarus' pattern files) sees
+//! exactly the same gaps.
+
+use crate::error::SimError;
+use crate::ports::PortMap;
+
+/// A cycle-based simulator of one block.
+pub trait Simulator {
+    /// One clock cycle: drive `inputs` with the clock low and settle, copy
+    /// the outputs into `outputs`, raise the clock and settle. Buffers are
+    /// laid out by [`PortMap`].
+    fn cycle(&mut self, inputs: &[u32], outputs: &mut [u32]);
+}
+
+/// The beats one stream carries: tdata words (little-endian, 32-bit) of
+/// every beat back to back, and each beat's tlast.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Beats {
+    /// 32-bit words per beat.
+    pub words_per_beat: usize,
+    /// All beats' words.
+    pub data: Vec<u32>,
+    /// tlast of each beat.
+    pub last: Vec<bool>,
+}
+
+impl Beats {
+    /// No beats yet, of `bits`-wide tdata.
+    pub fn new(bits: usize) -> Self {
+        Self {
+            words_per_beat: bits.div_ceil(32),
+            data: Vec::new(),
+            last: Vec::new(),
+        }
+    }
+
+    /// Appends a beat from its words (missing high words are zero).
+    pub fn push(&mut self, words: &[u32], last: bool) {
+        let n = self.words_per_beat;
+        self.data
+            .extend((0..n).map(|i| words.get(i).copied().unwrap_or(0)));
+        self.last.push(last);
+    }
+
+    /// Appends a beat of 16-bit lanes (element 0 lowest), as the blocks
+    /// pack their vectors.
+    pub fn push_lanes16(&mut self, lanes: &[i64], last: bool) {
+        let mut words = vec![0u32; self.words_per_beat];
+        for (i, &x) in lanes.iter().enumerate() {
+            words[i / 2] |= u32::from(x as u16) << (16 * (i % 2));
+        }
+        self.push(&words, last);
+    }
+
+    /// Number of beats.
+    pub fn len(&self) -> usize {
+        self.last.len()
+    }
+
+    /// True when there are no beats.
+    pub fn is_empty(&self) -> bool {
+        self.last.is_empty()
+    }
+
+    /// The words of beat `k`.
+    pub fn beat(&self, k: usize) -> &[u32] {
+        &self.data[k * self.words_per_beat..(k + 1) * self.words_per_beat]
+    }
+
+    /// Beat `k` as signed 16-bit lanes (element 0 lowest).
+    pub fn lanes16(&self, k: usize, lanes: usize) -> Vec<i64> {
+        let w = self.beat(k);
+        (0..lanes)
+            .map(|i| i64::from((w[i / 2] >> (16 * (i % 2))) as u16 as i16))
+            .collect()
+    }
+
+    /// Beat `k` as a hex string, most significant digit first, `bits` wide.
+    pub fn hex(&self, k: usize, bits: usize) -> String {
+        hex_words(self.beat(k), bits)
+    }
+}
+
+/// Words (least significant first) as hex, most significant digit first.
+pub fn hex_words(words: &[u32], bits: usize) -> String {
+    let digits = bits.div_ceil(4);
+    let full: String = words.iter().rev().map(|w| format!("{w:08x}")).collect();
+    full[full.len().saturating_sub(digits)..].to_string()
+}
+
+/// Random gaps and back-pressure, as probabilities per cycle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pacing {
+    /// Probability that a source offers its next beat in a cycle.
+    pub valid_probability: f64,
+    /// Probability that a sink is ready in a cycle.
+    pub ready_probability: f64,
+    /// Seed of the patterns.
+    pub seed: u64,
+}
+
+impl Pacing {
+    /// No gaps, no back-pressure.
+    pub const FULL_SPEED: Self = Self {
+        valid_probability: 1.0,
+        ready_probability: 1.0,
+        seed: 0,
+    };
+
+    /// The pacing bit of source (`sink == false`) or sink `index` at `cycle`.
+    pub fn bit(&self, sink: bool, index: usize, cycle: u64) -> bool {
+        let p = if sink {
+            self.ready_probability
+        } else {
+            self.valid_probability
+        };
+        if p >= 1.0 {
+            return true;
+        }
+        let stream = (index as u64) << 1 | u64::from(sink);
+        let x = splitmix64(self.seed ^ splitmix64(stream.wrapping_add(cycle << 8)));
+        ((x >> 11) as f64) < p * (1u64 << 53) as f64
+    }
+}
+
+/// A 64-bit mixer (Steele, Lea and Flood's SplitMix64 finalizer).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// What a run produced: every output beat with its cycle, and the cycle
+/// of every input handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// Output beats per output stream.
+    pub outputs: Vec<Beats>,
+    /// Handshake cycle of each output beat, per output stream.
+    pub output_cycles: Vec<Vec<u64>>,
+    /// Handshake cycle of each input beat, per input stream.
+    pub input_cycles: Vec<Vec<u64>>,
+    /// Cycles simulated.
+    pub cycles: u64,
+}
+
+/// What a run drives and how long it may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Stimulus<'a> {
+    /// One [`Beats`] per input stream.
+    pub inputs: &'a [Beats],
+    /// Beats expected on each output stream (the run ends when all came).
+    pub expected: &'a [usize],
+    /// Gaps and back-pressure.
+    pub pacing: Pacing,
+    /// Cycle limit: a stuck block ends here with an error.
+    pub max_cycles: u64,
+}
+
+/// Drives the stimulus into `sim` until every output stream delivered its
+/// expected beats, or the cycle limit passed (an error that says how far
+/// each stream got).
+pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Result<Trace, SimError> {
+    let Stimulus {
+        inputs,
+        expected,
+        pacing,
+        max_cycles,
+    } = *stimulus;
+    if inputs.len() != ports.input_streams.len() || expected.len() != ports.output_streams.len() {
+        return Err(SimError::Invalid(format!(
+            "the block has {} input and {} output streams; given {} and {}",
+            ports.input_streams.len(),
+            ports.output_streams.len(),
+            inputs.len(),
+            expected.len()
+        )));
+    }
+    let mut in_buf = vec![0u32; ports.input_words()];
+    let mut out_buf = vec![0u32; ports.output_words()];
+    if let Some((active_high, offset)) = ports.reset {
+        in_buf[offset] = u32::from(!active_high);
+    }
+    let mut next = vec![0usize; inputs.len()];
+    let mut offered = vec![false; inputs.len()];
+    let mut trace = Trace {
+        outputs: ports.output_streams.iter().map(|s| Beats::new(s.bits)).collect(),
+        output_cycles: expected.iter().map(|&n| Vec::with_capacity(n)).collect(),
+        input_cycles: inputs.iter().map(|b| Vec::with_capacity(b.len())).collect(),
+        cycles: 0,
+    };
+    for (out, &n) in trace.outputs.iter_mut().zip(expected) {
+        out.data.reserve(n * out.words_per_beat);
+        out.last.reserve(n);
+    }
+    let done = |t: &Trace| t.outputs.iter().zip(expected).all(|(b, &n)| b.len() >= n);
+    let mut cycle = 0u64;
+    while !done(&trace) {
+        if cycle >= max_cycles {
+            let got: Vec<String> = trace
+                .outputs
+                .iter()
+                .zip(expected)
+                .map(|(b, n)| format!("{}/{n}", b.len()))
+                .collect();
+            let took: Vec<String> = inputs
+                .iter()
+                .zip(&next)
+                .map(|(b, k)| format!("{k}/{}", b.len()))
+                .collect();
+            return Err(SimError::Invalid(format!(
+                "no progress within {max_cycles} cycles: inputs taken {}, outputs seen {}",
+                took.join(", "),
+                got.join(", ")
+            )));
+        }
+        for (s, (port, beats)) in ports.input_streams.iter().zip(inputs).enumerate() {
+            let k = next[s];
+            let valid = k < beats.len() && pacing.bit(false, s, cycle);
+            offered[s] = valid;
+            in_buf[port.valid] = u32::from(valid);
+            if k < beats.len() {
+                let n = beats.words_per_beat;
+                in_buf[port.data..port.data + n].copy_from_slice(beats.beat(k));
+                in_buf[port.last] = u32::from(beats.last[k]);
+            }
+        }
+        for (s, port) in ports.output_streams.iter().enumerate() {
+            in_buf[port.ready] = u32::from(pacing.bit(true, s, cycle));
+        }
+        sim.cycle(&in_buf, &mut out_buf);
+        for (s, port) in ports.output_streams.iter().enumerate() {
+            if out_buf[port.valid] & 1 == 1 && in_buf[port.ready] == 1 {
+                let out = &mut trace.outputs[s];
+                out.data
+                    .extend_from_slice(&out_buf[port.data..port.data + out.words_per_beat]);
+                out.last.push(out_buf[port.last] & 1 == 1);
+                trace.output_cycles[s].push(cycle);
+            }
+        }
+        for (s, port) in ports.input_streams.iter().enumerate() {
+            if offered[s] && out_buf[port.ready] & 1 == 1 {
+                next[s] += 1;
+                trace.input_cycles[s].push(cycle);
+            }
+        }
+        cycle += 1;
+    }
+    trace.cycles = cycle;
+    Ok(trace)
+}

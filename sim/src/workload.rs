@@ -1,0 +1,196 @@
+//! Stimulus and expectations for each block: seeded random inputs, the
+//! integer model's output beats (the bit-exact oracle), the float64
+//! reference of every output element, and the timing model's cycle of
+//! every output beat when nothing stalls.
+
+use crate::testbench::Beats;
+use crate::SimError;
+use hwformer_hdl::exp::EXP_LATENCY;
+use hwformer_hdl::manifest::{Direction, Manifest};
+use hwformer_hdl::sdpa::{SDPA_N_MAX, SDPA_OUTPUT_DELAY};
+use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
+use hwformer_quant::accuracy::random_logit_row;
+use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+use hwformer_quant::integer::softmax::SoftmaxModel;
+use hwformer_quant::integer::{dequantize_all, quantize_all};
+use hwformer_quant::random::seeded;
+use hwformer_quant::tables::ExpNeg;
+use hwformer_quant::QFormat;
+use rand::Rng;
+
+/// How much work to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkloadSize {
+    /// Keys per query (sdpa), logits per row (softmax), inputs per group (exp).
+    pub n: usize,
+    /// Queries (sdpa), rows (softmax), groups (exp).
+    pub queries: usize,
+    /// Seed of the inputs.
+    pub seed: u64,
+}
+
+/// Everything a run needs and is checked against.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// One beat list per input stream, in manifest order.
+    pub inputs: Vec<Beats>,
+    /// The integer model's beats, per output stream.
+    pub expected: Vec<Beats>,
+    /// Float64 value of every output element (fields in order, then
+    /// elements), beat after beat, per output stream.
+    pub reference: Vec<Vec<f64>>,
+    /// The cycle of every output beat with no gaps and no back-pressure,
+    /// per output stream (the timing model).
+    pub full_speed_cycles: Vec<Vec<u64>>,
+}
+
+impl Workload {
+    /// The workload for the block a manifest describes.
+    pub fn new(manifest: &Manifest, size: WorkloadSize) -> Result<Self, SimError> {
+        if size.n == 0 || size.queries == 0 {
+            return Err(SimError::Invalid("n and queries must be at least 1".into()));
+        }
+        match manifest.block.as_str() {
+            "exp" => Ok(exp(size)),
+            "softmax" => softmax(size),
+            "sdpa" => sdpa(manifest, size),
+            other => Err(SimError::Invalid(format!("no workload for block `{other}`"))),
+        }
+    }
+
+    /// Output beats expected on stream `s`.
+    pub fn expected_beats(&self) -> Vec<usize> {
+        self.expected.iter().map(Beats::len).collect()
+    }
+}
+
+/// The widths of a manifest's streams in one direction.
+pub fn stream_bits(manifest: &Manifest, dir: Direction) -> Vec<usize> {
+    manifest
+        .streams
+        .iter()
+        .filter(|s| s.dir == dir)
+        .map(|s| s.tdata_bits)
+        .collect()
+}
+
+fn exp(size: WorkloadSize) -> Workload {
+    let exp = ExpNeg::new(QFormat::signed(16, 10).expect("Q5.10")).expect("the default table");
+    let mut rng = seeded(size.seed);
+    let (mut input, mut output) = (Beats::new(16), Beats::new(40));
+    let mut reference = Vec::new();
+    let total = size.n * size.queries;
+    for k in 0..total {
+        let x: i16 = if rng.gen_bool(0.1) {
+            rng.gen()
+        } else {
+            rng.gen_range(-16384..=0)
+        };
+        let last = k % size.n == size.n - 1;
+        input.push(&[u32::from(x as u16)], last);
+        let (e, w) = (exp.eval(i64::from(x)), exp.eval_wide(i64::from(x)));
+        output.push(&[e | (w << 16), w >> 16], last);
+        let real = (f64::from(x.min(0)) / 1024.0).exp();
+        reference.extend([real, real]);
+    }
+    let cycles = (0..total as u64).map(|k| k + EXP_LATENCY).collect();
+    Workload {
+        inputs: vec![input],
+        expected: vec![output],
+        reference: vec![reference],
+        full_speed_cycles: vec![cycles],
+    }
+}
+
+fn softmax(size: WorkloadSize) -> Result<Workload, SimError> {
+    if size.n > SOFTMAX_N_MAX {
+        return Err(SimError::Invalid(format!(
+            "softmax rows hold at most {SOFTMAX_N_MAX} logits, not {}",
+            size.n
+        )));
+    }
+    let model = SoftmaxModel::default_design();
+    let mut rng = seeded(size.seed);
+    let (mut input, mut output) = (Beats::new(16), Beats::new(16));
+    let (mut reference, mut cycles) = (Vec::new(), Vec::new());
+    let n = size.n as u64;
+    for r in 0..size.queries {
+        let mut real = random_logit_row(&mut rng, SOFTMAX_N_MAX);
+        real.resize(size.n, 0.0);
+        let row =
+            quantize_all("logit", &real, model.input()).map_err(|e| SimError::Invalid(e.to_string()))?;
+        let probs = model.run(&row).map_err(|e| SimError::Invalid(e.to_string()))?;
+        let float = hwformer_quant::reference::softmax(&dequantize_all(&row, model.input()))
+            .map_err(|e| SimError::Invalid(e.to_string()))?;
+        let start = r as u64 * row_cycles(n);
+        for (i, (&x, &p)) in row.iter().zip(&probs).enumerate() {
+            let last = i + 1 == size.n;
+            input.push(&[u32::from(x as u16)], last);
+            output.push(&[p], last);
+            cycles.push(start + n - 1 + first_output_delay(n) + i as u64);
+        }
+        reference.extend(float);
+    }
+    Ok(Workload {
+        inputs: vec![input],
+        expected: vec![output],
+        reference: vec![reference],
+        full_speed_cycles: vec![cycles],
+    })
+}
+
+fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
+    if size.n > SDPA_N_MAX {
+        return Err(SimError::Invalid(format!(
+            "sdpa takes at most {SDPA_N_MAX} keys per query, not {}",
+            size.n
+        )));
+    }
+    let d = manifest.params.get("d").copied().unwrap_or(0.0) as usize;
+    let model = StreamingSdpa::new(SdpaConfig::with_d(d, SDPA_N_MAX))
+        .map_err(|e| SimError::Invalid(e.to_string()))?;
+    let c = *model.config();
+    let x = model.max_abs_input();
+    let mut rng = seeded(size.seed);
+    let mut vector = || -> Result<Vec<i64>, SimError> {
+        let real: Vec<f64> = (0..d).map(|_| rng.gen_range(-x..=x)).collect();
+        quantize_all("x", &real, c.key).map_err(|e| SimError::Invalid(e.to_string()))
+    };
+    let (mut q_beats, mut kv_beats, mut out) = (Beats::new(16 * d), Beats::new(32 * d), Beats::new(16 * d));
+    let (mut reference, mut cycles) = (Vec::new(), Vec::new());
+    let real = |m: &[Vec<i64>]| {
+        ndarray::Array2::from_shape_fn((m.len(), d), |(a, b)| c.key.to_f64(i128::from(m[a][b])))
+    };
+    for i in 0..size.queries {
+        let q = vector()?;
+        let (mut keys, mut values) = (Vec::with_capacity(size.n), Vec::with_capacity(size.n));
+        for j in 0..size.n {
+            let (k, v) = (vector()?, vector()?);
+            let lanes: Vec<i64> = k.iter().chain(&v).copied().collect();
+            kv_beats.push_lanes16(&lanes, j + 1 == size.n);
+            keys.push(k);
+            values.push(v);
+        }
+        q_beats.push_lanes16(&q, false);
+        let o = model
+            .run_query(&q, &keys, &values)
+            .map_err(|e| SimError::Invalid(e.to_string()))?;
+        out.push_lanes16(&o, true);
+        let want = hwformer_quant::reference::sdpa(
+            real(std::slice::from_ref(&q)).view(),
+            real(&keys).view(),
+            real(&values).view(),
+            c.scale,
+        )
+        .map_err(|e| SimError::Invalid(e.to_string()))?;
+        reference.extend(want.row(0).iter());
+        // keys flow one per cycle from cycle 1 (the query loads in cycle 0)
+        cycles.push(((i + 1) * size.n) as u64 + SDPA_OUTPUT_DELAY);
+    }
+    Ok(Workload {
+        inputs: vec![q_beats, kv_beats],
+        expected: vec![out],
+        reference: vec![reference],
+        full_speed_cycles: vec![cycles],
+    })
+}

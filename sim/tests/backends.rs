@@ -1,0 +1,158 @@
+//! The three back ends on small designs: every output beat bit-exact with
+//! the integer model and within the manifest's bound of float64, the same
+//! handshake cycles on all three under random gaps and back-pressure, and
+//! the timing model's cycles at full speed. Plus the checker's own test:
+//! a corrupted expectation is caught with its cycle.
+
+use hwformer_hdl::manifest::Manifest;
+use hwformer_sim::check::{check, MismatchKind};
+use hwformer_sim::session::{simulate, Backend, SimOutcome, SimRequest};
+use hwformer_sim::testbench::Pacing;
+use hwformer_sim::verilator::BuildOptions;
+use hwformer_sim::workload::{Workload, WorkloadSize};
+use std::path::{Path, PathBuf};
+
+fn export(block: &str, d: usize, test: &str) -> (PathBuf, Manifest) {
+    let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-{block}{d}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let manifest = hwformer_hdl::export_block(block, d, &dir).unwrap_or_else(|e| panic!("{e}"));
+    (dir, manifest)
+}
+
+fn run(
+    dir: &Path,
+    manifest: &Manifest,
+    backend: Backend,
+    size: WorkloadSize,
+    pacing: Pacing,
+) -> SimOutcome {
+    let request = SimRequest {
+        dir: dir.to_path_buf(),
+        manifest: manifest.clone(),
+        backend,
+        size,
+        pacing,
+        vcd: None,
+        build: BuildOptions::default(),
+    };
+    let outcome = simulate(&request).unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+    if let Err(m) = &outcome.result {
+        panic!("{}: FAIL: {m}", backend.name());
+    }
+    outcome
+}
+
+/// All three back ends pass and agree on every handshake's cycle.
+fn three_back_ends_agree(block: &str, d: usize, size: WorkloadSize, pacing: Pacing) {
+    let (dir, manifest) = export(block, d, "agree");
+    let outcomes: Vec<SimOutcome> = [Backend::RustHdl, Backend::Verilator, Backend::Icarus]
+        .iter()
+        .map(|&b| run(&dir, &manifest, b, size, pacing))
+        .collect();
+    for o in &outcomes[1..] {
+        assert_eq!(
+            o.trace,
+            outcomes[0].trace,
+            "{} and rust-hdl disagree",
+            o.backend.name()
+        );
+    }
+    let verdict = outcomes[0].result.as_ref().unwrap();
+    assert!(verdict.beats_checked > 0);
+}
+
+const GAPS: Pacing = Pacing {
+    valid_probability: 0.6,
+    ready_probability: 0.5,
+    seed: 5,
+};
+
+#[test]
+fn sdpa_d2_on_three_back_ends_under_gaps_and_back_pressure() {
+    three_back_ends_agree(
+        "sdpa",
+        2,
+        WorkloadSize {
+            n: 9,
+            queries: 4,
+            seed: 1,
+        },
+        GAPS,
+    );
+}
+
+#[test]
+fn softmax_on_three_back_ends_under_gaps_and_back_pressure() {
+    three_back_ends_agree(
+        "softmax",
+        0,
+        WorkloadSize {
+            n: 12,
+            queries: 3,
+            seed: 2,
+        },
+        GAPS,
+    );
+}
+
+#[test]
+fn exp_on_three_back_ends_at_full_speed_matches_the_timing_model() {
+    // full speed: the checker also compares every cycle with the model
+    three_back_ends_agree(
+        "exp",
+        0,
+        WorkloadSize {
+            n: 16,
+            queries: 4,
+            seed: 3,
+        },
+        Pacing::FULL_SPEED,
+    );
+}
+
+#[test]
+fn sdpa_and_softmax_at_full_speed_match_the_timing_model() {
+    for (block, d, n) in [("sdpa", 4, 20), ("softmax", 0, 30)] {
+        let (dir, manifest) = export(block, d, "timing");
+        let o = run(
+            &dir,
+            &manifest,
+            Backend::Verilator,
+            WorkloadSize {
+                n,
+                queries: 3,
+                seed: 4,
+            },
+            Pacing::FULL_SPEED,
+        );
+        assert!(o.result.unwrap().cycles_checked);
+    }
+}
+
+#[test]
+fn a_corrupted_expectation_is_caught_with_its_cycle() {
+    let (dir, manifest) = export("sdpa", 2, "corrupt");
+    let size = WorkloadSize {
+        n: 6,
+        queries: 3,
+        seed: 9,
+    };
+    let outcome = run(&dir, &manifest, Backend::Verilator, size, GAPS);
+    let mut workload = Workload::new(&manifest, size).unwrap();
+    // one bit of query 1's output
+    let stride = workload.expected[0].words_per_beat;
+    workload.expected[0].data[stride] ^= 1 << 3;
+    let m = check(&manifest, &workload, &outcome.trace, false).unwrap_err();
+    assert_eq!(
+        (m.kind, m.beat, m.stream.as_str()),
+        (MismatchKind::Data, 1, "out")
+    );
+    assert_eq!(m.cycle, outcome.trace.output_cycles[0][1]);
+    assert_ne!(m.expected, m.actual);
+    // and a wrong timing model is caught too
+    let full = run(&dir, &manifest, Backend::Verilator, size, Pacing::FULL_SPEED);
+    workload = Workload::new(&manifest, size).unwrap();
+    workload.full_speed_cycles[0][2] += 1;
+    let m = check(&manifest, &workload, &full.trace, true).unwrap_err();
+    assert_eq!((m.kind, m.beat), (MismatchKind::Cycle, 2));
+}
