@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod sim_command;
+
 /// Transformer blocks as verified fixed-point hardware.
 #[derive(Parser)]
 #[command(name = "hwformer", version, about)]
@@ -41,6 +43,8 @@ enum Command {
     /// Streaming dataflow timing model.
     #[command(subcommand)]
     Dataflow(DataflowCommand),
+    /// Run an exported block on a simulator and check every output beat.
+    Sim(sim_command::SimArgs),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
         /// Which block.
@@ -168,6 +172,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_sdpa(&args),
         Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
         Command::Gen { block, d, out } => gen(block, d, &out),
+        Command::Sim(args) => sim_command::sim(&args),
     }
 }
 
