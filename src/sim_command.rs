@@ -88,7 +88,11 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     }
     let block = args.block.name();
     let dir = args.out.clone().unwrap_or_else(|| {
-        let name = if block == "sdpa" { format!("sdpa_d{}", args.d) } else { block.to_string() };
+        let name = if block == "sdpa" {
+            format!("sdpa_d{}", args.d)
+        } else {
+            block.to_string()
+        };
         PathBuf::from("target/hwformer-sim").join(name)
     });
     let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
@@ -101,8 +105,16 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         dir,
         manifest,
         backend,
-        size: WorkloadSize { n: args.n, queries: args.queries, seed: args.seed },
-        pacing: Pacing { valid_probability: args.valid, ready_probability: args.ready, seed: args.seed },
+        size: WorkloadSize {
+            n: args.n,
+            queries: args.queries,
+            seed: args.seed,
+        },
+        pacing: Pacing {
+            valid_probability: args.valid,
+            ready_probability: args.ready,
+            seed: args.seed,
+        },
         vcd: args.vcd.clone(),
         build: BuildOptions::default(),
     };
@@ -115,7 +127,11 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     if let Some(vcd) = &args.vcd {
         eprintln!("waveform: {}", vcd.display());
     }
-    Ok(if outcome.result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if outcome.result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// The verdict as text: one PASS line with the figures, or FAIL with the
@@ -129,7 +145,8 @@ pub fn text(o: &SimOutcome) -> String {
         o.build_seconds
     );
     match &o.result {
-        Ok(v) => format!(
+        Ok(v) => {
+            format!(
             "PASS {} on {}: {} beats bit-exact, cycles {}, max error vs float64 {:.3e} (bound {}); {speed}\n",
             o.block,
             o.backend.name(),
@@ -137,8 +154,14 @@ pub fn text(o: &SimOutcome) -> String {
             if v.cycles_checked { "equal to the timing model" } else { "not compared (random gaps)" },
             v.max_error,
             v.error_bound.map_or("none".into(), |b| format!("{b:e}")),
+        )
+        }
+        Err(m) => format!(
+            "FAIL {} on {}: {m}; replay with --seed {}; {speed}\n",
+            o.block,
+            o.backend.name(),
+            o.seed
         ),
-        Err(m) => format!("FAIL {} on {}: {m}; replay with --seed {}; {speed}\n", o.block, o.backend.name(), o.seed),
     }
 }
 

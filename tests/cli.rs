@@ -45,6 +45,10 @@ fn run_prints_every_part_of_the_main_job() {
         "resource table: {text}"
     );
     assert!(dir.join("rtl/softmax.v").exists() && dir.join("rtl/softmax.json").exists());
+    assert!(
+        text.contains("PASS sdpa on verilator: 16 beats bit-exact"),
+        "Verilator check: {text}"
+    );
     let svg = std::fs::read_to_string(dir.join("sdpa_scaling.svg")).unwrap();
     assert!(svg.starts_with("<svg"));
 }
@@ -149,4 +153,57 @@ fn bad_arguments_are_reported_not_panicked() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid value"), "{err}");
     assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn sim_prints_pass_and_json_and_rejects_bad_arguments() {
+    let dir = scratch("sim");
+    let out_dir = dir.join("softmax");
+    let out = hwformer(&[
+        "sim",
+        "softmax",
+        "--n",
+        "16",
+        "--queries",
+        "2",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("PASS softmax on verilator:"), "{text}");
+    let out = hwformer(&[
+        "sim",
+        "exp",
+        "--backend",
+        "rusthdl",
+        "--n",
+        "8",
+        "--queries",
+        "2",
+        "--valid",
+        "1",
+        "--ready",
+        "1",
+        "--json",
+        "--out",
+        dir.join("exp").to_str().unwrap(),
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["status"], "pass");
+    assert_eq!(json["verdict"]["beats_checked"], 16);
+    assert_eq!(json["verdict"]["cycles_checked"], true);
+    for bad in [
+        &["sim", "sdpa", "--valid", "0"][..],
+        &["sim", "sdpa", "--n", "0"],
+        &["sim", "sdpa", "--d", "3"],
+    ] {
+        let out = hwformer(bad);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("error"), "{bad:?}");
+    }
 }

@@ -19,14 +19,46 @@ fn backends(c: &mut Criterion) {
     let mut group = c.benchmark_group("sdpa_d16");
     group.sample_size(10);
     for (name, size, pacing) in [
-        ("verilator_full_speed", WorkloadSize { n: 256, queries: 16, seed: 1 }, Pacing::FULL_SPEED),
+        (
+            "verilator_full_speed",
+            WorkloadSize {
+                n: 256,
+                queries: 16,
+                seed: 1,
+            },
+            Pacing::FULL_SPEED,
+        ),
         (
             "verilator_gaps",
-            WorkloadSize { n: 256, queries: 16, seed: 1 },
-            Pacing { valid_probability: 0.8, ready_probability: 0.8, seed: 1 },
+            WorkloadSize {
+                n: 256,
+                queries: 16,
+                seed: 1,
+            },
+            Pacing {
+                valid_probability: 0.8,
+                ready_probability: 0.8,
+                seed: 1,
+            },
         ),
-        ("rusthdl_full_speed", WorkloadSize { n: 64, queries: 1, seed: 1 }, Pacing::FULL_SPEED),
-        ("iverilog_full_speed", WorkloadSize { n: 256, queries: 2, seed: 1 }, Pacing::FULL_SPEED),
+        (
+            "rusthdl_full_speed",
+            WorkloadSize {
+                n: 64,
+                queries: 1,
+                seed: 1,
+            },
+            Pacing::FULL_SPEED,
+        ),
+        (
+            "iverilog_full_speed",
+            WorkloadSize {
+                n: 256,
+                queries: 2,
+                seed: 1,
+            },
+            Pacing::FULL_SPEED,
+        ),
     ] {
         let workload = Workload::new(&manifest, size).expect("workload");
         let expected = workload.expected_beats();
@@ -41,8 +73,20 @@ fn backends(c: &mut Criterion) {
                 let mut model = VerilatedModel::load(&library, &ports).expect("load");
                 run(&mut model, &ports, stimulus).expect("run")
             }
-            Some("rusthdl") => run(rusthdl_model(&manifest).expect("model").as_mut(), &ports, stimulus).expect("run"),
-            _ => icarus::run(&dir, &dir.join("iverilog"), &manifest, stimulus, &IcarusOptions::default()).expect("run"),
+            Some("rusthdl") => run(
+                rusthdl_model(&manifest).expect("model").as_mut(),
+                &ports,
+                stimulus,
+            )
+            .expect("run"),
+            _ => icarus::run(
+                &dir,
+                &dir.join("iverilog"),
+                &manifest,
+                stimulus,
+                &IcarusOptions::default(),
+            )
+            .expect("run"),
         };
         let cycles = once(&stimulus).cycles;
         group.throughput(Throughput::Elements(cycles));

@@ -21,7 +21,8 @@ use rand::Rng;
 /// How much work to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkloadSize {
-    /// Keys per query (sdpa), logits per row (softmax), inputs per group (exp).
+    /// Keys per query (sdpa), most logits per row (softmax; rows have
+    /// random lengths up to it), inputs per group (exp).
     pub n: usize,
     /// Queries (sdpa), rows (softmax), groups (exp).
     pub queries: usize,
@@ -113,22 +114,23 @@ fn softmax(size: WorkloadSize) -> Result<Workload, SimError> {
     let mut rng = seeded(size.seed);
     let (mut input, mut output) = (Beats::new(16), Beats::new(16));
     let (mut reference, mut cycles) = (Vec::new(), Vec::new());
-    let n = size.n as u64;
-    for r in 0..size.queries {
-        let mut real = random_logit_row(&mut rng, SOFTMAX_N_MAX);
-        real.resize(size.n, 0.0);
+    let mut start = 0;
+    for _ in 0..size.queries {
+        // rows of random lengths up to n: full, short and single logits
+        let real = random_logit_row(&mut rng, size.n);
         let row =
             quantize_all("logit", &real, model.input()).map_err(|e| SimError::Invalid(e.to_string()))?;
         let probs = model.run(&row).map_err(|e| SimError::Invalid(e.to_string()))?;
         let float = hwformer_quant::reference::softmax(&dequantize_all(&row, model.input()))
             .map_err(|e| SimError::Invalid(e.to_string()))?;
-        let start = r as u64 * row_cycles(n);
+        let n = row.len() as u64;
         for (i, (&x, &p)) in row.iter().zip(&probs).enumerate() {
-            let last = i + 1 == size.n;
+            let last = i + 1 == row.len();
             input.push(&[u32::from(x as u16)], last);
             output.push(&[p], last);
             cycles.push(start + n - 1 + first_output_delay(n) + i as u64);
         }
+        start += row_cycles(n);
         reference.extend(float);
     }
     Ok(Workload {

@@ -19,13 +19,7 @@ fn export(block: &str, d: usize, test: &str) -> (PathBuf, Manifest) {
     (dir, manifest)
 }
 
-fn run(
-    dir: &Path,
-    manifest: &Manifest,
-    backend: Backend,
-    size: WorkloadSize,
-    pacing: Pacing,
-) -> SimOutcome {
+fn run(dir: &Path, manifest: &Manifest, backend: Backend, size: WorkloadSize, pacing: Pacing) -> SimOutcome {
     let request = SimRequest {
         dir: dir.to_path_buf(),
         manifest: manifest.clone(),
@@ -155,4 +149,58 @@ fn a_corrupted_expectation_is_caught_with_its_cycle() {
     workload.full_speed_cycles[0][2] += 1;
     let m = check(&manifest, &workload, &full.trace, true).unwrap_err();
     assert_eq!((m.kind, m.beat), (MismatchKind::Cycle, 2));
+}
+
+#[test]
+fn exp_every_non_positive_input_on_icarus_and_verilator() {
+    use hwformer_quant::tables::ExpNeg;
+    use hwformer_quant::QFormat;
+    use hwformer_sim::testbench::{Beats, Stimulus};
+    let (dir, manifest) = export("exp", 0, "exhaustive");
+    let exp = ExpNeg::new(QFormat::signed(16, 10).unwrap()).unwrap();
+    let mut xs: Vec<i16> = (i16::MIN..=0).collect();
+    xs.extend([1, 77, i16::MAX]);
+    let mut input = Beats::new(16);
+    for (k, &x) in xs.iter().enumerate() {
+        input.push(&[u32::from(x as u16)], k % 7 == 6);
+    }
+    let inputs = [input];
+    let expected = [xs.len()];
+    let pacing = Pacing {
+        valid_probability: 0.7,
+        ready_probability: 0.6,
+        seed: 17,
+    };
+    let stimulus = Stimulus {
+        inputs: &inputs,
+        expected: &expected,
+        pacing,
+        max_cycles: 10 * xs.len() as u64,
+    };
+    let icarus = hwformer_sim::icarus::run(
+        &dir,
+        &dir.join("iverilog"),
+        &manifest,
+        &stimulus,
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ports = hwformer_sim::ports::PortMap::new(&manifest);
+    let library = hwformer_sim::verilator::build(&dir, &manifest, &BuildOptions::default()).unwrap();
+    let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
+    let verilated = hwformer_sim::testbench::run(&mut model, &ports, &stimulus).unwrap();
+    assert_eq!(icarus, verilated, "Icarus and Verilator disagree");
+    let bound = manifest.error_bound.unwrap().value;
+    for (k, &x) in xs.iter().enumerate() {
+        let w = icarus.outputs[0].beat(k);
+        let (e, wide) = (w[0] & 0xffff, (w[0] >> 16) | (w[1] << 16));
+        assert_eq!(e, exp.eval(i64::from(x)), "beat {k}, x = {x}");
+        assert_eq!(wide, exp.eval_wide(i64::from(x)), "beat {k}, x = {x} (wide)");
+        assert_eq!(icarus.outputs[0].last[k], k % 7 == 6, "beat {k} tlast");
+        let real = (f64::from(x.min(0)) / 1024.0).exp();
+        assert!(
+            (f64::from(e) / 32768.0 - real).abs() <= bound,
+            "beat {k}: above the manifest's bound"
+        );
+    }
 }

@@ -13,7 +13,10 @@ use std::path::PathBuf;
 fn export(block: &str, d: usize, test: &str) -> (PathBuf, Manifest) {
     let dir = std::env::temp_dir().join(format!("hwformer-bridge-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    (dir.clone(), hwformer_hdl::export_block(block, d, &dir).unwrap_or_else(|e| panic!("{e}")))
+    (
+        dir.clone(),
+        hwformer_hdl::export_block(block, d, &dir).unwrap_or_else(|e| panic!("{e}")),
+    )
 }
 
 fn request(dir: &std::path::Path, manifest: &Manifest, size: WorkloadSize, pacing: Pacing) -> SimRequest {
@@ -33,8 +36,19 @@ fn sdpa_d16_with_8192_keys_bit_exact_and_cycle_exact() {
     // 32 queries of 256 keys (the block's n_max): as many key steps as
     // 8 queries of 1024
     let (dir, manifest) = export("sdpa", 16, "large");
-    let size = WorkloadSize { n: 256, queries: 32, seed: 21 };
-    for pacing in [Pacing::FULL_SPEED, Pacing { valid_probability: 0.7, ready_probability: 0.4, seed: 22 }] {
+    let size = WorkloadSize {
+        n: 256,
+        queries: 32,
+        seed: 21,
+    };
+    for pacing in [
+        Pacing::FULL_SPEED,
+        Pacing {
+            valid_probability: 0.7,
+            ready_probability: 0.4,
+            seed: 22,
+        },
+    ] {
         let o = simulate(&request(&dir, &manifest, size, pacing)).unwrap_or_else(|e| panic!("{e}"));
         let v = o.result.unwrap_or_else(|m| panic!("FAIL: {m}"));
         assert_eq!(v.beats_checked, 32);
@@ -51,7 +65,11 @@ fn a_second_build_comes_from_the_cache() {
     let stamp = std::fs::metadata(&first).unwrap().modified().unwrap();
     let second = build(&dir, &manifest, &options).unwrap();
     assert_eq!(first, second);
-    assert_eq!(std::fs::metadata(&second).unwrap().modified().unwrap(), stamp, "rebuilt");
+    assert_eq!(
+        std::fs::metadata(&second).unwrap().modified().unwrap(),
+        stamp,
+        "rebuilt"
+    );
     // another Verilog text is another build
     let verilog = dir.join(&manifest.verilog);
     let text = std::fs::read_to_string(&verilog).unwrap();
@@ -63,8 +81,20 @@ fn a_second_build_comes_from_the_cache() {
 fn a_broken_design_shows_verilators_error() {
     let (dir, manifest) = export("exp", 0, "broken");
     let cache = dir.join("cache");
-    std::fs::write(dir.join(&manifest.verilog), "module broken(input clock;\nendmodule\n").unwrap();
-    let e = build(&dir, &manifest, &BuildOptions { trace: false, cache_dir: cache }).unwrap_err();
+    std::fs::write(
+        dir.join(&manifest.verilog),
+        "module broken(input clock;\nendmodule\n",
+    )
+    .unwrap();
+    let e = build(
+        &dir,
+        &manifest,
+        &BuildOptions {
+            trace: false,
+            cache_dir: cache,
+        },
+    )
+    .unwrap_err();
     match e {
         SimError::ToolFailed { what, tail } => {
             assert!(what.contains("verilator"), "{what}");
@@ -76,7 +106,13 @@ fn a_broken_design_shows_verilators_error() {
 
 #[test]
 fn a_missing_tool_says_what_to_install() {
-    let e = run_tool(&std::env::temp_dir(), "verilator", "verilator-not-installed-here", &[]).unwrap_err();
+    let e = run_tool(
+        &std::env::temp_dir(),
+        "verilator",
+        "verilator-not-installed-here",
+        &[],
+    )
+    .unwrap_err();
     assert!(matches!(e, SimError::ToolMissing { .. }), "{e}");
     assert!(e.to_string().contains("apt-get install"), "{e}");
 }
@@ -86,12 +122,25 @@ fn waveforms_from_verilator_and_icarus() {
     let (dir, manifest) = export("exp", 0, "vcd");
     for backend in [Backend::Verilator, Backend::Icarus] {
         let vcd = dir.join(format!("{}.vcd", backend.name()));
-        let mut r = request(&dir, &manifest, WorkloadSize { n: 4, queries: 2, seed: 1 }, Pacing::FULL_SPEED);
+        let mut r = request(
+            &dir,
+            &manifest,
+            WorkloadSize {
+                n: 4,
+                queries: 2,
+                seed: 1,
+            },
+            Pacing::FULL_SPEED,
+        );
         r.backend = backend;
         r.vcd = Some(vcd.clone());
         let o = simulate(&r).unwrap_or_else(|e| panic!("{e}"));
         assert!(o.result.is_ok());
         let text = std::fs::read_to_string(&vcd).unwrap_or_else(|e| panic!("{}: {e}", vcd.display()));
-        assert!(text.contains("$enddefinitions") && text.contains("s_axis_x_tvalid"), "{}", backend.name());
+        assert!(
+            text.contains("$enddefinitions") && text.contains("s_axis_x_tvalid"),
+            "{}",
+            backend.name()
+        );
     }
 }
