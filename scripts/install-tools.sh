@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs the hardware tools hwformer drives (Verilator, Yosys, Icarus
-# Verilog) with apt-get when they are missing, then prints their versions.
+# Verilog, and g++ and make to compile verilated models) with apt-get when they are missing, then prints their versions.
 # Idempotent: a second run installs nothing. Fails with a clear message
 # where it cannot install (not root, no apt-get).
 set -euo pipefail
 
 # tool command -> Debian package
-declare -A packages=( [verilator]=verilator [yosys]=yosys [iverilog]=iverilog )
+declare -A packages=( [verilator]=verilator [yosys]=yosys [iverilog]=iverilog [g++]=g++ [make]=make )
 
 missing=()
-for tool in verilator yosys iverilog; do
+for tool in verilator yosys iverilog g++ make; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${packages[$tool]}")
 done
 
