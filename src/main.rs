@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod report_command;
 mod sim_command;
 
 /// Transformer blocks as verified fixed-point hardware.
@@ -45,6 +46,11 @@ enum Command {
     Dataflow(DataflowCommand),
     /// Run an exported block on a simulator and check every output beat.
     Sim(sim_command::SimArgs),
+    /// Xilinx reports (Vivado utilization, timing, power; HLS csynth).
+    #[command(subcommand)]
+    Report(report_command::ReportCommand),
+    /// Latency, throughput and energy of a block, each figure with its source.
+    Estimate(report_command::EstimateArgs),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
         /// Which block.
@@ -173,6 +179,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
         Command::Gen { block, d, out } => gen(block, d, &out),
         Command::Sim(args) => sim_command::sim(&args),
+        Command::Report(command) => report_command::report(&command),
+        Command::Estimate(args) => report_command::estimate(&args),
     }
 }
 
@@ -238,6 +246,11 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     );
     eprintln!("building the Verilator model (cached after the first run) ...");
     let verified = sim_command::sim(&sim_command::SimArgs::demo(seed))?;
+    println!(
+        "\n-- 6. latency and energy of sdpa d=16, n=256 (hwformer estimate --cycles-from sim; \
+         add --vivado-dir with Vivado's routed reports for measured clock and power) --\n"
+    );
+    report_command::estimate(&report_command::EstimateArgs::demo())?;
     Ok([accuracy, checked, verified]
         .into_iter()
         .find(|c| *c != ExitCode::SUCCESS)

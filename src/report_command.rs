@@ -1,0 +1,216 @@
+//! `hwformer report parse` and `hwformer estimate`: Xilinx reports and the
+//! latency and energy figures built on them.
+
+use clap::{Args, Subcommand, ValueEnum};
+use hwformer_bitstreams::estimate::{
+    ClockChoice, Estimate, EstimateInput, OperationCounts, OperationEnergies,
+};
+use hwformer_bitstreams::report::{self, Report};
+use hwformer_hdl::sdpa::{SDPA_N_MAX, SDPA_OUTPUT_DELAY};
+use hwformer_sim::session::{simulate, Backend, SimRequest};
+use hwformer_sim::testbench::Pacing;
+use hwformer_sim::verilator::BuildOptions;
+use hwformer_sim::workload::WorkloadSize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// `hwformer report ...`.
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Detect a report's kind (utilization, timing summary, power, HLS
+    /// csynth .rpt or .xml) and print its key figures.
+    Parse {
+        /// The report file.
+        file: PathBuf,
+        /// Print the parsed report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `hwformer report`.
+pub fn report(command: &ReportCommand) -> Result<ExitCode, String> {
+    let ReportCommand::Parse { file, json } = command;
+    let parsed = report::parse_file(file).map_err(|e| e.to_string())?;
+    if *json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&parsed).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}: {}", file.display(), parsed.kind().name());
+        print!("{}", parsed.summary_table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where cycle counts come from.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CyclesFrom {
+    /// The block's timing model (closed form).
+    Model,
+    /// A Verilator run of the exported block at full speed.
+    Sim,
+}
+
+/// Arguments of `hwformer estimate`.
+#[derive(Args)]
+pub struct EstimateArgs {
+    /// Block (only sdpa has an operation count so far).
+    #[arg(long, default_value = "sdpa")]
+    block: String,
+    /// Head dimension.
+    #[arg(long, default_value_t = 16)]
+    d: usize,
+    /// Keys per query (at most 256).
+    #[arg(long, default_value_t = 256)]
+    n: usize,
+    /// Where the cycle counts come from.
+    #[arg(long, value_enum, default_value = "model")]
+    cycles_from: CyclesFrom,
+    /// Folder with Vivado's routed reports (timing_summary_routed.rpt,
+    /// power_routed.rpt): the achieved clock and the measured power.
+    #[arg(long)]
+    vivado_dir: Option<PathBuf>,
+    /// Clock in MHz when no timing report is given.
+    #[arg(long, default_value_t = 200.0)]
+    clock_mhz: f64,
+    /// Process node of the ASIC estimate, in nm (Horowitz's energies are for 45).
+    #[arg(long, default_value_t = 45.0)]
+    node_nm: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl EstimateArgs {
+    /// The default design's estimate, as `make demo` prints it.
+    pub fn demo() -> Self {
+        Self {
+            block: "sdpa".into(),
+            d: 16,
+            n: 256,
+            cycles_from: CyclesFrom::Sim,
+            vivado_dir: None,
+            clock_mhz: 200.0,
+            node_nm: 45.0,
+            json: false,
+        }
+    }
+}
+
+/// Timing summary and power report file names in a `--vivado-dir`.
+pub const TIMING_FILE: &str = "timing_summary_routed.rpt";
+/// See [`TIMING_FILE`].
+pub const POWER_FILE: &str = "power_routed.rpt";
+
+fn read_report(dir: &Path, name: &str) -> Result<Option<(Report, String)>, String> {
+    let path = dir.join(name);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let r = report::parse_file(&path).map_err(|e| e.to_string())?;
+    Ok(Some((r, path.display().to_string())))
+}
+
+/// Latency and throughput cycles of sdpa: (latency, interval, source).
+fn sdpa_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
+    let n = args.n as u64;
+    match args.cycles_from {
+        CyclesFrom::Model => Ok((
+            n + SDPA_OUTPUT_DELAY,
+            n,
+            format!("timing model: one key per cycle, output {SDPA_OUTPUT_DELAY} cycles after the last key"),
+        )),
+        CyclesFrom::Sim => {
+            let dir = PathBuf::from("target/hwformer-estimate").join(format!("sdpa_d{}", args.d));
+            let manifest = hwformer_hdl::export_block("sdpa", args.d, &dir).map_err(|e| e.to_string())?;
+            let queries = 4;
+            let request = SimRequest {
+                dir,
+                manifest,
+                backend: Backend::Verilator,
+                size: WorkloadSize {
+                    n: args.n,
+                    queries,
+                    seed: 1,
+                },
+                pacing: Pacing::FULL_SPEED,
+                vcd: None,
+                build: BuildOptions::default(),
+            };
+            let o = simulate(&request).map_err(|e| e.to_string())?;
+            if let Err(m) = &o.result {
+                return Err(format!("the Verilator run failed its check: {m}"));
+            }
+            let out = &o.trace.output_cycles[0];
+            let first_input = o.trace.input_cycles[0][0];
+            let interval = (out[queries - 1] - out[0]) / (queries as u64 - 1);
+            Ok((
+                out[0] - first_input,
+                interval,
+                format!("Verilator run, {queries} queries at full speed"),
+            ))
+        }
+    }
+}
+
+/// Runs `hwformer estimate`.
+pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
+    if args.block != "sdpa" {
+        return Err(format!(
+            "estimate knows the operation count of sdpa only, not `{}`",
+            args.block
+        ));
+    }
+    if args.n == 0 || args.n > SDPA_N_MAX {
+        return Err(format!("--n must be 1 to {SDPA_N_MAX}, not {}", args.n));
+    }
+    let (latency_cycles, interval_cycles, cycles_source) = sdpa_cycles(args)?;
+    let input = EstimateInput {
+        block: args.block.clone(),
+        latency_cycles,
+        interval_cycles,
+        cycles_source,
+        operations: OperationCounts::sdpa(args.d as u64, args.n as u64),
+    };
+    let (mut clock, mut power) = (ClockChoice::requested(args.clock_mhz)?, None);
+    if let Some(dir) = &args.vivado_dir {
+        if !dir.is_dir() {
+            return Err(format!("--vivado-dir {}: not a folder", dir.display()));
+        }
+        match read_report(dir, TIMING_FILE)? {
+            Some((Report::Timing(t), file)) => clock = ClockChoice::achieved(&t, &file)?,
+            Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
+            None => eprintln!(
+                "estimate: no {TIMING_FILE} in {}: using the requested clock",
+                dir.display()
+            ),
+        }
+        match read_report(dir, POWER_FILE)? {
+            Some((Report::Power(p), file)) => power = Some((p, file)),
+            Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
+            None => eprintln!(
+                "estimate: no {POWER_FILE} in {}: no FPGA energy figures",
+                dir.display()
+            ),
+        }
+    }
+    let energies = OperationEnergies::HOROWITZ_45NM.at_node(args.node_nm)?;
+    let e = Estimate::new(
+        input,
+        clock,
+        power.as_ref().map(|(p, f)| (p, f.as_str())),
+        energies,
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&e).map_err(|e| e.to_string())?);
+    } else {
+        println!(
+            "sdpa d={} n={}: one query against {} keys",
+            args.d, args.n, args.n
+        );
+        print!("{}", e.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
