@@ -51,6 +51,8 @@ enum Command {
     Report(report_command::ReportCommand),
     /// Latency, throughput and energy of a block, each figure with its source.
     Estimate(report_command::EstimateArgs),
+    /// Write a block's Vivado flow: Verilog, XDC, batch TCL and run script.
+    Vivado(report_command::VivadoArgs),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
         /// Which block.
@@ -66,7 +68,7 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum BlockArg {
+pub enum BlockArg {
     /// The pipelined exponential unit (Q5.10 in, UQ1.15 and UQ1.23 out).
     Exp,
     /// Row softmax, rows of up to 256 Q5.10 logits, UQ0.16 probabilities.
@@ -76,7 +78,7 @@ enum BlockArg {
 }
 
 impl BlockArg {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Exp => "exp",
             Self::Softmax => "softmax",
@@ -181,6 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Sim(args) => sim_command::sim(&args),
         Command::Report(command) => report_command::report(&command),
         Command::Estimate(args) => report_command::estimate(&args),
+        Command::Vivado(args) => report_command::vivado(&args),
     }
 }
 

@@ -6,6 +6,7 @@ use hwformer_bitstreams::estimate::{
     ClockChoice, Estimate, EstimateInput, OperationCounts, OperationEnergies,
 };
 use hwformer_bitstreams::report::{self, Report};
+use hwformer_bitstreams::vivado::{Part, SaifInput, VivadoProject, POWER_REPORT, TIMING_REPORT};
 use hwformer_hdl::sdpa::{SDPA_N_MAX, SDPA_OUTPUT_DELAY};
 use hwformer_sim::session::{simulate, Backend, SimRequest};
 use hwformer_sim::testbench::Pacing;
@@ -99,11 +100,6 @@ impl EstimateArgs {
     }
 }
 
-/// Timing summary and power report file names in a `--vivado-dir`.
-pub const TIMING_FILE: &str = "timing_summary_routed.rpt";
-/// See [`TIMING_FILE`].
-pub const POWER_FILE: &str = "power_routed.rpt";
-
 fn read_report(dir: &Path, name: &str) -> Result<Option<(Report, String)>, String> {
     let path = dir.join(name);
     if !path.exists() {
@@ -137,6 +133,7 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
                 },
                 pacing: Pacing::FULL_SPEED,
                 vcd: None,
+                saif: None,
                 build: BuildOptions::default(),
             };
             let o = simulate(&request).map_err(|e| e.to_string())?;
@@ -179,19 +176,19 @@ pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
         if !dir.is_dir() {
             return Err(format!("--vivado-dir {}: not a folder", dir.display()));
         }
-        match read_report(dir, TIMING_FILE)? {
+        match read_report(dir, TIMING_REPORT)? {
             Some((Report::Timing(t), file)) => clock = ClockChoice::achieved(&t, &file)?,
             Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
             None => eprintln!(
-                "estimate: no {TIMING_FILE} in {}: using the requested clock",
+                "estimate: no {TIMING_REPORT} in {}: using the requested clock",
                 dir.display()
             ),
         }
-        match read_report(dir, POWER_FILE)? {
+        match read_report(dir, POWER_REPORT)? {
             Some((Report::Power(p), file)) => power = Some((p, file)),
             Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
             None => eprintln!(
-                "estimate: no {POWER_FILE} in {}: no FPGA energy figures",
+                "estimate: no {POWER_REPORT} in {}: no FPGA energy figures",
                 dir.display()
             ),
         }
@@ -212,5 +209,82 @@ pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
         );
         print!("{}", e.table());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `hwformer vivado`.
+#[derive(Args)]
+pub struct VivadoArgs {
+    /// Which block.
+    #[arg(value_enum)]
+    block: crate::BlockArg,
+    /// Head dimension of sdpa.
+    #[arg(long, default_value_t = 8)]
+    d: usize,
+    /// Xilinx part: a full name (xc7a100tcsg324-1) or a device (xc7a100t,
+    /// xczu9eg, xcvu13p) with a default package and speed grade.
+    #[arg(long)]
+    part: String,
+    /// Clock constraint in MHz.
+    #[arg(long, default_value_t = 200.0)]
+    clock_mhz: f64,
+    /// Output folder (e.g. bitstreams/<name>/).
+    #[arg(long)]
+    out: PathBuf,
+    /// Synthesize with I/O buffers (in context) instead of out of context.
+    #[arg(long)]
+    in_context: bool,
+    /// A SAIF activity file for report_power (from `hwformer sim --saif`).
+    #[arg(long)]
+    saif: Option<String>,
+    /// The design's instance path inside the SAIF file.
+    #[arg(long, default_value = "tb/dut")]
+    saif_strip_path: String,
+}
+
+/// Runs `hwformer vivado`: the block's Verilog, its XDC, a batch TCL
+/// script and a run script.
+pub fn vivado(args: &VivadoArgs) -> Result<ExitCode, String> {
+    let part = Part::parse(&args.part).map_err(|e| e.to_string())?;
+    let manifest =
+        hwformer_hdl::export_block(args.block.name(), args.d, &args.out).map_err(|e| e.to_string())?;
+    let mut project = VivadoProject::new(
+        &manifest.module,
+        [manifest.verilog.clone()],
+        &manifest.clock,
+        part,
+        args.clock_mhz,
+    )
+    .map_err(|e| e.to_string())?
+    .with_out_of_context(!args.in_context);
+    if let Some(file) = &args.saif {
+        project = project
+            .with_saif(SaifInput {
+                file: file.clone(),
+                strip_path: args.saif_strip_path.clone(),
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let written = project.write(&args.out).map_err(|e| e.to_string())?;
+    println!(
+        "{}: part {}, clock {} MHz ({:.3} ns){}",
+        manifest.module,
+        project.part,
+        args.clock_mhz,
+        project.period_ns(),
+        if project.out_of_context {
+            ", out of context"
+        } else {
+            ""
+        }
+    );
+    for path in std::iter::once(args.out.join(&manifest.verilog)).chain(written) {
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "run it where Vivado is installed: sh {}/run.sh; then: hwformer estimate --vivado-dir {}",
+        args.out.display(),
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

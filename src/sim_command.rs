@@ -52,6 +52,10 @@ pub struct SimArgs {
     /// Write a VCD waveform (verilator and iverilog back ends).
     #[arg(long)]
     vcd: Option<PathBuf>,
+    /// Write switching activity as SAIF for Vivado's report_power
+    /// (verilator and iverilog back ends).
+    #[arg(long)]
+    saif: Option<PathBuf>,
     /// Folder for the exported block (default target/hwformer-sim/<block>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -73,6 +77,7 @@ impl SimArgs {
             valid: 0.9,
             ready: 0.9,
             vcd: None,
+            saif: None,
             out: None,
             json: false,
         }
@@ -116,6 +121,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
             seed: args.seed,
         },
         vcd: args.vcd.clone(),
+        saif: args.saif.clone(),
         build: BuildOptions::default(),
     };
     let outcome = simulate(&request).map_err(|e| e.to_string())?;
@@ -126,6 +132,13 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     }
     if let Some(vcd) = &args.vcd {
         eprintln!("waveform: {}", vcd.display());
+    }
+    if let Some((file, instance)) = &outcome.saif {
+        eprintln!(
+            "activity: {} (for Vivado: hwformer vivado ... --saif {} --saif-strip-path {instance})",
+            file.display(),
+            file.display()
+        );
     }
     Ok(if outcome.result.is_ok() {
         ExitCode::SUCCESS

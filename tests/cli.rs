@@ -279,3 +279,84 @@ fn estimate_uses_the_achieved_clock_and_the_measured_power() {
     let out = hwformer(&["estimate", "--clock-mhz", "0"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn vivado_writes_the_verilog_constraints_and_a_batch_script() {
+    let dir = scratch("vivado");
+    let out = hwformer(&[
+        "vivado",
+        "softmax",
+        "--part",
+        "xc7a100t",
+        "--clock-mhz",
+        "125",
+        "--out",
+        dir.to_str().unwrap(),
+        "--saif",
+        "activity.saif",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tcl = std::fs::read_to_string(dir.join("build.tcl")).unwrap();
+    let xdc = std::fs::read_to_string(dir.join("hwformer_softmax.xdc")).unwrap();
+    assert!(dir.join("softmax.v").exists() && dir.join("run.sh").exists());
+    assert!(
+        xdc.contains("create_clock -period 8.000 -name clock [get_ports clock]"),
+        "{xdc}"
+    );
+    let at = |cmd: &str| {
+        tcl.lines()
+            .position(|l| l.starts_with(cmd))
+            .unwrap_or_else(|| panic!("{cmd}: {tcl}"))
+    };
+    assert!(
+        tcl.contains("-top hwformer_softmax -part xc7a100tcsg324-1 -mode out_of_context"),
+        "{tcl}"
+    );
+    let order = [
+        "read_verilog",
+        "read_xdc",
+        "synth_design",
+        "route_design",
+        "read_saif",
+        "report_power",
+    ]
+    .map(at);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{tcl}");
+    let out = hwformer(&["vivado", "exp", "--part", "xc9z", "--out", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported FPGA part"));
+}
+
+#[test]
+fn sim_writes_saif_from_the_verilator_waveform() {
+    let dir = scratch("saif");
+    let saif = dir.join("activity.saif");
+    let out = hwformer(&[
+        "sim",
+        "exp",
+        "--n",
+        "8",
+        "--queries",
+        "2",
+        "--saif",
+        saif.to_str().unwrap(),
+        "--out",
+        dir.join("exp").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&saif).unwrap();
+    assert!(
+        text.starts_with("(SAIFILE") && text.contains("(INSTANCE hwformer_exp"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--saif-strip-path TOP/hwformer_exp"));
+    let out = hwformer(&[
+        "sim",
+        "exp",
+        "--backend",
+        "rusthdl",
+        "--saif",
+        saif.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+}

@@ -16,6 +16,7 @@ pub mod error;
 pub mod icarus;
 pub mod ports;
 pub mod rusthdl;
+pub mod saif;
 pub mod session;
 pub mod testbench;
 pub mod verilator;

@@ -52,6 +52,8 @@ pub struct SimRequest {
     pub pacing: Pacing,
     /// Waveform file, if asked for.
     pub vcd: Option<PathBuf>,
+    /// Switching-activity (SAIF) file, if asked for (from the waveform).
+    pub saif: Option<PathBuf>,
     /// Options of the Verilator build (cache folder).
     pub build: BuildOptions,
 }
@@ -75,6 +77,9 @@ pub struct SimOutcome {
     pub build_seconds: f64,
     /// The seed of the workload and the pacing (replays the run).
     pub seed: u64,
+    /// The SAIF file written and the block's instance path in it (for
+    /// Vivado's `read_saif -strip_path`).
+    pub saif: Option<(PathBuf, String)>,
     /// Every handshake, for cross-checks between back ends.
     #[serde(skip)]
     pub trace: Trace,
@@ -91,6 +96,18 @@ pub fn cycle_limit(workload: &Workload, pacing: Pacing) -> u64 {
 
 /// Builds the workload, runs it, and checks it.
 pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
+    let mut request = request.clone();
+    if request.saif.is_some() {
+        if request.backend == Backend::RustHdl {
+            return Err(SimError::Invalid(
+                "--saif needs a waveform: use the verilator or iverilog back end".into(),
+            ));
+        }
+        if request.vcd.is_none() {
+            request.vcd = Some(absolute(&request.dir.join("activity.vcd"))?);
+        }
+    }
+    let request = &request;
     let workload = Workload::new(&request.manifest, request.size)?;
     let expected = workload.expected_beats();
     let stimulus = Stimulus {
@@ -143,6 +160,10 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
     };
     let full_speed = request.pacing.valid_probability >= 1.0 && request.pacing.ready_probability >= 1.0;
     let result = check(&request.manifest, &workload, &trace, full_speed);
+    let saif = match (&request.saif, &request.vcd) {
+        (Some(saif), Some(vcd)) => Some(write_saif(vcd, saif, request)?),
+        _ => None,
+    };
     Ok(SimOutcome {
         backend: request.backend,
         block: request.manifest.block.clone(),
@@ -152,8 +173,23 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
         cycles_per_second: trace.cycles as f64 / seconds.max(1e-9),
         build_seconds,
         seed: request.size.seed,
+        saif,
         trace,
     })
+}
+
+/// Converts the run's waveform into SAIF; returns the file and the
+/// block's instance path in it.
+fn write_saif(vcd: &Path, saif: &Path, request: &SimRequest) -> Result<(PathBuf, String), SimError> {
+    let text = std::fs::read_to_string(vcd).map_err(SimError::io(vcd))?;
+    let activity = crate::saif::Activity::from_vcd(&text)
+        .map_err(|e| SimError::Invalid(format!("{}: {e}", vcd.display())))?;
+    let (design, instance) = match request.backend {
+        Backend::Verilator => ("TOP".to_string(), format!("TOP/{}", request.manifest.module)),
+        _ => ("tb".to_string(), "tb/dut".to_string()),
+    };
+    std::fs::write(saif, activity.to_saif(&design)).map_err(SimError::io(saif))?;
+    Ok((saif.to_path_buf(), instance))
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, SimError> {

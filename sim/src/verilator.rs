@@ -21,7 +21,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Version of the C ABI below; a cached library with another is rebuilt.
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 3;
 
 /// How to build a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,22 +67,23 @@ pub fn shim_source(ports: &PortMap) -> String {
          #if VM_TRACE\n#include \"verilated_vcd_c.h\"\n#endif\n\n\
          namespace {\nstruct Model {\n  VerilatedContext context;\n  Vdut* top = nullptr;\n\
          #if VM_TRACE\n  VerilatedVcdC* vcd = nullptr;\n#endif\n  uint64_t time = 0;\n};\n\
-         inline void dump(Model* m) {\n#if VM_TRACE\n  if (m->vcd) m->vcd->dump(m->time);\n#endif\n  m->time++;\n}\n}\n\n\
+         inline void dump(Model* m) {\n#if VM_TRACE\n  if (m->vcd) m->vcd->dump(m->time);\n#endif\n  m->time += 5000;\n}\n}\n\n\
          extern \"C\" {\n",
     );
     let _ = writeln!(s, "uint32_t hwformer_abi_version() {{ return {ABI_VERSION}; }}");
-    s.push_str(
+    let lifetime = String::from(
         "int hwformer_has_trace() { return VM_TRACE; }\n\
          void* hwformer_new() {\n  Model* m = new Model;\n  m->context.traceEverOn(VM_TRACE != 0);\n\
          \x20 m->top = new Vdut{&m->context};\n  return m;\n}\n\
          void hwformer_free(void* h) {\n  Model* m = static_cast<Model*>(h);\n\
-         #if VM_TRACE\n  if (m->vcd) { m->vcd->close(); delete m->vcd; }\n#endif\n\
+         #if VM_TRACE\n  if (m->vcd) {\n    // the last half cycle ends with the clock falling, as in Icarus\n    CLOCK_LOW\n    m->top->eval();\n    m->vcd->dump(m->time);\n    m->vcd->close();\n    delete m->vcd;\n  }\n#endif\n\
          \x20 m->top->final();\n  delete m->top;\n  delete m;\n}\n\
          int hwformer_trace_open(void* h, const char* path) {\n#if VM_TRACE\n\
          \x20 Model* m = static_cast<Model*>(h);\n  if (m->vcd) return 0;\n  m->vcd = new VerilatedVcdC;\n\
          \x20 m->top->trace(m->vcd, 99);\n  m->vcd->open(path);\n  return m->vcd->isOpen() ? 1 : 0;\n\
          #else\n  (void)h; (void)path;\n  return 0;\n#endif\n}\n",
     );
+    s.push_str(&lifetime.replace("CLOCK_LOW", &format!("m->top->{clock} = 0;")));
     let _ = writeln!(
         s,
         "void hwformer_cycle(void* h, const uint32_t* in, uint32_t* out) {{\n  Model* m = static_cast<Model*>(h);\n  Vdut* t = m->top;\n  t->{clock} = 0;"
@@ -287,7 +288,9 @@ impl VerilatedModel {
     }
 
     /// Starts a VCD dump into `path` (the model must be built with
-    /// `trace`); every half cycle is one time step.
+    /// `trace`); every half cycle is 5 ns (5000 steps of 1 ps), a 100 MHz
+    /// clock as in the Icarus testbench, and the dump ends with the model
+    /// (a last time stamp closes the final half cycle).
     pub fn open_vcd(&mut self, path: &Path) -> Result<(), SimError> {
         let c = CString::new(path.to_string_lossy().as_bytes())
             .map_err(|_| SimError::Invalid(format!("{}: a NUL byte in the path", path.display())))?;

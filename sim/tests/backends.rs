@@ -27,6 +27,7 @@ fn run(dir: &Path, manifest: &Manifest, backend: Backend, size: WorkloadSize, pa
         size,
         pacing,
         vcd: None,
+        saif: None,
         build: BuildOptions::default(),
     };
     let outcome = simulate(&request).unwrap_or_else(|e| panic!("{}: {e}", backend.name()));

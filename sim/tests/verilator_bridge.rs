@@ -27,6 +27,7 @@ fn request(dir: &std::path::Path, manifest: &Manifest, size: WorkloadSize, pacin
         size,
         pacing,
         vcd: None,
+        saif: None,
         build: BuildOptions::default(),
     }
 }
@@ -143,4 +144,60 @@ fn waveforms_from_verilator_and_icarus() {
             backend.name()
         );
     }
+}
+
+#[test]
+fn saif_activity_agrees_between_verilator_and_icarus() {
+    use hwformer_sim::saif::Activity;
+    let (dir, manifest) = export("exp", 0, "saif");
+    let pacing = Pacing {
+        valid_probability: 0.7,
+        ready_probability: 0.6,
+        seed: 3,
+    };
+    let mut toggles = Vec::new();
+    for (backend, scope) in [(Backend::Verilator, "TOP"), (Backend::Icarus, "tb/dut")] {
+        let vcd = dir.join(format!("{}.vcd", backend.name()));
+        let saif = dir.join(format!("{}.saif", backend.name()));
+        let mut r = request(
+            &dir,
+            &manifest,
+            WorkloadSize {
+                n: 8,
+                queries: 4,
+                seed: 2,
+            },
+            pacing,
+        );
+        r.backend = backend;
+        r.vcd = Some(vcd.clone());
+        r.saif = Some(saif.clone());
+        let o = simulate(&r).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(&saif).unwrap();
+        // two clock edges a cycle, 5 ns apart on both simulators
+        let clock = format!("(clock (T0 {}) (T1 {})", o.cycles * 5000, o.cycles * 5000);
+        assert!(
+            text.contains(&clock),
+            "{}: {clock} not in the SAIF",
+            backend.name()
+        );
+        assert!(
+            text.contains(&format!("(TC {})", 2 * o.cycles)),
+            "{}",
+            backend.name()
+        );
+        let activity = Activity::from_vcd(&std::fs::read_to_string(&vcd).unwrap()).unwrap();
+        toggles.push(
+            ["m_axis_exp_tdata", "m_axis_exp_tvalid", "s_axis_x_tready"].map(|port| {
+                activity
+                    .toggles(scope, port)
+                    .unwrap_or_else(|| panic!("{port} in {scope}"))
+            }),
+        );
+    }
+    assert_eq!(
+        toggles[0], toggles[1],
+        "port toggles differ between Verilator and Icarus"
+    );
+    assert!(toggles[0][0] > 0);
 }
