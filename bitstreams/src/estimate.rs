@@ -41,7 +41,10 @@ impl ClockChoice {
         if !(mhz.is_finite() && mhz > 0.0 && mhz <= 2000.0) {
             return Err(format!("clock of {mhz} MHz: expected a frequency in (0, 2000]"));
         }
-        Ok(Self { period_ns: 1000.0 / mhz, source: format!("requested clock ({mhz} MHz)") })
+        Ok(Self {
+            period_ns: 1000.0 / mhz,
+            source: format!("requested clock ({mhz} MHz)"),
+        })
     }
 
     /// The achieved period from a routed timing summary: the first
@@ -51,10 +54,14 @@ impl ClockChoice {
         let period = report
             .first_clock_period_ns()
             .ok_or_else(|| format!("{file}: the timing summary lists no clock period"))?;
-        let wns = report.wns_ns().ok_or_else(|| format!("{file}: WNS is NA (no timed paths); give --clock-mhz"))?;
+        let wns = report
+            .wns_ns()
+            .ok_or_else(|| format!("{file}: WNS is NA (no timed paths); give --clock-mhz"))?;
         let achieved = period - wns;
         if !(achieved.is_finite() && achieved > 0.0) {
-            return Err(format!("{file}: period {period} ns minus WNS {wns} ns is not a positive period"));
+            return Err(format!(
+                "{file}: period {period} ns minus WNS {wns} ns is not a positive period"
+            ));
         }
         Ok(Self {
             period_ns: achieved,
@@ -126,8 +133,14 @@ pub struct OperationEnergies {
 
 impl OperationEnergies {
     /// Horowitz's 45 nm figures (see the type's documentation).
-    pub const HOROWITZ_45NM: Self =
-        Self { add16_pj: 0.05, add32_pj: 0.1, mult16_pj: 0.8, mult32_pj: 3.1, table_read_pj: 0.625, node_nm: 45.0 };
+    pub const HOROWITZ_45NM: Self = Self {
+        add16_pj: 0.05,
+        add32_pj: 0.1,
+        mult16_pj: 0.8,
+        mult32_pj: 3.1,
+        table_read_pj: 0.625,
+        node_nm: 45.0,
+    };
 
     /// Scaled to another node, linearly in feature size (a first-order
     /// rule: capacitance shrinks with the node and the supply voltage is
@@ -217,7 +230,10 @@ impl Estimate {
                 Some(Figure {
                     value: p.total_on_chip_w * interval_s,
                     unit: "J/query",
-                    source: format!("power report {file} (total on-chip {} W) x query interval", p.total_on_chip_w),
+                    source: format!(
+                        "power report {file} (total on-chip {} W) x query interval",
+                        p.total_on_chip_w
+                    ),
                 }),
                 Some(Figure {
                     value: p.dynamic_w * interval_s,
@@ -235,20 +251,33 @@ impl Estimate {
         let asic_j = energies.energy_pj(&input.operations) * 1e-12;
         let node = energies.node_nm;
         Self {
-            latency: Figure { value: latency_s, unit: "s", source: at(&format!("{} cycles ({cycles})", input.latency_cycles)) },
+            latency: Figure {
+                value: latency_s,
+                unit: "s",
+                source: at(&format!("{} cycles ({cycles})", input.latency_cycles)),
+            },
             throughput: Figure {
                 value: 1.0 / interval_s,
                 unit: "queries/s",
-                source: at(&format!("one query per {} cycles ({cycles})", input.interval_cycles)),
+                source: at(&format!(
+                    "one query per {} cycles ({cycles})",
+                    input.interval_cycles
+                )),
             },
-            gops: Figure { value: gops, unit: "GOP/s", source: at("2 operations per multiply-accumulate of QK^T and PV") },
+            gops: Figure {
+                value: gops,
+                unit: "GOP/s",
+                source: at("2 operations per multiply-accumulate of QK^T and PV"),
+            },
             energy_total,
             energy_dynamic,
             gops_per_watt,
             asic_energy: Figure {
                 value: asic_j,
                 unit: "J/query",
-                source: format!("operation counts x Horowitz ISSCC 2014 energies scaled to {node} nm (estimate)"),
+                source: format!(
+                    "operation counts x Horowitz ISSCC 2014 energies scaled to {node} nm (estimate)"
+                ),
             },
             asic_gops_per_watt: Figure {
                 value: ops / asic_j / 1e9,
@@ -263,7 +292,14 @@ impl Estimate {
     /// The figures as a text table with their sources.
     pub fn table(&self) -> String {
         let mut t = TextTable::new(["figure", "value", "unit", "source"]);
-        let mut row = |name: &str, f: &Figure| t.add_row([name.to_string(), format!("{:.4e}", f.value), f.unit.into(), f.source.clone()]);
+        let mut row = |name: &str, f: &Figure| {
+            t.add_row([
+                name.to_string(),
+                format!("{:.4e}", f.value),
+                f.unit.into(),
+                f.source.clone(),
+            ])
+        };
         row("latency", &self.latency);
         row("throughput", &self.throughput);
         row("compute", &self.gops);
@@ -298,7 +334,12 @@ mod tests {
 
     #[test]
     fn latency_throughput_and_gops_follow_the_clock() {
-        let e = Estimate::new(input(), ClockChoice::requested(200.0).unwrap(), None, OperationEnergies::HOROWITZ_45NM);
+        let e = Estimate::new(
+            input(),
+            ClockChoice::requested(200.0).unwrap(),
+            None,
+            OperationEnergies::HOROWITZ_45NM,
+        );
         assert!((e.latency.value - 269.0 * 5e-9).abs() < 1e-15);
         assert!((e.throughput.value - 200e6 / 256.0).abs() < 1e-6);
         // 2 * 2 * 16 * 256 operations every 256 cycles at 200 MHz
@@ -308,7 +349,14 @@ mod tests {
 
     #[test]
     fn asic_energy_is_the_sum_of_counted_operations_and_scales_with_the_node() {
-        let ops = OperationCounts { add16: 10, add32: 1, mult16: 2, mult32: 1, table_reads: 4, macs: 0 };
+        let ops = OperationCounts {
+            add16: 10,
+            add32: 1,
+            mult16: 2,
+            mult32: 1,
+            table_reads: 4,
+            macs: 0,
+        };
         let e45 = OperationEnergies::HOROWITZ_45NM;
         assert!((e45.energy_pj(&ops) - (0.5 + 0.1 + 1.6 + 3.1 + 2.5)).abs() < 1e-12);
         let e22 = e45.at_node(22.5).unwrap();
