@@ -1,6 +1,7 @@
 //! `hwformer`: the command-line program over the workspace's crates.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hwformer_bitstreams::yosys::{synthesize, Family};
 use hwformer_dataflow::plot;
 use hwformer_dataflow::sdpa::min_depth::{min_depths, DepthReport};
 use hwformer_dataflow::sdpa::{NumberFormat, SdpaReport, SdpaRun, Variant};
@@ -10,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-mod report_command;
 mod sim_command;
+mod xilinx_command;
 
 /// Transformer blocks as verified fixed-point hardware.
 #[derive(Parser)]
@@ -48,11 +49,13 @@ enum Command {
     Sim(sim_command::SimArgs),
     /// Xilinx reports (Vivado utilization, timing, power; HLS csynth).
     #[command(subcommand)]
-    Report(report_command::ReportCommand),
+    Report(xilinx_command::ReportCommand),
     /// Latency, throughput and energy of a block, each figure with its source.
-    Estimate(report_command::EstimateArgs),
+    Estimate(xilinx_command::EstimateArgs),
+    /// Synthesize a block with yosys: resources and an Fmax estimate.
+    Synth(xilinx_command::SynthArgs),
     /// Write a block's Vivado flow: Verilog, XDC, batch TCL and run script.
-    Vivado(report_command::VivadoArgs),
+    Vivado(xilinx_command::VivadoArgs),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
         /// Which block.
@@ -181,9 +184,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
         Command::Gen { block, d, out } => gen(block, d, &out),
         Command::Sim(args) => sim_command::sim(&args),
-        Command::Report(command) => report_command::report(&command),
-        Command::Estimate(args) => report_command::estimate(&args),
-        Command::Vivado(args) => report_command::vivado(&args),
+        Command::Report(command) => xilinx_command::report(&command),
+        Command::Estimate(args) => xilinx_command::estimate(&args),
+        Command::Vivado(args) => xilinx_command::vivado(&args),
+        Command::Synth(args) => xilinx_command::synth(&args),
     }
 }
 
@@ -222,26 +226,33 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     let checked = simulate(&run, false)?;
     println!("\n-- 4. RTL blocks: Verilog export and yosys synth_xilinx (xc7) resources --\n");
     let rtl = out.join("rtl");
-    println!("| block | module | latency | LUT | FF | CARRY4 | DSP48E1 | RAMB18 | RAMB36 |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| block | module | latency | LUT | FF | CARRY4 | DSP48E1 | RAMB18 | RAMB36 | LUT levels | Fmax estimate |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (block, d) in [(BlockArg::Exp, 0), (BlockArg::Softmax, 0), (BlockArg::Sdpa, 8)] {
         let manifest = export_block(block, d, &rtl)?;
         eprintln!("synthesizing {} with yosys ...", manifest.module);
-        let r = hwformer_bitstreams::yosys::synthesize(&rtl, &manifest.verilog, &manifest.module)
-            .map_err(|e| e.to_string())?;
+        let s =
+            synthesize(&rtl, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;
+        let r = &s.resources;
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} MHz |",
             manifest.block,
             manifest.module,
             manifest.latency_cycles,
             r.luts,
             r.flip_flops,
-            r.carry4,
-            r.dsp48e1,
+            r.carry,
+            r.dsp,
             r.ramb18,
-            r.ramb36
+            r.ramb36,
+            s.logic_depth.lut_levels,
+            s.logic_depth.fmax_mhz,
         );
     }
+    println!(
+        "\nFmax estimates: {} (an estimate from the netlist, not a timing analysis)",
+        Family::Xc7.delays().name
+    );
     println!("\nVerilog and manifests: {}", rtl.display());
     println!(
         "\n-- 5. the exported sdpa (d=16) under Verilator: every beat against the integer model \
@@ -253,7 +264,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         "\n-- 6. latency and energy of sdpa d=16, n=256 (hwformer estimate --cycles-from sim; \
          add --vivado-dir with Vivado's routed reports for measured clock and power) --\n"
     );
-    report_command::estimate(&report_command::EstimateArgs::demo())?;
+    xilinx_command::estimate(&xilinx_command::EstimateArgs::demo())?;
     Ok([accuracy, checked, verified]
         .into_iter()
         .find(|c| *c != ExitCode::SUCCESS)

@@ -360,3 +360,29 @@ fn sim_writes_saif_from_the_verilator_waveform() {
     ]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn synth_maps_exp_to_ultrascale_plus_with_an_fmax_estimate() {
+    let dir = scratch("synth");
+    let out = hwformer(&[
+        "synth",
+        "exp",
+        "--family",
+        "xcup",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(s["family"], "xcup");
+    // x * log2(e) and HIGH * LOW, as UltraScale+ DSP slices
+    assert_eq!(s["resources"]["cells"]["DSP48E2"], 2, "{s}");
+    let depth = &s["logic_depth"];
+    let (ns, mhz) = (
+        depth["critical_path_ns"].as_f64().unwrap(),
+        depth["fmax_mhz"].as_f64().unwrap(),
+    );
+    assert!(ns > 0.0 && (mhz - 1000.0 / ns).abs() < 1e-6, "{depth}");
+    assert!(depth["delays"].as_str().unwrap().starts_with("xcup"));
+}

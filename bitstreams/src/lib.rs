@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod estimate;
+pub mod logic_depth;
 pub mod report;
 pub mod text_table;
 pub mod vivado;

@@ -1,7 +1,10 @@
-//! Resource estimates from an open-source synthesis: yosys `synth_xilinx`
-//! for 7-series parts, flattened (so registers can merge into DSPs), then
-//! `stat -json`.
+//! Resource and clock estimates from an open-source synthesis: yosys
+//! `synth_xilinx` for 7-series or UltraScale+, flattened (so registers can
+//! merge into DSPs), then `stat -json` for the cells and `write_json` for
+//! the netlist whose longest path gives an Fmax estimate
+//! ([`crate::logic_depth`]).
 
+use crate::logic_depth::{self, DelayModel, LogicDepth};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,14 +17,18 @@ pub struct Resources {
     pub luts: u64,
     /// Flip-flops (FDRE, FDSE, FDCE, FDPE).
     pub flip_flops: u64,
-    /// Carry chains.
-    pub carry4: u64,
-    /// DSP slices.
-    pub dsp48e1: u64,
+    /// Carry chain cells (CARRY4 on 7-series, CARRY8 on UltraScale+).
+    pub carry: u64,
+    /// DSP slices (DSP48E1 or DSP48E2).
+    pub dsp: u64,
     /// 18 Kb block RAMs.
     pub ramb18: u64,
     /// 36 Kb block RAMs.
     pub ramb36: u64,
+    /// UltraRAMs.
+    pub uram: u64,
+    /// LUTs used as memory (distributed RAM, shift registers).
+    pub lutram: u64,
     /// Every cell type and its count.
     pub cells: BTreeMap<String, u64>,
 }
@@ -67,10 +74,14 @@ pub fn parse_statistics(json: &str) -> Result<Resources, YosysError> {
         match cell.as_str() {
             "LUT1" | "LUT2" | "LUT3" | "LUT4" | "LUT5" | "LUT6" => r.luts += count,
             "FDRE" | "FDSE" | "FDCE" | "FDPE" => r.flip_flops += count,
-            "CARRY4" => r.carry4 += count,
-            "DSP48E1" => r.dsp48e1 += count,
-            "RAMB18E1" => r.ramb18 += count,
-            "RAMB36E1" => r.ramb36 += count,
+            "CARRY4" | "CARRY8" => r.carry += count,
+            "DSP48E1" | "DSP48E2" => r.dsp += count,
+            "RAMB18E1" | "RAMB18E2" => r.ramb18 += count,
+            "RAMB36E1" | "RAMB36E2" => r.ramb36 += count,
+            "URAM288" => r.uram += count,
+            c if c.starts_with("SRL") || (c.starts_with("RAM") && !c.starts_with("RAMB")) => {
+                r.lutram += count
+            }
             _ => {}
         }
         r.cells.insert(cell.clone(), count);
@@ -78,12 +89,52 @@ pub fn parse_statistics(json: &str) -> Result<Resources, YosysError> {
     Ok(r)
 }
 
+/// A Xilinx family yosys can map to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// 7-series (Artix, Kintex, Virtex, Zynq-7000).
+    Xc7,
+    /// UltraScale+ (Zynq MPSoC, Kintex, Virtex).
+    Xcup,
+}
+
+impl Family {
+    /// yosys' `-family` argument.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Xc7 => "xc7",
+            Self::Xcup => "xcup",
+        }
+    }
+
+    /// The delay assumptions of its Fmax estimate.
+    pub fn delays(self) -> DelayModel {
+        match self {
+            Self::Xc7 => DelayModel::XC7_SPEED_1,
+            Self::Xcup => DelayModel::XCUP_SPEED_2,
+        }
+    }
+}
+
+/// What a synthesis run found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Synthesis {
+    /// Target family.
+    pub family: Family,
+    /// Cells, grouped as Vivado reports them.
+    pub resources: Resources,
+    /// Critical path and Fmax **estimate** from the netlist.
+    pub logic_depth: LogicDepth,
+}
+
 /// Synthesizes `verilog` (a file in `dir`) with top module `top` for
-/// Xilinx 7-series; writes `stat.json` beside it.
-pub fn synthesize(dir: &Path, verilog: &str, top: &str) -> Result<Resources, YosysError> {
-    let stat = format!("{top}.stat.json");
+/// `family`; writes `<top>.<family>.stat.json` and `.netlist.json` beside it.
+pub fn synthesize(dir: &Path, verilog: &str, top: &str, family: Family) -> Result<Synthesis, YosysError> {
+    let f = family.name();
+    let (stat, netlist) = (format!("{top}.{f}.stat.json"), format!("{top}.{f}.netlist.json"));
     let script = format!(
-        "read_verilog {verilog}; synth_xilinx -family xc7 -flatten -top {top}; tee -q -o {stat} stat -json"
+        "read_verilog {verilog}; synth_xilinx -family {f} -flatten -top {top}; tee -q -o {stat} stat -json; write_json {netlist}"
     );
     let out = Command::new("yosys")
         .args(["-q", "-p", &script])
@@ -101,9 +152,17 @@ pub fn synthesize(dir: &Path, verilog: &str, top: &str) -> Result<Resources, Yos
             tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         ));
     }
-    let json =
-        std::fs::read_to_string(dir.join(&stat)).map_err(|e| YosysError::BadStatistics(e.to_string()))?;
-    parse_statistics(&json)
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).map_err(|e| YosysError::BadStatistics(format!("{name}: {e}")))
+    };
+    let resources = parse_statistics(&read(&stat)?)?;
+    let logic_depth =
+        logic_depth::estimate(&read(&netlist)?, top, &family.delays()).map_err(YosysError::BadStatistics)?;
+    Ok(Synthesis {
+        family,
+        resources,
+        logic_depth,
+    })
 }
 
 #[cfg(test)]
@@ -116,7 +175,7 @@ mod tests {
             {"LUT2": 3, "LUT6": 4, "FDRE": 5, "FDSE": 1, "CARRY4": 2, "DSP48E1": 1, "RAMB18E1": 1, "BUFG": 1}}}"#;
         let r = parse_statistics(json).unwrap();
         assert_eq!(
-            (r.luts, r.flip_flops, r.carry4, r.dsp48e1, r.ramb18, r.ramb36),
+            (r.luts, r.flip_flops, r.carry, r.dsp, r.ramb18, r.ramb36),
             (7, 6, 2, 1, 1, 0)
         );
         assert_eq!(r.cells["BUFG"], 1);

@@ -1,12 +1,15 @@
-//! `hwformer report parse` and `hwformer estimate`: Xilinx reports and the
-//! latency and energy figures built on them.
+//! The Xilinx-side commands: `hwformer report parse`, `hwformer synth`,
+//! `hwformer vivado` and `hwformer estimate` (latency and energy figures
+//! built on the reports).
 
 use clap::{Args, Subcommand, ValueEnum};
 use hwformer_bitstreams::estimate::{
     ClockChoice, Estimate, EstimateInput, OperationCounts, OperationEnergies,
 };
 use hwformer_bitstreams::report::{self, Report};
+use hwformer_bitstreams::text_table::TextTable;
 use hwformer_bitstreams::vivado::{Part, SaifInput, VivadoProject, POWER_REPORT, TIMING_REPORT};
+use hwformer_bitstreams::yosys::{synthesize, Family};
 use hwformer_hdl::sdpa::{SDPA_N_MAX, SDPA_OUTPUT_DELAY};
 use hwformer_sim::session::{simulate, Backend, SimRequest};
 use hwformer_sim::testbench::Pacing;
@@ -286,5 +289,87 @@ pub fn vivado(args: &VivadoArgs) -> Result<ExitCode, String> {
         args.out.display(),
         args.out.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Target family of `hwformer synth`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FamilyArg {
+    /// 7-series.
+    Xc7,
+    /// UltraScale+.
+    Xcup,
+}
+
+/// Arguments of `hwformer synth`.
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Which block.
+    #[arg(value_enum)]
+    block: crate::BlockArg,
+    /// Head dimension of sdpa.
+    #[arg(long, default_value_t = 8)]
+    d: usize,
+    /// Target family.
+    #[arg(long, value_enum, default_value = "xc7")]
+    family: FamilyArg,
+    /// Folder for the Verilog and yosys' outputs (default target/hwformer-synth/<block>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `hwformer synth`: yosys resources and the Fmax estimate.
+pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
+    let family = match args.family {
+        FamilyArg::Xc7 => Family::Xc7,
+        FamilyArg::Xcup => Family::Xcup,
+    };
+    let block = args.block.name();
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/hwformer-synth").join(block));
+    let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
+    eprintln!(
+        "synthesizing {} for {} with yosys ...",
+        manifest.module,
+        family.name()
+    );
+    let s = synthesize(&dir, &manifest.verilog, &manifest.module, family).map_err(|e| e.to_string())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = &s.resources;
+    let mut t = TextTable::new(["resource", "count"]);
+    for (name, count) in [
+        ("LUT", r.luts),
+        ("LUT as memory", r.lutram),
+        ("FF", r.flip_flops),
+        ("CARRY", r.carry),
+        ("DSP", r.dsp),
+        ("RAMB18", r.ramb18),
+        ("RAMB36", r.ramb36),
+        ("URAM", r.uram),
+    ] {
+        t.add_row([name.to_string(), count.to_string()]);
+    }
+    println!(
+        "{} on {} (yosys synth_xilinx -flatten)",
+        manifest.module,
+        family.name()
+    );
+    print!("{}", t.render());
+    let d = &s.logic_depth;
+    println!(
+        "critical path estimate: {:.2} ns, {} LUT levels, Fmax about {:.0} MHz\n  (an estimate from the netlist, not a timing analysis; delays: {})",
+        d.critical_path_ns, d.lut_levels, d.fmax_mhz, d.delays
+    );
+    if !d.unknown_cells.is_empty() {
+        println!("  cells timed as one LUT: {}", d.unknown_cells.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
