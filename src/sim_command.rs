@@ -164,7 +164,11 @@ pub fn text(o: &SimOutcome) -> String {
             o.block,
             o.backend.name(),
             v.beats_checked,
-            if v.cycles_checked { "equal to the timing model" } else { "not compared (random gaps)" },
+            match (v.cycles_checked, v.closed_form_checked) {
+                (true, true) => "of every handshake equal to the timing model's and the closed form's",
+                (true, false) => "of every handshake equal to the timing model's",
+                _ => "not compared",
+            },
             v.max_error,
             v.error_bound.map_or("none".into(), |b| format!("{b:e}")),
         )

@@ -345,7 +345,9 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         }
         if self.advance.val() {
             self.valid1.d.next = self.kv_take.val();
-            self.last1.d.next = self.s_axis_kv_tlast.val();
+            // a bubble never carries tlast (it would stall the accumulator
+            // while the normalizer is busy)
+            self.last1.d.next = self.s_axis_kv_tlast.val() & self.kv_take.val();
             self.first1.d.next = !self.continuing.q.val();
             self.v1.d.next = self
                 .s_axis_kv_tdata

@@ -1,7 +1,9 @@
-//! The checker: every output beat bit-exact with the integer model, its
-//! cycle equal to the timing model's (when nothing stalls), every element
-//! within the manifest's error bound of the float64 reference. The first
-//! failure comes back as a [`Mismatch`] with everything needed to replay it.
+//! The checker: every output beat bit-exact with the integer model, every
+//! handshake (input and output) in the cycle the timing model predicts, at
+//! full speed every output beat in the cycle of the block's closed form,
+//! every element within the manifest's error bound of the float64
+//! reference. The first failure comes back as a [`Mismatch`] with
+//! everything needed to replay it.
 
 use crate::testbench::{hex_words, Trace};
 use crate::workload::Workload;
@@ -15,8 +17,11 @@ use std::fmt;
 pub struct Verdict {
     /// Output beats compared bit for bit.
     pub beats_checked: usize,
-    /// Whether each beat's cycle was compared with the timing model.
+    /// Whether every handshake's cycle was compared with the timing model.
     pub cycles_checked: bool,
+    /// Whether every output beat's cycle was compared with the closed form
+    /// (full speed only).
+    pub closed_form_checked: bool,
     /// Largest |output - float64 reference| over all elements.
     pub max_error: f64,
     /// The manifest's bound on it.
@@ -33,6 +38,10 @@ pub enum MismatchKind {
     Last,
     /// The beat came out in another cycle than the timing model says.
     Cycle,
+    /// A beat was taken in another cycle than the timing model says.
+    InputCycle,
+    /// The beat came out in another cycle than the closed form says.
+    ClosedForm,
     /// The error against float64 exceeds the manifest's bound.
     ErrorBound,
 }
@@ -94,26 +103,57 @@ fn beat_values(stream: &Stream, words: &[u32], into: &mut Vec<f64>) {
     }
 }
 
-/// Checks a run against its workload; `check_cycles` compares the cycle
-/// of every beat with the timing model (valid only at full speed).
+/// What the cycles are compared with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CycleChecks<'a> {
+    /// The timing model's trace under the same pacing.
+    pub model: Option<&'a Trace>,
+    /// Compare output cycles with the closed forms (full speed only).
+    pub closed_form: bool,
+}
+
+/// Checks a run against its workload and, as asked, its cycles.
 pub fn check(
     manifest: &Manifest,
     workload: &Workload,
     trace: &Trace,
-    check_cycles: bool,
+    cycles: CycleChecks,
 ) -> Result<Verdict, Mismatch> {
     let outputs: Vec<&Stream> = manifest
         .streams
         .iter()
         .filter(|s| s.dir == Direction::Out)
         .collect();
+    let inputs: Vec<&Stream> = manifest
+        .streams
+        .iter()
+        .filter(|s| s.dir == Direction::In)
+        .collect();
     let bound = manifest.error_bound.as_ref().map(|b| b.value);
     let mut verdict = Verdict {
         beats_checked: 0,
-        cycles_checked: check_cycles,
+        cycles_checked: cycles.model.is_some(),
+        closed_form_checked: cycles.closed_form,
         max_error: 0.0,
         error_bound: bound,
     };
+    if let Some(model) = cycles.model {
+        for (s, stream) in inputs.iter().enumerate() {
+            let (want, got) = (&model.input_cycles[s], &trace.input_cycles[s]);
+            if let Some(k) = (0..want.len().max(got.len())).find(|&k| want.get(k) != got.get(k)) {
+                let show = |c: Option<&u64>| c.map_or("never".to_string(), |c| format!("cycle {c}"));
+                return Err(Mismatch {
+                    block: manifest.block.clone(),
+                    stream: stream.name.clone(),
+                    kind: MismatchKind::InputCycle,
+                    beat: k,
+                    cycle: got.get(k).or(want.get(k)).copied().unwrap_or(0),
+                    expected: show(want.get(k)),
+                    actual: show(got.get(k)),
+                });
+            }
+        }
+    }
     let mut values = Vec::new();
     for (s, stream) in outputs.iter().enumerate() {
         let (want, got) = (&workload.expected[s], &trace.outputs[s]);
@@ -146,11 +186,17 @@ pub fn check(
                 ));
             }
             let cycle = trace.output_cycles[s][k];
-            if check_cycles && workload.full_speed_cycles[s][k] != cycle {
+            if let Some(&want) = cycles.model.and_then(|m| m.output_cycles[s].get(k)) {
+                if want != cycle {
+                    return Err(fail(MismatchKind::Cycle, k, want.to_string(), cycle.to_string()));
+                }
+            }
+            if cycles.closed_form && workload.full_speed_cycles[s][k] != cycle {
+                let want = workload.full_speed_cycles[s][k];
                 return Err(fail(
-                    MismatchKind::Cycle,
+                    MismatchKind::ClosedForm,
                     k,
-                    workload.full_speed_cycles[s][k].to_string(),
+                    want.to_string(),
                     cycle.to_string(),
                 ));
             }

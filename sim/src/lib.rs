@@ -19,6 +19,7 @@ pub mod rusthdl;
 pub mod saif;
 pub mod session;
 pub mod testbench;
+pub mod timing;
 pub mod verilator;
 pub mod workload;
 

@@ -1,11 +1,12 @@
 //! One checked simulation of an exported block on a chosen back end:
 //! workload, run, check, timing. What `hwformer sim` prints.
 
-use crate::check::{check, Mismatch, Verdict};
+use crate::check::{check, CycleChecks, Mismatch, MismatchKind, Verdict};
 use crate::icarus::{self, IcarusOptions};
 use crate::ports::PortMap;
 use crate::rusthdl::rusthdl_model;
 use crate::testbench::{self, Pacing, Stimulus, Trace};
+use crate::timing::timing_model;
 use crate::verilator::{self, BuildOptions, VerilatedModel};
 use crate::workload::{Workload, WorkloadSize};
 use crate::SimError;
@@ -159,7 +160,28 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
         }
     };
     let full_speed = request.pacing.valid_probability >= 1.0 && request.pacing.ready_probability >= 1.0;
-    let result = check(&request.manifest, &workload, &trace, full_speed);
+    let predicted = testbench::run(timing_model(&request.manifest)?.as_mut(), &ports, &stimulus);
+    let result = match &predicted {
+        Ok(model) => check(
+            &request.manifest,
+            &workload,
+            &trace,
+            CycleChecks {
+                model: Some(model),
+                closed_form: full_speed,
+            },
+        ),
+        // the model stalled where the block did not: that is a cycle mismatch too
+        Err(e) => Err(Mismatch {
+            block: request.manifest.block.clone(),
+            stream: "timing model".into(),
+            kind: MismatchKind::Cycle,
+            beat: 0,
+            cycle: trace.cycles,
+            expected: e.to_string(),
+            actual: format!("the block finished in {} cycles", trace.cycles),
+        }),
+    };
     let saif = match (&request.saif, &request.vcd) {
         (Some(saif), Some(vcd)) => Some(write_saif(vcd, saif, request)?),
         _ => None,

@@ -9,8 +9,9 @@
 //!
 //! Nothing depends on the file names one Verilator release generates: the
 //! build goes through Verilator's own makefile and links every archive it
-//! leaves. A build is published into the cache by an atomic rename, so two
-//! processes building the same design at once do not see half a library.
+//! leaves. Builds in one process take turns; each builds in its own folder
+//! and is published into the cache by an atomic rename, so two processes
+//! building the same design at once never see half a library.
 
 use crate::error::{run_tool, SimError};
 use crate::ports::{Port, PortMap};
@@ -182,8 +183,17 @@ pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<
     if library.is_file() {
         return Ok(library);
     }
+    // one build at a time in this process (each already uses both cores);
+    // a design another thread just built comes from the cache
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if library.is_file() {
+        return Ok(library);
+    }
     std::fs::create_dir_all(&cache).map_err(SimError::io(&cache))?;
-    let work = cache.join(format!("{name}.building-{}", std::process::id()));
+    let build = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let work = cache.join(format!("{name}.building-{}-{build}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(SimError::io(&work))?;
     let write = |file: &str, bytes: &[u8]| {

@@ -5,7 +5,7 @@
 //! a corrupted expectation is caught with its cycle.
 
 use hwformer_hdl::manifest::Manifest;
-use hwformer_sim::check::{check, MismatchKind};
+use hwformer_sim::check::{check, CycleChecks, MismatchKind};
 use hwformer_sim::session::{simulate, Backend, SimOutcome, SimRequest};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
@@ -120,7 +120,8 @@ fn sdpa_and_softmax_at_full_speed_match_the_timing_model() {
             },
             Pacing::FULL_SPEED,
         );
-        assert!(o.result.unwrap().cycles_checked);
+        let v = o.result.unwrap();
+        assert!(v.cycles_checked && v.closed_form_checked);
     }
 }
 
@@ -137,7 +138,7 @@ fn a_corrupted_expectation_is_caught_with_its_cycle() {
     // one bit of query 1's output
     let stride = workload.expected[0].words_per_beat;
     workload.expected[0].data[stride] ^= 1 << 3;
-    let m = check(&manifest, &workload, &outcome.trace, false).unwrap_err();
+    let m = check(&manifest, &workload, &outcome.trace, CycleChecks::default()).unwrap_err();
     assert_eq!(
         (m.kind, m.beat, m.stream.as_str()),
         (MismatchKind::Data, 1, "out")
@@ -148,8 +149,36 @@ fn a_corrupted_expectation_is_caught_with_its_cycle() {
     let full = run(&dir, &manifest, Backend::Verilator, size, Pacing::FULL_SPEED);
     workload = Workload::new(&manifest, size).unwrap();
     workload.full_speed_cycles[0][2] += 1;
-    let m = check(&manifest, &workload, &full.trace, true).unwrap_err();
-    assert_eq!((m.kind, m.beat), (MismatchKind::Cycle, 2));
+    let m = check(
+        &manifest,
+        &workload,
+        &full.trace,
+        CycleChecks {
+            model: None,
+            closed_form: true,
+        },
+    )
+    .unwrap_err();
+    assert_eq!((m.kind, m.beat), (MismatchKind::ClosedForm, 2));
+    // and a handshake one cycle off the timing model's
+    workload = Workload::new(&manifest, size).unwrap();
+    let mut model = outcome.trace.clone();
+    model.input_cycles[1][4] += 1;
+    let m = check(
+        &manifest,
+        &workload,
+        &outcome.trace,
+        CycleChecks {
+            model: Some(&model),
+            closed_form: false,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        (m.kind, m.beat, m.stream.as_str()),
+        (MismatchKind::InputCycle, 4, "kv")
+    );
+    assert_eq!(m.cycle, outcome.trace.input_cycles[1][4]);
 }
 
 #[test]
@@ -203,5 +232,51 @@ fn exp_every_non_positive_input_on_icarus_and_verilator() {
             (f64::from(e) / 32768.0 - real).abs() <= bound,
             "beat {k}: above the manifest's bound"
         );
+    }
+}
+
+#[test]
+fn every_handshake_matches_the_timing_model_in_corner_cases() {
+    // one- and two-key queries keep the normalizer busy while the next
+    // query's last key arrives; heavy back-pressure holds the output
+    let (dir, manifest) = export("sdpa", 2, "corners");
+    for seed in 0..6 {
+        for (n, ready) in [(1, 0.3), (2, 0.2), (3, 1.0), (7, 0.5)] {
+            let pacing = Pacing {
+                valid_probability: 0.9,
+                ready_probability: ready,
+                seed,
+            };
+            let o = run(
+                &dir,
+                &manifest,
+                Backend::Verilator,
+                WorkloadSize { n, queries: 12, seed },
+                pacing,
+            );
+            assert!(o.result.unwrap().cycles_checked);
+        }
+    }
+    // softmax rows from 1 to 40 logits, and the exp unit, under both
+    for block in ["softmax", "exp"] {
+        let (dir, manifest) = export(block, 0, "corners");
+        for seed in 0..4 {
+            let pacing = Pacing {
+                valid_probability: 0.5,
+                ready_probability: 0.3,
+                seed,
+            };
+            run(
+                &dir,
+                &manifest,
+                Backend::Verilator,
+                WorkloadSize {
+                    n: 40,
+                    queries: 8,
+                    seed,
+                },
+                pacing,
+            );
+        }
     }
 }
