@@ -1,22 +1,28 @@
 //! Row softmax on an AXI4-Stream: the hardware form of
 //! `hwformer_quant::integer::softmax::SoftmaxModel` for Q5.10 logits and
-//! rows of up to 256.
+//! rows of up to 256, one logit per cycle in steady state.
 //!
 //! ```text
-//!            ┌─────────── row buffer (256 x 16 block RAM) ───────────┐
-//!  logits ──▶│ ingest: write, running max                            │
-//!            └──┬─────────────────────────────────────────────────────┘
-//!               │ pass 1: read, x - max (saturated) ─▶ exp unit ─▶ sum of w (UQ.23)
-//!               │ reciprocal unit: leading one, 256-entry seed, Newton step (3 cycles)
-//!               └ pass 2: read, x - max ─▶ exp unit ─▶ e * (1/S) rounded ─▶ probs
+//!            ┌── ring of 1024 logits, written twice (two 1024 x 16 block RAMs) ─┐
+//!  logits ──▶│ ingest: write row I at its start, running max                     │
+//!            └──┬───────────────────────────────────────┬─────────────────────┘
+//!               │ sum pass, row S: x - max ─▶ exp ─▶ Σ w │
+//!               │   last: reciprocal (3 cycles) ─▶ 1/S of the row
+//!               │                                        └ output pass, row O:
+//!               │                                          x - max ─▶ exp ─▶ e * (1/S) ─▶ probs
 //! ```
 //!
-//! One row at a time: a row of `n` logits is taken one per cycle, and its
-//! probabilities leave `n + 16` cycles after its last logit; the next row
-//! is accepted once the last probability is taken (`3n + 15` cycles per
-//! row without stalls, [`row_cycles`]). A row longer than 256 ends at the
-//! 256th logit. Back-pressure on `probs` stalls the second pass; no beat
-//! is lost or duplicated.
+//! The three passes work on different rows at once: while row r is being
+//! output, row r+1 is summed and row r+2 taken. Each pass moves on to its
+//! next row in the cycle after its last element, so rows of equal length
+//! `n >= 4` flow at one logit per cycle ([`row_cycles`] is `n`); a row's
+//! first probability leaves [`first_output_delay`] cycles after its last
+//! logit when the output pass is free. Rows sit one after another in the
+//! ring; up to eight rows and 1024 logits are held (a row descriptor keeps
+//! its start, length, max and 1/sum), and the input waits when either is
+//! full. A row longer than 256 ends at the
+//! 256th logit. Back-pressure on `probs` stalls the output pass only; no
+//! beat is lost or duplicated.
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
@@ -30,26 +36,27 @@ use std::collections::BTreeMap;
 /// Longest row.
 pub const SOFTMAX_N_MAX: usize = 256;
 
-/// Cycles a row of `n` logits occupies the block when nothing stalls: from
-/// its first logit's handshake to the cycle after its last probability's.
+/// Rows the block holds at once (row descriptors).
+pub const SOFTMAX_SLOTS: usize = 8;
+
+/// Logits the block holds at once (the ring buffer).
+pub const SOFTMAX_BUFFER: usize = 1024;
+
+/// Cycles between the first logits of consecutive rows of `n` logits in
+/// steady state when nothing stalls: one logit per cycle, and at most one
+/// row per four cycles (one reciprocal at a time: start, seed, Newton,
+/// capture). The first four rows enter without waiting.
 pub fn row_cycles(n: u64) -> u64 {
-    3 * n + 2 * EXP_LATENCY + 5
+    n.max(4)
 }
 
 /// Cycles from a row's last logit handshake to its first probability's
-/// `tvalid`, when nothing stalls.
+/// `tvalid`, when the sum and output passes are free: the row's count (1),
+/// the first read (1), `n` reads into the exp unit, the reciprocal (3) and
+/// the capture of 1/sum (1), the output pass's first read (1), its exp
+/// unit, the output register (1).
 pub fn first_output_delay(n: u64) -> u64 {
-    n + 2 * EXP_LATENCY + 6
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
-enum Phase {
-    Ingest,
-    Prime,
-    Sum,
-    Normalize,
-    Reciprocal,
-    Output,
+    n + 2 * EXP_LATENCY + 7
 }
 
 /// The softmax block.
@@ -73,30 +80,83 @@ pub struct SoftmaxUnit {
     pub m_axis_probs_tready: Signal<In, Bit>,
     /// Last probability of a row.
     pub m_axis_probs_tlast: Signal<Out, Bit>,
-    phase: DFF<Phase>,
-    row: RAM<Bits<16>, 8>,
-    exp: ExpUnit,
+    sum_ram: RAM<Bits<16>, 10>,
+    out_ram: RAM<Bits<16>, 10>,
+    exp_sum: ExpUnit,
+    exp_out: ExpUnit,
     reciprocal: ReciprocalUnit,
+    // rows counted modulo 16; the low three bits are the descriptor
+    ingested: DFF<Bits<4>>,
+    summed: DFF<Bits<4>>,
+    accumulated: DFF<Bits<4>>,
+    normalized: DFF<Bits<4>>,
+    output_read: DFF<Bits<4>>,
+    released: DFF<Bits<4>>,
+    // per row descriptor: start in the ring, length, max (as an
+    // order-preserving key), 1/sum
+    start: [DFF<Bits<10>>; 8],
+    length: [DFF<Bits<9>>; 8],
+    max: [DFF<Bits<16>>; 8],
+    inverse: [DFF<Bits<16>>; 8],
+    msb: [DFF<Bits<5>>; 8],
+    // logits written and released, modulo 2048
+    write_pos: DFF<Bits<11>>,
+    release_pos: DFF<Bits<11>>,
+    row_start: DFF<Bits<10>>,
+    // ingest
     written: DFF<Bits<9>>,
-    length: DFF<Bits<9>>,
-    max: DFF<Bits<16>>,
-    read_ptr: DFF<Bits<9>>,
-    read_valid: DFF<Bit>,
+    running_max: DFF<Bits<16>>,
+    // sum pass: the RAM output holds element sum_ptr of slot `summed`
+    sum_ptr: DFF<Bits<9>>,
+    sum_valid: DFF<Bit>,
     sum: DFF<Bits<32>>,
+    reciprocal_busy: DFF<Bit>,
+    reciprocal_slot: DFF<Bits<3>>,
+    capture: DFF<Bit>,
+    // output pass
+    out_ptr: DFF<Bits<9>>,
+    out_valid_read: DFF<Bit>,
     out_data: DFF<Bits<16>>,
     out_valid: DFF<Bit>,
     out_last: DFF<Bit>,
     logit_key: Signal<Local, Bits<16>>,
-    stored_key: Signal<Local, Bits<16>>,
-    gap: Signal<Local, Bits<16>>,
-    take: Signal<Local, Bit>,
-    next_ptr: Signal<Local, Bits<9>>,
+    new_max: Signal<Local, Bits<16>>,
+    ingest_slot: Signal<Local, Bits<3>>,
+    sum_slot: Signal<Local, Bits<3>>,
+    out_slot: Signal<Local, Bits<3>>,
+    emit_slot: Signal<Local, Bits<3>>,
+    sum_start: Signal<Local, Bits<10>>,
+    sum_next_start: Signal<Local, Bits<10>>,
+    out_start: Signal<Local, Bits<10>>,
+    out_next_start: Signal<Local, Bits<10>>,
+    emit_length: Signal<Local, Bits<9>>,
+    next_write_pos: Signal<Local, Bits<11>>,
+    summed_next: Signal<Local, Bits<4>>,
+    output_read_next: Signal<Local, Bits<4>>,
+    sum_slot_next: Signal<Local, Bits<3>>,
+    out_slot_next: Signal<Local, Bits<3>>,
+    sum_length: Signal<Local, Bits<9>>,
+    sum_max: Signal<Local, Bits<16>>,
+    out_length: Signal<Local, Bits<9>>,
+    out_max: Signal<Local, Bits<16>>,
+    emit_inverse: Signal<Local, Bits<16>>,
+    emit_msb: Signal<Local, Bits<5>>,
+    sum_gap: Signal<Local, Bits<16>>,
+    out_gap: Signal<Local, Bits<16>>,
+    sum_next: Signal<Local, Bits<9>>,
+    out_next: Signal<Local, Bits<9>>,
+    sum_take: Signal<Local, Bit>,
+    out_take: Signal<Local, Bit>,
+    accumulate: Signal<Local, Bit>,
+    new_sum: Signal<Local, Bits<32>>,
     scaled: Signal<Local, Bits<34>>,
     shift: Signal<Local, Bits<5>>,
     rounded: Signal<Local, Bits<34>>,
     emit: Signal<Local, Bit>,
     one: Constant<Bits<34>>,
     sign: Constant<Bits<16>>,
+    slots: Constant<Bits<4>>,
+    buffer: Constant<Bits<11>>,
 }
 
 impl SoftmaxUnit {
@@ -114,30 +174,76 @@ impl SoftmaxUnit {
             m_axis_probs_tvalid: Default::default(),
             m_axis_probs_tready: Default::default(),
             m_axis_probs_tlast: Default::default(),
-            phase: Default::default(),
-            row: Default::default(),
-            exp: ExpUnit::new(model.exp()),
+            sum_ram: Default::default(),
+            out_ram: Default::default(),
+            exp_sum: ExpUnit::new(model.exp()),
+            exp_out: ExpUnit::new(model.exp()),
             reciprocal: ReciprocalUnit::new(model.reciprocal()),
+            ingested: Default::default(),
+            summed: Default::default(),
+            accumulated: Default::default(),
+            normalized: Default::default(),
+            output_read: Default::default(),
+            released: Default::default(),
+            start: array_init::array_init(|_| Default::default()),
+            length: array_init::array_init(|_| Default::default()),
+            max: array_init::array_init(|_| Default::default()),
+            inverse: array_init::array_init(|_| Default::default()),
+            msb: array_init::array_init(|_| Default::default()),
+            write_pos: Default::default(),
+            release_pos: Default::default(),
+            row_start: Default::default(),
             written: Default::default(),
-            length: Default::default(),
-            max: Default::default(),
-            read_ptr: Default::default(),
-            read_valid: Default::default(),
+            running_max: Default::default(),
+            sum_ptr: Default::default(),
+            sum_valid: Default::default(),
             sum: Default::default(),
+            reciprocal_busy: Default::default(),
+            reciprocal_slot: Default::default(),
+            capture: Default::default(),
+            out_ptr: Default::default(),
+            out_valid_read: Default::default(),
             out_data: Default::default(),
             out_valid: Default::default(),
             out_last: Default::default(),
             logit_key: Default::default(),
-            stored_key: Default::default(),
-            gap: Default::default(),
-            take: Default::default(),
-            next_ptr: Default::default(),
+            new_max: Default::default(),
+            ingest_slot: Default::default(),
+            sum_slot: Default::default(),
+            out_slot: Default::default(),
+            emit_slot: Default::default(),
+            sum_start: Default::default(),
+            sum_next_start: Default::default(),
+            out_start: Default::default(),
+            out_next_start: Default::default(),
+            emit_length: Default::default(),
+            next_write_pos: Default::default(),
+            summed_next: Default::default(),
+            output_read_next: Default::default(),
+            sum_slot_next: Default::default(),
+            out_slot_next: Default::default(),
+            sum_length: Default::default(),
+            sum_max: Default::default(),
+            out_length: Default::default(),
+            out_max: Default::default(),
+            emit_inverse: Default::default(),
+            emit_msb: Default::default(),
+            sum_gap: Default::default(),
+            out_gap: Default::default(),
+            sum_next: Default::default(),
+            out_next: Default::default(),
+            sum_take: Default::default(),
+            out_take: Default::default(),
+            accumulate: Default::default(),
+            new_sum: Default::default(),
             scaled: Default::default(),
             shift: Default::default(),
             rounded: Default::default(),
             emit: Default::default(),
             one: Constant::new(bits::<34>(1)),
             sign: Constant::new(bits::<16>(0x8000)),
+            slots: Constant::new(bits::<4>(SOFTMAX_SLOTS as u64)),
+            buffer: Constant::new(bits::<11>(SOFTMAX_BUFFER as u64)),
         }
     }
 }
@@ -146,118 +252,236 @@ impl Logic for SoftmaxUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, phase, written, length, max, read_ptr, read_valid, sum, out_data, out_valid,
+            self,
+            clock,
+            ingested,
+            summed,
+            accumulated,
+            normalized,
+            output_read,
+            released,
+            write_pos,
+            release_pos,
+            row_start,
+            written,
+            running_max,
+            sum_ptr,
+            sum_valid,
+            sum,
+            reciprocal_busy,
+            reciprocal_slot,
+            capture,
+            out_ptr,
+            out_valid_read,
+            out_data,
+            out_valid,
             out_last
         );
-        self.exp.clock.next = self.clock.val();
-        self.row.read_clock.next = self.clock.val();
-        self.row.write_clock.next = self.clock.val();
-        self.row.write_address.next = self.written.q.val().get_bits::<8>(0);
-        self.row.write_data.next = self.s_axis_logits_tdata.val();
-        self.row.write_enable.next = false;
-        self.row.read_address.next = self.read_ptr.q.val().get_bits::<8>(0);
-        // order-preserving unsigned keys of signed values (flip the sign bit)
-        self.logit_key.next = self.s_axis_logits_tdata.val() ^ self.sign.val();
-        self.stored_key.next = self.row.read_data.val() ^ self.sign.val();
-        // max - x >= 0; x - max saturated to 16 bits (exact: exp(-32) is 0)
-        self.gap.next = self.max.q.val() - self.stored_key.val();
-        self.exp.s_axis_x_tdata.next = 0 - self.gap.val();
-        if self.gap.val() >= self.sign.val() {
-            self.exp.s_axis_x_tdata.next = self.sign.val();
+        for i in 0..8 {
+            self.start[i].clock.next = self.clock.val();
+            self.start[i].d.next = self.start[i].q.val();
+            self.length[i].clock.next = self.clock.val();
+            self.length[i].d.next = self.length[i].q.val();
+            self.max[i].clock.next = self.clock.val();
+            self.max[i].d.next = self.max[i].q.val();
+            self.inverse[i].clock.next = self.clock.val();
+            self.inverse[i].d.next = self.inverse[i].q.val();
+            self.msb[i].clock.next = self.clock.val();
+            self.msb[i].d.next = self.msb[i].q.val();
         }
-        self.exp.s_axis_x_tvalid.next = false;
-        self.exp.s_axis_x_tlast.next = false;
-        self.exp.m_axis_exp_tready.next = false;
-        self.s_axis_logits_tready.next = false;
-        self.take.next = false;
-        self.next_ptr.next = self.read_ptr.q.val() + 1;
+        self.exp_sum.clock.next = self.clock.val();
+        self.exp_out.clock.next = self.clock.val();
         self.reciprocal.clock.next = self.clock.val();
-        self.reciprocal.value.next = self.sum.q.val();
-        self.reciprocal.start.next = false;
-        // probability: e * (1/S) rounded, shifted by msb - 8, saturated
-        self.shift.next = self.reciprocal.msb.val() - 8;
-        self.scaled.next = bit_cast::<34, 32>(
-            self.exp.m_axis_exp_tdata.val().get_bits::<16>(0) * self.reciprocal.inverse.val(),
-        ) + (self.one.val() << (self.shift.val() - 1));
-        self.rounded.next = self.scaled.val() >> self.shift.val();
-        self.emit.next = false;
-        match self.phase.q.val() {
-            Phase::Ingest => {
-                self.s_axis_logits_tready.next = true;
-                if self.s_axis_logits_tvalid.val() {
-                    self.row.write_enable.next = true;
-                    self.written.d.next = self.written.q.val() + 1;
-                    if (self.written.q.val() == 0) | (self.logit_key.val() > self.max.q.val()) {
-                        self.max.d.next = self.logit_key.val();
-                    }
-                    if self.s_axis_logits_tlast.val() | (self.written.q.val() == 255) {
-                        self.length.d.next = self.written.q.val() + 1;
-                        self.sum.d.next = 0.into();
-                        self.phase.d.next = Phase::Prime;
-                    }
-                }
+        self.sum_ram.read_clock.next = self.clock.val();
+        self.sum_ram.write_clock.next = self.clock.val();
+        self.out_ram.read_clock.next = self.clock.val();
+        self.out_ram.write_clock.next = self.clock.val();
+        self.ingest_slot.next = self.ingested.q.val().get_bits::<3>(0);
+        self.sum_slot.next = self.summed.q.val().get_bits::<3>(0);
+        self.out_slot.next = self.output_read.q.val().get_bits::<3>(0);
+        self.emit_slot.next = self.released.q.val().get_bits::<3>(0);
+        // sums that wrap get their own (sized) signals: in Verilog a sum
+        // compared in place is 32 bits wide and would not wrap
+        self.summed_next.next = self.summed.q.val() + 1;
+        self.output_read_next.next = self.output_read.q.val() + 1;
+        self.sum_slot_next.next = self.sum_slot.val() + 1;
+        self.out_slot_next.next = self.out_slot.val() + 1;
+        // the descriptors each pass reads
+        self.sum_start.next = 0.into();
+        self.sum_next_start.next = 0.into();
+        self.out_start.next = 0.into();
+        self.out_next_start.next = 0.into();
+        self.emit_length.next = 0.into();
+        self.sum_length.next = 0.into();
+        self.sum_max.next = 0.into();
+        self.out_length.next = 0.into();
+        self.out_max.next = 0.into();
+        self.emit_inverse.next = 0.into();
+        self.emit_msb.next = 0.into();
+        for i in 0..8 {
+            if self.sum_slot.val() == i.to_bits() {
+                self.sum_start.next = self.start[i].q.val();
+                self.sum_length.next = self.length[i].q.val();
+                self.sum_max.next = self.max[i].q.val();
             }
-            Phase::Prime => {
-                // the block RAM reads before it writes: address 0 is read
-                // once its last write (a one-logit row) has landed
-                self.read_valid.d.next = true;
-                self.phase.d.next = Phase::Sum;
+            if self.sum_slot_next.val() == i.to_bits() {
+                self.sum_next_start.next = self.start[i].q.val();
             }
-            Phase::Sum => {
-                self.exp.m_axis_exp_tready.next = true;
-                if self.exp.m_axis_exp_tvalid.val() {
-                    self.sum.d.next = self.sum.q.val()
-                        + bit_cast::<32, 24>(self.exp.m_axis_exp_tdata.val().get_bits::<24>(16));
-                    if self.exp.m_axis_exp_tlast.val() {
-                        self.phase.d.next = Phase::Normalize;
-                    }
-                }
+            if self.out_slot.val() == i.to_bits() {
+                self.out_start.next = self.start[i].q.val();
+                self.out_length.next = self.length[i].q.val();
+                self.out_max.next = self.max[i].q.val();
             }
-            Phase::Normalize => {
-                self.reciprocal.start.next = true;
-                self.phase.d.next = Phase::Reciprocal;
+            if self.out_slot_next.val() == i.to_bits() {
+                self.out_next_start.next = self.start[i].q.val();
             }
-            Phase::Reciprocal => {
-                if self.reciprocal.done.val() {
-                    self.read_ptr.d.next = 0.into();
-                    self.row.read_address.next = 0.into();
-                    self.read_valid.d.next = true;
-                    self.phase.d.next = Phase::Output;
-                }
-            }
-            Phase::Output => {
-                self.exp.m_axis_exp_tready.next = !self.out_valid.q.val() | self.m_axis_probs_tready.val();
-                self.emit.next = self.exp.m_axis_exp_tvalid.val() & self.exp.m_axis_exp_tready.val();
-                if !self.out_valid.q.val() | self.m_axis_probs_tready.val() {
-                    self.out_valid.d.next = self.emit.val();
-                    self.out_last.d.next = self.exp.m_axis_exp_tlast.val();
-                    self.out_data.d.next = bit_cast::<16, 34>(self.rounded.val());
-                    if self.rounded.val() > 0xffff {
-                        self.out_data.d.next = 0xffff.into();
-                    }
-                }
-                if self.out_valid.q.val() & self.out_last.q.val() & self.m_axis_probs_tready.val() {
-                    self.written.d.next = 0.into();
-                    self.read_ptr.d.next = 0.into();
-                    self.phase.d.next = Phase::Ingest;
-                }
-            }
-            _ => {
-                self.phase.d.next = Phase::Ingest;
+            if self.emit_slot.val() == i.to_bits() {
+                self.emit_length.next = self.length[i].q.val();
+                self.emit_inverse.next = self.inverse[i].q.val();
+                self.emit_msb.next = self.msb[i].q.val();
             }
         }
-        // the row reader feeds the exp unit in both passes
-        if (self.phase.q.val() == Phase::Sum) | (self.phase.q.val() == Phase::Output) {
-            self.exp.s_axis_x_tvalid.next = self.read_valid.q.val();
-            self.exp.s_axis_x_tlast.next = self.next_ptr.val() == self.length.q.val();
-            self.take.next = self.read_valid.q.val() & self.exp.s_axis_x_tready.val();
-            if self.take.val() {
-                self.row.read_address.next = self.next_ptr.val().get_bits::<8>(0);
-                self.read_ptr.d.next = self.next_ptr.val();
-                if self.next_ptr.val() == self.length.q.val() {
-                    self.read_valid.d.next = false;
+
+        // ingest: both buffers take the logit; a row's logits and its
+        // descriptor are free once its last probability has entered the
+        // output register
+        self.logit_key.next = self.s_axis_logits_tdata.val() ^ self.sign.val();
+        self.new_max.next = self.running_max.q.val();
+        if (self.written.q.val() == 0) | (self.logit_key.val() > self.running_max.q.val()) {
+            self.new_max.next = self.logit_key.val();
+        }
+        self.s_axis_logits_tready.next = ((self.ingested.q.val() - self.released.q.val()) != self.slots.val())
+            & ((self.write_pos.q.val() - self.release_pos.q.val()) != self.buffer.val());
+        // (Verilog cannot slice an expression: the sum gets a name)
+        self.next_write_pos.next = self.write_pos.q.val() + 1;
+        self.sum_ram.write_address.next = self.write_pos.q.val().get_bits::<10>(0);
+        self.out_ram.write_address.next = self.write_pos.q.val().get_bits::<10>(0);
+        self.sum_ram.write_data.next = self.s_axis_logits_tdata.val();
+        self.out_ram.write_data.next = self.s_axis_logits_tdata.val();
+        self.sum_ram.write_enable.next = false;
+        self.out_ram.write_enable.next = false;
+        if self.s_axis_logits_tvalid.val() & self.s_axis_logits_tready.val() {
+            self.sum_ram.write_enable.next = true;
+            self.out_ram.write_enable.next = true;
+            self.written.d.next = self.written.q.val() + 1;
+            self.write_pos.d.next = self.next_write_pos.val();
+            self.running_max.d.next = self.new_max.val();
+            if self.s_axis_logits_tlast.val() | (self.written.q.val() == 255) {
+                for i in 0..8 {
+                    if self.ingest_slot.val() == i.to_bits() {
+                        self.start[i].d.next = self.row_start.q.val();
+                        self.length[i].d.next = self.written.q.val() + 1;
+                        self.max[i].d.next = self.new_max.val();
+                    }
+                }
+                self.row_start.d.next = self.next_write_pos.val().get_bits::<10>(0);
+                self.written.d.next = 0.into();
+                self.ingested.d.next = self.ingested.q.val() + 1;
+            }
+        }
+
+        // sum pass: reads slot `summed`, feeds exp_sum
+        self.sum_next.next = self.sum_ptr.q.val() + 1;
+        self.sum_ram.read_address.next = self.sum_start.val() + bit_cast::<10, 9>(self.sum_ptr.q.val());
+        self.sum_gap.next = self.sum_max.val() - (self.sum_ram.read_data.val() ^ self.sign.val());
+        self.exp_sum.s_axis_x_tdata.next = 0 - self.sum_gap.val();
+        if self.sum_gap.val() >= self.sign.val() {
+            self.exp_sum.s_axis_x_tdata.next = self.sign.val();
+        }
+        self.exp_sum.s_axis_x_tvalid.next = self.sum_valid.q.val();
+        self.exp_sum.s_axis_x_tlast.next = self.sum_valid.q.val() & (self.sum_next.val() == self.sum_length.val());
+        self.sum_take.next = self.sum_valid.q.val() & self.exp_sum.s_axis_x_tready.val();
+        if self.sum_take.val() {
+            if self.sum_next.val() == self.sum_length.val() {
+                // the next row's first element, if it is complete
+                self.summed.d.next = self.summed_next.val();
+                self.sum_ptr.d.next = 0.into();
+                self.sum_ram.read_address.next = self.sum_next_start.val();
+                self.sum_valid.d.next = self.ingested.q.val() != self.summed_next.val();
+            } else {
+                self.sum_ptr.d.next = self.sum_next.val();
+                self.sum_ram.read_address.next = self.sum_start.val() + bit_cast::<10, 9>(self.sum_next.val());
+            }
+        } else if !self.sum_valid.q.val() & (self.ingested.q.val() != self.summed.q.val()) {
+            // element 0 of a complete row is being read
+            self.sum_valid.d.next = true;
+        }
+
+        // accumulator: a row's last weight waits while the reciprocal of
+        // the row before is still being computed
+        self.accumulate.next = !(self.exp_sum.m_axis_exp_tlast.val() & self.reciprocal_busy.q.val());
+        self.exp_sum.m_axis_exp_tready.next = self.accumulate.val();
+        self.new_sum.next = self.sum.q.val() + bit_cast::<32, 24>(self.exp_sum.m_axis_exp_tdata.val().get_bits::<24>(16));
+        self.reciprocal.value.next = self.new_sum.val();
+        self.reciprocal.start.next = false;
+        if self.exp_sum.m_axis_exp_tvalid.val() & self.accumulate.val() {
+            self.sum.d.next = self.new_sum.val();
+            if self.exp_sum.m_axis_exp_tlast.val() {
+                self.reciprocal.start.next = true;
+                self.reciprocal_busy.d.next = true;
+                self.reciprocal_slot.d.next = self.accumulated.q.val().get_bits::<3>(0);
+                self.accumulated.d.next = self.accumulated.q.val() + 1;
+                self.sum.d.next = 0.into();
+            }
+        }
+        // 1/sum is valid the cycle after `done`: keep it with its slot
+        self.capture.d.next = self.reciprocal_busy.q.val() & self.reciprocal.done.val();
+        if self.capture.q.val() {
+            for i in 0..8 {
+                if self.reciprocal_slot.q.val() == i.to_bits() {
+                    self.inverse[i].d.next = self.reciprocal.inverse.val();
+                    self.msb[i].d.next = self.reciprocal.msb.val();
                 }
             }
+            self.normalized.d.next = self.normalized.q.val() + 1;
+            self.reciprocal_busy.d.next = false;
+        }
+
+        // output pass: reads slot `output_read`, feeds exp_out
+        self.out_next.next = self.out_ptr.q.val() + 1;
+        self.out_ram.read_address.next = self.out_start.val() + bit_cast::<10, 9>(self.out_ptr.q.val());
+        self.out_gap.next = self.out_max.val() - (self.out_ram.read_data.val() ^ self.sign.val());
+        self.exp_out.s_axis_x_tdata.next = 0 - self.out_gap.val();
+        if self.out_gap.val() >= self.sign.val() {
+            self.exp_out.s_axis_x_tdata.next = self.sign.val();
+        }
+        self.exp_out.s_axis_x_tvalid.next = self.out_valid_read.q.val();
+        self.exp_out.s_axis_x_tlast.next =
+            self.out_valid_read.q.val() & (self.out_next.val() == self.out_length.val());
+        self.out_take.next = self.out_valid_read.q.val() & self.exp_out.s_axis_x_tready.val();
+        if self.out_take.val() {
+            if self.out_next.val() == self.out_length.val() {
+                self.output_read.d.next = self.output_read_next.val();
+                self.out_ptr.d.next = 0.into();
+                self.out_ram.read_address.next = self.out_next_start.val();
+                self.out_valid_read.d.next = self.normalized.q.val() != self.output_read_next.val();
+            } else {
+                self.out_ptr.d.next = self.out_next.val();
+                self.out_ram.read_address.next = self.out_start.val() + bit_cast::<10, 9>(self.out_next.val());
+            }
+        } else if !self.out_valid_read.q.val() & (self.normalized.q.val() != self.output_read.q.val()) {
+            self.out_valid_read.d.next = true;
+        }
+
+        // probability: e * (1/S) rounded, shifted by msb - 8, saturated;
+        // the exp output's row is the oldest one not yet released
+        self.shift.next = self.emit_msb.val() - 8;
+        self.scaled.next = bit_cast::<34, 32>(self.exp_out.m_axis_exp_tdata.val().get_bits::<16>(0) * self.emit_inverse.val())
+            + (self.one.val() << (self.shift.val() - 1));
+        self.rounded.next = self.scaled.val() >> self.shift.val();
+        self.exp_out.m_axis_exp_tready.next = !self.out_valid.q.val() | self.m_axis_probs_tready.val();
+        self.emit.next = self.exp_out.m_axis_exp_tvalid.val() & self.exp_out.m_axis_exp_tready.val();
+        if !self.out_valid.q.val() | self.m_axis_probs_tready.val() {
+            self.out_valid.d.next = self.emit.val();
+            self.out_last.d.next = self.exp_out.m_axis_exp_tlast.val();
+            self.out_data.d.next = bit_cast::<16, 34>(self.rounded.val());
+            if self.rounded.val() > 0xffff {
+                self.out_data.d.next = 0xffff.into();
+            }
+        }
+        if self.emit.val() & self.exp_out.m_axis_exp_tlast.val() {
+            self.released.d.next = self.released.q.val() + 1;
+            self.release_pos.d.next = self.release_pos.q.val() + bit_cast::<11, 9>(self.emit_length.val());
         }
         self.m_axis_probs_tvalid.next = self.out_valid.q.val();
         self.m_axis_probs_tdata.next = self.out_data.q.val();
@@ -287,13 +511,13 @@ pub fn export() -> Result<(String, Manifest), ExportError> {
             Stream::new("probs", Direction::Out, vec![field("prob", model.output())]),
         ],
         // latency_cycles is for a one-logit row; a row of n logits: its first
-        // probability n + output_delay_base cycles after its last logit, and
-        // row_period_base + 3n cycles per row (rows do not overlap)
+        // probability n + output_delay_base cycles after its last logit (the
+        // output pass free), rows overlap: one logit per cycle for n >= 4
         params: BTreeMap::from([
             ("n_max".to_string(), SOFTMAX_N_MAX as f64),
             ("output_delay_base".to_string(), (first_output_delay(0)) as f64),
-            ("row_period_base".to_string(), row_cycles(0) as f64),
-            ("rows_overlap".to_string(), 0.0),
+            ("rows_in_flight".to_string(), SOFTMAX_SLOTS as f64),
+            ("rows_overlap".to_string(), 1.0),
         ]),
         latency_cycles: first_output_delay(1),
         initiation_interval: 1,
@@ -307,6 +531,12 @@ pub fn export() -> Result<(String, Manifest), ExportError> {
             w.insert(
                 "UNUSEDPARAM".into(),
                 "rust-hdl declares an enum's states in every module that stores one, used or not".into(),
+            );
+            w.insert(
+                "UNUSEDSIGNAL".into(),
+                "each pass uses one of the shared exp unit's two outputs (the sum pass the wide \
+                 exponential, the output pass the 16-bit one); synthesis removes the other"
+                    .into(),
             );
             w.insert(
                 "UNOPTFLAT".into(),

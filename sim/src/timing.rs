@@ -8,8 +8,10 @@
 //!
 //! ```text
 //!  exp:     5-stage pipeline, all stages move when the last is empty or taken
-//!  softmax: Ingest (ready) -> Prime -> Sum (exp of each logit) -> Normalize ->
-//!           Reciprocal (2 cycles) -> Output (exp again, one register) -> Ingest
+//!  softmax: three passes on different rows at once, counted per row: ingest
+//!           (8 rows, 1024 logits), sum (exp, accumulate; a last weight waits
+//!           for a busy reciprocal: seed, Newton, capture), output (exp, one
+//!           register)
 //!  sdpa:    3 stages + exp (5) move together; the accumulator holds a last key
 //!           while the normalizer (reciprocal 2, load 1, hold until taken) is busy
 //! ```
@@ -94,108 +96,122 @@ impl Simulator for ExpTiming {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Ingest,
-    Prime,
-    Sum,
-    Normalize,
-    Reciprocal,
-    Output,
+/// The reciprocal unit: idle, seed, Newton step (`done`), idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Reciprocal {
+    #[default]
+    Idle,
+    Seed,
+    Newton,
 }
 
+#[derive(Default)]
 struct SoftmaxTiming {
-    ports: PortMap,
-    phase: Phase,
-    written: u32,
-    length: u32,
-    read_ptr: u32,
-    read_valid: bool,
-    reciprocal_cycles: u32,
-    exp: ExpPipeline,
+    ports: Option<PortMap>,
+    // rows counted since the start
+    ingested: u64,
+    summed: u64,
+    normalized: u64,
+    output_read: u64,
+    released: u64,
+    length: [u64; 8],
+    write_pos: u64,
+    release_pos: u64,
+    written: u64,
+    sum_ptr: u64,
+    sum_valid: bool,
+    exp_sum: ExpPipeline,
+    reciprocal: Reciprocal,
+    reciprocal_busy: bool,
+    capture: bool,
+    out_ptr: u64,
+    out_valid_read: bool,
+    exp_out: ExpPipeline,
     out_valid: bool,
     out_last: bool,
 }
 
 impl Simulator for SoftmaxTiming {
     fn cycle(&mut self, inputs: &[u32], outputs: &mut [u32]) {
-        let pins = Pins {
-            ports: &self.ports,
-            inputs,
-        };
+        let Some(ports) = self.ports.as_ref() else { return };
+        let pins = Pins { ports, inputs };
         let (in_valid, in_last, out_ready) = (pins.valid(0), pins.last(0), pins.ready(0));
-        let reading = matches!(self.phase, Phase::Sum | Phase::Output);
-        let exp_in_valid = reading && self.read_valid;
-        let exp_in_last = reading && self.read_ptr + 1 == self.length;
-        let exp_ready = match self.phase {
-            Phase::Sum => true,
-            Phase::Output => !self.out_valid || out_ready,
-            _ => false,
+        let slot = |count: u64| (count % 8) as usize;
+        // eight row descriptors, a ring of 1024 logits
+        let in_ready = self.ingested - self.released != 8 && self.write_pos - self.release_pos != 1024;
+        // sum pass and accumulator
+        let sum_last = self.sum_valid && self.sum_ptr + 1 == self.length[slot(self.summed)];
+        let accumulate = !(self.exp_sum.last[4] && self.reciprocal_busy);
+        let sum_advance = self.exp_sum.advance(accumulate);
+        let sum_take = self.sum_valid && sum_advance;
+        let start = self.exp_sum.valid[4] && accumulate && self.exp_sum.last[4];
+        // output pass and register
+        let out_last_read = self.out_valid_read && self.out_ptr + 1 == self.length[slot(self.output_read)];
+        let exp_ready = !self.out_valid || out_ready;
+        let out_advance = self.exp_out.advance(exp_ready);
+        let out_take = self.out_valid_read && out_advance;
+        let emit = self.exp_out.valid[4] && exp_ready;
+        drive(ports, outputs, &[in_ready], self.out_valid, self.out_last);
+
+        let (ingested, normalized) = (self.ingested, self.normalized);
+        let (sum_valid, out_valid_read) = (self.sum_valid, self.out_valid_read);
+        if in_valid && in_ready {
+            self.written += 1;
+            self.write_pos += 1;
+            if in_last || self.written == 256 {
+                self.length[slot(self.ingested)] = self.written;
+                self.written = 0;
+                self.ingested += 1;
+            }
+        }
+        if sum_take {
+            if sum_last {
+                self.summed += 1;
+                self.sum_ptr = 0;
+                self.sum_valid = ingested != self.summed;
+            } else {
+                self.sum_ptr += 1;
+            }
+        } else if !self.sum_valid && ingested != self.summed {
+            self.sum_valid = true;
+        }
+        let done = self.reciprocal == Reciprocal::Newton;
+        let capture = self.capture;
+        self.capture = self.reciprocal_busy && done;
+        if start {
+            self.reciprocal_busy = true;
+        }
+        if capture {
+            self.normalized += 1;
+            self.reciprocal_busy = false;
+        }
+        self.reciprocal = match self.reciprocal {
+            Reciprocal::Idle if start => Reciprocal::Seed,
+            Reciprocal::Idle => Reciprocal::Idle,
+            Reciprocal::Seed => Reciprocal::Newton,
+            Reciprocal::Newton => Reciprocal::Idle,
         };
-        let advance = self.exp.advance(exp_ready);
-        let take = exp_in_valid && advance;
-        drive(
-            &self.ports,
-            outputs,
-            &[self.phase == Phase::Ingest],
-            self.out_valid,
-            self.out_last,
-        );
-        let (exp_out_valid, exp_out_last) = (self.exp.valid[4], self.exp.last[4]);
-        let mut next_phase = self.phase;
-        match self.phase {
-            Phase::Ingest => {
-                if in_valid {
-                    self.written += 1;
-                    if in_last || self.written == 256 {
-                        self.length = self.written;
-                        next_phase = Phase::Prime;
-                    }
-                }
+        if out_take {
+            if out_last_read {
+                self.output_read += 1;
+                self.out_ptr = 0;
+                self.out_valid_read = normalized != self.output_read;
+            } else {
+                self.out_ptr += 1;
             }
-            Phase::Prime => {
-                self.read_valid = true;
-                next_phase = Phase::Sum;
-            }
-            Phase::Sum => {
-                if exp_out_valid && exp_out_last {
-                    next_phase = Phase::Normalize;
-                }
-            }
-            Phase::Normalize => {
-                self.reciprocal_cycles = 0;
-                next_phase = Phase::Reciprocal;
-            }
-            Phase::Reciprocal => {
-                // started in Normalize: seed, then Newton with `done`
-                self.reciprocal_cycles += 1;
-                if self.reciprocal_cycles == 2 {
-                    self.read_ptr = 0;
-                    self.read_valid = true;
-                    next_phase = Phase::Output;
-                }
-            }
-            Phase::Output => {
-                let out_done = self.out_valid && self.out_last && out_ready;
-                if !self.out_valid || out_ready {
-                    self.out_valid = exp_out_valid && exp_ready;
-                    self.out_last = exp_out_last;
-                }
-                if out_done {
-                    self.written = 0;
-                    self.read_ptr = 0;
-                    next_phase = Phase::Ingest;
-                }
-            }
+        } else if !self.out_valid_read && normalized != self.output_read {
+            self.out_valid_read = true;
         }
-        if take {
-            self.read_ptr += 1;
-            if self.read_ptr == self.length {
-                self.read_valid = false;
-            }
+        if exp_ready {
+            self.out_valid = emit;
+            self.out_last = self.exp_out.last[4];
         }
-        self.exp.edge(advance, exp_in_valid, exp_in_last);
-        self.phase = next_phase;
+        if emit && self.exp_out.last[4] {
+            self.release_pos += self.length[slot(self.released)];
+            self.released += 1;
+        }
+        self.exp_sum.edge(sum_advance, sum_valid, sum_last);
+        self.exp_out.edge(out_advance, out_valid_read, out_last_read);
     }
 }
 
@@ -268,18 +284,7 @@ pub fn timing_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError>
             ports,
             pipe: ExpPipeline::default(),
         }),
-        "softmax" => Box::new(SoftmaxTiming {
-            ports,
-            phase: Phase::Ingest,
-            written: 0,
-            length: 0,
-            read_ptr: 0,
-            read_valid: false,
-            reciprocal_cycles: 0,
-            exp: ExpPipeline::default(),
-            out_valid: false,
-            out_last: false,
-        }),
+        "softmax" => Box::new(SoftmaxTiming { ports: Some(ports), ..Default::default() }),
         "sdpa" => Box::new(SdpaTiming {
             ports,
             loaded: false,

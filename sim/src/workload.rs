@@ -41,7 +41,8 @@ pub struct Workload {
     /// elements), beat after beat, per output stream.
     pub reference: Vec<Vec<f64>>,
     /// The cycle of every output beat with no gaps and no back-pressure,
-    /// per output stream (the timing model).
+    /// per output stream, from the block's closed form; empty where the
+    /// closed form does not apply (softmax rows of different lengths).
     pub full_speed_cycles: Vec<Vec<u64>>,
 }
 
@@ -105,40 +106,52 @@ fn exp(size: WorkloadSize) -> Workload {
 
 fn softmax(size: WorkloadSize) -> Result<Workload, SimError> {
     if size.n > SOFTMAX_N_MAX {
-        return Err(SimError::Invalid(format!(
-            "softmax rows hold at most {SOFTMAX_N_MAX} logits, not {}",
-            size.n
-        )));
+        return Err(SimError::Invalid(format!("softmax rows hold at most {SOFTMAX_N_MAX} logits, not {}", size.n)));
     }
     let model = SoftmaxModel::default_design();
     let mut rng = seeded(size.seed);
-    let (mut input, mut output) = (Beats::new(16), Beats::new(16));
-    let (mut reference, mut cycles) = (Vec::new(), Vec::new());
-    let mut start = 0;
-    for _ in 0..size.queries {
-        // rows of random lengths up to n: full, short and single logits
-        let real = random_logit_row(&mut rng, size.n);
-        let row =
-            quantize_all("logit", &real, model.input()).map_err(|e| SimError::Invalid(e.to_string()))?;
-        let probs = model.run(&row).map_err(|e| SimError::Invalid(e.to_string()))?;
-        let float = hwformer_quant::reference::softmax(&dequantize_all(&row, model.input()))
-            .map_err(|e| SimError::Invalid(e.to_string()))?;
-        let n = row.len() as u64;
-        for (i, (&x, &p)) in row.iter().zip(&probs).enumerate() {
-            let last = i + 1 == row.len();
-            input.push(&[u32::from(x as u16)], last);
-            output.push(&[p], last);
-            cycles.push(start + n - 1 + first_output_delay(n) + i as u64);
+    // rows of random lengths up to n: full, short and single logits
+    let rows = (0..size.queries)
+        .map(|_| quantize_all("logit", &random_logit_row(&mut rng, size.n), model.input()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SimError::Invalid(e.to_string()))?;
+    Workload::softmax_rows(&rows)
+}
+
+impl Workload {
+    /// The softmax workload of given rows of raw Q5.10 logits.
+    pub fn softmax_rows(rows: &[Vec<i64>]) -> Result<Self, SimError> {
+        let model = SoftmaxModel::default_design();
+        let (mut input, mut output) = (Beats::new(16), Beats::new(16));
+        let mut reference = Vec::new();
+        for row in rows {
+            let probs = model.run(row).map_err(|e| SimError::Invalid(e.to_string()))?;
+            let float = hwformer_quant::reference::softmax(&dequantize_all(row, model.input()))
+                .map_err(|e| SimError::Invalid(e.to_string()))?;
+            for (i, (&x, &p)) in row.iter().zip(&probs).enumerate() {
+                let last = i + 1 == row.len();
+                input.push(&[u32::from(x as u16)], last);
+                output.push(&[p], last);
+            }
+            reference.extend(float);
         }
-        start += row_cycles(n);
-        reference.extend(float);
+        // the closed form holds for rows of one length n >= 4: logits back
+        // to back, each row's probabilities first_output_delay after its last
+        let mut cycles = Vec::new();
+        let n = rows.first().map_or(0, |r| r.len() as u64);
+        if n >= 4 && rows.iter().all(|r| r.len() as u64 == n) {
+            for r in 0..rows.len() as u64 {
+                let last_logit = (r + 1) * row_cycles(n) - 1;
+                cycles.extend((0..n).map(|i| last_logit + first_output_delay(n) + i));
+            }
+        }
+        Ok(Self {
+            inputs: vec![input],
+            expected: vec![output],
+            reference: vec![reference],
+            full_speed_cycles: vec![cycles],
+        })
     }
-    Ok(Workload {
-        inputs: vec![input],
-        expected: vec![output],
-        reference: vec![reference],
-        full_speed_cycles: vec![cycles],
-    })
 }
 
 fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
