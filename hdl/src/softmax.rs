@@ -350,7 +350,8 @@ impl Logic for SoftmaxUnit {
         if (self.written.q.val() == 0) | (self.logit_key.val() > self.running_max.q.val()) {
             self.new_max.next = self.logit_key.val();
         }
-        self.s_axis_logits_tready.next = ((self.ingested.q.val() - self.released.q.val()) != self.slots.val())
+        self.s_axis_logits_tready.next = ((self.ingested.q.val() - self.released.q.val())
+            != self.slots.val())
             & ((self.write_pos.q.val() - self.release_pos.q.val()) != self.buffer.val());
         // (Verilog cannot slice an expression: the sum gets a name)
         self.next_write_pos.next = self.write_pos.q.val() + 1;
@@ -389,7 +390,8 @@ impl Logic for SoftmaxUnit {
             self.exp_sum.s_axis_x_tdata.next = self.sign.val();
         }
         self.exp_sum.s_axis_x_tvalid.next = self.sum_valid.q.val();
-        self.exp_sum.s_axis_x_tlast.next = self.sum_valid.q.val() & (self.sum_next.val() == self.sum_length.val());
+        self.exp_sum.s_axis_x_tlast.next =
+            self.sum_valid.q.val() & (self.sum_next.val() == self.sum_length.val());
         self.sum_take.next = self.sum_valid.q.val() & self.exp_sum.s_axis_x_tready.val();
         if self.sum_take.val() {
             if self.sum_next.val() == self.sum_length.val() {
@@ -400,7 +402,8 @@ impl Logic for SoftmaxUnit {
                 self.sum_valid.d.next = self.ingested.q.val() != self.summed_next.val();
             } else {
                 self.sum_ptr.d.next = self.sum_next.val();
-                self.sum_ram.read_address.next = self.sum_start.val() + bit_cast::<10, 9>(self.sum_next.val());
+                self.sum_ram.read_address.next =
+                    self.sum_start.val() + bit_cast::<10, 9>(self.sum_next.val());
             }
         } else if !self.sum_valid.q.val() & (self.ingested.q.val() != self.summed.q.val()) {
             // element 0 of a complete row is being read
@@ -411,7 +414,8 @@ impl Logic for SoftmaxUnit {
         // the row before is still being computed
         self.accumulate.next = !(self.exp_sum.m_axis_exp_tlast.val() & self.reciprocal_busy.q.val());
         self.exp_sum.m_axis_exp_tready.next = self.accumulate.val();
-        self.new_sum.next = self.sum.q.val() + bit_cast::<32, 24>(self.exp_sum.m_axis_exp_tdata.val().get_bits::<24>(16));
+        self.new_sum.next =
+            self.sum.q.val() + bit_cast::<32, 24>(self.exp_sum.m_axis_exp_tdata.val().get_bits::<24>(16));
         self.reciprocal.value.next = self.new_sum.val();
         self.reciprocal.start.next = false;
         if self.exp_sum.m_axis_exp_tvalid.val() & self.accumulate.val() {
@@ -457,7 +461,8 @@ impl Logic for SoftmaxUnit {
                 self.out_valid_read.d.next = self.normalized.q.val() != self.output_read_next.val();
             } else {
                 self.out_ptr.d.next = self.out_next.val();
-                self.out_ram.read_address.next = self.out_start.val() + bit_cast::<10, 9>(self.out_next.val());
+                self.out_ram.read_address.next =
+                    self.out_start.val() + bit_cast::<10, 9>(self.out_next.val());
             }
         } else if !self.out_valid_read.q.val() & (self.normalized.q.val() != self.output_read.q.val()) {
             self.out_valid_read.d.next = true;
@@ -466,8 +471,9 @@ impl Logic for SoftmaxUnit {
         // probability: e * (1/S) rounded, shifted by msb - 8, saturated;
         // the exp output's row is the oldest one not yet released
         self.shift.next = self.emit_msb.val() - 8;
-        self.scaled.next = bit_cast::<34, 32>(self.exp_out.m_axis_exp_tdata.val().get_bits::<16>(0) * self.emit_inverse.val())
-            + (self.one.val() << (self.shift.val() - 1));
+        self.scaled.next = bit_cast::<34, 32>(
+            self.exp_out.m_axis_exp_tdata.val().get_bits::<16>(0) * self.emit_inverse.val(),
+        ) + (self.one.val() << (self.shift.val() - 1));
         self.rounded.next = self.scaled.val() >> self.shift.val();
         self.exp_out.m_axis_exp_tready.next = !self.out_valid.q.val() | self.m_axis_probs_tready.val();
         self.emit.next = self.exp_out.m_axis_exp_tvalid.val() & self.exp_out.m_axis_exp_tready.val();

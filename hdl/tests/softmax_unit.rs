@@ -91,7 +91,11 @@ fn cycle_counts_without_stalls() {
         // first row: logits on cycles 0..n, its first probability later by
         // the documented delay, then one probability per cycle
         assert_eq!(taken[n - 1], n as u64 - 1, "n={n}");
-        assert_eq!(beats[0].cycle - taken[n - 1], first_output_delay(n as u64), "n={n}");
+        assert_eq!(
+            beats[0].cycle - taken[n - 1],
+            first_output_delay(n as u64),
+            "n={n}"
+        );
         assert_eq!(beats[n - 1].cycle - beats[0].cycle, n as u64 - 1);
         // rows overlap: the last two rows start row_cycles apart (steady state)
         let first = |r: usize| taken[r * n];

@@ -132,11 +132,7 @@ pub fn run(
         max_cycles,
     } = *stimulus;
     let ports = PortMap::new(manifest);
-    if inputs.len() != ports.input_streams.len() || expected.len() != ports.output_streams.len() {
-        return Err(SimError::Invalid(
-            "stimulus and manifest disagree on the number of streams".into(),
-        ));
-    }
+    stimulus.fits(&ports)?;
     std::fs::create_dir_all(work).map_err(SimError::io(work))?;
     for (i, (beats, port)) in inputs.iter().zip(&ports.input_streams).enumerate() {
         if !beats.is_empty() {

@@ -170,6 +170,24 @@ pub struct Stimulus<'a> {
     pub max_cycles: u64,
 }
 
+impl Stimulus<'_> {
+    /// An error unless the stimulus has one beat list per input stream and
+    /// one count per output stream of `ports`.
+    pub fn fits(&self, ports: &PortMap) -> Result<(), SimError> {
+        if self.inputs.len() == ports.input_streams.len() && self.expected.len() == ports.output_streams.len()
+        {
+            return Ok(());
+        }
+        Err(SimError::Invalid(format!(
+            "the block has {} input and {} output streams; given {} and {}",
+            ports.input_streams.len(),
+            ports.output_streams.len(),
+            self.inputs.len(),
+            self.expected.len()
+        )))
+    }
+}
+
 /// Drives the stimulus into `sim` until every output stream delivered its
 /// expected beats, or the cycle limit passed (an error that says how far
 /// each stream got).
@@ -180,15 +198,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
         pacing,
         max_cycles,
     } = *stimulus;
-    if inputs.len() != ports.input_streams.len() || expected.len() != ports.output_streams.len() {
-        return Err(SimError::Invalid(format!(
-            "the block has {} input and {} output streams; given {} and {}",
-            ports.input_streams.len(),
-            ports.output_streams.len(),
-            inputs.len(),
-            expected.len()
-        )));
-    }
+    stimulus.fits(ports)?;
     let mut in_buf = vec![0u32; ports.input_words()];
     let mut out_buf = vec![0u32; ports.output_words()];
     if let Some((active_high, offset)) = ports.reset {

@@ -105,27 +105,56 @@ enum Reciprocal {
     Newton,
 }
 
+/// One reading pass of the softmax: the row it reads (a count), the
+/// element the block RAM shows, and whether it is valid.
+#[derive(Debug, Clone, Copy, Default)]
+struct RowReader {
+    row: u64,
+    ptr: u64,
+    valid: bool,
+}
+
+impl RowReader {
+    /// Whether the element shown is its row's last.
+    fn at_last(&self, length: &[u64; 8]) -> bool {
+        self.valid && self.ptr + 1 == length[(self.row % 8) as usize]
+    }
+
+    /// The clock edge: after a taken element, the next one (or the next
+    /// row's first, if `ready_rows` says it is there); when idle, the
+    /// first element of a waiting row.
+    fn edge(&mut self, take: bool, last: bool, ready_rows: u64) {
+        if take {
+            if last {
+                self.row += 1;
+                self.ptr = 0;
+                self.valid = ready_rows != self.row;
+            } else {
+                self.ptr += 1;
+            }
+        } else if !self.valid && ready_rows != self.row {
+            self.valid = true;
+        }
+    }
+}
+
 #[derive(Default)]
 struct SoftmaxTiming {
     ports: Option<PortMap>,
     // rows counted since the start
     ingested: u64,
-    summed: u64,
     normalized: u64,
-    output_read: u64,
     released: u64,
     length: [u64; 8],
     write_pos: u64,
     release_pos: u64,
     written: u64,
-    sum_ptr: u64,
-    sum_valid: bool,
+    sum_pass: RowReader,
     exp_sum: ExpPipeline,
     reciprocal: Reciprocal,
     reciprocal_busy: bool,
     capture: bool,
-    out_ptr: u64,
-    out_valid_read: bool,
+    out_pass: RowReader,
     exp_out: ExpPipeline,
     out_valid: bool,
     out_last: bool,
@@ -140,21 +169,21 @@ impl Simulator for SoftmaxTiming {
         // eight row descriptors, a ring of 1024 logits
         let in_ready = self.ingested - self.released != 8 && self.write_pos - self.release_pos != 1024;
         // sum pass and accumulator
-        let sum_last = self.sum_valid && self.sum_ptr + 1 == self.length[slot(self.summed)];
+        let (sum_pass, out_pass) = (self.sum_pass, self.out_pass);
+        let sum_last = sum_pass.at_last(&self.length);
         let accumulate = !(self.exp_sum.last[4] && self.reciprocal_busy);
         let sum_advance = self.exp_sum.advance(accumulate);
-        let sum_take = self.sum_valid && sum_advance;
+        let sum_take = sum_pass.valid && sum_advance;
         let start = self.exp_sum.valid[4] && accumulate && self.exp_sum.last[4];
         // output pass and register
-        let out_last_read = self.out_valid_read && self.out_ptr + 1 == self.length[slot(self.output_read)];
+        let out_last_read = out_pass.at_last(&self.length);
         let exp_ready = !self.out_valid || out_ready;
         let out_advance = self.exp_out.advance(exp_ready);
-        let out_take = self.out_valid_read && out_advance;
+        let out_take = out_pass.valid && out_advance;
         let emit = self.exp_out.valid[4] && exp_ready;
         drive(ports, outputs, &[in_ready], self.out_valid, self.out_last);
 
         let (ingested, normalized) = (self.ingested, self.normalized);
-        let (sum_valid, out_valid_read) = (self.sum_valid, self.out_valid_read);
         if in_valid && in_ready {
             self.written += 1;
             self.write_pos += 1;
@@ -164,17 +193,7 @@ impl Simulator for SoftmaxTiming {
                 self.ingested += 1;
             }
         }
-        if sum_take {
-            if sum_last {
-                self.summed += 1;
-                self.sum_ptr = 0;
-                self.sum_valid = ingested != self.summed;
-            } else {
-                self.sum_ptr += 1;
-            }
-        } else if !self.sum_valid && ingested != self.summed {
-            self.sum_valid = true;
-        }
+        self.sum_pass.edge(sum_take, sum_last, ingested);
         let done = self.reciprocal == Reciprocal::Newton;
         let capture = self.capture;
         self.capture = self.reciprocal_busy && done;
@@ -191,17 +210,7 @@ impl Simulator for SoftmaxTiming {
             Reciprocal::Seed => Reciprocal::Newton,
             Reciprocal::Newton => Reciprocal::Idle,
         };
-        if out_take {
-            if out_last_read {
-                self.output_read += 1;
-                self.out_ptr = 0;
-                self.out_valid_read = normalized != self.output_read;
-            } else {
-                self.out_ptr += 1;
-            }
-        } else if !self.out_valid_read && normalized != self.output_read {
-            self.out_valid_read = true;
-        }
+        self.out_pass.edge(out_take, out_last_read, normalized);
         if exp_ready {
             self.out_valid = emit;
             self.out_last = self.exp_out.last[4];
@@ -210,8 +219,8 @@ impl Simulator for SoftmaxTiming {
             self.release_pos += self.length[slot(self.released)];
             self.released += 1;
         }
-        self.exp_sum.edge(sum_advance, sum_valid, sum_last);
-        self.exp_out.edge(out_advance, out_valid_read, out_last_read);
+        self.exp_sum.edge(sum_advance, sum_pass.valid, sum_last);
+        self.exp_out.edge(out_advance, out_pass.valid, out_last_read);
     }
 }
 
@@ -284,7 +293,10 @@ pub fn timing_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError>
             ports,
             pipe: ExpPipeline::default(),
         }),
-        "softmax" => Box::new(SoftmaxTiming { ports: Some(ports), ..Default::default() }),
+        "softmax" => Box::new(SoftmaxTiming {
+            ports: Some(ports),
+            ..Default::default()
+        }),
         "sdpa" => Box::new(SdpaTiming {
             ports,
             loaded: false,

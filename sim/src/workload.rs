@@ -106,7 +106,10 @@ fn exp(size: WorkloadSize) -> Workload {
 
 fn softmax(size: WorkloadSize) -> Result<Workload, SimError> {
     if size.n > SOFTMAX_N_MAX {
-        return Err(SimError::Invalid(format!("softmax rows hold at most {SOFTMAX_N_MAX} logits, not {}", size.n)));
+        return Err(SimError::Invalid(format!(
+            "softmax rows hold at most {SOFTMAX_N_MAX} logits, not {}",
+            size.n
+        )));
     }
     let model = SoftmaxModel::default_design();
     let mut rng = seeded(size.seed);

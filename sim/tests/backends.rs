@@ -108,7 +108,17 @@ fn exp_on_three_back_ends_at_full_speed_matches_the_timing_model() {
 #[test]
 fn sdpa_at_full_speed_matches_the_closed_form() {
     let (dir, manifest) = export("sdpa", 4, "timing");
-    let o = run(&dir, &manifest, Backend::Verilator, WorkloadSize { n: 20, queries: 3, seed: 4 }, Pacing::FULL_SPEED);
+    let o = run(
+        &dir,
+        &manifest,
+        Backend::Verilator,
+        WorkloadSize {
+            n: 20,
+            queries: 3,
+            seed: 4,
+        },
+        Pacing::FULL_SPEED,
+    );
     let v = o.result.unwrap();
     assert!(v.cycles_checked && v.closed_form_checked);
 }
@@ -120,17 +130,35 @@ fn softmax_rows_of_one_length_flow_at_one_logit_per_cycle() {
     let ports = hwformer_sim::ports::PortMap::new(&manifest);
     let library = hwformer_sim::verilator::build(&dir, &manifest, &BuildOptions::default()).unwrap();
     for n in [4usize, 9, 64] {
-        let rows: Vec<Vec<i64>> =
-            (0..10).map(|r| (0..n as i64).map(|i| (i * 301 + r * 17) % 4000 - 2000).collect()).collect();
+        let rows: Vec<Vec<i64>> = (0..10)
+            .map(|r| (0..n as i64).map(|i| (i * 301 + r * 17) % 4000 - 2000).collect())
+            .collect();
         let workload = Workload::softmax_rows(&rows).unwrap();
         let expected = workload.expected_beats();
-        let stimulus =
-            Stimulus { inputs: &workload.inputs, expected: &expected, pacing: Pacing::FULL_SPEED, max_cycles: 100_000 };
+        let stimulus = Stimulus {
+            inputs: &workload.inputs,
+            expected: &expected,
+            pacing: Pacing::FULL_SPEED,
+            max_cycles: 100_000,
+        };
         let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
         let trace = drive(&mut model, &ports, &stimulus).unwrap();
-        let predicted = drive(hwformer_sim::timing::timing_model(&manifest).unwrap().as_mut(), &ports, &stimulus).unwrap();
-        let v = check(&manifest, &workload, &trace, CycleChecks { model: Some(&predicted), closed_form: true })
-            .unwrap_or_else(|m| panic!("n = {n}: {m}"));
+        let predicted = drive(
+            hwformer_sim::timing::timing_model(&manifest).unwrap().as_mut(),
+            &ports,
+            &stimulus,
+        )
+        .unwrap();
+        let v = check(
+            &manifest,
+            &workload,
+            &trace,
+            CycleChecks {
+                model: Some(&predicted),
+                closed_form: true,
+            },
+        )
+        .unwrap_or_else(|m| panic!("n = {n}: {m}"));
         assert!(v.closed_form_checked);
         // every logit taken in consecutive cycles
         let taken = &trace.input_cycles[0];
@@ -300,7 +328,11 @@ fn softmax_wraps_its_ring_descriptors_and_counters_on_verilator_and_icarus() {
     // 16 rows, so every pointer and counter wraps (a sum compared in place
     // is 32 bits wide in Verilog and does not wrap: rust-hdl alone missed it)
     let (dir, manifest) = export("softmax", 0, "wrap");
-    let size = WorkloadSize { n: 64, queries: 40, seed: 12 };
+    let size = WorkloadSize {
+        n: 64,
+        queries: 40,
+        seed: 12,
+    };
     let v = run(&dir, &manifest, Backend::Verilator, size, GAPS);
     let i = run(&dir, &manifest, Backend::Icarus, size, GAPS);
     assert_eq!(v.trace, i.trace, "Verilator and Icarus disagree");
