@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod config;
 mod sim_command;
 mod xilinx_command;
 
@@ -58,12 +59,15 @@ enum Command {
     Vivado(xilinx_command::VivadoArgs),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
-        /// Which block.
-        #[arg(value_enum)]
-        block: BlockArg,
-        /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64.
-        #[arg(long, default_value_t = 8)]
-        d: usize,
+        /// Which block (or the config's).
+        #[arg(value_enum, required_unless_present = "config")]
+        block: Option<BlockArg>,
+        /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64 (default 8).
+        #[arg(long)]
+        d: Option<usize>,
+        /// A block configuration (TOML; see docs/BLOCKS.md).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -182,7 +186,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Quant { seed, json } => quant(seed, json),
         Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_sdpa(&args),
         Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
-        Command::Gen { block, d, out } => gen(block, d, &out),
+        Command::Gen {
+            block,
+            d,
+            config,
+            out,
+        } => gen(block, d, config.as_deref(), &out),
         Command::Sim(args) => sim_command::sim(&args),
         Command::Report(command) => xilinx_command::report(&command),
         Command::Estimate(args) => xilinx_command::estimate(&args),
@@ -277,8 +286,15 @@ fn export_block(block: BlockArg, d: usize, out: &Path) -> Result<hwformer_hdl::m
 }
 
 /// `hwformer gen`: exports one block and says where it went.
-fn gen(block: BlockArg, d: usize, out: &Path) -> Result<ExitCode, String> {
-    let manifest = export_block(block, d, out)?;
+fn gen(
+    block: Option<BlockArg>,
+    d: Option<usize>,
+    config: Option<&Path>,
+    out: &Path,
+) -> Result<ExitCode, String> {
+    let config = config.map(config::BlockConfig::load).transpose()?;
+    let (block, d) = config::block_and_d(block.map(BlockArg::name), d, config.as_ref())?;
+    let manifest = config::export_checked(&block, d, config.as_ref(), out)?;
     println!(
         "{}: module {}, latency {} cycles, initiation interval {}",
         manifest.block, manifest.module, manifest.latency_cycles, manifest.initiation_interval

@@ -1,6 +1,7 @@
 //! `hwformer sim`: export a block, run it on one back end under the common
 //! testbench, and print PASS or FAIL with the first mismatch.
 
+use crate::config::{block_and_d, export_checked, BlockConfig};
 use crate::BlockArg;
 use clap::{Args, ValueEnum};
 use hwformer_sim::session::{simulate, Backend, SimOutcome, SimRequest};
@@ -24,31 +25,34 @@ pub enum BackendArg {
 /// Arguments of `hwformer sim`.
 #[derive(Args)]
 pub struct SimArgs {
-    /// Which block.
-    #[arg(value_enum)]
-    block: BlockArg,
+    /// Which block (or the config's).
+    #[arg(value_enum, required_unless_present = "config")]
+    block: Option<BlockArg>,
+    /// A block configuration (TOML; its [sim] table sets defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Simulator.
     #[arg(long, value_enum, default_value = "verilator")]
     backend: BackendArg,
-    /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64.
-    #[arg(long, default_value_t = 8)]
-    d: usize,
-    /// Keys per query (sdpa, at most 256), logits per row (softmax, at most
-    /// 256) or inputs per group (exp).
-    #[arg(long, default_value_t = 64)]
-    n: usize,
-    /// Queries (sdpa), rows (softmax) or groups (exp).
-    #[arg(long, default_value_t = 4)]
-    queries: usize,
-    /// Seed of the inputs and of the gap and back-pressure patterns.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Probability that a source offers a beat in a cycle (1 = no gaps).
-    #[arg(long, default_value_t = 0.8)]
-    valid: f64,
-    /// Probability that the sink is ready in a cycle (1 = no back-pressure).
-    #[arg(long, default_value_t = 0.8)]
-    ready: f64,
+    /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64 (default 8).
+    #[arg(long)]
+    d: Option<usize>,
+    /// Keys per query (sdpa, at most 256), most logits per row (softmax,
+    /// at most 256) or inputs per group (exp) (default 64).
+    #[arg(long)]
+    n: Option<usize>,
+    /// Queries (sdpa), rows (softmax) or groups (exp) (default 4).
+    #[arg(long)]
+    queries: Option<usize>,
+    /// Seed of the inputs and of the gap and back-pressure patterns (default 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Probability that a source offers a beat in a cycle; 1 = no gaps (default 0.8).
+    #[arg(long)]
+    valid: Option<f64>,
+    /// Probability that the sink is ready in a cycle; 1 = no back-pressure (default 0.8).
+    #[arg(long)]
+    ready: Option<f64>,
     /// Write a VCD waveform (verilator and iverilog back ends).
     #[arg(long)]
     vcd: Option<PathBuf>,
@@ -68,14 +72,15 @@ impl SimArgs {
     /// The default design's check, as `make demo` runs it.
     pub fn demo(seed: u64) -> Self {
         Self {
-            block: BlockArg::Sdpa,
+            block: Some(BlockArg::Sdpa),
+            config: None,
             backend: BackendArg::Verilator,
-            d: 16,
-            n: 256,
-            queries: 16,
-            seed,
-            valid: 0.9,
-            ready: 0.9,
+            d: Some(16),
+            n: Some(256),
+            queries: Some(16),
+            seed: Some(seed),
+            valid: Some(0.9),
+            ready: Some(0.9),
             vcd: None,
             saif: None,
             out: None,
@@ -86,21 +91,28 @@ impl SimArgs {
 
 /// Runs `hwformer sim`.
 pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
-    for (name, p) in [("--valid", args.valid), ("--ready", args.ready)] {
+    let config = args.config.as_deref().map(BlockConfig::load).transpose()?;
+    let defaults = config.as_ref().map(|c| c.sim.clone()).unwrap_or_default();
+    let (block, d) = block_and_d(args.block.map(BlockArg::name), args.d, config.as_ref())?;
+    let n = args.n.or(defaults.n).unwrap_or(64);
+    let queries = args.queries.or(defaults.queries).unwrap_or(4);
+    let seed = args.seed.or(defaults.seed).unwrap_or(1);
+    let valid = args.valid.or(defaults.valid).unwrap_or(0.8);
+    let ready = args.ready.or(defaults.ready).unwrap_or(0.8);
+    for (name, p) in [("--valid", valid), ("--ready", ready)] {
         if !(p > 0.0 && p <= 1.0) {
             return Err(format!("{name} is a probability in (0, 1], not {p}"));
         }
     }
-    let block = args.block.name();
     let dir = args.out.clone().unwrap_or_else(|| {
         let name = if block == "sdpa" {
-            format!("sdpa_d{}", args.d)
+            format!("sdpa_d{d}")
         } else {
-            block.to_string()
+            block.clone()
         };
         PathBuf::from("target/hwformer-sim").join(name)
     });
-    let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
+    let manifest = export_checked(&block, d, config.as_ref(), &dir)?;
     let backend = match args.backend {
         BackendArg::Verilator => Backend::Verilator,
         BackendArg::Rusthdl => Backend::RustHdl,
@@ -110,15 +122,11 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         dir,
         manifest,
         backend,
-        size: WorkloadSize {
-            n: args.n,
-            queries: args.queries,
-            seed: args.seed,
-        },
+        size: WorkloadSize { n, queries, seed },
         pacing: Pacing {
-            valid_probability: args.valid,
-            ready_probability: args.ready,
-            seed: args.seed,
+            valid_probability: valid,
+            ready_probability: ready,
+            seed,
         },
         vcd: args.vcd.clone(),
         saif: args.saif.clone(),

@@ -386,3 +386,54 @@ fn synth_maps_exp_to_ultrascale_plus_with_an_fmax_estimate() {
     assert!(ns > 0.0 && (mhz - 1000.0 / ns).abs() < 1e-6, "{depth}");
     assert!(depth["delays"].as_str().unwrap().starts_with("xcup"));
 }
+
+#[test]
+fn a_config_file_sets_the_block_and_the_simulation_and_is_checked_against_the_hardware() {
+    let dir = scratch("config");
+    let config = dir.join("head.toml");
+    std::fs::write(
+        &config,
+        "block = \"sdpa\"\nd = 2\nn_max = 256\n[formats]\nq = \"Q3.12\"\n[sim]\nn = 9\nqueries = 3\nvalid = 1.0\nready = 1.0\n",
+    )
+    .unwrap();
+    let out = hwformer(&[
+        "sim",
+        "--config",
+        config.to_str().unwrap(),
+        "--json",
+        "--out",
+        dir.join("sim").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["verdict"]["beats_checked"], 3, "{json}");
+    assert_eq!(
+        json["verdict"]["closed_form_checked"], true,
+        "full speed from the config: {json}"
+    );
+    let gen = dir.join("gen");
+    assert!(hwformer(&[
+        "gen",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        gen.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let manifest = std::fs::read_to_string(gen.join("sdpa.json")).unwrap();
+    assert!(manifest.contains("hwformer_sdpa_d2"));
+    // a format the hardware is not built with: an error, and nothing written
+    std::fs::write(&config, "block = \"sdpa\"\n[formats]\nq = \"Q4.11\"\n").unwrap();
+    let refused = dir.join("refused");
+    let out = hwformer(&[
+        "gen",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built with Q3.12"));
+    assert!(!refused.exists());
+}

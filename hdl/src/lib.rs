@@ -25,14 +25,10 @@ pub mod softmax;
 /// Names of the blocks [`export_block`] knows.
 pub const BLOCKS: [&str; 3] = ["exp", "softmax", "sdpa"];
 
-/// Exports block `block` (`d` lanes for sdpa, ignored otherwise) into
-/// `dir` as `<block>.v` and `<block>.json`; returns its manifest.
-pub fn export_block(
-    block: &str,
-    d: usize,
-    dir: &std::path::Path,
-) -> Result<manifest::Manifest, export::ExportError> {
-    let (verilog, manifest) = match block {
+/// Builds block `block` (`d` lanes for sdpa, ignored otherwise): its
+/// Verilog and its manifest, in memory.
+pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest), export::ExportError> {
+    match block {
         "exp" => exp::export(),
         "softmax" => softmax::export(),
         "sdpa" => sdpa::export(d),
@@ -40,7 +36,17 @@ pub fn export_block(
             "no block `{other}` (known: {})",
             BLOCKS.join(", ")
         ))),
-    }?;
+    }
+}
+
+/// Exports block `block` (`d` lanes for sdpa, ignored otherwise) into
+/// `dir` as `<block>.v` and `<block>.json`; returns its manifest.
+pub fn export_block(
+    block: &str,
+    d: usize,
+    dir: &std::path::Path,
+) -> Result<manifest::Manifest, export::ExportError> {
+    let (verilog, manifest) = build_block(block, d)?;
     export::write(dir, &verilog, &manifest)?;
     Ok(manifest)
 }

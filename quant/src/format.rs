@@ -69,6 +69,47 @@ impl std::fmt::Display for QFormat {
     }
 }
 
+impl std::str::FromStr for QFormat {
+    type Err = QuantError;
+
+    /// Reads the notation [`Display`](std::fmt::Display) writes: `Q3.12`
+    /// (signed: sign, 3 integer and 12 fractional bits), `UQ0.16`
+    /// (unsigned), with or without the ` (16 bits)` that follows; the
+    /// integer part may be negative (`Q-2.20`).
+    fn from_str(text: &str) -> Result<Self> {
+        let bad = || {
+            QuantError::InvalidFormat(format!(
+                "`{text}`: expected Q<int>.<frac> or UQ<int>.<frac>, e.g. Q3.12 or UQ0.16"
+            ))
+        };
+        let (notation, stated_bits) = match text.trim().split_once(' ') {
+            Some((n, rest)) => {
+                let bits = rest
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(" bits)"))
+                    .ok_or_else(bad)?;
+                (n, Some(bits.parse::<u32>().map_err(|_| bad())?))
+            }
+            None => (text.trim(), None),
+        };
+        let (signed, rest) = match notation.strip_prefix("UQ") {
+            Some(rest) => (false, rest),
+            None => (true, notation.strip_prefix('Q').ok_or_else(bad)?),
+        };
+        let (int, frac) = rest.split_once('.').ok_or_else(bad)?;
+        let int: i64 = int.parse().map_err(|_| bad())?;
+        let frac: u32 = frac.parse().map_err(|_| bad())?;
+        let bits = int + i64::from(frac) + i64::from(signed);
+        let bits = u32::try_from(bits).map_err(|_| bad())?;
+        if stated_bits.is_some_and(|b| b != bits) {
+            return Err(QuantError::InvalidFormat(format!(
+                "`{text}`: the notation makes {bits} bits"
+            )));
+        }
+        Self::new(signed, bits, frac)
+    }
+}
+
 impl QFormat {
     /// A format of `bits` bits with `frac` fractional bits.
     pub fn new(signed: bool, bits: u32, frac: u32) -> Result<Self> {

@@ -236,3 +236,48 @@ proptest! {
         prop_assert_eq!(product.raw(), a as i128 * b as i128);
     }
 }
+
+#[test]
+fn formats_are_read_from_their_notation() {
+    use hwformer_quant::QFormat;
+    assert_eq!(
+        "Q3.12".parse::<QFormat>().unwrap(),
+        QFormat::signed(16, 12).unwrap()
+    );
+    assert_eq!(
+        "UQ0.16".parse::<QFormat>().unwrap(),
+        QFormat::unsigned(16, 16).unwrap()
+    );
+    assert_eq!(
+        "Q5.10 (16 bits)".parse::<QFormat>().unwrap(),
+        QFormat::signed(16, 10).unwrap()
+    );
+    for bad in [
+        "",
+        "Q",
+        "Q3",
+        "Q3.x",
+        "X3.12",
+        "Q3.12 (17 bits)",
+        "Q-20.3",
+        "Q60.60",
+        "UQ0.0",
+    ] {
+        assert!(bad.parse::<QFormat>().is_err(), "{bad}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn notation_round_trips(signed: bool, bits in 1u32..=64, frac_seed: u32) {
+        let frac = frac_seed % (bits + 1);
+        if let Ok(f) = hwformer_quant::QFormat::new(signed, bits, frac) {
+            prop_assert_eq!(f.to_string().parse::<hwformer_quant::QFormat>().unwrap(), f);
+        }
+    }
+
+    #[test]
+    fn any_text_gives_a_format_or_an_error(text in "\\PC{0,20}") {
+        let _ = text.parse::<hwformer_quant::QFormat>();
+    }
+}

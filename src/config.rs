@@ -1,0 +1,213 @@
+//! `--config FILE.toml`: a block's configuration in a file, for `gen` and
+//! `sim`. Every setting is checked against what is built: a format or size
+//! the hardware does not have is an error that says what it has.
+//!
+//! ```toml
+//! block = "sdpa"        # exp | softmax | sdpa
+//! d = 16                # sdpa: 1, 2, 4, 8, 16, 32 or 64
+//! n_max = 256           # optional: must be the built size
+//!
+//! [formats]             # optional: field = format, each must be the built one
+//! q = "Q3.12"
+//! o = "Q3.12"
+//!
+//! [sim]                 # optional defaults for `hwformer sim`
+//! n = 256
+//! queries = 8
+//! seed = 1
+//! valid = 0.9
+//! ready = 0.9
+//! ```
+
+use hwformer_hdl::manifest::Manifest;
+use hwformer_quant::QFormat;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Defaults for `hwformer sim`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimDefaults {
+    /// Keys per query / logits per row.
+    pub n: Option<usize>,
+    /// Queries / rows.
+    pub queries: Option<usize>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Source valid probability.
+    pub valid: Option<f64>,
+    /// Sink ready probability.
+    pub ready: Option<f64>,
+}
+
+/// A block's configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockConfig {
+    /// Block name.
+    pub block: String,
+    /// Head dimension (sdpa).
+    pub d: Option<usize>,
+    /// Longest row or query.
+    pub n_max: Option<usize>,
+    /// Field name to format (`Q3.12`, `UQ0.16`).
+    #[serde(default)]
+    pub formats: BTreeMap<String, String>,
+    /// Simulation defaults.
+    #[serde(default)]
+    pub sim: SimDefaults,
+}
+
+impl BlockConfig {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: Self = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !hwformer_hdl::BLOCKS.contains(&config.block.as_str()) {
+            return Err(format!(
+                "{}: block `{}` is not one of {}",
+                path.display(),
+                config.block,
+                hwformer_hdl::BLOCKS.join(", ")
+            ));
+        }
+        if config.d.is_some() && config.block != "sdpa" {
+            return Err(format!(
+                "{}: `d` is a setting of sdpa, not {}",
+                path.display(),
+                config.block
+            ));
+        }
+        Ok(config)
+    }
+
+    /// An error unless every size and format asked for is the one `manifest` was built with.
+    pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
+        if let Some(n_max) = self.n_max {
+            match manifest.params.get("n_max") {
+                Some(&built) if built == n_max as f64 => {}
+                Some(&built) => {
+                    return Err(format!(
+                        "n_max = {n_max}: {} is built for n_max = {built} (other sizes are not built yet)",
+                        manifest.block
+                    ))
+                }
+                None => return Err(format!("n_max is not a setting of {}", manifest.block)),
+            }
+        }
+        for (name, wanted) in &self.formats {
+            let wanted: QFormat = wanted.parse().map_err(|e| format!("formats.{name}: {e}"))?;
+            let field = manifest
+                .streams
+                .iter()
+                .flat_map(|s| &s.fields)
+                .find(|f| &f.name == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = manifest
+                        .streams
+                        .iter()
+                        .flat_map(|s| &s.fields)
+                        .map(|f| f.name.as_str())
+                        .collect();
+                    format!(
+                        "formats.{name}: {} has no field `{name}` (its fields: {})",
+                        manifest.block,
+                        names.join(", ")
+                    )
+                })?;
+            if field.format != wanted {
+                return Err(format!(
+                    "formats.{name} = {wanted}: {} is built with {} (other formats are not built yet)",
+                    manifest.block, field.format
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The block and head dimension from the command line and the config:
+/// either may give them, and where both do they must agree.
+pub fn block_and_d(
+    cli_block: Option<&str>,
+    cli_d: Option<usize>,
+    config: Option<&BlockConfig>,
+) -> Result<(String, usize), String> {
+    let block = match (cli_block, config) {
+        (Some(b), Some(c)) if b != c.block => {
+            return Err(format!("the command line says {b}, the config says {}", c.block))
+        }
+        (Some(b), _) => b.to_string(),
+        (None, Some(c)) => c.block.clone(),
+        (None, None) => return Err("name a block, or give --config".into()),
+    };
+    let d = match (cli_d, config.and_then(|c| c.d)) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(format!("the command line says d = {a}, the config says d = {b}"))
+        }
+        (Some(d), _) | (None, Some(d)) => d,
+        (None, None) => 8,
+    };
+    Ok((block, d))
+}
+
+/// Builds the block, checks it against the config (if any), then writes
+/// `<block>.v` and `<block>.json` into `dir`: nothing is written for a
+/// config the hardware does not match.
+pub fn export_checked(
+    block: &str,
+    d: usize,
+    config: Option<&BlockConfig>,
+    dir: &Path,
+) -> Result<Manifest, String> {
+    let (verilog, manifest) = hwformer_hdl::build_block(block, d).map_err(|e| e.to_string())?;
+    if let Some(c) = config {
+        c.check(&manifest)?;
+    }
+    hwformer_hdl::export::write(dir, &verilog, &manifest).map_err(|e| e.to_string())?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Result<BlockConfig, String> {
+        let path = std::env::temp_dir().join(format!("hwformer-config-{}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        BlockConfig::load(&path)
+    }
+
+    #[test]
+    fn a_config_of_what_is_built_passes_and_anything_else_says_why() {
+        let (_, manifest) = hwformer_hdl::sdpa::export(2).unwrap();
+        let good = config(
+            "block = \"sdpa\"\nd = 2\nn_max = 256\n[formats]\nq = \"Q3.12\"\no = \"Q3.12 (16 bits)\"\n",
+        )
+        .unwrap();
+        assert_eq!(good.d, Some(2));
+        good.check(&manifest).unwrap();
+        for (text, says) in [
+            ("block = \"sdpa\"\n[formats]\nq = \"Q4.11\"\n", "built with Q3.12"),
+            ("block = \"sdpa\"\nn_max = 1024\n", "n_max = 256"),
+            ("block = \"sdpa\"\n[formats]\nz = \"Q3.12\"\n", "no field `z`"),
+            (
+                "block = \"sdpa\"\n[formats]\nq = \"Q3\"\n",
+                "expected Q<int>.<frac>",
+            ),
+        ] {
+            let e = config(text).unwrap().check(&manifest).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        for (text, says) in [
+            ("block = \"fft\"\n", "not one of"),
+            ("block = \"exp\"\nd = 4\n", "setting of sdpa"),
+            ("block = \"sdpa\"\nwidth = 3\n", "unknown field"),
+            ("block = sdpa\n", "line 1"),
+        ] {
+            let e = config(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+}
