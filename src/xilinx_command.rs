@@ -10,7 +10,9 @@ use hwformer_bitstreams::report::{self, Report};
 use hwformer_bitstreams::text_table::TextTable;
 use hwformer_bitstreams::vivado::{Part, SaifInput, VivadoProject, POWER_REPORT, TIMING_REPORT};
 use hwformer_bitstreams::yosys::{synthesize, Family};
-use hwformer_hdl::sdpa::{SDPA_N_MAX, SDPA_OUTPUT_DELAY};
+use hwformer_hdl::sdpa::{
+    query_cycles, SDPA_D_CHOICES, SDPA_MIN_QUERY_CYCLES, SDPA_N_MAX, SDPA_OUTPUT_DELAY,
+};
 use hwformer_sim::session::{simulate, Backend, SimRequest};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
@@ -79,6 +81,10 @@ pub struct EstimateArgs {
     /// Clock in MHz when no timing report is given.
     #[arg(long, default_value_t = 200.0)]
     clock_mhz: f64,
+    /// Without a timing report, run yosys and use its Fmax estimate
+    /// instead of --clock-mhz.
+    #[arg(long)]
+    synth: bool,
     /// Process node of the ASIC estimate, in nm (Horowitz's energies are for 45).
     #[arg(long, default_value_t = 45.0)]
     node_nm: f64,
@@ -92,11 +98,12 @@ impl EstimateArgs {
     pub fn demo() -> Self {
         Self {
             block: "sdpa".into(),
-            d: 16,
+            d: 8,
             n: 256,
             cycles_from: CyclesFrom::Sim,
             vivado_dir: None,
             clock_mhz: 200.0,
+            synth: false,
             node_nm: 45.0,
             json: false,
         }
@@ -118,8 +125,11 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
     match args.cycles_from {
         CyclesFrom::Model => Ok((
             n + SDPA_OUTPUT_DELAY,
-            n,
-            format!("timing model: one key per cycle, output {SDPA_OUTPUT_DELAY} cycles after the last key"),
+            query_cycles(n),
+            format!(
+                "timing model: one key per cycle, output {SDPA_OUTPUT_DELAY} cycles after the last key, \
+                 at least {SDPA_MIN_QUERY_CYCLES} cycles per query"
+            ),
         )),
         CyclesFrom::Sim => {
             let dir = PathBuf::from("target/hwformer-estimate").join(format!("sdpa_d{}", args.d));
@@ -157,6 +167,12 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
 
 /// Runs `hwformer estimate`.
 pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
+    estimate_at(args, None)
+}
+
+/// `hwformer estimate` with a clock already known (the demo passes the
+/// Fmax estimate of the synthesis it ran); a timing report still wins.
+pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Result<ExitCode, String> {
     if args.block != "sdpa" {
         return Err(format!(
             "estimate knows the operation count of sdpa only, not `{}`",
@@ -166,6 +182,9 @@ pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
     if args.n == 0 || args.n > SDPA_N_MAX {
         return Err(format!("--n must be 1 to {SDPA_N_MAX}, not {}", args.n));
     }
+    if !SDPA_D_CHOICES.contains(&args.d) {
+        return Err(format!("--d must be one of {SDPA_D_CHOICES:?}, not {}", args.d));
+    }
     let (latency_cycles, interval_cycles, cycles_source) = sdpa_cycles(args)?;
     let input = EstimateInput {
         block: args.block.clone(),
@@ -174,7 +193,22 @@ pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
         cycles_source,
         operations: OperationCounts::sdpa(args.d as u64, args.n as u64),
     };
-    let (mut clock, mut power) = (ClockChoice::requested(args.clock_mhz)?, None);
+    let mut clock = match known_clock {
+        Some(c) => c,
+        None if args.synth => {
+            let dir = PathBuf::from("target/hwformer-estimate").join(format!("sdpa_d{}_synth", args.d));
+            let manifest = hwformer_hdl::export_block("sdpa", args.d, &dir).map_err(|e| e.to_string())?;
+            eprintln!(
+                "synthesizing {} with yosys for its Fmax estimate ...",
+                manifest.module
+            );
+            let s = synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)
+                .map_err(|e| e.to_string())?;
+            ClockChoice::estimated(s.logic_depth.fmax_mhz, "yosys xc7 netlist")?
+        }
+        None => ClockChoice::requested(args.clock_mhz)?,
+    };
+    let mut power = None;
     if let Some(dir) = &args.vivado_dir {
         if !dir.is_dir() {
             return Err(format!("--vivado-dir {}: not a folder", dir.display()));
@@ -183,8 +217,9 @@ pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
             Some((Report::Timing(t), file)) => clock = ClockChoice::achieved(&t, &file)?,
             Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
             None => eprintln!(
-                "estimate: no {TIMING_REPORT} in {}: using the requested clock",
-                dir.display()
+                "estimate: no {TIMING_REPORT} in {}: using the clock of the {}",
+                dir.display(),
+                clock.source
             ),
         }
         match read_report(dir, POWER_REPORT)? {

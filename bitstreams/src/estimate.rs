@@ -47,6 +47,13 @@ impl ClockChoice {
         })
     }
 
+    /// The clock of an Fmax estimate (`what` says where it came from).
+    pub fn estimated(fmax_mhz: f64, what: &str) -> Result<Self, String> {
+        let mut clock = Self::requested(fmax_mhz)?;
+        clock.source = format!("{what}: Fmax about {fmax_mhz:.0} MHz (an estimate)");
+        Ok(clock)
+    }
+
     /// The achieved period from a routed timing summary: the first
     /// clock's period minus the worst negative slack (WNS); a design with
     /// positive slack could run at `period - WNS`.

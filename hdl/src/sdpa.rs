@@ -35,6 +35,16 @@ pub const SDPA_N_MAX: usize = 256;
 /// output register.
 pub const SDPA_OUTPUT_DELAY: u64 = 3 + EXP_LATENCY + 4;
 
+/// Fewest cycles between the outputs of queries back to back: the
+/// normalizer is busy four cycles per query (reciprocal 2, load, hold), so
+/// a query of `n` keys costs `max(n, SDPA_MIN_QUERY_CYCLES)` cycles.
+pub const SDPA_MIN_QUERY_CYCLES: u64 = 5;
+
+/// Cycles a query of `n` keys takes in steady state when nothing stalls.
+pub fn query_cycles(n: u64) -> u64 {
+    n.max(SDPA_MIN_QUERY_CYCLES)
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 enum Normalizer {
     Idle,

@@ -56,7 +56,7 @@ pub fn testbench_source(
             let top = n.max(1) - 1;
             let _ = writeln!(
                 s,
-                "  reg [{w}:0] d{i} [0:{top}]; reg l{i} [0:{top}]; reg v{i} [0:{last_cycle}]; integer k{i} = 0;\n  \
+                "  reg [{w}:0] d{i} [0:{top}]; reg l{i} [0:{top}]; reg v{i} [0:{last_cycle}]; integer k{i} = 0; reg held{i} = 0;\n  \
                  reg [{w}:0] {p}_tdata = 0; reg {p}_tvalid = 0; reg {p}_tlast = 0; wire {p}_tready;"
             );
             if n > 0 {
@@ -68,9 +68,9 @@ pub fn testbench_source(
             let _ = writeln!(load, "    $readmemh(\"in{i}_valid.hex\", v{i});");
             let _ = writeln!(
                 drive,
-                "      {p}_tvalid = (k{i} < {n}) && v{i}[c]; if (k{i} < {n}) begin {p}_tdata = d{i}[k{i}]; {p}_tlast = l{i}[k{i}]; end"
+                "      {p}_tvalid = (k{i} < {n}) && (held{i} || v{i}[c]); if (k{i} < {n}) begin {p}_tdata = d{i}[k{i}]; {p}_tlast = l{i}[k{i}]; end"
             );
-            let _ = writeln!(take, "      if ({p}_tvalid && {p}_tready) begin $fwrite(f_in, \"{i} %0d\\n\", c); k{i} = k{i} + 1; end");
+            let _ = writeln!(take, "      held{i} = {p}_tvalid && !{p}_tready; if ({p}_tvalid && {p}_tready) begin $fwrite(f_in, \"{i} %0d\\n\", c); k{i} = k{i} + 1; end");
             ni += 1;
         } else {
             let (o, n) = (no, expected[no]);

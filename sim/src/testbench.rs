@@ -11,7 +11,9 @@
 //!
 //! The pacing bit of stream `s` at cycle `c` is a pure function of the
 //! seed, `s` and `c`, so every back end (and Icarus' pattern files) sees
-//! exactly the same gaps.
+//! exactly the same gaps. A source consults it only when it has no beat on
+//! offer: as AXI4-Stream requires, an offered beat stays valid until taken
+//! (a sink's ready may come and go).
 
 use crate::error::SimError;
 use crate::ports::PortMap;
@@ -239,7 +241,8 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
         }
         for (s, (port, beats)) in ports.input_streams.iter().zip(inputs).enumerate() {
             let k = next[s];
-            let valid = k < beats.len() && pacing.bit(false, s, cycle);
+            // AXI4-Stream: a beat once offered stays offered until taken
+            let valid = k < beats.len() && (offered[s] || pacing.bit(false, s, cycle));
             offered[s] = valid;
             in_buf[port.valid] = u32::from(valid);
             if k < beats.len() {
@@ -265,6 +268,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
             if offered[s] && out_buf[port.ready] & 1 == 1 {
                 next[s] += 1;
                 trace.input_cycles[s].push(cycle);
+                offered[s] = false;
             }
         }
         cycle += 1;

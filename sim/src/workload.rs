@@ -7,7 +7,7 @@ use crate::testbench::Beats;
 use crate::SimError;
 use hwformer_hdl::exp::EXP_LATENCY;
 use hwformer_hdl::manifest::{Direction, Manifest};
-use hwformer_hdl::sdpa::{SDPA_N_MAX, SDPA_OUTPUT_DELAY};
+use hwformer_hdl::sdpa::{query_cycles, SDPA_N_MAX, SDPA_OUTPUT_DELAY};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_quant::accuracy::random_logit_row;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
@@ -202,8 +202,10 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
         )
         .map_err(|e| SimError::Invalid(e.to_string()))?;
         reference.extend(want.row(0).iter());
-        // keys flow one per cycle from cycle 1 (the query loads in cycle 0)
-        cycles.push(((i + 1) * size.n) as u64 + SDPA_OUTPUT_DELAY);
+        // keys flow one per cycle from cycle 1 (the query loads in cycle 0);
+        // short queries wait for the normalizer
+        let first = size.n as u64 + SDPA_OUTPUT_DELAY;
+        cycles.push(first + i as u64 * query_cycles(size.n as u64));
     }
     Ok(Workload {
         inputs: vec![q_beats, kv_beats],

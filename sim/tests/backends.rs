@@ -107,20 +107,19 @@ fn exp_on_three_back_ends_at_full_speed_matches_the_timing_model() {
 
 #[test]
 fn sdpa_at_full_speed_matches_the_closed_form() {
+    // short queries wait for the normalizer: max(n, 5) cycles each
     let (dir, manifest) = export("sdpa", 4, "timing");
-    let o = run(
-        &dir,
-        &manifest,
-        Backend::Verilator,
-        WorkloadSize {
-            n: 20,
-            queries: 3,
+    for n in [1, 3, 4, 5, 20] {
+        let size = WorkloadSize {
+            n,
+            queries: 4,
             seed: 4,
-        },
-        Pacing::FULL_SPEED,
-    );
-    let v = o.result.unwrap();
-    assert!(v.cycles_checked && v.closed_form_checked);
+        };
+        let v = run(&dir, &manifest, Backend::Verilator, size, Pacing::FULL_SPEED)
+            .result
+            .unwrap();
+        assert!(v.cycles_checked && v.closed_form_checked, "n = {n}");
+    }
 }
 
 #[test]
