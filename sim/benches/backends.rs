@@ -79,14 +79,17 @@ fn backends(c: &mut Criterion) {
                 stimulus,
             )
             .expect("run"),
-            _ => icarus::run(
-                &dir,
-                &dir.join("iverilog"),
-                &manifest,
-                stimulus,
-                &IcarusOptions::default(),
-            )
-            .expect("run"),
+            _ => {
+                icarus::run(
+                    &dir,
+                    &dir.join("iverilog"),
+                    &manifest,
+                    stimulus,
+                    &IcarusOptions::default(),
+                )
+                .expect("run")
+                .0
+            }
         };
         let cycles = once(&stimulus).cycles;
         group.throughput(Throughput::Elements(cycles));

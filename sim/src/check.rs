@@ -139,6 +139,20 @@ pub fn check(
         max_error: 0.0,
         error_bound: bound,
     };
+    for (s, stream) in inputs.iter().enumerate() {
+        let (taken, offered) = (trace.input_cycles[s].len(), workload.inputs[s].len());
+        if taken != offered {
+            return Err(Mismatch {
+                block: manifest.block.clone(),
+                stream: stream.name.clone(),
+                kind: MismatchKind::InputCycle,
+                beat: taken.min(offered),
+                cycle: trace.cycles,
+                expected: format!("all {offered} beats taken"),
+                actual: format!("{taken} taken"),
+            });
+        }
+    }
     if let Some(model) = cycles.model {
         for (s, stream) in inputs.iter().enumerate() {
             let (want, got) = (&model.input_cycles[s], &trace.input_cycles[s]);

@@ -6,7 +6,7 @@
 
 use crate::error::{run_tool, SimError};
 use crate::ports::PortMap;
-use crate::testbench::{Beats, Stimulus, Trace};
+use crate::testbench::{Beats, Stimulus, Trace, DRAIN_CYCLES};
 use hwformer_hdl::manifest::Manifest;
 use std::fmt::Write;
 use std::path::Path;
@@ -37,7 +37,8 @@ pub fn testbench_source(
     vcd: Option<&Path>,
 ) -> String {
     let ports = PortMap::new(manifest);
-    let mut s = String::from("`timescale 1ns/1ps\nmodule tb;\n  reg clock = 0;\n  integer c, f_in, f_out;\n");
+    let mut s =
+        String::from("`timescale 1ns/1ps\nmodule tb;\n  reg clock = 0;\n  integer c, fin, f_in, f_out;\n");
     let mut connect = vec![format!(".{}(clock)", manifest.clock)];
     let (mut drive, mut sample, mut take, mut load, mut done) = (
         String::new(),
@@ -46,7 +47,9 @@ pub fn testbench_source(
         String::new(),
         Vec::new(),
     );
-    let last_cycle = max_cycles.max(1) - 1;
+    let mut drain_drive = String::new();
+    // pacing patterns cover the run and its drain
+    let last_cycle = max_cycles + DRAIN_CYCLES - 1;
     let (mut ni, mut no) = (0, 0);
     for stream in &manifest.streams {
         let p = &stream.port_prefix;
@@ -66,10 +69,11 @@ pub fn testbench_source(
                 );
             }
             let _ = writeln!(load, "    $readmemh(\"in{i}_valid.hex\", v{i});");
-            let _ = writeln!(
-                drive,
-                "      {p}_tvalid = (k{i} < {n}) && (held{i} || v{i}[c]); if (k{i} < {n}) begin {p}_tdata = d{i}[k{i}]; {p}_tlast = l{i}[k{i}]; end"
+            let line = format!(
+                "      {p}_tvalid = (k{i} < {n}) && (held{i} || v{i}[c]); if (k{i} < {n}) begin {p}_tdata = d{i}[k{i}]; {p}_tlast = l{i}[k{i}]; end\n"
             );
+            drive.push_str(&line);
+            drain_drive.push_str(&line);
             let _ = writeln!(take, "      held{i} = {p}_tvalid && !{p}_tready; if ({p}_tvalid && {p}_tready) begin $fwrite(f_in, \"{i} %0d\\n\", c); k{i} = k{i} + 1; end");
             ni += 1;
         } else {
@@ -80,6 +84,7 @@ pub fn testbench_source(
             );
             let _ = writeln!(load, "    $readmemh(\"out{o}_ready.hex\", r{o});");
             let _ = writeln!(drive, "      {p}_tready = r{o}[c];");
+            let _ = writeln!(drain_drive, "      {p}_tready = 1;");
             let _ = writeln!(
                 sample,
                 "      if ({p}_tvalid && {p}_tready) begin $fwrite(f_out, \"{o} %h %0d %0d\\n\", {p}_tdata, {p}_tlast, c); g{o} = g{o} + 1; end"
@@ -112,19 +117,30 @@ pub fn testbench_source(
     s.push_str(&sample);
     s.push_str(&take);
     s.push_str("      #4 clock = 1; #5 clock = 0;\n    end\n    $fwrite(f_out, \"cycles %0d\\n\", c);\n");
+    // the drain: every sink ready, any further beat recorded
+    let _ = writeln!(
+        s,
+        "    fin = c;\n    for (c = fin; c < fin + {DRAIN_CYCLES}; c = c + 1) begin"
+    );
+    s.push_str(&drain_drive);
+    s.push_str("      #1;\n");
+    s.push_str(&sample);
+    s.push_str(&take);
+    s.push_str("      #4 clock = 1; #5 clock = 0;\n    end\n");
     s.push_str("    $fclose(f_in); $fclose(f_out); $finish;\n  end\nendmodule\n");
     s
 }
 
 /// Runs the block exported in `dir` under Icarus with the same stimulus
 /// and pacing as [`crate::testbench::run`]; `work` receives the files.
+/// Returns the trace and the seconds `iverilog` took to compile.
 pub fn run(
     dir: &Path,
     work: &Path,
     manifest: &Manifest,
     stimulus: &Stimulus,
     options: &IcarusOptions,
-) -> Result<Trace, SimError> {
+) -> Result<(Trace, f64), SimError> {
     let Stimulus {
         inputs,
         expected,
@@ -147,13 +163,13 @@ pub fn run(
         }
         write_lines(
             &work.join(format!("in{i}_valid.hex")),
-            (0..max_cycles).map(|c| u8::from(pacing.bit(false, i, c)).to_string()),
+            (0..max_cycles + DRAIN_CYCLES).map(|c| u8::from(pacing.bit(false, i, c)).to_string()),
         )?;
     }
     for o in 0..expected.len() {
         write_lines(
             &work.join(format!("out{o}_ready.hex")),
-            (0..max_cycles).map(|c| u8::from(pacing.bit(true, o, c)).to_string()),
+            (0..max_cycles + DRAIN_CYCLES).map(|c| u8::from(pacing.bit(true, o, c)).to_string()),
         )?;
     }
     let verilog = dir.join(&manifest.verilog);
@@ -161,14 +177,20 @@ pub fn run(
     let tb = testbench_source(manifest, inputs, expected, max_cycles, options.vcd.as_deref());
     std::fs::write(work.join("tb.v"), tb).map_err(SimError::io(work.join("tb.v")))?;
     let verilog = verilog.to_string_lossy();
+    let compile = std::time::Instant::now();
     run_tool(
         work,
         "iverilog",
         "iverilog",
         &["-g2005", "-o", "tb.vvp", "tb.v", &verilog],
     )?;
+    let compile_seconds = compile.elapsed().as_secs_f64();
+    // no result of an earlier run may be read back as this one's
+    for stale in ["inputs.txt", "outputs.txt"] {
+        let _ = std::fs::remove_file(work.join(stale));
+    }
     run_tool(work, "vvp", "vvp", &["-n", "tb.vvp"])?;
-    read_trace(work, &ports, inputs.len())
+    Ok((read_trace(work, &ports, inputs.len())?, compile_seconds))
 }
 
 fn read_trace(work: &Path, ports: &PortMap, inputs: usize) -> Result<Trace, SimError> {

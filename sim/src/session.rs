@@ -70,11 +70,13 @@ pub struct SimOutcome {
     pub result: Result<Verdict, Mismatch>,
     /// Cycles simulated.
     pub cycles: u64,
-    /// Seconds in the simulation loop (build excluded).
+    /// Seconds in the simulation loop (build excluded; for Icarus, its
+    /// run after `iverilog` compiled the testbench).
     pub seconds: f64,
     /// Simulated cycles per second, driving and monitoring included.
     pub cycles_per_second: f64,
-    /// Seconds spent building (verilating, compiling, or a cache hit).
+    /// Seconds spent building (verilating and compiling, a cache hit, or
+    /// `iverilog`'s compile).
     pub build_seconds: f64,
     /// The seed of the workload and the pacing (replays the run).
     pub seed: u64,
@@ -155,8 +157,8 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
             };
             let start = Instant::now();
             let options = IcarusOptions { vcd };
-            let trace = icarus::run(&request.dir, &work, &request.manifest, &stimulus, &options)?;
-            (trace, start.elapsed().as_secs_f64(), 0.0)
+            let (trace, compile) = icarus::run(&request.dir, &work, &request.manifest, &stimulus, &options)?;
+            (trace, start.elapsed().as_secs_f64() - compile, compile)
         }
     };
     let full_speed = request.pacing.valid_probability >= 1.0 && request.pacing.ready_probability >= 1.0;

@@ -18,6 +18,10 @@
 use crate::error::SimError;
 use crate::ports::PortMap;
 
+/// Cycles every run continues after the last expected output beat, with
+/// every sink ready, to catch beats the block should not send.
+pub const DRAIN_CYCLES: u64 = 300;
+
 /// A cycle-based simulator of one block.
 pub trait Simulator {
     /// One clock cycle: drive `inputs` with the clock low and settle, copy
@@ -191,8 +195,9 @@ impl Stimulus<'_> {
 }
 
 /// Drives the stimulus into `sim` until every output stream delivered its
-/// expected beats, or the cycle limit passed (an error that says how far
-/// each stream got).
+/// expected beats (then [`DRAIN_CYCLES`] more, recording any extra beat),
+/// or the cycle limit passed (an error that says how far each stream got).
+/// `Trace::cycles` is the cycle count up to the last expected beat.
 pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Result<Trace, SimError> {
     let Stimulus {
         inputs,
@@ -220,8 +225,17 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
     }
     let done = |t: &Trace| t.outputs.iter().zip(expected).all(|(b, &n)| b.len() >= n);
     let mut cycle = 0u64;
-    while !done(&trace) {
-        if cycle >= max_cycles {
+    // after the expected beats, DRAIN_CYCLES more with every sink ready:
+    // a beat too many is caught, not left behind
+    let mut finished: Option<u64> = None;
+    loop {
+        if finished.is_none() && done(&trace) {
+            finished = Some(cycle);
+        }
+        if finished.is_some_and(|f| cycle >= f + DRAIN_CYCLES) {
+            break;
+        }
+        if finished.is_none() && cycle >= max_cycles {
             let got: Vec<String> = trace
                 .outputs
                 .iter()
@@ -252,7 +266,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
             }
         }
         for (s, port) in ports.output_streams.iter().enumerate() {
-            in_buf[port.ready] = u32::from(pacing.bit(true, s, cycle));
+            in_buf[port.ready] = u32::from(finished.is_some() || pacing.bit(true, s, cycle));
         }
         sim.cycle(&in_buf, &mut out_buf);
         for (s, port) in ports.output_streams.iter().enumerate() {
@@ -273,6 +287,6 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
         }
         cycle += 1;
     }
-    trace.cycles = cycle;
+    trace.cycles = finished.unwrap_or(cycle);
     Ok(trace)
 }

@@ -22,7 +22,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Version of the C ABI below; a cached library with another is rebuilt.
-const ABI_VERSION: u32 = 3;
+const ABI_VERSION: u32 = 4;
 
 /// How to build a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,16 +72,26 @@ pub fn shim_source(ports: &PortMap) -> String {
          extern \"C\" {\n",
     );
     let _ = writeln!(s, "uint32_t hwformer_abi_version() {{ return {ABI_VERSION}; }}");
+    let _ = writeln!(
+        s,
+        "uint32_t hwformer_input_words() {{ return {}; }}",
+        ports.input_words()
+    );
+    let _ = writeln!(
+        s,
+        "uint32_t hwformer_output_words() {{ return {}; }}",
+        ports.output_words()
+    );
     let lifetime = String::from(
         "int hwformer_has_trace() { return VM_TRACE; }\n\
-         void* hwformer_new() {\n  Model* m = new Model;\n  m->context.traceEverOn(VM_TRACE != 0);\n\
-         \x20 m->top = new Vdut{&m->context};\n  return m;\n}\n\
+         void* hwformer_new() {\n  try {\n    Model* m = new Model;\n    m->context.traceEverOn(VM_TRACE != 0);\n\
+         \x20   m->top = new Vdut{&m->context};\n    return m;\n  } catch (...) {\n    return nullptr;\n  }\n}\n\
          void hwformer_free(void* h) {\n  Model* m = static_cast<Model*>(h);\n\
          #if VM_TRACE\n  if (m->vcd) {\n    // the last half cycle ends with the clock falling, as in Icarus\n    CLOCK_LOW\n    m->top->eval();\n    m->vcd->dump(m->time);\n    m->vcd->close();\n    delete m->vcd;\n  }\n#endif\n\
          \x20 m->top->final();\n  delete m->top;\n  delete m;\n}\n\
          int hwformer_trace_open(void* h, const char* path) {\n#if VM_TRACE\n\
-         \x20 Model* m = static_cast<Model*>(h);\n  if (m->vcd) return 0;\n  m->vcd = new VerilatedVcdC;\n\
-         \x20 m->top->trace(m->vcd, 99);\n  m->vcd->open(path);\n  return m->vcd->isOpen() ? 1 : 0;\n\
+         \x20 Model* m = static_cast<Model*>(h);\n  if (m->vcd) return 0;\n  try {\n    m->vcd = new VerilatedVcdC;\n\
+         \x20   m->top->trace(m->vcd, 99);\n    m->vcd->open(path);\n    return m->vcd->isOpen() ? 1 : 0;\n  } catch (...) {\n    return 0;\n  }\n\
          #else\n  (void)h; (void)path;\n  return 0;\n#endif\n}\n",
     );
     s.push_str(&lifetime.replace("CLOCK_LOW", &format!("m->top->{clock} = 0;")));
@@ -196,6 +206,8 @@ pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<
     let work = cache.join(format!("{name}.building-{}-{build}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(SimError::io(&work))?;
+    // a failed build leaves nothing behind in the cache
+    let _cleanup = RemoveOnDrop(work.clone());
     let write = |file: &str, bytes: &[u8]| {
         std::fs::write(work.join(file), bytes).map_err(SimError::io(work.join(file)))
     };
@@ -241,10 +253,20 @@ pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<
     Ok(library)
 }
 
+/// Removes a folder when dropped (a no-op once it was renamed away).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 type NewFn = unsafe extern "C" fn() -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
 type CycleFn = unsafe extern "C" fn(*mut c_void, *const u32, *mut u32);
 type TraceFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> i32;
+/// `hwformer_abi_version`, `hwformer_input_words`, `hwformer_output_words`.
 type VersionFn = unsafe extern "C" fn() -> u32;
 
 /// A verilated block, loaded and instantiated; freed on drop.
@@ -280,11 +302,33 @@ impl VerilatedModel {
                     message: format!("ABI version {} (expected {ABI_VERSION})", version()),
                 });
             }
+            // the buffers the shim reads and writes must be the ones the
+            // caller's port map lays out
+            let inputs: VersionFn = *lib.get::<VersionFn>(b"hwformer_input_words\0").map_err(fail)?;
+            let outputs: VersionFn = *lib.get::<VersionFn>(b"hwformer_output_words\0").map_err(fail)?;
+            if (inputs() as usize, outputs() as usize) != (ports.input_words(), ports.output_words()) {
+                return Err(SimError::Load {
+                    path: library.into(),
+                    message: format!(
+                        "the model has {} input and {} output words; the manifest's ports have {} and {}",
+                        inputs(),
+                        outputs(),
+                        ports.input_words(),
+                        ports.output_words()
+                    ),
+                });
+            }
             let new: NewFn = *lib.get::<NewFn>(b"hwformer_new\0").map_err(fail)?;
             let free: FreeFn = *lib.get::<FreeFn>(b"hwformer_free\0").map_err(fail)?;
             let cycle: CycleFn = *lib.get::<CycleFn>(b"hwformer_cycle\0").map_err(fail)?;
             let trace_open: TraceFn = *lib.get::<TraceFn>(b"hwformer_trace_open\0").map_err(fail)?;
             let handle = new();
+            if handle.is_null() {
+                return Err(SimError::Load {
+                    path: library.into(),
+                    message: "the model could not be created".into(),
+                });
+            }
             Ok(Self {
                 handle,
                 free,

@@ -254,7 +254,8 @@ fn exp_every_non_positive_input_on_icarus_and_verilator() {
         &stimulus,
         &Default::default(),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap_or_else(|e| panic!("{e}"))
+    .0;
     let ports = hwformer_sim::ports::PortMap::new(&manifest);
     let library = hwformer_sim::verilator::build(&dir, &manifest, &BuildOptions::default()).unwrap();
     let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
@@ -336,4 +337,66 @@ fn softmax_wraps_its_ring_descriptors_and_counters_on_verilator_and_icarus() {
     let i = run(&dir, &manifest, Backend::Icarus, size, GAPS);
     assert_eq!(v.trace, i.trace, "Verilator and Icarus disagree");
     assert!(v.trace.input_cycles[0].len() > 1024);
+}
+
+#[test]
+fn a_beat_too_many_is_caught_in_the_drain() {
+    use hwformer_sim::testbench::{run as drive, Stimulus};
+    // expect one probability fewer than the block sends
+    let (dir, manifest) = export("softmax", 0, "drain");
+    let mut workload = Workload::new(
+        &manifest,
+        WorkloadSize {
+            n: 8,
+            queries: 2,
+            seed: 3,
+        },
+    )
+    .unwrap();
+    let beats = workload.expected[0].len();
+    workload.expected[0].data.pop();
+    workload.expected[0].last.pop();
+    workload.reference[0].pop();
+    let expected = workload.expected_beats();
+    let stimulus = Stimulus {
+        inputs: &workload.inputs,
+        expected: &expected,
+        pacing: GAPS,
+        max_cycles: 10_000,
+    };
+    for backend in [Backend::Verilator, Backend::Icarus] {
+        let trace = match backend {
+            Backend::Verilator => {
+                let ports = hwformer_sim::ports::PortMap::new(&manifest);
+                let library =
+                    hwformer_sim::verilator::build(&dir, &manifest, &BuildOptions::default()).unwrap();
+                let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
+                drive(&mut model, &ports, &stimulus).unwrap()
+            }
+            _ => {
+                hwformer_sim::icarus::run(
+                    &dir,
+                    &dir.join("iverilog"),
+                    &manifest,
+                    &stimulus,
+                    &Default::default(),
+                )
+                .unwrap()
+                .0
+            }
+        };
+        assert_eq!(
+            trace.outputs[0].len(),
+            beats,
+            "{}: the last beat arrives in the drain",
+            backend.name()
+        );
+        let m = check(&manifest, &workload, &trace, CycleChecks::default()).unwrap_err();
+        assert_eq!(
+            (m.kind, m.beat),
+            (MismatchKind::Data, beats - 1),
+            "{}: {m}",
+            backend.name()
+        );
+    }
 }

@@ -93,10 +93,12 @@ fn a_broken_design_shows_verilators_error() {
         &manifest,
         &BuildOptions {
             trace: false,
-            cache_dir: cache,
+            cache_dir: cache.clone(),
         },
     )
     .unwrap_err();
+    let left: Vec<_> = std::fs::read_dir(cache.join("verilator")).unwrap().collect();
+    assert!(left.is_empty(), "a failed build left {left:?} in the cache");
     match e {
         SimError::ToolFailed { what, tail } => {
             assert!(what.contains("verilator"), "{what}");
@@ -175,15 +177,17 @@ fn saif_activity_agrees_between_verilator_and_icarus() {
         r.saif = Some(saif.clone());
         let o = simulate(&r).unwrap_or_else(|e| panic!("{e}"));
         let text = std::fs::read_to_string(&saif).unwrap();
-        // two clock edges a cycle, 5 ns apart on both simulators
-        let clock = format!("(clock (T0 {}) (T1 {})", o.cycles * 5000, o.cycles * 5000);
+        // two clock edges a cycle, 5 ns apart on both simulators, over the
+        // run and its drain
+        let simulated = o.cycles + hwformer_sim::testbench::DRAIN_CYCLES;
+        let clock = format!("(clock (T0 {}) (T1 {})", simulated * 5000, simulated * 5000);
         assert!(
             text.contains(&clock),
             "{}: {clock} not in the SAIF",
             backend.name()
         );
         assert!(
-            text.contains(&format!("(TC {})", 2 * o.cycles)),
+            text.contains(&format!("(TC {})", 2 * simulated)),
             "{}",
             backend.name()
         );
