@@ -100,8 +100,8 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     let valid = args.valid.or(defaults.valid).unwrap_or(0.8);
     let ready = args.ready.or(defaults.ready).unwrap_or(0.8);
     for (name, p) in [("--valid", valid), ("--ready", ready)] {
-        if !(p > 0.0 && p <= 1.0) {
-            return Err(format!("{name} is a probability in (0, 1], not {p}"));
+        if !(0.01..=1.0).contains(&p) {
+            return Err(format!("{name} is a probability from 0.01 to 1, not {p}"));
         }
     }
     let dir = args.out.clone().unwrap_or_else(|| {
@@ -133,10 +133,17 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         build: BuildOptions::default(),
     };
     let outcome = simulate(&request).map_err(|e| e.to_string())?;
+    let replay = format!(
+        "hwformer sim {block} --backend {} --d {d} --n {n} --queries {queries} --seed {seed} --valid {valid} --ready {ready}",
+        request.backend.name()
+    );
     if args.json {
         println!("{}", json(&outcome)?);
     } else {
         print!("{}", text(&outcome));
+        if outcome.result.is_err() {
+            println!("replay: {replay}");
+        }
     }
     if let Some(vcd) = &args.vcd {
         eprintln!("waveform: {}", vcd.display());
@@ -181,12 +188,7 @@ pub fn text(o: &SimOutcome) -> String {
             v.error_bound.map_or("none".into(), |b| format!("{b:e}")),
         )
         }
-        Err(m) => format!(
-            "FAIL {} on {}: {m}; replay with --seed {}; {speed}\n",
-            o.block,
-            o.backend.name(),
-            o.seed
-        ),
+        Err(m) => format!("FAIL {} on {}: {m}; {speed}\n", o.block, o.backend.name()),
     }
 }
 

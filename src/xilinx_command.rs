@@ -275,9 +275,10 @@ pub struct VivadoArgs {
     /// A SAIF activity file for report_power (from `hwformer sim --saif`).
     #[arg(long)]
     saif: Option<String>,
-    /// The design's instance path inside the SAIF file.
-    #[arg(long, default_value = "tb/dut")]
-    saif_strip_path: String,
+    /// The design's instance path inside the SAIF file (`hwformer sim
+    /// --saif` prints it: `TOP/<module>` from Verilator, `tb/dut` from Icarus).
+    #[arg(long, requires = "saif")]
+    saif_strip_path: Option<String>,
 }
 
 /// Runs `hwformer vivado`: the block's Verilog, its XDC, a batch TCL
@@ -296,10 +297,13 @@ pub fn vivado(args: &VivadoArgs) -> Result<ExitCode, String> {
     .map_err(|e| e.to_string())?
     .with_out_of_context(!args.in_context);
     if let Some(file) = &args.saif {
+        let strip_path = args.saif_strip_path.clone().ok_or(
+            "--saif needs --saif-strip-path: the design's instance in the SAIF file, as hwformer sim --saif prints it",
+        )?;
         project = project
             .with_saif(SaifInput {
                 file: file.clone(),
-                strip_path: args.saif_strip_path.clone(),
+                strip_path,
             })
             .map_err(|e| e.to_string())?;
     }

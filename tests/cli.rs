@@ -294,6 +294,8 @@ fn vivado_writes_the_verilog_constraints_and_a_batch_script() {
         dir.to_str().unwrap(),
         "--saif",
         "activity.saif",
+        "--saif-strip-path",
+        "TOP/hwformer_softmax",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let tcl = std::fs::read_to_string(dir.join("build.tcl")).unwrap();
@@ -322,6 +324,7 @@ fn vivado_writes_the_verilog_constraints_and_a_batch_script() {
     ]
     .map(at);
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{tcl}");
+    assert!(tcl.contains("-strip_path TOP/hwformer_softmax"), "{tcl}");
     let out = hwformer(&["vivado", "exp", "--part", "xc9z", "--out", dir.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported FPGA part"));

@@ -4,10 +4,10 @@
 //! placement, no real routing, one delay per cell kind).
 //!
 //! ```text
-//!  sources: input ports (0 ns), FF / SRL / RAM / registered-DSP outputs (clock-to-out)
-//!     │  + LUT (logic + one net), MUXF7/8, CARRY4/8 stage, combinational DSP
+//!  sources: input ports (0 ns), FF / block RAM / registered-DSP outputs (clock-to-out)
+//!     │  + LUT (logic + one net; LUT RAM and SRL reads too), MUXF7/8, CARRY4/8, combinational DSP
 //!     ▼
-//!  sinks: FF / SRL / RAM / DSP inputs (+ setup), output ports
+//!  sinks: FF / block RAM / DSP inputs (+ setup), output ports
 //! ```
 
 use serde::Serialize;
@@ -123,18 +123,21 @@ fn role(kind: &str, cell: &serde_json::Value, d: &DelayModel) -> Option<Role> {
             input_setup: d.setup,
             output_delay: d.clock_to_out,
         },
-        k if k.starts_with("SRL")
-            || k.starts_with("RAMB")
-            || k.starts_with("RAM")
-            || k.starts_with("URAM") =>
-        {
-            Role::Registered {
-                input_setup: d.setup,
-                output_delay: d.memory_clock_to_out,
-            }
-        }
+        // block RAM reads are synchronous
+        k if k.starts_with("RAMB") || k.starts_with("URAM") => Role::Registered {
+            input_setup: d.setup,
+            output_delay: d.memory_clock_to_out,
+        },
+        // LUT RAM and shift-register LUTs read asynchronously: address to
+        // output is a LUT on the path (their write side is timed as if it
+        // were too, which only makes the estimate more cautious)
+        k if k.starts_with("SRL") || k.starts_with("RAM") => Role::Combinational {
+            delay: d.lut_and_net,
+            lut: true,
+        },
         "DSP48E1" | "DSP48E2" => {
-            let input_registered = param(cell, "AREG") + param(cell, "BREG") > 0;
+            // inputs count as registered only when both A and B are
+            let input_registered = param(cell, "AREG") > 0 && param(cell, "BREG") > 0;
             let mreg = param(cell, "MREG") > 0;
             let preg = param(cell, "PREG") > 0;
             if !(input_registered || mreg || preg) {
@@ -335,6 +338,34 @@ mod tests {
         assert_eq!(r.lut_levels, 2);
         assert!((r.fmax_mhz - 1000.0 / want).abs() < 1e-9);
         assert!(r.unknown_cells.is_empty());
+    }
+
+    #[test]
+    fn lut_ram_reads_are_on_the_path_and_half_registered_dsps_are_not_cut() {
+        let d = DelayModel::XC7_SPEED_1;
+        let srl = r#"{"modules": {"t": {"ports": {}, "cells": {
+          "a": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                "connections": {"C": [1], "D": [4], "Q": [2]}},
+          "s": {"type": "SRL16E", "port_directions": {"CLK": "input", "A0": "input", "Q": "output"},
+                "connections": {"CLK": [1], "A0": [2], "Q": [3]}},
+          "b": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                "connections": {"C": [1], "D": [3], "Q": [4]}}}}}}"#;
+        let r = estimate(srl, "t", &d).unwrap();
+        assert!(
+            (r.critical_path_ns - (d.clock_to_out + d.lut_and_net + d.setup)).abs() < 1e-12,
+            "{r:?}"
+        );
+        assert_eq!(r.lut_levels, 1);
+        // AREG alone: B is not registered, the DSP is timed through
+        let dsp = srl.replace(
+            r#""type": "SRL16E""#,
+            r#""type": "DSP48E1", "parameters": {"AREG": "1"}"#,
+        );
+        let r = estimate(&dsp, "t", &d).unwrap();
+        assert!(
+            (r.critical_path_ns - (d.clock_to_out + d.dsp_combinational + d.setup)).abs() < 1e-12,
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::process::Command;
 /// Cells of a synthesized design, grouped as Vivado reports them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Resources {
-    /// LUT1..LUT6.
+    /// LUT1..LUT6: LUTs as logic.
     pub luts: u64,
     /// Flip-flops (FDRE, FDSE, FDCE, FDPE).
     pub flip_flops: u64,
@@ -27,7 +27,9 @@ pub struct Resources {
     pub ramb36: u64,
     /// UltraRAMs.
     pub uram: u64,
-    /// LUTs used as memory (distributed RAM, shift registers).
+    /// LUTs used as memory (distributed RAM, shift registers), counted in
+    /// LUTs per primitive (a RAM32M is four). Vivado's "Slice LUTs" is
+    /// `luts + lutram`.
     pub lutram: u64,
     /// Every cell type and its count.
     pub cells: BTreeMap<String, u64>,
@@ -79,9 +81,11 @@ pub fn parse_statistics(json: &str) -> Result<Resources, YosysError> {
             "RAMB18E1" | "RAMB18E2" => r.ramb18 += count,
             "RAMB36E1" | "RAMB36E2" => r.ramb36 += count,
             "URAM288" => r.uram += count,
-            c if c.starts_with("SRL") || (c.starts_with("RAM") && !c.starts_with("RAMB")) => {
-                r.lutram += count
-            }
+            // LUTs per distributed-memory primitive
+            "SRL16E" | "SRLC16E" | "SRLC32E" | "RAM32X1S" | "RAM64X1S" => r.lutram += count,
+            "RAM32X1D" | "RAM64X1D" | "RAM128X1S" => r.lutram += 2 * count,
+            "RAM32M" | "RAM64M" | "RAM128X1D" => r.lutram += 4 * count,
+            "RAM32M16" | "RAM64M8" | "RAM256X1S" => r.lutram += 8 * count,
             _ => {}
         }
         r.cells.insert(cell.clone(), count);

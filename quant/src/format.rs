@@ -75,7 +75,7 @@ impl std::str::FromStr for QFormat {
     /// Reads the notation [`Display`](std::fmt::Display) writes: `Q3.12`
     /// (signed: sign, 3 integer and 12 fractional bits), `UQ0.16`
     /// (unsigned), with or without the ` (16 bits)` that follows; the
-    /// integer part may be negative (`Q-2.20`).
+    /// integer part may be negative (`Q-1.17`: 17 bits, all fractional).
     fn from_str(text: &str) -> Result<Self> {
         let bad = || {
             QuantError::InvalidFormat(format!(
@@ -99,7 +99,9 @@ impl std::str::FromStr for QFormat {
         let (int, frac) = rest.split_once('.').ok_or_else(bad)?;
         let int: i64 = int.parse().map_err(|_| bad())?;
         let frac: u32 = frac.parse().map_err(|_| bad())?;
-        let bits = int + i64::from(frac) + i64::from(signed);
+        let bits = int
+            .checked_add(i64::from(frac) + i64::from(signed))
+            .ok_or_else(bad)?;
         let bits = u32::try_from(bits).map_err(|_| bad())?;
         if stated_bits.is_some_and(|b| b != bits) {
             return Err(QuantError::InvalidFormat(format!(

@@ -90,18 +90,21 @@ fn level(c: u8) -> Option<u8> {
 }
 
 impl Signal {
-    /// Sets the value at time `now` from a string of levels, most
-    /// significant first; shorter strings extend with 0 (or with x/z when
-    /// they start so). Only bits that change are touched.
-    fn set(&mut self, levels: &[u8], now: u64) {
-        let pad = match levels.first() {
-            Some(&2) => 2,
+    /// Sets the value at time `now` from its VCD text (`0`, `1`, `x`, `z`),
+    /// most significant first; shorter strings extend with 0 (or with x/z
+    /// when they start so). Only bits that change are touched; nothing is
+    /// allocated.
+    fn set(&mut self, text: &[u8], now: u64) {
+        // the caller checked every character with `level`
+        let level_at = |k: usize| level(text[k]).unwrap_or(2);
+        let pad = match text.first() {
+            Some(&c) if level(c) == Some(2) => 2,
             _ => 0,
         };
         for (i, b) in self.bits.iter_mut().enumerate() {
             // bit i counts from the least significant end
-            let new = if i < levels.len() {
-                levels[levels.len() - 1 - i]
+            let new = if i < text.len() {
+                level_at(text.len() - 1 - i)
             } else {
                 pad
             };
@@ -251,15 +254,17 @@ impl Activity {
                     now = t;
                 }
                 Some(b'b' | b'B') => {
-                    let levels: Option<Vec<u8>> = bytes[1..].iter().map(|&c| level(c)).collect();
-                    let levels = levels.ok_or_else(|| err(line, format!("bad vector value `{token}`")))?;
+                    let value = &bytes[1..];
+                    if !value.iter().all(|&c| level(c).is_some()) {
+                        return Err(err(line, format!("bad vector value `{token}`")));
+                    }
                     let (_, code) = tokens
                         .next()
                         .ok_or_else(|| err(line, "a vector value without a code".into()))?;
                     let &s = codes
                         .get(code)
                         .ok_or_else(|| err(line, format!("undeclared code `{code}`")))?;
-                    a.signals[s].set(&levels, now);
+                    a.signals[s].set(value, now);
                 }
                 Some(b'r' | b'R') => {
                     tokens.next();
@@ -269,7 +274,7 @@ impl Activity {
                     let &s = codes
                         .get(code)
                         .ok_or_else(|| err(line, format!("undeclared code `{code}`")))?;
-                    a.signals[s].set(&[level(c).unwrap_or(2)], now);
+                    a.signals[s].set(&bytes[..1], now);
                 }
                 Some(b'$') => {} // $dumpvars, $end, ...
                 _ => return Err(err(line, format!("unexpected `{token}`"))),

@@ -34,6 +34,8 @@ pub trait Simulator {
 /// every beat back to back, and each beat's tlast.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Beats {
+    /// tdata width in bits.
+    pub bits: usize,
     /// 32-bit words per beat.
     pub words_per_beat: usize,
     /// All beats' words.
@@ -46,17 +48,25 @@ impl Beats {
     /// No beats yet, of `bits`-wide tdata.
     pub fn new(bits: usize) -> Self {
         Self {
+            bits,
             words_per_beat: bits.div_ceil(32),
             data: Vec::new(),
             last: Vec::new(),
         }
     }
 
-    /// Appends a beat from its words (missing high words are zero).
+    /// Appends a beat from its words (missing high words are zero, bits
+    /// above the width are cleared: a simulator may assume they are).
     pub fn push(&mut self, words: &[u32], last: bool) {
         let n = self.words_per_beat;
+        let start = self.data.len();
         self.data
             .extend((0..n).map(|i| words.get(i).copied().unwrap_or(0)));
+        if self.bits % 32 != 0 {
+            if let Some(top) = self.data.get_mut(start + n - 1) {
+                *top &= (1u32 << (self.bits % 32)) - 1;
+            }
+        }
         self.last.push(last);
     }
 
