@@ -128,9 +128,8 @@ fn role(kind: &str, cell: &serde_json::Value, d: &DelayModel) -> Option<Role> {
             input_setup: d.setup,
             output_delay: d.memory_clock_to_out,
         },
-        // LUT RAM and shift-register LUTs read asynchronously: address to
-        // output is a LUT on the path (their write side is timed as if it
-        // were too, which only makes the estimate more cautious)
+        // LUT RAM and shift-register LUTs read asynchronously: read address
+        // to output is a LUT on the path; their other inputs end paths
         k if k.starts_with("SRL") || k.starts_with("RAM") => Role::Combinational {
             delay: d.lut_and_net,
             lut: true,
@@ -179,7 +178,21 @@ fn is_clock_pin(pin: &str) -> bool {
 struct Cell<'a> {
     name: &'a str,
     role: Role,
+    /// Input bits the outputs depend on within the cycle.
     inputs: Vec<u64>,
+    /// Input bits that end paths, with their setup time.
+    sinks: Vec<u64>,
+    setup: f64,
+}
+
+/// Read-address pins of LUT RAM and shift-register LUTs (`A0`, `A`,
+/// `ADDRA`, `DPRA3`): the only pins with a path to the output in the same
+/// cycle; data, write address and enables are sampled at the clock.
+fn is_read_address(pin: &str) -> bool {
+    pin == "A"
+        || (pin.len() > 1 && pin.starts_with('A') && pin[1..].bytes().all(|b| b.is_ascii_digit()))
+        || pin.starts_with("ADDR")
+        || pin.starts_with("DPRA")
 }
 
 /// Estimates the critical path of module `top` in a yosys JSON netlist.
@@ -206,7 +219,8 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
             }
         });
         let directions = cell["port_directions"].as_object();
-        let mut inputs = Vec::new();
+        let async_read = kind.starts_with("SRL") || (kind.starts_with("RAM") && !kind.starts_with("RAMB"));
+        let (mut inputs, mut sinks) = (Vec::new(), Vec::new());
         if let Some(connections) = cell["connections"].as_object() {
             for (pin, net) in connections {
                 let output = directions.and_then(|d| d.get(pin)).and_then(|d| d.as_str()) == Some("output");
@@ -214,12 +228,25 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
                     for b in bits(net) {
                         driver.insert(b, cells.len());
                     }
-                } else if !is_clock_pin(pin) {
+                } else if is_clock_pin(pin) {
+                } else if matches!(role, Role::Registered { .. }) || (async_read && !is_read_address(pin)) {
+                    sinks.extend(bits(net));
+                } else {
                     inputs.extend(bits(net));
                 }
             }
         }
-        cells.push(Cell { name, role, inputs });
+        let setup = match role {
+            Role::Registered { input_setup, .. } => input_setup,
+            Role::Combinational { .. } => delays.setup,
+        };
+        cells.push(Cell {
+            name,
+            role,
+            inputs,
+            sinks,
+            setup,
+        });
     }
     // arrival time and LUT count at each cell's outputs, iteratively
     const NEW: u8 = 0;
@@ -278,12 +305,10 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
     // sinks: registered inputs and output ports
     let mut worst = (0.0f64, 0u32);
     for cell in &cells {
-        if let Role::Registered { input_setup, .. } = cell.role {
-            for &b in &cell.inputs {
-                let (t, l) = arrival_of(b, &arrival);
-                if t + input_setup > worst.0 {
-                    worst = (t + input_setup, l);
-                }
+        for &b in &cell.sinks {
+            let (t, l) = arrival_of(b, &arrival);
+            if t + cell.setup > worst.0 {
+                worst = (t + cell.setup, l);
             }
         }
     }
@@ -356,6 +381,24 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(r.lut_levels, 1);
+        // a shift register fed back through a LUT is no loop: D is sampled
+        let feedback = srl
+            .replace(
+                r#""b": {"type": "FDRE""#,
+                r#""l": {"type": "LUT1", "port_directions": {"I0": "input", "O": "output"},
+                     "connections": {"I0": [3], "O": [5]}},
+               "b": {"type": "FDRE""#,
+            )
+            .replace(r#""A0": [2], "Q": [3]"#, r#""A0": [2], "D": [5], "Q": [3]"#)
+            .replace(
+                r#""A0": "input", "Q": "output""#,
+                r#""A0": "input", "D": "input", "Q": "output""#,
+            );
+        let r = estimate(&feedback, "t", &d).unwrap();
+        assert!(
+            (r.critical_path_ns - (d.clock_to_out + 2.0 * d.lut_and_net + d.setup)).abs() < 1e-12,
+            "{r:?}"
+        );
         // AREG alone: B is not registered, the DSP is timed through
         let dsp = srl.replace(
             r#""type": "SRL16E""#,

@@ -7,7 +7,7 @@ use hwformer_sim::icarus::{self, IcarusOptions};
 use hwformer_sim::ports::PortMap;
 use hwformer_sim::rusthdl::rusthdl_model;
 use hwformer_sim::session::cycle_limit;
-use hwformer_sim::testbench::{run, Pacing, Stimulus};
+use hwformer_sim::testbench::{run, Pacing, Stimulus, DRAIN_CYCLES};
 use hwformer_sim::verilator::{build, BuildOptions, VerilatedModel};
 use hwformer_sim::workload::{Workload, WorkloadSize};
 
@@ -91,7 +91,8 @@ fn backends(c: &mut Criterion) {
                 .0
             }
         };
-        let cycles = once(&stimulus).cycles;
+        // simulated cycles: the run and its drain
+        let cycles = once(&stimulus).cycles + DRAIN_CYCLES;
         group.throughput(Throughput::Elements(cycles));
         group.bench_function(name, |b| b.iter(|| once(&stimulus)));
     }

@@ -5,7 +5,7 @@ use crate::check::{check, CycleChecks, Mismatch, MismatchKind, Verdict};
 use crate::icarus::{self, IcarusOptions};
 use crate::ports::PortMap;
 use crate::rusthdl::rusthdl_model;
-use crate::testbench::{self, Pacing, Stimulus, Trace};
+use crate::testbench::{self, Pacing, Stimulus, Trace, DRAIN_CYCLES};
 use crate::timing::timing_model;
 use crate::verilator::{self, BuildOptions, VerilatedModel};
 use crate::workload::{Workload, WorkloadSize};
@@ -194,7 +194,8 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
         result,
         cycles: trace.cycles,
         seconds,
-        cycles_per_second: trace.cycles as f64 / seconds.max(1e-9),
+        // the drain is simulated too
+        cycles_per_second: (trace.cycles + DRAIN_CYCLES) as f64 / seconds.max(1e-9),
         build_seconds,
         seed: request.size.seed,
         saif,
