@@ -22,7 +22,7 @@ pub struct DelayModel {
     pub lut_and_net: f64,
     /// A MUXF7 / MUXF8 stage.
     pub wide_mux: f64,
-    /// One CARRY4 / CARRY8 cell on a chain.
+    /// One CARRY4 / CARRY8 cell on a chain (each of its stages a share).
     pub carry: f64,
     /// Flip-flop clock to output.
     pub clock_to_out: f64,
@@ -84,13 +84,18 @@ pub struct LogicDepth {
     pub unknown_cells: Vec<String>,
 }
 
-/// How a cell takes part in timing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Role {
-    /// Output = max(inputs) + delay; `lut` counts a logic level.
-    Combinational { delay: f64, lut: bool },
-    /// Inputs end paths (+ setup), outputs start them (clock-to-out).
-    Registered { input_setup: f64, output_delay: f64 },
+/// One timing node: a cell, or one stage of a carry chain. Its outputs
+/// arrive at `max(base, max(input + delay))`; `sinks` end paths.
+struct Node<'a> {
+    name: &'a str,
+    /// Input bits with a path to the outputs in the same cycle, and the delay.
+    inputs: Vec<(u64, f64)>,
+    /// Whether passing through counts as a LUT level.
+    lut: bool,
+    /// Arrival of the outputs from the clock (registered outputs), else 0.
+    base: f64,
+    /// Input bits sampled at the clock, and their setup time.
+    sinks: Vec<(u64, f64)>,
 }
 
 fn param(cell: &serde_json::Value, name: &str) -> u64 {
@@ -101,70 +106,13 @@ fn param(cell: &serde_json::Value, name: &str) -> u64 {
     }
 }
 
-fn role(kind: &str, cell: &serde_json::Value, d: &DelayModel) -> Option<Role> {
-    Some(match kind {
-        "LUT1" | "LUT2" | "LUT3" | "LUT4" | "LUT5" | "LUT6" | "LUT6_2" | "INV" => Role::Combinational {
-            delay: d.lut_and_net,
-            lut: true,
-        },
-        "MUXF7" | "MUXF8" | "MUXF9" => Role::Combinational {
-            delay: d.wide_mux,
-            lut: false,
-        },
-        "CARRY4" | "CARRY8" => Role::Combinational {
-            delay: d.carry,
-            lut: false,
-        },
-        "IBUF" | "OBUF" | "IBUFG" | "BUFG" | "BUFGCE" | "OBUFT" => Role::Combinational {
-            delay: 0.0,
-            lut: false,
-        },
-        k if k.starts_with("FD") => Role::Registered {
-            input_setup: d.setup,
-            output_delay: d.clock_to_out,
-        },
-        // block RAM reads are synchronous
-        k if k.starts_with("RAMB") || k.starts_with("URAM") => Role::Registered {
-            input_setup: d.setup,
-            output_delay: d.memory_clock_to_out,
-        },
-        // LUT RAM and shift-register LUTs read asynchronously: read address
-        // to output is a LUT on the path; their other inputs end paths
-        k if k.starts_with("SRL") || k.starts_with("RAM") => Role::Combinational {
-            delay: d.lut_and_net,
-            lut: true,
-        },
-        "DSP48E1" | "DSP48E2" => {
-            // inputs count as registered only when both A and B are
-            let input_registered = param(cell, "AREG") > 0 && param(cell, "BREG") > 0;
-            let mreg = param(cell, "MREG") > 0;
-            let preg = param(cell, "PREG") > 0;
-            if !(input_registered || mreg || preg) {
-                Role::Combinational {
-                    delay: d.dsp_combinational,
-                    lut: false,
-                }
-            } else {
-                Role::Registered {
-                    input_setup: if input_registered {
-                        d.setup
-                    } else if mreg {
-                        d.dsp_to_register
-                    } else {
-                        d.dsp_combinational
-                    },
-                    output_delay: if preg {
-                        d.clock_to_out
-                    } else if mreg {
-                        d.dsp_from_register
-                    } else {
-                        d.dsp_combinational
-                    },
-                }
-            }
-        }
-        _ => return None,
-    })
+/// Stages of a carry-chain cell.
+fn carry_stages(kind: &str) -> Option<usize> {
+    match kind {
+        "CARRY4" => Some(4),
+        "CARRY8" => Some(8),
+        _ => None,
+    }
 }
 
 /// Ports that carry clocks, not data.
@@ -175,16 +123,6 @@ fn is_clock_pin(pin: &str) -> bool {
     )
 }
 
-struct Cell<'a> {
-    name: &'a str,
-    role: Role,
-    /// Input bits the outputs depend on within the cycle.
-    inputs: Vec<u64>,
-    /// Input bits that end paths, with their setup time.
-    sinks: Vec<u64>,
-    setup: f64,
-}
-
 /// Read-address pins of LUT RAM and shift-register LUTs (`A0`, `A`,
 /// `ADDRA`, `DPRA3`): the only pins with a path to the output in the same
 /// cycle; data, write address and enables are sampled at the clock.
@@ -193,6 +131,84 @@ fn is_read_address(pin: &str) -> bool {
         || (pin.len() > 1 && pin.starts_with('A') && pin[1..].bytes().all(|b| b.is_ascii_digit()))
         || pin.starts_with("ADDR")
         || pin.starts_with("DPRA")
+}
+
+/// How an input pin of a cell kind is timed: `Ok(delay)` to the outputs
+/// in the same cycle, `Err(setup)` when sampled at the clock.
+fn pin_timing(kind: &str, pin: &str, cell: &serde_json::Value, d: &DelayModel) -> Result<f64, f64> {
+    let reg = |name: &str| param(cell, name) > 0;
+    match kind {
+        k if k.starts_with("FD") => Err(d.setup),
+        k if k.starts_with("RAMB") || k.starts_with("URAM") => Err(d.setup),
+        k if k.starts_with("SRL") || k.starts_with("RAM") => {
+            if is_read_address(pin) {
+                Ok(d.lut_and_net)
+            } else {
+                Err(d.setup)
+            }
+        }
+        "DSP48E1" | "DSP48E2" => {
+            // each input group by its own register, then the multiplier's
+            // (MREG) and the output's (PREG)
+            let (own, through_multiplier) = match pin.trim_end_matches(|c: char| c.is_ascii_digit()) {
+                "A" | "ACIN" => (reg("AREG"), true),
+                "B" | "BCIN" => (reg("BREG"), true),
+                "D" => (reg("DREG"), true),
+                "C" => (reg("CREG"), false),
+                _ => (false, false),
+            };
+            if own {
+                Err(d.setup)
+            } else if through_multiplier && reg("MREG") {
+                Err(d.dsp_to_register)
+            } else if reg("PREG") {
+                Err(if through_multiplier {
+                    d.dsp_combinational
+                } else {
+                    d.dsp_from_register
+                })
+            } else if through_multiplier {
+                Ok(d.dsp_combinational)
+            } else {
+                Ok(d.dsp_from_register)
+            }
+        }
+        "MUXF7" | "MUXF8" | "MUXF9" => Ok(d.wide_mux),
+        "IBUF" | "OBUF" | "IBUFG" | "BUFG" | "BUFGCE" | "OBUFT" => Ok(0.0),
+        _ => Ok(d.lut_and_net),
+    }
+}
+
+/// Arrival of a cell's outputs from the clock (registered outputs).
+fn output_base(kind: &str, cell: &serde_json::Value, d: &DelayModel) -> f64 {
+    let reg = |name: &str| param(cell, name) > 0;
+    match kind {
+        k if k.starts_with("FD") => d.clock_to_out,
+        k if k.starts_with("RAMB") || k.starts_with("URAM") => d.memory_clock_to_out,
+        // LUT RAM and SRL: new contents after the clock, through the LUT
+        k if k.starts_with("SRL") || k.starts_with("RAM") => d.clock_to_out + d.lut_and_net,
+        "DSP48E1" | "DSP48E2" if reg("PREG") => d.clock_to_out,
+        "DSP48E1" | "DSP48E2" if reg("MREG") || reg("AREG") || reg("BREG") || reg("DREG") || reg("CREG") => {
+            d.dsp_from_register
+        }
+        _ => 0.0,
+    }
+}
+
+/// Cell kinds the model knows (others are timed as one LUT each).
+fn known(kind: &str) -> bool {
+    kind.starts_with("LUT")
+        || kind.starts_with("FD")
+        || kind.starts_with("RAM")
+        || kind.starts_with("SRL")
+        || kind.starts_with("URAM")
+        || kind.starts_with("DSP48")
+        || kind.starts_with("MUXF")
+        || carry_stages(kind).is_some()
+        || matches!(
+            kind,
+            "INV" | "IBUF" | "OBUF" | "IBUFG" | "BUFG" | "BUFGCE" | "OBUFT"
+        )
 }
 
 /// Estimates the critical path of module `top` in a yosys JSON netlist.
@@ -206,56 +222,86 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
         v.as_array()
             .map_or(Vec::new(), |a| a.iter().filter_map(|b| b.as_u64()).collect())
     };
-    let mut cells = Vec::with_capacity(cells_json.len());
+    let mut nodes: Vec<Node> = Vec::with_capacity(cells_json.len());
     let mut driver: HashMap<u64, usize> = HashMap::new();
     let mut unknown = std::collections::BTreeSet::new();
     for (name, cell) in cells_json {
         let kind = cell["type"].as_str().unwrap_or("?");
-        let role = role(kind, cell, delays).unwrap_or_else(|| {
+        if !known(kind) {
             unknown.insert(kind.to_string());
-            Role::Combinational {
-                delay: delays.lut_and_net,
-                lut: true,
+        }
+        if let Some(stages) = carry_stages(kind) {
+            // one stage a node: O[k] and CO[k] depend on S[0..=k], DI[0..=k]
+            // and the carry in, not on the stages above (a whole-cell model
+            // would see loops through unrelated bits of one CARRY4)
+            let at = |pin: &str, k: usize| cell["connections"][pin].get(k).and_then(|b| b.as_u64());
+            let delay = delays.carry / stages as f64;
+            for k in 0..stages {
+                let mut inputs: Vec<u64> = at("S", k).into_iter().chain(at("DI", k)).collect();
+                if k == 0 {
+                    inputs.extend(
+                        bits(&cell["connections"]["CI"])
+                            .into_iter()
+                            .chain(bits(&cell["connections"]["CYINIT"])),
+                    );
+                } else {
+                    inputs.extend(at("CO", k - 1));
+                }
+                if k == 4 {
+                    inputs.extend(bits(&cell["connections"]["CI_TOP"]));
+                }
+                for b in at("O", k).into_iter().chain(at("CO", k)) {
+                    driver.insert(b, nodes.len());
+                }
+                let inputs = inputs.into_iter().map(|b| (b, delay)).collect();
+                nodes.push(Node {
+                    name,
+                    inputs,
+                    lut: false,
+                    base: 0.0,
+                    sinks: Vec::new(),
+                });
             }
-        });
+            continue;
+        }
         let directions = cell["port_directions"].as_object();
-        let async_read = kind.starts_with("SRL") || (kind.starts_with("RAM") && !kind.starts_with("RAMB"));
-        let (mut inputs, mut sinks) = (Vec::new(), Vec::new());
+        let mut node = Node {
+            name,
+            inputs: Vec::new(),
+            lut: kind.starts_with("LUT") || kind == "INV" || !known(kind),
+            base: output_base(kind, cell, delays),
+            sinks: Vec::new(),
+        };
         if let Some(connections) = cell["connections"].as_object() {
             for (pin, net) in connections {
                 let output = directions.and_then(|d| d.get(pin)).and_then(|d| d.as_str()) == Some("output");
                 if output {
                     for b in bits(net) {
-                        driver.insert(b, cells.len());
+                        driver.insert(b, nodes.len());
                     }
-                } else if is_clock_pin(pin) {
-                } else if matches!(role, Role::Registered { .. }) || (async_read && !is_read_address(pin)) {
-                    sinks.extend(bits(net));
-                } else {
-                    inputs.extend(bits(net));
+                } else if !is_clock_pin(pin) {
+                    let timing = pin_timing(kind, pin, cell, delays);
+                    // a LUT RAM or SRL read is a LUT level
+                    node.lut |= timing.is_ok() && (kind.starts_with("SRL") || kind.starts_with("RAM"));
+                    for b in bits(net) {
+                        match timing {
+                            Ok(delay) => node.inputs.push((b, delay)),
+                            Err(setup) => node.sinks.push((b, setup)),
+                        }
+                    }
                 }
             }
         }
-        let setup = match role {
-            Role::Registered { input_setup, .. } => input_setup,
-            Role::Combinational { .. } => delays.setup,
-        };
-        cells.push(Cell {
-            name,
-            role,
-            inputs,
-            sinks,
-            setup,
-        });
+        nodes.push(node);
     }
-    // arrival time and LUT count at each cell's outputs, iteratively
+    // arrival time and LUT count at each node's outputs, depth first
     const NEW: u8 = 0;
     const OPEN: u8 = 1;
     const DONE: u8 = 2;
-    let mut state = vec![NEW; cells.len()];
-    let mut arrival = vec![(0.0f64, 0u32); cells.len()];
+    let mut state = vec![NEW; nodes.len()];
+    let mut arrival = vec![(0.0f64, 0u32); nodes.len()];
     let arrival_of = |bit: u64, arrival: &[(f64, u32)]| driver.get(&bit).map_or((0.0, 0), |&c| arrival[c]);
-    for start in 0..cells.len() {
+    for start in 0..nodes.len() {
         if state[start] != NEW {
             continue;
         }
@@ -265,50 +311,39 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
                 stack.pop();
                 continue;
             }
-            match cells[c].role {
-                Role::Registered { output_delay, .. } => {
-                    arrival[c] = (output_delay, 0);
-                    state[c] = DONE;
-                    stack.pop();
-                }
-                Role::Combinational { delay, lut } => {
-                    if state[c] == NEW {
-                        state[c] = OPEN;
-                        for &b in &cells[c].inputs {
-                            if let Some(&p) = driver.get(&b) {
-                                match state[p] {
-                                    NEW => stack.push(p),
-                                    OPEN if matches!(cells[p].role, Role::Combinational { .. }) => {
-                                        return Err(format!(
-                                            "combinational loop through cell {}",
-                                            cells[p].name
-                                        ));
-                                    }
-                                    _ => {}
-                                }
-                            }
+            if state[c] == NEW {
+                state[c] = OPEN;
+                for &(b, _) in &nodes[c].inputs {
+                    if let Some(&p) = driver.get(&b) {
+                        match state[p] {
+                            NEW => stack.push(p),
+                            OPEN => return Err(format!("combinational loop through cell {}", nodes[p].name)),
+                            _ => {}
                         }
-                    } else {
-                        let (t, levels) = cells[c]
-                            .inputs
-                            .iter()
-                            .map(|&b| arrival_of(b, &arrival))
-                            .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a });
-                        arrival[c] = (t + delay, levels + u32::from(lut));
-                        state[c] = DONE;
-                        stack.pop();
                     }
                 }
+            } else {
+                let node = &nodes[c];
+                let mut best = (node.base, 0u32);
+                for &(b, delay) in &node.inputs {
+                    let (t, levels) = arrival_of(b, &arrival);
+                    if t + delay >= best.0 {
+                        best = (t + delay, levels + u32::from(node.lut));
+                    }
+                }
+                arrival[c] = best;
+                state[c] = DONE;
+                stack.pop();
             }
         }
     }
-    // sinks: registered inputs and output ports
+    // sinks: sampled inputs and output ports
     let mut worst = (0.0f64, 0u32);
-    for cell in &cells {
-        for &b in &cell.sinks {
+    for node in &nodes {
+        for &(b, setup) in &node.sinks {
             let (t, l) = arrival_of(b, &arrival);
-            if t + cell.setup > worst.0 {
-                worst = (t + cell.setup, l);
+            if t + setup > worst.0 {
+                worst = (t + setup, l);
             }
         }
     }
@@ -358,7 +393,8 @@ mod tests {
     fn longest_path_counts_cells_and_levels() {
         let d = DelayModel::XC7_SPEED_1;
         let r = estimate(NETLIST, "t", &d).unwrap();
-        let want = d.clock_to_out + 2.0 * d.lut_and_net + d.carry + d.setup;
+        // the CARRY4's first stage only
+        let want = d.clock_to_out + 2.0 * d.lut_and_net + d.carry / 4.0 + d.setup;
         assert!((r.critical_path_ns - want).abs() < 1e-12, "{r:?}");
         assert_eq!(r.lut_levels, 2);
         assert!((r.fmax_mhz - 1000.0 / want).abs() < 1e-9);
@@ -400,15 +436,34 @@ mod tests {
             "{r:?}"
         );
         // AREG alone: B is not registered, the DSP is timed through
-        let dsp = srl.replace(
-            r#""type": "SRL16E""#,
-            r#""type": "DSP48E1", "parameters": {"AREG": "1"}"#,
-        );
+        let dsp = srl
+            .replace(
+                r#""type": "SRL16E""#,
+                r#""type": "DSP48E1", "parameters": {"AREG": "1"}"#,
+            )
+            .replace(r#""A0": "input""#, r#""B": "input""#)
+            .replace(r#""A0": [2]"#, r#""B": [2]"#);
         let r = estimate(&dsp, "t", &d).unwrap();
         assert!(
             (r.critical_path_ns - (d.clock_to_out + d.dsp_combinational + d.setup)).abs() < 1e-12,
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn a_carry_bit_feeding_a_higher_stage_of_its_cell_is_no_loop() {
+        let d = DelayModel::XC7_SPEED_1;
+        let netlist = r#"{"modules": {"t": {"ports": {}, "cells": {
+          "a": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                "connections": {"C": [1], "D": [9], "Q": [2]}},
+          "c": {"type": "CARRY4", "port_directions": {"S": "input", "DI": "input", "O": "output", "CO": "output"},
+                "connections": {"S": [2, "0", "0", 5], "DI": ["0", "0", "0", "0"], "O": [3, 6, 7, 9], "CO": [10, 11, 12, 13]}},
+          "l": {"type": "LUT1", "port_directions": {"I0": "input", "O": "output"},
+                "connections": {"I0": [3], "O": [5]}}}}}}"#;
+        let r = estimate(netlist, "t", &d).unwrap();
+        // FF, stage 0, the LUT, stage 3 (the chain from stage 0 is shorter)
+        let want = d.clock_to_out + d.carry / 4.0 + d.lut_and_net + d.carry / 4.0 + d.setup;
+        assert!((r.critical_path_ns - want).abs() < 1e-12, "{r:?}");
     }
 
     #[test]
