@@ -274,24 +274,6 @@ fn marker(lines: &[Line<'_>], from: usize, prefix: &str) -> Option<usize> {
         .map(|p| p + from)
 }
 
-fn closed<'t, 'a>(lines: &[Line<'_>], t: &'t Table<'a>) -> Result<&'t Table<'a>, ReportError> {
-    if t.closed {
-        return Ok(t);
-    }
-    Err(ReportError::at_no(
-        RPT,
-        t.end + 1,
-        format!(
-            "a `+---+` ruler closing the table that starts at line {}",
-            t.start
-        ),
-        lines
-            .get(t.end)
-            .map(|l| snippet(l.text))
-            .unwrap_or_else(|| "the end of the report".into()),
-    ))
-}
-
 /// A required table after the marker line starting with `prefix`.
 fn marked_table<'a>(
     lines: &[Line<'a>],
@@ -306,7 +288,7 @@ fn marked_table<'a>(
         Some(l) => ReportError::at(RPT, l, format!("the {what} table")),
         None => ReportError::eof(RPT, lines, format!("the {what} table")),
     })?;
-    closed(lines, &t)?;
+    t.require_closed(RPT, lines)?;
     if t.header.is_empty() {
         return Err(ReportError::at_no(
             RPT,

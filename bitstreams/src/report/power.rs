@@ -7,7 +7,7 @@
 
 use super::table::{
     all_tables, cell, check_sections, num_cell, number_with_note, reading_cell, snippet, split_lines, Cell,
-    Line, Table,
+    Table,
 };
 use super::{num, opt_fixed, Reading, ReportError, ReportHeader, ReportKind};
 use crate::text_table::TextTable;
@@ -199,24 +199,6 @@ impl PowerReport {
     }
 }
 
-fn closed<'t, 'a>(lines: &[Line<'_>], t: &'t Table<'a>) -> Result<&'t Table<'a>, ReportError> {
-    if t.closed {
-        return Ok(t);
-    }
-    Err(ReportError::at_no(
-        KIND,
-        t.end + 1,
-        format!(
-            "a `+---+` ruler closing the table that starts at line {}",
-            t.start
-        ),
-        lines
-            .get(t.end)
-            .map(|l| snippet(l.text))
-            .unwrap_or_else(|| "the end of the report".into()),
-    ))
-}
-
 /// The value cell of key `key` in a key / value table.
 fn value<'a>(t: &Table<'a>, key: &str) -> Option<(usize, &'a str)> {
     t.row(key).map(|r| (r.line, r.text(1)))
@@ -266,7 +248,7 @@ pub(crate) fn parse(text: &str) -> Result<PowerReport, ReportError> {
             "the summary table (`| Total On-Chip Power (W) | ... |`)",
         )
     })?;
-    let summary = closed(&lines, summary)?;
+    let summary = summary.require_closed(KIND, &lines)?;
     let (total_on_chip_w, total_on_chip_note) = required(summary, "Total On-Chip Power (W)")?;
     let (dynamic_w, dyn_note) = required(summary, "Dynamic (W)")?;
     let (device_static_w, static_note) = required(summary, "Device Static (W)")?;
@@ -297,7 +279,7 @@ pub(crate) fn parse(text: &str) -> Result<PowerReport, ReportError> {
             "the On-Chip Components table (`| On-Chip | Power (W) | ...`)",
         )
     })?;
-    let comp = closed(&lines, comp)?;
+    let comp = comp.require_closed(KIND, &lines)?;
     let (cp, cu, ca, cz) = (
         comp.col("Power (W)"),
         comp.col("Used"),
@@ -343,7 +325,7 @@ pub(crate) fn parse(text: &str) -> Result<PowerReport, ReportError> {
 
     let mut supplies = Vec::new();
     if let Some(t) = headed("Source", "Voltage (V)") {
-        let t = closed(&lines, t)?;
+        let t = t.require_closed(KIND, &lines)?;
         for r in &t.rows {
             supplies.push(PowerSupply {
                 source: r.label().to_string(),
@@ -356,7 +338,7 @@ pub(crate) fn parse(text: &str) -> Result<PowerReport, ReportError> {
     }
     let mut clocks = Vec::new();
     if let Some(t) = headed("Clock", "Constraint (ns)") {
-        let t = closed(&lines, t)?;
+        let t = t.require_closed(KIND, &lines)?;
         for r in &t.rows {
             clocks.push(ClockConstraint {
                 clock: r.label().to_string(),
@@ -367,7 +349,7 @@ pub(crate) fn parse(text: &str) -> Result<PowerReport, ReportError> {
     }
     let mut hierarchy = Vec::new();
     if let Some(t) = headed("Name", "Power (W)") {
-        let t = closed(&lines, t)?;
+        let t = t.require_closed(KIND, &lines)?;
         for r in &t.rows {
             let p = t.col("Power (W)");
             let power_w = match cell(p.map(|i| r.text(i)).unwrap_or("")) {

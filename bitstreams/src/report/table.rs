@@ -315,6 +315,26 @@ pub(crate) fn norm(s: &str) -> String {
 }
 
 impl<'a> Table<'a> {
+    /// The table, or an error (for a report of `kind`) naming the line
+    /// where its closing `+---+` ruler should be.
+    pub(crate) fn require_closed(&self, kind: ReportKind, lines: &[Line<'_>]) -> Result<&Self, ReportError> {
+        if self.closed {
+            return Ok(self);
+        }
+        Err(ReportError::at_no(
+            kind,
+            self.end + 1,
+            format!(
+                "a `+---+` ruler closing the table that starts at line {}",
+                self.start
+            ),
+            lines
+                .get(self.end)
+                .map(|l| snippet(l.text))
+                .unwrap_or_else(|| "the end of the report".into()),
+        ))
+    }
+
     /// Index of the first column whose normalised name is `name` (see [`norm`]).
     pub fn col(&self, name: &str) -> Option<usize> {
         let want = norm(name);
