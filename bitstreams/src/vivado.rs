@@ -696,6 +696,11 @@ fn check_path(what: &'static str, name: &str) -> Result<(), VivadoError> {
     } else {
         None
     };
+    refuse_path(what, name, why)
+}
+
+/// `Ok` without a reason, else the invalid-path error with it.
+fn refuse_path(what: &'static str, name: &str, why: Option<&'static str>) -> Result<(), VivadoError> {
     match why {
         None => Ok(()),
         Some(why) => Err(VivadoError::InvalidPath {
@@ -717,14 +722,7 @@ fn check_saif(saif: &SaifInput) -> Result<(), VivadoError> {
     } else {
         None
     };
-    match why {
-        None => Ok(()),
-        Some(why) => Err(VivadoError::InvalidPath {
-            what,
-            name: shown(&saif.strip_path),
-            why,
-        }),
-    }
+    refuse_path(what, &saif.strip_path, why)
 }
 
 fn check_clock(mhz: f64) -> Result<(), VivadoError> {

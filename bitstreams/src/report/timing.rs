@@ -281,21 +281,25 @@ const FIGURES: [&str; 12] = [
     "TPWS Total Endpoints",
 ];
 
+/// The figure in the column named `name` (None where blank or `NA`).
+fn column<T: CellNum>(t: &DashTable, row: &DashRow, name: &str) -> Result<Option<T>, ReportError> {
+    dnum(row, t.col(name), name)
+}
+
 fn figures(t: &DashTable, row: &DashRow) -> Result<SlackFigures, ReportError> {
-    let c = |name: &str| t.col(name);
     Ok(SlackFigures {
-        wns_ns: dnum(row, c("WNS(ns)"), "WNS(ns)")?,
-        tns_ns: dnum(row, c("TNS(ns)"), "TNS(ns)")?,
-        tns_failing_endpoints: dnum(row, c("TNS Failing Endpoints"), "TNS Failing Endpoints")?,
-        tns_total_endpoints: dnum(row, c("TNS Total Endpoints"), "TNS Total Endpoints")?,
-        whs_ns: dnum(row, c("WHS(ns)"), "WHS(ns)")?,
-        ths_ns: dnum(row, c("THS(ns)"), "THS(ns)")?,
-        ths_failing_endpoints: dnum(row, c("THS Failing Endpoints"), "THS Failing Endpoints")?,
-        ths_total_endpoints: dnum(row, c("THS Total Endpoints"), "THS Total Endpoints")?,
-        wpws_ns: dnum(row, c("WPWS(ns)"), "WPWS(ns)")?,
-        tpws_ns: dnum(row, c("TPWS(ns)"), "TPWS(ns)")?,
-        tpws_failing_endpoints: dnum(row, c("TPWS Failing Endpoints"), "TPWS Failing Endpoints")?,
-        tpws_total_endpoints: dnum(row, c("TPWS Total Endpoints"), "TPWS Total Endpoints")?,
+        wns_ns: column(t, row, "WNS(ns)")?,
+        tns_ns: column(t, row, "TNS(ns)")?,
+        tns_failing_endpoints: column(t, row, "TNS Failing Endpoints")?,
+        tns_total_endpoints: column(t, row, "TNS Total Endpoints")?,
+        whs_ns: column(t, row, "WHS(ns)")?,
+        ths_ns: column(t, row, "THS(ns)")?,
+        ths_failing_endpoints: column(t, row, "THS Failing Endpoints")?,
+        ths_total_endpoints: column(t, row, "THS Total Endpoints")?,
+        wpws_ns: column(t, row, "WPWS(ns)")?,
+        tpws_ns: column(t, row, "TPWS(ns)")?,
+        tpws_failing_endpoints: column(t, row, "TPWS Failing Endpoints")?,
+        tpws_total_endpoints: column(t, row, "TPWS Total Endpoints")?,
     })
 }
 
