@@ -1,8 +1,10 @@
 //! Fixed-point pieces for datapaths wider than rust-hdl's 16x16 multiply:
-//! a signed x unsigned product from 16x16 partial products, and the one
-//! round-half-up arithmetic shift with saturation to 16 bits.
+//! a signed x unsigned product from 16x16 partial products, the one
+//! round-half-up arithmetic shift with saturation to 16 bits, and sign
+//! extension.
 //!
 //! ```text
+//!  SignExtend:    N-bit two's complement -> M bits, the sign bit copied up
 //!  WideProduct:   a (48-bit two's complement) * b (16-bit unsigned)
 //!                 = a[15:0]*b + (a[31:16]*b << 16) + (a[47:32]*b << 32)
 //!                   - (a < 0 ? b << 48 : 0)                     (mod 2^64)
@@ -42,6 +44,53 @@ impl Logic for WideProduct {
             self.correction.next = bit_cast::<64, 16>(self.b.val()) << 48;
         }
         self.product.next = self.partial.val() - self.correction.val();
+    }
+}
+
+/// `value` (N-bit two's complement) widened to M bits, its sign bit copied
+/// into the new high bits. Combinational.
+///
+/// A sub-block rather than an expression so that a block can widen one
+/// value per lane in an unrolled loop: rust-hdl's `bit_cast` evaluates its
+/// argument when the Verilog is written, where the loop index does not
+/// exist, and a shared temporary reused by every lane would break
+/// Verilator's per-variable scheduling (see `hwformer_sim::verilator`).
+#[derive(LogicBlock)]
+pub struct SignExtend<const N: usize, const M: usize> {
+    /// The value (two's complement bits).
+    pub value: Signal<In, Bits<N>>,
+    /// The same value in M bits.
+    pub extended: Signal<Out, Bits<M>>,
+    fill_if_negative: Signal<Local, Bits<M>>,
+    sign_bit: Constant<Bits<8>>,
+    fill: Constant<Bits<M>>,
+}
+
+impl<const N: usize, const M: usize> Default for SignExtend<N, M> {
+    fn default() -> Self {
+        assert!(
+            1 <= N && N < M && M <= 64,
+            "sign extension from N to M bits needs 1 <= N < M <= 64"
+        );
+        let high_ones = (u64::MAX >> (64 - M)) & !((1u64 << N) - 1);
+        Self {
+            value: Default::default(),
+            extended: Default::default(),
+            fill_if_negative: Default::default(),
+            sign_bit: Constant::new(bits::<8>(N as u64 - 1)),
+            fill: Constant::new(bits::<M>(high_ones)),
+        }
+    }
+}
+
+impl<const N: usize, const M: usize> Logic for SignExtend<N, M> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.fill_if_negative.next = 0.into();
+        if self.value.val().get_bit(self.sign_bit.val().index()) {
+            self.fill_if_negative.next = self.fill.val();
+        }
+        self.extended.next = bit_cast::<M, N>(self.value.val()) | self.fill_if_negative.val();
     }
 }
 

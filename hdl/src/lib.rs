@@ -16,6 +16,7 @@
 pub mod exp;
 pub mod export;
 pub mod fixed;
+pub mod lanes;
 pub mod manifest;
 pub mod reciprocal;
 pub mod rom;

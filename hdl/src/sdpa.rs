@@ -19,7 +19,8 @@
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
-use crate::fixed::{RoundShift, WideProduct};
+use crate::fixed::{RoundShift, SignExtend, WideProduct};
+use crate::lanes::LanePacker;
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
 use crate::reciprocal::ReciprocalUnit;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
@@ -128,6 +129,7 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     reciprocal: ReciprocalUnit,
     out_product: [WideProduct; D],
     out_round: [RoundShift; D],
+    out_packer: LanePacker<D, W>,
     out_data: DFF<Bits<W>>,
     // scoring
     score_product: WideProduct,
@@ -137,23 +139,20 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     kv_take: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     dot: Signal<Local, Bits<48>>,
-    lane: Signal<Local, Bits<32>>,
-    lane_product: Signal<Local, Signed<32>>,
+    // one signal per lane, never a temporary shared by the lanes: Verilator
+    // schedules each variable on its own (see hwformer_sim::verilator)
+    lane_products: [Signal<Local, Signed<32>>; D],
+    dot_lanes: [SignExtend<32, 48>; D],
+    v_lanes: [SignExtend<16, 48>; D],
     score_key: Signal<Local, Bits<16>>,
     max_key: Signal<Local, Bits<16>>,
     new_key: Signal<Local, Bits<16>>,
     p: Signal<Local, Bits<16>>,
     new_sum: Signal<Local, Bits<32>>,
-    new_acc: Signal<Local, Bits<48>>,
+    new_acc: [Signal<Local, Bits<48>>; D],
     scale: Constant<Bits<16>>,
     sign: Constant<Bits<16>>,
-    extend16: Constant<Bits<48>>,
-    extend32: Constant<Bits<48>>,
-    out_word: Signal<Local, Bits<W>>,
-    v_lane: Signal<Local, Bits<16>>,
-    out_lane: Signal<Local, Bits<16>>,
     value_offset: Constant<Bits<32>>,
-    top_lane: Constant<Bits<32>>,
 }
 
 impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
@@ -219,6 +218,7 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             reciprocal: ReciprocalUnit::new(model.reciprocal()),
             out_product: array_init::array_init(|_| Default::default()),
             out_round: array_init::array_init(|_| Default::default()),
+            out_packer: Default::default(),
             out_data: Default::default(),
             score_product: Default::default(),
             score_round: Default::default(),
@@ -226,23 +226,18 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             kv_take: Default::default(),
             take: Default::default(),
             dot: Default::default(),
-            lane: Default::default(),
-            lane_product: Default::default(),
+            lane_products: array_init::array_init(|_| Default::default()),
+            dot_lanes: array_init::array_init(|_| Default::default()),
+            v_lanes: array_init::array_init(|_| Default::default()),
             score_key: Default::default(),
             max_key: Default::default(),
             new_key: Default::default(),
             p: Default::default(),
             new_sum: Default::default(),
-            new_acc: Default::default(),
+            new_acc: array_init::array_init(|_| Default::default()),
             scale: Constant::new(bits::<16>(model.scale_raw() as u64)),
             sign: Constant::new(bits::<16>(0x8000)),
-            extend16: Constant::new(bits::<48>(0xffff_ffff_0000)),
-            extend32: Constant::new(bits::<48>(0xffff_0000_0000)),
-            out_word: Default::default(),
-            v_lane: Default::default(),
-            out_lane: Default::default(),
             value_offset: Constant::new(bits::<32>(W as u64)),
-            top_lane: Constant::new(bits::<32>(W as u64 - 16)),
         }
     }
 }
@@ -319,14 +314,10 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         for i in 0..D {
             // the product goes to a 32-bit signed signal first: inside
             // Verilog's $unsigned() it would be self-determined, 16 bits wide
-            self.lane_product.next = signed_cast(self.query.q.val().get_bits::<16>(16 * i))
+            self.lane_products[i].next = signed_cast(self.query.q.val().get_bits::<16>(16 * i))
                 * signed_cast(self.s_axis_kv_tdata.val().get_bits::<16>(16 * i));
-            self.lane.next = unsigned_cast(self.lane_product.val());
-            if self.lane.val().get_bit(31) {
-                self.dot.next = self.dot.val() + (bit_cast::<48, 32>(self.lane.val()) | self.extend32.val());
-            } else {
-                self.dot.next = self.dot.val() + bit_cast::<48, 32>(self.lane.val());
-            }
+            self.dot_lanes[i].value.next = unsigned_cast(self.lane_products[i].val());
+            self.dot.next = self.dot.val() + self.dot_lanes[i].extended.val();
         }
         // stage 2: scale, round, saturate
         self.score_product.a.next = self.dot1.q.val();
@@ -411,13 +402,8 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         self.reciprocal.value.next = self.new_sum.val();
         self.reciprocal.start.next = false;
         for i in 0..D {
-            // (bit_cast evaluates its argument when the Verilog is built,
-            // where the loop index is not in scope: extract lanes first)
-            self.v_lane.next = self.carry_v[4].q.val().get_bits::<16>(16 * i);
-            self.weighted[i].a.next = bit_cast::<48, 16>(self.v_lane.val());
-            if self.v_lane.val().get_bit(15) {
-                self.weighted[i].a.next = bit_cast::<48, 16>(self.v_lane.val()) | self.extend16.val();
-            }
+            self.v_lanes[i].value.next = self.carry_v[4].q.val().get_bits::<16>(16 * i);
+            self.weighted[i].a.next = self.v_lanes[i].extended.val();
             self.weighted[i].b.next = self.p.val();
             self.acc_rescale[i].a.next = self.acc[i].q.val();
             self.acc_rescale[i].b.next = self.exp_a.m_axis_exp_tdata.val().get_bits::<16>(0);
@@ -436,27 +422,23 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
                 self.sum.d.next = self.new_sum.val();
             }
             for i in 0..D {
-                self.new_acc.next = self.acc[i].q.val() + self.weighted[i].product.val().get_bits::<48>(0);
+                self.new_acc[i].next = self.acc[i].q.val() + self.weighted[i].product.val().get_bits::<48>(0);
                 if self.carry_grew[4].q.val() {
-                    self.new_acc.next = self.acc_round[i].shifted.val().get_bits::<48>(0)
+                    self.new_acc[i].next = self.acc_round[i].shifted.val().get_bits::<48>(0)
                         + self.weighted[i].product.val().get_bits::<48>(0);
                 }
                 if self.carry_first[4].q.val() {
-                    self.new_acc.next = self.weighted[i].product.val().get_bits::<48>(0);
+                    self.new_acc[i].next = self.weighted[i].product.val().get_bits::<48>(0);
                 }
                 if self.carry_last[4].q.val() {
-                    self.held[i].d.next = self.new_acc.val();
+                    self.held[i].d.next = self.new_acc[i].val();
                 } else {
-                    self.acc[i].d.next = self.new_acc.val();
+                    self.acc[i].d.next = self.new_acc[i].val();
                 }
             }
         }
-        self.out_word.next = 0.into();
         for i in 0..D {
-            // each lane enters at the top and moves down as the next ones come
-            self.out_lane.next = self.out_round[i].saturated.val();
-            self.out_word.next =
-                (self.out_word.val() >> 16) | (bit_cast::<W, 16>(self.out_lane.val()) << self.top_lane.val());
+            self.out_packer.lanes[i].next = self.out_round[i].saturated.val();
         }
         // normalizer: reciprocal (3 cycles), then the d products, then hold
         match self.normalizer.q.val() {
@@ -467,7 +449,7 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
                 }
             }
             Normalizer::Load => {
-                self.out_data.d.next = self.out_word.val();
+                self.out_data.d.next = self.out_packer.word.val();
                 self.normalizer.d.next = Normalizer::Hold;
             }
             Normalizer::Hold => {

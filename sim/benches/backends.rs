@@ -23,7 +23,7 @@ fn backends(c: &mut Criterion) {
             "verilator_full_speed",
             WorkloadSize {
                 n: 256,
-                queries: 16,
+                queries: 64,
                 seed: 1,
             },
             Pacing::FULL_SPEED,
@@ -32,7 +32,7 @@ fn backends(c: &mut Criterion) {
             "verilator_gaps",
             WorkloadSize {
                 n: 256,
-                queries: 16,
+                queries: 64,
                 seed: 1,
             },
             Pacing {
