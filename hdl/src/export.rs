@@ -53,11 +53,13 @@ pub fn module_name(block: &str) -> String {
     format!("hwformer_{block}")
 }
 
-/// Verilog of a connected block, checked by rust-hdl, with modules renamed
-/// for `block`.
+/// Verilog of a connected block, checked by rust-hdl and by
+/// [`crate::final_values`], with modules renamed for `block`.
 pub fn verilog<B: Block>(block: &str, uut: &B) -> Result<String, ExportError> {
     check_all(uut).map_err(|e| ExportError::Check(format!("{e:?}")))?;
-    Ok(rename_modules(&generate_verilog_unchecked(uut), block))
+    let verilog = rename_modules(&generate_verilog_unchecked(uut), block);
+    crate::final_values::check(&verilog).map_err(ExportError::Check)?;
+    Ok(verilog)
 }
 
 /// Renames every module declared in `verilog` (and its instantiations) to

@@ -15,6 +15,7 @@
 
 pub mod exp;
 pub mod export;
+pub mod final_values;
 pub mod fixed;
 pub mod lanes;
 pub mod manifest;
