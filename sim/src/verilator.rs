@@ -3,8 +3,8 @@
 //!
 //! ```text
 //!  manifest ─▶ shim.cpp (one `hwformer_cycle` over flat word buffers)
-//!  block.v ──▶ verilator --cc --build ─▶ archives ─▶ g++ -shared ─▶ model.so
-//!                                 cache: <cache>/verilator/<hash of Verilog, flags, tool version>/
+//!  block.v + hwformer.vlt ──▶ verilator --cc ─▶ archives ─▶ g++ -shared ─▶ model.so
+//!                                 cache: <cache>/verilator/<hash of Verilog, flags, configuration, tool version>/
 //! ```
 //!
 //! Nothing depends on the file names one Verilator release generates: the
