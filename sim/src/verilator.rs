@@ -31,10 +31,12 @@ const ABI_VERSION: u32 = 4;
 /// loop at block level (UNOPTFLAT), which Verilator 5 resolves by
 /// re-evaluating the whole block until nothing changes, several times per
 /// cycle. Isolating every variable's assignments splits those blocks into
-/// per-variable logic that Verilator can order statically (sdpa d=16: 13.7 k
-/// instructions per cycle before, 1.9 k after; see docs/PERFORMANCE.md). It
-/// changes how Verilator schedules the logic, never what it computes: the
-/// bit- and cycle-exact tests run every block on this build.
+/// per-variable logic that Verilator can order statically (sdpa d=16: 11.9 k
+/// instructions per cycle before, 5.1 k after; see docs/PERFORMANCE.md).
+/// Each variable then reads the final values of the others, which is the
+/// block's meaning as long as no block reads a variable before its last
+/// assignment: `hwformer_hdl::final_values` refuses exports that do, and
+/// the bit- and cycle-exact tests run every block on this build.
 const VERILATOR_CONFIG: &str = "`verilator_config\n\
     isolate_assignments -module \"*\" -var \"*\"\n";
 
