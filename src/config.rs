@@ -1,14 +1,16 @@
 //! `--config FILE.toml`: a block's configuration in a file, for `gen` and
-//! `sim`. Every setting is checked against what is built: a format or size
-//! the hardware does not have is an error that says what it has.
+//! `sim`. sdpa is built for the formats asked (any signed 16-bit format for
+//! `q`, `k`, `v` and `o`); every other setting is checked against what is
+//! built: a format or size the hardware does not have is an error that
+//! says what it has.
 //!
 //! ```toml
 //! block = "sdpa"        # exp | softmax | sdpa
 //! d = 16                # sdpa: 1, 2, 4, 8, 16, 32 or 64
 //! n_max = 256           # optional: must be the built size
 //!
-//! [formats]             # optional: field = format, each must be the built one
-//! q = "Q3.12"
+//! [formats]             # optional: field = format (sdpa: q, k, v, o, any
+//! q = "Q3.12"           # signed 16-bit format; exp, softmax: the built one)
 //! o = "Q3.12"
 //!
 //! [sim]                 # optional defaults for `hwformer sim`
@@ -20,6 +22,7 @@
 //! ```
 
 use hwformer_hdl::manifest::Manifest;
+use hwformer_quant::integer::sdpa::SdpaConfig;
 use hwformer_quant::QFormat;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -161,7 +164,24 @@ pub fn export_checked(
     config: Option<&BlockConfig>,
     dir: &Path,
 ) -> Result<Manifest, String> {
-    let (verilog, manifest) = hwformer_hdl::build_block(block, d).map_err(|e| e.to_string())?;
+    let (verilog, manifest) = match config {
+        Some(c) if block == "sdpa" && !c.formats.is_empty() => {
+            let mut sdpa = SdpaConfig::with_d(d, hwformer_hdl::sdpa::SDPA_N_MAX);
+            for (name, text) in &c.formats {
+                let format: QFormat = text.parse().map_err(|e| format!("formats.{name}: {e}"))?;
+                match name.as_str() {
+                    "q" => sdpa.query = format,
+                    "k" => sdpa.key = format,
+                    "v" => sdpa.value = format,
+                    "o" => sdpa.output = format,
+                    _ => {} // `check` names the fields there are
+                }
+            }
+            hwformer_hdl::sdpa::export_config(sdpa)
+        }
+        _ => hwformer_hdl::build_block(block, d),
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(c) = config {
         c.check(&manifest)?;
     }
@@ -174,9 +194,70 @@ mod tests {
     use super::*;
 
     fn config(text: &str) -> Result<BlockConfig, String> {
-        let path = std::env::temp_dir().join(format!("hwformer-config-{}.toml", std::process::id()));
+        // one file per call: the tests run in parallel
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("hwformer-config-{}-{call}.toml", std::process::id()));
         std::fs::write(&path, text).unwrap();
         BlockConfig::load(&path)
+    }
+
+    #[test]
+    fn sdpa_is_built_for_the_formats_asked_and_other_blocks_are_checked() {
+        let dir = std::env::temp_dir().join(format!("hwformer-config-build-{}", std::process::id()));
+        let asked =
+            config("block = \"sdpa\"\nd = 2\n[formats]\nq = \"Q1.14\"\nv = \"Q4.11\"\no = \"Q0.15\"\n")
+                .unwrap();
+        let manifest = export_checked("sdpa", 2, Some(&asked), &dir).unwrap();
+        let format = |name: &str| {
+            manifest
+                .streams
+                .iter()
+                .flat_map(|s| &s.fields)
+                .find(|f| f.name == name)
+                .unwrap()
+                .format
+        };
+        assert_eq!(format("q"), "Q1.14".parse().unwrap());
+        assert_eq!(format("k"), "Q3.12".parse().unwrap());
+        assert_eq!(format("v"), "Q4.11".parse().unwrap());
+        assert_eq!(format("o"), "Q0.15".parse().unwrap());
+        // the bound follows the output format: 64 of its LSBs, unless four
+        // times the worst error measured at export is larger
+        let bound = manifest.error_bound.as_ref().unwrap().value;
+        let worst = manifest.params["bound_measured_worst"];
+        assert!(worst > 0.0 && worst < bound, "{worst} {bound}");
+        assert_eq!(bound, (64.0 * 2f64.powi(-15)).max(4.0 * worst));
+        assert_eq!(
+            manifest.params["max_abs_input"], 0.875,
+            "inputs kept where the Q0.15 output holds them"
+        );
+        for (block, text, says) in [
+            (
+                "sdpa",
+                "block = \"sdpa\"\n[formats]\nq = \"UQ0.16\"\n",
+                "signed 16-bit",
+            ),
+            (
+                "sdpa",
+                "block = \"sdpa\"\n[formats]\nq = \"Q3.4\"\n",
+                "signed 16-bit",
+            ),
+            (
+                "sdpa",
+                "block = \"sdpa\"\n[formats]\nz = \"Q3.12\"\n",
+                "no field `z`",
+            ),
+            (
+                "softmax",
+                "block = \"softmax\"\n[formats]\nlogit = \"Q4.11\"\n",
+                "other formats are not built yet",
+            ),
+        ] {
+            let e = export_checked(block, 2, Some(&config(text).unwrap()), &dir).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -426,8 +426,27 @@ fn a_config_file_sets_the_block_and_the_simulation_and_is_checked_against_the_ha
     .success());
     let manifest = std::fs::read_to_string(gen.join("sdpa.json")).unwrap();
     assert!(manifest.contains("hwformer_sdpa_d2"));
-    // a format the hardware is not built with: an error, and nothing written
+    // sdpa is built for the formats asked
     std::fs::write(&config, "block = \"sdpa\"\n[formats]\nq = \"Q4.11\"\n").unwrap();
+    let asked = dir.join("asked");
+    let out = hwformer(&[
+        "gen",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        asked.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(asked.join("sdpa.json")).unwrap()).unwrap();
+    let q = &manifest["streams"][0]["fields"][0];
+    assert_eq!(
+        (&q["name"], &q["format"]["frac"]),
+        (&"q".into(), &11.into()),
+        "{manifest}"
+    );
+    // a format the hardware is not built for: an error, and nothing written
+    std::fs::write(&config, "block = \"sdpa\"\n[formats]\nq = \"UQ1.15\"\n").unwrap();
     let refused = dir.join("refused");
     let out = hwformer(&[
         "gen",
@@ -437,6 +456,6 @@ fn a_config_file_sets_the_block_and_the_simulation_and_is_checked_against_the_ha
         refused.to_str().unwrap(),
     ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("built with Q3.12"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signed 16-bit formats"));
     assert!(!refused.exists());
 }

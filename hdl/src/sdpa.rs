@@ -23,7 +23,8 @@ use crate::fixed::{RoundShift, SignExtend, WideProduct};
 use crate::lanes::LanePacker;
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
 use crate::reciprocal::ReciprocalUnit;
-use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa, SCALE_FRAC};
+use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
@@ -153,18 +154,24 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     scale: Constant<Bits<16>>,
     sign: Constant<Bits<16>>,
     value_offset: Constant<Bits<32>>,
+    score_shift: Constant<Bits<7>>,
+    out_shift: Constant<Bits<7>>,
 }
 
 impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
-    /// The block for `model` (default formats, `d = D`, `n_max = 256`).
+    /// The block for `model`: `d = D`, any signed 16-bit query, key, value
+    /// and output formats, the Q5.10 score format, `n_max = 256` (checked
+    /// with errors by [`export_config`]; here a mismatch panics).
     pub fn new(model: &StreamingSdpa) -> Self {
         assert_eq!(W, 16 * D, "W must be 16 D");
         assert_eq!(KV, 32 * D, "KV must be 32 D");
-        assert_eq!(
-            *model.config(),
-            SdpaConfig::with_d(D, SDPA_N_MAX),
-            "default formats, n_max 256"
-        );
+        let c = model.config();
+        buildable(c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.d, D, "the model's d is the block's");
+        // score = round(q.k * scale / 2^(fq + fk + 14 - fs)); out = round(acc
+        // * inverse / 2^(16 + msb + fv - fo)) (see StreamingSdpa::finish)
+        let score_shift = c.query.frac() + c.key.frac() + SCALE_FRAC - c.score.frac();
+        let out_shift = 16 + c.value.frac() - c.output.frac();
         Self {
             clock: Default::default(),
             s_axis_query_tdata: Default::default(),
@@ -238,6 +245,8 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             scale: Constant::new(bits::<16>(model.scale_raw() as u64)),
             sign: Constant::new(bits::<16>(0x8000)),
             value_offset: Constant::new(bits::<32>(W as u64)),
+            score_shift: Constant::new(bits::<7>(u64::from(score_shift))),
+            out_shift: Constant::new(bits::<7>(u64::from(out_shift))),
         }
     }
 }
@@ -323,7 +332,7 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         self.score_product.a.next = self.dot1.q.val();
         self.score_product.b.next = self.scale.val();
         self.score_round.value.next = self.score_product.product.val();
-        self.score_round.shift.next = 28.into();
+        self.score_round.shift.next = self.score_shift.val();
         // stage 3: running max over order-preserving keys
         self.score_key.next = self.s2.q.val() ^ self.sign.val();
         self.max_key.next = self.running_max.q.val() ^ self.sign.val();
@@ -412,7 +421,7 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
             self.out_product[i].a.next = self.held[i].q.val();
             self.out_product[i].b.next = self.reciprocal.inverse.val();
             self.out_round[i].value.next = self.out_product[i].product.val();
-            self.out_round[i].shift.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + 16;
+            self.out_round[i].shift.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val();
         }
         if self.exp_p.m_axis_exp_tvalid.val() & self.take.val() {
             if self.carry_last[4].q.val() {
@@ -470,12 +479,106 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
 /// Head dimensions the block is built for.
 pub const SDPA_D_CHOICES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 
+/// The score format the block's exp units are built for.
+pub fn score_format() -> QFormat {
+    SdpaConfig::with_d(1, SDPA_N_MAX).score
+}
+
+/// `Ok` when the block can be built for `config`: any signed 16-bit query,
+/// key, value and output formats; the score format of [`score_format`];
+/// `n_max` = [`SDPA_N_MAX`] (`d` is checked by [`export_config`]).
+pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
+    for (name, format) in [
+        ("q", config.query),
+        ("k", config.key),
+        ("v", config.value),
+        ("o", config.output),
+    ] {
+        if !format.is_signed() || format.bits() != 16 {
+            return Err(format!(
+                "formats.{name} = {format}: sdpa is built for signed 16-bit formats (Q0.15 to Q15.0)"
+            ));
+        }
+    }
+    if config.score != score_format() {
+        return Err(format!(
+            "score format {}: sdpa's exp units are built for {}",
+            config.score,
+            score_format()
+        ));
+    }
+    if config.n_max != SDPA_N_MAX {
+        return Err(format!(
+            "n_max = {}: sdpa is built for n_max = {SDPA_N_MAX} (other sizes are not built yet)",
+            config.n_max
+        ));
+    }
+    Ok(())
+}
+
+/// The configuration a manifest of this block describes: `d`, `n_max` and
+/// the applied scale from its params, the formats of its fields `q`, `k`,
+/// `v` and `o`, the built score format.
+pub fn config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, String> {
+    let param = |name: &str| {
+        manifest
+            .params
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("the sdpa manifest has no param `{name}`"))
+    };
+    let field = |name: &str| {
+        manifest
+            .streams
+            .iter()
+            .flat_map(|s| &s.fields)
+            .find(|f| f.name == name)
+            .map(|f| f.format)
+            .ok_or_else(|| format!("the sdpa manifest has no field `{name}`"))
+    };
+    Ok(SdpaConfig {
+        d: param("d")? as usize,
+        n_max: param("n_max")? as usize,
+        query: field("q")?,
+        key: field("k")?,
+        value: field("v")?,
+        score: score_format(),
+        output: field("o")?,
+        scale: param("scale")?,
+    })
+}
+
 /// The exported attention block for head dimension `d` (one of
-/// [`SDPA_D_CHOICES`]): its Verilog and its manifest. The module is
-/// `hwformer_sdpa_d<d>`, so heads of several sizes can share a project.
+/// [`SDPA_D_CHOICES`]) in the default formats: its Verilog and its
+/// manifest. The module is `hwformer_sdpa_d<d>`, so heads of several
+/// sizes can share a project.
 pub fn export(d: usize) -> Result<(String, Manifest), ExportError> {
-    let model = StreamingSdpa::new(SdpaConfig::with_d(d, SDPA_N_MAX))
-        .map_err(|e| ExportError::Check(e.to_string()))?;
+    export_config(SdpaConfig::with_d(d, SDPA_N_MAX))
+}
+
+/// Error bound in the manifest: 64 output LSBs, or four times the worst
+/// error measured over [`StreamingSdpa::worst_bounded_input_error`]'s
+/// battery (1, 16 and `n_max` keys, four seeds) when that is larger, as it
+/// is for outputs with many fraction bits, where the internal formats
+/// (Q5.10 scores, UQ1.15 weights) dominate. Returns (bound, worst measured).
+fn error_bound(model: &StreamingSdpa) -> Result<(f64, f64), ExportError> {
+    let mut worst: f64 = 0.0;
+    for n in [1, 16, model.config().n_max] {
+        for seed in 0..4 {
+            let e = model
+                .worst_bounded_input_error(n, seed)
+                .map_err(|e| ExportError::Check(e.to_string()))?;
+            worst = worst.max(e);
+        }
+    }
+    Ok((model.bounded_input_error().max(4.0 * worst), worst))
+}
+
+/// The attention block for `config` (see [`buildable`]).
+pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportError> {
+    buildable(&config).map_err(ExportError::Check)?;
+    let d = config.d;
+    let model = StreamingSdpa::new(config).map_err(|e| ExportError::Check(e.to_string()))?;
     let stem = format!("sdpa_d{d}");
     macro_rules! build {
         ($($d:literal),*) => {
@@ -494,6 +597,7 @@ pub fn export(d: usize) -> Result<(String, Manifest), ExportError> {
         };
     }
     let verilog = build!(1, 2, 4, 8, 16, 32, 64);
+    let (bound, measured_worst) = error_bound(&model)?;
     let c = model.config();
     let lanes = |name: &str, format| Field {
         name: name.into(),
@@ -534,13 +638,14 @@ pub fn export(d: usize) -> Result<(String, Manifest), ExportError> {
             ("n_max".to_string(), SDPA_N_MAX as f64),
             ("scale".to_string(), model.applied_scale()),
             ("max_abs_input".to_string(), model.max_abs_input()),
+            ("bound_measured_worst".to_string(), measured_worst),
         ]),
         latency_cycles: SDPA_OUTPUT_DELAY,
         initiation_interval: 1,
         error_bound: Some(ErrorBound {
             metric: "max_abs".into(),
             versus: "float64".into(),
-            value: model.bounded_input_error(),
+            value: bound,
         }),
         lint_waivers: waivers,
     };

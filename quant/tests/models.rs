@@ -223,66 +223,11 @@ proptest! {
 /// `max_abs_input`: uniform random, full-magnitude, and orders that make
 /// the maximum grow at every key.
 fn bounded_input_worst(d: usize, n: usize, seed: u64) -> (f64, f64) {
-    use hwformer_quant::reference::sdpa;
-    use rand::Rng;
     let model = StreamingSdpa::new(SdpaConfig::with_d(d, 256)).unwrap();
-    let c = *model.config();
-    let x = model.max_abs_input();
-    let mut rng = seeded(seed);
-    let mut worst: f64 = 0.0;
-    for pattern in 0..4 {
-        let draw = |rng: &mut hwformer_quant::random::SeededRng| -> Vec<f64> {
-            (0..d)
-                .map(|_| match pattern {
-                    0 => rng.gen_range(-x..=x),
-                    1 => {
-                        if rng.gen_bool(0.5) {
-                            x
-                        } else {
-                            -x
-                        }
-                    }
-                    _ => rng.gen_range(-x..=x),
-                })
-                .collect()
-        };
-        let q = draw(&mut rng);
-        let mut keys: Vec<Vec<f64>> = (0..n).map(|_| draw(&mut rng)).collect();
-        let values: Vec<Vec<f64>> = (0..n).map(|_| draw(&mut rng)).collect();
-        if pattern >= 2 {
-            // sort keys by score, rising (2) or falling (3): every key a new max, or none
-            keys.sort_by(|a, b| {
-                let sa: f64 = a.iter().zip(&q).map(|(u, v)| u * v).sum();
-                let sb: f64 = b.iter().zip(&q).map(|(u, v)| u * v).sum();
-                if pattern == 2 {
-                    sa.partial_cmp(&sb).unwrap()
-                } else {
-                    sb.partial_cmp(&sa).unwrap()
-                }
-            });
-        }
-        let quant = |v: &Vec<f64>| quantize_all("x", v, c.key).unwrap();
-        let (qr, kr, vr): (Vec<i64>, Vec<Vec<i64>>, Vec<Vec<i64>>) = (
-            quant(&q),
-            keys.iter().map(quant).collect(),
-            values.iter().map(quant).collect(),
-        );
-        let got = model.run_query(&qr, &kr, &vr).unwrap();
-        let real = |m: &Vec<Vec<i64>>| {
-            ndarray::Array2::from_shape_fn((m.len(), d), |(i, j)| c.key.to_f64(i128::from(m[i][j])))
-        };
-        let want = sdpa(
-            real(&vec![qr.clone()]).view(),
-            real(&kr).view(),
-            real(&vr).view(),
-            model.applied_scale(),
-        )
-        .unwrap();
-        for (g, w) in got.iter().zip(want.row(0)) {
-            worst = worst.max((c.output.to_f64(i128::from(*g)) - w).abs());
-        }
-    }
-    (worst, model.bounded_input_error())
+    (
+        model.worst_bounded_input_error(n, seed).unwrap(),
+        model.bounded_input_error(),
+    )
 }
 
 #[test]

@@ -8,9 +8,9 @@ use crate::testbench::Simulator;
 use crate::SimError;
 use hwformer_hdl::exp::ExpUnit;
 use hwformer_hdl::manifest::Manifest;
-use hwformer_hdl::sdpa::{SdpaUnit, SDPA_N_MAX};
+use hwformer_hdl::sdpa::SdpaUnit;
 use hwformer_hdl::softmax::SoftmaxUnit;
-use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+use hwformer_quant::integer::sdpa::StreamingSdpa;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::tables::ExpNeg;
 use hwformer_quant::QFormat;
@@ -191,7 +191,7 @@ fn model<B: StreamSignals + 'static>(mut uut: B, manifest: &Manifest) -> Box<dyn
     })
 }
 
-/// The rust-hdl model of the block a manifest describes (default formats).
+/// The rust-hdl model of the block a manifest describes.
 pub fn rusthdl_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError> {
     let invalid = |e: String| SimError::Invalid(e);
     match manifest.block.as_str() {
@@ -202,9 +202,9 @@ pub fn rusthdl_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError
         }
         "softmax" => Ok(model(SoftmaxUnit::new(&SoftmaxModel::default_design()), manifest)),
         "sdpa" => {
-            let d = manifest.params.get("d").copied().unwrap_or(0.0) as usize;
-            let sdpa =
-                StreamingSdpa::new(SdpaConfig::with_d(d, SDPA_N_MAX)).map_err(|e| invalid(e.to_string()))?;
+            let config = hwformer_hdl::sdpa::config_from_manifest(manifest).map_err(invalid)?;
+            let d = config.d;
+            let sdpa = StreamingSdpa::new(config).map_err(|e| invalid(e.to_string()))?;
             macro_rules! pick {
                 ($($d:literal),*) => {
                     match d {

@@ -10,7 +10,7 @@ use hwformer_hdl::manifest::{Direction, Manifest};
 use hwformer_hdl::sdpa::{query_cycles, SDPA_N_MAX, SDPA_OUTPUT_DELAY};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_quant::accuracy::random_logit_row;
-use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+use hwformer_quant::integer::sdpa::StreamingSdpa;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::integer::{dequantize_all, quantize_all};
 use hwformer_quant::random::seeded;
@@ -164,26 +164,26 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
             size.n
         )));
     }
-    let d = manifest.params.get("d").copied().unwrap_or(0.0) as usize;
-    let model = StreamingSdpa::new(SdpaConfig::with_d(d, SDPA_N_MAX))
-        .map_err(|e| SimError::Invalid(e.to_string()))?;
+    let config = hwformer_hdl::sdpa::config_from_manifest(manifest).map_err(SimError::Invalid)?;
+    let d = config.d;
+    let model = StreamingSdpa::new(config).map_err(|e| SimError::Invalid(e.to_string()))?;
     let c = *model.config();
     let x = model.max_abs_input();
     let mut rng = seeded(size.seed);
-    let mut vector = || -> Result<Vec<i64>, SimError> {
+    let mut vector = |format| -> Result<Vec<i64>, SimError> {
         let real: Vec<f64> = (0..d).map(|_| rng.gen_range(-x..=x)).collect();
-        quantize_all("x", &real, c.key).map_err(|e| SimError::Invalid(e.to_string()))
+        quantize_all("x", &real, format).map_err(|e| SimError::Invalid(e.to_string()))
     };
     let (mut q_beats, mut kv_beats, mut out) = (Beats::new(16 * d), Beats::new(32 * d), Beats::new(16 * d));
     let (mut reference, mut cycles) = (Vec::new(), Vec::new());
-    let real = |m: &[Vec<i64>]| {
-        ndarray::Array2::from_shape_fn((m.len(), d), |(a, b)| c.key.to_f64(i128::from(m[a][b])))
+    let real = |m: &[Vec<i64>], format: QFormat| {
+        ndarray::Array2::from_shape_fn((m.len(), d), |(a, b)| format.to_f64(i128::from(m[a][b])))
     };
     for i in 0..size.queries {
-        let q = vector()?;
+        let q = vector(c.query)?;
         let (mut keys, mut values) = (Vec::with_capacity(size.n), Vec::with_capacity(size.n));
         for j in 0..size.n {
-            let (k, v) = (vector()?, vector()?);
+            let (k, v) = (vector(c.key)?, vector(c.value)?);
             let lanes: Vec<i64> = k.iter().chain(&v).copied().collect();
             kv_beats.push_lanes16(&lanes, j + 1 == size.n);
             keys.push(k);
@@ -195,10 +195,10 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
             .map_err(|e| SimError::Invalid(e.to_string()))?;
         out.push_lanes16(&o, true);
         let want = hwformer_quant::reference::sdpa(
-            real(std::slice::from_ref(&q)).view(),
-            real(&keys).view(),
-            real(&values).view(),
-            c.scale,
+            real(std::slice::from_ref(&q), c.query).view(),
+            real(&keys, c.key).view(),
+            real(&values, c.value).view(),
+            model.applied_scale(),
         )
         .map_err(|e| SimError::Invalid(e.to_string()))?;
         reference.extend(want.row(0).iter());

@@ -77,6 +77,43 @@ fn sdpa_d2_on_three_back_ends_under_gaps_and_back_pressure() {
 }
 
 #[test]
+fn sdpa_in_other_formats_on_three_back_ends() {
+    // every format different, so each shift constant moves: score shift
+    // 14 + 13 + 14 - 10 = 31 (default 28), output shift 16 + msb + 11 - 15
+    // (default 16 + msb)
+    let mut config = hwformer_quant::integer::sdpa::SdpaConfig::with_d(4, hwformer_hdl::sdpa::SDPA_N_MAX);
+    config.query = "Q1.14".parse().unwrap();
+    config.key = "Q2.13".parse().unwrap();
+    config.value = "Q4.11".parse().unwrap();
+    config.output = "Q0.15".parse().unwrap();
+    let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-sdpa-formats", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (verilog, manifest) = hwformer_hdl::sdpa::export_config(config).unwrap_or_else(|e| panic!("{e}"));
+    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
+    let size = WorkloadSize {
+        n: 23,
+        queries: 5,
+        seed: 3,
+    };
+    let outcomes: Vec<SimOutcome> = [Backend::RustHdl, Backend::Verilator, Backend::Icarus]
+        .iter()
+        .map(|&b| run(&dir, &manifest, b, size, GAPS))
+        .collect();
+    for o in &outcomes[1..] {
+        assert_eq!(
+            o.trace,
+            outcomes[0].trace,
+            "{} and rust-hdl disagree",
+            o.backend.name()
+        );
+    }
+    let verdict = outcomes[1].result.as_ref().unwrap();
+    assert_eq!(verdict.beats_checked, 5);
+    // the outputs use the fine format: errors far below one default LSB
+    assert!(verdict.max_error < 2f64.powi(-12), "{}", verdict.max_error);
+}
+
+#[test]
 fn softmax_on_three_back_ends_under_gaps_and_back_pressure() {
     three_back_ends_agree(
         "softmax",

@@ -187,14 +187,19 @@ impl StreamingSdpa {
     }
 
     /// The input magnitude up to which scores cannot reach half the score
-    /// format's range (`d * X^2 * scale <= max / 2`), rounded down to 1/8:
-    /// the domain of [`Self::bounded_input_error`].
+    /// format's range (`d * X^2 * scale <= max / 2`) and every input and the
+    /// output fit their formats, rounded down to 1/8: the domain of
+    /// [`Self::bounded_input_error`].
     pub fn max_abs_input(&self) -> f64 {
         let limit = self.config.score.max_value() / 2.0;
         let x = (limit / (self.config.d as f64 * self.applied_scale())).sqrt();
+        // every input representable, and the output (a weighted mean of
+        // values) inside its own range
         let x = x
+            .min(self.config.query.max_value())
+            .min(self.config.key.max_value())
             .min(self.config.value.max_value())
-            .min(self.config.key.max_value());
+            .min(self.config.output.max_value());
         (x * 8.0).floor() / 8.0
     }
 
@@ -409,6 +414,62 @@ impl StreamingSdpa {
             }
         }
         acc.into_iter().map(|a| self.two_pass_output(a)).collect()
+    }
+
+    /// The largest error against f64 attention (on the same dequantized
+    /// inputs and the applied scale) over a battery of queries in the
+    /// bounded domain, `n` keys each: elements uniform in
+    /// `[-X, X]` (X = [`Self::max_abs_input`]), elements all `+-X`, and
+    /// uniform keys sorted by score rising (every key a new maximum: a
+    /// rescale per key) and falling. Seeded; this is the measurement behind
+    /// [`Self::bounded_input_error`].
+    pub fn worst_bounded_input_error(&self, n: usize, seed: u64) -> Result<f64> {
+        use rand::Rng;
+        let c = self.config;
+        let d = c.d;
+        let x = self.max_abs_input();
+        let mut rng = crate::random::seeded(seed);
+        let mut worst: f64 = 0.0;
+        for pattern in 0..4 {
+            let mut draw = |format: QFormat| -> Result<Vec<i64>> {
+                let real: Vec<f64> = (0..d)
+                    .map(|_| match pattern {
+                        1 if rng.gen_bool(0.5) => x,
+                        1 => -x,
+                        _ => rng.gen_range(-x..=x),
+                    })
+                    .collect();
+                super::quantize_all("sdpa input", &real, format)
+            };
+            let q = draw(c.query)?;
+            let mut keys = Vec::with_capacity(n);
+            let mut values = Vec::with_capacity(n);
+            for _ in 0..n {
+                keys.push(draw(c.key)?);
+                values.push(draw(c.value)?);
+            }
+            if pattern >= 2 {
+                let score = |k: &Vec<i64>| -> i64 { k.iter().zip(&q).map(|(a, b)| a * b).sum() };
+                keys.sort_by_key(score);
+                if pattern == 3 {
+                    keys.reverse();
+                }
+            }
+            let got = self.run_query(&q, &keys, &values)?;
+            let real = |m: &[Vec<i64>], f: QFormat| {
+                ndarray::Array2::from_shape_fn((m.len(), d), |(i, j)| f.to_f64(i128::from(m[i][j])))
+            };
+            let want = crate::reference::sdpa(
+                real(std::slice::from_ref(&q), c.query).view(),
+                real(&keys, c.key).view(),
+                real(&values, c.value).view(),
+                self.applied_scale(),
+            )?;
+            for (g, w) in got.iter().zip(want.row(0)) {
+                worst = worst.max((c.output.to_f64(i128::from(*g)) - w).abs());
+            }
+        }
+        Ok(worst)
     }
 
     /// Attention of one query over all its keys and values (rows of `d`).
