@@ -201,6 +201,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 }
 
 /// The main job: every capability on the default design.
+/// The configuration file the main job writes and simulates: sdpa with
+/// every stream format changed from the default Q3.12.
+const DEMO_FORMATS_CONFIG: &str = "block = \"sdpa\"\nd = 8\n\n[formats]\nq = \"Q1.14\"\nk = \"Q2.13\"\nv = \"Q4.11\"\no = \"Q0.15\"\n\n[sim]\nn = 64\nqueries = 4\n";
+
 fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     println!("== hwformer: default design ==\n");
     println!("-- 1. accuracy of the integer models against f64 (hwformer quant --seed {seed}) --\n");
@@ -273,8 +277,17 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     );
     eprintln!("building the Verilator model (cached after the first run) ...");
     let verified = sim_command::sim(&sim_command::SimArgs::demo(seed))?;
+    let config = out.join("sdpa_formats.toml");
+    std::fs::write(&config, DEMO_FORMATS_CONFIG).map_err(|e| format!("{}: {e}", config.display()))?;
     println!(
-        "\n-- 6. latency and energy of sdpa d=8, n=256 at the Fmax estimate above (hwformer estimate \
+        "\n-- 6. sdpa built from a configuration file in other formats (hwformer sim --config {}) --\n\n{}\n",
+        config.display(),
+        DEMO_FORMATS_CONFIG.trim_end()
+    );
+    eprintln!("building the Verilator model (cached after the first run) ...");
+    let formats_verified = sim_command::sim(&sim_command::SimArgs::from_config(config, seed))?;
+    println!(
+        "\n-- 7. latency and energy of sdpa d=8, n=256 at the Fmax estimate above (hwformer estimate \
          --d 8 --cycles-from sim --synth; --vivado-dir with Vivado's routed reports gives the achieved \
          clock and the measured power) --\n"
     );
@@ -282,7 +295,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         .map(|f| hwformer_bitstreams::estimate::ClockChoice::estimated(f, "yosys xc7 netlist"))
         .transpose()?;
     xilinx_command::estimate_at(&xilinx_command::EstimateArgs::demo(), clock)?;
-    Ok([accuracy, checked, verified]
+    Ok([accuracy, checked, verified, formats_verified]
         .into_iter()
         .find(|c| *c != ExitCode::SUCCESS)
         .unwrap_or(ExitCode::SUCCESS))

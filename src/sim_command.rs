@@ -89,6 +89,22 @@ impl SimArgs {
     }
 }
 
+impl SimArgs {
+    /// `hwformer sim --config <config> --backend verilator --seed <seed>`.
+    pub fn from_config(config: PathBuf, seed: u64) -> Self {
+        Self {
+            block: None,
+            config: Some(config),
+            d: None,
+            n: None,
+            queries: None,
+            valid: None,
+            ready: None,
+            ..Self::demo(seed)
+        }
+    }
+}
+
 /// Runs `hwformer sim`.
 pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     let config = args.config.as_deref().map(BlockConfig::load).transpose()?;

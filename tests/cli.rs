@@ -49,6 +49,10 @@ fn run_prints_every_part_of_the_main_job() {
         text.contains("PASS sdpa on verilator: 16 beats bit-exact"),
         "Verilator check: {text}"
     );
+    assert!(
+        text.contains("o = \"Q0.15\"") && text.contains("PASS sdpa on verilator: 4 beats bit-exact"),
+        "the configuration file section: {text}"
+    );
     let svg = std::fs::read_to_string(dir.join("sdpa_scaling.svg")).unwrap();
     assert!(svg.starts_with("<svg"));
 }
