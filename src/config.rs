@@ -101,24 +101,13 @@ impl BlockConfig {
         }
         for (name, wanted) in &self.formats {
             let wanted: QFormat = wanted.parse().map_err(|e| format!("formats.{name}: {e}"))?;
-            let field = manifest
-                .streams
-                .iter()
-                .flat_map(|s| &s.fields)
-                .find(|f| &f.name == name)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = manifest
-                        .streams
-                        .iter()
-                        .flat_map(|s| &s.fields)
-                        .map(|f| f.name.as_str())
-                        .collect();
-                    format!(
-                        "formats.{name}: {} has no field `{name}` (its fields: {})",
-                        manifest.block,
-                        names.join(", ")
-                    )
-                })?;
+            let field = manifest.field(name).ok_or_else(|| {
+                format!(
+                    "formats.{name}: {} has no field `{name}` (its fields: {})",
+                    manifest.block,
+                    manifest.field_names().join(", ")
+                )
+            })?;
             if field.format != wanted {
                 return Err(format!(
                     "formats.{name} = {wanted}: {} is built with {} (other formats are not built yet)",
@@ -169,13 +158,8 @@ pub fn export_checked(
             let mut sdpa = SdpaConfig::with_d(d, hwformer_hdl::sdpa::SDPA_N_MAX);
             for (name, text) in &c.formats {
                 let format: QFormat = text.parse().map_err(|e| format!("formats.{name}: {e}"))?;
-                match name.as_str() {
-                    "q" => sdpa.query = format,
-                    "k" => sdpa.key = format,
-                    "v" => sdpa.value = format,
-                    "o" => sdpa.output = format,
-                    _ => {} // `check` names the fields there are
-                }
+                hwformer_hdl::sdpa::set_format(&mut sdpa, name, format)
+                    .map_err(|e| format!("formats.{name}: {e}"))?;
             }
             hwformer_hdl::sdpa::export_config(sdpa)
         }
@@ -222,12 +206,14 @@ mod tests {
         assert_eq!(format("k"), "Q3.12".parse().unwrap());
         assert_eq!(format("v"), "Q4.11".parse().unwrap());
         assert_eq!(format("o"), "Q0.15".parse().unwrap());
-        // the bound follows the output format: 64 of its LSBs, unless four
-        // times the worst error measured at export is larger
-        let bound = manifest.error_bound.as_ref().unwrap().value;
+        // the worst error measured at export stays under 64 LSBs of even
+        // the finest output format, so the bound is those 64 LSBs
         let worst = manifest.params["bound_measured_worst"];
-        assert!(worst > 0.0 && worst < bound, "{worst} {bound}");
-        assert_eq!(bound, (64.0 * 2f64.powi(-15)).max(4.0 * worst));
+        assert!(worst > 0.0 && worst < 64.0 * 2f64.powi(-15), "{worst}");
+        assert_eq!(
+            manifest.error_bound.as_ref().unwrap().value,
+            64.0 * 2f64.powi(-15)
+        );
         assert_eq!(
             manifest.params["max_abs_input"], 0.875,
             "inputs kept where the Q0.15 output holds them"
@@ -245,8 +231,13 @@ mod tests {
             ),
             (
                 "sdpa",
+                "block = \"sdpa\"\n[formats]\no = \"Q-1.16\"\n",
+                "signed 16-bit",
+            ),
+            (
+                "sdpa",
                 "block = \"sdpa\"\n[formats]\nz = \"Q3.12\"\n",
-                "no field `z`",
+                "sdpa has no field `z` (its fields: q, k, v, o)",
             ),
             (
                 "softmax",

@@ -200,11 +200,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-/// The main job: every capability on the default design.
 /// The configuration file the main job writes and simulates: sdpa with
 /// every stream format changed from the default Q3.12.
 const DEMO_FORMATS_CONFIG: &str = "block = \"sdpa\"\nd = 8\n\n[formats]\nq = \"Q1.14\"\nk = \"Q2.13\"\nv = \"Q4.11\"\no = \"Q0.15\"\n\n[sim]\nn = 64\nqueries = 4\n";
 
+/// The main job: every capability on the default design.
 fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     println!("== hwformer: default design ==\n");
     println!("-- 1. accuracy of the integer models against f64 (hwformer quant --seed {seed}) --\n");

@@ -52,12 +52,12 @@ fn check_block<'a>(lines: impl Iterator<Item = &'a str>) -> Result<(), String> {
         let under = || frames.iter().flatten().cloned().collect::<BTreeSet<_>>();
         if line == "end" || line == "endcase" {
             closed_if = frames.pop().unwrap_or_default();
-        } else if let Some(cond) = line.strip_prefix("else") {
+        } else if line == "else begin" || line.starts_with("else if (") {
             // an else branch depends on the condition of its if
             let mut reads = std::mem::take(&mut closed_if);
-            reads.extend(identifiers(cond));
+            reads.extend(identifiers(&line["else".len()..]));
             frames.push(reads);
-        } else if line.starts_with("if ") || line.starts_with("if(") || line.starts_with("case") {
+        } else if line.starts_with("if (") || line.starts_with("case (") {
             frames.push(identifiers(line));
         } else if line == "begin" {
             frames.push(BTreeSet::new());
@@ -124,6 +124,7 @@ fn identifiers(text: &str) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_hdl::prelude::*;
 
     fn block(body: &str) -> String {
         format!("module m(a);\n    always @(*) begin\n{body}\n    end\nendmodule\n")
@@ -157,6 +158,42 @@ mod tests {
             "        if (t) begin\n        end\n        else begin\n            z = b;\n        end\n        t = x1;",
         );
         assert!(check(&in_else).unwrap_err().contains("`z` reads `t`"));
+    }
+
+    #[test]
+    fn names_that_begin_like_keywords_are_variables() {
+        let bad = block("        else_x = a;\n        case_rom$address = else_x;\n        else_x = b;");
+        assert!(check(&bad)
+            .unwrap_err()
+            .contains("`case_rom$address` reads `else_x`"));
+    }
+
+    /// A block with one temporary for two values, as rust-hdl writes it.
+    #[derive(LogicBlock, Default)]
+    struct SharedTemporary {
+        a: Signal<In, Bits<8>>,
+        b: Signal<In, Bits<8>>,
+        y0: Signal<Out, Bits<8>>,
+        y1: Signal<Out, Bits<8>>,
+        t: Signal<Local, Bits<8>>,
+    }
+
+    impl Logic for SharedTemporary {
+        #[hdl_gen]
+        fn update(&mut self) {
+            self.t.next = self.a.val();
+            self.y0.next = self.t.val();
+            self.t.next = self.b.val();
+            self.y1.next = self.t.val();
+        }
+    }
+
+    #[test]
+    fn the_export_refuses_rust_hdl_output_with_a_shared_temporary() {
+        let mut uut = SharedTemporary::default();
+        uut.connect_all();
+        let e = crate::export::verilog("shared", &uut).unwrap_err().to_string();
+        assert!(e.contains("`y0` reads `t`"), "{e}");
     }
 
     #[test]

@@ -105,3 +105,22 @@ pub struct Manifest {
     /// `verilator --lint-only -Wall` warnings waived, with the reason.
     pub lint_waivers: BTreeMap<String, String>,
 }
+
+impl Manifest {
+    /// The field called `name`, in any stream.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.streams
+            .iter()
+            .flat_map(|s| &s.fields)
+            .find(|f| f.name == name)
+    }
+
+    /// The names of every stream's fields, in order.
+    pub fn field_names(&self) -> Vec<&str> {
+        self.streams
+            .iter()
+            .flat_map(|s| &s.fields)
+            .map(|f| f.name.as_str())
+            .collect()
+    }
+}

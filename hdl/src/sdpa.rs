@@ -1,7 +1,7 @@
 //! Streaming scaled dot-product attention for one head, O(1) memory: the
-//! hardware form of `hwformer_quant::integer::sdpa::StreamingSdpa` for the
-//! default formats (Q3.12 q, k, v and outputs, Q5.10 scores, UQ1.14 scale)
-//! and up to 256 keys per query.
+//! hardware form of `hwformer_quant::integer::sdpa::StreamingSdpa` for any
+//! signed 16-bit q, k, v and output formats (default Q3.12), Q5.10 scores,
+//! a UQ1.14 scale and up to 256 keys per query.
 //!
 //! ```text
 //!  query ─▶ q register (d lanes)
@@ -61,7 +61,7 @@ enum Normalizer {
 pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// Query: d elements, Q3.12, element 0 lowest.
+    /// Query: d elements in the query format (default Q3.12), element 0 lowest.
     pub s_axis_query_tdata: Signal<In, Bits<W>>,
     /// Query valid.
     pub s_axis_query_tvalid: Signal<In, Bit>,
@@ -77,7 +77,7 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     pub s_axis_kv_tready: Signal<Out, Bit>,
     /// Last key of the query.
     pub s_axis_kv_tlast: Signal<In, Bit>,
-    /// Output: d elements, Q3.12.
+    /// Output: d elements in the output format (default Q3.12).
     pub m_axis_out_tdata: Signal<Out, Bits<W>>,
     /// Output valid.
     pub m_axis_out_tvalid: Signal<Out, Bit>,
@@ -494,9 +494,9 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
         ("v", config.value),
         ("o", config.output),
     ] {
-        if !format.is_signed() || format.bits() != 16 {
+        if !format.is_signed() || format.bits() != 16 || format.frac() > 15 {
             return Err(format!(
-                "formats.{name} = {format}: sdpa is built for signed 16-bit formats (Q0.15 to Q15.0)"
+                "formats.{name} = {format}: sdpa is built for signed 16-bit formats with at most 15 fraction bits (Q0.15 to Q15.0)"
             ));
         }
     }
@@ -529,14 +529,11 @@ pub fn config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, String> {
     };
     let field = |name: &str| {
         manifest
-            .streams
-            .iter()
-            .flat_map(|s| &s.fields)
-            .find(|f| f.name == name)
+            .field(name)
             .map(|f| f.format)
             .ok_or_else(|| format!("the sdpa manifest has no field `{name}`"))
     };
-    Ok(SdpaConfig {
+    let config = SdpaConfig {
         d: param("d")? as usize,
         n_max: param("n_max")? as usize,
         query: field("q")?,
@@ -545,13 +542,43 @@ pub fn config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, String> {
         score: score_format(),
         output: field("o")?,
         scale: param("scale")?,
-    })
+    };
+    buildable(&config)?;
+    if !SDPA_D_CHOICES.contains(&config.d) {
+        return Err(format!(
+            "sdpa is built for d in {SDPA_D_CHOICES:?}, not {}",
+            config.d
+        ));
+    }
+    Ok(config)
+}
+
+/// The stream fields whose formats a configuration may set.
+pub const FORMAT_FIELDS: [&str; 4] = ["q", "k", "v", "o"];
+
+/// Sets the format of field `name` (one of [`FORMAT_FIELDS`]) in `config`.
+pub fn set_format(config: &mut SdpaConfig, name: &str, format: QFormat) -> Result<(), String> {
+    let slot = match name {
+        "q" => &mut config.query,
+        "k" => &mut config.key,
+        "v" => &mut config.value,
+        "o" => &mut config.output,
+        _ => {
+            return Err(format!(
+                "sdpa has no field `{name}` (its fields: {})",
+                FORMAT_FIELDS.join(", ")
+            ))
+        }
+    };
+    *slot = format;
+    Ok(())
 }
 
 /// The exported attention block for head dimension `d` (one of
 /// [`SDPA_D_CHOICES`]) in the default formats: its Verilog and its
-/// manifest. The module is `hwformer_sdpa_d<d>`, so heads of several
-/// sizes can share a project.
+/// manifest. The module is `hwformer_sdpa_d<d>` (other formats add their
+/// fraction bits: `hwformer_sdpa_d<d>_q<fq>k<fk>v<fv>o<fo>`), so heads of
+/// several sizes and formats can share a project.
 pub fn export(d: usize) -> Result<(String, Manifest), ExportError> {
     export_config(SdpaConfig::with_d(d, SDPA_N_MAX))
 }
@@ -579,7 +606,23 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
     buildable(&config).map_err(ExportError::Check)?;
     let d = config.d;
     let model = StreamingSdpa::new(config).map_err(|e| ExportError::Check(e.to_string()))?;
-    let stem = format!("sdpa_d{d}");
+    // heads in other formats get their own module names, so any mix of
+    // heads can share a project
+    let default = SdpaConfig::with_d(d, SDPA_N_MAX);
+    let c = model.config();
+    let stem = if [c.query, c.key, c.value, c.output]
+        == [default.query, default.key, default.value, default.output]
+    {
+        format!("sdpa_d{d}")
+    } else {
+        format!(
+            "sdpa_d{d}_q{}k{}v{}o{}",
+            c.query.frac(),
+            c.key.frac(),
+            c.value.frac(),
+            c.output.frac()
+        )
+    };
     macro_rules! build {
         ($($d:literal),*) => {
             match d {
@@ -598,7 +641,6 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
     }
     let verilog = build!(1, 2, 4, 8, 16, 32, 64);
     let (bound, measured_worst) = error_bound(&model)?;
-    let c = model.config();
     let lanes = |name: &str, format| Field {
         name: name.into(),
         count: d,
