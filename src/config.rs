@@ -1,17 +1,18 @@
 //! `--config FILE.toml`: a block's configuration in a file, for `gen` and
-//! `sim`. sdpa is built for the formats asked (any signed 16-bit format for
-//! `q`, `k`, `v` and `o`); every other setting is checked against what is
-//! built: a format or size the hardware does not have is an error that
-//! says what it has.
+//! `sim`. Blocks are built for the input formats asked (exp `x`: signed
+//! 16-bit with 8 to 12 fraction bits; softmax `logit`: 8 to 10; sdpa `q`, `k`, `v`,
+//! `o`: any signed 16-bit format); every other setting is checked against
+//! what is built: a format or size the hardware does not have is an error
+//! that says what it has.
 //!
 //! ```toml
 //! block = "sdpa"        # exp | softmax | sdpa
 //! d = 16                # sdpa: 1, 2, 4, 8, 16, 32 or 64
 //! n_max = 256           # optional: must be the built size
 //!
-//! [formats]             # optional: field = format (sdpa: q, k, v, o, any
-//! q = "Q3.12"           # signed 16-bit format; exp, softmax: the built one)
-//! o = "Q3.12"
+//! [formats]             # optional: field = format; inputs are built as asked
+//! q = "Q1.14"           # (sdpa q, k, v, o: any signed 16-bit format; exp x,
+//! o = "Q2.13"           # Q7.8 to Q3.12, softmax logit: Q7.8 to Q5.10), outputs are checked
 //!
 //! [sim]                 # optional defaults for `hwformer sim`
 //! n = 256
@@ -22,7 +23,6 @@
 //! ```
 
 use hwformer_hdl::manifest::Manifest;
-use hwformer_quant::integer::sdpa::SdpaConfig;
 use hwformer_quant::QFormat;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -153,19 +153,13 @@ pub fn export_checked(
     config: Option<&BlockConfig>,
     dir: &Path,
 ) -> Result<Manifest, String> {
-    let (verilog, manifest) = match config {
-        Some(c) if block == "sdpa" && !c.formats.is_empty() => {
-            let mut sdpa = SdpaConfig::with_d(d, hwformer_hdl::sdpa::SDPA_N_MAX);
-            for (name, text) in &c.formats {
-                let format: QFormat = text.parse().map_err(|e| format!("formats.{name}: {e}"))?;
-                hwformer_hdl::sdpa::set_format(&mut sdpa, name, format)
-                    .map_err(|e| format!("formats.{name}: {e}"))?;
-            }
-            hwformer_hdl::sdpa::export_config(sdpa)
-        }
-        _ => hwformer_hdl::build_block(block, d),
+    let mut formats = BTreeMap::new();
+    for (name, text) in config.map(|c| &c.formats).into_iter().flatten() {
+        let format: QFormat = text.parse().map_err(|e| format!("formats.{name}: {e}"))?;
+        formats.insert(name.clone(), format);
     }
-    .map_err(|e| e.to_string())?;
+    let (verilog, manifest) =
+        hwformer_hdl::build_block_with(block, d, &formats).map_err(|e| e.to_string())?;
     if let Some(c) = config {
         c.check(&manifest)?;
     }
@@ -187,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn sdpa_is_built_for_the_formats_asked_and_other_blocks_are_checked() {
+    fn blocks_are_built_for_the_input_formats_asked_and_outputs_are_checked() {
         let dir = std::env::temp_dir().join(format!("hwformer-config-build-{}", std::process::id()));
         let asked =
             config("block = \"sdpa\"\nd = 2\n[formats]\nq = \"Q1.14\"\nv = \"Q4.11\"\no = \"Q0.15\"\n")
@@ -242,12 +236,26 @@ mod tests {
             (
                 "softmax",
                 "block = \"softmax\"\n[formats]\nlogit = \"Q4.11\"\n",
+                "8 to 10 fraction bits",
+            ),
+            (
+                "exp",
+                "block = \"exp\"\n[formats]\nx = \"Q1.14\"\n",
+                "8 to 12 fraction bits",
+            ),
+            (
+                "softmax",
+                "block = \"softmax\"\n[formats]\nprob = \"UQ1.15\"\n",
                 "other formats are not built yet",
             ),
         ] {
             let e = export_checked(block, 2, Some(&config(text).unwrap()), &dir).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
         }
+        let logits = config("block = \"softmax\"\n[formats]\nlogit = \"Q6.9\"\n").unwrap();
+        let manifest = export_checked("softmax", 1, Some(&logits), &dir).unwrap();
+        assert_eq!(manifest.module, "hwformer_softmax_x9");
+        assert_eq!(manifest.field("logit").unwrap().format, "Q6.9".parse().unwrap());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

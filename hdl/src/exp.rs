@@ -1,10 +1,11 @@
 //! The exponential unit: `e^x` for `x <= 0` on an AXI4-Stream, the
-//! hardware form of `hwformer_quant::tables::ExpNeg` for Q5.10 inputs.
+//! hardware form of `hwformer_quant::tables::ExpNeg` for signed 16-bit
+//! inputs with F = 8 to 12 fraction bits (default Q5.10).
 //!
 //! ```text
-//!  stage 0   x (Q5.10), positive values clamped to 0
-//!  stage 1   t = x * log2(e) (Q1.14 constant, 16x16 -> 32)          t = -n + f
-//!  stage 2   n = -(t >> 24); HIGH[f[15:8]], LOW[f[7:0]] (two 256 x 16 ROMs)
+//!  stage 0   x (Q(15-F).F), positive values clamped to 0
+//!  stage 1   t = x * log2(e) (Q1.14 constant, 16x16 -> 32, F + 14 fraction bits)   t = -n + f
+//!  stage 2   n = -(t >> (F + 14)); f = t[F+13 : F-2]; HIGH[f[15:8]], LOW[f[7:0]] (two 256 x 16 ROMs)
 //!  stage 3   p = HIGH * LOW (16x16 -> 32, Q2.30)
 //!  stage 4   e = (p + 2^(14+n)) >> (15+n) (UQ1.15);  w = (p + 2^(6+n)) >> (7+n) (UQ1.23)
 //! ```
@@ -14,6 +15,7 @@
 //! bits 15:0 and `w` in bits 39:16; `tlast` travels with its beat.
 
 use crate::export::{self, ExportError};
+use crate::fixed::SignExtend;
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
 use crate::rom::rom_from_table;
 use hwformer_quant::tables::exp::LOG2E_Q14;
@@ -31,7 +33,7 @@ pub const EXP_LATENCY: u64 = 5;
 pub struct ExpUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// Input `x`, signed Q5.10 raw bits.
+    /// Input `x`, signed 16-bit raw bits (8 to 12 fraction bits).
     pub s_axis_x_tdata: Signal<In, Bits<16>>,
     /// Input valid.
     pub s_axis_x_tvalid: Signal<In, Bit>,
@@ -67,12 +69,31 @@ pub struct ExpUnit {
     low_rom: ROM<Bits<16>, 8>,
     log2e: Constant<Signed<16>>,
     one: Constant<Bits<34>>,
+    // t sign-extended, so its integer part can be sliced for any F
+    t_wide: SignExtend<32, 40>,
+    fraction_at: Constant<Bits<8>>,
+    integer_at: Constant<Bits<8>>,
+}
+
+/// `Ok` when the unit can be built for inputs in `format`: signed, 16 bits,
+/// 8 to 12 fraction bits (the range `EXP_ERROR_BOUND` is swept over; the
+/// integer part `n` of `x * log2(e)` then fits 8 bits).
+pub fn exp_input_supported(format: QFormat) -> Result<(), String> {
+    if format.is_signed() && format.bits() == 16 && (8..=12).contains(&format.frac()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{format}: the exp unit is built for signed 16-bit inputs with 8 to 12 fraction bits (Q7.8 to Q3.12)"
+        ))
+    }
 }
 
 impl ExpUnit {
-    /// The unit for Q5.10 inputs, with the tables of `ExpNeg`.
+    /// The unit for `exp`'s input format (see [`exp_input_supported`];
+    /// another format panics), with its tables.
     pub fn new(exp: &ExpNeg) -> Self {
-        assert_eq!(exp.input().frac(), 10, "the exp unit is built for Q5.10 inputs");
+        exp_input_supported(exp.input()).unwrap_or_else(|e| panic!("{e}"));
+        let frac = u64::from(exp.input().frac());
         Self {
             clock: Default::default(),
             s_axis_x_tdata: Default::default(),
@@ -103,6 +124,9 @@ impl ExpUnit {
             low_rom: rom_from_table(exp.low_table()),
             log2e: Constant::new(signed::<16>(LOG2E_Q14)),
             one: Constant::new(bits::<34>(1)),
+            t_wide: Default::default(),
+            fraction_at: Constant::new(bits::<8>(frac - 2)),
+            integer_at: Constant::new(bits::<8>(frac + 14)),
         }
     }
 }
@@ -121,8 +145,10 @@ impl Logic for ExpUnit {
         self.s_axis_x_tready.next = self.advance.val();
         // stage 0: clamp positive inputs to 0
         self.x_in.next = signed_cast(self.s_axis_x_tdata.val());
-        // stage 2 inputs: the 16 fraction bits of t (Q.24) address the tables
-        self.fraction.next = unsigned_cast(self.t1.q.val().get_bits::<16>(8));
+        // stage 2 inputs: the top 16 fraction bits of t (F + 14 of them)
+        // address the tables
+        self.fraction.next = unsigned_cast(self.t1.q.val().get_bits::<16>(self.fraction_at.val().index()));
+        self.t_wide.value.next = unsigned_cast(self.t1.q.val());
         self.high_rom.address.next = self.fraction.val().get_bits::<8>(8);
         self.low_rom.address.next = self.fraction.val().get_bits::<8>(0);
         // stage 4 inputs: half an output LSB added before the shift
@@ -140,8 +166,12 @@ impl Logic for ExpUnit {
                 self.x0.d.next = 0.into();
             }
             self.t1.d.next = self.x0.q.val() * self.log2e.val();
-            // n = -(t >> 24), t <= 0
-            self.n2.d.next = 0 - unsigned_cast(self.t1.q.val().get_bits::<8>(24));
+            // n = -(t >> (F + 14)), t <= 0; n < 256 for F >= 8
+            self.n2.d.next = 0 - self
+                .t_wide
+                .extended
+                .val()
+                .get_bits::<8>(self.integer_at.val().index());
             self.high2.d.next = self.high_rom.data.val();
             self.low2.d.next = self.low_rom.data.val();
             self.n3.d.next = self.n2.q.val();
@@ -156,13 +186,25 @@ impl Logic for ExpUnit {
     }
 }
 
-/// The exported exponential unit: its Verilog and its manifest.
+/// The exported exponential unit for Q5.10 inputs: its Verilog and its
+/// manifest.
 pub fn export() -> Result<(String, Manifest), ExportError> {
-    let input = QFormat::signed(16, 10).expect("valid");
+    export_with(QFormat::signed(16, 10).expect("valid"))
+}
+
+/// The exported exponential unit for inputs in `input` (see
+/// [`exp_input_supported`]).
+pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
+    exp_input_supported(input).map_err(ExportError::Check)?;
     let exp = ExpNeg::new(input).map_err(|e| ExportError::Check(e.to_string()))?;
     let mut uut = ExpUnit::new(&exp);
     uut.connect_all();
-    let verilog = export::verilog("exp", &uut)?;
+    // other input formats get their own module name
+    let stem = match input.frac() {
+        10 => "exp".to_string(),
+        f => format!("exp_x{f}"),
+    };
+    let verilog = export::verilog(&stem, &uut)?;
     let field = |name: &str, bits, frac| Field {
         name: name.into(),
         count: 1,
@@ -170,7 +212,7 @@ pub fn export() -> Result<(String, Manifest), ExportError> {
     };
     let manifest = Manifest {
         block: "exp".into(),
-        module: export::module_name("exp"),
+        module: export::module_name(&stem),
         verilog: "exp.v".into(),
         clock: "clock".into(),
         reset: None,
@@ -191,7 +233,7 @@ pub fn export() -> Result<(String, Manifest), ExportError> {
             ),
         ],
         params: BTreeMap::from([
-            ("input_frac".to_string(), 10.0),
+            ("input_frac".to_string(), f64::from(input.frac())),
             ("table_entries".to_string(), 256.0),
         ]),
         latency_cycles: EXP_LATENCY,
@@ -201,7 +243,16 @@ pub fn export() -> Result<(String, Manifest), ExportError> {
             versus: "float64".into(),
             value: EXP_ERROR_BOUND,
         }),
-        lint_waivers: export::standard_waivers(),
+        lint_waivers: {
+            let mut waivers = export::standard_waivers();
+            waivers.insert(
+                "UNUSEDSIGNAL".into(),
+                "only 8 bits of the sign-extended x * log2(e) are the integer part n (which 8 depends on \
+                 the input format); synthesis removes the rest"
+                    .into(),
+            );
+            waivers
+        },
     };
     Ok((verilog, manifest))
 }

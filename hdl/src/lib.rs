@@ -41,6 +41,36 @@ pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest)
     }
 }
 
+/// Builds block `block` (`d` lanes for sdpa) with the formats asked for
+/// its input fields: `x` (exp, signed 16-bit with 8 to 12 fraction bits),
+/// `logit` (softmax, 8 to 10); `q`, `k`, `v`, `o` (sdpa), any signed 16-bit
+/// format. Other fields keep their built formats (the caller compares the
+/// manifest with what it asked); a field sdpa does not have is an error.
+pub fn build_block_with(
+    block: &str,
+    d: usize,
+    formats: &std::collections::BTreeMap<String, hwformer_quant::QFormat>,
+) -> Result<(String, manifest::Manifest), export::ExportError> {
+    let input = |name: &str| formats.get(name).copied();
+    match block {
+        "exp" => {
+            exp::export_with(input("x").unwrap_or(hwformer_quant::QFormat::signed(16, 10).expect("valid")))
+        }
+        "softmax" => softmax::export_with(
+            input("logit").unwrap_or(hwformer_quant::QFormat::signed(16, 10).expect("valid")),
+        ),
+        "sdpa" => {
+            let mut config = hwformer_quant::integer::sdpa::SdpaConfig::with_d(d, sdpa::SDPA_N_MAX);
+            for (name, &format) in formats {
+                sdpa::set_format(&mut config, name, format)
+                    .map_err(|e| export::ExportError::Check(format!("formats.{name}: {e}")))?;
+            }
+            sdpa::export_config(config)
+        }
+        _ => build_block(block, d),
+    }
+}
+
 /// Exports block `block` (`d` lanes for sdpa, ignored otherwise) into
 /// `dir` as `<block>.v` and `<block>.json`; returns its manifest.
 pub fn export_block(

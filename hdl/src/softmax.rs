@@ -1,6 +1,7 @@
 //! Row softmax on an AXI4-Stream: the hardware form of
-//! `hwformer_quant::integer::softmax::SoftmaxModel` for Q5.10 logits and
-//! rows of up to 256, one logit per cycle in steady state.
+//! `hwformer_quant::integer::softmax::SoftmaxModel` for signed 16-bit
+//! logits with 8 to 10 fraction bits (default Q5.10) and rows of up to 256,
+//! one logit per cycle in steady state.
 //!
 //! ```text
 //!            ┌── ring of 1024 logits, written twice (two 1024 x 16 block RAMs) ─┐
@@ -64,7 +65,7 @@ pub fn first_output_delay(n: u64) -> u64 {
 pub struct SoftmaxUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// Logit in, signed Q5.10.
+    /// Logit in, signed 16-bit (8 to 10 fraction bits; default Q5.10).
     pub s_axis_logits_tdata: Signal<In, Bits<16>>,
     /// Logit valid.
     pub s_axis_logits_tvalid: Signal<In, Bit>,
@@ -160,9 +161,10 @@ pub struct SoftmaxUnit {
 }
 
 impl SoftmaxUnit {
-    /// The block for the model's tables (Q5.10 logits, rows up to 256).
+    /// The block for the model's logit format and tables (rows up to 256;
+    /// another logit format than [`logit_format_supported`] allows panics).
     pub fn new(model: &SoftmaxModel) -> Self {
-        assert_eq!(model.input(), QFormat::signed(16, 10).expect("valid"));
+        logit_format_supported(model.input()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(model.n_max(), SOFTMAX_N_MAX);
         Self {
             clock: Default::default(),
@@ -497,10 +499,37 @@ impl Logic for SoftmaxUnit {
 
 /// The exported softmax block: its Verilog and its manifest.
 pub fn export() -> Result<(String, Manifest), ExportError> {
-    let model = SoftmaxModel::default_design();
+    export_with(QFormat::signed(16, 10).expect("valid"))
+}
+
+/// `Ok` for the logit formats the block is built for: signed 16-bit with
+/// 8 to 10 fraction bits (Q7.8 to Q5.10). The exp unit takes up to 12, but
+/// the block saturates `x - max` at -2^15 LSBs, which matches the model
+/// only where e^x is 0 in UQ1.23 from there on (-2^15 / 2^F <= -17).
+pub fn logit_format_supported(format: QFormat) -> Result<(), String> {
+    crate::exp::exp_input_supported(format)?;
+    if format.frac() > 10 {
+        return Err(format!(
+            "{format}: softmax is built for logits with 8 to 10 fraction bits (Q7.8 to Q5.10): it saturates \
+             x - max at -2^15 LSBs, where e^x must already be 0"
+        ));
+    }
+    Ok(())
+}
+
+/// The exported softmax block for logits in `input` (see
+/// [`logit_format_supported`]).
+pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
+    logit_format_supported(input).map_err(ExportError::Check)?;
+    let model = SoftmaxModel::new(input, SOFTMAX_N_MAX).map_err(|e| ExportError::Check(e.to_string()))?;
     let mut uut = SoftmaxUnit::new(&model);
     uut.connect_all();
-    let verilog = export::verilog("softmax", &uut)?;
+    // other logit formats get their own module name
+    let stem = match input.frac() {
+        10 => "softmax".to_string(),
+        f => format!("softmax_x{f}"),
+    };
+    let verilog = export::verilog(&stem, &uut)?;
     let field = |name: &str, format| Field {
         name: name.into(),
         count: 1,
@@ -508,7 +537,7 @@ pub fn export() -> Result<(String, Manifest), ExportError> {
     };
     let manifest = Manifest {
         block: "softmax".into(),
-        module: export::module_name("softmax"),
+        module: export::module_name(&stem),
         verilog: "softmax.v".into(),
         clock: "clock".into(),
         reset: None,

@@ -53,8 +53,8 @@ impl Workload {
             return Err(SimError::Invalid("n and queries must be at least 1".into()));
         }
         match manifest.block.as_str() {
-            "exp" => Ok(exp(size)),
-            "softmax" => softmax(size),
+            "exp" => exp(input_format(manifest, "x")?, size),
+            "softmax" => softmax(input_format(manifest, "logit")?, size),
             "sdpa" => sdpa(manifest, size),
             other => Err(SimError::Invalid(format!("no workload for block `{other}`"))),
         }
@@ -76,10 +76,18 @@ pub fn stream_bits(manifest: &Manifest, dir: Direction) -> Vec<usize> {
         .collect()
 }
 
-fn exp(size: WorkloadSize) -> Workload {
-    let exp = ExpNeg::new(QFormat::signed(16, 10).expect("Q5.10")).expect("the default table");
+/// The format of input field `name` of a manifest.
+pub(crate) fn input_format(manifest: &Manifest, name: &str) -> Result<QFormat, SimError> {
+    manifest
+        .field(name)
+        .map(|f| f.format)
+        .ok_or_else(|| SimError::Invalid(format!("the {} manifest has no field `{name}`", manifest.block)))
+}
+
+fn exp(input: QFormat, size: WorkloadSize) -> Result<Workload, SimError> {
+    let exp = ExpNeg::new(input).map_err(|e| SimError::Invalid(e.to_string()))?;
     let mut rng = seeded(size.seed);
-    let (mut input, mut output) = (Beats::new(16), Beats::new(40));
+    let (mut beats, mut output) = (Beats::new(16), Beats::new(40));
     let mut reference = Vec::new();
     let total = size.n * size.queries;
     for k in 0..total {
@@ -89,42 +97,41 @@ fn exp(size: WorkloadSize) -> Workload {
             rng.gen_range(-16384..=0)
         };
         let last = k % size.n == size.n - 1;
-        input.push(&[u32::from(x as u16)], last);
+        beats.push(&[u32::from(x as u16)], last);
         let (e, w) = (exp.eval(i64::from(x)), exp.eval_wide(i64::from(x)));
         output.push(&[e | (w << 16), w >> 16], last);
-        let real = (f64::from(x.min(0)) / 1024.0).exp();
+        let real = input.to_f64(i128::from(x.min(0))).exp();
         reference.extend([real, real]);
     }
     let cycles = (0..total as u64).map(|k| k + EXP_LATENCY).collect();
-    Workload {
-        inputs: vec![input],
+    Ok(Workload {
+        inputs: vec![beats],
         expected: vec![output],
         reference: vec![reference],
         full_speed_cycles: vec![cycles],
-    }
+    })
 }
 
-fn softmax(size: WorkloadSize) -> Result<Workload, SimError> {
+fn softmax(input: QFormat, size: WorkloadSize) -> Result<Workload, SimError> {
     if size.n > SOFTMAX_N_MAX {
         return Err(SimError::Invalid(format!(
             "softmax rows hold at most {SOFTMAX_N_MAX} logits, not {}",
             size.n
         )));
     }
-    let model = SoftmaxModel::default_design();
+    let model = SoftmaxModel::new(input, SOFTMAX_N_MAX).map_err(|e| SimError::Invalid(e.to_string()))?;
     let mut rng = seeded(size.seed);
     // rows of random lengths up to n: full, short and single logits
     let rows = (0..size.queries)
         .map(|_| quantize_all("logit", &random_logit_row(&mut rng, size.n), model.input()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| SimError::Invalid(e.to_string()))?;
-    Workload::softmax_rows(&rows)
+    Workload::softmax_rows(&model, &rows)
 }
 
 impl Workload {
-    /// The softmax workload of given rows of raw Q5.10 logits.
-    pub fn softmax_rows(rows: &[Vec<i64>]) -> Result<Self, SimError> {
-        let model = SoftmaxModel::default_design();
+    /// The softmax workload of given rows of raw logits in `model`'s format.
+    pub fn softmax_rows(model: &SoftmaxModel, rows: &[Vec<i64>]) -> Result<Self, SimError> {
         let (mut input, mut output) = (Beats::new(16), Beats::new(16));
         let mut reference = Vec::new();
         for row in rows {

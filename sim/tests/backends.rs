@@ -37,12 +37,12 @@ fn run(dir: &Path, manifest: &Manifest, backend: Backend, size: WorkloadSize, pa
     outcome
 }
 
-/// All three back ends pass and agree on every handshake's cycle.
-fn three_back_ends_agree(block: &str, d: usize, size: WorkloadSize, pacing: Pacing) {
-    let (dir, manifest) = export(block, d, "agree");
+/// All three back ends pass and agree on every handshake's cycle; the
+/// outcomes in the order rust-hdl, Verilator, Icarus.
+fn agree(dir: &Path, manifest: &Manifest, size: WorkloadSize, pacing: Pacing) -> Vec<SimOutcome> {
     let outcomes: Vec<SimOutcome> = [Backend::RustHdl, Backend::Verilator, Backend::Icarus]
         .iter()
-        .map(|&b| run(&dir, &manifest, b, size, pacing))
+        .map(|&b| run(dir, manifest, b, size, pacing))
         .collect();
     for o in &outcomes[1..] {
         assert_eq!(
@@ -54,6 +54,26 @@ fn three_back_ends_agree(block: &str, d: usize, size: WorkloadSize, pacing: Paci
     }
     let verdict = outcomes[0].result.as_ref().unwrap();
     assert!(verdict.beats_checked > 0);
+    outcomes
+}
+
+fn three_back_ends_agree(block: &str, d: usize, size: WorkloadSize, pacing: Pacing) {
+    let (dir, manifest) = export(block, d, "agree");
+    agree(&dir, &manifest, size, pacing);
+}
+
+/// Exports `block` with input `formats` (field, format) into a fresh folder.
+fn export_formats(block: &str, d: usize, formats: &[(&str, &str)]) -> (PathBuf, Manifest) {
+    let formats = formats
+        .iter()
+        .map(|&(name, f)| (name.to_string(), f.parse().unwrap()))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-{block}-formats", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (verilog, manifest) =
+        hwformer_hdl::build_block_with(block, d, &formats).unwrap_or_else(|e| panic!("{e}"));
+    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
+    (dir, manifest)
 }
 
 const GAPS: Pacing = Pacing {
@@ -81,36 +101,46 @@ fn sdpa_in_other_formats_on_three_back_ends() {
     // every format different, so each shift constant moves: score shift
     // 14 + 13 + 14 - 10 = 31 (default 28), output shift 16 + msb + 11 - 15
     // (default 16 + msb)
-    let mut config = hwformer_quant::integer::sdpa::SdpaConfig::with_d(4, hwformer_hdl::sdpa::SDPA_N_MAX);
-    config.query = "Q1.14".parse().unwrap();
-    config.key = "Q2.13".parse().unwrap();
-    config.value = "Q4.11".parse().unwrap();
-    config.output = "Q0.15".parse().unwrap();
-    let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-sdpa-formats", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (verilog, manifest) = hwformer_hdl::sdpa::export_config(config).unwrap_or_else(|e| panic!("{e}"));
-    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
+    let (dir, manifest) = export_formats(
+        "sdpa",
+        4,
+        &[("q", "Q1.14"), ("k", "Q2.13"), ("v", "Q4.11"), ("o", "Q0.15")],
+    );
+    assert_eq!(manifest.module, "hwformer_sdpa_d4_q14k13v11o15");
     let size = WorkloadSize {
         n: 23,
         queries: 5,
         seed: 3,
     };
-    let outcomes: Vec<SimOutcome> = [Backend::RustHdl, Backend::Verilator, Backend::Icarus]
-        .iter()
-        .map(|&b| run(&dir, &manifest, b, size, GAPS))
-        .collect();
-    for o in &outcomes[1..] {
-        assert_eq!(
-            o.trace,
-            outcomes[0].trace,
-            "{} and rust-hdl disagree",
-            o.backend.name()
-        );
-    }
+    let outcomes = agree(&dir, &manifest, size, GAPS);
     let verdict = outcomes[1].result.as_ref().unwrap();
     assert_eq!(verdict.beats_checked, 5);
     // the outputs use the fine format: errors far below one default LSB
     assert!(verdict.max_error < 2f64.powi(-12), "{}", verdict.max_error);
+}
+
+#[test]
+fn exp_and_softmax_with_other_input_formats_on_three_back_ends() {
+    // the ends of each block's range of fraction bits (the exp unit's slices
+    // of x * log2(e) move with them)
+    for (block, field, format) in [
+        ("exp", "x", "Q7.8"),
+        ("exp", "x", "Q3.12"),
+        ("softmax", "logit", "Q7.8"),
+    ] {
+        let (dir, manifest) = export_formats(block, 1, &[(field, format)]);
+        assert!(
+            manifest.module.ends_with(&format!("_x{}", &format[3..])),
+            "{}",
+            manifest.module
+        );
+        let size = WorkloadSize {
+            n: 13,
+            queries: 3,
+            seed: 4,
+        };
+        agree(&dir, &manifest, size, GAPS);
+    }
 }
 
 #[test]
@@ -169,7 +199,11 @@ fn softmax_rows_of_one_length_flow_at_one_logit_per_cycle() {
         let rows: Vec<Vec<i64>> = (0..10)
             .map(|r| (0..n as i64).map(|i| (i * 301 + r * 17) % 4000 - 2000).collect())
             .collect();
-        let workload = Workload::softmax_rows(&rows).unwrap();
+        let workload = Workload::softmax_rows(
+            &hwformer_quant::integer::softmax::SoftmaxModel::default_design(),
+            &rows,
+        )
+        .unwrap();
         let expected = workload.expected_beats();
         let stimulus = Stimulus {
             inputs: &workload.inputs,
