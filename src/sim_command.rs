@@ -181,12 +181,15 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
 /// The verdict as text: one PASS line with the figures, or FAIL with the
 /// first mismatch and how to replay it.
 pub fn text(o: &SimOutcome) -> String {
+    // slow back ends (rust-hdl, Icarus) in k cycles/s, so they do not read 0.00 M
+    let rate = if o.cycles_per_second >= 1e5 {
+        format!("{:.2} M", o.cycles_per_second / 1e6)
+    } else {
+        format!("{:.1} k", o.cycles_per_second / 1e3)
+    };
     let speed = format!(
-        "{} cycles in {:.3} s ({:.2} M cycles/s; build {:.1} s)",
-        o.cycles,
-        o.seconds,
-        o.cycles_per_second / 1e6,
-        o.build_seconds
+        "{} cycles in {:.3} s ({rate} cycles/s; build {:.1} s)",
+        o.cycles, o.seconds, o.build_seconds
     );
     match &o.result {
         Ok(v) => {
