@@ -187,15 +187,7 @@ mod tests {
             config("block = \"sdpa\"\nd = 2\n[formats]\nq = \"Q1.14\"\nv = \"Q4.11\"\no = \"Q0.15\"\n")
                 .unwrap();
         let manifest = export_checked("sdpa", 2, Some(&asked), &dir).unwrap();
-        let format = |name: &str| {
-            manifest
-                .streams
-                .iter()
-                .flat_map(|s| &s.fields)
-                .find(|f| f.name == name)
-                .unwrap()
-                .format
-        };
+        let format = |name: &str| manifest.field_format(name).unwrap();
         assert_eq!(format("q"), "Q1.14".parse().unwrap());
         assert_eq!(format("k"), "Q3.12".parse().unwrap());
         assert_eq!(format("v"), "Q4.11".parse().unwrap());

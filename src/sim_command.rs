@@ -87,9 +87,7 @@ impl SimArgs {
             json: false,
         }
     }
-}
 
-impl SimArgs {
     /// `hwformer sim --config <config> --backend verilator --seed <seed>`.
     pub fn from_config(config: PathBuf, seed: u64) -> Self {
         Self {

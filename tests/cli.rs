@@ -418,28 +418,25 @@ fn a_config_file_sets_the_block_and_the_simulation_and_is_checked_against_the_ha
         json["verdict"]["closed_form_checked"], true,
         "full speed from the config: {json}"
     );
-    let gen = dir.join("gen");
-    assert!(hwformer(&[
-        "gen",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        gen.to_str().unwrap()
-    ])
-    .status
-    .success());
+    // `hwformer gen --config <config> --out <dir>/<out>`
+    let gen_into = |out: &str| {
+        let into = dir.join(out);
+        let run = hwformer(&[
+            "gen",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            into.to_str().unwrap(),
+        ]);
+        (into, run)
+    };
+    let (gen, run) = gen_into("gen");
+    assert!(run.status.success());
     let manifest = std::fs::read_to_string(gen.join("sdpa.json")).unwrap();
     assert!(manifest.contains("hwformer_sdpa_d2"));
     // sdpa is built for the formats asked
     std::fs::write(&config, "block = \"sdpa\"\n[formats]\nq = \"Q4.11\"\n").unwrap();
-    let asked = dir.join("asked");
-    let out = hwformer(&[
-        "gen",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        asked.to_str().unwrap(),
-    ]);
+    let (asked, out) = gen_into("asked");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(asked.join("sdpa.json")).unwrap()).unwrap();
@@ -451,14 +448,7 @@ fn a_config_file_sets_the_block_and_the_simulation_and_is_checked_against_the_ha
     );
     // a format the hardware is not built for: an error, and nothing written
     std::fs::write(&config, "block = \"sdpa\"\n[formats]\nq = \"UQ1.15\"\n").unwrap();
-    let refused = dir.join("refused");
-    let out = hwformer(&[
-        "gen",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        refused.to_str().unwrap(),
-    ]);
+    let (refused, out) = gen_into("refused");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("signed 16-bit formats"));
     assert!(!refused.exists());

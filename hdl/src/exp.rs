@@ -75,6 +75,19 @@ pub struct ExpUnit {
     integer_at: Constant<Bits<8>>,
 }
 
+/// The input format of the default design, Q5.10.
+pub fn default_input() -> QFormat {
+    QFormat::signed(16, 10).expect("Q5.10 is a valid format")
+}
+
+/// The exponential model a manifest of the exp block describes (its field
+/// `x`'s format, checked against [`exp_input_supported`]).
+pub fn model_from_manifest(manifest: &Manifest) -> Result<ExpNeg, String> {
+    let input = manifest.field_format("x")?;
+    exp_input_supported(input)?;
+    ExpNeg::new(input).map_err(|e| e.to_string())
+}
+
 /// `Ok` when the unit can be built for inputs in `format`: signed, 16 bits,
 /// 8 to 12 fraction bits (the range `EXP_ERROR_BOUND` is swept over; the
 /// integer part `n` of `x * log2(e)` then fits 8 bits).
@@ -186,12 +199,6 @@ impl Logic for ExpUnit {
     }
 }
 
-/// The exported exponential unit for Q5.10 inputs: its Verilog and its
-/// manifest.
-pub fn export() -> Result<(String, Manifest), ExportError> {
-    export_with(QFormat::signed(16, 10).expect("valid"))
-}
-
 /// The exported exponential unit for inputs in `input` (see
 /// [`exp_input_supported`]).
 pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
@@ -199,11 +206,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
     let exp = ExpNeg::new(input).map_err(|e| ExportError::Check(e.to_string()))?;
     let mut uut = ExpUnit::new(&exp);
     uut.connect_all();
-    // other input formats get their own module name
-    let stem = match input.frac() {
-        10 => "exp".to_string(),
-        f => format!("exp_x{f}"),
-    };
+    let stem = export::format_stem("exp", input, default_input());
     let verilog = export::verilog(&stem, &uut)?;
     let field = |name: &str, bits, frac| Field {
         name: name.into(),

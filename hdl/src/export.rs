@@ -7,6 +7,7 @@
 //! `hwformer_<block>__<path>` (the rest, `$` turned into `__`).
 
 use crate::manifest::Manifest;
+use hwformer_quant::QFormat;
 use rust_hdl::core::check_error::check_all;
 use rust_hdl::core::prelude::{generate_verilog_unchecked, Block};
 use std::collections::BTreeMap;
@@ -53,6 +54,17 @@ pub fn module_name(block: &str) -> String {
     format!("hwformer_{block}")
 }
 
+/// The export stem of a block built for input format `input`: `block` for
+/// its `default` format, else `<block>_x<fraction bits>`, so blocks in
+/// several formats can share a project.
+pub fn format_stem(block: &str, input: QFormat, default: QFormat) -> String {
+    if input == default {
+        block.to_string()
+    } else {
+        format!("{block}_x{}", input.frac())
+    }
+}
+
 /// Verilog of a connected block, checked by rust-hdl and by
 /// [`crate::final_values`], with modules renamed for `block`.
 pub fn verilog<B: Block>(block: &str, uut: &B) -> Result<String, ExportError> {
@@ -68,8 +80,7 @@ pub fn rename_modules(verilog: &str, block: &str) -> String {
     let top = module_name(block);
     let names: BTreeMap<String, String> = verilog
         .lines()
-        .filter_map(|line| line.trim_start().strip_prefix("module "))
-        .filter_map(|rest| rest.split(['(', ' ', ';']).next())
+        .filter_map(declared_module)
         .map(|name| {
             let new = if name == "top" {
                 top.clone()
@@ -108,6 +119,13 @@ pub fn rename_modules(verilog: &str, block: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
+}
+
+/// The module a line declares (`module <name>(...`), if it declares one.
+pub(crate) fn declared_module(line: &str) -> Option<&str> {
+    line.trim_start()
+        .strip_prefix("module ")
+        .map(|rest| split_name(rest).0)
 }
 
 fn split_name(s: &str) -> (&str, &str) {

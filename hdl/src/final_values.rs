@@ -23,8 +23,8 @@ pub fn check(verilog: &str) -> Result<(), String> {
     let mut module = "";
     let mut lines = verilog.lines();
     while let Some(line) = lines.next() {
-        if let Some(rest) = line.trim_start().strip_prefix("module ") {
-            module = rest.split(['(', ' ', ';']).next().unwrap_or(rest);
+        if let Some(name) = crate::export::declared_module(line) {
+            module = name;
         }
         if line.trim() == "always @(*) begin" {
             let indent = &line[..line.len() - line.trim_start().len()];

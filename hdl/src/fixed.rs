@@ -25,10 +25,9 @@ use rust_hdl::prelude::*;
 /// multiply, written by hand. Both are exact, so they agree bit for bit
 /// (every back end's test compares them through the blocks). The one
 /// multiply is also the better hardware: yosys maps it onto the DSPs' own
-/// adders, where the partial-product sum cost fabric adders (sdpa d = 8:
-/// 7888 LUTs with partial products, 5153 with the multiply, the same 92
-/// DSP48E1), and Verilator evaluates one 64-bit multiply instead of three
-/// and their sum.
+/// adders, where the partial-product sum cost fabric adders (about a third
+/// of sdpa's LUTs, the same DSPs: docs/BLOCKS.md), and Verilator evaluates
+/// one 64-bit multiply instead of three and their sum.
 #[derive(LogicBlock, Default)]
 pub struct WideProduct {
     /// Signed operand (two's complement bits).

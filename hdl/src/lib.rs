@@ -24,21 +24,18 @@ pub mod rom;
 pub mod sdpa;
 pub mod softmax;
 
+use hwformer_quant::integer::sdpa::SdpaConfig;
+use hwformer_quant::integer::softmax::SoftmaxModel;
+use hwformer_quant::QFormat;
+use std::collections::BTreeMap;
+
 /// Names of the blocks [`export_block`] knows.
 pub const BLOCKS: [&str; 3] = ["exp", "softmax", "sdpa"];
 
-/// Builds block `block` (`d` lanes for sdpa, ignored otherwise): its
-/// Verilog and its manifest, in memory.
+/// Builds block `block` (`d` lanes for sdpa, ignored otherwise) in its
+/// default formats: its Verilog and its manifest, in memory.
 pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest), export::ExportError> {
-    match block {
-        "exp" => exp::export(),
-        "softmax" => softmax::export(),
-        "sdpa" => sdpa::export(d),
-        other => Err(export::ExportError::Check(format!(
-            "no block `{other}` (known: {})",
-            BLOCKS.join(", ")
-        ))),
-    }
+    build_block_with(block, d, &BTreeMap::new())
 }
 
 /// Builds block `block` (`d` lanes for sdpa) with the formats asked for
@@ -49,25 +46,28 @@ pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest)
 pub fn build_block_with(
     block: &str,
     d: usize,
-    formats: &std::collections::BTreeMap<String, hwformer_quant::QFormat>,
+    formats: &BTreeMap<String, QFormat>,
 ) -> Result<(String, manifest::Manifest), export::ExportError> {
-    let input = |name: &str| formats.get(name).copied();
     match block {
-        "exp" => {
-            exp::export_with(input("x").unwrap_or(hwformer_quant::QFormat::signed(16, 10).expect("valid")))
-        }
+        "exp" => exp::export_with(formats.get("x").copied().unwrap_or_else(exp::default_input)),
         "softmax" => softmax::export_with(
-            input("logit").unwrap_or(hwformer_quant::QFormat::signed(16, 10).expect("valid")),
+            formats
+                .get("logit")
+                .copied()
+                .unwrap_or_else(|| SoftmaxModel::default_design().input()),
         ),
         "sdpa" => {
-            let mut config = hwformer_quant::integer::sdpa::SdpaConfig::with_d(d, sdpa::SDPA_N_MAX);
+            let mut config = SdpaConfig::with_d(d, sdpa::SDPA_N_MAX);
             for (name, &format) in formats {
                 sdpa::set_format(&mut config, name, format)
                     .map_err(|e| export::ExportError::Check(format!("formats.{name}: {e}")))?;
             }
             sdpa::export_config(config)
         }
-        _ => build_block(block, d),
+        other => Err(export::ExportError::Check(format!(
+            "no block `{other}` (known: {})",
+            BLOCKS.join(", ")
+        ))),
     }
 }
 

@@ -115,6 +115,13 @@ impl Manifest {
             .find(|f| f.name == name)
     }
 
+    /// The format of field `name`, or an error naming the block and field.
+    pub fn field_format(&self, name: &str) -> Result<QFormat, String> {
+        self.field(name)
+            .map(|f| f.format)
+            .ok_or_else(|| format!("the {} manifest has no field `{name}`", self.block))
+    }
+
     /// The names of every stream's fields, in order.
     pub fn field_names(&self) -> Vec<&str> {
         self.streams

@@ -488,12 +488,7 @@ pub fn score_format() -> QFormat {
 /// key, value and output formats; the score format of [`score_format`];
 /// `n_max` = [`SDPA_N_MAX`] (`d` is checked by [`export_config`]).
 pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
-    for (name, format) in [
-        ("q", config.query),
-        ("k", config.key),
-        ("v", config.value),
-        ("o", config.output),
-    ] {
+    for (name, format) in stream_formats(config) {
         if !format.is_signed() || format.bits() != 16 || format.frac() > 15 {
             return Err(format!(
                 "formats.{name} = {format}: sdpa is built for signed 16-bit formats with at most 15 fraction bits (Q0.15 to Q15.0)"
@@ -516,10 +511,10 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// The configuration a manifest of this block describes: `d`, `n_max` and
-/// the applied scale from its params, the formats of its fields `q`, `k`,
-/// `v` and `o`, the built score format.
-pub fn config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, String> {
+/// The attention model a manifest of this block describes: `d`, `n_max`
+/// and the applied scale from its params, the formats of its fields `q`,
+/// `k`, `v` and `o`, the built score format; checked by [`buildable`].
+pub fn model_from_manifest(manifest: &Manifest) -> Result<StreamingSdpa, String> {
     let param = |name: &str| {
         manifest
             .params
@@ -527,34 +522,32 @@ pub fn config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, String> {
             .copied()
             .ok_or_else(|| format!("the sdpa manifest has no param `{name}`"))
     };
-    let field = |name: &str| {
-        manifest
-            .field(name)
-            .map(|f| f.format)
-            .ok_or_else(|| format!("the sdpa manifest has no field `{name}`"))
-    };
-    let config = SdpaConfig {
-        d: param("d")? as usize,
-        n_max: param("n_max")? as usize,
-        query: field("q")?,
-        key: field("k")?,
-        value: field("v")?,
-        score: score_format(),
-        output: field("o")?,
-        scale: param("scale")?,
-    };
-    buildable(&config)?;
-    if !SDPA_D_CHOICES.contains(&config.d) {
-        return Err(format!(
-            "sdpa is built for d in {SDPA_D_CHOICES:?}, not {}",
-            config.d
-        ));
+    let d = param("d")? as usize;
+    if !SDPA_D_CHOICES.contains(&d) {
+        return Err(format!("sdpa is built for d in {SDPA_D_CHOICES:?}, not {d}"));
     }
-    Ok(config)
+    let mut config = SdpaConfig::with_d(d, param("n_max")? as usize);
+    config.scale = param("scale")?;
+    for name in FORMAT_FIELDS {
+        set_format(&mut config, name, manifest.field_format(name)?)?;
+    }
+    buildable(&config)?;
+    StreamingSdpa::new(config).map_err(|e| e.to_string())
 }
 
 /// The stream fields whose formats a configuration may set.
 pub const FORMAT_FIELDS: [&str; 4] = ["q", "k", "v", "o"];
+
+/// The formats of the stream fields, in [`FORMAT_FIELDS`] order.
+pub fn stream_formats(config: &SdpaConfig) -> [(&'static str, QFormat); 4] {
+    let [q, k, v, o] = FORMAT_FIELDS;
+    [
+        (q, config.query),
+        (k, config.key),
+        (v, config.value),
+        (o, config.output),
+    ]
+}
 
 /// Sets the format of field `name` (one of [`FORMAT_FIELDS`]) in `config`.
 pub fn set_format(config: &mut SdpaConfig, name: &str, format: QFormat) -> Result<(), String> {
@@ -608,20 +601,15 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
     let model = StreamingSdpa::new(config).map_err(|e| ExportError::Check(e.to_string()))?;
     // heads in other formats get their own module names, so any mix of
     // heads can share a project
-    let default = SdpaConfig::with_d(d, SDPA_N_MAX);
     let c = model.config();
-    let stem = if [c.query, c.key, c.value, c.output]
-        == [default.query, default.key, default.value, default.output]
-    {
+    let stem = if stream_formats(c) == stream_formats(&SdpaConfig::with_d(d, SDPA_N_MAX)) {
         format!("sdpa_d{d}")
     } else {
-        format!(
-            "sdpa_d{d}_q{}k{}v{}o{}",
-            c.query.frac(),
-            c.key.frac(),
-            c.value.frac(),
-            c.output.frac()
-        )
+        let fractions: String = stream_formats(c)
+            .iter()
+            .map(|(name, f)| format!("{name}{}", f.frac()))
+            .collect();
+        format!("sdpa_d{d}_{fractions}")
     };
     macro_rules! build {
         ($($d:literal),*) => {

@@ -497,9 +497,12 @@ impl Logic for SoftmaxUnit {
     }
 }
 
-/// The exported softmax block: its Verilog and its manifest.
-pub fn export() -> Result<(String, Manifest), ExportError> {
-    export_with(QFormat::signed(16, 10).expect("valid"))
+/// The softmax model a manifest of this block describes (its field
+/// `logit`'s format, checked against [`logit_format_supported`]).
+pub fn model_from_manifest(manifest: &Manifest) -> Result<SoftmaxModel, String> {
+    let input = manifest.field_format("logit")?;
+    logit_format_supported(input)?;
+    SoftmaxModel::new(input, SOFTMAX_N_MAX).map_err(|e| e.to_string())
 }
 
 /// `Ok` for the logit formats the block is built for: signed 16-bit with
@@ -524,11 +527,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
     let model = SoftmaxModel::new(input, SOFTMAX_N_MAX).map_err(|e| ExportError::Check(e.to_string()))?;
     let mut uut = SoftmaxUnit::new(&model);
     uut.connect_all();
-    // other logit formats get their own module name
-    let stem = match input.frac() {
-        10 => "softmax".to_string(),
-        f => format!("softmax_x{f}"),
-    };
+    let stem = export::format_stem("softmax", input, SoftmaxModel::default_design().input());
     let verilog = export::verilog(&stem, &uut)?;
     let field = |name: &str, format| Field {
         name: name.into(),

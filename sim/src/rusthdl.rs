@@ -5,15 +5,11 @@
 
 use crate::ports::{PortMap, StreamPorts};
 use crate::testbench::Simulator;
-use crate::workload::input_format;
 use crate::SimError;
-use hwformer_hdl::exp::{exp_input_supported, ExpUnit};
+use hwformer_hdl::exp::ExpUnit;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_hdl::sdpa::SdpaUnit;
-use hwformer_hdl::softmax::{logit_format_supported, SoftmaxUnit, SOFTMAX_N_MAX};
-use hwformer_quant::integer::sdpa::StreamingSdpa;
-use hwformer_quant::integer::softmax::SoftmaxModel;
-use hwformer_quant::tables::ExpNeg;
+use hwformer_hdl::softmax::SoftmaxUnit;
 use rust_hdl::prelude::*;
 
 /// `Bits<N>` from little-endian 32-bit words.
@@ -196,21 +192,16 @@ pub fn rusthdl_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError
     let invalid = |e: String| SimError::Invalid(e);
     match manifest.block.as_str() {
         "exp" => {
-            let input = input_format(manifest, "x")?;
-            exp_input_supported(input).map_err(invalid)?;
-            let exp = ExpNeg::new(input).map_err(|e| invalid(e.to_string()))?;
+            let exp = hwformer_hdl::exp::model_from_manifest(manifest).map_err(invalid)?;
             Ok(model(ExpUnit::new(&exp), manifest))
         }
         "softmax" => {
-            let input = input_format(manifest, "logit")?;
-            logit_format_supported(input).map_err(invalid)?;
-            let softmax = SoftmaxModel::new(input, SOFTMAX_N_MAX).map_err(|e| invalid(e.to_string()))?;
+            let softmax = hwformer_hdl::softmax::model_from_manifest(manifest).map_err(invalid)?;
             Ok(model(SoftmaxUnit::new(&softmax), manifest))
         }
         "sdpa" => {
-            let config = hwformer_hdl::sdpa::config_from_manifest(manifest).map_err(invalid)?;
-            let d = config.d;
-            let sdpa = StreamingSdpa::new(config).map_err(|e| invalid(e.to_string()))?;
+            let sdpa = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(invalid)?;
+            let d = sdpa.config().d;
             macro_rules! pick {
                 ($($d:literal),*) => {
                     match d {

@@ -10,12 +10,10 @@ use hwformer_hdl::manifest::{Direction, Manifest};
 use hwformer_hdl::sdpa::{query_cycles, SDPA_N_MAX, SDPA_OUTPUT_DELAY};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_quant::accuracy::random_logit_row;
-use hwformer_quant::integer::sdpa::StreamingSdpa;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::integer::{dequantize_all, quantize_all};
 use hwformer_quant::random::seeded;
 use hwformer_quant::tables::ExpNeg;
-use hwformer_quant::QFormat;
 use rand::Rng;
 
 /// How much work to generate.
@@ -53,8 +51,14 @@ impl Workload {
             return Err(SimError::Invalid("n and queries must be at least 1".into()));
         }
         match manifest.block.as_str() {
-            "exp" => exp(input_format(manifest, "x")?, size),
-            "softmax" => softmax(input_format(manifest, "logit")?, size),
+            "exp" => exp(
+                &hwformer_hdl::exp::model_from_manifest(manifest).map_err(SimError::Invalid)?,
+                size,
+            ),
+            "softmax" => softmax(
+                &hwformer_hdl::softmax::model_from_manifest(manifest).map_err(SimError::Invalid)?,
+                size,
+            ),
             "sdpa" => sdpa(manifest, size),
             other => Err(SimError::Invalid(format!("no workload for block `{other}`"))),
         }
@@ -76,16 +80,7 @@ pub fn stream_bits(manifest: &Manifest, dir: Direction) -> Vec<usize> {
         .collect()
 }
 
-/// The format of input field `name` of a manifest.
-pub(crate) fn input_format(manifest: &Manifest, name: &str) -> Result<QFormat, SimError> {
-    manifest
-        .field(name)
-        .map(|f| f.format)
-        .ok_or_else(|| SimError::Invalid(format!("the {} manifest has no field `{name}`", manifest.block)))
-}
-
-fn exp(input: QFormat, size: WorkloadSize) -> Result<Workload, SimError> {
-    let exp = ExpNeg::new(input).map_err(|e| SimError::Invalid(e.to_string()))?;
+fn exp(exp: &ExpNeg, size: WorkloadSize) -> Result<Workload, SimError> {
     let mut rng = seeded(size.seed);
     let (mut beats, mut output) = (Beats::new(16), Beats::new(40));
     let mut reference = Vec::new();
@@ -100,7 +95,7 @@ fn exp(input: QFormat, size: WorkloadSize) -> Result<Workload, SimError> {
         beats.push(&[u32::from(x as u16)], last);
         let (e, w) = (exp.eval(i64::from(x)), exp.eval_wide(i64::from(x)));
         output.push(&[e | (w << 16), w >> 16], last);
-        let real = input.to_f64(i128::from(x.min(0))).exp();
+        let real = exp.input().to_f64(i128::from(x.min(0))).exp();
         reference.extend([real, real]);
     }
     let cycles = (0..total as u64).map(|k| k + EXP_LATENCY).collect();
@@ -112,21 +107,20 @@ fn exp(input: QFormat, size: WorkloadSize) -> Result<Workload, SimError> {
     })
 }
 
-fn softmax(input: QFormat, size: WorkloadSize) -> Result<Workload, SimError> {
+fn softmax(model: &SoftmaxModel, size: WorkloadSize) -> Result<Workload, SimError> {
     if size.n > SOFTMAX_N_MAX {
         return Err(SimError::Invalid(format!(
             "softmax rows hold at most {SOFTMAX_N_MAX} logits, not {}",
             size.n
         )));
     }
-    let model = SoftmaxModel::new(input, SOFTMAX_N_MAX).map_err(|e| SimError::Invalid(e.to_string()))?;
     let mut rng = seeded(size.seed);
     // rows of random lengths up to n: full, short and single logits
     let rows = (0..size.queries)
         .map(|_| quantize_all("logit", &random_logit_row(&mut rng, size.n), model.input()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| SimError::Invalid(e.to_string()))?;
-    Workload::softmax_rows(&model, &rows)
+    Workload::softmax_rows(model, &rows)
 }
 
 impl Workload {
@@ -171,10 +165,9 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
             size.n
         )));
     }
-    let config = hwformer_hdl::sdpa::config_from_manifest(manifest).map_err(SimError::Invalid)?;
-    let d = config.d;
-    let model = StreamingSdpa::new(config).map_err(|e| SimError::Invalid(e.to_string()))?;
+    let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
     let c = *model.config();
+    let d = c.d;
     let x = model.max_abs_input();
     let mut rng = seeded(size.seed);
     let mut vector = |format| -> Result<Vec<i64>, SimError> {
@@ -183,9 +176,6 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
     };
     let (mut q_beats, mut kv_beats, mut out) = (Beats::new(16 * d), Beats::new(32 * d), Beats::new(16 * d));
     let (mut reference, mut cycles) = (Vec::new(), Vec::new());
-    let real = |m: &[Vec<i64>], format: QFormat| {
-        ndarray::Array2::from_shape_fn((m.len(), d), |(a, b)| format.to_f64(i128::from(m[a][b])))
-    };
     for i in 0..size.queries {
         let q = vector(c.query)?;
         let (mut keys, mut values) = (Vec::with_capacity(size.n), Vec::with_capacity(size.n));
@@ -201,14 +191,10 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
             .run_query(&q, &keys, &values)
             .map_err(|e| SimError::Invalid(e.to_string()))?;
         out.push_lanes16(&o, true);
-        let want = hwformer_quant::reference::sdpa(
-            real(std::slice::from_ref(&q), c.query).view(),
-            real(&keys, c.key).view(),
-            real(&values, c.value).view(),
-            model.applied_scale(),
-        )
-        .map_err(|e| SimError::Invalid(e.to_string()))?;
-        reference.extend(want.row(0).iter());
+        let want = model
+            .float_reference(&q, &keys, &values)
+            .map_err(|e| SimError::Invalid(e.to_string()))?;
+        reference.extend(want);
         // keys flow one per cycle from cycle 1 (the query loads in cycle 0);
         // short queries wait for the normalizer
         let first = size.n as u64 + SDPA_OUTPUT_DELAY;

@@ -13,9 +13,20 @@ use hwformer_sim::workload::{Workload, WorkloadSize};
 use std::path::{Path, PathBuf};
 
 fn export(block: &str, d: usize, test: &str) -> (PathBuf, Manifest) {
+    export_formats(block, d, test, &[])
+}
+
+/// Exports `block` with input `formats` (field, format) into a fresh folder.
+fn export_formats(block: &str, d: usize, test: &str, formats: &[(&str, &str)]) -> (PathBuf, Manifest) {
+    let formats = formats
+        .iter()
+        .map(|&(name, f)| (name.to_string(), f.parse().unwrap()))
+        .collect();
     let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-{block}{d}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let manifest = hwformer_hdl::export_block(block, d, &dir).unwrap_or_else(|e| panic!("{e}"));
+    let (verilog, manifest) =
+        hwformer_hdl::build_block_with(block, d, &formats).unwrap_or_else(|e| panic!("{e}"));
+    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
     (dir, manifest)
 }
 
@@ -62,20 +73,6 @@ fn three_back_ends_agree(block: &str, d: usize, size: WorkloadSize, pacing: Paci
     agree(&dir, &manifest, size, pacing);
 }
 
-/// Exports `block` with input `formats` (field, format) into a fresh folder.
-fn export_formats(block: &str, d: usize, formats: &[(&str, &str)]) -> (PathBuf, Manifest) {
-    let formats = formats
-        .iter()
-        .map(|&(name, f)| (name.to_string(), f.parse().unwrap()))
-        .collect();
-    let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-{block}-formats", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (verilog, manifest) =
-        hwformer_hdl::build_block_with(block, d, &formats).unwrap_or_else(|e| panic!("{e}"));
-    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
-    (dir, manifest)
-}
-
 const GAPS: Pacing = Pacing {
     valid_probability: 0.6,
     ready_probability: 0.5,
@@ -104,6 +101,7 @@ fn sdpa_in_other_formats_on_three_back_ends() {
     let (dir, manifest) = export_formats(
         "sdpa",
         4,
+        "formats",
         &[("q", "Q1.14"), ("k", "Q2.13"), ("v", "Q4.11"), ("o", "Q0.15")],
     );
     assert_eq!(manifest.module, "hwformer_sdpa_d4_q14k13v11o15");
@@ -128,7 +126,7 @@ fn exp_and_softmax_with_other_input_formats_on_three_back_ends() {
         ("exp", "x", "Q3.12"),
         ("softmax", "logit", "Q7.8"),
     ] {
-        let (dir, manifest) = export_formats(block, 1, &[(field, format)]);
+        let (dir, manifest) = export_formats(block, 1, format, &[(field, format)]);
         assert!(
             manifest.module.ends_with(&format!("_x{}", &format[3..])),
             "{}",

@@ -456,20 +456,30 @@ impl StreamingSdpa {
                 }
             }
             let got = self.run_query(&q, &keys, &values)?;
-            let real = |m: &[Vec<i64>], f: QFormat| {
-                ndarray::Array2::from_shape_fn((m.len(), d), |(i, j)| f.to_f64(i128::from(m[i][j])))
-            };
-            let want = crate::reference::sdpa(
-                real(std::slice::from_ref(&q), c.query).view(),
-                real(&keys, c.key).view(),
-                real(&values, c.value).view(),
-                self.applied_scale(),
-            )?;
-            for (g, w) in got.iter().zip(want.row(0)) {
+            let want = self.float_reference(&q, &keys, &values)?;
+            for (g, w) in got.iter().zip(&want) {
                 worst = worst.max((c.output.to_f64(i128::from(*g)) - w).abs());
             }
         }
         Ok(worst)
+    }
+
+    /// The f64 attention of one query over its keys and values, on the
+    /// dequantized raw inputs (each in its own format) and the applied
+    /// scale: what the block's outputs are compared with.
+    pub fn float_reference(&self, query: &[i64], keys: &[Vec<i64>], values: &[Vec<i64>]) -> Result<Vec<f64>> {
+        let c = self.config;
+        let real = |m: &[Vec<i64>], f: QFormat| {
+            ndarray::Array2::from_shape_fn((m.len(), c.d), |(i, j)| f.to_f64(i128::from(m[i][j])))
+        };
+        let q = ndarray::Array2::from_shape_fn((1, c.d), |(_, j)| c.query.to_f64(i128::from(query[j])));
+        let want = crate::reference::sdpa(
+            q.view(),
+            real(keys, c.key).view(),
+            real(values, c.value).view(),
+            self.applied_scale(),
+        )?;
+        Ok(want.row(0).to_vec())
     }
 
     /// Attention of one query over all its keys and values (rows of `d`).
