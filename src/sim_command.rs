@@ -53,11 +53,11 @@ pub struct SimArgs {
     /// Probability that the sink is ready in a cycle; 1 = no back-pressure (default 0.8).
     #[arg(long)]
     ready: Option<f64>,
-    /// Write a VCD waveform (verilator and iverilog back ends).
+    /// Write a VCD waveform (every back end; rust-hdl's names its own way).
     #[arg(long)]
     vcd: Option<PathBuf>,
-    /// Write switching activity as SAIF for Vivado's report_power
-    /// (verilator and iverilog back ends).
+    /// Write switching activity as SAIF for Vivado's report_power (every
+    /// back end).
     #[arg(long)]
     saif: Option<PathBuf>,
     /// Folder for the exported block (default target/hwformer-sim/<block>).

@@ -10,6 +10,7 @@ use hwformer_bitstreams::report::{self, Report};
 use hwformer_bitstreams::text_table::TextTable;
 use hwformer_bitstreams::vivado::{Part, SaifInput, VivadoProject, POWER_REPORT, TIMING_REPORT};
 use hwformer_bitstreams::yosys::{synthesize, Family};
+use hwformer_dataflow::sdpa::{NumberFormat, SdpaReport, SdpaRun, Variant};
 use hwformer_hdl::sdpa::{
     query_cycles, SDPA_D_CHOICES, SDPA_MIN_QUERY_CYCLES, SDPA_N_MAX, SDPA_OUTPUT_DELAY,
 };
@@ -57,6 +58,9 @@ pub enum CyclesFrom {
     Model,
     /// A Verilator run of the exported block at full speed.
     Sim,
+    /// The streaming dataflow graph of the same head (its own unit
+    /// latencies), with operations counted from its units' fires.
+    Dataflow,
 }
 
 /// Arguments of `hwformer estimate`.
@@ -119,18 +123,38 @@ fn read_report(dir: &Path, name: &str) -> Result<Option<(Report, String)>, Strin
     Ok(Some((r, path.display().to_string())))
 }
 
-/// Latency and throughput cycles of sdpa: (latency, interval, source).
-fn sdpa_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
-    let n = args.n as u64;
+/// What a run of the block (or its model) gives the estimate.
+struct Cycles {
+    latency: u64,
+    interval: u64,
+    source: String,
+    operations: OperationCounts,
+    operations_source: String,
+}
+
+/// Cycles and operations of sdpa per query.
+fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
+    let (n, d) = (args.n as u64, args.d as u64);
+    let counted = |source: &str| {
+        (
+            OperationCounts::sdpa(d, n),
+            format!("datapath count (per key x {n} keys, per query) with {source} cycles"),
+        )
+    };
     match args.cycles_from {
-        CyclesFrom::Model => Ok((
-            n + SDPA_OUTPUT_DELAY,
-            query_cycles(n),
-            format!(
-                "timing model: one key per cycle, output {SDPA_OUTPUT_DELAY} cycles after the last key, \
-                 at least {SDPA_MIN_QUERY_CYCLES} cycles per query"
-            ),
-        )),
+        CyclesFrom::Model => {
+            let (operations, operations_source) = counted("timing model");
+            Ok(Cycles {
+                latency: n + SDPA_OUTPUT_DELAY,
+                interval: query_cycles(n),
+                source: format!(
+                    "timing model: one key per cycle, output {SDPA_OUTPUT_DELAY} cycles after the last key, \
+                     at least {SDPA_MIN_QUERY_CYCLES} cycles per query"
+                ),
+                operations,
+                operations_source,
+            })
+        }
         CyclesFrom::Sim => {
             let dir = PathBuf::from("target/hwformer-estimate").join(format!("sdpa_d{}", args.d));
             let manifest = hwformer_hdl::export_block("sdpa", args.d, &dir).map_err(|e| e.to_string())?;
@@ -155,14 +179,65 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
             }
             let out = &o.trace.output_cycles[0];
             let first_input = o.trace.input_cycles[0][0];
-            let interval = (out[queries - 1] - out[0]) / (queries as u64 - 1);
-            Ok((
-                out[0] - first_input,
-                interval,
-                format!("Verilator run, {queries} queries at full speed"),
-            ))
+            let (operations, operations_source) = counted("Verilator");
+            Ok(Cycles {
+                latency: out[0] - first_input,
+                interval: (out[queries - 1] - out[0]) / (queries as u64 - 1),
+                source: format!("Verilator run, {queries} queries at full speed"),
+                operations,
+                operations_source,
+            })
         }
+        CyclesFrom::Dataflow => sdpa_dataflow_cycles(args.n, args.d),
     }
+}
+
+/// Runs the streaming dataflow graph (fixed point, every output checked
+/// bit for bit) for one query and for four: latency from the first,
+/// interval from the difference, operations from the units' fires (score
+/// unit: one per key; normalize: one per query).
+fn sdpa_dataflow_cycles(n: usize, d: usize) -> Result<Cycles, String> {
+    let run = |queries: usize| -> Result<SdpaReport, String> {
+        let mut r = SdpaRun::new(Variant::Streaming, n, d);
+        r.queries = queries;
+        r.format = NumberFormat::Fixed;
+        let report = r.simulate().map_err(|e| e.to_string())?;
+        if !report.passed() {
+            return Err("the dataflow run failed its bit-exact check".into());
+        }
+        Ok(report)
+    };
+    let (one, four) = (run(1)?, run(4)?);
+    let fires = |name: &str| {
+        four.report
+            .contexts
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.stats.fires)
+            .ok_or_else(|| format!("the dataflow graph has no `{name}` unit"))
+    };
+    let (keys, queries) = (fires("score")?, fires("normalize")?);
+    if queries != 4 || keys % queries != 0 {
+        return Err(format!(
+            "the dataflow run fired {keys} keys and {queries} queries, expected 4 x {n} keys"
+        ));
+    }
+    let d = d as u64;
+    let l = one.latencies;
+    Ok(Cycles {
+        latency: one.cycles,
+        interval: (four.cycles - one.cycles) / 3,
+        source: format!(
+            "dataflow simulator, streaming graph (score {}, update {}, normalize {}, channels {} cycles)",
+            l.score, l.update, l.normalize, l.channel
+        ),
+        operations: OperationCounts::sdpa_key(d)
+            .times(keys / queries)
+            .plus(OperationCounts::sdpa_query(d)),
+        operations_source: format!(
+            "datapath count per fire x fires of the dataflow run ({keys} score, {queries} normalize, over 4 queries)"
+        ),
+    })
 }
 
 /// Runs `hwformer estimate`.
@@ -185,13 +260,14 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
     if !SDPA_D_CHOICES.contains(&args.d) {
         return Err(format!("--d must be one of {SDPA_D_CHOICES:?}, not {}", args.d));
     }
-    let (latency_cycles, interval_cycles, cycles_source) = sdpa_cycles(args)?;
+    let cycles = sdpa_cycles(args)?;
     let input = EstimateInput {
         block: args.block.clone(),
-        latency_cycles,
-        interval_cycles,
-        cycles_source,
-        operations: OperationCounts::sdpa(args.d as u64, args.n as u64),
+        latency_cycles: cycles.latency,
+        interval_cycles: cycles.interval,
+        cycles_source: cycles.source,
+        operations: cycles.operations,
+        operations_source: cycles.operations_source,
     };
     let mut clock = match known_clock {
         Some(c) => c,
@@ -279,6 +355,15 @@ pub struct VivadoArgs {
     /// --saif` prints it: `TOP/<module>` from Verilator, `tb/dut` from Icarus).
     #[arg(long, requires = "saif")]
     saif_strip_path: Option<String>,
+    /// More constraint files (pin locations, I/O standards) read after the
+    /// generated clock constraint, relative to --out unless absolute;
+    /// repeat for several.
+    #[arg(long)]
+    xdc: Vec<String>,
+    /// End the script with write_bitstream (needs --in-context and pin
+    /// constraints in --xdc for a top with I/O).
+    #[arg(long, requires = "in_context")]
+    write_bitstream: bool,
 }
 
 /// Runs `hwformer vivado`: the block's Verilog, its XDC, a batch TCL
@@ -295,7 +380,12 @@ pub fn vivado(args: &VivadoArgs) -> Result<ExitCode, String> {
         args.clock_mhz,
     )
     .map_err(|e| e.to_string())?
-    .with_out_of_context(!args.in_context);
+    .with_out_of_context(!args.in_context)
+    .with_write_bitstream(args.write_bitstream)
+    .map_err(|e| e.to_string())?;
+    for file in &args.xdc {
+        project = project.with_extra_xdc(file.clone()).map_err(|e| e.to_string())?;
+    }
     if let Some(file) = &args.saif {
         let strip_path = args.saif_strip_path.clone().ok_or(
             "--saif needs --saif-strip-path: the design's instance in the SAIF file, as hwformer sim --saif prints it",

@@ -55,36 +55,48 @@ impl ClockChoice {
     }
 
     /// The achieved period from a routed timing summary: the first
-    /// clock's period minus the worst negative slack (WNS); a design with
-    /// positive slack could run at `period - WNS`.
+    /// clock's period minus its worst negative slack (its own row of the
+    /// intra-clock table, else the design's WNS); a design with positive
+    /// slack could run at `period - WNS`. Without timed paths (WNS "NA")
+    /// the constrained period stands, and the source says so.
     pub fn achieved(report: &TimingSummary, file: &str) -> Result<Self, String> {
         let period = report
             .first_clock_period_ns()
             .ok_or_else(|| format!("{file}: the timing summary lists no clock period"))?;
-        let wns = report
-            .wns_ns()
-            .ok_or_else(|| format!("{file}: WNS is NA (no timed paths); give --clock-mhz"))?;
+        let name = report.first_clock().map(|c| c.name.as_str()).unwrap_or("");
+        let own = report
+            .intra_clock
+            .iter()
+            .find(|c| c.clock == name)
+            .and_then(|c| c.figures.wns_ns);
+        let Some(wns) = own.or(report.wns_ns()) else {
+            return Ok(Self {
+                period_ns: period,
+                source: format!(
+                    "timing report {file}: constrained period {period} ns (WNS is NA: no timed paths)"
+                ),
+            });
+        };
         let achieved = period - wns;
         if !(achieved.is_finite() && achieved > 0.0) {
             return Err(format!(
                 "{file}: period {period} ns minus WNS {wns} ns is not a positive period"
             ));
         }
+        let whose = if own.is_some() {
+            format!("WNS of {name}")
+        } else {
+            "WNS".to_string()
+        };
         Ok(Self {
             period_ns: achieved,
-            source: format!("timing report {file}: period {period} ns - WNS {wns} ns"),
+            source: format!("timing report {file}: period {period} ns - {whose} {wns} ns"),
         })
     }
 }
 
-/// Operations per query of the streaming attention block (d lanes, n
-/// keys), counted from its datapath (hdl/src/sdpa.rs): per key d 16x16
-/// products for q.k, one for the scale, two exponentials (each two 256-entry
-/// table reads and one 16x16 product), the running max (a 16-bit compare),
-/// the rescale of the 32-bit sum and of d 48-bit accumulators (a 16-bit
-/// by 32/48-bit product each, counted as 32-bit multiplies), d products
-/// p * v (16x16) and d + 1 wide adds; per query one reciprocal (a table
-/// read and two 32-bit products) and d output products.
+/// Operations of a block, counted by kind and width: what the ASIC
+/// estimate prices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct OperationCounts {
     /// 16-bit additions and comparisons.
@@ -97,20 +109,102 @@ pub struct OperationCounts {
     pub mult32: u64,
     /// Reads of 256 x 16-bit tables.
     pub table_reads: u64,
+    /// 64-bit reads of an SRAM of up to 8 KB (the streaming attention
+    /// block has none: its memory is registers).
+    pub sram_reads: u64,
+    /// Register bits loaded (each pipeline register a fire writes).
+    pub register_bits: u64,
     /// Multiply-accumulates of QK^T and PV (2 operations each in GOP).
     pub macs: u64,
 }
 
 impl OperationCounts {
-    /// The streaming attention block, one query of `n` keys, `d` lanes.
-    pub fn sdpa(d: u64, n: u64) -> Self {
+    /// What the streaming attention block (hdl/src/sdpa.rs) does per key,
+    /// `d` lanes, counted from its datapath (the hardware computes every
+    /// path each cycle, muxes choose): q.k as d 16x16 products summed by
+    /// d - 1 wide adds; the scale (a 48-bit by 16-bit product) and its
+    /// rounding add; the running max and the two gaps (three 16-bit adds);
+    /// two exponentials (each a 16x16 product for x log2(e), two table
+    /// reads, their 16x16 product and two rounding adds); the rescale of
+    /// the 32-bit sum and the d 48-bit accumulators (d + 1 wide products,
+    /// d + 1 rounding adds); d products p v (16x16) and d + 1 accumulating
+    /// adds. Registers loaded: v through eight stages (8 x 16d bits), the
+    /// accumulators (48d), dot, score, max and gaps (128), the exp units'
+    /// stages (2 x 178) and the stage flags (36).
+    pub fn sdpa_key(d: u64) -> Self {
         Self {
-            add16: n * (d + 1),
-            add32: n * (d + 1) + d,
-            mult16: n * (d + 1 + 2 + d) + d,
-            mult32: n * (d + 1) + 2,
-            table_reads: n * 4 + 1,
-            macs: 2 * d * n,
+            add16: 3,
+            add32: d.saturating_sub(1) + 1 + 2 * 2 + (d + 1) + (d + 1),
+            mult16: d + 2 * 2 + d,
+            mult32: 1 + (d + 1),
+            table_reads: 2 * 2,
+            sram_reads: 0,
+            register_bits: 8 * 16 * d + 48 * d + 128 + 2 * 178 + 36,
+            macs: 2 * d,
+        }
+    }
+
+    /// What the streaming attention block does per query, at its end: one
+    /// reciprocal (a table read, two 32-bit products), d output products
+    /// (48-bit by 16-bit) and their rounding adds; registers loaded: the
+    /// held accumulators (48d), the output word (16d), the reciprocal's
+    /// stages (69).
+    pub fn sdpa_query(d: u64) -> Self {
+        Self {
+            add32: d,
+            mult32: 2 + d,
+            table_reads: 1,
+            register_bits: 64 * d + 69,
+            ..Self::default()
+        }
+    }
+
+    /// One query of `n` keys through the streaming attention block.
+    pub fn sdpa(d: u64, n: u64) -> Self {
+        Self::sdpa_key(d).times(n).plus(Self::sdpa_query(d))
+    }
+
+    /// One line for people: each count with its name.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} 16x16 and {} wide multiplies, {} 16-bit and {} wide adds, {} table reads, \
+             {} SRAM reads, {} register bits loaded ({} MACs)",
+            self.mult16,
+            self.mult32,
+            self.add16,
+            self.add32,
+            self.table_reads,
+            self.sram_reads,
+            self.register_bits,
+            self.macs
+        )
+    }
+
+    /// `k` times these counts.
+    pub fn times(self, k: u64) -> Self {
+        Self {
+            add16: self.add16 * k,
+            add32: self.add32 * k,
+            mult16: self.mult16 * k,
+            mult32: self.mult32 * k,
+            table_reads: self.table_reads * k,
+            sram_reads: self.sram_reads * k,
+            register_bits: self.register_bits * k,
+            macs: self.macs * k,
+        }
+    }
+
+    /// These counts and `other`'s.
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            add16: self.add16 + other.add16,
+            add32: self.add32 + other.add32,
+            mult16: self.mult16 + other.mult16,
+            mult32: self.mult32 + other.mult32,
+            table_reads: self.table_reads + other.table_reads,
+            sram_reads: self.sram_reads + other.sram_reads,
+            register_bits: self.register_bits + other.register_bits,
+            macs: self.macs + other.macs,
         }
     }
 }
@@ -121,7 +215,9 @@ impl OperationCounts {
 /// 10 pJ. Derived here: a 16-bit add 0.05 pJ (linear in width), a 16x16
 /// multiply 0.8 pJ (quadratic in width, 4 x the 8-bit one), a 16-bit read
 /// of a 512-byte table 0.625 pJ (the SRAM read scaled by width, 1/4, and
-/// by the square root of capacity, 1/4).
+/// by the square root of capacity, 1/4). Assumed (Horowitz gives no
+/// figure): a register bit loaded costs as much as one bit of the 32-bit
+/// add, 0.1 / 32 pJ.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct OperationEnergies {
     /// pJ per 16-bit add.
@@ -134,6 +230,10 @@ pub struct OperationEnergies {
     pub mult32_pj: f64,
     /// pJ per table read.
     pub table_read_pj: f64,
+    /// pJ per 64-bit read of an 8 KB SRAM.
+    pub sram_read_pj: f64,
+    /// pJ per register bit loaded (an assumption, see the type's doc).
+    pub register_bit_pj: f64,
     /// Process node in nm the energies are for.
     pub node_nm: f64,
 }
@@ -146,6 +246,8 @@ impl OperationEnergies {
         mult16_pj: 0.8,
         mult32_pj: 3.1,
         table_read_pj: 0.625,
+        sram_read_pj: 10.0,
+        register_bit_pj: 0.1 / 32.0,
         node_nm: 45.0,
     };
 
@@ -163,6 +265,8 @@ impl OperationEnergies {
             mult16_pj: self.mult16_pj * k,
             mult32_pj: self.mult32_pj * k,
             table_read_pj: self.table_read_pj * k,
+            sram_read_pj: self.sram_read_pj * k,
+            register_bit_pj: self.register_bit_pj * k,
             node_nm,
         })
     }
@@ -174,6 +278,8 @@ impl OperationEnergies {
             + ops.mult16 as f64 * self.mult16_pj
             + ops.mult32 as f64 * self.mult32_pj
             + ops.table_reads as f64 * self.table_read_pj
+            + ops.sram_reads as f64 * self.sram_read_pj
+            + ops.register_bits as f64 * self.register_bit_pj
     }
 }
 
@@ -190,6 +296,8 @@ pub struct EstimateInput {
     pub cycles_source: String,
     /// Operations per query.
     pub operations: OperationCounts,
+    /// Where the operation counts came from.
+    pub operations_source: String,
 }
 
 /// The figures a hardware engineer decides with.
@@ -205,10 +313,13 @@ pub struct Estimate {
     pub throughput: Figure,
     /// Giga-operations per second (2 per multiply-accumulate).
     pub gops: Figure,
-    /// Energy per query from the total on-chip power (with a power report).
+    /// Energy of one query alone, total on-chip power x latency (with a
+    /// power report).
     pub energy_total: Option<Figure>,
-    /// Energy per query from the dynamic power only.
+    /// Energy of one query alone from the dynamic power only.
     pub energy_dynamic: Option<Figure>,
+    /// Energy per query at full throughput: total power x query interval.
+    pub energy_total_pipelined: Option<Figure>,
     /// GOP/s per watt of total on-chip power.
     pub gops_per_watt: Option<Figure>,
     /// ASIC energy per query from operation counts.
@@ -232,28 +343,30 @@ impl Estimate {
         let ops = 2.0 * input.operations.macs as f64;
         let gops = ops / interval_s / 1e9;
         let cycles = &input.cycles_source;
-        let (energy_total, energy_dynamic, gops_per_watt) = match power {
-            Some((p, file)) => (
-                Some(Figure {
-                    value: p.total_on_chip_w * interval_s,
+        let (energy_total, energy_dynamic, energy_total_pipelined, gops_per_watt) = match power {
+            Some((p, file)) => {
+                let joules = |watts: f64, what: &str, seconds: f64, over: &str| Figure {
+                    value: watts * seconds,
                     unit: "J/query",
-                    source: format!(
-                        "power report {file} (total on-chip {} W) x query interval",
-                        p.total_on_chip_w
-                    ),
-                }),
-                Some(Figure {
-                    value: p.dynamic_w * interval_s,
-                    unit: "J/query",
-                    source: format!("power report {file} (dynamic {} W) x query interval", p.dynamic_w),
-                }),
-                (p.total_on_chip_w > 0.0).then(|| Figure {
-                    value: gops / p.total_on_chip_w,
-                    unit: "GOP/s/W",
-                    source: format!("power report {file}"),
-                }),
-            ),
-            None => (None, None, None),
+                    source: format!("power report {file} ({what} {watts} W) x {over}"),
+                };
+                (
+                    Some(joules(p.total_on_chip_w, "total on-chip", latency_s, "latency")),
+                    Some(joules(p.dynamic_w, "dynamic", latency_s, "latency")),
+                    Some(joules(
+                        p.total_on_chip_w,
+                        "total on-chip",
+                        interval_s,
+                        "query interval",
+                    )),
+                    (p.total_on_chip_w > 0.0).then(|| Figure {
+                        value: gops / p.total_on_chip_w,
+                        unit: "GOP/s/W",
+                        source: format!("power report {file}"),
+                    }),
+                )
+            }
+            None => (None, None, None, None),
         };
         let asic_j = energies.energy_pj(&input.operations) * 1e-12;
         let node = energies.node_nm;
@@ -278,12 +391,14 @@ impl Estimate {
             },
             energy_total,
             energy_dynamic,
+            energy_total_pipelined,
             gops_per_watt,
             asic_energy: Figure {
                 value: asic_j,
                 unit: "J/query",
                 source: format!(
-                    "operation counts x Horowitz ISSCC 2014 energies scaled to {node} nm (estimate)"
+                    "{} x Horowitz ISSCC 2014 energies scaled to {node} nm (estimate)",
+                    input.operations_source
                 ),
             },
             asic_gops_per_watt: Figure {
@@ -311,8 +426,9 @@ impl Estimate {
         row("throughput", &self.throughput);
         row("compute", &self.gops);
         for (name, f) in [
-            ("energy (total power)", &self.energy_total),
-            ("energy (dynamic power)", &self.energy_dynamic),
+            ("energy, one query (total power)", &self.energy_total),
+            ("energy, one query (dynamic power)", &self.energy_dynamic),
+            ("energy per query, pipelined", &self.energy_total_pipelined),
             ("efficiency (FPGA)", &self.gops_per_watt),
         ] {
             if let Some(f) = f {
@@ -321,7 +437,12 @@ impl Estimate {
         }
         row("energy (ASIC estimate)", &self.asic_energy);
         row("efficiency (ASIC estimate)", &self.asic_gops_per_watt);
-        t.render()
+        format!(
+            "{}operations per query: {}\n  ({})\n",
+            t.render(),
+            self.input.operations.describe(),
+            self.input.operations_source
+        )
     }
 }
 
@@ -336,6 +457,7 @@ mod tests {
             interval_cycles: 256,
             cycles_source: "timing model".into(),
             operations: OperationCounts::sdpa(16, 256),
+            operations_source: "datapath count".into(),
         }
     }
 
@@ -362,13 +484,74 @@ mod tests {
             mult16: 2,
             mult32: 1,
             table_reads: 4,
+            sram_reads: 3,
+            register_bits: 64,
             macs: 0,
         };
         let e45 = OperationEnergies::HOROWITZ_45NM;
-        assert!((e45.energy_pj(&ops) - (0.5 + 0.1 + 1.6 + 3.1 + 2.5)).abs() < 1e-12);
+        let expected = 0.5 + 0.1 + 1.6 + 3.1 + 2.5 + 30.0 + 0.2;
+        assert!((e45.energy_pj(&ops) - expected).abs() < 1e-12);
         let e22 = e45.at_node(22.5).unwrap();
         assert!((e22.energy_pj(&ops) - e45.energy_pj(&ops) / 2.0).abs() < 1e-12);
         assert!(e45.at_node(0.0).is_err() && e45.at_node(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn energy_of_one_query_is_power_times_latency() {
+        let power = crate::report::power::PowerReport {
+            header: Default::default(),
+            part: None,
+            design: None,
+            design_state: None,
+            total_on_chip_w: 1.5,
+            total_on_chip_note: None,
+            junction_temp_exceeded: false,
+            dynamic_w: 0.5,
+            device_static_w: 1.0,
+            ps_static_w: None,
+            pl_static_w: None,
+            design_power_budget_w: None,
+            effective_tja_c_per_w: None,
+            max_ambient_c: None,
+            junction_temp_c: 25.0,
+            confidence_level: "Low".into(),
+            ambient_temp_c: None,
+            components: vec![],
+            supplies: vec![],
+            clocks: vec![],
+            hierarchy: vec![],
+        };
+        let e = Estimate::new(
+            input(),
+            ClockChoice::requested(100.0).unwrap(),
+            Some((&power, "p.rpt")),
+            OperationEnergies::HOROWITZ_45NM,
+        );
+        let alone = e.energy_total.unwrap();
+        assert!((alone.value - 1.5 * 269.0 * 10e-9).abs() < 1e-15);
+        assert!(alone.source.contains("latency"));
+        assert!((e.energy_dynamic.unwrap().value - 0.5 * 269.0 * 10e-9).abs() < 1e-15);
+        let pipelined = e.energy_total_pipelined.unwrap();
+        assert!((pipelined.value - 1.5 * 256.0 * 10e-9).abs() < 1e-15);
+        assert!(pipelined.source.contains("interval"));
+    }
+
+    #[test]
+    fn counts_add_up_per_key_and_per_query() {
+        let (d, n) = (8, 100);
+        let one = OperationCounts::sdpa(d, n);
+        let more = OperationCounts::sdpa(d, n + 1);
+        // one more key adds exactly one key's work
+        assert_eq!(one.plus(OperationCounts::sdpa_key(d)), more);
+        // two queries of n keys are twice one query
+        assert_eq!(
+            one.times(2),
+            OperationCounts::sdpa_key(d)
+                .times(2 * n)
+                .plus(OperationCounts::sdpa_query(d).times(2))
+        );
+        assert_eq!(one.macs, 2 * d * n);
+        assert_eq!(OperationCounts::sdpa(1, 1).sram_reads, 0);
     }
 
     #[test]

@@ -8,13 +8,15 @@
 //! where they looked and pass, except under CI (`CI` set), where they fail.
 
 use hwformer_bitstreams::report::{
-    self, Bound, HlsLayout, HlsReport, PowerReport, Report, ReportError, ReportKind, TimingSummary,
-    UtilizationLayout, UtilizationReport,
+    self, Bound, HlsLayout, HlsReport, PowerReport, Report, ReportError, ReportHeader, ReportKind,
+    TimingSummary, UtilizationLayout, UtilizationReport,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 // ---------------------------------------------------------------- fixtures
 
@@ -38,10 +40,18 @@ fn fixtures() -> Option<PathBuf> {
             root.display()
         );
     }
-    eprintln!(
-        "skipping: the Xilinx report fixtures are missing; looked in {} (set HWFORMER_XILINX_FIXTURES)",
-        root.display()
-    );
+    // Straight to the process's stderr: libtest captures `eprintln!` of a
+    // passing test, so the user would never see why nothing was checked.
+    // Once per test binary, not once per test.
+    static SAID: Once = Once::new();
+    SAID.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping the fixture tests: the Xilinx report fixtures are missing; looked in {} \
+             (set HWFORMER_XILINX_FIXTURES)",
+            root.display()
+        );
+    });
     None
 }
 
@@ -119,6 +129,14 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
+/// The Vivado release and platform of the `Tool Version` header field,
+/// e.g. `Vivado v.2024.1 (lin64) Build ...`.
+fn assert_vivado(h: &ReportHeader, version: &str, platform: &str) {
+    assert_eq!(h.vivado_version.as_deref(), Some(version));
+    let tool = h.tool_version.as_deref().unwrap_or_default();
+    assert!(tool.contains(&format!("({platform})")), "{tool}");
+}
+
 /// Asserts (used, available, util%) of a resource row.
 macro_rules! res {
     ($r:expr, $used:expr, $avail:expr, $pct:expr) => {{
@@ -165,6 +183,30 @@ fn line_endings_do_not_matter() {
     }
 }
 
+/// SOURCES.md: two files use CRLF line endings, all others LF.
+#[test]
+fn line_endings_are_those_sources_lists() {
+    let Some(root) = fixtures() else { return };
+    let crlf = [
+        Path::new("hls/Taise228__topk_sort__csynth.rpt"),
+        Path::new("timing/hsiang0103__piyan-FPGA__design_1_wrapper_timing_summary_routed.rpt"),
+    ];
+    let mut seen = 0;
+    for (path, _) in all_files(&root) {
+        let bytes = std::fs::read(&path).unwrap();
+        let lf = bytes.iter().filter(|&&b| b == b'\n').count();
+        let cr = bytes.iter().filter(|&&b| b == b'\r').count();
+        let pairs = bytes.windows(2).filter(|w| w == b"\r\n").count();
+        if crlf.contains(&path.strip_prefix(&root).unwrap()) {
+            seen += 1;
+            assert!(lf > 0 && cr == lf && pairs == lf, "{}: not CRLF", path.display());
+        } else {
+            assert_eq!(cr, 0, "{}: has CR", path.display());
+        }
+    }
+    assert_eq!(seen, crlf.len());
+}
+
 // ---------------------------------------------------------------- utilization
 
 #[test]
@@ -174,10 +216,11 @@ fn utilization_rfsoc_ultrascale_placed() {
     };
     assert_eq!(r.part.as_deref(), Some("xczu48dr-ffvg1517-2-e"));
     assert_eq!(r.design_state.as_deref(), Some("Fully Placed"));
-    assert_eq!(r.header.vivado_version.as_deref(), Some("2024.1"));
+    assert_vivado(&r.header, "2024.1", "lin64");
     assert_eq!(r.layout, UtilizationLayout::UltraScale);
     assert_eq!(r.luts.label, "CLB LUTs");
-    assert_eq!(r.luts.prohibited, Some(0), "Prohibited column");
+    // Columns Used / Fixed / Prohibited / Available / Util%.
+    assert_eq!((r.luts.fixed, r.luts.prohibited), (Some(0), Some(0)));
     res!(r.luts, 29992, 425280, 7.05);
     res!(r.registers, 25689, 850560, 3.02);
     res!(r.block_ram_tiles, 66.5, 1080.0, 6.16);
@@ -186,9 +229,14 @@ fn utilization_rfsoc_ultrascale_placed() {
     let uram = r.uram.as_ref().unwrap();
     assert_eq!((uram.used, uram.available), (0, Some(80)));
     res!(r.dsps, 376, 4272, 8.80);
-    for s in ["3. BLOCKRAM", "4. ARITHMETIC"] {
+    // UltraScale+ section names, as headings and as the sections of rows.
+    for s in ["1. CLB Logic", "3. BLOCKRAM", "4. ARITHMETIC"] {
+        assert!(r.sections.iter().any(|x| x == s), "{s}: {:?}", r.sections);
         assert!(r.sites.iter().any(|x| x.section == s), "{s}");
     }
+    assert_eq!(r.site("CLB LUTs").unwrap().section, "1. CLB Logic");
+    assert_eq!(r.site("Block RAM Tile").unwrap().section, "3. BLOCKRAM");
+    assert_eq!(r.site("DSPs").unwrap().section, "4. ARITHMETIC");
 }
 
 #[test]
@@ -199,7 +247,7 @@ fn utilization_artix_synth_starred_luts() {
     };
     assert_eq!(r.part.as_deref(), Some("xc7a100tfgg484-2"));
     assert_eq!(r.design_state.as_deref(), Some("Synthesized"));
-    assert_eq!(r.header.vivado_version.as_deref(), Some("2025.2"));
+    assert_vivado(&r.header, "2025.2", "lin64");
     assert_eq!(r.layout, UtilizationLayout::SevenSeries);
     assert_eq!(r.luts.label, "Slice LUTs*");
     assert!(r.luts.starred);
@@ -207,6 +255,16 @@ fn utilization_artix_synth_starred_luts() {
         .sites
         .iter()
         .any(|s| s.section.contains("Slice Logic Distribution")));
+    assert!(
+        r.sections.iter().any(|s| s == "1. Slice Logic"),
+        "{:?}",
+        r.sections
+    );
+    assert!(
+        !r.sections.iter().any(|s| s.contains("Slice Logic Distribution")),
+        "{:?}",
+        r.sections
+    );
     assert_eq!(r.luts.prohibited, Some(0));
     res!(r.luts, 31571, 63400, 49.80);
     res!(r.registers, 32088, 126800, 25.31);
@@ -228,8 +286,13 @@ fn utilization_old_columns_routed() {
     assert_eq!(r.part.as_deref(), Some("7a100tcsg324-1"));
     assert_eq!(r.design_state.as_deref(), Some("Routed"));
     assert_eq!(r.design.as_deref(), Some("basereconfTop"));
-    assert_eq!(r.header.vivado_version.as_deref(), Some("2017.2"));
-    assert_eq!(r.luts.prohibited, None, "no Prohibited column");
+    assert_vivado(&r.header, "2017.2", "lin64");
+    // Columns Used / Fixed / Available / Util%.
+    assert_eq!(
+        (r.luts.fixed, r.luts.prohibited),
+        (Some(0), None),
+        "no Prohibited column"
+    );
     res!(r.luts, 18577, 63400, 29.30);
     res!(r.registers, 10327, 126800, 8.14);
     res!(r.block_ram_tiles, 24.5, 135.0, 18.15);
@@ -248,7 +311,7 @@ fn utilization_io_over_100_percent() {
     };
     assert_eq!(r.part.as_deref(), Some("xczu9egffvb1156-2"));
     assert_eq!(r.design_state.as_deref(), Some("Synthesized"));
-    assert_eq!(r.header.vivado_version.as_deref(), Some("2020.1"));
+    assert_vivado(&r.header, "2020.1", "lin64");
     assert_eq!(r.layout, UtilizationLayout::UltraScale);
     assert_eq!(r.luts.prohibited, None);
     assert_eq!(r.luts.label, "CLB LUTs*");
@@ -267,9 +330,25 @@ fn utilization_alveo_multi_slr() {
     };
     assert_eq!(r.part.as_deref(), Some("xcu50-fsvh2104-2L-e"));
     assert_eq!(r.design_state.as_deref(), Some("Synthesized"));
-    assert_eq!(r.header.vivado_version.as_deref(), Some("2022.2"));
+    assert_vivado(&r.header, "2022.2", "lin64");
+    assert_eq!(r.layout, UtilizationLayout::UltraScale);
+    assert_eq!(r.luts.label, "CLB LUTs*");
     assert_eq!(r.luts.prohibited, Some(0));
-    assert!(r.sites.iter().any(|s| s.section == "11. SLR Connectivity"));
+    // Extra sections 11-14, in order, at the end.
+    let extra = [
+        "11. SLR Connectivity",
+        "12. SLR Connectivity Matrix",
+        "13. SLR CLB Logic and Dedicated Block Utilization",
+        "14. SLR IO Utilization",
+    ];
+    assert!(r.sections.ends_with(&extra.map(String::from)), "{:?}", r.sections);
+    assert!(r.sites.iter().any(|s| s.section == extra[0]));
+    // 12-14 have no `Used` / `Available` columns: none of their rows are
+    // read, and the key rows (also named in 13) come from section 1.
+    for s in &extra[1..] {
+        assert!(!r.sites.iter().any(|x| x.section == *s), "{s}");
+    }
+    assert_eq!(r.site("CLB LUTs").unwrap().section, "1. CLB Logic");
     res!(r.luts, 179437, 871680, 20.59);
     res!(r.registers, 227971, 1743360, 13.08);
     res!(r.block_ram_tiles, 251.0, 1344.0, 18.68);
@@ -290,7 +369,7 @@ fn utilization_zynq_placed() {
     };
     assert_eq!(r.part.as_deref(), Some("7z020clg484-1"));
     assert_eq!(r.design_state.as_deref(), Some("Fully Placed"));
-    assert_eq!(r.header.vivado_version.as_deref(), Some("2018.3"));
+    assert_vivado(&r.header, "2018.3", "win64");
     res!(r.luts, 7725, 53200, 14.52);
     res!(r.registers, 8605, 106400, 8.09);
     res!(r.block_ram_tiles, 2.0, 140.0, 1.43);
@@ -310,7 +389,7 @@ fn utilization_less_than_one_hundredth() {
     };
     assert_eq!(r.part.as_deref(), Some("7a200tsbg484-1"));
     assert_eq!(r.design_state.as_deref(), Some("Fully Placed"));
-    assert_eq!(r.header.vivado_version.as_deref(), Some("2018.2"));
+    assert_vivado(&r.header, "2018.2", "win64");
     let andor = r.site("Register as AND/OR").unwrap();
     assert_eq!(andor.line, 42);
     assert_eq!((andor.used, andor.available), (Some(16.0), Some(267600.0)));
@@ -350,6 +429,12 @@ fn assert_timing(
     assert_eq!(t.totals.wpws_ns, Some(wpws));
 }
 
+/// The speed grade: the first word of the `Speed File` header field
+/// (`-1  PRODUCTION 1.12 2019-11-22`).
+fn speed_grade(t: &TimingSummary) -> Option<&str> {
+    t.header.speed_file.as_deref()?.split_whitespace().next()
+}
+
 fn assert_clock(t: &TimingSummary, name: &str, period: f64, mhz: f64) {
     let c = t.first_clock().expect("a clock");
     assert_eq!(c.name, name);
@@ -363,8 +448,8 @@ fn timing_not_met() {
         return;
     };
     assert_eq!(t.part.as_deref(), Some("7z020-clg400"));
-    assert!(t.header.speed_file.as_deref().unwrap().starts_with("-1 "));
-    assert_eq!(t.header.vivado_version.as_deref(), Some("2020.1"));
+    assert_eq!(speed_grade(&t), Some("-1"));
+    assert_vivado(&t.header, "2020.1", "lin64");
     assert_eq!(t.met(), Some(false));
     assert_eq!(t.verdict, "Timing constraints are not met.");
     assert_timing(&t, -2.319, -37.740, 27, 195, 0.210, 0.000, 3.500);
@@ -380,12 +465,12 @@ fn timing_met_ultrascale() {
         return;
     };
     assert_eq!(t.part.as_deref(), Some("xczu3eg-sbva484"));
-    assert!(t.header.speed_file.as_deref().unwrap().starts_with("-1 "));
+    assert_eq!(speed_grade(&t), Some("-1"));
     assert_eq!(
         t.header.fields.get("Temperature Grade").map(String::as_str),
         Some("I")
     );
-    assert_eq!(t.header.vivado_version.as_deref(), Some("2020.1"));
+    assert_vivado(&t.header, "2020.1", "win64");
     assert_eq!(t.met(), Some(true));
     assert_timing(&t, 3.800, 0.000, 0, 59119, 0.010, 0.000, 3.500);
     assert_eq!(t.totals.tpws_total_endpoints, Some(27896));
@@ -394,12 +479,17 @@ fn timing_met_ultrascale() {
 
 #[test]
 fn timing_crlf_with_extra_sections() {
-    let Some(t) = timing("hsiang0103__piyan-FPGA__design_1_wrapper_timing_summary_routed.rpt") else {
+    let name = "hsiang0103__piyan-FPGA__design_1_wrapper_timing_summary_routed.rpt";
+    let (Some(t), Some(text)) = (timing(name), read("timing", name)) else {
         return;
     };
+    // `timing` parsed the file as it is: every line ends with CRLF.
+    let lf = text.matches('\n').count();
+    assert!(lf > 0 && text.matches("\r\n").count() == lf, "not CRLF");
     assert_eq!(t.part.as_deref(), Some("7z020-clg400"));
+    assert_eq!(speed_grade(&t), Some("-1"));
     assert_eq!(t.header.design_state.as_deref(), Some("Routed"));
-    assert_eq!(t.header.vivado_version.as_deref(), Some("2023.2"));
+    assert_vivado(&t.header, "2023.2", "win64");
     assert!(t
         .header
         .command
@@ -410,6 +500,26 @@ fn timing_crlf_with_extra_sections() {
     assert_timing(&t, 1.438, 0.000, 0, 73745, 0.027, 0.000, 9.020);
     assert_eq!(t.totals.tpws_total_endpoints, Some(36792));
     assert_clock(&t, "clk_fpga_0", 20.000, 50.000);
+    // The extra sections (Report Methodology before the summary, User
+    // Ignored and Unconstrained Path Tables after the Intra Clock Table)
+    // are skipped: every row read lies between the summary and the next
+    // table, and their rows (`ULMTCS-1`, `(none)`) are nowhere.
+    let methodology = line_of(&text, "| Report Methodology");
+    let summary = line_of(&text, "| Design Timing Summary");
+    let inter = line_of(&text, "| Inter Clock Table");
+    let ignored = line_of(&text, "| User Ignored Path Table");
+    let unconstrained = line_of(&text, "| Unconstrained Path Table");
+    assert!(methodology < summary && inter < ignored && ignored < unconstrained);
+    assert_eq!((t.clocks.len(), t.intra_clock.len()), (1, 1));
+    let c = &t.intra_clock[0];
+    assert_eq!(c.clock, "clk_fpga_0");
+    for line in [t.clocks[0].line, c.line] {
+        assert!((summary..inter).contains(&line), "row at line {line}");
+    }
+    let json = serde_json::to_string(&t).unwrap();
+    for word in ["ULMTCS-1", "(none)", "async_default"] {
+        assert!(!json.contains(word), "{word}");
+    }
 }
 
 #[test]
@@ -418,7 +528,8 @@ fn timing_met_zynq_7010() {
         return;
     };
     assert_eq!(t.part.as_deref(), Some("7z010-clg400"));
-    assert_eq!(t.header.vivado_version.as_deref(), Some("2019.1"));
+    assert_eq!(speed_grade(&t), Some("-1"));
+    assert_vivado(&t.header, "2019.1", "win64");
     assert_eq!(t.met(), Some(true));
     assert_timing(&t, 12.870, 0.000, 0, 2571, 0.027, 0.000, 9.020);
     assert_eq!(t.totals.tpws_total_endpoints, Some(1135));
@@ -431,8 +542,8 @@ fn timing_na_without_timed_paths() {
         return;
     };
     assert_eq!(t.part.as_deref(), Some("7z100-ffg900"));
-    assert!(t.header.speed_file.as_deref().unwrap().starts_with("-2 "));
-    assert_eq!(t.header.vivado_version.as_deref(), Some("2018.3"));
+    assert_eq!(speed_grade(&t), Some("-2"));
+    assert_vivado(&t.header, "2018.3", "lin64");
     let f = &t.totals;
     assert_eq!((f.wns_ns, f.tns_ns, f.whs_ns, f.ths_ns), (None, None, None, None));
     assert_eq!((f.tns_failing_endpoints, f.tns_total_endpoints), (None, None));
@@ -456,13 +567,42 @@ fn timing_na_without_timed_paths() {
 
 // ---------------------------------------------------------------- power
 
+/// The By Hierarchy table of a routed design's power report: its row
+/// count, its first row (the top, at level 0, with the dynamic power) and
+/// one named row deeper down (level, power).
+fn assert_hierarchy(p: &PowerReport, rows: usize, top: (&str, f64), named: (&str, u32, f64)) {
+    assert_eq!(p.design_state.as_deref(), Some("routed"));
+    assert_eq!(p.design.as_deref(), Some(top.0));
+    assert_eq!(p.hierarchy.len(), rows, "{:?}", p.hierarchy);
+    let first = &p.hierarchy[0];
+    assert_eq!(
+        (first.name.as_str(), first.level, first.power_w),
+        (top.0, 0, report::Reading::exact(top.1))
+    );
+    assert_eq!(
+        first.power_w.value, p.dynamic_w,
+        "the top row is the dynamic power"
+    );
+    let (name, level, w) = named;
+    let row = p
+        .hierarchy
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no hierarchy row {name}"));
+    assert_eq!(
+        (row.level, row.power_w),
+        (level, report::Reading::exact(w)),
+        "{name}"
+    );
+}
+
 #[test]
 fn power_rfsoc() {
     let Some(p) = power("samuelkravitz__RFSOC__design_1_wrapper_power_routed.rpt") else {
         return;
     };
     assert_eq!(p.part.as_deref(), Some("xczu48dr-ffvg1517-2-e"));
-    assert_eq!(p.header.vivado_version.as_deref(), Some("2024.1"));
+    assert_vivado(&p.header, "2024.1", "lin64");
     assert_eq!(
         (p.total_on_chip_w(), p.dynamic_w(), p.device_static_w),
         (5.613, 4.322, 1.290)
@@ -480,6 +620,12 @@ fn power_rfsoc() {
         assert_eq!((w.value, w.bound), (0.001, Bound::LessThan), "{name}");
     }
     assert!(!p.junction_temp_exceeded);
+    assert_hierarchy(
+        &p,
+        22,
+        ("design_1_wrapper", 4.322),
+        ("usp_rf_data_converter_0", 2, 1.637),
+    );
 }
 
 #[test]
@@ -488,7 +634,7 @@ fn power_artix() {
         return;
     };
     assert_eq!(p.part.as_deref(), Some("xc7a100tfgg484-2"));
-    assert_eq!(p.header.vivado_version.as_deref(), Some("2025.2"));
+    assert_vivado(&p.header, "2025.2", "lin64");
     assert_eq!(
         (p.total_on_chip_w, p.dynamic_w, p.device_static_w),
         (2.528, 2.413, 0.115)
@@ -504,6 +650,7 @@ fn power_artix() {
         assert_eq!(p.component(name).unwrap().power_w.value, w, "{name}");
     }
     assert_eq!(p.component("Block RAM").unwrap().used, Some(35.5));
+    assert_hierarchy(&p, 15, ("design_1_wrapper", 2.413), ("mig_7series_0", 2, 1.036));
 }
 
 #[test]
@@ -512,7 +659,7 @@ fn power_junction_temp_exceeded() {
         return;
     };
     assert_eq!(p.part.as_deref(), Some("xc7z010clg400-1"));
-    assert_eq!(p.header.vivado_version.as_deref(), Some("2015.4"));
+    assert_vivado(&p.header, "2015.4", "lin64");
     assert_eq!(p.header.command, None, "the Command field is empty");
     assert_eq!(p.total_on_chip_w, 25.955);
     assert_eq!(p.total_on_chip_note.as_deref(), Some("Junction temp exceeded!"));
@@ -524,6 +671,7 @@ fn power_junction_temp_exceeded() {
     let mux = p.component("F7/F8 Muxes").unwrap().utilization_pct.unwrap();
     assert_eq!((mux.value, mux.bound), (0.01, Bound::LessThan));
     assert!(p.summary_table().contains("Junction temp exceeded!"));
+    assert_hierarchy(&p, 3, ("ac_interface", 25.207), ("i2s_rx", 1, 0.137));
 }
 
 #[test]
@@ -533,7 +681,7 @@ fn power_zynq_ultrascale() {
         return;
     };
     assert_eq!(p.part.as_deref(), Some("xczu3eg-sbva484-1-i"));
-    assert_eq!(p.header.vivado_version.as_deref(), Some("2020.1"));
+    assert_vivado(&p.header, "2020.1", "win64");
     assert_eq!(
         (p.total_on_chip_w, p.dynamic_w, p.device_static_w),
         (2.417, 2.098, 0.318)
@@ -548,6 +696,7 @@ fn power_zynq_ultrascale() {
     );
     let bram = p.component("Block RAM").unwrap().power_w;
     assert_eq!((bram.value, bram.bound), (0.001, Bound::LessThan));
+    assert_hierarchy(&p, 12, ("design_1_wrapper", 2.098), ("hard_cnn_0", 2, 0.294));
 }
 
 #[test]
@@ -556,7 +705,7 @@ fn power_zynq_7010() {
         return;
     };
     assert_eq!(p.part.as_deref(), Some("xc7z010clg400-1"));
-    assert_eq!(p.header.vivado_version.as_deref(), Some("2019.1"));
+    assert_vivado(&p.header, "2019.1", "lin64");
     assert_eq!(
         (p.total_on_chip_w, p.dynamic_w, p.device_static_w),
         (1.394, 1.279, 0.115)
@@ -571,6 +720,12 @@ fn power_zynq_7010() {
         );
     }
     assert!(close(p.energy_nj(1000.0), 1394.0));
+    assert_hierarchy(
+        &p,
+        4,
+        ("design_1_wrapper", 1.279),
+        ("processing_system7_0", 2, 1.275),
+    );
 }
 
 // ---------------------------------------------------------------- HLS
@@ -692,9 +847,13 @@ fn hls_vivado_2018_old_layout() {
 
 #[test]
 fn hls_2022_synthesis_summary() {
-    let Some(h) = hls("Taise228__topk_sort__csynth.rpt") else {
+    let name = "Taise228__topk_sort__csynth.rpt";
+    let (Some(h), Some(text)) = (hls(name), read("hls", name)) else {
         return;
     };
+    // `hls` parsed the file as it is: every line ends with CRLF.
+    let lf = text.matches('\n').count();
+    assert!(lf > 0 && text.matches("\r\n").count() == lf, "not CRLF");
     assert_eq!(h.layout, HlsLayout::SynthesisSummary);
     assert_eq!(
         (h.top.as_str(), h.version.as_deref()),
@@ -827,6 +986,37 @@ fn deleted_ruler_names_its_line() {
 }
 
 #[test]
+fn a_listed_section_out_of_place_names_the_next_heading() {
+    let Some(text) = read(
+        "utilization",
+        "nycu-pcs-lab__LFADs-model-template__vivado_synth.rpt",
+    ) else {
+        return;
+    };
+    // The heading of section 13 (the second line with its title; the
+    // first is in the Table of Contents), renamed: the check finds 14 where
+    // 13 should be.
+    let title = "13. SLR CLB Logic and Dedicated Block Utilization";
+    let at: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == title)
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(at.len(), 2, "{title}");
+    let bad = edit_line(&text, at[1], "13. SLR CLB", "13. SLR XLB");
+    let e = parse_error(ReportKind::Utilization, &bad);
+    let fourteen = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "14. SLR IO Utilization")
+        .map(|(i, _)| i + 1)
+        .last();
+    assert_eq!(e.line(), fourteen, "{e}");
+    assert!(e.to_string().contains(title), "{e}");
+}
+
+#[test]
 fn malformed_timing_power_and_hls_name_their_line() {
     let Some(t) = read(
         "timing",
@@ -905,9 +1095,56 @@ fn unknown_text_is_an_unknown_kind() {
 
 // ---------------------------------------------------------------- never panics
 
+/// A report text and the kind it is parsed as.
 struct Fixture {
     kind: ReportKind,
     text: String,
+}
+
+/// The made-up reports the parser modules' unit tests use, compiled into
+/// this test from the same file, so the property tests below run on them
+/// even without the fixture folder.
+#[path = "../src/report/samples.rs"]
+mod samples;
+
+/// Every made-up report, with LF and with CRLF line endings.
+fn sample_texts() -> Vec<Fixture> {
+    let samples = [
+        (ReportKind::Utilization, samples::UTILIZATION),
+        (ReportKind::TimingSummary, samples::TIMING),
+        (ReportKind::Power, samples::POWER),
+        (ReportKind::HlsCsynth, samples::HLS_CLASSIC),
+        (ReportKind::HlsCsynth, samples::HLS_SUMMARY),
+        (ReportKind::HlsCsynthXml, samples::HLS_XML),
+    ];
+    samples
+        .into_iter()
+        .flat_map(|(kind, text)| {
+            [
+                Fixture {
+                    kind,
+                    text: text.to_string(),
+                },
+                Fixture {
+                    kind,
+                    text: text.replace('\n', "\r\n"),
+                },
+            ]
+        })
+        .collect()
+}
+
+/// The property tests below would only reach error paths if the samples
+/// did not parse: check that they do, as their kind, detected or not.
+#[test]
+fn samples_are_detected_and_parse() {
+    let texts = sample_texts();
+    assert_eq!(texts.len(), 12);
+    for fx in &texts {
+        assert_eq!(report::detect(&fx.text), Some(fx.kind), "{:?}", fx.text);
+        let r = report::parse(&fx.text).unwrap_or_else(|e| panic!("{e}\n{}", fx.text));
+        assert_eq!(r.kind(), fx.kind);
+    }
 }
 
 fn fixture_texts() -> Option<Vec<Fixture>> {
@@ -953,12 +1190,11 @@ fn runner(cases: u32) -> TestRunner {
     })
 }
 
-#[test]
-fn truncation_never_panics() {
-    let Some(files) = fixture_texts() else { return };
-    runner(160)
+/// Cuts a text at a random char boundary (`cases` cases over `files`).
+fn truncation(files: &[Fixture], cases: u32) {
+    runner(cases)
         .run(&(any::<Index>(), any::<Index>()), |(f, cut)| {
-            let fx = f.get(&files);
+            let fx = f.get(files);
             let n = fx.text.chars().count();
             let at = fx
                 .text
@@ -971,7 +1207,18 @@ fn truncation_never_panics() {
         .unwrap();
 }
 
-/// An edit of a fixture. `head` aims it at the first lines (where the
+#[test]
+fn truncation_never_panics() {
+    let Some(files) = fixture_texts() else { return };
+    truncation(&files, 160);
+}
+
+#[test]
+fn truncating_the_samples_never_panics() {
+    truncation(&sample_texts(), 256);
+}
+
+/// An edit of a report text. `head` aims it at the first lines (where the
 /// parsed sections of long timing reports are) rather than anywhere.
 #[derive(Debug, Clone)]
 enum Mangle {
@@ -1079,14 +1326,13 @@ fn apply(text: &str, m: &Mangle) -> String {
     }
 }
 
-#[test]
-fn mangling_never_panics() {
-    let Some(files) = fixture_texts() else { return };
-    runner(192)
+/// Applies 1 to 4 [`Mangle`]s to a text (`cases` cases over `files`).
+fn mangling(files: &[Fixture], cases: u32) {
+    runner(cases)
         .run(
             &(any::<Index>(), prop::collection::vec(mangle(), 1..5)),
             |(f, ms)| {
-                let fx = f.get(&files);
+                let fx = f.get(files);
                 let mut text = fx.text.clone();
                 for m in &ms {
                     text = apply(&text, m);
@@ -1098,15 +1344,26 @@ fn mangling_never_panics() {
 }
 
 #[test]
-fn non_ascii_bytes_never_panic() {
+fn mangling_never_panics() {
     let Some(files) = fixture_texts() else { return };
+    mangling(&files, 192);
+}
+
+#[test]
+fn mangling_the_samples_never_panics() {
+    mangling(&sample_texts(), 256);
+}
+
+/// Inserts runs of bytes 0x80..=0xff (invalid UTF-8 on their own) and
+/// parses the bytes (`cases` cases over `files`).
+fn non_ascii_bytes(files: &[Fixture], cases: u32) {
     let strategy = (
         any::<Index>(),
         prop::collection::vec((any::<Index>(), prop::collection::vec(0x80u8..=0xff, 1..6)), 1..6),
     );
-    runner(96)
+    runner(cases)
         .run(&strategy, |(f, inserts)| {
-            let fx = f.get(&files);
+            let fx = f.get(files);
             let mut bytes = fx.text.clone().into_bytes();
             for (at, junk) in &inserts {
                 let k = at.index(bytes.len() + 1);
@@ -1124,4 +1381,15 @@ fn non_ascii_bytes_never_panic() {
             check_no_panic(fx.kind, &lossy)
         })
         .unwrap();
+}
+
+#[test]
+fn non_ascii_bytes_never_panic() {
+    let Some(files) = fixture_texts() else { return };
+    non_ascii_bytes(&files, 96);
+}
+
+#[test]
+fn non_ascii_bytes_in_the_samples_never_panic() {
+    non_ascii_bytes(&sample_texts(), 192);
 }

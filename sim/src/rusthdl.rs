@@ -10,7 +10,11 @@ use hwformer_hdl::exp::ExpUnit;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_hdl::sdpa::SdpaUnit;
 use hwformer_hdl::softmax::SoftmaxUnit;
+use rust_hdl::core::vcd_probe::VCDProbe;
 use rust_hdl::prelude::*;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// `Bits<N>` from little-endian 32-bit words.
 fn from_words<const N: usize>(words: &[u32]) -> Bits<N> {
@@ -156,10 +160,53 @@ impl<const D: usize, const W: usize, const KV: usize> StreamSignals for SdpaUnit
     }
 }
 
+/// Memory the VCD writer appends to, read back at the end (rust-hdl's
+/// writer unwraps its writes, so it must never see an I/O error).
+#[derive(Clone, Default)]
+struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A waveform being recorded: rust-hdl's VCD writer into memory, saved by
+/// [`Simulator::finish`].
+struct Waveform {
+    probe: Option<VCDProbe<SharedBuffer>>,
+    buffer: SharedBuffer,
+    /// Simulated time in ps: 5 ns per half cycle, as the other back ends.
+    time: u64,
+    path: PathBuf,
+}
+
+impl Waveform {
+    fn record(&mut self, uut: &dyn Block) {
+        if let Some(mut probe) = self.probe.take() {
+            // writes into a Vec cannot fail
+            let _ = probe.timestamp(self.time);
+            // the first values are those after the first settle, as on the
+            // Verilog simulators (not rust-hdl's unsettled initial ones)
+            self.probe = Some(if self.time == 0 {
+                write_vcd_dump(probe, uut)
+            } else {
+                write_vcd_change(probe, uut)
+            });
+        }
+        self.time += 5000;
+    }
+}
+
 /// A block in rust-hdl's simulator.
 struct RustHdlModel<B> {
     uut: B,
     ports: PortMap,
+    waveform: Option<Waveform>,
 }
 
 impl<B: StreamSignals> Simulator for RustHdlModel<B> {
@@ -170,34 +217,73 @@ impl<B: StreamSignals> Simulator for RustHdlModel<B> {
             simulate(&mut self.uut, 1000),
             "rust-hdl: the logic did not settle"
         );
+        if let Some(w) = &mut self.waveform {
+            w.record(&self.uut);
+        }
         self.uut.sample(outputs, &self.ports);
         self.uut.set_clock(true);
         assert!(
             simulate(&mut self.uut, 1000),
             "rust-hdl: the logic did not settle after the edge"
         );
+        if let Some(w) = &mut self.waveform {
+            w.record(&self.uut);
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), SimError> {
+        let Some(w) = &mut self.waveform else {
+            return Ok(());
+        };
+        // the last half cycle ends with the clock falling, as on the other
+        // back ends
+        self.uut.set_clock(false);
+        if !simulate(&mut self.uut, 1000) {
+            return Err(SimError::Invalid("rust-hdl: the logic did not settle".into()));
+        }
+        w.record(&self.uut);
+        // the writer holds the shared buffer: let it go before reading
+        drop(w.probe.take());
+        let text = std::mem::take(&mut *w.buffer.0.borrow_mut());
+        std::fs::write(&w.path, text).map_err(SimError::io(&w.path))
     }
 }
 
-fn model<B: StreamSignals + 'static>(mut uut: B, manifest: &Manifest) -> Box<dyn Simulator> {
+fn model<B: StreamSignals + 'static>(
+    mut uut: B,
+    manifest: &Manifest,
+    vcd: Option<&Path>,
+) -> Box<dyn Simulator> {
     uut.connect_all();
+    let waveform = vcd.map(|path| {
+        let buffer = SharedBuffer::default();
+        Waveform {
+            probe: Some(write_vcd_header(buffer.clone(), &uut)),
+            buffer,
+            time: 0,
+            path: path.to_path_buf(),
+        }
+    });
     Box::new(RustHdlModel {
         uut,
         ports: PortMap::new(manifest),
+        waveform,
     })
 }
 
-/// The rust-hdl model of the block a manifest describes.
-pub fn rusthdl_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError> {
+/// The rust-hdl model of the block a manifest describes; with `vcd`, it
+/// records every signal's changes and writes them there at
+/// [`Simulator::finish`] (enumerated states are text in rust-hdl's VCD).
+pub fn rusthdl_model(manifest: &Manifest, vcd: Option<&Path>) -> Result<Box<dyn Simulator>, SimError> {
     let invalid = |e: String| SimError::Invalid(e);
     match manifest.block.as_str() {
         "exp" => {
             let exp = hwformer_hdl::exp::model_from_manifest(manifest).map_err(invalid)?;
-            Ok(model(ExpUnit::new(&exp), manifest))
+            Ok(model(ExpUnit::new(&exp), manifest, vcd))
         }
         "softmax" => {
             let softmax = hwformer_hdl::softmax::model_from_manifest(manifest).map_err(invalid)?;
-            Ok(model(SoftmaxUnit::new(&softmax), manifest))
+            Ok(model(SoftmaxUnit::new(&softmax), manifest, vcd))
         }
         "sdpa" => {
             let sdpa = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(invalid)?;
@@ -205,7 +291,7 @@ pub fn rusthdl_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError
             macro_rules! pick {
                 ($($d:literal),*) => {
                     match d {
-                        $($d => Ok(model(SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&sdpa), manifest)),)*
+                        $($d => Ok(model(SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&sdpa), manifest, vcd)),)*
                         _ => Err(invalid(format!("no rust-hdl sdpa for d = {d}"))),
                     }
                 };

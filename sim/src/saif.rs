@@ -11,7 +11,7 @@
 //!
 //! Durations are in the VCD's own time unit, written as SAIF's TIMESCALE.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 /// Why a VCD could not be read.
@@ -130,6 +130,7 @@ impl Activity {
             signals: Vec::new(),
         };
         let mut codes: HashMap<String, usize> = HashMap::new();
+        let mut text_codes: HashSet<String> = HashSet::new();
         let mut stack: Vec<usize> = Vec::new();
         // header tokens, then value changes
         let mut tokens = text
@@ -194,8 +195,14 @@ impl Activity {
                         let width: usize = width
                             .parse()
                             .ok()
-                            .filter(|&w| (1..=65536).contains(&w))
+                            .filter(|&w| w <= 65536)
                             .ok_or_else(|| err(line, format!("bad width `{width}`")))?;
+                        if width == 0 {
+                            // a text-valued variable (rust-hdl writes enumerated
+                            // states so): no bits to count
+                            text_codes.insert(code.to_string());
+                            continue;
+                        }
                         let scope = *stack
                             .last()
                             .ok_or_else(|| err(line, "a $var outside any scope".into()))?;
@@ -268,6 +275,14 @@ impl Activity {
                 }
                 Some(b'r' | b'R') => {
                     tokens.next();
+                }
+                Some(b's' | b'S') => {
+                    let (_, code) = tokens
+                        .next()
+                        .ok_or_else(|| err(line, "a text value without a code".into()))?;
+                    if !text_codes.contains(code) && !codes.contains_key(code) {
+                        return Err(err(line, format!("undeclared code `{code}`")));
+                    }
                 }
                 Some(&c) if level(c).is_some() => {
                     let code = &token[1..];
@@ -410,6 +425,20 @@ mod tests {
             "{saif}"
         );
         assert!(saif.contains("(INSTANCE dut"));
+    }
+
+    #[test]
+    fn text_valued_variables_are_read_and_left_out() {
+        // rust-hdl writes enumerated states as width-0 variables with text values
+        let vcd = "$timescale 1 ps $end\n$scope module uut $end\n$var wire 1 ! clock $end\n\
+            $var wire 0 \" state $end\n$upscope $end\n$enddefinitions $end\n#0\n$dumpvars\n0!\nsIdle \"\n$end\n\
+            #5\n1!\nsBusy \"\n#10\n0!\n";
+        let a = Activity::from_vcd(vcd).unwrap();
+        assert_eq!(a.toggles("uut", "clock"), Some(2));
+        assert_eq!(a.toggles("uut", "state"), None);
+        assert!(!a.to_saif("uut").contains("state"));
+        let undeclared = vcd.replace("sBusy \"", "sBusy #");
+        assert_eq!(Activity::from_vcd(&undeclared).unwrap_err().line, 14);
     }
 
     #[test]

@@ -100,15 +100,8 @@ pub fn cycle_limit(workload: &Workload, pacing: Pacing) -> u64 {
 /// Builds the workload, runs it, and checks it.
 pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
     let mut request = request.clone();
-    if request.saif.is_some() {
-        if request.backend == Backend::RustHdl {
-            return Err(SimError::Invalid(
-                "--saif needs a waveform: use the verilator or iverilog back end".into(),
-            ));
-        }
-        if request.vcd.is_none() {
-            request.vcd = Some(absolute(&request.dir.join("activity.vcd"))?);
-        }
+    if request.saif.is_some() && request.vcd.is_none() {
+        request.vcd = Some(absolute(&request.dir.join("activity.vcd"))?);
     }
     let request = &request;
     let workload = Workload::new(&request.manifest, request.size)?;
@@ -138,15 +131,11 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
             (trace, start.elapsed().as_secs_f64(), build_seconds)
         }
         Backend::RustHdl => {
-            if request.vcd.is_some() {
-                return Err(SimError::Invalid(
-                    "--vcd is supported by the verilator and iverilog back ends".into(),
-                ));
-            }
-            let mut model = rusthdl_model(&request.manifest)?;
+            let mut model = rusthdl_model(&request.manifest, request.vcd.as_deref())?;
             let build_seconds = built.elapsed().as_secs_f64();
             let start = Instant::now();
             let trace = testbench::run(model.as_mut(), &ports, &stimulus)?;
+            model.finish()?;
             (trace, start.elapsed().as_secs_f64(), build_seconds)
         }
         Backend::Icarus => {
@@ -211,7 +200,9 @@ fn write_saif(vcd: &Path, saif: &Path, request: &SimRequest) -> Result<(PathBuf,
         .map_err(|e| SimError::Invalid(format!("{}: {e}", vcd.display())))?;
     let (design, instance) = match request.backend {
         Backend::Verilator => ("TOP".to_string(), format!("TOP/{}", request.manifest.module)),
-        _ => ("tb".to_string(), "tb/dut".to_string()),
+        // rust-hdl names the block `uut` and its signals by field
+        Backend::RustHdl => ("uut".to_string(), "uut".to_string()),
+        Backend::Icarus => ("tb".to_string(), "tb/dut".to_string()),
     };
     std::fs::write(saif, activity.to_saif(&design)).map_err(SimError::io(saif))?;
     Ok((saif.to_path_buf(), instance))

@@ -28,6 +28,12 @@ pub trait Simulator {
     /// the outputs into `outputs`, raise the clock and settle. Buffers are
     /// laid out by [`PortMap`].
     fn cycle(&mut self, inputs: &[u32], outputs: &mut [u32]);
+
+    /// Ends the run: a back end that records a waveform in memory writes
+    /// it out here.
+    fn finish(&mut self) -> Result<(), SimError> {
+        Ok(())
+    }
 }
 
 /// The beats one stream carries: tdata words (little-endian, 32-bit) of

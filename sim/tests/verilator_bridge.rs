@@ -150,7 +150,7 @@ fn waveforms_from_verilator_and_icarus() {
 }
 
 #[test]
-fn saif_activity_agrees_between_verilator_and_icarus() {
+fn saif_activity_agrees_between_verilator_icarus_and_rusthdl() {
     use hwformer_sim::saif::Activity;
     let (dir, manifest) = export("exp", 0, "saif");
     let pacing = Pacing {
@@ -159,7 +159,11 @@ fn saif_activity_agrees_between_verilator_and_icarus() {
         seed: 3,
     };
     let mut toggles = Vec::new();
-    for (backend, scope) in [(Backend::Verilator, "TOP"), (Backend::Icarus, "tb/dut")] {
+    for (backend, scope) in [
+        (Backend::Verilator, "TOP"),
+        (Backend::Icarus, "tb/dut"),
+        (Backend::RustHdl, "uut"),
+    ] {
         let vcd = dir.join(format!("{}.vcd", backend.name()));
         let saif = dir.join(format!("{}.saif", backend.name()));
         let mut r = request(
@@ -203,6 +207,10 @@ fn saif_activity_agrees_between_verilator_and_icarus() {
     assert_eq!(
         toggles[0], toggles[1],
         "port toggles differ between Verilator and Icarus"
+    );
+    assert_eq!(
+        toggles[0], toggles[2],
+        "port toggles differ between Verilator and rust-hdl"
     );
     assert!(toggles[0][0] > 0);
 }

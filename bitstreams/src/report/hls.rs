@@ -904,55 +904,8 @@ pub(crate) fn parse_xml(text: &str) -> Result<HlsReport, ReportError> {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::report::samples::{HLS_CLASSIC as CLASSIC, HLS_SUMMARY as SUMMARY, HLS_XML as XML_DOC};
     use crate::report::utilization::tests::line_of;
-
-    const CLASSIC: &str = "\n\
-================================================================
-== Vivado HLS Report for 'toy'
-================================================================
-* Date:           today
-
-* Version:        2030.1 (Build 1)
-* Product family: artix7
-* Target device:  xc7a35tcpg236-1
-
-
-================================================================
-== Performance Estimates
-================================================================
-+ Timing (ns): 
-    * Summary: 
-    +--------+-------+----------+------------+
-    |  Clock | Target| Estimated| Uncertainty|
-    +--------+-------+----------+------------+
-    |ap_clk  |  4.00 |     3.500|        0.50|
-    +--------+-------+----------+------------+
-
-+ Latency (clock cycles): 
-    * Summary: 
-    +-----+-----+-----+-----+----------+
-    |  Latency  |  Interval | Pipeline |
-    | min | max | min | max |   Type   |
-    +-----+-----+-----+-----+----------+
-    |    7|    ?|    8|    9| function |
-    +-----+-----+-----+-----+----------+
-
-================================================================
-== Utilization Estimates
-================================================================
-* Summary: 
-+-----------------+---------+-------+-------+------+
-|       Name      | BRAM_18K| DSP48E|   FF  |  LUT |
-+-----------------+---------+-------+-------+------+
-|Expression       |        -|      -|      0|    12|
-+-----------------+---------+-------+-------+------+
-|Total            |        2|      -|     30|    40|
-+-----------------+---------+-------+-------+------+
-|Available        |      100|     90|  41600| 20800|
-+-----------------+---------+-------+-------+------+
-|Utilization (%)  |        2|      0|     ~0|    ~0|
-+-----------------+---------+-------+-------+------+
-";
 
     #[test]
     fn reads_the_classic_layout() {
@@ -999,26 +952,6 @@ mod tests {
         assert_eq!(parse_rpt("\n\nhello\n").unwrap_err().line(), Some(3));
     }
 
-    const SUMMARY: &str = "\
-================================================================
-== Synthesis Summary Report of 'toy'
-================================================================
-+ General Information: 
-    * Version:        2030.1 (Build 1)
-    * Target device:  xck26-sfvc784-2LV-c
-    
-+ Performance & Resource Estimates: 
-    
-    PS: '+' for module; 'o' for loop; '*' for dataflow
-    +--------+------+---------+-----------+---------+----------+------+----+------------+-----+
-    | Modules| Issue|         | Latency   |         |          |      |    |            |     |
-    | & Loops| Type |  Slack  | (cycles)  | Interval| Pipelined| BRAM | DSP|     LUT    | URAM|
-    +--------+------+---------+-----------+---------+----------+------+----+------------+-----+
-    |+ toy*  |     -|     1.50|         12|       10|  dataflow|     2|   -|  300 (~0%) |    -|
-    | o loop |     -|     2.00|         10|        1|       yes|     -|   -|           -|    -|
-    +--------+------+---------+-----------+---------+----------+------+----+------------+-----+
-";
-
     #[test]
     fn reads_the_2022_layout() {
         let r = parse_rpt(SUMMARY).unwrap();
@@ -1037,8 +970,6 @@ mod tests {
         let bad = SUMMARY.replace("300 (~0%)", "300 (~x%)");
         assert_eq!(parse_rpt(&bad).unwrap_err().line(), Some(line_of(&bad, "~x%")));
     }
-
-    const XML_DOC: &str = "<?xml version=\"1.0\"?>\n<!-- made up -->\n<profile>\n<ReportVersion><Version>2030.1</Version></ReportVersion>\n<UserAssignments>\n<unit>ns</unit>\n<Part>xc7a35t</Part>\n<TopModelName>t&amp;y</TopModelName>\n<TargetClockPeriod>5.00</TargetClockPeriod>\n</UserAssignments>\n<PerformanceEstimates>\n<PipelineType>none</PipelineType>\n<SummaryOfTimingAnalysis><unit>ns</unit><EstimatedClockPeriod>4.1</EstimatedClockPeriod></SummaryOfTimingAnalysis>\n<SummaryOfOverallLatency><Best-caseLatency>3</Best-caseLatency><Worst-caseLatency>undef</Worst-caseLatency><Worst-caseRealTimeLatency>1.5 us</Worst-caseRealTimeLatency></SummaryOfOverallLatency>\n</PerformanceEstimates>\n<AreaEstimates><Resources><DSP48E>4</DSP48E><FF>10</FF><Empty/></Resources></AreaEstimates>\n</profile>\n";
 
     #[test]
     fn reads_xml() {

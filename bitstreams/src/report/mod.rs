@@ -19,6 +19,8 @@
 
 pub mod hls;
 pub mod power;
+#[cfg(test)]
+pub(crate) mod samples;
 pub(crate) mod table;
 pub mod timing;
 pub mod utilization;

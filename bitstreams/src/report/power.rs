@@ -401,72 +401,9 @@ pub(crate) fn parse(text: &str) -> Result<PowerReport, ReportError> {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::report::samples::POWER as SYNTHETIC;
     use crate::report::utilization::tests::line_of;
     use crate::report::Bound;
-
-    /// A made-up report in Vivado's layout.
-    const SYNTHETIC: &str = "\
-Copyright 2030 Example
---------------------------------------
-| Tool Version     : Vivado v.2030.1 (lin64)
-| Command          : report_power -file p.rpt
-| Design           : toy_top
-| Device           : xc7a35tcpg236-1
-| Design State     : routed
---------------------------------------
-
-Power Report
-
-Table of Contents
------------------
-1. Summary
-1.1 On-Chip Components
-2. Detailed Reports
-2.1 By Hierarchy
-
-1. Summary
-----------
-
-+--------------------------+----------------------------+
-| Total On-Chip Power (W)  | 9.500 (Something exceeded) |
-| Design Power Budget (W)  | Unspecified*               |
-| Dynamic (W)              | 9.000                      |
-| Device Static (W)        | 0.500                      |
-| Max Ambient (C)          | 40.0                       |
-| Junction Temperature (C) | 85.5                       |
-| Confidence Level         | Medium                     |
-+--------------------------+----------------------------+
-
-
-1.1 On-Chip Components
-----------------------
-
-+----------------+-----------+----------+-----------+-----------------+
-| On-Chip        | Power (W) | Used     | Available | Utilization (%) |
-+----------------+-----------+----------+-----------+-----------------+
-| Slice Logic    |     0.100 |      300 |       --- |             --- |
-|   LUT as Logic |    <0.001 |       10 |     20800 |           <0.01 |
-| Block RAM      |     0.200 |      2.5 |        50 |            5.00 |
-| Static Power   |     0.500 |          |           |                 |
-|   PS Static    |     0.200 |          |           |                 |
-|   PL Static    |     0.300 |          |           |                 |
-| Total          |     9.500 |          |           |                 |
-+----------------+-----------+----------+-----------+-----------------+
-
-
-2. Detailed Reports
--------------------
-
-2.1 By Hierarchy
-----------------
-
-+----------+-----------+
-| Name     | Power (W) |
-+----------+-----------+
-| toy_top  |     9.000 |
-|   core   |     0.300 |
-+----------+-----------+
-";
 
     #[test]
     fn reads_a_synthetic_report() {

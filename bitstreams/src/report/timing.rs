@@ -466,54 +466,8 @@ pub(crate) fn parse(text: &str) -> Result<TimingSummary, ReportError> {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::report::samples::TIMING as SYNTHETIC;
     use crate::report::utilization::tests::line_of;
-
-    /// A made-up report in Vivado's layout (two clocks, one generated).
-    const SYNTHETIC: &str = "\
-Copyright 2030 Example
--------------------------------------
-| Tool Version : Vivado v.2030.1 (lin64)
-| Command      : report_timing_summary -file t.rpt
-| Design       : toy_top
-| Device       : 7a35t-cpg236
--------------------------------------
-
-Timing Summary Report
-
-------------------------------------------------------------------------------------------------
-| Design Timing Summary
-| ---------------------
-------------------------------------------------------------------------------------------------
-
-    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)  THS Failing Endpoints  THS Total Endpoints     WPWS(ns)     TPWS(ns)  TPWS Failing Endpoints  TPWS Total Endpoints
-    -------      -------  ---------------------  -------------------      -------      -------  ---------------------  -------------------     --------     --------  ----------------------  --------------------
-      0.512        0.000                      0                   40        0.101        0.000                      0                   40        4.500        0.000                       0                    21
-
-
-All user specified timing constraints are met.
-
-
-------------------------------------------------------------------------------------------------
-| Clock Summary
-| -------------
-------------------------------------------------------------------------------------------------
-
-Clock           Waveform(ns)       Period(ns)      Frequency(MHz)
------           ------------       ----------      --------------
-sys_clk         {0.000 5.000}      10.000          100.000
-  clk_div       {0.000 10.000}     20.000          50.000
-virt                                                
-
-
-------------------------------------------------------------------------------------------------
-| Intra Clock Table
-| -----------------
-------------------------------------------------------------------------------------------------
-
-Clock             WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)  THS Failing Endpoints  THS Total Endpoints     WPWS(ns)     TPWS(ns)  TPWS Failing Endpoints  TPWS Total Endpoints
------             -------      -------  ---------------------  -------------------      -------      -------  ---------------------  -------------------     --------     --------  ----------------------  --------------------
-sys_clk             0.512        0.000                      0                   40        0.101        0.000                      0                   40        4.500        0.000                       0                    21
-";
 
     #[test]
     fn reads_a_synthetic_report() {

@@ -109,6 +109,11 @@ pub struct UtilizationReport {
     pub dsps: Resource<u64>,
     /// `Bonded IOB`.
     pub bonded_iob: Option<Resource<u64>>,
+    /// The numbered section headings, in order (`1. CLB Logic`,
+    /// `1.1 Summary of Registers by Type`, ...), whether or not their
+    /// tables are read; those the Table of Contents lists are checked to be
+    /// there.
+    pub sections: Vec<String>,
     /// Every row of every table with `Used` and `Available` columns.
     pub sites: Vec<SiteRow>,
     /// The `Primitives` table.
@@ -332,6 +337,7 @@ pub(crate) fn parse(text: &str) -> Result<UtilizationReport, ReportError> {
         registers,
         block_ram_tiles,
         dsps,
+        sections: headings.into_iter().map(|h| h.title).collect(),
         sites,
         primitives,
     })
@@ -341,74 +347,11 @@ pub(crate) fn parse(text: &str) -> Result<UtilizationReport, ReportError> {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
+    use crate::report::samples::UTILIZATION as SYNTHETIC;
 
     pub(crate) fn line_of(text: &str, needle: &str) -> usize {
         text.lines().position(|l| l.contains(needle)).unwrap() + 1
     }
-
-    /// A made-up 7-series report in Vivado's layout.
-    pub(crate) const SYNTHETIC: &str = "\
-Copyright 1986-2030 Example
-------------------------------------------
-| Tool Version : Vivado v.2030.1 (lin64) Build 1
-| Command      : report_utilization -file u.rpt
-| Design       : toy_top
-| Device       : xc7a35tcpg236-1
-| Design State : Routed
-------------------------------------------
-
-Utilization Design Information
-
-Table of Contents
------------------
-1. Slice Logic
-2. Memory
-3. DSP
-4. IO and GT Specific
-
-1. Slice Logic
---------------
-
-+-------------------------+------+-------+-----------+-------+
-|        Site Type        | Used | Fixed | Available | Util% |
-+-------------------------+------+-------+-----------+-------+
-| Slice LUTs              |  120 |     0 |     20800 |  0.58 |
-|   LUT as Logic          |  118 |     0 |     20800 |  0.57 |
-| Slice Registers         |    9 |     0 |     41600 |  0.02 |
-|   Register as AND/OR    |    1 |     0 |     41600 | <0.01 |
-+-------------------------+------+-------+-----------+-------+
-
-
-2. Memory
----------
-
-+----------------+------+-------+-----------+-------+
-|    Site Type   | Used | Fixed | Available | Util% |
-+----------------+------+-------+-----------+-------+
-| Block RAM Tile |  1.5 |     0 |        50 |  3.00 |
-|   RAMB18       |    1 |     0 |       100 |  1.00 |
-+----------------+------+-------+-----------+-------+
-
-
-3. DSP
-------
-
-+-----------+------+-------+-----------+-------+
-| Site Type | Used | Fixed | Available | Util% |
-+-----------+------+-------+-----------+-------+
-| DSPs      |    2 |     0 |        90 |  2.22 |
-+-----------+------+-------+-----------+-------+
-
-
-4. IO and GT Specific
----------------------
-
-+------------+------+-------+-----------+--------+
-|  Site Type | Used | Fixed | Available |  Util% |
-+------------+------+-------+-----------+--------+
-| Bonded IOB |  150 |     0 |       106 | 141.51 |
-+------------+------+-------+-----------+--------+
-";
 
     #[test]
     fn reads_a_synthetic_report() {
@@ -431,6 +374,10 @@ Table of Contents
             (1, super::super::Bound::LessThan)
         );
         assert_eq!(r.site("Slice LUTs").unwrap().section, "1. Slice Logic");
+        assert_eq!(
+            r.sections,
+            ["1. Slice Logic", "2. Memory", "3. DSP", "4. IO and GT Specific"]
+        );
         let s = r.summary_table();
         assert!(s.contains("part xc7a35tcpg236-1"), "{s}");
         assert!(
