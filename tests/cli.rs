@@ -409,7 +409,9 @@ fn vivado_writes_the_verilog_constraints_and_a_batch_script() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let tcl = std::fs::read_to_string(top.join("build.tcl")).unwrap();
     assert!(!tcl.contains("out_of_context"), "{tcl}");
-    let pins = tcl.find("read_xdc [file join $out_dir pins.xdc]").unwrap_or_else(|| panic!("{tcl}"));
+    let pins = tcl
+        .find("read_xdc [file join $out_dir pins.xdc]")
+        .unwrap_or_else(|| panic!("{tcl}"));
     let bitstream = tcl.find("write_bitstream").unwrap_or_else(|| panic!("{tcl}"));
     assert!(pins < tcl.find("synth_design").unwrap() && bitstream > tcl.find("route_design").unwrap());
     // a bitstream needs the design in context

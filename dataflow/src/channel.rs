@@ -47,8 +47,11 @@ pub struct ChannelStats {
     pub peak_occupancy: usize,
 }
 
+/// Makes the next element of a channel fed on demand, given the credit
+/// cycle of its send; `None` ends the stream. See [`crate::units::Source`].
+pub(crate) type Feed<T> = Box<dyn FnMut(Time) -> Option<(T, Time)>>;
+
 /// The shared state of one channel.
-#[derive(Debug)]
 pub(crate) struct Core<T> {
     capacity: usize,
     latency: Time,
@@ -71,6 +74,22 @@ pub(crate) struct Core<T> {
     /// Counts sends, receives and the close: the scheduler skips a context
     /// whose channel has not changed since it stopped on it.
     activity: Rc<Cell<u64>>,
+    /// A sender run on demand: asked for the next element when the
+    /// receiver finds the channel empty.
+    feed: Option<Feed<T>>,
+}
+
+impl<T> std::fmt::Debug for Core<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("capacity", &self.capacity)
+            .field("latency", &self.latency)
+            .field("sent", &self.sent)
+            .field("received", &self.received)
+            .field("closed", &self.closed)
+            .field("fed", &self.feed.is_some())
+            .finish()
+    }
 }
 
 impl<T> Core<T> {
@@ -99,7 +118,10 @@ impl<T> Core<T> {
     }
 
     #[inline]
-    fn ready_to_receive(&self) -> Result<Time, Blocked> {
+    fn ready_to_receive(&mut self) -> Result<Time, Blocked> {
+        if self.buffer.is_empty() && self.feed.is_some() {
+            self.pull();
+        }
         match self.buffer.front() {
             Some(&(_, sent)) => Ok((sent + self.latency).max(self.next_receive)),
             None if self.closed => Err(Blocked::Closed),
@@ -117,6 +139,22 @@ impl<T> Core<T> {
         self.next_receive = time + 1;
         self.activity.set(self.activity.get() + 1);
         value
+    }
+
+    /// Asks the feed for the next element. The channel is empty, so its
+    /// credit is known: the element `capacity` places back has left.
+    #[cold]
+    fn pull(&mut self) {
+        let credit = self.ready_to_send().expect("an empty channel has credit");
+        let feed = self.feed.as_mut().expect("a fed channel");
+        match feed(credit) {
+            Some((value, time)) => self.push(value, time),
+            None => {
+                self.feed = None;
+                self.closed = true;
+                self.activity.set(self.activity.get() + 1);
+            }
+        }
     }
 
     /// Occupancy right after element `index` (sent at `sent`) entered.
@@ -152,6 +190,7 @@ pub(crate) fn channel<T>(
         peak: 0,
         closed: false,
         activity,
+        feed: None,
     }));
     (
         Sender {
@@ -207,6 +246,12 @@ impl<T> Sender<T> {
         }
     }
 
+    /// Hands the sending to `feed`, run whenever the receiver finds the
+    /// channel empty; the sender is gone.
+    pub(crate) fn feed_on_demand(self, feed: Feed<T>) {
+        self.core.borrow_mut().feed = Some(feed);
+    }
+
     /// Marks the end of the stream: the receiver sees `Closed` once empty.
     pub fn close(&self) {
         let mut c = self.core.borrow_mut();
@@ -232,7 +277,7 @@ impl<T> Receiver<T> {
     /// none was sent yet, `Closed` at the end of the stream.
     #[inline]
     pub fn ready_at(&self) -> Result<Time, Blocked> {
-        self.core.borrow().ready_to_receive()
+        self.core.borrow_mut().ready_to_receive()
     }
 
     /// Takes the next element at cycle `time`, at or after [`Self::ready_at`].

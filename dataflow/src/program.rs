@@ -186,30 +186,34 @@ impl Program {
     /// Runs every context until all are done, or none can go on.
     pub fn run(mut self) -> Result<RunReport> {
         let mut active: Vec<usize> = (0..self.contexts.len()).collect();
-        // what each context waits on, and that channel's activity then
+        // what each context waits on: that channel's activity counter, and
+        // its count then (a context is skipped until the count moves)
         let mut waits: Vec<Option<(Wait, u64)>> = vec![None; self.contexts.len()];
-        let channels = &self.channels;
-        let unchanged = |w: &Option<(Wait, u64)>| {
-            w.is_some_and(|(wait, seen)| channels[wait.channel.0].activity.get() == seen)
-        };
+        let activity: Vec<Rc<Cell<u64>>> = self.channels.iter().map(|c| c.activity.clone()).collect();
         while !active.is_empty() {
             let mut progressed = false;
-            active.retain(|&i| {
-                if unchanged(&waits[i]) {
-                    return true; // nothing it waits on has moved
+            let mut k = 0;
+            while k < active.len() {
+                let i = active[k];
+                if let Some((wait, seen)) = waits[i] {
+                    if activity[wait.channel.0].get() == seen {
+                        k += 1;
+                        continue; // nothing it waits on has moved
+                    }
                 }
                 match self.contexts[i].step() {
                     Step::Done => {
                         progressed = true;
-                        false
+                        active.remove(k);
+                        continue;
                     }
                     Step::Waiting { progressed: p, wait } => {
                         progressed |= p;
-                        waits[i] = Some((wait, channels[wait.channel.0].activity.get()));
-                        true
+                        waits[i] = Some((wait, activity[wait.channel.0].get()));
                     }
                 }
-            });
+                k += 1;
+            }
             if !progressed && !active.is_empty() {
                 let report = self.report();
                 let waiters = active

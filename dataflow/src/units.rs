@@ -166,6 +166,60 @@ impl<T, I: Iterator<Item = T>> Context for Generator<T, I> {
     }
 }
 
+/// A generator run on demand: the same element times and counters as a
+/// [`Generator`] with the same timing, without being a context the
+/// scheduler visits. Its channel asks it for the next element whenever the
+/// receiver finds the channel empty; the send time follows from the
+/// source's clock and the channel's credit exactly as a generator's would,
+/// since a generator's sends depend only on its own clock and on receives
+/// `capacity` elements back, which have happened by then.
+///
+/// The one difference: a source never waits, so a deadlock report does
+/// not list it (a generator would be listed waiting on its full channel,
+/// a consequence of the deadlock, not a cause), and its channel holds
+/// only what the receiver asked for.
+pub struct Source {
+    name: String,
+    clock: Rc<RefCell<Clock>>,
+}
+
+impl Source {
+    /// A source of `items` into `tx`.
+    pub fn new<T: 'static, I: Iterator<Item = T> + 'static>(
+        name: &str,
+        mut items: I,
+        tx: Sender<T>,
+        timing: Timing,
+    ) -> Self {
+        let clock = Rc::new(RefCell::new(Clock::new(timing)));
+        let shared = clock.clone();
+        tx.feed_on_demand(Box::new(move |credit| {
+            let item = items.next()?;
+            let mut c = shared.borrow_mut();
+            let fired = c.fire(0);
+            Some((item, c.emit(fired, credit)))
+        }));
+        Self {
+            name: name.into(),
+            clock,
+        }
+    }
+}
+
+impl Context for Source {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        Step::Done // its channel runs it
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.clock.borrow().stats()
+    }
+}
+
 /// One input, one output, a state: `f(&mut state, input)` may emit.
 /// A map ignores the state, a scan emits every time, a reduce emits at the
 /// end of each group.

@@ -2,7 +2,7 @@
 //! deadlock reports, determinism and checkers, on small hand-built graphs
 //! whose cycle counts follow from the channel and unit rules.
 
-use hwformer_dataflow::units::{map, Broadcast, Checker, Generator, HoldJoin, Sink, StatefulMap};
+use hwformer_dataflow::units::{map, Broadcast, Checker, Generator, HoldJoin, Sink, Source, StatefulMap};
 use hwformer_dataflow::{DataflowError, Program, RunReport, Timing};
 use proptest::prelude::*;
 
@@ -190,5 +190,45 @@ proptest! {
         // the slowest of: the unit's interval, a capacity-1 channel's 2 cycles
         let per_element = ii.max(if capacity == 1 { latency + 1 } else { 1 });
         prop_assert!(r.cycles > (n - 1) * per_element + 2 * latency + map_latency);
+    }
+
+    #[test]
+    fn a_source_on_demand_times_everything_as_a_generator_does(
+        groups in 1u64..12, group in 1u64..12,
+        capacities in proptest::array::uniform3(1usize..5),
+        latencies in proptest::array::uniform3(1u64..4),
+        source_timing in (0u64..3, 1u64..3),
+        join_timing in (0u64..4, 1u64..3),
+        sink_ii in 1u64..4,
+    ) {
+        // held values and groups of a stream joined, then a slow unit:
+        // back-pressure reaches both sources
+        let build = |on_demand: bool| {
+            let mut p = Program::new();
+            let (h_tx, h_rx) = p.channel::<u64>("held", capacities[0], latencies[0]).unwrap();
+            let (s_tx, s_rx) = p.channel::<u64>("stream", capacities[1], latencies[1]).unwrap();
+            let (o_tx, o_rx) = p.channel::<u64>("out", capacities[2], latencies[2]).unwrap();
+            let timing = Timing { latency: source_timing.0, initiation_interval: source_timing.1 };
+            let stream = 0..groups * group;
+            if on_demand {
+                p.add(Source::new("held_source", 0..groups, h_tx, timing));
+                p.add(Source::new("stream_source", stream, s_tx, timing));
+            } else {
+                p.add(Generator::new("held_source", 0..groups, h_tx, timing));
+                p.add(Generator::new("stream_source", stream, s_tx, timing));
+            }
+            let join = Timing { latency: join_timing.0, initiation_interval: join_timing.1 };
+            p.add(HoldJoin::new("join", h_rx, s_rx, o_tx, join, move |x: &u64| x % group == group - 1, |h: &u64, x| h * 1000 + x));
+            let slow = Timing { latency: 1, initiation_interval: sink_ii };
+            let expected: Vec<u64> = (0..groups * group).map(|x| (x / group) * 1000 + x).collect();
+            let (last_tx, last_rx) = p.channel::<u64>("last", 2, 1).unwrap();
+            p.add(map("slow", o_rx, last_tx, slow, |x| x));
+            let (check, handle) = Checker::exact("check", last_rx, expected.into_iter());
+            p.add(check);
+            let report = p.run().unwrap();
+            assert!(handle.borrow().passed());
+            report
+        };
+        prop_assert_eq!(build(true), build(false));
     }
 }

@@ -22,7 +22,7 @@ use super::Latencies;
 use crate::channel::{Receiver, Sender, Time};
 use crate::context::Timing;
 use crate::program::{Program, Result};
-use crate::units::{map, Broadcast, CheckHandle, Checker, Generator, HoldJoin, StatefulMap};
+use crate::units::{map, Broadcast, CheckHandle, Checker, HoldJoin, Source, StatefulMap};
 use std::rc::Rc;
 
 /// A key's index in the workload and whether it ends its query's row.
@@ -111,7 +111,7 @@ fn scores<A: Arithmetic>(
     let (q_tx, q_rx) = w.channel::<usize>("query")?;
     let (kv_tx, kv_rx) = w.channel::<Key>("kv")?;
     let (s_tx, s_rx) = w.channel::<Tagged<A::Score>>("scores")?;
-    w.program.add(Generator::new(
+    w.program.add(Source::new(
         &w.name("query_source"),
         0..queries,
         q_tx,
@@ -119,7 +119,7 @@ fn scores<A: Arithmetic>(
     ));
     let keys = KeyStream { n, queries, next: 0 };
     w.program
-        .add(Generator::new(&w.name("kv_source"), keys, kv_tx, pipelined(0)));
+        .add(Source::new(&w.name("kv_source"), keys, kv_tx, pipelined(0)));
     let a = arith.clone();
     w.program.add(HoldJoin::new(
         &w.name("score"),

@@ -33,11 +33,15 @@ impl Rows {
         Ok(Self { d, rows, raw, real })
     }
 
-    /// Row `i` wrapped into the pool (no division in the common case).
+    /// Row `i` wrapped into the pool: no division when `i` is inside or
+    /// the pool's size is a power of two ([`POOL_ROWS`] is), since a
+    /// division per element costs more than the rest of a channel hop.
     #[inline]
     fn wrap(&self, i: usize) -> usize {
         if i < self.rows {
             i
+        } else if self.rows.is_power_of_two() {
+            i & (self.rows - 1)
         } else {
             i % self.rows
         }
