@@ -4,16 +4,18 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use hwformer_bitstreams::estimate::{
-    ClockChoice, Estimate, EstimateInput, OperationCounts, OperationEnergies,
+    ClockChoice, Estimate, EstimateInput, Inference, OperationCounts, OperationEnergies,
 };
 use hwformer_bitstreams::report::{self, Report};
 use hwformer_bitstreams::text_table::TextTable;
 use hwformer_bitstreams::vivado::{Part, SaifInput, VivadoProject, POWER_REPORT, TIMING_REPORT};
 use hwformer_bitstreams::yosys::{synthesize, Family};
 use hwformer_dataflow::sdpa::{NumberFormat, SdpaReport, SdpaRun, Variant};
+use hwformer_hdl::exp::EXP_LATENCY;
 use hwformer_hdl::sdpa::{
     query_cycles, SDPA_D_CHOICES, SDPA_MIN_QUERY_CYCLES, SDPA_N_MAX, SDPA_OUTPUT_DELAY,
 };
+use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_sim::session::{simulate, Backend, SimRequest};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
@@ -66,13 +68,14 @@ pub enum CyclesFrom {
 /// Arguments of `hwformer estimate`.
 #[derive(Args)]
 pub struct EstimateArgs {
-    /// Block (only sdpa has an operation count so far).
-    #[arg(long, default_value = "sdpa")]
-    block: String,
+    /// Block: sdpa (one query of n keys), softmax (one row of n logits) or
+    /// exp (n elements); exp and softmax take their cycles from the model.
+    #[arg(long, value_enum, default_value = "sdpa")]
+    block: crate::BlockArg,
     /// Head dimension.
     #[arg(long, default_value_t = 16)]
     d: usize,
-    /// Keys per query (at most 256).
+    /// Keys per query, logits per row (both at most 256) or exp elements.
     #[arg(long, default_value_t = 256)]
     n: usize,
     /// Where the cycle counts come from.
@@ -101,7 +104,7 @@ impl EstimateArgs {
     /// The default design's estimate, as `make demo` prints it.
     pub fn demo() -> Self {
         Self {
-            block: "sdpa".into(),
+            block: crate::BlockArg::Sdpa,
             d: 8,
             n: 256,
             cycles_from: CyclesFrom::Sim,
@@ -245,24 +248,67 @@ pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
     estimate_at(args, None)
 }
 
+/// Cycles and operations of the exp unit or the softmax block, from their
+/// closed forms (one inference: `n` elements, or one row of `n` logits).
+fn closed_form_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
+    if !matches!(args.cycles_from, CyclesFrom::Model) {
+        return Err(format!(
+            "--cycles-from sim or dataflow is for sdpa; {} takes its cycles from its closed form \
+             (--cycles-from model)",
+            args.block.name()
+        ));
+    }
+    let n = args.n as u64;
+    match args.block {
+        crate::BlockArg::Exp => Ok(Cycles {
+            latency: n + EXP_LATENCY,
+            interval: n,
+            source: format!("timing model: one element per cycle, {EXP_LATENCY}-cycle pipeline"),
+            operations: OperationCounts::exp_element().times(n),
+            operations_source: format!("datapath count (per element x {n})"),
+        }),
+        _ => Ok(Cycles {
+            // the last probability leaves n - 1 cycles after the first
+            latency: n + first_output_delay(n) + n - 1,
+            interval: row_cycles(n),
+            source: format!(
+                "timing model: one logit per cycle, first probability {} cycles after the last logit",
+                first_output_delay(n)
+            ),
+            operations: OperationCounts::softmax_element()
+                .times(n)
+                .plus(OperationCounts::softmax_row()),
+            operations_source: format!("datapath count (per logit x {n}, per row)"),
+        }),
+    }
+}
+
 /// `hwformer estimate` with a clock already known (the demo passes the
 /// Fmax estimate of the synthesis it ran); a timing report still wins.
 pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Result<ExitCode, String> {
-    if args.block != "sdpa" {
-        return Err(format!(
-            "estimate knows the operation count of sdpa only, not `{}`",
-            args.block
-        ));
-    }
-    if args.n == 0 || args.n > SDPA_N_MAX {
-        return Err(format!("--n must be 1 to {SDPA_N_MAX}, not {}", args.n));
+    let block = args.block.name();
+    let n_max = match args.block {
+        crate::BlockArg::Exp => 1 << 24,
+        crate::BlockArg::Softmax => SOFTMAX_N_MAX,
+        crate::BlockArg::Sdpa => SDPA_N_MAX,
+    };
+    if args.n == 0 || args.n > n_max {
+        return Err(format!("--n must be 1 to {n_max} for {block}, not {}", args.n));
     }
     if !SDPA_D_CHOICES.contains(&args.d) {
         return Err(format!("--d must be one of {SDPA_D_CHOICES:?}, not {}", args.d));
     }
-    let cycles = sdpa_cycles(args)?;
+    let cycles = match args.block {
+        crate::BlockArg::Sdpa => sdpa_cycles(args)?,
+        _ => closed_form_cycles(args)?,
+    };
     let input = EstimateInput {
-        block: args.block.clone(),
+        block: block.to_string(),
+        inference: match args.block {
+            crate::BlockArg::Sdpa => Inference::Query,
+            crate::BlockArg::Softmax => Inference::Row,
+            crate::BlockArg::Exp => Inference::Batch,
+        },
         latency_cycles: cycles.latency,
         interval_cycles: cycles.interval,
         cycles_source: cycles.source,
@@ -272,8 +318,8 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
     let mut clock = match known_clock {
         Some(c) => c,
         None if args.synth => {
-            let dir = PathBuf::from("target/hwformer-estimate").join(format!("sdpa_d{}_synth", args.d));
-            let manifest = hwformer_hdl::export_block("sdpa", args.d, &dir).map_err(|e| e.to_string())?;
+            let dir = PathBuf::from("target/hwformer-estimate").join(format!("{block}_d{}_synth", args.d));
+            let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
             eprintln!(
                 "synthesizing {} with yosys for its Fmax estimate ...",
                 manifest.module
@@ -317,10 +363,14 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
     if args.json {
         println!("{}", serde_json::to_string_pretty(&e).map_err(|e| e.to_string())?);
     } else {
-        println!(
-            "sdpa d={} n={}: one query against {} keys",
-            args.d, args.n, args.n
-        );
+        match args.block {
+            crate::BlockArg::Sdpa => println!(
+                "sdpa d={} n={}: one query against {} keys",
+                args.d, args.n, args.n
+            ),
+            crate::BlockArg::Softmax => println!("softmax: one row of {} logits", args.n),
+            crate::BlockArg::Exp => println!("exp: {} elements", args.n),
+        }
         print!("{}", e.table());
     }
     Ok(ExitCode::SUCCESS)

@@ -336,10 +336,35 @@ fn estimate_counts_cycles_and_operations_with_the_dataflow_simulator() {
         .as_str()
         .unwrap()
         .contains("256 score, 4 normalize"));
-    assert_eq!(e["input"]["operations"]["macs"], 2 * 4 * 64);
+    // two multiply-accumulates per lane and key (QK^T, PV), two operations each
+    assert_eq!(e["input"]["operations"]["ops"], 2 * 2 * 4 * 64);
     let model = hwformer(&["estimate", "--d", "4", "--n", "64", "--json"]);
     let m: serde_json::Value = serde_json::from_slice(&model.stdout).expect("valid JSON");
     assert_eq!(m["input"]["operations"], e["input"]["operations"]);
+}
+
+#[test]
+fn estimate_covers_the_softmax_row_and_the_exp_unit() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = hwformer(args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("valid JSON")
+    };
+    let s = json(&["estimate", "--block", "softmax", "--n", "64", "--json"]);
+    // a row of 64: its last logit at 63, the first probability n + 2 x 5
+    // (two exp units) + 7 cycles later, the last 63 after that
+    assert_eq!(s["input"]["latency_cycles"], 63 + (64 + 10 + 7) + 63 + 1);
+    assert_eq!(s["input"]["interval_cycles"], 64);
+    assert_eq!(s["input"]["inference"], "row");
+    assert_eq!(s["throughput"]["unit"], "rows/s");
+    // every logit is written to both RAMs and read once by each pass
+    assert_eq!(s["input"]["operations"]["ram_accesses"], 4 * 64);
+    let e = json(&["estimate", "--block", "exp", "--n", "100", "--json"]);
+    assert_eq!(e["input"]["latency_cycles"], 100 + 5);
+    assert_eq!(e["input"]["operations"]["table_reads"], 2 * 100);
+    let refused = hwformer(&["estimate", "--block", "exp", "--cycles-from", "dataflow"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("closed form"));
 }
 
 #[test]

@@ -21,7 +21,7 @@ pub struct Figure {
     /// The value.
     pub value: f64,
     /// Its unit.
-    pub unit: &'static str,
+    pub unit: String,
     /// Where it came from ("timing report x.rpt", "requested clock", ...).
     pub source: String,
 }
@@ -109,13 +109,16 @@ pub struct OperationCounts {
     pub mult32: u64,
     /// Reads of 256 x 16-bit tables.
     pub table_reads: u64,
-    /// 64-bit reads of an SRAM of up to 8 KB (the streaming attention
-    /// block has none: its memory is registers).
-    pub sram_reads: u64,
+    /// 16-bit reads and writes of a 1024 x 16-bit RAM (2 KB; the softmax
+    /// row buffer; the streaming attention block has none, its memory is
+    /// registers).
+    pub ram_accesses: u64,
     /// Register bits loaded (each pipeline register a fire writes).
     pub register_bits: u64,
-    /// Multiply-accumulates of QK^T and PV (2 operations each in GOP).
-    pub macs: u64,
+    /// Operations as accelerator surveys count them for GOP/s: 2 per
+    /// multiply-accumulate of QK^T and PV; 1 per exponential; 5 per
+    /// softmax element (max, subtract, exponential, sum, scale).
+    pub ops: u64,
 }
 
 impl OperationCounts {
@@ -138,9 +141,9 @@ impl OperationCounts {
             mult16: d + 2 * 2 + d,
             mult32: 1 + (d + 1),
             table_reads: 2 * 2,
-            sram_reads: 0,
+            ram_accesses: 0,
             register_bits: 8 * 16 * d + 48 * d + 128 + 2 * 178 + 36,
-            macs: 2 * d,
+            ops: 2 * 2 * d,
         }
     }
 
@@ -159,6 +162,53 @@ impl OperationCounts {
         }
     }
 
+    /// What the exponential unit (hdl/src/exp.rs) does per element: a
+    /// clamp (a 16-bit compare), x log2(e) and the two tables' product
+    /// (16x16 each), two table reads, two rounding adds; its stage
+    /// registers (178 bits).
+    pub fn exp_element() -> Self {
+        Self {
+            add16: 1,
+            add32: 2,
+            mult16: 2,
+            table_reads: 2,
+            register_bits: 178,
+            ops: 1,
+            ..Self::default()
+        }
+    }
+
+    /// What the softmax block (hdl/src/softmax.rs) does per logit: two RAM
+    /// writes and the running max on the way in (three 16-bit adds with
+    /// the pointers); two RAM reads, two subtractions, two exponentials,
+    /// the 32-bit sum, the scaling product (16x16) and its rounding add in
+    /// the sum and output passes (two pointer adds); registers: the sum,
+    /// the output, the pointers (88 bits) and the exp units' stages.
+    pub fn softmax_element() -> Self {
+        let exp = Self::exp_element().times(2);
+        Self {
+            add16: 3 + 2 + 2,
+            add32: 1 + 1,
+            mult16: 1,
+            ram_accesses: 2 + 2,
+            register_bits: 88,
+            ops: 5,
+            ..Self::default()
+        }
+        .plus(Self { ops: 0, ..exp })
+    }
+
+    /// What the softmax block does per row: one reciprocal (a table read,
+    /// two 32-bit products) and the row's descriptor (56 bits).
+    pub fn softmax_row() -> Self {
+        Self {
+            mult32: 2,
+            table_reads: 1,
+            register_bits: 56 + 69,
+            ..Self::default()
+        }
+    }
+
     /// One query of `n` keys through the streaming attention block.
     pub fn sdpa(d: u64, n: u64) -> Self {
         Self::sdpa_key(d).times(n).plus(Self::sdpa_query(d))
@@ -168,15 +218,15 @@ impl OperationCounts {
     pub fn describe(&self) -> String {
         format!(
             "{} 16x16 and {} wide multiplies, {} 16-bit and {} wide adds, {} table reads, \
-             {} SRAM reads, {} register bits loaded ({} MACs)",
+             {} RAM accesses, {} register bits loaded ({} operations)",
             self.mult16,
             self.mult32,
             self.add16,
             self.add32,
             self.table_reads,
-            self.sram_reads,
+            self.ram_accesses,
             self.register_bits,
-            self.macs
+            self.ops
         )
     }
 
@@ -188,9 +238,9 @@ impl OperationCounts {
             mult16: self.mult16 * k,
             mult32: self.mult32 * k,
             table_reads: self.table_reads * k,
-            sram_reads: self.sram_reads * k,
+            ram_accesses: self.ram_accesses * k,
             register_bits: self.register_bits * k,
-            macs: self.macs * k,
+            ops: self.ops * k,
         }
     }
 
@@ -202,9 +252,9 @@ impl OperationCounts {
             mult16: self.mult16 + other.mult16,
             mult32: self.mult32 + other.mult32,
             table_reads: self.table_reads + other.table_reads,
-            sram_reads: self.sram_reads + other.sram_reads,
+            ram_accesses: self.ram_accesses + other.ram_accesses,
             register_bits: self.register_bits + other.register_bits,
-            macs: self.macs + other.macs,
+            ops: self.ops + other.ops,
         }
     }
 }
@@ -215,7 +265,9 @@ impl OperationCounts {
 /// 10 pJ. Derived here: a 16-bit add 0.05 pJ (linear in width), a 16x16
 /// multiply 0.8 pJ (quadratic in width, 4 x the 8-bit one), a 16-bit read
 /// of a 512-byte table 0.625 pJ (the SRAM read scaled by width, 1/4, and
-/// by the square root of capacity, 1/4). Assumed (Horowitz gives no
+/// by the square root of capacity, 1/4), a 16-bit access of a 2 KB RAM
+/// 1.25 pJ (1/4 for width, 1/2 for capacity; a write priced as a read).
+/// Assumed (Horowitz gives no
 /// figure): a register bit loaded costs as much as one bit of the 32-bit
 /// add, 0.1 / 32 pJ.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -230,8 +282,8 @@ pub struct OperationEnergies {
     pub mult32_pj: f64,
     /// pJ per table read.
     pub table_read_pj: f64,
-    /// pJ per 64-bit read of an 8 KB SRAM.
-    pub sram_read_pj: f64,
+    /// pJ per 16-bit access of a 2 KB RAM.
+    pub ram_access_pj: f64,
     /// pJ per register bit loaded (an assumption, see the type's doc).
     pub register_bit_pj: f64,
     /// Process node in nm the energies are for.
@@ -246,7 +298,7 @@ impl OperationEnergies {
         mult16_pj: 0.8,
         mult32_pj: 3.1,
         table_read_pj: 0.625,
-        sram_read_pj: 10.0,
+        ram_access_pj: 1.25,
         register_bit_pj: 0.1 / 32.0,
         node_nm: 45.0,
     };
@@ -265,7 +317,7 @@ impl OperationEnergies {
             mult16_pj: self.mult16_pj * k,
             mult32_pj: self.mult32_pj * k,
             table_read_pj: self.table_read_pj * k,
-            sram_read_pj: self.sram_read_pj * k,
+            ram_access_pj: self.ram_access_pj * k,
             register_bit_pj: self.register_bit_pj * k,
             node_nm,
         })
@@ -278,8 +330,38 @@ impl OperationEnergies {
             + ops.mult16 as f64 * self.mult16_pj
             + ops.mult32 as f64 * self.mult32_pj
             + ops.table_reads as f64 * self.table_read_pj
-            + ops.sram_reads as f64 * self.sram_read_pj
+            + ops.ram_accesses as f64 * self.ram_access_pj
             + ops.register_bits as f64 * self.register_bit_pj
+    }
+}
+
+/// One inference of a block: what latency, throughput and energy are per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Inference {
+    /// One attention query against its keys.
+    Query,
+    /// One softmax row.
+    Row,
+    /// A batch of elements (the exp unit).
+    Batch,
+}
+
+impl Inference {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Query => "query",
+            Self::Row => "row",
+            Self::Batch => "batch",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Self::Query => "queries",
+            Self::Row => "rows",
+            Self::Batch => "batches",
+        }
     }
 }
 
@@ -288,6 +370,8 @@ impl OperationEnergies {
 pub struct EstimateInput {
     /// Block name.
     pub block: String,
+    /// What one inference is.
+    pub inference: Inference,
     /// Cycles from a query's first input to its output (one query alone).
     pub latency_cycles: u64,
     /// Cycles between queries at full throughput.
@@ -340,14 +424,16 @@ impl Estimate {
         let at = |what: &str| format!("{}; {what}", clock.source);
         let latency_s = input.latency_cycles as f64 * period_s;
         let interval_s = input.interval_cycles.max(1) as f64 * period_s;
-        let ops = 2.0 * input.operations.macs as f64;
+        let ops = input.operations.ops as f64;
         let gops = ops / interval_s / 1e9;
         let cycles = &input.cycles_source;
+        let per = input.inference.name();
+        let per_joule = format!("J/{per}");
         let (energy_total, energy_dynamic, energy_total_pipelined, gops_per_watt) = match power {
             Some((p, file)) => {
                 let joules = |watts: f64, what: &str, seconds: f64, over: &str| Figure {
                     value: watts * seconds,
-                    unit: "J/query",
+                    unit: per_joule.clone(),
                     source: format!("power report {file} ({what} {watts} W) x {over}"),
                 };
                 (
@@ -357,11 +443,11 @@ impl Estimate {
                         p.total_on_chip_w,
                         "total on-chip",
                         interval_s,
-                        "query interval",
+                        &format!("{per} interval"),
                     )),
                     (p.total_on_chip_w > 0.0).then(|| Figure {
                         value: gops / p.total_on_chip_w,
-                        unit: "GOP/s/W",
+                        unit: "GOP/s/W".into(),
                         source: format!("power report {file}"),
                     }),
                 )
@@ -373,21 +459,21 @@ impl Estimate {
         Self {
             latency: Figure {
                 value: latency_s,
-                unit: "s",
+                unit: "s".into(),
                 source: at(&format!("{} cycles ({cycles})", input.latency_cycles)),
             },
             throughput: Figure {
                 value: 1.0 / interval_s,
-                unit: "queries/s",
+                unit: format!("{}/s", input.inference.plural()),
                 source: at(&format!(
-                    "one query per {} cycles ({cycles})",
+                    "one {per} per {} cycles ({cycles})",
                     input.interval_cycles
                 )),
             },
             gops: Figure {
                 value: gops,
-                unit: "GOP/s",
-                source: at("2 operations per multiply-accumulate of QK^T and PV"),
+                unit: "GOP/s".into(),
+                source: at(&format!("{} operations per {per}", input.operations.ops)),
             },
             energy_total,
             energy_dynamic,
@@ -395,7 +481,7 @@ impl Estimate {
             gops_per_watt,
             asic_energy: Figure {
                 value: asic_j,
-                unit: "J/query",
+                unit: per_joule.clone(),
                 source: format!(
                     "{} x Horowitz ISSCC 2014 energies scaled to {node} nm (estimate)",
                     input.operations_source
@@ -403,7 +489,7 @@ impl Estimate {
             },
             asic_gops_per_watt: Figure {
                 value: ops / asic_j / 1e9,
-                unit: "GOP/s/W",
+                unit: "GOP/s/W".into(),
                 source: format!("ASIC estimate at {node} nm"),
             },
             input,
@@ -418,7 +504,7 @@ impl Estimate {
             t.add_row([
                 name.to_string(),
                 format!("{:.4e}", f.value),
-                f.unit.into(),
+                f.unit.clone(),
                 f.source.clone(),
             ])
         };
@@ -438,8 +524,9 @@ impl Estimate {
         row("energy (ASIC estimate)", &self.asic_energy);
         row("efficiency (ASIC estimate)", &self.asic_gops_per_watt);
         format!(
-            "{}operations per query: {}\n  ({})\n",
+            "{}operations per {}: {}\n  ({})\n",
             t.render(),
+            self.input.inference.name(),
             self.input.operations.describe(),
             self.input.operations_source
         )
@@ -453,6 +540,7 @@ mod tests {
     fn input() -> EstimateInput {
         EstimateInput {
             block: "sdpa".into(),
+            inference: Inference::Query,
             latency_cycles: 269,
             interval_cycles: 256,
             cycles_source: "timing model".into(),
@@ -484,12 +572,12 @@ mod tests {
             mult16: 2,
             mult32: 1,
             table_reads: 4,
-            sram_reads: 3,
+            ram_accesses: 4,
             register_bits: 64,
-            macs: 0,
+            ops: 0,
         };
         let e45 = OperationEnergies::HOROWITZ_45NM;
-        let expected = 0.5 + 0.1 + 1.6 + 3.1 + 2.5 + 30.0 + 0.2;
+        let expected = 0.5 + 0.1 + 1.6 + 3.1 + 2.5 + 5.0 + 0.2;
         assert!((e45.energy_pj(&ops) - expected).abs() < 1e-12);
         let e22 = e45.at_node(22.5).unwrap();
         assert!((e22.energy_pj(&ops) - e45.energy_pj(&ops) / 2.0).abs() < 1e-12);
@@ -550,8 +638,12 @@ mod tests {
                 .times(2 * n)
                 .plus(OperationCounts::sdpa_query(d).times(2))
         );
-        assert_eq!(one.macs, 2 * d * n);
-        assert_eq!(OperationCounts::sdpa(1, 1).sram_reads, 0);
+        assert_eq!(one.ops, 2 * 2 * d * n);
+        assert_eq!(OperationCounts::sdpa(1, 1).ram_accesses, 0);
+        // a softmax element holds two exponentials, priced, not counted as operations
+        let e = OperationCounts::softmax_element();
+        assert_eq!(e.table_reads, 2 * OperationCounts::exp_element().table_reads);
+        assert_eq!(e.ops, 5);
     }
 
     #[test]
