@@ -220,7 +220,7 @@ fn sdpa_dataflow_cycles(n: usize, d: usize) -> Result<Cycles, String> {
             .ok_or_else(|| format!("the dataflow graph has no `{name}` unit"))
     };
     let (keys, queries) = (fires("score")?, fires("normalize")?);
-    if queries != 4 || keys % queries != 0 {
+    if queries != 4 || keys != 4 * n as u64 {
         return Err(format!(
             "the dataflow run fired {keys} keys and {queries} queries, expected 4 x {n} keys"
         ));
@@ -228,7 +228,9 @@ fn sdpa_dataflow_cycles(n: usize, d: usize) -> Result<Cycles, String> {
     let d = d as u64;
     let l = one.latencies;
     Ok(Cycles {
-        latency: one.cycles,
+        // the run's last event is the output's arrival; the first key
+        // leaves its source at cycle 0
+        latency: one.cycles - 1,
         interval: (four.cycles - one.cycles) / 3,
         source: format!(
             "dataflow simulator, streaming graph (score {}, update {}, normalize {}, channels {} cycles)",
@@ -238,7 +240,8 @@ fn sdpa_dataflow_cycles(n: usize, d: usize) -> Result<Cycles, String> {
             .times(keys / queries)
             .plus(OperationCounts::sdpa_query(d)),
         operations_source: format!(
-            "datapath count per fire x fires of the dataflow run ({keys} score, {queries} normalize, over 4 queries)"
+            "datapath count per key and per query x the dataflow run's fires ({keys} score, {queries} normalize, \
+             over 4 queries)"
         ),
     })
 }
@@ -261,15 +264,17 @@ fn closed_form_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
     let n = args.n as u64;
     match args.block {
         crate::BlockArg::Exp => Ok(Cycles {
-            latency: n + EXP_LATENCY,
+            // inputs at 0 .. n - 1, the last output valid EXP_LATENCY later
+            latency: n - 1 + EXP_LATENCY,
             interval: n,
             source: format!("timing model: one element per cycle, {EXP_LATENCY}-cycle pipeline"),
             operations: OperationCounts::exp_element().times(n),
             operations_source: format!("datapath count (per element x {n})"),
         }),
         _ => Ok(Cycles {
-            // the last probability leaves n - 1 cycles after the first
-            latency: n + first_output_delay(n) + n - 1,
+            // the last logit at n - 1, the first probability
+            // first_output_delay(n) later, the last one n - 1 after that
+            latency: 2 * (n - 1) + first_output_delay(n),
             interval: row_cycles(n),
             source: format!(
                 "timing model: one logit per cycle, first probability {} cycles after the last logit",
@@ -295,7 +300,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
     if args.n == 0 || args.n > n_max {
         return Err(format!("--n must be 1 to {n_max} for {block}, not {}", args.n));
     }
-    if !SDPA_D_CHOICES.contains(&args.d) {
+    if matches!(args.block, crate::BlockArg::Sdpa) && !SDPA_D_CHOICES.contains(&args.d) {
         return Err(format!("--d must be one of {SDPA_D_CHOICES:?}, not {}", args.d));
     }
     let cycles = match args.block {

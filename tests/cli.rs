@@ -330,8 +330,9 @@ fn estimate_counts_cycles_and_operations_with_the_dataflow_simulator() {
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     // one key per cycle at full throughput
     assert_eq!(e["input"]["interval_cycles"], 64);
-    // the graph's closed form: n + score (2 + log2 d) + update 4 + normalize 4 + 4 channels
-    assert_eq!(e["input"]["latency_cycles"], 64 + 4 + 4 + 4 + 4);
+    // the graph's closed form counts to one past the output's arrival:
+    // n + score (2 + log2 d) + update 4 + normalize 4 + 4 channels
+    assert_eq!(e["input"]["latency_cycles"], 64 + 4 + 4 + 4 + 4 - 1);
     assert!(e["input"]["operations_source"]
         .as_str()
         .unwrap()
@@ -353,14 +354,15 @@ fn estimate_covers_the_softmax_row_and_the_exp_unit() {
     let s = json(&["estimate", "--block", "softmax", "--n", "64", "--json"]);
     // a row of 64: its last logit at 63, the first probability n + 2 x 5
     // (two exp units) + 7 cycles later, the last 63 after that
-    assert_eq!(s["input"]["latency_cycles"], 63 + (64 + 10 + 7) + 63 + 1);
+    assert_eq!(s["input"]["latency_cycles"], 63 + (64 + 10 + 7) + 63);
     assert_eq!(s["input"]["interval_cycles"], 64);
     assert_eq!(s["input"]["inference"], "row");
     assert_eq!(s["throughput"]["unit"], "rows/s");
     // every logit is written to both RAMs and read once by each pass
     assert_eq!(s["input"]["operations"]["ram_accesses"], 4 * 64);
     let e = json(&["estimate", "--block", "exp", "--n", "100", "--json"]);
-    assert_eq!(e["input"]["latency_cycles"], 100 + 5);
+    // elements at 0 .. 99, the last one out of the 5-stage pipeline at 99 + 5
+    assert_eq!(e["input"]["latency_cycles"], 99 + 5);
     assert_eq!(e["input"]["operations"]["table_reads"], 2 * 100);
     let refused = hwformer(&["estimate", "--block", "exp", "--cycles-from", "dataflow"]);
     assert!(!refused.status.success());

@@ -6,8 +6,8 @@
 //!  cycles (timing model or simulation) ─┐
 //!  clock  (timing report: target - WNS, │──▶ latency, queries/s, GOP/s
 //!          else the requested clock)    │
-//!  power  (power report) ───────────────┴──▶ energy/query (total, dynamic), GOP/s/W
-//!  operation counts x 45 nm energies ───────▶ ASIC energy/query (scaled to a node)
+//!  power  (power report) ───────────────┴──▶ energy per inference (total, dynamic), GOP/s/W
+//!  operation counts x 45 nm energies ───────▶ ASIC energy per inference (scaled to a node)
 //! ```
 
 use crate::report::power::PowerReport;
@@ -64,12 +64,15 @@ impl ClockChoice {
             .first_clock_period_ns()
             .ok_or_else(|| format!("{file}: the timing summary lists no clock period"))?;
         let name = report.first_clock().map(|c| c.name.as_str()).unwrap_or("");
-        let own = report
-            .intra_clock
-            .iter()
-            .find(|c| c.clock == name)
-            .and_then(|c| c.figures.wns_ns);
-        let Some(wns) = own.or(report.wns_ns()) else {
+        // the clock's own row when it has one (its WNS may be NA while
+        // another clock's is not); the design's WNS otherwise
+        let own_row = report.intra_clock.iter().find(|c| c.clock == name);
+        let own = own_row.and_then(|c| c.figures.wns_ns);
+        let wns = match own_row {
+            Some(_) => own,
+            None => report.wns_ns(),
+        };
+        let Some(wns) = wns else {
             return Ok(Self {
                 period_ns: period,
                 source: format!(
@@ -127,37 +130,52 @@ impl OperationCounts {
     /// path each cycle, muxes choose): q.k as d 16x16 products summed by
     /// d - 1 wide adds; the scale (a 48-bit by 16-bit product) and its
     /// rounding add; the running max and the two gaps (three 16-bit adds);
-    /// two exponentials (each a 16x16 product for x log2(e), two table
-    /// reads, their 16x16 product and two rounding adds); the rescale of
-    /// the 32-bit sum and the d 48-bit accumulators (d + 1 wide products,
-    /// d + 1 rounding adds); d products p v (16x16) and d + 1 accumulating
-    /// adds. Registers loaded: v through eight stages (8 x 16d bits), the
-    /// accumulators (48d), dot, score, max and gaps (128), the exp units'
-    /// stages (2 x 178) and the stage flags (36).
+    /// two exponential units; the rescale of the 32-bit sum and the d
+    /// 48-bit accumulators (d + 1 wide products and rounding adds); d
+    /// products p v (16x16); the sum's and each lane's two accumulating
+    /// adds (onto the kept and onto the rescaled value: 2 (d + 1)).
+    /// Registers loaded: v through eight stages (8 x 16d bits), the
+    /// accumulators (48d), the sum (32), dot, score, max and gaps (112),
+    /// the stage flags (27), and the exp units' own.
     pub fn sdpa_key(d: u64) -> Self {
-        Self {
+        let datapath = Self {
             add16: 3,
-            add32: d.saturating_sub(1) + 1 + 2 * 2 + (d + 1) + (d + 1),
-            mult16: d + 2 * 2 + d,
+            add32: d.saturating_sub(1) + 1 + (d + 1) + 2 * (d + 1),
+            mult16: d + d,
             mult32: 1 + (d + 1),
-            table_reads: 2 * 2,
-            ram_accesses: 0,
-            register_bits: 8 * 16 * d + 48 * d + 128 + 2 * 178 + 36,
+            register_bits: 8 * 16 * d + 48 * d + 32 + 112 + 27,
             ops: 2 * 2 * d,
-        }
+            ..Self::default()
+        };
+        datapath.plus(Self {
+            ops: 0,
+            ..Self::exp_element().times(2)
+        })
     }
 
     /// What the streaming attention block does per query, at its end: one
-    /// reciprocal (a table read, two 32-bit products), d output products
-    /// (48-bit by 16-bit) and their rounding adds; registers loaded: the
-    /// held accumulators (48d), the output word (16d), the reciprocal's
-    /// stages (69).
+    /// reciprocal, d output products (48-bit by 16-bit) and their rounding
+    /// adds; registers loaded: the held accumulators (48d) and the output
+    /// word (16d).
     pub fn sdpa_query(d: u64) -> Self {
         Self {
             add32: d,
-            mult32: 2 + d,
+            mult32: d,
+            register_bits: 64 * d,
+            ..Self::default()
+        }
+        .plus(Self::reciprocal())
+    }
+
+    /// The reciprocal unit (hdl/src/reciprocal.rs), once: a seed table
+    /// read, two 16x16 products (the Newton step) and two wide adds; its
+    /// registers (71 bits).
+    pub fn reciprocal() -> Self {
+        Self {
+            add32: 2,
+            mult16: 2,
             table_reads: 1,
-            register_bits: 64 * d + 69,
+            register_bits: 71,
             ..Self::default()
         }
     }
@@ -180,33 +198,35 @@ impl OperationCounts {
 
     /// What the softmax block (hdl/src/softmax.rs) does per logit: two RAM
     /// writes and the running max on the way in (three 16-bit adds with
-    /// the pointers); two RAM reads, two subtractions, two exponentials,
-    /// the 32-bit sum, the scaling product (16x16) and its rounding add in
-    /// the sum and output passes (two pointer adds); registers: the sum,
-    /// the output, the pointers (88 bits) and the exp units' stages.
+    /// the pointers); two RAM reads, two subtractions, two exponential
+    /// units, the 32-bit sum, the scaling product (16x16) and its rounding
+    /// add in the sum and output passes (two pointer adds); registers: the
+    /// running max, the sum, the output, the pointers (104 bits) and the
+    /// exp units' own.
     pub fn softmax_element() -> Self {
-        let exp = Self::exp_element().times(2);
         Self {
             add16: 3 + 2 + 2,
             add32: 1 + 1,
             mult16: 1,
             ram_accesses: 2 + 2,
-            register_bits: 88,
+            register_bits: 104,
             ops: 5,
             ..Self::default()
         }
-        .plus(Self { ops: 0, ..exp })
+        .plus(Self {
+            ops: 0,
+            ..Self::exp_element().times(2)
+        })
     }
 
-    /// What the softmax block does per row: one reciprocal (a table read,
-    /// two 32-bit products) and the row's descriptor (56 bits).
+    /// What the softmax block does per row: one reciprocal and the row's
+    /// descriptor (56 bits).
     pub fn softmax_row() -> Self {
         Self {
-            mult32: 2,
-            table_reads: 1,
-            register_bits: 56 + 69,
+            register_bits: 56,
             ..Self::default()
         }
+        .plus(Self::reciprocal())
     }
 
     /// One query of `n` keys through the streaming attention block.
@@ -372,13 +392,14 @@ pub struct EstimateInput {
     pub block: String,
     /// What one inference is.
     pub inference: Inference,
-    /// Cycles from a query's first input to its output (one query alone).
+    /// Cycles from an inference's first input handshake to its last
+    /// output's `tvalid` (one inference alone).
     pub latency_cycles: u64,
-    /// Cycles between queries at full throughput.
+    /// Cycles between inferences at full throughput.
     pub interval_cycles: u64,
     /// Where the cycle counts came from.
     pub cycles_source: String,
-    /// Operations per query.
+    /// Operations per inference.
     pub operations: OperationCounts,
     /// Where the operation counts came from.
     pub operations_source: String,
@@ -391,22 +412,22 @@ pub struct Estimate {
     pub input: EstimateInput,
     /// The clock used.
     pub clock: ClockChoice,
-    /// One query alone, first input to output.
+    /// One inference alone, first input to last output.
     pub latency: Figure,
-    /// Queries per second at full throughput.
+    /// Inferences per second at full throughput.
     pub throughput: Figure,
-    /// Giga-operations per second (2 per multiply-accumulate).
+    /// Giga-operations per second (as [`OperationCounts::ops`] counts them).
     pub gops: Figure,
-    /// Energy of one query alone, total on-chip power x latency (with a
+    /// Energy of one inference alone, total on-chip power x latency (with a
     /// power report).
     pub energy_total: Option<Figure>,
-    /// Energy of one query alone from the dynamic power only.
+    /// Energy of one inference alone from the dynamic power only.
     pub energy_dynamic: Option<Figure>,
-    /// Energy per query at full throughput: total power x query interval.
+    /// Energy per inference at full throughput: total power x interval.
     pub energy_total_pipelined: Option<Figure>,
     /// GOP/s per watt of total on-chip power.
     pub gops_per_watt: Option<Figure>,
-    /// ASIC energy per query from operation counts.
+    /// ASIC energy per inference from operation counts.
     pub asic_energy: Figure,
     /// GOP/s per watt of the ASIC estimate at this throughput.
     pub asic_gops_per_watt: Figure,
@@ -511,14 +532,18 @@ impl Estimate {
         row("latency", &self.latency);
         row("throughput", &self.throughput);
         row("compute", &self.gops);
+        let per = self.input.inference.name();
         for (name, f) in [
-            ("energy, one query (total power)", &self.energy_total),
-            ("energy, one query (dynamic power)", &self.energy_dynamic),
-            ("energy per query, pipelined", &self.energy_total_pipelined),
-            ("efficiency (FPGA)", &self.gops_per_watt),
+            (format!("energy, one {per} (total power)"), &self.energy_total),
+            (format!("energy, one {per} (dynamic power)"), &self.energy_dynamic),
+            (
+                format!("energy per {per}, pipelined"),
+                &self.energy_total_pipelined,
+            ),
+            ("efficiency (FPGA)".to_string(), &self.gops_per_watt),
         ] {
             if let Some(f) = f {
-                row(name, f);
+                row(&name, f);
             }
         }
         row("energy (ASIC estimate)", &self.asic_energy);
@@ -625,25 +650,30 @@ mod tests {
     }
 
     #[test]
-    fn counts_add_up_per_key_and_per_query() {
-        let (d, n) = (8, 100);
-        let one = OperationCounts::sdpa(d, n);
-        let more = OperationCounts::sdpa(d, n + 1);
-        // one more key adds exactly one key's work
-        assert_eq!(one.plus(OperationCounts::sdpa_key(d)), more);
-        // two queries of n keys are twice one query
+    fn one_lane_counts_follow_the_datapath() {
+        // d = 1, tallied by hand from hdl/src/sdpa.rs and exp.rs: q.k one
+        // product and no adder; p v one product; two exp units of two
+        // products each
+        let key = OperationCounts::sdpa_key(1);
+        assert_eq!(key.mult16, 1 + 1 + 2 * 2);
+        // the scale, the rescale of the sum and of the one accumulator
+        assert_eq!(key.mult32, 3);
+        // score rounding, two rescale roundings, four accumulating adds,
+        // two rounding adds in each exp unit
+        assert_eq!(key.add32, 1 + 2 + 4 + 2 * 2);
+        assert_eq!(key.table_reads, 4);
+        assert_eq!(key.ram_accesses, 0);
+        // two multiply-accumulates (q.k, p v), two operations each
+        assert_eq!(key.ops, 4);
+        let query = OperationCounts::sdpa_query(1);
+        // the output product; the reciprocal's Newton step is 16 x 16
+        assert_eq!((query.mult32, query.mult16, query.table_reads), (1, 2, 1));
+        // a softmax logit: two exp units, one scaling product
+        let logit = OperationCounts::softmax_element();
         assert_eq!(
-            one.times(2),
-            OperationCounts::sdpa_key(d)
-                .times(2 * n)
-                .plus(OperationCounts::sdpa_query(d).times(2))
+            (logit.mult16, logit.table_reads, logit.ram_accesses, logit.ops),
+            (5, 4, 4, 5)
         );
-        assert_eq!(one.ops, 2 * 2 * d * n);
-        assert_eq!(OperationCounts::sdpa(1, 1).ram_accesses, 0);
-        // a softmax element holds two exponentials, priced, not counted as operations
-        let e = OperationCounts::softmax_element();
-        assert_eq!(e.table_reads, 2 * OperationCounts::exp_element().table_reads);
-        assert_eq!(e.ops, 5);
     }
 
     #[test]

@@ -143,7 +143,6 @@ impl<T> Core<T> {
 
     /// Asks the feed for the next element. The channel is empty, so its
     /// credit is known: the element `capacity` places back has left.
-    #[cold]
     fn pull(&mut self) {
         let credit = self.ready_to_send().expect("an empty channel has credit");
         let feed = self.feed.as_mut().expect("a fed channel");
@@ -247,9 +246,22 @@ impl<T> Sender<T> {
     }
 
     /// Hands the sending to `feed`, run whenever the receiver finds the
-    /// channel empty; the sender is gone.
-    pub(crate) fn feed_on_demand(self, feed: Feed<T>) {
+    /// channel empty; the sender is gone. The returned check, for the end
+    /// of a run, says whether an element is left that no receive took (in
+    /// the channel or still in the feed).
+    pub(crate) fn feed_on_demand(self, feed: Feed<T>) -> Box<dyn Fn() -> bool>
+    where
+        T: 'static,
+    {
         self.core.borrow_mut().feed = Some(feed);
+        let core = self.core;
+        Box::new(move || {
+            let mut c = core.borrow_mut();
+            if c.buffer.is_empty() && c.feed.is_some() {
+                c.pull();
+            }
+            !c.buffer.is_empty()
+        })
     }
 
     /// Marks the end of the stream: the receiver sees `Closed` once empty.

@@ -86,6 +86,12 @@ pub trait Context {
     fn step(&mut self) -> Step;
     /// Its counters so far.
     fn stats(&self) -> ContextStats;
+    /// Asked once every context is done: what it would still wait on, if
+    /// it has work left that no step could do (a source whose receiver
+    /// stopped early). None by default.
+    fn left_waiting(&mut self) -> Option<Wait> {
+        None
+    }
 }
 
 /// The clock and counters every unit keeps: when it may fire next, and

@@ -215,26 +215,40 @@ impl Program {
                 k += 1;
             }
             if !progressed && !active.is_empty() {
-                let report = self.report();
-                let waiters = active
+                let waiting = active
                     .iter()
-                    .filter_map(|&i| {
-                        waits[i].map(|(w, _)| Waiter {
-                            context: self.contexts[i].name().to_string(),
-                            channel: self.channels[w.channel.0].name.clone(),
-                            state: if w.full { "full" } else { "empty" },
-                            cycle: self.contexts[i].stats().last_cycle,
-                        })
-                    })
+                    .filter_map(|&i| waits[i].map(|(w, _)| (i, w)))
                     .collect();
-                return Err(DataflowError::Deadlock(Box::new(Deadlock {
-                    cycle: report.cycles.saturating_sub(1),
-                    waiters,
-                    report,
-                })));
+                return Err(self.deadlock(waiting));
             }
         }
+        // every context is done; one may still have work nobody took
+        let left: Vec<(usize, Wait)> = (0..self.contexts.len())
+            .filter_map(|i| self.contexts[i].left_waiting().map(|w| (i, w)))
+            .collect();
+        if !left.is_empty() {
+            return Err(self.deadlock(left));
+        }
         Ok(self.report())
+    }
+
+    /// The deadlock of contexts `waiting`, each on its channel.
+    fn deadlock(&self, waiting: Vec<(usize, Wait)>) -> DataflowError {
+        let report = self.report();
+        let waiters = waiting
+            .into_iter()
+            .map(|(i, w)| Waiter {
+                context: self.contexts[i].name().to_string(),
+                channel: self.channels[w.channel.0].name.clone(),
+                state: if w.full { "full" } else { "empty" },
+                cycle: self.contexts[i].stats().last_cycle,
+            })
+            .collect();
+        DataflowError::Deadlock(Box::new(Deadlock {
+            cycle: report.cycles.saturating_sub(1),
+            waiters,
+            report,
+        }))
     }
 
     fn report(&self) -> RunReport {

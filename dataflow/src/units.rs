@@ -1,5 +1,6 @@
-//! The unit library: generator, stateful map (map, scan, reduce),
-//! hold-join, broadcast, sink and checkers. All are generic over the
+//! The unit library: generator, source (a generator run on demand by its
+//! channel), stateful map (map, scan, reduce), hold-join, broadcast, sink
+//! and checkers. All are generic over the
 //! element type (f64, fixed-point raw values, vectors, tagged structs).
 //!
 //! Every unit follows one handshake, in [`Output`]: fire when the inputs
@@ -174,13 +175,17 @@ impl<T, I: Iterator<Item = T>> Context for Generator<T, I> {
 /// since a generator's sends depend only on its own clock and on receives
 /// `capacity` elements back, which have happened by then.
 ///
-/// The one difference: a source never waits, so a deadlock report does
-/// not list it (a generator would be listed waiting on its full channel,
-/// a consequence of the deadlock, not a cause), and its channel holds
-/// only what the receiver asked for.
+/// The differences: in a deadlock among other units a source is not
+/// listed (a generator would be, waiting on its full channel: a
+/// consequence, not a cause) and its channel holds only what the receiver
+/// asked for; when its receiver stops with elements left, the run ends as
+/// a deadlock naming the source, even where they would have fit in a
+/// generator's channel.
 pub struct Source {
     name: String,
     clock: Rc<RefCell<Clock>>,
+    channel: crate::channel::ChannelId,
+    left_over: Box<dyn Fn() -> bool>,
 }
 
 impl Source {
@@ -193,7 +198,8 @@ impl Source {
     ) -> Self {
         let clock = Rc::new(RefCell::new(Clock::new(timing)));
         let shared = clock.clone();
-        tx.feed_on_demand(Box::new(move |credit| {
+        let channel = tx.id();
+        let left_over = tx.feed_on_demand(Box::new(move |credit| {
             let item = items.next()?;
             let mut c = shared.borrow_mut();
             let fired = c.fire(0);
@@ -202,6 +208,8 @@ impl Source {
         Self {
             name: name.into(),
             clock,
+            channel,
+            left_over,
         }
     }
 }
@@ -217,6 +225,15 @@ impl Context for Source {
 
     fn stats(&self) -> ContextStats {
         self.clock.borrow().stats()
+    }
+
+    /// A generator would still wait to send what its receiver never took:
+    /// so does a source, and the run ends as a deadlock naming it.
+    fn left_waiting(&mut self) -> Option<Wait> {
+        (self.left_over)().then_some(Wait {
+            channel: self.channel,
+            full: true,
+        })
     }
 }
 

@@ -231,4 +231,35 @@ proptest! {
         };
         prop_assert_eq!(build(true), build(false));
     }
+
+    #[test]
+    fn a_source_whose_receiver_stops_early_ends_the_run_as_a_generator_would(
+        groups in 1u64..6, extra in 1u64..6, on_demand: bool,
+    ) {
+        // the held stream ends after `groups` groups; the stream has more
+        let mut p = Program::new();
+        let (h_tx, h_rx) = p.channel::<u64>("held", 2, 1).unwrap();
+        let (s_tx, s_rx) = p.channel::<u64>("stream", 2, 1).unwrap();
+        let (o_tx, o_rx) = p.channel::<u64>("out", 2, 1).unwrap();
+        let stream = 0..groups * 3 + extra;
+        let timing = Timing::pipelined(0);
+        if on_demand {
+            p.add(Source::new("held_source", 0..groups, h_tx, timing));
+            p.add(Source::new("stream_source", stream, s_tx, timing));
+        } else {
+            p.add(Generator::new("held_source", 0..groups, h_tx, timing));
+            p.add(Generator::new("stream_source", stream, s_tx, timing));
+        }
+        p.add(HoldJoin::new("join", h_rx, s_rx, o_tx, timing, |x: &u64| x % 3 == 2, |h: &u64, x| h + x));
+        p.add(Sink::new("sink", o_rx, |_, _| {}));
+        match p.run() {
+            Err(DataflowError::Deadlock(d)) => {
+                // the generator is caught only when its channel filled up
+                let blocked = d.waiters.iter().any(|w| w.context == "stream_source" && w.state == "full");
+                prop_assert!(blocked || !on_demand, "{d}");
+            }
+            Ok(_) => prop_assert!(!on_demand && extra <= 2, "the run ended with {extra} keys nobody took"),
+            Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
 }

@@ -13,6 +13,7 @@ use hwformer_hdl::softmax::SoftmaxUnit;
 use rust_hdl::core::vcd_probe::VCDProbe;
 use rust_hdl::prelude::*;
 use std::cell::RefCell;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -160,14 +161,20 @@ impl<const D: usize, const W: usize, const KV: usize> StreamSignals for SdpaUnit
     }
 }
 
-/// Memory the VCD writer appends to, read back at the end (rust-hdl's
-/// writer unwraps its writes, so it must never see an I/O error).
-#[derive(Clone, Default)]
-struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
+/// The waveform file behind rust-hdl's VCD writer, which unwraps every
+/// write: it never sees an error here; the first one is kept and reported
+/// by [`Simulator::finish`], and later writes are dropped.
+#[derive(Clone)]
+struct WaveformFile(Rc<RefCell<(std::io::BufWriter<std::fs::File>, Option<std::io::Error>)>>);
 
-impl std::io::Write for SharedBuffer {
+impl Write for WaveformFile {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
+        let (file, error) = &mut *self.0.borrow_mut();
+        if error.is_none() {
+            if let Err(e) = file.write_all(bytes) {
+                *error = Some(e);
+            }
+        }
         Ok(bytes.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -175,11 +182,22 @@ impl std::io::Write for SharedBuffer {
     }
 }
 
-/// A waveform being recorded: rust-hdl's VCD writer into memory, saved by
-/// [`Simulator::finish`].
+impl WaveformFile {
+    /// Flushes the file; the first error of the run, if any.
+    fn close(&self) -> std::io::Result<()> {
+        let (file, error) = &mut *self.0.borrow_mut();
+        match error.take() {
+            Some(e) => Err(e),
+            None => file.flush(),
+        }
+    }
+}
+
+/// A waveform being recorded: rust-hdl's VCD writer streaming to its file,
+/// closed by [`Simulator::finish`].
 struct Waveform {
-    probe: Option<VCDProbe<SharedBuffer>>,
-    buffer: SharedBuffer,
+    probe: Option<VCDProbe<WaveformFile>>,
+    file: WaveformFile,
     /// Simulated time in ps: 5 ns per half cycle, as the other back ends.
     time: u64,
     path: PathBuf,
@@ -188,7 +206,7 @@ struct Waveform {
 impl Waveform {
     fn record(&mut self, uut: &dyn Block) {
         if let Some(mut probe) = self.probe.take() {
-            // writes into a Vec cannot fail
+            // a write error is kept by the file, reported at the end
             let _ = probe.timestamp(self.time);
             // the first values are those after the first settle, as on the
             // Verilog simulators (not rust-hdl's unsettled initial ones)
@@ -232,7 +250,7 @@ impl<B: StreamSignals> Simulator for RustHdlModel<B> {
     }
 
     fn finish(&mut self) -> Result<(), SimError> {
-        let Some(w) = &mut self.waveform else {
+        let Some(mut w) = self.waveform.take() else {
             return Ok(());
         };
         // the last half cycle ends with the clock falling, as on the other
@@ -242,10 +260,7 @@ impl<B: StreamSignals> Simulator for RustHdlModel<B> {
             return Err(SimError::Invalid("rust-hdl: the logic did not settle".into()));
         }
         w.record(&self.uut);
-        // the writer holds the shared buffer: let it go before reading
-        drop(w.probe.take());
-        let text = std::mem::take(&mut *w.buffer.0.borrow_mut());
-        std::fs::write(&w.path, text).map_err(SimError::io(&w.path))
+        w.file.close().map_err(SimError::io(&w.path))
     }
 }
 
@@ -253,22 +268,26 @@ fn model<B: StreamSignals + 'static>(
     mut uut: B,
     manifest: &Manifest,
     vcd: Option<&Path>,
-) -> Box<dyn Simulator> {
+) -> Result<Box<dyn Simulator>, SimError> {
     uut.connect_all();
-    let waveform = vcd.map(|path| {
-        let buffer = SharedBuffer::default();
-        Waveform {
-            probe: Some(write_vcd_header(buffer.clone(), &uut)),
-            buffer,
-            time: 0,
-            path: path.to_path_buf(),
+    let waveform = match vcd {
+        None => None,
+        Some(path) => {
+            let created = std::fs::File::create(path).map_err(SimError::io(path))?;
+            let file = WaveformFile(Rc::new(RefCell::new((std::io::BufWriter::new(created), None))));
+            Some(Waveform {
+                probe: Some(write_vcd_header(file.clone(), &uut)),
+                file,
+                time: 0,
+                path: path.to_path_buf(),
+            })
         }
-    });
-    Box::new(RustHdlModel {
+    };
+    Ok(Box::new(RustHdlModel {
         uut,
         ports: PortMap::new(manifest),
         waveform,
-    })
+    }))
 }
 
 /// The rust-hdl model of the block a manifest describes; with `vcd`, it
@@ -279,11 +298,11 @@ pub fn rusthdl_model(manifest: &Manifest, vcd: Option<&Path>) -> Result<Box<dyn 
     match manifest.block.as_str() {
         "exp" => {
             let exp = hwformer_hdl::exp::model_from_manifest(manifest).map_err(invalid)?;
-            Ok(model(ExpUnit::new(&exp), manifest, vcd))
+            model(ExpUnit::new(&exp), manifest, vcd)
         }
         "softmax" => {
             let softmax = hwformer_hdl::softmax::model_from_manifest(manifest).map_err(invalid)?;
-            Ok(model(SoftmaxUnit::new(&softmax), manifest, vcd))
+            model(SoftmaxUnit::new(&softmax), manifest, vcd)
         }
         "sdpa" => {
             let sdpa = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(invalid)?;
@@ -291,7 +310,7 @@ pub fn rusthdl_model(manifest: &Manifest, vcd: Option<&Path>) -> Result<Box<dyn 
             macro_rules! pick {
                 ($($d:literal),*) => {
                     match d {
-                        $($d => Ok(model(SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&sdpa), manifest, vcd)),)*
+                        $($d => model(SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&sdpa), manifest, vcd),)*
                         _ => Err(invalid(format!("no rust-hdl sdpa for d = {d}"))),
                     }
                 };

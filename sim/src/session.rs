@@ -134,8 +134,11 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
             let mut model = rusthdl_model(&request.manifest, request.vcd.as_deref())?;
             let build_seconds = built.elapsed().as_secs_f64();
             let start = Instant::now();
-            let trace = testbench::run(model.as_mut(), &ports, &stimulus)?;
+            // the waveform is written out even when the run failed: that is
+            // when it is wanted
+            let trace = testbench::run(model.as_mut(), &ports, &stimulus);
             model.finish()?;
+            let trace = trace?;
             (trace, start.elapsed().as_secs_f64(), build_seconds)
         }
         Backend::Icarus => {
