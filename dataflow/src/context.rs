@@ -130,7 +130,6 @@ impl Clock {
         self.stats.input_stall_cycles += t - self.next_fire;
         let ii = self.timing.initiation_interval;
         self.stats.fires += 1;
-        self.stats.busy_cycles += ii;
         self.issue_ready = t + ii;
         self.next_fire = t + ii;
         self.stats.last_cycle = self.stats.last_cycle.max(t);
@@ -155,8 +154,11 @@ impl Clock {
         self.stats.last_cycle = self.stats.last_cycle.max(t);
     }
 
-    /// The counters.
+    /// The counters (busy cycles follow from the fires).
     pub fn stats(&self) -> ContextStats {
-        self.stats
+        ContextStats {
+            busy_cycles: self.stats.fires * self.timing.initiation_interval,
+            ..self.stats
+        }
     }
 }
