@@ -12,9 +12,7 @@ use hwformer_bitstreams::vivado::{Part, SaifInput, VivadoProject, POWER_REPORT, 
 use hwformer_bitstreams::yosys::{synthesize, Family};
 use hwformer_dataflow::sdpa::{NumberFormat, SdpaReport, SdpaRun, Variant};
 use hwformer_hdl::exp::EXP_LATENCY;
-use hwformer_hdl::sdpa::{
-    query_cycles, SDPA_D_CHOICES, SDPA_MIN_QUERY_CYCLES, SDPA_N_MAX, SDPA_OUTPUT_DELAY,
-};
+use hwformer_hdl::sdpa::{min_query_cycles, output_delay, query_cycles, SDPA_D_CHOICES, SDPA_N_MAX};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_sim::session::{simulate, Backend, SimRequest};
 use hwformer_sim::testbench::Pacing;
@@ -148,11 +146,13 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
         CyclesFrom::Model => {
             let (operations, operations_source) = counted("timing model");
             Ok(Cycles {
-                latency: n + SDPA_OUTPUT_DELAY,
-                interval: query_cycles(n),
+                latency: n + output_delay(d),
+                interval: query_cycles(n, d),
                 source: format!(
-                    "timing model: one key per cycle, output {SDPA_OUTPUT_DELAY} cycles after the last key, \
-                     at least {SDPA_MIN_QUERY_CYCLES} cycles per query"
+                    "timing model: one key per cycle, output {} cycles after the last key, \
+                     at least {} cycles per query",
+                    output_delay(d),
+                    min_query_cycles(d)
                 ),
                 operations,
                 operations_source,

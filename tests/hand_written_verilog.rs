@@ -1,11 +1,11 @@
 //! The leaf blocks whose Verilog is written by hand (`WideProduct`,
-//! `LanePacker`) against their rust-hdl simulation models and exact
+//! `LanePacker`, `LaneSelect`) against their rust-hdl simulation models and exact
 //! arithmetic, the Verilog run under Icarus on edge and random values.
 
 mod common;
 use common::{assert_ok, scratch, tool};
 use hwformer_hdl::fixed::WideProduct;
-use hwformer_hdl::lanes::LanePacker;
+use hwformer_hdl::lanes::{LanePacker, LaneSelect};
 use hwformer_quant::random::seeded;
 use rand::Rng;
 use rust_hdl::prelude::*;
@@ -125,5 +125,60 @@ fn lane_packer_verilog_puts_lane_i_at_bits_16i_like_its_model() {
                 "model: lane {i}"
             );
         }
+    }
+}
+
+#[test]
+fn lane_select_verilog_picks_the_indexed_lane_like_its_model() {
+    const D: usize = 5;
+    let mut model = LaneSelect::<D, 48>::default();
+    model.connect_all();
+    let verilog = hwformer_hdl::export::verilog("lane_select", &model).unwrap();
+    let mut rng = seeded(9);
+    // every index, some out of range (lane 0), over random lanes
+    let cases: Vec<([u64; D], u8)> = (0..120)
+        .map(|k| {
+            let lanes = std::array::from_fn(|_| rng.gen::<u64>() & ((1 << 48) - 1));
+            let index = if k % 10 == 9 {
+                rng.gen_range(D as u8..=255)
+            } else {
+                (k % D) as u8
+            };
+            (lanes, index)
+        })
+        .collect();
+    // the index in the low 8 bits, lane i above it
+    let mut ports = String::from(".index(drive[7:0]), ");
+    for i in 0..D {
+        write!(ports, ".lanes${i}(drive[{}:{}]), ", 8 + 48 * i + 47, 8 + 48 * i).unwrap();
+    }
+    ports.push_str(".lane()");
+    let lines: Vec<String> = cases
+        .iter()
+        .map(|(lanes, index)| {
+            let mut line: String = lanes.iter().rev().map(|l| format!("{l:012x}")).collect();
+            write!(line, "{index:02x}").unwrap();
+            line
+        })
+        .collect();
+    let got = icarus("lane_select", &verilog, &ports, 8 + 48 * D, "lane", &lines);
+    assert_eq!(got.len(), cases.len());
+    for ((lanes, index), line) in cases.iter().zip(&got) {
+        let want = lanes[if usize::from(*index) < D {
+            usize::from(*index)
+        } else {
+            0
+        }];
+        assert_eq!(
+            u64::from_str_radix(line, 16).unwrap(),
+            want,
+            "Verilog: index {index}"
+        );
+        for (i, &lane) in lanes.iter().enumerate() {
+            model.lanes[i].next = lane.to_bits();
+        }
+        model.index.next = u64::from(*index).to_bits();
+        assert!(simulate(&mut model, 20));
+        assert_eq!(model.lane.val().to_u64(), want, "model: index {index}");
     }
 }

@@ -154,14 +154,15 @@ impl OperationCounts {
     }
 
     /// What the streaming attention block does per query, at its end: one
-    /// reciprocal, d output products (48-bit by 16-bit) and their rounding
-    /// adds; registers loaded: the held accumulators (48d) and the output
-    /// word (16d).
+    /// reciprocal, d output products (48-bit by 16-bit, one multiplier, a
+    /// lane a cycle) and their rounding adds; registers loaded: the held
+    /// accumulators (48d), the output lanes (16d), the lane counter (8
+    /// bits, d times).
     pub fn sdpa_query(d: u64) -> Self {
         Self {
             add32: d,
             mult32: d,
-            register_bits: 64 * d,
+            register_bits: 48 * d + 16 * d + 8 * d,
             ..Self::default()
         }
         .plus(Self::reciprocal())

@@ -1,5 +1,6 @@
-//! Packs `D` signed 16-bit lanes into one word, lane `i` in bits
-//! `[16 i + 15 : 16 i]`. Combinational.
+//! Lanes in and out of one word, combinational, with hand-written Verilog:
+//! [`LanePacker`] packs `D` signed 16-bit lanes into one word, lane `i` in
+//! bits `[16 i + 15 : 16 i]`; [`LaneSelect`] picks one of `D` lanes by index.
 //!
 //! ```text
 //!  lanes[0]   ──┐
@@ -53,9 +54,79 @@ impl<const D: usize, const W: usize> Logic for LanePacker<D, W> {
     }
 }
 
+/// `lane = lanes[index]` (lane 0 for an index of `D` or more), `N` bits
+/// wide. Its Verilog is one `case` on the index, which synthesis maps to a
+/// balanced multiplexer; rust-hdl could only write it as `D` chained `if`s,
+/// a priority chain `D` deep (about 20 LUT levels at 64 lanes).
+///
+/// ```text
+///  lanes[0] .. lanes[D-1] ──▶ [ D:1 mux ] ──▶ lane
+///  index ───────────────────────┘
+/// ```
+#[derive(LogicBlock)]
+pub struct LaneSelect<const D: usize, const N: usize> {
+    /// The lanes.
+    pub lanes: [Signal<In, Bits<N>>; D],
+    /// Which lane.
+    pub index: Signal<In, Bits<8>>,
+    /// The selected lane.
+    pub lane: Signal<Out, Bits<N>>,
+}
+
+impl<const D: usize, const N: usize> Default for LaneSelect<D, N> {
+    fn default() -> Self {
+        assert!((1..=256).contains(&D), "an 8-bit index selects 1 to 256 lanes");
+        Self {
+            lanes: std::array::from_fn(|_| Default::default()),
+            index: Default::default(),
+            lane: Default::default(),
+        }
+    }
+}
+
+impl<const D: usize, const N: usize> Logic for LaneSelect<D, N> {
+    fn update(&mut self) {
+        let index = self.index.val().to_u64() as usize;
+        self.lane.next = self.lanes[if index < D { index } else { 0 }].val();
+    }
+
+    fn connect(&mut self) {
+        self.lane.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let mut case = String::from("always @(*) begin\n    case (index)\n");
+        for i in 1..D {
+            case.push_str(&format!("        8'd{i}: lane = lanes${i};\n"));
+        }
+        case.push_str("        default: lane = lanes$0;\n    endcase\nend");
+        Verilog::Custom(case)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn select_takes_lane_index_and_lane_0_out_of_range() {
+        let mut select = LaneSelect::<3, 48>::default();
+        select.connect_all();
+        for (i, value) in [5u64, 1 << 47, 0xffff_ffff_ffff].into_iter().enumerate() {
+            select.lanes[i].next = bits::<48>(value);
+        }
+        for (index, want) in [
+            (0u64, 5u64),
+            (1, 1 << 47),
+            (2, 0xffff_ffff_ffff),
+            (3, 5),
+            (255, 5),
+        ] {
+            select.index.next = bits::<8>(index);
+            assert!(simulate(&mut select, 10));
+            assert_eq!(select.lane.val(), bits::<48>(want), "index {index}");
+        }
+    }
 
     #[test]
     fn lane_i_lands_in_bits_16i() {

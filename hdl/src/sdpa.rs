@@ -8,7 +8,8 @@
 //!  kv ────▶ [1] q.k (d 16x16 products, sum)  [2] * scale, round, saturate -> s
 //!           [3] running max: m_new, grew     [4..8] exp(s - m_new) and exp(m_old - m_new)
 //!           [A] sum = (grew ? sum*alpha : sum) + p;  acc_i = (grew ? acc_i*alpha : acc_i) + p*v_i
-//!  last key ─▶ reciprocal of sum (3 cycles) ─▶ out_i = acc_i * (1/sum), rounded, saturated ─▶ out
+//!  last key ─▶ reciprocal of sum (3 cycles) ─▶ out_i = acc_i * (1/sum), rounded, saturated,
+//!              one lane a cycle through one multiplier (d cycles) ─▶ out
 //! ```
 //!
 //! One key per cycle; stages 1 to 8 move together when the accumulator
@@ -20,7 +21,7 @@
 use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
 use crate::fixed::{RoundShift, SignExtend, WideProduct};
-use crate::lanes::LanePacker;
+use crate::lanes::{LanePacker, LaneSelect};
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
 use crate::reciprocal::ReciprocalUnit;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa, SCALE_FRAC};
@@ -32,19 +33,25 @@ use std::collections::BTreeMap;
 pub const SDPA_N_MAX: usize = 256;
 
 /// Cycles from a query's last key handshake to its output's `tvalid`,
-/// when nothing stalls: three stages, the exp units, then the reciprocal
-/// (started as the accumulator takes the last key, three cycles) and the
-/// output register.
-pub const SDPA_OUTPUT_DELAY: u64 = 3 + EXP_LATENCY + 4;
+/// when nothing stalls, for `d` lanes: three stages, the exp units, the
+/// reciprocal (started as the accumulator takes the last key, three
+/// cycles), then one output lane a cycle through a registered select
+/// (`d + 1` cycles).
+pub fn output_delay(d: u64) -> u64 {
+    3 + EXP_LATENCY + 3 + d + 1
+}
 
-/// Fewest cycles between the outputs of queries back to back: the
-/// normalizer is busy four cycles per query (reciprocal 2, load, hold), so
-/// a query of `n` keys costs `max(n, SDPA_MIN_QUERY_CYCLES)` cycles.
-pub const SDPA_MIN_QUERY_CYCLES: u64 = 5;
+/// Fewest cycles between the outputs of queries back to back for `d`
+/// lanes: the normalizer is busy `d + 4` cycles per query (reciprocal 2,
+/// the lanes `d + 1`, hold) and idle one, so a query of `n` keys costs
+/// [`query_cycles`].
+pub fn min_query_cycles(d: u64) -> u64 {
+    d + 5
+}
 
 /// Cycles a query of `n` keys takes in steady state when nothing stalls.
-pub fn query_cycles(n: u64) -> u64 {
-    n.max(SDPA_MIN_QUERY_CYCLES)
+pub fn query_cycles(n: u64, d: u64) -> u64 {
+    n.max(min_query_cycles(d))
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
@@ -124,14 +131,19 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     acc_rescale: [WideProduct; D],
     acc_round: [RoundShift; D],
     weighted: [WideProduct; D],
-    // normalizer
+    // normalizer: one multiplier, a lane a cycle
     normalizer: DFF<Normalizer>,
     held: [DFF<Bits<48>>; D],
     reciprocal: ReciprocalUnit,
-    out_product: [WideProduct; D],
-    out_round: [RoundShift; D],
+    lane: DFF<Bits<8>>,
+    held_select: LaneSelect<D, 48>,
+    held_lane: DFF<Bits<48>>,
+    write_lane: DFF<Bits<8>>,
+    writing: DFF<Bit>,
+    out_product: WideProduct,
+    out_round: RoundShift,
+    out_lanes: [DFF<Bits<16>>; D],
     out_packer: LanePacker<D, W>,
-    out_data: DFF<Bits<W>>,
     // scoring
     score_product: WideProduct,
     score_round: RoundShift,
@@ -151,6 +163,8 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     p: Signal<Local, Bits<16>>,
     new_sum: Signal<Local, Bits<32>>,
     new_acc: [Signal<Local, Bits<48>>; D],
+    normalizing: Signal<Local, Bit>,
+    lanes: Constant<Bits<8>>,
     scale: Constant<Bits<16>>,
     sign: Constant<Bits<16>>,
     value_offset: Constant<Bits<32>>,
@@ -223,10 +237,15 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             normalizer: Default::default(),
             held: array_init::array_init(|_| Default::default()),
             reciprocal: ReciprocalUnit::new(model.reciprocal()),
-            out_product: array_init::array_init(|_| Default::default()),
-            out_round: array_init::array_init(|_| Default::default()),
+            lane: Default::default(),
+            held_select: Default::default(),
+            held_lane: Default::default(),
+            write_lane: Default::default(),
+            writing: Default::default(),
+            out_product: Default::default(),
+            out_round: Default::default(),
+            out_lanes: array_init::array_init(|_| Default::default()),
             out_packer: Default::default(),
-            out_data: Default::default(),
             score_product: Default::default(),
             score_round: Default::default(),
             advance: Default::default(),
@@ -242,6 +261,8 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             p: Default::default(),
             new_sum: Default::default(),
             new_acc: array_init::array_init(|_| Default::default()),
+            normalizing: Default::default(),
+            lanes: Constant::new(bits::<8>(D as u64)),
             scale: Constant::new(bits::<16>(model.scale_raw() as u64)),
             sign: Constant::new(bits::<16>(0x8000)),
             value_offset: Constant::new(bits::<32>(W as u64)),
@@ -280,7 +301,10 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
             running_max,
             sum,
             normalizer,
-            out_data
+            lane,
+            held_lane,
+            write_lane,
+            writing
         );
         for i in 0..5 {
             self.carry_v[i].clock.next = self.clock.val();
@@ -297,6 +321,8 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
             self.acc[i].d.next = self.acc[i].q.val();
             self.held[i].clock.next = self.clock.val();
             self.held[i].d.next = self.held[i].q.val();
+            self.out_lanes[i].clock.next = self.clock.val();
+            self.out_lanes[i].d.next = self.out_lanes[i].q.val();
         }
         self.exp_p.clock.next = self.clock.val();
         self.exp_a.clock.next = self.clock.val();
@@ -418,10 +444,6 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
             self.acc_rescale[i].b.next = self.exp_a.m_axis_exp_tdata.val().get_bits::<16>(0);
             self.acc_round[i].value.next = self.acc_rescale[i].product.val();
             self.acc_round[i].shift.next = 15.into();
-            self.out_product[i].a.next = self.held[i].q.val();
-            self.out_product[i].b.next = self.reciprocal.inverse.val();
-            self.out_round[i].value.next = self.out_product[i].product.val();
-            self.out_round[i].shift.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val();
         }
         if self.exp_p.m_axis_exp_tvalid.val() & self.take.val() {
             if self.carry_last[4].q.val() {
@@ -446,20 +468,41 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
                 }
             }
         }
+        // normalizer: reciprocal (3 cycles), then the lanes: in the cycle
+        // of lane k the held accumulator k is selected into a register, in
+        // the next it goes through the one multiplier into output lane k
+        self.normalizing.next = self.normalizer.q.val() == Normalizer::Load;
         for i in 0..D {
-            self.out_packer.lanes[i].next = self.out_round[i].saturated.val();
+            self.held_select.lanes[i].next = self.held[i].q.val();
         }
-        // normalizer: reciprocal (3 cycles), then the d products, then hold
+        self.held_select.index.next = self.lane.q.val();
+        self.held_lane.d.next = self.held_select.lane.val();
+        self.write_lane.d.next = self.lane.q.val();
+        self.writing.d.next = self.normalizing.val() & (self.lane.q.val() != self.lanes.val());
+        self.out_product.a.next = self.held_lane.q.val();
+        self.out_product.b.next = self.reciprocal.inverse.val();
+        self.out_round.value.next = self.out_product.product.val();
+        self.out_round.shift.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val();
+        for i in 0..D {
+            if self.writing.q.val() & (self.write_lane.q.val() == i.to_bits()) {
+                self.out_lanes[i].d.next = self.out_round.saturated.val();
+            }
+            self.out_packer.lanes[i].next = self.out_lanes[i].q.val();
+        }
         match self.normalizer.q.val() {
             Normalizer::Idle => {}
             Normalizer::Reciprocal => {
                 if self.reciprocal.done.val() {
+                    self.lane.d.next = 0.into();
                     self.normalizer.d.next = Normalizer::Load;
                 }
             }
             Normalizer::Load => {
-                self.out_data.d.next = self.out_packer.word.val();
-                self.normalizer.d.next = Normalizer::Hold;
+                // lanes 0 .. d - 1 selected, the last written as lane = d
+                self.lane.d.next = self.lane.q.val() + 1;
+                if self.lane.q.val() == self.lanes.val() {
+                    self.normalizer.d.next = Normalizer::Hold;
+                }
             }
             Normalizer::Hold => {
                 if self.m_axis_out_tready.val() {
@@ -471,7 +514,7 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
             }
         }
         self.m_axis_out_tvalid.next = self.normalizer.q.val() == Normalizer::Hold;
-        self.m_axis_out_tdata.next = self.out_data.q.val();
+        self.m_axis_out_tdata.next = self.out_packer.word.val();
         self.m_axis_out_tlast.next = true;
     }
 }
@@ -670,7 +713,7 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             ("max_abs_input".to_string(), model.max_abs_input()),
             ("bound_measured_worst".to_string(), measured_worst),
         ]),
-        latency_cycles: SDPA_OUTPUT_DELAY,
+        latency_cycles: output_delay(d as u64),
         initiation_interval: 1,
         error_bound: Some(ErrorBound {
             metric: "max_abs".into(),

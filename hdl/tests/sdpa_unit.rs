@@ -3,7 +3,7 @@
 //! different lengths under random gaps on both input streams and random
 //! output back-pressure; one key per cycle without stalls.
 
-use hwformer_hdl::sdpa::{SdpaUnit, SDPA_N_MAX, SDPA_OUTPUT_DELAY};
+use hwformer_hdl::sdpa::{output_delay, SdpaUnit, SDPA_N_MAX};
 use hwformer_quant::integer::quantize_all;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use hwformer_quant::random::{normal_vec, seeded};
@@ -139,6 +139,9 @@ fn one_key_per_cycle_and_the_documented_delay() {
         assert_eq!(c, kv[0] + j as u64, "key {j}");
     }
     for (i, &c) in out.iter().enumerate() {
-        assert_eq!(c - kv[50 * i + 49], SDPA_OUTPUT_DELAY, "query {i}");
+        // three stages, five exp stages, the reciprocal's three cycles, a
+        // cycle per lane and one for the registered select
+        assert_eq!(c - kv[50 * i + 49], 3 + 5 + 3 + 2 + 1, "query {i}");
+        assert_eq!(output_delay(2), 3 + 5 + 3 + 2 + 1);
     }
 }

@@ -3,7 +3,7 @@
 //! documented control and run under the same testbench and pacing as the
 //! RTL. The checker compares every handshake's cycle with it, and at full
 //! speed the models reproduce the blocks' closed forms (`EXP_LATENCY`,
-//! `softmax::row_cycles`, `SDPA_OUTPUT_DELAY`), which ties them to the
+//! `softmax::row_cycles`, `sdpa::output_delay`), which ties them to the
 //! latencies the dataflow graphs use.
 //!
 //! ```text
@@ -13,7 +13,7 @@
 //!           for a busy reciprocal: seed, Newton, capture), output (exp, one
 //!           register)
 //!  sdpa:    3 stages + exp (5) move together; the accumulator holds a last key
-//!           while the normalizer (reciprocal 2, load 1, hold until taken) is busy
+//!           while the normalizer (reciprocal 2, a lane a cycle, hold until taken) is busy
 //! ```
 
 use crate::ports::PortMap;
@@ -228,7 +228,8 @@ impl Simulator for SoftmaxTiming {
 enum Normalizer {
     Idle,
     Reciprocal(u32),
-    Load,
+    /// The lane being normalized.
+    Load(usize),
     Hold,
 }
 
@@ -239,6 +240,8 @@ struct SdpaTiming {
     stages: [(bool, bool); 3],
     exp: ExpPipeline,
     normalizer: Normalizer,
+    /// Lanes, one normalized a cycle.
+    d: usize,
 }
 
 impl Simulator for SdpaTiming {
@@ -272,8 +275,10 @@ impl Simulator for SdpaTiming {
         self.normalizer = match self.normalizer {
             Normalizer::Idle if accumulate_last => Normalizer::Reciprocal(0),
             Normalizer::Reciprocal(0) => Normalizer::Reciprocal(1),
-            Normalizer::Reciprocal(_) => Normalizer::Load,
-            Normalizer::Load => Normalizer::Hold,
+            Normalizer::Reciprocal(_) => Normalizer::Load(0),
+            // lanes 0 .. d - 1 selected, the last written at lane d
+            Normalizer::Load(lane) if lane < self.d => Normalizer::Load(lane + 1),
+            Normalizer::Load(_) => Normalizer::Hold,
             Normalizer::Hold if out_ready => Normalizer::Idle,
             other => other,
         };
@@ -303,6 +308,10 @@ pub fn timing_model(manifest: &Manifest) -> Result<Box<dyn Simulator>, SimError>
             stages: [(false, false); 3],
             exp: ExpPipeline::default(),
             normalizer: Normalizer::Idle,
+            d: hwformer_hdl::sdpa::model_from_manifest(manifest)
+                .map_err(SimError::Invalid)?
+                .config()
+                .d,
         }),
         other => return Err(SimError::Invalid(format!("no timing model of block `{other}`"))),
     })

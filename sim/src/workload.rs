@@ -7,7 +7,7 @@ use crate::testbench::Beats;
 use crate::SimError;
 use hwformer_hdl::exp::EXP_LATENCY;
 use hwformer_hdl::manifest::{Direction, Manifest};
-use hwformer_hdl::sdpa::{query_cycles, SDPA_N_MAX, SDPA_OUTPUT_DELAY};
+use hwformer_hdl::sdpa::{output_delay, query_cycles, SDPA_N_MAX};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_quant::accuracy::random_logit_row;
 use hwformer_quant::integer::softmax::SoftmaxModel;
@@ -197,8 +197,8 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
         reference.extend(want);
         // keys flow one per cycle from cycle 1 (the query loads in cycle 0);
         // short queries wait for the normalizer
-        let first = size.n as u64 + SDPA_OUTPUT_DELAY;
-        cycles.push(first + i as u64 * query_cycles(size.n as u64));
+        let first = size.n as u64 + output_delay(d as u64);
+        cycles.push(first + i as u64 * query_cycles(size.n as u64, d as u64));
     }
     Ok(Workload {
         inputs: vec![q_beats, kv_beats],
