@@ -167,6 +167,24 @@ fn bad_channels_are_refused() {
         .contains("latency"));
 }
 
+/// `held_source` and `stream_source`, as sources run on demand or as
+/// generators.
+fn add_sources(
+    p: &mut Program,
+    on_demand: bool,
+    held: (std::ops::Range<u64>, hwformer_dataflow::channel::Sender<u64>),
+    stream: (std::ops::Range<u64>, hwformer_dataflow::channel::Sender<u64>),
+    timing: Timing,
+) {
+    for (name, (items, tx)) in [("held_source", held), ("stream_source", stream)] {
+        if on_demand {
+            p.add(Source::new(name, items, tx, timing));
+        } else {
+            p.add(Generator::new(name, items, tx, timing));
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -210,13 +228,7 @@ proptest! {
             let (o_tx, o_rx) = p.channel::<u64>("out", capacities[2], latencies[2]).unwrap();
             let timing = Timing { latency: source_timing.0, initiation_interval: source_timing.1 };
             let stream = 0..groups * group;
-            if on_demand {
-                p.add(Source::new("held_source", 0..groups, h_tx, timing));
-                p.add(Source::new("stream_source", stream, s_tx, timing));
-            } else {
-                p.add(Generator::new("held_source", 0..groups, h_tx, timing));
-                p.add(Generator::new("stream_source", stream, s_tx, timing));
-            }
+            add_sources(&mut p, on_demand, (0..groups, h_tx), (stream, s_tx), timing);
             let join = Timing { latency: join_timing.0, initiation_interval: join_timing.1 };
             p.add(HoldJoin::new("join", h_rx, s_rx, o_tx, join, move |x: &u64| x % group == group - 1, |h: &u64, x| h * 1000 + x));
             let slow = Timing { latency: 1, initiation_interval: sink_ii };
@@ -243,13 +255,7 @@ proptest! {
         let (o_tx, o_rx) = p.channel::<u64>("out", 2, 1).unwrap();
         let stream = 0..groups * 3 + extra;
         let timing = Timing::pipelined(0);
-        if on_demand {
-            p.add(Source::new("held_source", 0..groups, h_tx, timing));
-            p.add(Source::new("stream_source", stream, s_tx, timing));
-        } else {
-            p.add(Generator::new("held_source", 0..groups, h_tx, timing));
-            p.add(Generator::new("stream_source", stream, s_tx, timing));
-        }
+        add_sources(&mut p, on_demand, (0..groups, h_tx), (stream, s_tx), timing);
         p.add(HoldJoin::new("join", h_rx, s_rx, o_tx, timing, |x: &u64| x % 3 == 2, |h: &u64, x| h + x));
         p.add(Sink::new("sink", o_rx, |_, _| {}));
         match p.run() {
