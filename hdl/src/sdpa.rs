@@ -9,7 +9,7 @@
 //!           [3] running max: m_new, grew     [4..8] exp(s - m_new) and exp(m_old - m_new)
 //!           [A] sum = (grew ? sum*alpha : sum) + p;  acc_i = (grew ? acc_i*alpha : acc_i) + p*v_i
 //!  last key ─▶ reciprocal of sum (3 cycles) ─▶ out_i = acc_i * (1/sum), rounded, saturated,
-//!              one lane a cycle through one multiplier (d cycles) ─▶ out
+//!              one lane a cycle through one multiplier (d + 1 cycles) ─▶ out
 //! ```
 //!
 //! One key per cycle; stages 1 to 8 move together when the accumulator
