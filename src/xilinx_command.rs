@@ -271,7 +271,7 @@ fn closed_form_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
             operations: OperationCounts::exp_element().times(n),
             operations_source: format!("datapath count (per element x {n})"),
         }),
-        _ => Ok(Cycles {
+        crate::BlockArg::Softmax => Ok(Cycles {
             // the last logit at n - 1, the first probability
             // first_output_delay(n) later, the last one n - 1 after that
             latency: 2 * (n - 1) + first_output_delay(n),
@@ -285,6 +285,7 @@ fn closed_form_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
                 .plus(OperationCounts::softmax_row()),
             operations_source: format!("datapath count (per logit x {n}, per row)"),
         }),
+        crate::BlockArg::Sdpa => Err("sdpa takes its cycles from sdpa_cycles".into()),
     }
 }
 

@@ -253,29 +253,25 @@ impl OperationCounts {
 
     /// `k` times these counts.
     pub fn times(self, k: u64) -> Self {
-        Self {
-            add16: self.add16 * k,
-            add32: self.add32 * k,
-            mult16: self.mult16 * k,
-            mult32: self.mult32 * k,
-            table_reads: self.table_reads * k,
-            ram_accesses: self.ram_accesses * k,
-            register_bits: self.register_bits * k,
-            ops: self.ops * k,
-        }
+        self.field_wise(self, |a, _| a * k)
     }
 
     /// These counts and `other`'s.
     pub fn plus(self, other: Self) -> Self {
+        self.field_wise(other, |a, b| a + b)
+    }
+
+    /// `f` applied to each count of `self` and the same count of `other`.
+    fn field_wise(self, other: Self, f: impl Fn(u64, u64) -> u64) -> Self {
         Self {
-            add16: self.add16 + other.add16,
-            add32: self.add32 + other.add32,
-            mult16: self.mult16 + other.mult16,
-            mult32: self.mult32 + other.mult32,
-            table_reads: self.table_reads + other.table_reads,
-            ram_accesses: self.ram_accesses + other.ram_accesses,
-            register_bits: self.register_bits + other.register_bits,
-            ops: self.ops + other.ops,
+            add16: f(self.add16, other.add16),
+            add32: f(self.add32, other.add32),
+            mult16: f(self.mult16, other.mult16),
+            mult32: f(self.mult32, other.mult32),
+            table_reads: f(self.table_reads, other.table_reads),
+            ram_accesses: f(self.ram_accesses, other.ram_accesses),
+            register_bits: f(self.register_bits, other.register_bits),
+            ops: f(self.ops, other.ops),
         }
     }
 }

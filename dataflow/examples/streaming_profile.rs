@@ -1,6 +1,7 @@
 //! A fixed workload for profilers: the streaming graph, d = 1, fixed
 //! point, 65 536 keys, outputs counted not checked (the benchmark's
-//! `d1_fixed_unchecked`), run `ITERS` times (default 8). With `model` as
+//! `d1_fixed_unchecked`), run `ITERS` times (default 8), every channel of
+//! `CAPACITY` elements (default: the graph's, 2). With `model` as
 //! the argument it runs the same arithmetic without the simulator, to
 //! tell the two costs apart:
 //!
@@ -19,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut run = SdpaRun::new(Variant::Streaming, n, 1);
     run.format = NumberFormat::Fixed;
     run.check = false;
+    run.fifo_depth = std::env::var("CAPACITY").ok().and_then(|s| s.parse().ok());
     let inputs = run.inputs()?;
     let iterations: usize = std::env::var("ITERS")
         .ok()
