@@ -48,7 +48,8 @@ pub struct ChannelStats {
 }
 
 /// Makes the next element of a channel fed on demand, given the credit
-/// cycle of its send; `None` ends the stream. See [`crate::units::Source`].
+/// cycle of its send; `None` ends the stream. See
+/// [`crate::program::Program::add_on_demand`].
 pub(crate) type Feed<T> = Box<dyn FnMut(Time) -> Option<(T, Time)>>;
 
 /// The shared state of one channel.
@@ -246,15 +247,15 @@ impl<T> Sender<T> {
     }
 
     /// Hands the sending to `feed`, run whenever the receiver finds the
-    /// channel empty; the sender is gone. The returned check, for the end
-    /// of a run, says whether an element is left that no receive took (in
-    /// the channel or still in the feed).
-    pub(crate) fn feed_on_demand(self, feed: Feed<T>) -> Box<dyn Fn() -> bool>
+    /// channel empty; nothing else may send on it. The returned check, for
+    /// the end of a run, says whether an element is left that no receive
+    /// took (in the channel or still in the feed).
+    pub(crate) fn feed_on_demand(&self, feed: Feed<T>) -> Box<dyn Fn() -> bool>
     where
         T: 'static,
     {
         self.core.borrow_mut().feed = Some(feed);
-        let core = self.core;
+        let core = self.core.clone();
         Box::new(move || {
             let mut c = core.borrow_mut();
             if c.buffer.is_empty() && c.feed.is_some() {
@@ -290,6 +291,13 @@ impl<T> Receiver<T> {
     #[inline]
     pub fn ready_at(&self) -> Result<Time, Blocked> {
         self.core.borrow_mut().ready_to_receive()
+    }
+
+    /// Whether the channel is fed on demand (or was, and has ended): a
+    /// receive then never waits on an empty channel.
+    pub fn is_fed_on_demand(&self) -> bool {
+        let c = self.core.borrow();
+        c.feed.is_some() || c.closed
     }
 
     /// Takes the next element at cycle `time`, at or after [`Self::ready_at`].

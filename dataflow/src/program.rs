@@ -3,8 +3,9 @@
 
 use crate::channel::{self, ChannelId, ChannelStats, Receiver, Sender, Time};
 use crate::context::{Context, ContextStats, Step, Wait};
+use crate::units::OnDemand;
 use serde::Serialize;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// Errors in building or running a program.
@@ -124,6 +125,38 @@ impl std::fmt::Display for Deadlock {
     }
 }
 
+/// The scheduler's view of a unit run on demand: done from the start,
+/// counters read from the unit.
+struct RunOnDemand {
+    name: String,
+    unit: Rc<RefCell<dyn Context>>,
+    channel: ChannelId,
+    left_over: Box<dyn Fn() -> bool>,
+}
+
+impl Context for RunOnDemand {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn step(&mut self) -> Step {
+        Step::Done // its channel runs it
+    }
+
+    fn stats(&self) -> ContextStats {
+        self.unit.borrow().stats()
+    }
+
+    /// As a context it would still wait to send what its receiver never
+    /// took: the run ends as a deadlock naming it.
+    fn left_waiting(&mut self) -> Option<Wait> {
+        (self.left_over)().then_some(Wait {
+            channel: self.channel,
+            full: true,
+        })
+    }
+}
+
 struct ChannelEntry {
     name: String,
     activity: Rc<Cell<u64>>,
@@ -181,6 +214,49 @@ impl Program {
     /// Adds a context.
     pub fn add(&mut self, context: impl Context + 'static) {
         self.contexts.push(Box::new(context));
+    }
+
+    /// Adds a unit that its output channel runs whenever the receiver
+    /// finds the channel empty, instead of the scheduler. Every send and
+    /// counter is the one it would have as a context: its next send
+    /// depends on its clock, its inputs (fed the same way) and the receive
+    /// `capacity` elements back, which has happened once the channel is
+    /// empty. A chain of such units runs as nested calls, with no unit
+    /// switch. Its inputs must be fed on demand already (a generator, or
+    /// another unit added this way), else an error.
+    ///
+    /// Differences from [`Self::add`], in deadlocks only: a unit run on
+    /// demand is not listed among the waiters (as a context it would wait
+    /// on its full channel: a consequence, not a cause), and when its
+    /// receiver stops with outputs still to come, the run ends as a
+    /// deadlock naming it, even where they would have fit in its channel.
+    pub fn add_on_demand<U>(&mut self, unit: U) -> Result<()>
+    where
+        U: OnDemand + 'static,
+        U::Output: 'static,
+    {
+        if !unit.inputs_on_demand() {
+            return Err(DataflowError::InvalidParameter(format!(
+                "unit {}: to run on demand, every input must be fed on demand (a generator or \
+                 another unit added with add_on_demand, added before it)",
+                unit.name()
+            )));
+        }
+        let name = unit.name().to_string();
+        let channel = unit.sender().id();
+        let unit = Rc::new(RefCell::new(unit));
+        let fed = unit.clone();
+        let left_over = unit
+            .borrow()
+            .sender()
+            .feed_on_demand(Box::new(move |credit| fed.borrow_mut().next_output(credit)));
+        self.contexts.push(Box::new(RunOnDemand {
+            name,
+            unit,
+            channel,
+            left_over,
+        }));
+        Ok(())
     }
 
     /// Runs every context until all are done, or none can go on.

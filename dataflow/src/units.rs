@@ -1,12 +1,12 @@
-//! The unit library: generator, source (a generator run on demand by its
-//! channel), stateful map (map, scan, reduce), hold-join, broadcast, sink
-//! and checkers. All are generic over the
+//! The unit library: generator, stateful map (map, scan, reduce),
+//! hold-join, broadcast, sink and checkers. All are generic over the
 //! element type (f64, fixed-point raw values, vectors, tagged structs).
 //!
 //! Every unit follows one handshake, in [`Output`]: fire when the inputs
 //! are visible and the clock allows, then hold the result until the output
-//! channel has credit, and emit at `max(fire + latency, credit)`. The
-//! single-input units share one loop (`run_single_input`).
+//! channel has credit, and emit at `max(fire + latency, credit)`. Units
+//! that make one output at a time share one loop (`run_firing`) and can
+//! also run on demand ([`OnDemand`]); the others share `run_single_input`.
 
 use crate::channel::{Blocked, Receiver, Sender, Time};
 use crate::context::{Clock, Context, ContextStats, Step, Timing, Wait};
@@ -117,6 +117,78 @@ fn run_single_input<T, E: Emitter>(
     }
 }
 
+/// Why a unit stopped making outputs.
+enum Halt {
+    /// Its inputs ended.
+    End,
+    /// It waits on a channel.
+    Wait(Wait),
+}
+
+/// A unit with one output channel that can make its next output when
+/// asked. [`Program::add_on_demand`](crate::program::Program::add_on_demand)
+/// lets the channel run it whenever the receiver finds the channel empty,
+/// instead of the scheduler: the same send times and counters, no unit
+/// switch.
+pub trait OnDemand: Context {
+    /// The output's element type.
+    type Output;
+    /// The output channel.
+    fn sender(&self) -> &Sender<Self::Output>;
+    /// Whether every input channel is fed on demand (so a receive never
+    /// waits on an empty channel).
+    fn inputs_on_demand(&self) -> bool;
+    /// The next output and its send cycle, given the output channel's
+    /// credit cycle; `None` once the inputs ended.
+    fn next_output(&mut self, credit: Time) -> Option<(Self::Output, Time)>;
+}
+
+/// The loop of a unit that makes one output at a time with `fire`: send
+/// what waits for credit, fire, hold the result; until a channel must
+/// wait or the inputs end.
+#[inline]
+fn run_firing<O>(
+    out: &mut Output<O>,
+    clock: &mut Clock,
+    mut fire: impl FnMut(&mut Clock, &mut bool) -> Result<(O, Time), Halt>,
+) -> Step {
+    let mut progressed = false;
+    loop {
+        if let Err(wait) = out.flush(clock) {
+            return Step::Waiting { progressed, wait };
+        }
+        match fire(clock, &mut progressed) {
+            Ok((y, fired)) => {
+                out.put(y, fired);
+                progressed = true;
+            }
+            Err(Halt::End) => {
+                out.close();
+                return Step::Done;
+            }
+            Err(Halt::Wait(wait)) => return Step::Waiting { progressed, wait },
+        }
+    }
+}
+
+/// The next output of a unit run on demand: `fire`, then emit at the
+/// channel's credit.
+#[inline]
+fn fire_on_demand<O>(
+    name: &str,
+    clock: &mut Clock,
+    credit: Time,
+    fire: impl FnOnce(&mut Clock, &mut bool) -> Result<(O, Time), Halt>,
+) -> Option<(O, Time)> {
+    match fire(clock, &mut false) {
+        Ok((y, fired)) => Some((y, clock.emit(fired, credit))),
+        Err(Halt::End) => None,
+        // `Program::add_on_demand` admits only units whose inputs are fed
+        // on demand, and a fed channel is never empty when received from
+        Err(Halt::Wait(_)) => unreachable!("{name}, run on demand, waited on an input"),
+    }
+}
+
 /// Sends the items of an iterator, one per initiation interval, from cycle 0.
 pub struct Generator<T, I> {
     name: String,
@@ -137,29 +209,21 @@ impl<T, I: Iterator<Item = T>> Generator<T, I> {
     }
 }
 
+/// A generator's next item, fired as early as its clock allows.
+#[inline]
+fn generate<T>(items: &mut impl Iterator<Item = T>, clock: &mut Clock) -> Result<(T, Time), Halt> {
+    let item = items.next().ok_or(Halt::End)?;
+    Ok((item, clock.fire(0)))
+}
+
 impl<T, I: Iterator<Item = T>> Context for Generator<T, I> {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn step(&mut self) -> Step {
-        let mut progressed = false;
-        loop {
-            if let Err(wait) = self.out.flush(&mut self.clock) {
-                return Step::Waiting { progressed, wait };
-            }
-            match self.items.next() {
-                Some(item) => {
-                    let fired = self.clock.fire(0);
-                    self.out.put(item, fired);
-                    progressed = true;
-                }
-                None => {
-                    self.out.close();
-                    return Step::Done;
-                }
-            }
-        }
+        let items = &mut self.items;
+        run_firing(&mut self.out, &mut self.clock, |clock, _| generate(items, clock))
     }
 
     fn stats(&self) -> ContextStats {
@@ -167,72 +231,27 @@ impl<T, I: Iterator<Item = T>> Context for Generator<T, I> {
     }
 }
 
-/// A generator run on demand: the same element times and counters as a
-/// [`Generator`] with the same timing, without being a context the
-/// scheduler visits. Its channel asks it for the next element whenever the
-/// receiver finds the channel empty; the send time follows from the
-/// source's clock and the channel's credit exactly as a generator's would,
-/// since a generator's sends depend only on its own clock and on receives
-/// `capacity` elements back, which have happened by then.
-///
-/// The differences: in a deadlock among other units a source is not
-/// listed (a generator would be, waiting on its full channel: a
-/// consequence, not a cause) and its channel holds only what the receiver
-/// asked for; when its receiver stops with elements left, the run ends as
-/// a deadlock naming the source, even where they would have fit in a
-/// generator's channel.
-pub struct Source {
-    name: String,
-    clock: Rc<RefCell<Clock>>,
-    channel: crate::channel::ChannelId,
-    left_over: Box<dyn Fn() -> bool>,
-}
+/// A generator run on demand sends as it would as a context: its sends
+/// depend only on its clock and on the receive `capacity` elements back,
+/// which has happened when the receiver finds the channel empty. In a
+/// deadlock among other units it is not listed (as a context it would be,
+/// waiting on its full channel: a consequence, not a cause); when its
+/// receiver stops with items left, the run ends as a deadlock naming it.
+impl<T, I: Iterator<Item = T>> OnDemand for Generator<T, I> {
+    type Output = T;
 
-impl Source {
-    /// A source of `items` into `tx`.
-    pub fn new<T: 'static, I: Iterator<Item = T> + 'static>(
-        name: &str,
-        mut items: I,
-        tx: Sender<T>,
-        timing: Timing,
-    ) -> Self {
-        let clock = Rc::new(RefCell::new(Clock::new(timing)));
-        let shared = clock.clone();
-        let channel = tx.id();
-        let left_over = tx.feed_on_demand(Box::new(move |credit| {
-            let item = items.next()?;
-            let mut c = shared.borrow_mut();
-            let fired = c.fire(0);
-            Some((item, c.emit(fired, credit)))
-        }));
-        Self {
-            name: name.into(),
-            clock,
-            channel,
-            left_over,
-        }
-    }
-}
-
-impl Context for Source {
-    fn name(&self) -> &str {
-        &self.name
+    fn sender(&self) -> &Sender<T> {
+        &self.out.tx
     }
 
-    fn step(&mut self) -> Step {
-        Step::Done // its channel runs it
+    fn inputs_on_demand(&self) -> bool {
+        true
     }
 
-    fn stats(&self) -> ContextStats {
-        self.clock.borrow().stats()
-    }
-
-    /// A generator would still wait to send what its receiver never took:
-    /// so does a source, and the run ends as a deadlock naming it.
-    fn left_waiting(&mut self) -> Option<Wait> {
-        (self.left_over)().then_some(Wait {
-            channel: self.channel,
-            full: true,
+    fn next_output(&mut self, credit: Time) -> Option<(T, Time)> {
+        let items = &mut self.items;
+        fire_on_demand(&self.name, &mut self.clock, credit, |clock, _| {
+            generate(items, clock)
         })
     }
 }
@@ -274,17 +293,39 @@ pub fn map<I, O>(
     StatefulMap::new(name, rx, tx, timing, (), move |_, x| Some(f(x)))
 }
 
+/// Takes inputs of a stateful map until one emits; returns the output and
+/// the cycle of the fire that made it.
+#[inline]
+fn map_fire<I, O, S>(
+    rx: &Receiver<I>,
+    state: &mut S,
+    f: &mut impl FnMut(&mut S, I) -> Option<O>,
+    clock: &mut Clock,
+    progressed: &mut bool,
+) -> Result<(O, Time), Halt> {
+    loop {
+        match rx.try_receive(|t| clock.fire(t)) {
+            Ok((x, fired)) => {
+                *progressed = true;
+                if let Some(y) = f(state, x) {
+                    return Ok((y, fired));
+                }
+            }
+            Err(Blocked::Closed) => return Err(Halt::End),
+            Err(b) => return Err(Halt::Wait(input_wait(rx, b))),
+        }
+    }
+}
+
 impl<I, O, S, F: FnMut(&mut S, I) -> Option<O>> Context for StatefulMap<I, O, S, F> {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn step(&mut self) -> Step {
-        let (f, state) = (&mut self.f, &mut self.state);
-        run_single_input(&self.rx, &mut self.clock, &mut self.out, |out, x, fired| {
-            if let Some(y) = f(state, x) {
-                out.put(y, fired);
-            }
+        let (rx, f, state) = (&self.rx, &mut self.f, &mut self.state);
+        run_firing(&mut self.out, &mut self.clock, |clock, progressed| {
+            map_fire(rx, state, f, clock, progressed)
         })
     }
 
@@ -293,18 +334,42 @@ impl<I, O, S, F: FnMut(&mut S, I) -> Option<O>> Context for StatefulMap<I, O, S,
     }
 }
 
+impl<I, O, S, F: FnMut(&mut S, I) -> Option<O>> OnDemand for StatefulMap<I, O, S, F> {
+    type Output = O;
+
+    fn sender(&self) -> &Sender<O> {
+        &self.out.tx
+    }
+
+    fn inputs_on_demand(&self) -> bool {
+        self.rx.is_fed_on_demand()
+    }
+
+    fn next_output(&mut self, credit: Time) -> Option<(O, Time)> {
+        let (rx, f, state) = (&self.rx, &mut self.f, &mut self.state);
+        fire_on_demand(&self.name, &mut self.clock, credit, |clock, progressed| {
+            map_fire(rx, state, f, clock, progressed)
+        })
+    }
+}
+
 /// Holds one element of a "held" stream (a query, a row maximum) while it
 /// consumes a group of the other stream (keys, scores), up to the element
 /// for which `is_last` holds; emits `f(&held, element)` for each.
 pub struct HoldJoin<H, S, O, F, L> {
     name: String,
+    out: Output<O>,
+    clock: Clock,
+    join: Join<H, S, F, L>,
+}
+
+/// A hold-join's inputs and function, apart from its output and clock.
+struct Join<H, S, F, L> {
     held_rx: Receiver<H>,
     stream_rx: Receiver<S>,
-    out: Output<O>,
     held: Option<H>,
     f: F,
     is_last: L,
-    clock: Clock,
 }
 
 impl<H, S, O, F, L> HoldJoin<H, S, O, F, L>
@@ -324,14 +389,50 @@ where
     ) -> Self {
         Self {
             name: name.into(),
-            held_rx,
-            stream_rx,
             out: Output::new(tx),
-            held: None,
-            f,
-            is_last,
             clock: Clock::new(timing),
+            join: Join {
+                held_rx,
+                stream_rx,
+                held: None,
+                f,
+                is_last,
+            },
         }
+    }
+}
+
+impl<H, S, F, L> Join<H, S, F, L> {
+    /// Takes the next stream element (and a held one first, when none is
+    /// held); returns `f(held, element)` and the fire's cycle.
+    #[inline]
+    fn fire<O>(&mut self, clock: &mut Clock) -> Result<(O, Time), Halt>
+    where
+        F: FnMut(&H, S) -> O,
+        L: Fn(&S) -> bool,
+    {
+        let held_ready = if self.held.is_some() {
+            0
+        } else {
+            match self.held_rx.ready_at() {
+                Ok(t) => t,
+                Err(Blocked::Closed) => return Err(Halt::End),
+                Err(b) => return Err(Halt::Wait(input_wait(&self.held_rx, b))),
+            }
+        };
+        let (x, fired) = match self.stream_rx.try_receive(|t| clock.fire(held_ready.max(t))) {
+            Ok(received) => received,
+            Err(Blocked::Closed) if self.held.is_none() => return Err(Halt::End),
+            Err(b) => return Err(Halt::Wait(input_wait(&self.stream_rx, b))),
+        };
+        let last = (self.is_last)(&x);
+        let held_rx = &self.held_rx;
+        let held = self.held.get_or_insert_with(|| held_rx.receive(fired));
+        let y = (self.f)(held, x);
+        if last {
+            self.held = None;
+        }
+        Ok((y, fired))
     }
 }
 
@@ -345,58 +446,33 @@ where
     }
 
     fn step(&mut self) -> Step {
-        let mut progressed = false;
-        loop {
-            if let Err(wait) = self.out.flush(&mut self.clock) {
-                return Step::Waiting { progressed, wait };
-            }
-            let held_ready = if self.held.is_some() {
-                0
-            } else {
-                match self.held_rx.ready_at() {
-                    Ok(t) => t,
-                    Err(Blocked::Closed) => {
-                        self.out.close();
-                        return Step::Done;
-                    }
-                    Err(b) => {
-                        return Step::Waiting {
-                            progressed,
-                            wait: input_wait(&self.held_rx, b),
-                        }
-                    }
-                }
-            };
-            let clock = &mut self.clock;
-            let (x, fired) = match self.stream_rx.try_receive(|t| clock.fire(held_ready.max(t))) {
-                Ok(received) => received,
-                Err(Blocked::Closed) if self.held.is_none() => {
-                    self.out.close();
-                    return Step::Done;
-                }
-                Err(b) => {
-                    return Step::Waiting {
-                        progressed,
-                        wait: input_wait(&self.stream_rx, b),
-                    }
-                }
-            };
-            if self.held.is_none() {
-                self.held = Some(self.held_rx.receive(fired));
-            }
-            let last = (self.is_last)(&x);
-            let held = self.held.as_ref().expect("held element present");
-            let y = (self.f)(held, x);
-            if last {
-                self.held = None;
-            }
-            self.out.put(y, fired);
-            progressed = true;
-        }
+        let join = &mut self.join;
+        run_firing(&mut self.out, &mut self.clock, |clock, _| join.fire(clock))
     }
 
     fn stats(&self) -> ContextStats {
         self.clock.stats()
+    }
+}
+
+impl<H, S, O, F, L> OnDemand for HoldJoin<H, S, O, F, L>
+where
+    F: FnMut(&H, S) -> O,
+    L: Fn(&S) -> bool,
+{
+    type Output = O;
+
+    fn sender(&self) -> &Sender<O> {
+        &self.out.tx
+    }
+
+    fn inputs_on_demand(&self) -> bool {
+        self.join.held_rx.is_fed_on_demand() && self.join.stream_rx.is_fed_on_demand()
+    }
+
+    fn next_output(&mut self, credit: Time) -> Option<(O, Time)> {
+        let join = &mut self.join;
+        fire_on_demand(&self.name, &mut self.clock, credit, |clock, _| join.fire(clock))
     }
 }
 

@@ -2,7 +2,7 @@
 //! deadlock reports, determinism and checkers, on small hand-built graphs
 //! whose cycle counts follow from the channel and unit rules.
 
-use hwformer_dataflow::units::{map, Broadcast, Checker, Generator, HoldJoin, Sink, Source, StatefulMap};
+use hwformer_dataflow::units::{map, Broadcast, Checker, Generator, HoldJoin, Sink, StatefulMap};
 use hwformer_dataflow::{DataflowError, Program, RunReport, Timing};
 use proptest::prelude::*;
 
@@ -153,6 +153,19 @@ fn checkers_report_the_first_mismatch_and_missing_or_extra_elements() {
 }
 
 #[test]
+fn a_unit_fed_by_a_context_cannot_run_on_demand() {
+    let mut p = Program::new();
+    let (a_tx, a_rx) = p.channel::<u64>("a", 2, 1).unwrap();
+    let (b_tx, _b_rx) = p.channel::<u64>("b", 2, 1).unwrap();
+    p.add(Generator::new("source", 0..4, a_tx, Timing::pipelined(0)));
+    let refused = p
+        .add_on_demand(map("double", a_rx, b_tx, Timing::pipelined(1), |x| 2 * x))
+        .unwrap_err();
+    assert!(refused.to_string().contains("unit double"), "{refused}");
+    assert!(refused.to_string().contains("fed on demand"), "{refused}");
+}
+
+#[test]
 fn bad_channels_are_refused() {
     let mut p = Program::new();
     assert!(p
@@ -178,7 +191,7 @@ fn add_sources(
 ) {
     for (name, (items, tx)) in [("held_source", held), ("stream_source", stream)] {
         if on_demand {
-            p.add(Source::new(name, items, tx, timing));
+            p.add_on_demand(Generator::new(name, items, tx, timing)).unwrap();
         } else {
             p.add(Generator::new(name, items, tx, timing));
         }
@@ -239,6 +252,57 @@ proptest! {
             p.add(check);
             let report = p.run().unwrap();
             assert!(handle.borrow().passed());
+            report
+        };
+        prop_assert_eq!(build(true), build(false));
+    }
+
+    #[test]
+    fn a_chain_run_on_demand_times_everything_as_contexts_do(
+        groups in 1u64..10, group in 1u64..10,
+        capacities in proptest::array::uniform5(1usize..5),
+        latencies in proptest::array::uniform5(1u64..4),
+        timings in proptest::array::uniform4((0u64..4, 1u64..3)),
+        sink_ii in 1u64..4,
+    ) {
+        // generators -> join -> scan -> reduce per group -> slow map -> check,
+        // every unit before the slow map run on demand or as a context
+        let build = |on_demand: bool| {
+            let mut p = Program::new();
+            let (h_tx, h_rx) = p.channel::<u64>("held", capacities[0], latencies[0]).unwrap();
+            let (s_tx, s_rx) = p.channel::<u64>("stream", capacities[1], latencies[1]).unwrap();
+            let (j_tx, j_rx) = p.channel::<(u64, u64)>("joined", capacities[2], latencies[2]).unwrap();
+            let (c_tx, c_rx) = p.channel::<(u64, u64, u64)>("running", capacities[3], latencies[3]).unwrap();
+            let (r_tx, r_rx) = p.channel::<u64>("sums", capacities[4], latencies[4]).unwrap();
+            let timing = |i: usize| Timing { latency: timings[i].0, initiation_interval: timings[i].1 };
+            add_sources(&mut p, on_demand, (0..groups, h_tx), (0..groups * group, s_tx), timing(0));
+            let last = move |x: &u64| x % group == group - 1;
+            let join = HoldJoin::new("join", h_rx, s_rx, j_tx, timing(1), last, |h: &u64, x| (*h, x));
+            let scan = StatefulMap::new("scan", j_rx, c_tx, timing(2), 0u64, |sum: &mut u64, (h, x): (u64, u64)| {
+                *sum += x;
+                Some((h, x, *sum))
+            });
+            let reduce = StatefulMap::new("reduce", c_rx, r_tx, timing(3), (), move |_, (h, x, sum): (u64, u64, u64)| {
+                last(&x).then_some(h * 1_000_000 + sum)
+            });
+            if on_demand {
+                p.add_on_demand(join).unwrap();
+                p.add_on_demand(scan).unwrap();
+                p.add_on_demand(reduce).unwrap();
+            } else {
+                p.add(join);
+                p.add(scan);
+                p.add(reduce);
+            }
+            let (last_tx, last_rx) = p.channel::<u64>("last", 2, 1).unwrap();
+            p.add(map("slow", r_rx, last_tx, Timing { latency: 1, initiation_interval: sink_ii }, |x| x));
+            let expected: Vec<u64> = (0..groups)
+                .map(|g| g * 1_000_000 + (0..(g + 1) * group).sum::<u64>())
+                .collect();
+            let (check, handle) = Checker::exact("check", last_rx, expected.into_iter());
+            p.add(check);
+            let report = p.run().unwrap();
+            assert!(handle.borrow().passed(), "{:?}", handle.borrow());
             report
         };
         prop_assert_eq!(build(true), build(false));

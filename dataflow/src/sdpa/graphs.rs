@@ -22,7 +22,7 @@ use super::Latencies;
 use crate::channel::{Receiver, Sender, Time};
 use crate::context::Timing;
 use crate::program::{Program, Result};
-use crate::units::{map, Broadcast, CheckHandle, Checker, HoldJoin, Source, StatefulMap};
+use crate::units::{map, Broadcast, CheckHandle, Checker, Generator, HoldJoin, StatefulMap};
 use std::rc::Rc;
 
 /// A key's index in the workload and whether it ends its query's row.
@@ -101,7 +101,8 @@ fn pipelined(latency: Time) -> Timing {
     Timing::pipelined(latency)
 }
 
-/// Adds the generators and the score unit; returns the scores' receiver.
+/// Adds the generators and the score unit, all run on demand; returns the
+/// scores' receiver.
 fn scores<A: Arithmetic>(
     w: &mut Wiring,
     arith: &Rc<A>,
@@ -111,17 +112,17 @@ fn scores<A: Arithmetic>(
     let (q_tx, q_rx) = w.channel::<usize>("query")?;
     let (kv_tx, kv_rx) = w.channel::<Key>("kv")?;
     let (s_tx, s_rx) = w.channel::<Tagged<A::Score>>("scores")?;
-    w.program.add(Source::new(
+    w.program.add_on_demand(Generator::new(
         &w.name("query_source"),
         0..queries,
         q_tx,
         pipelined(0),
-    ));
+    ))?;
     let keys = KeyStream { n, queries, next: 0 };
     w.program
-        .add(Source::new(&w.name("kv_source"), keys, kv_tx, pipelined(0)));
+        .add_on_demand(Generator::new(&w.name("kv_source"), keys, kv_tx, pipelined(0)))?;
     let a = arith.clone();
-    w.program.add(HoldJoin::new(
+    w.program.add_on_demand(HoldJoin::new(
         &w.name("score"),
         q_rx,
         kv_rx,
@@ -132,7 +133,7 @@ fn scores<A: Arithmetic>(
             value: a.score(q, key.index as usize),
             key,
         },
-    ));
+    ))?;
     Ok(s_rx)
 }
 
@@ -175,7 +176,7 @@ pub fn streaming<A: Arithmetic>(w: &mut Wiring, arith: Rc<A>, queries: usize) ->
     let (st_tx, st_rx) = w.channel::<A::State>("state")?;
     let (out_tx, out_rx) = w.channel::<A::Out>("out")?;
     let a = arith.clone();
-    w.program.add(StatefulMap::new(
+    w.program.add_on_demand(StatefulMap::new(
         &w.name("online_softmax"),
         s_rx,
         st_tx,
@@ -189,15 +190,15 @@ pub fn streaming<A: Arithmetic>(w: &mut Wiring, arith: Rc<A>, queries: usize) ->
                 done
             })
         },
-    ));
+    ))?;
     let a = arith.clone();
-    w.program.add(map(
+    w.program.add_on_demand(map(
         &w.name("normalize"),
         st_rx,
         out_tx,
         pipelined(w.latencies.normalize),
         move |state: A::State| a.finish(&state),
-    ));
+    ))?;
     Ok(check(w, &arith, out_rx, queries, A::expected_streaming))
 }
 
