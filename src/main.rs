@@ -291,6 +291,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
          --d 8 --cycles-from sim --synth; --vivado-dir with Vivado's routed reports gives the achieved \
          clock and the measured power) --\n"
     );
+    println!("{}\n", xilinx_command::sdpa_cycles_agree(8, 256)?);
     let clock = sdpa_fmax
         .map(|f| hwformer_bitstreams::estimate::ClockChoice::estimated(f, "yosys xc7 netlist"))
         .transpose()?;

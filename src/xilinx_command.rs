@@ -58,8 +58,9 @@ pub enum CyclesFrom {
     Model,
     /// A Verilator run of the exported block at full speed.
     Sim,
-    /// The streaming dataflow graph of the same head (its own unit
-    /// latencies), with operations counted from its units' fires.
+    /// The streaming dataflow graph of the same head (with the RTL's stage
+    /// counts as unit latencies), with operations counted from its units'
+    /// fires.
     Dataflow,
 }
 
@@ -96,6 +97,36 @@ pub struct EstimateArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// The latency and interval of one sdpa query (`d` lanes, `n` keys) from
+/// the block's closed form, a Verilator run and the dataflow graph, as a
+/// line for the main job; an error when they disagree.
+pub fn sdpa_cycles_agree(d: usize, n: usize) -> Result<String, String> {
+    let mut args = EstimateArgs::demo();
+    (args.d, args.n) = (d, n);
+    let mut line = Vec::new();
+    let mut seen = None;
+    for (name, from) in [
+        ("closed form", CyclesFrom::Model),
+        ("Verilator", CyclesFrom::Sim),
+        ("dataflow graph", CyclesFrom::Dataflow),
+    ] {
+        args.cycles_from = from;
+        let c = sdpa_cycles(&args)?;
+        line.push(format!("{name} {} / {}", c.latency, c.interval));
+        if seen.is_some_and(|s| s != (c.latency, c.interval)) {
+            return Err(format!(
+                "sdpa d={d} n={n}: latency / interval disagree: {}",
+                line.join(", ")
+            ));
+        }
+        seen = Some((c.latency, c.interval));
+    }
+    Ok(format!(
+        "sdpa d={d} n={n}, latency / interval in cycles: {} (equal)",
+        line.join(", ")
+    ))
 }
 
 impl EstimateArgs {

@@ -31,6 +31,9 @@ fn cycle_counts_match_the_closed_forms() {
             (64, 1, 4),
             (100, 32, 2),
             (256, 128, 1),
+            // queries shorter than the normalizer's interval
+            (4, 16, 6),
+            (20, 64, 3),
         ] {
             for format in [NumberFormat::F64, NumberFormat::Fixed] {
                 let r = run(variant, n, d, q, format);
@@ -46,7 +49,10 @@ fn cycle_counts_match_the_closed_forms() {
 #[test]
 fn streaming_runs_at_one_key_per_cycle_in_steady_state() {
     let r = run(Variant::Streaming, 1024, 4, 8, NumberFormat::Fixed);
-    assert!(r.keys_per_cycle > 0.998, "{}", r.keys_per_cycle);
+    let longer = run(Variant::Streaming, 2048, 4, 8, NumberFormat::Fixed);
+    // 8 x 1024 more keys take exactly 8 x 1024 more cycles
+    assert_eq!(longer.cycles - r.cycles, 8 * 1024);
+    assert!(r.keys_per_cycle > 0.99, "{}", r.keys_per_cycle);
     let score = r.report.contexts.iter().find(|c| c.name == "score").unwrap();
     assert_eq!(score.stats.output_stall_cycles, 0);
 }

@@ -196,7 +196,10 @@ pub fn streaming<A: Arithmetic>(w: &mut Wiring, arith: Rc<A>, queries: usize) ->
         &w.name("normalize"),
         st_rx,
         out_tx,
-        pipelined(w.latencies.normalize),
+        Timing {
+            latency: w.latencies.normalize,
+            initiation_interval: w.latencies.normalize_interval,
+        },
         move |state: A::State| a.finish(&state),
     ))?;
     Ok(check(w, &arith, out_rx, queries, A::expected_streaming))

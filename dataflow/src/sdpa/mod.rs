@@ -11,7 +11,6 @@ use crate::channel::Time;
 use crate::program::{DataflowError, Program, Result, RunReport};
 use crate::units::CheckReport;
 use arithmetic::{Arithmetic, F64Arithmetic, FixedArithmetic};
-use hwformer_quant::integer::ceil_log2;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -39,17 +38,19 @@ pub enum NumberFormat {
 }
 
 /// Latencies of the units and channels, in cycles. Every unit is fully
-/// pipelined (initiation interval 1).
+/// pipelined (initiation interval 1) except the streaming normalizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Latencies {
     /// Every channel: a registered FIFO.
     pub channel: Time,
-    /// Dot product and scale: multiply, adder tree of `ceil(log2 d)`, scale.
+    /// Streaming and naive: dot product and scale.
     pub score: Time,
     /// Streaming: compare, exp, rescale and accumulate.
     pub update: Time,
-    /// Streaming: reciprocal of the sum and multiply.
+    /// Streaming: reciprocal of the sum and multiply, lane by lane.
     pub normalize: Time,
+    /// Streaming: cycles between two queries' normalizations.
+    pub normalize_interval: Time,
     /// Naive: running comparison.
     pub row_max: Time,
     /// Naive: subtract and exp.
@@ -66,12 +67,26 @@ pub struct Latencies {
 
 impl Latencies {
     /// The default latencies for head dimension `d`.
+    ///
+    /// The streaming units take the RTL block's (`hwformer_hdl::sdpa`)
+    /// stage counts, less the channel register that follows each: score 2
+    /// (its three stages), update 4 (the five exp stages), normalize `d + 3`
+    /// (the reciprocal's three cycles and one output lane a cycle, `d + 1`),
+    /// one query every `d + 5` cycles. So from the score unit's fire of a
+    /// query's last key (the RTL's handshake of that key) to the output's
+    /// arrival is `score + update + normalize + 3 * channel = 12 + d`
+    /// cycles, the RTL's `output_delay(d)`, and queries follow one another
+    /// every `max(n, d + 5)` cycles, its `query_cycles(n, d)`: at full speed
+    /// the graph predicts every output cycle of the RTL (a test in the
+    /// workspace checks this against the block's simulation).
     pub fn for_d(d: usize) -> Self {
+        let d = d as Time;
         Self {
             channel: 1,
-            score: 2 + Time::from(ceil_log2(d)),
+            score: 2,
             update: 4,
-            normalize: 4,
+            normalize: d + 3,
+            normalize_interval: d + 5,
             row_max: 1,
             exp: 2,
             row_sum: 1,
@@ -98,10 +113,13 @@ impl Latencies {
     /// keys, when no channel back-pressures (every channel at least its
     /// full-throughput depth).
     ///
-    /// Streaming: the last key leaves its source at cycle `QN - 1` and
-    /// crosses four channels and three units (score, online update,
-    /// normalize) to the checker:
-    /// `QN + score + update + normalize + 4 * channel`.
+    /// Streaming: the first query's last key leaves its source at cycle
+    /// `N - 1` and crosses four channels and three units (score, online
+    /// update, normalize) to the checker; the others follow every
+    /// `max(N, normalize_interval)` cycles (the normalizer's interval, when
+    /// longer than a query, paces them):
+    /// `N + (Q - 1) * max(N, normalize_interval) + score + update + normalize
+    ///  + 4 * channel`, which is `QN + ...` for `N >= normalize_interval`.
     ///
     /// Naive: every row waits for its maximum and then for its sum, so the
     /// output trails the source by two rows:
@@ -111,7 +129,13 @@ impl Latencies {
         let (n, q) = (n as Time, queries as Time);
         let c = self.channel;
         match variant {
-            Variant::Streaming => q * n + self.score + self.update + self.normalize + 4 * c,
+            Variant::Streaming => {
+                n + q.saturating_sub(1) * n.max(self.normalize_interval)
+                    + self.score
+                    + self.update
+                    + self.normalize
+                    + 4 * c
+            }
             Variant::Naive => {
                 q * n
                     + 2 * n
