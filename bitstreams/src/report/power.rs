@@ -195,6 +195,39 @@ impl PowerReport {
             }
             out.push_str(&c.render());
         }
+        if !self.supplies.is_empty() {
+            out.push('\n');
+            let mut t = TextTable::new(["Supply", "Voltage (V)", "Total (A)", "Dynamic (A)", "Static (A)"]);
+            for p in &self.supplies {
+                t.add_row([
+                    p.source.clone(),
+                    opt_fixed(p.voltage_v, 3),
+                    opt_fixed(p.total_a, 3),
+                    opt_fixed(p.dynamic_a, 3),
+                    opt_fixed(p.static_a, 3),
+                ]);
+            }
+            out.push_str(&t.render());
+        }
+        if !self.clocks.is_empty() {
+            out.push('\n');
+            let mut t = TextTable::new(["Clock", "Domain", "Constraint (ns)"]);
+            for c in &self.clocks {
+                t.add_row([c.clock.clone(), c.domain.clone(), opt_fixed(c.constraint_ns, 3)]);
+            }
+            out.push_str(&t.render());
+        }
+        if !self.hierarchy.is_empty() {
+            out.push('\n');
+            let mut t = TextTable::new(["Instance", "Power (W)"]);
+            for h in &self.hierarchy {
+                t.add_row([
+                    format!("{}{}", "  ".repeat(h.level.min(8) as usize), h.name),
+                    format!("{:.3}", h.power_w),
+                ]);
+            }
+            out.push_str(&t.render());
+        }
         out
     }
 }
@@ -432,6 +465,9 @@ mod tests {
         let s = p.summary_table();
         assert!(s.contains("9.500 (Something exceeded)"), "{s}");
         assert!(s.contains("  LUT as Logic"), "{s}");
+        // the by-hierarchy rows, indented by depth
+        assert!(s.contains("Instance"), "{s}");
+        assert!(s.contains("\n  core "), "{s}");
     }
 
     #[test]
