@@ -14,10 +14,10 @@ use hwformer_dataflow::sdpa::{NumberFormat, SdpaReport, SdpaRun, Variant};
 use hwformer_hdl::exp::EXP_LATENCY;
 use hwformer_hdl::sdpa::{min_query_cycles, output_delay, query_cycles, SDPA_D_CHOICES, SDPA_N_MAX};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
-use hwformer_sim::session::{simulate, Backend, SimRequest};
+use hwformer_sim::session::{simulate, simulate_workload, Backend, SimRequest};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
-use hwformer_sim::workload::WorkloadSize;
+use hwformer_sim::workload::{Workload, WorkloadSize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -68,7 +68,7 @@ pub enum CyclesFrom {
 #[derive(Args)]
 pub struct EstimateArgs {
     /// Block: sdpa (one query of n keys), softmax (one row of n logits) or
-    /// exp (n elements); exp and softmax take their cycles from the model.
+    /// exp (n elements).
     #[arg(long, value_enum, default_value = "sdpa")]
     block: crate::BlockArg,
     /// Head dimension.
@@ -190,40 +190,94 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
             })
         }
         CyclesFrom::Sim => {
-            let dir = PathBuf::from("target/hwformer-estimate").join(format!("sdpa_d{}", args.d));
-            let manifest = hwformer_hdl::export_block("sdpa", args.d, &dir).map_err(|e| e.to_string())?;
-            let queries = 4;
-            let request = SimRequest {
-                dir,
-                manifest,
-                backend: Backend::Verilator,
-                size: WorkloadSize {
-                    n: args.n,
-                    queries,
-                    seed: 1,
-                },
-                pacing: Pacing::FULL_SPEED,
-                vcd: None,
-                saif: None,
-                build: BuildOptions::default(),
-            };
-            let o = simulate(&request).map_err(|e| e.to_string())?;
-            if let Err(m) = &o.result {
-                return Err(format!("the Verilator run failed its check: {m}"));
-            }
-            let out = &o.trace.output_cycles[0];
-            let first_input = o.trace.input_cycles[0][0];
             let (operations, operations_source) = counted("Verilator");
+            let (latency, interval, source) = verilator_cycles(args)?;
             Ok(Cycles {
-                latency: out[0] - first_input,
-                interval: (out[queries - 1] - out[0]) / (queries as u64 - 1),
-                source: format!("Verilator run, {queries} queries at full speed"),
+                latency,
+                interval,
+                source,
                 operations,
                 operations_source,
             })
         }
         CyclesFrom::Dataflow => sdpa_dataflow_cycles(args.n, args.d),
     }
+}
+
+/// What one inference of `block` is.
+fn inference(block: crate::BlockArg) -> Inference {
+    match block {
+        crate::BlockArg::Sdpa => Inference::Query,
+        crate::BlockArg::Softmax => Inference::Row,
+        crate::BlockArg::Exp => Inference::Batch,
+    }
+}
+
+/// Latency and interval of one inference of the block (an sdpa query, a
+/// softmax row of `n` logits, `n` exp elements) from a Verilator run of
+/// the exported block, four inferences at full speed, checked bit for bit
+/// and cycle for cycle: the latency from the first input handshake to the
+/// first inference's last output beat, the interval from the last beats of
+/// the first and the fourth.
+fn verilator_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
+    let block = args.block.name();
+    let dir = PathBuf::from("target/hwformer-estimate").join(format!("{block}_d{}", args.d));
+    let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
+    let inferences = 4;
+    let request = SimRequest {
+        dir,
+        manifest,
+        backend: Backend::Verilator,
+        size: WorkloadSize {
+            n: args.n,
+            queries: inferences,
+            seed: 1,
+        },
+        pacing: Pacing::FULL_SPEED,
+        vcd: None,
+        saif: None,
+        build: BuildOptions::default(),
+    };
+    let outcome = match args.block {
+        // rows of one length (the sim command's rows have random lengths)
+        crate::BlockArg::Softmax => {
+            let model = hwformer_hdl::softmax::model_from_manifest(&request.manifest)?;
+            let mut rng = hwformer_quant::random::seeded(1);
+            let rows = (0..inferences)
+                .map(|_| {
+                    let row = hwformer_quant::random::normal_vec(&mut rng, args.n, 2.0);
+                    hwformer_quant::integer::quantize_all("logit", &row, model.input())
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let workload = Workload::softmax_rows(&model, &rows).map_err(|e| e.to_string())?;
+            simulate_workload(&request, &workload)
+        }
+        _ => simulate(&request),
+    }
+    .map_err(|e| e.to_string())?;
+    if let Err(m) = &outcome.result {
+        return Err(format!("the Verilator run failed its check: {m}"));
+    }
+    let beats = match args.block {
+        crate::BlockArg::Sdpa => 1,
+        _ => args.n,
+    };
+    let out = &outcome.trace.output_cycles[0];
+    let first_input = outcome.trace.input_cycles.iter().filter_map(|c| c.first()).min();
+    let (Some(&first_input), Some(&first_done), Some(&last_done)) =
+        (first_input, out.get(beats - 1), out.get(inferences * beats - 1))
+    else {
+        return Err(format!("the Verilator run of {block} produced too few beats"));
+    };
+    Ok((
+        first_done - first_input,
+        (last_done - first_done) / (inferences as u64 - 1),
+        format!(
+            "Verilator run, {inferences} {} at full speed",
+            inference(args.block).plural()
+        ),
+    ))
 }
 
 /// Runs the streaming dataflow graph (fixed point, every output checked
@@ -282,42 +336,67 @@ pub fn estimate(args: &EstimateArgs) -> Result<ExitCode, String> {
     estimate_at(args, None)
 }
 
-/// Cycles and operations of the exp unit or the softmax block, from their
-/// closed forms (one inference: `n` elements, or one row of `n` logits).
-fn closed_form_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
-    if !matches!(args.cycles_from, CyclesFrom::Model) {
-        return Err(format!(
-            "--cycles-from sim or dataflow is for sdpa; {} takes its cycles from its closed form \
-             (--cycles-from model)",
-            args.block.name()
-        ));
-    }
+/// Cycles and operations of the exp unit or the softmax block (one
+/// inference: `n` elements, or one row of `n` logits): cycles from their
+/// closed forms or a Verilator run, operations counted from the datapath.
+fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
     let n = args.n as u64;
-    match args.block {
-        crate::BlockArg::Exp => Ok(Cycles {
+    let (latency, interval, source, operations, counted) = match args.block {
+        crate::BlockArg::Exp => (
             // inputs at 0 .. n - 1, the last output valid EXP_LATENCY later
-            latency: n - 1 + EXP_LATENCY,
-            interval: n,
-            source: format!("timing model: one element per cycle, {EXP_LATENCY}-cycle pipeline"),
-            operations: OperationCounts::exp_element().times(n),
-            operations_source: format!("datapath count (per element x {n})"),
-        }),
-        crate::BlockArg::Softmax => Ok(Cycles {
+            n - 1 + EXP_LATENCY,
+            n,
+            format!("timing model: one element per cycle, {EXP_LATENCY}-cycle pipeline"),
+            OperationCounts::exp_element().times(n),
+            format!("datapath count (per element x {n})"),
+        ),
+        crate::BlockArg::Softmax => (
             // the last logit at n - 1, the first probability
             // first_output_delay(n) later, the last one n - 1 after that
-            latency: 2 * (n - 1) + first_output_delay(n),
-            interval: row_cycles(n),
-            source: format!(
+            2 * (n - 1) + first_output_delay(n),
+            row_cycles(n),
+            format!(
                 "timing model: one logit per cycle, first probability {} cycles after the last logit",
                 first_output_delay(n)
             ),
-            operations: OperationCounts::softmax_element()
+            OperationCounts::softmax_element()
                 .times(n)
                 .plus(OperationCounts::softmax_row()),
-            operations_source: format!("datapath count (per logit x {n}, per row)"),
-        }),
-        crate::BlockArg::Sdpa => Err("sdpa takes its cycles from sdpa_cycles".into()),
-    }
+            format!("datapath count (per logit x {n}, per row)"),
+        ),
+        crate::BlockArg::Sdpa => return Err("sdpa takes its cycles from sdpa_cycles".into()),
+    };
+    let (latency, interval, source, operations_source) = match args.cycles_from {
+        CyclesFrom::Model => (
+            latency,
+            interval,
+            source,
+            format!("{counted} with timing model cycles"),
+        ),
+        CyclesFrom::Sim => {
+            let (latency, interval, source) = verilator_cycles(args)?;
+            (
+                latency,
+                interval,
+                source,
+                format!("{counted} with Verilator cycles"),
+            )
+        }
+        CyclesFrom::Dataflow => {
+            return Err(format!(
+                "--cycles-from dataflow is for sdpa (the dataflow graphs are attention graphs); \
+                 {} takes its cycles from its closed form or a Verilator run (--cycles-from model|sim)",
+                args.block.name()
+            ))
+        }
+    };
+    Ok(Cycles {
+        latency,
+        interval,
+        source,
+        operations,
+        operations_source,
+    })
 }
 
 /// `hwformer estimate` with a clock already known (the demo passes the
@@ -337,15 +416,11 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
     }
     let cycles = match args.block {
         crate::BlockArg::Sdpa => sdpa_cycles(args)?,
-        _ => closed_form_cycles(args)?,
+        _ => element_block_cycles(args)?,
     };
     let input = EstimateInput {
         block: block.to_string(),
-        inference: match args.block {
-            crate::BlockArg::Sdpa => Inference::Query,
-            crate::BlockArg::Softmax => Inference::Row,
-            crate::BlockArg::Exp => Inference::Batch,
-        },
+        inference: inference(args.block),
         latency_cycles: cycles.latency,
         interval_cycles: cycles.interval,
         cycles_source: cycles.source,

@@ -370,6 +370,33 @@ fn estimate_covers_the_softmax_row_and_the_exp_unit() {
     let refused = hwformer(&["estimate", "--block", "exp", "--cycles-from", "dataflow"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("closed form"));
+    // the exported blocks on Verilator take the closed forms' cycles, rows
+    // shorter than the four-cycle minimum too
+    for (block, n) in [("softmax", "64"), ("softmax", "2"), ("exp", "100")] {
+        let args = |from| {
+            [
+                "estimate",
+                "--block",
+                block,
+                "--n",
+                n,
+                "--cycles-from",
+                from,
+                "--json",
+            ]
+        };
+        let (model, sim) = (json(&args("model")), json(&args("sim")));
+        assert!(
+            sim["input"]["cycles_source"].as_str().unwrap().contains("Verilator"),
+            "{sim}"
+        );
+        for figure in ["latency_cycles", "interval_cycles"] {
+            assert_eq!(
+                sim["input"][figure], model["input"][figure],
+                "{block} n = {n}: {figure}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -373,7 +373,8 @@ impl Inference {
         }
     }
 
-    fn plural(self) -> &'static str {
+    /// The plural noun (`queries`, `rows`, `batches`).
+    pub fn plural(self) -> &'static str {
         match self {
             Self::Query => "queries",
             Self::Row => "rows",

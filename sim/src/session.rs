@@ -99,18 +99,25 @@ pub fn cycle_limit(workload: &Workload, pacing: Pacing) -> u64 {
 
 /// Builds the workload, runs it, and checks it.
 pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
+    let workload = Workload::new(&request.manifest, request.size)?;
+    simulate_workload(request, &workload)
+}
+
+/// Runs a workload built by the caller (e.g. softmax rows of one length,
+/// [`Workload::softmax_rows`]) and checks it; `request.size` only names
+/// its seed in the outcome.
+pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<SimOutcome, SimError> {
     let mut request = request.clone();
     if request.saif.is_some() && request.vcd.is_none() {
         request.vcd = Some(absolute(&request.dir.join("activity.vcd"))?);
     }
     let request = &request;
-    let workload = Workload::new(&request.manifest, request.size)?;
     let expected = workload.expected_beats();
     let stimulus = Stimulus {
         inputs: &workload.inputs,
         expected: &expected,
         pacing: request.pacing,
-        max_cycles: cycle_limit(&workload, request.pacing),
+        max_cycles: cycle_limit(workload, request.pacing),
     };
     let ports = PortMap::new(&request.manifest);
     let built = Instant::now();
@@ -158,7 +165,7 @@ pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
     let result = match &predicted {
         Ok(model) => check(
             &request.manifest,
-            &workload,
+            workload,
             &trace,
             CycleChecks {
                 model: Some(model),
