@@ -318,8 +318,8 @@ fn sdpa_dataflow_cycles(n: usize, d: usize) -> Result<Cycles, String> {
         latency: one.cycles - 1,
         interval: (four.cycles - one.cycles) / 3,
         source: format!(
-            "dataflow simulator, streaming graph (score {}, update {}, normalize {}, channels {} cycles)",
-            l.score, l.update, l.normalize, l.channel
+            "dataflow simulator, streaming graph (score {}, update {}, normalize {} every {}, channels {} cycles)",
+            l.score, l.update, l.normalize, l.normalize_interval, l.channel
         ),
         operations: OperationCounts::sdpa_key(d)
             .times(keys / queries)

@@ -387,7 +387,10 @@ fn estimate_covers_the_softmax_row_and_the_exp_unit() {
         };
         let (model, sim) = (json(&args("model")), json(&args("sim")));
         assert!(
-            sim["input"]["cycles_source"].as_str().unwrap().contains("Verilator"),
+            sim["input"]["cycles_source"]
+                .as_str()
+                .unwrap()
+                .contains("Verilator"),
             "{sim}"
         );
         for figure in ["latency_cycles", "interval_cycles"] {

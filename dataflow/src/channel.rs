@@ -47,10 +47,23 @@ pub struct ChannelStats {
     pub peak_occupancy: usize,
 }
 
+/// What a unit run on demand gives when its channel asks for the next
+/// element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fed<T> {
+    /// The element and its send cycle.
+    Element(T, Time),
+    /// The stream ended: the channel closes.
+    End,
+    /// The unit can make no more elements and its stream did not end (a
+    /// group that never ends): the channel stays empty, so its receiver
+    /// waits and the run ends as a deadlock.
+    Stuck,
+}
+
 /// Makes the next element of a channel fed on demand, given the credit
-/// cycle of its send; `None` ends the stream. See
-/// [`crate::program::Program::add_on_demand`].
-pub(crate) type Feed<T> = Box<dyn FnMut(Time) -> Option<(T, Time)>>;
+/// cycle of its send. See [`crate::program::Program::add_on_demand`].
+pub(crate) type Feed<T> = Box<dyn FnMut(Time) -> Fed<T>>;
 
 /// The shared state of one channel.
 pub(crate) struct Core<T> {
@@ -78,6 +91,8 @@ pub(crate) struct Core<T> {
     /// A sender run on demand: asked for the next element when the
     /// receiver finds the channel empty.
     feed: Option<Feed<T>>,
+    /// Whether a feed was ever installed (it stays true after the end).
+    fed: bool,
 }
 
 impl<T> std::fmt::Debug for Core<T> {
@@ -148,12 +163,13 @@ impl<T> Core<T> {
         let credit = self.ready_to_send().expect("an empty channel has credit");
         let feed = self.feed.as_mut().expect("a fed channel");
         match feed(credit) {
-            Some((value, time)) => self.push(value, time),
-            None => {
+            Fed::Element(value, time) => self.push(value, time),
+            Fed::End => {
                 self.feed = None;
                 self.closed = true;
                 self.activity.set(self.activity.get() + 1);
             }
+            Fed::Stuck => {}
         }
     }
 
@@ -191,6 +207,7 @@ pub(crate) fn channel<T>(
         closed: false,
         activity,
         feed: None,
+        fed: false,
     }));
     (
         Sender {
@@ -247,22 +264,33 @@ impl<T> Sender<T> {
     }
 
     /// Hands the sending to `feed`, run whenever the receiver finds the
-    /// channel empty; nothing else may send on it. The returned check, for
-    /// the end of a run, says whether an element is left that no receive
-    /// took (in the channel or still in the feed).
-    pub(crate) fn feed_on_demand(&self, feed: Feed<T>) -> Box<dyn Fn() -> bool>
+    /// channel empty; nothing else may send on it. Refused (with the reason)
+    /// when the channel was already sent on, closed or fed. The returned
+    /// check, for the end of a run, says whether an element is left that no
+    /// receive took (in the channel or still in the feed).
+    pub(crate) fn feed_on_demand(&self, feed: Feed<T>) -> Result<Box<dyn Fn() -> bool>, &'static str>
     where
         T: 'static,
     {
-        self.core.borrow_mut().feed = Some(feed);
+        {
+            let mut c = self.core.borrow_mut();
+            if c.fed {
+                return Err("it is fed on demand already");
+            }
+            if c.sent > 0 || c.closed {
+                return Err("it was sent on or closed already");
+            }
+            c.feed = Some(feed);
+            c.fed = true;
+        }
         let core = self.core.clone();
-        Box::new(move || {
+        Ok(Box::new(move || {
             let mut c = core.borrow_mut();
             if c.buffer.is_empty() && c.feed.is_some() {
                 c.pull();
             }
             !c.buffer.is_empty()
-        })
+        }))
     }
 
     /// Marks the end of the stream: the receiver sees `Closed` once empty.
@@ -293,11 +321,9 @@ impl<T> Receiver<T> {
         self.core.borrow_mut().ready_to_receive()
     }
 
-    /// Whether the channel is fed on demand (or was, and has ended): a
-    /// receive then never waits on an empty channel.
-    pub fn is_fed_on_demand(&self) -> bool {
-        let c = self.core.borrow();
-        c.feed.is_some() || c.closed
+    /// Whether the channel is fed on demand (or was, and has ended).
+    pub(crate) fn is_fed_on_demand(&self) -> bool {
+        self.core.borrow().fed
     }
 
     /// Takes the next element at cycle `time`, at or after [`Self::ready_at`].

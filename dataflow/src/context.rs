@@ -87,8 +87,8 @@ pub trait Context {
     /// Its counters so far.
     fn stats(&self) -> ContextStats;
     /// Asked once every context is done: what it would still wait on, if
-    /// it has work left that no step could do (a source whose receiver
-    /// stopped early). None by default.
+    /// it has work left that no step could do (a unit run on demand whose
+    /// receiver stopped early). None by default.
     fn left_waiting(&mut self) -> Option<Wait> {
         None
     }

@@ -227,9 +227,13 @@ impl Program {
     ///
     /// Differences from [`Self::add`], in deadlocks only: a unit run on
     /// demand is not listed among the waiters (as a context it would wait
-    /// on its full channel: a consequence, not a cause), and when its
-    /// receiver stops with outputs still to come, the run ends as a
-    /// deadlock naming it, even where they would have fit in its channel.
+    /// on its full channel: a consequence, not a cause; a unit stuck on a
+    /// group that never ends leaves its receiver waiting instead), the
+    /// counters up to the deadlock may be lower (it made only what was
+    /// asked for), and when its receiver stops with outputs still to come,
+    /// the run ends as a deadlock naming it, even where they would have
+    /// fit in its channel. Its output channel must be new: not sent on,
+    /// closed or fed before (else an error).
     pub fn add_on_demand<U>(&mut self, unit: U) -> Result<()>
     where
         U: OnDemand + 'static,
@@ -249,7 +253,12 @@ impl Program {
         let left_over = unit
             .borrow()
             .sender()
-            .feed_on_demand(Box::new(move |credit| fed.borrow_mut().next_output(credit)));
+            .feed_on_demand(Box::new(move |credit| fed.borrow_mut().next_output(credit)))
+            .map_err(|why| {
+                DataflowError::InvalidParameter(format!(
+                    "unit {name}: cannot run on demand: its output channel {why}"
+                ))
+            })?;
         self.contexts.push(Box::new(RunOnDemand {
             name,
             unit,
@@ -298,10 +307,14 @@ impl Program {
                 return Err(self.deadlock(waiting));
             }
         }
-        // every context is done; one may still have work nobody took
-        let left: Vec<(usize, Wait)> = (0..self.contexts.len())
+        // every context is done; one may still have work nobody took.
+        // Downstream first: a unit run on demand is added after those that
+        // feed it, and its check may take what they still hold.
+        let mut left: Vec<(usize, Wait)> = (0..self.contexts.len())
+            .rev()
             .filter_map(|i| self.contexts[i].left_waiting().map(|w| (i, w)))
             .collect();
+        left.reverse();
         if !left.is_empty() {
             return Err(self.deadlock(left));
         }

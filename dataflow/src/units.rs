@@ -8,7 +8,7 @@
 //! that make one output at a time share one loop (`run_firing`) and can
 //! also run on demand ([`OnDemand`]); the others share `run_single_input`.
 
-use crate::channel::{Blocked, Receiver, Sender, Time};
+use crate::channel::{Blocked, Fed, Receiver, Sender, Time};
 use crate::context::{Clock, Context, ContextStats, Step, Timing, Wait};
 use std::cell::RefCell;
 use std::fmt::Debug;
@@ -139,8 +139,9 @@ pub trait OnDemand: Context {
     /// waits on an empty channel).
     fn inputs_on_demand(&self) -> bool;
     /// The next output and its send cycle, given the output channel's
-    /// credit cycle; `None` once the inputs ended.
-    fn next_output(&mut self, credit: Time) -> Option<(Self::Output, Time)>;
+    /// credit cycle; the end once the inputs ended, or stuck.
+    #[doc(hidden)]
+    fn next_output(&mut self, credit: Time) -> Fed<Self::Output>;
 }
 
 /// The loop of a unit that makes one output at a time with `fire`: send
@@ -172,20 +173,19 @@ fn run_firing<O>(
 }
 
 /// The next output of a unit run on demand: `fire`, then emit at the
-/// channel's credit.
+/// channel's credit. A unit that waits on an input (one that is itself
+/// stuck, or a group whose stream closed before its last element) is
+/// stuck: it would wait forever as a context too.
 #[inline]
 fn fire_on_demand<O>(
-    name: &str,
     clock: &mut Clock,
     credit: Time,
     fire: impl FnOnce(&mut Clock, &mut bool) -> Result<(O, Time), Halt>,
-) -> Option<(O, Time)> {
+) -> Fed<O> {
     match fire(clock, &mut false) {
-        Ok((y, fired)) => Some((y, clock.emit(fired, credit))),
-        Err(Halt::End) => None,
-        // `Program::add_on_demand` admits only units whose inputs are fed
-        // on demand, and a fed channel is never empty when received from
-        Err(Halt::Wait(_)) => unreachable!("{name}, run on demand, waited on an input"),
+        Ok((y, fired)) => Fed::Element(y, clock.emit(fired, credit)),
+        Err(Halt::End) => Fed::End,
+        Err(Halt::Wait(_)) => Fed::Stuck,
     }
 }
 
@@ -248,11 +248,9 @@ impl<T, I: Iterator<Item = T>> OnDemand for Generator<T, I> {
         true
     }
 
-    fn next_output(&mut self, credit: Time) -> Option<(T, Time)> {
+    fn next_output(&mut self, credit: Time) -> Fed<T> {
         let items = &mut self.items;
-        fire_on_demand(&self.name, &mut self.clock, credit, |clock, _| {
-            generate(items, clock)
-        })
+        fire_on_demand(&mut self.clock, credit, |clock, _| generate(items, clock))
     }
 }
 
@@ -345,9 +343,9 @@ impl<I, O, S, F: FnMut(&mut S, I) -> Option<O>> OnDemand for StatefulMap<I, O, S
         self.rx.is_fed_on_demand()
     }
 
-    fn next_output(&mut self, credit: Time) -> Option<(O, Time)> {
+    fn next_output(&mut self, credit: Time) -> Fed<O> {
         let (rx, f, state) = (&self.rx, &mut self.f, &mut self.state);
-        fire_on_demand(&self.name, &mut self.clock, credit, |clock, progressed| {
+        fire_on_demand(&mut self.clock, credit, |clock, progressed| {
             map_fire(rx, state, f, clock, progressed)
         })
     }
@@ -470,9 +468,9 @@ where
         self.join.held_rx.is_fed_on_demand() && self.join.stream_rx.is_fed_on_demand()
     }
 
-    fn next_output(&mut self, credit: Time) -> Option<(O, Time)> {
+    fn next_output(&mut self, credit: Time) -> Fed<O> {
         let join = &mut self.join;
-        fire_on_demand(&self.name, &mut self.clock, credit, |clock, _| join.fire(clock))
+        fire_on_demand(&mut self.clock, credit, |clock, _| join.fire(clock))
     }
 }
 

@@ -166,6 +166,113 @@ fn a_unit_fed_by_a_context_cannot_run_on_demand() {
 }
 
 #[test]
+fn a_channel_already_used_cannot_be_fed_on_demand() {
+    let mut p = Program::new();
+    let (tx, _rx) = p.channel::<u64>("closed", 2, 1).unwrap();
+    tx.close();
+    let refused = p
+        .add_on_demand(Generator::new("late", 0..4, tx, Timing::pipelined(0)))
+        .unwrap_err();
+    assert!(refused.to_string().contains("closed already"), "{refused}");
+}
+
+/// A join whose last group never ends (its stream closes first): as a
+/// context it waits on the closed stream, run on demand it leaves its
+/// receiver waiting; either way a deadlock, not a panic.
+#[test]
+fn a_group_that_never_ends_is_a_deadlock_either_way() {
+    for on_demand in [false, true] {
+        let mut p = Program::new();
+        let (h_tx, h_rx) = p.channel::<u64>("held", 2, 1).unwrap();
+        let (s_tx, s_rx) = p.channel::<u64>("stream", 2, 1).unwrap();
+        let (o_tx, o_rx) = p.channel::<u64>("out", 2, 1).unwrap();
+        add_sources(
+            &mut p,
+            on_demand,
+            (0..1, h_tx),
+            (0..2, s_tx),
+            Timing::pipelined(0),
+        );
+        let join = HoldJoin::new(
+            "join",
+            h_rx,
+            s_rx,
+            o_tx,
+            Timing::pipelined(1),
+            |_: &u64| false,
+            |h: &u64, x| h + x,
+        );
+        if on_demand {
+            p.add_on_demand(join).unwrap();
+        } else {
+            p.add(join);
+        }
+        let (check, _) = Checker::exact("check", o_rx, [0, 1, 2].into_iter());
+        p.add(check);
+        match p.run() {
+            Err(DataflowError::Deadlock(d)) => {
+                let waiter = if on_demand { "check" } else { "join" };
+                assert!(
+                    d.waiters.iter().any(|w| w.context == waiter),
+                    "on demand {on_demand}: {d}"
+                );
+            }
+            other => panic!("on demand {on_demand}: {other:?}"),
+        }
+    }
+}
+
+/// A reduce run on demand whose receiver stops early takes the rest of its
+/// input before the generator feeding it is asked what is left: the run
+/// succeeds, as with contexts.
+#[test]
+fn leftovers_are_asked_for_downstream_first() {
+    for on_demand in [false, true] {
+        let mut p = Program::new();
+        let (g_tx, g_rx) = p.channel::<u64>("numbers", 2, 1).unwrap();
+        let (r_tx, r_rx) = p.channel::<u64>("sums", 2, 1).unwrap();
+        let (h_tx, h_rx) = p.channel::<u64>("held", 2, 1).unwrap();
+        let (o_tx, o_rx) = p.channel::<u64>("out", 2, 1).unwrap();
+        // sums of threes; the last group (9, 10) never ends, so no sum
+        let reduce = StatefulMap::new(
+            "reduce",
+            g_rx,
+            r_tx,
+            Timing::pipelined(1),
+            0u64,
+            |sum: &mut u64, x: u64| {
+                *sum += x;
+                (x % 3 == 2).then(|| std::mem::take(sum))
+            },
+        );
+        if on_demand {
+            p.add_on_demand(Generator::new("numbers", 0..11, g_tx, Timing::pipelined(0)))
+                .unwrap();
+            p.add_on_demand(reduce).unwrap();
+        } else {
+            p.add(Generator::new("numbers", 0..11, g_tx, Timing::pipelined(0)));
+            p.add(reduce);
+        }
+        // one held value, joined with every sum as a single group
+        p.add(Generator::new("held", 0..1, h_tx, Timing::pipelined(0)));
+        p.add(HoldJoin::new(
+            "join",
+            h_rx,
+            r_rx,
+            o_tx,
+            Timing::pipelined(1),
+            |s: &u64| *s == 21,
+            |h: &u64, s| h + s,
+        ));
+        let (check, handle) = Checker::exact("check", o_rx, [3, 12, 21].into_iter());
+        p.add(check);
+        let report = p.run();
+        assert!(report.is_ok(), "on demand {on_demand}: {report:?}");
+        assert!(handle.borrow().passed(), "{:?}", handle.borrow());
+    }
+}
+
+#[test]
 fn bad_channels_are_refused() {
     let mut p = Program::new();
     assert!(p
@@ -224,7 +331,7 @@ proptest! {
     }
 
     #[test]
-    fn a_source_on_demand_times_everything_as_a_generator_does(
+    fn a_generator_on_demand_times_everything_as_a_context_does(
         groups in 1u64..12, group in 1u64..12,
         capacities in proptest::array::uniform3(1usize..5),
         latencies in proptest::array::uniform3(1u64..4),
@@ -309,7 +416,7 @@ proptest! {
     }
 
     #[test]
-    fn a_source_whose_receiver_stops_early_ends_the_run_as_a_generator_would(
+    fn a_generator_on_demand_whose_receiver_stops_early_ends_the_run_as_a_context_would(
         groups in 1u64..6, extra in 1u64..6, on_demand: bool,
     ) {
         // the held stream ends after `groups` groups; the stream has more
