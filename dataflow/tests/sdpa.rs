@@ -258,3 +258,18 @@ fn bad_runs_are_refused_with_a_message() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// The closed forms for any size, queries shorter or longer than the
+    /// streaming normalizer's interval among them.
+    #[test]
+    fn cycle_counts_match_the_closed_forms_for_any_size(
+        n in 1usize..48, d in 1usize..40, queries in 1usize..6, naive: bool,
+    ) {
+        let variant = if naive { Variant::Naive } else { Variant::Streaming };
+        let r = run(variant, n, d, queries, NumberFormat::F64);
+        proptest::prop_assert_eq!(r.cycles, r.closed_form_cycles);
+    }
+}
