@@ -60,7 +60,7 @@ pub enum CyclesFrom {
     Sim,
     /// The streaming dataflow graph of the same head (with the RTL's stage
     /// counts as unit latencies), with operations counted from its units'
-    /// fires.
+    /// fires (sdpa only).
     Dataflow,
 }
 
@@ -71,10 +71,11 @@ pub struct EstimateArgs {
     /// exp (n elements).
     #[arg(long, value_enum, default_value = "sdpa")]
     block: crate::BlockArg,
-    /// Head dimension.
+    /// Head dimension (sdpa only).
     #[arg(long, default_value_t = 16)]
     d: usize,
-    /// Keys per query, logits per row (both at most 256) or exp elements.
+    /// Keys per query, logits per row (both at most 256) or exp elements
+    /// (at most 2^24; 2^16 with --cycles-from sim).
     #[arg(long, default_value_t = 256)]
     n: usize,
     /// Where the cycle counts come from.
@@ -213,19 +214,34 @@ fn inference(block: crate::BlockArg) -> Inference {
     }
 }
 
+/// Most exp elements per batch for `--cycles-from sim` (four batches are
+/// simulated and traced).
+const EXP_SIM_N_MAX: usize = 1 << 16;
+
 /// Latency and interval of one inference of the block (an sdpa query, a
 /// softmax row of `n` logits, `n` exp elements) from a Verilator run of
 /// the exported block, four inferences at full speed, checked bit for bit
 /// and cycle for cycle: the latency from the first input handshake to the
-/// first inference's last output beat, the interval from the last beats of
-/// the first and the fourth.
+/// first inference's last output beat, the interval between the last beats
+/// of consecutive inferences (an error unless all three are equal).
 fn verilator_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
     let block = args.block.name();
-    let dir = PathBuf::from("target/hwformer-estimate").join(format!("{block}_d{}", args.d));
+    if matches!(args.block, crate::BlockArg::Exp) && args.n > EXP_SIM_N_MAX {
+        return Err(format!(
+            "--cycles-from sim simulates four batches: exp takes at most {EXP_SIM_N_MAX} elements \
+             there, not {} (--cycles-from model has no limit)",
+            args.n
+        ));
+    }
+    let folder = match args.block {
+        crate::BlockArg::Sdpa => format!("sdpa_d{}", args.d),
+        _ => block.to_string(),
+    };
+    let dir = PathBuf::from("target/hwformer-estimate").join(folder);
     let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
     let inferences = 4;
     let request = SimRequest {
-        dir,
+        dir: dir.clone(),
         manifest,
         backend: Backend::Verilator,
         size: WorkloadSize {
@@ -238,26 +254,23 @@ fn verilator_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
         saif: None,
         build: BuildOptions::default(),
     };
+    let what = format!(
+        "the Verilator run of {block} (n = {}, exported in {})",
+        args.n,
+        dir.display()
+    );
     let outcome = match args.block {
         // rows of one length (the sim command's rows have random lengths)
         crate::BlockArg::Softmax => {
             let model = hwformer_hdl::softmax::model_from_manifest(&request.manifest)?;
-            let mut rng = hwformer_quant::random::seeded(1);
-            let rows = (0..inferences)
-                .map(|_| {
-                    let row = hwformer_quant::random::normal_vec(&mut rng, args.n, 2.0);
-                    hwformer_quant::integer::quantize_all("logit", &row, model.input())
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            let workload = Workload::softmax_rows(&model, &rows).map_err(|e| e.to_string())?;
-            simulate_workload(&request, &workload)
+            Workload::softmax_rows_of_one_length(&model, request.size)
+                .and_then(|workload| simulate_workload(&request, &workload))
         }
         _ => simulate(&request),
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| format!("{what}: {e}"))?;
     if let Err(m) = &outcome.result {
-        return Err(format!("the Verilator run failed its check: {m}"));
+        return Err(format!("{what} failed its check: {m}"));
     }
     let beats = match args.block {
         crate::BlockArg::Sdpa => 1,
@@ -265,14 +278,22 @@ fn verilator_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
     };
     let out = &outcome.trace.output_cycles[0];
     let first_input = outcome.trace.input_cycles.iter().filter_map(|c| c.first()).min();
-    let (Some(&first_input), Some(&first_done), Some(&last_done)) =
-        (first_input, out.get(beats - 1), out.get(inferences * beats - 1))
-    else {
-        return Err(format!("the Verilator run of {block} produced too few beats"));
+    // the last beat of each inference
+    let done: Vec<u64> = (1..=inferences)
+        .filter_map(|i| out.get(i * beats - 1).copied())
+        .collect();
+    let (Some(&first_input), true) = (first_input, done.len() == inferences) else {
+        return Err(format!("{what} produced too few beats"));
     };
+    let gaps: Vec<u64> = done.windows(2).map(|w| w[1] - w[0]).collect();
+    if gaps.iter().any(|&g| g != gaps[0]) {
+        return Err(format!(
+            "{what}: the inferences did not follow one another evenly (gaps {gaps:?} cycles)"
+        ));
+    }
     Ok((
-        first_done - first_input,
-        (last_done - first_done) / (inferences as u64 - 1),
+        done[0] - first_input,
+        gaps[0],
         format!(
             "Verilator run, {inferences} {} at full speed",
             inference(args.block).plural()

@@ -372,12 +372,15 @@ fn estimate_covers_the_softmax_row_and_the_exp_unit() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("closed form"));
     // the exported blocks on Verilator take the closed forms' cycles, rows
     // shorter than the four-cycle minimum too
-    for (block, n) in [("softmax", "64"), ("softmax", "2"), ("exp", "100")] {
+    // (sdpa d = 4, short queries: the normalizer paces them)
+    for (block, n) in [("softmax", "64"), ("softmax", "2"), ("exp", "100"), ("sdpa", "5")] {
         let args = |from| {
             [
                 "estimate",
                 "--block",
                 block,
+                "--d",
+                "4",
                 "--n",
                 n,
                 "--cycles-from",

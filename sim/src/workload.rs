@@ -12,7 +12,7 @@ use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_quant::accuracy::random_logit_row;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::integer::{dequantize_all, quantize_all};
-use hwformer_quant::random::seeded;
+use hwformer_quant::random::{normal_vec, seeded};
 use hwformer_quant::tables::ExpNeg;
 use rand::Rng;
 
@@ -124,6 +124,25 @@ fn softmax(model: &SoftmaxModel, size: WorkloadSize) -> Result<Workload, SimErro
 }
 
 impl Workload {
+    /// The softmax workload of `size.queries` rows of exactly `size.n`
+    /// seeded random logits (normal, sigma 2): rows of one length, which
+    /// the closed form covers when `n >= 4` (the sim command's rows have
+    /// random lengths).
+    pub fn softmax_rows_of_one_length(model: &SoftmaxModel, size: WorkloadSize) -> Result<Self, SimError> {
+        if size.n == 0 || size.queries == 0 || size.n > SOFTMAX_N_MAX {
+            return Err(SimError::Invalid(format!(
+                "softmax rows of 1 to {SOFTMAX_N_MAX} logits and at least one row, not {} x {}",
+                size.queries, size.n
+            )));
+        }
+        let mut rng = seeded(size.seed);
+        let rows = (0..size.queries)
+            .map(|_| quantize_all("logit", &normal_vec(&mut rng, size.n, 2.0), model.input()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SimError::Invalid(e.to_string()))?;
+        Workload::softmax_rows(model, &rows)
+    }
+
     /// The softmax workload of given rows of raw logits in `model`'s format.
     pub fn softmax_rows(model: &SoftmaxModel, rows: &[Vec<i64>]) -> Result<Self, SimError> {
         let (mut input, mut output) = (Beats::new(16), Beats::new(16));

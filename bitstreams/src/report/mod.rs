@@ -198,7 +198,8 @@ impl Reading {
 }
 
 impl fmt::Display for Reading {
-    /// Two decimals, with the bound's sign in front (`<0.01`, `~0.00`, `7.05`).
+    /// Two decimals unless a precision is given (`{:.3}`), with the bound's
+    /// sign in front (`<0.01`, `~0.00`, `7.05`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = match self.bound {
             Bound::Exact => "",

@@ -184,7 +184,7 @@ impl PowerReport {
             let mut c = TextTable::new(["Component", "Power (W)", "Used", "Available", "Util%"]);
             for k in &self.components {
                 c.add_row([
-                    format!("{}{}", "  ".repeat(k.level.min(8) as usize), k.name),
+                    indented(&k.name, k.level),
                     format!("{:.3}", k.power_w),
                     k.used.map(num).unwrap_or_else(|| "-".into()),
                     k.available.map(num).unwrap_or_else(|| "-".into()),
@@ -211,9 +211,9 @@ impl PowerReport {
         }
         if !self.clocks.is_empty() {
             out.push('\n');
-            let mut t = TextTable::new(["Clock", "Domain", "Constraint (ns)"]);
+            let mut t = TextTable::new(["Clock", "Constraint (ns)", "Domain"]);
             for c in &self.clocks {
-                t.add_row([c.clock.clone(), c.domain.clone(), opt_fixed(c.constraint_ns, 3)]);
+                t.add_row([c.clock.clone(), opt_fixed(c.constraint_ns, 3), c.domain.clone()]);
             }
             out.push_str(&t.render());
         }
@@ -221,15 +221,17 @@ impl PowerReport {
             out.push('\n');
             let mut t = TextTable::new(["Instance", "Power (W)"]);
             for h in &self.hierarchy {
-                t.add_row([
-                    format!("{}{}", "  ".repeat(h.level.min(8) as usize), h.name),
-                    format!("{:.3}", h.power_w),
-                ]);
+                t.add_row([indented(&h.name, h.level), format!("{:.3}", h.power_w)]);
             }
             out.push_str(&t.render());
         }
         out
     }
+}
+
+/// A row name indented two spaces per level (at most 8), as Vivado does.
+fn indented(name: &str, level: u32) -> String {
+    format!("{}{name}", "  ".repeat(level.min(8) as usize))
 }
 
 /// The value cell of key `key` in a key / value table.
@@ -465,9 +467,29 @@ mod tests {
         let s = p.summary_table();
         assert!(s.contains("9.500 (Something exceeded)"), "{s}");
         assert!(s.contains("  LUT as Logic"), "{s}");
-        // the by-hierarchy rows, indented by depth
-        assert!(s.contains("Instance"), "{s}");
-        assert!(s.contains("\n  core "), "{s}");
+        // one row each of supplies, clocks and hierarchy, the last indented
+        let row = |first: &str| -> Vec<&str> {
+            let line = s
+                .lines()
+                .find(|l| l.starts_with(first))
+                .unwrap_or_else(|| panic!("{first}: {s}"));
+            line.split_whitespace().collect()
+        };
+        assert_eq!(row("Vccint"), ["Vccint", "1.000", "0.250", "0.200", "0.050"]);
+        assert_eq!(row("sys_clk"), ["sys_clk", "10.000", "clk"]);
+        assert_eq!(row("toy_top"), ["toy_top", "9.000"]);
+        assert_eq!(row("  core"), ["core", "0.300"]);
+        // tables a report does not have are left out
+        let bare = PowerReport {
+            supplies: Vec::new(),
+            clocks: Vec::new(),
+            hierarchy: Vec::new(),
+            ..p.clone()
+        };
+        let s = bare.summary_table();
+        for header in ["Supply", "Constraint (ns)", "Instance"] {
+            assert!(!s.contains(header), "{header}: {s}");
+        }
     }
 
     #[test]
@@ -483,7 +505,7 @@ mod tests {
             parse(&bad).unwrap_err().line(),
             Some(line_of(&bad, "| Block RAM"))
         );
-        let cut = &SYNTHETIC[..SYNTHETIC.find("2.1 By").unwrap()];
+        let cut = &SYNTHETIC[..SYNTHETIC.find("3.1 By").unwrap()];
         assert_eq!(parse(cut).unwrap_err().line(), Some(cut.lines().count() + 1));
     }
 }

@@ -133,8 +133,11 @@ Table of Contents
 -----------------
 1. Summary
 1.1 On-Chip Components
-2. Detailed Reports
-2.1 By Hierarchy
+1.2 Power Supply Summary
+2. Settings
+2.1 Clock Constraints
+3. Detailed Reports
+3.1 By Hierarchy
 
 1. Summary
 ----------
@@ -166,10 +169,33 @@ Table of Contents
 +----------------+-----------+----------+-----------+-----------------+
 
 
-2. Detailed Reports
+1.2 Power Supply Summary
+------------------------
+
++--------+-------------+-----------+-------------+------------+
+| Source | Voltage (V) | Total (A) | Dynamic (A) | Static (A) |
++--------+-------------+-----------+-------------+------------+
+| Vccint |       1.000 |     0.250 |       0.200 |      0.050 |
++--------+-------------+-----------+-------------+------------+
+
+
+2. Settings
+-----------
+
+2.1 Clock Constraints
+---------------------
+
++---------+--------+-----------------+
+| Clock   | Domain | Constraint (ns) |
++---------+--------+-----------------+
+| sys_clk | clk    |            10.0 |
++---------+--------+-----------------+
+
+
+3. Detailed Reports
 -------------------
 
-2.1 By Hierarchy
+3.1 By Hierarchy
 ----------------
 
 +----------+-----------+
