@@ -433,7 +433,7 @@ pub(crate) fn parse(text: &str) -> Result<PowerReport, ReportError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::report::samples::POWER as SYNTHETIC;
