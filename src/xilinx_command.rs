@@ -165,6 +165,23 @@ struct Cycles {
     operations_source: String,
 }
 
+impl Cycles {
+    /// Latency, interval and their source, with the operations counted
+    /// and theirs.
+    fn new(
+        (latency, interval, source): (u64, u64, String),
+        (operations, operations_source): (OperationCounts, String),
+    ) -> Self {
+        Self {
+            latency,
+            interval,
+            source,
+            operations,
+            operations_source,
+        }
+    }
+}
+
 /// Cycles and operations of sdpa per query.
 fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
     let (n, d) = (args.n as u64, args.d as u64);
@@ -175,32 +192,20 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
         )
     };
     match args.cycles_from {
-        CyclesFrom::Model => {
-            let (operations, operations_source) = counted("timing model");
-            Ok(Cycles {
-                latency: n + output_delay(d),
-                interval: query_cycles(n, d),
-                source: format!(
+        CyclesFrom::Model => Ok(Cycles::new(
+            (
+                n + output_delay(d),
+                query_cycles(n, d),
+                format!(
                     "timing model: one key per cycle, output {} cycles after the last key, \
                      at least {} cycles per query",
                     output_delay(d),
                     min_query_cycles(d)
                 ),
-                operations,
-                operations_source,
-            })
-        }
-        CyclesFrom::Sim => {
-            let (operations, operations_source) = counted("Verilator");
-            let (latency, interval, source) = verilator_cycles(args)?;
-            Ok(Cycles {
-                latency,
-                interval,
-                source,
-                operations,
-                operations_source,
-            })
-        }
+            ),
+            counted("timing model"),
+        )),
+        CyclesFrom::Sim => Ok(Cycles::new(verilator_cycles(args)?, counted("Verilator"))),
         CyclesFrom::Dataflow => sdpa_dataflow_cycles(args.n, args.d),
     }
 }
@@ -387,37 +392,21 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
         ),
         crate::BlockArg::Sdpa => return Err("sdpa takes its cycles from sdpa_cycles".into()),
     };
-    let (latency, interval, source, operations_source) = match args.cycles_from {
-        CyclesFrom::Model => (
-            latency,
-            interval,
-            source,
-            format!("{counted} with timing model cycles"),
-        ),
-        CyclesFrom::Sim => {
-            let (latency, interval, source) = verilator_cycles(args)?;
-            (
-                latency,
-                interval,
-                source,
-                format!("{counted} with Verilator cycles"),
-            )
-        }
-        CyclesFrom::Dataflow => {
-            return Err(format!(
-                "--cycles-from dataflow is for sdpa (the dataflow graphs are attention graphs); \
-                 {} takes its cycles from its closed form or a Verilator run (--cycles-from model|sim)",
-                args.block.name()
-            ))
-        }
-    };
-    Ok(Cycles {
-        latency,
-        interval,
-        source,
-        operations,
-        operations_source,
-    })
+    match args.cycles_from {
+        CyclesFrom::Model => Ok(Cycles::new(
+            (latency, interval, source),
+            (operations, format!("{counted} with timing model cycles")),
+        )),
+        CyclesFrom::Sim => Ok(Cycles::new(
+            verilator_cycles(args)?,
+            (operations, format!("{counted} with Verilator cycles")),
+        )),
+        CyclesFrom::Dataflow => Err(format!(
+            "--cycles-from dataflow is for sdpa (the dataflow graphs are attention graphs); \
+             {} takes its cycles from its closed form or a Verilator run (--cycles-from model|sim)",
+            args.block.name()
+        )),
+    }
 }
 
 /// `hwformer estimate` with a clock already known (the demo passes the
