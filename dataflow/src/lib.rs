@@ -9,11 +9,18 @@
 //! streaming SDPA graphs, their closed-form cycle counts, and a search for
 //! minimum FIFO depths.
 //!
+//! Beside them, [`handshake`]: every exported block's timing as a graph
+//! of units with the RTL's valid/ready semantics (lock-step pipelines,
+//! FIFOs, a row ring, shared finishers, paced sources and sinks), stepped
+//! cycle by cycle: the one timing model the RTL is checked against.
+//!
 //! It is not an RTL simulator and knows nothing of Verilog.
 #![warn(missing_docs)]
 
 pub mod channel;
 pub mod context;
+pub mod handshake;
+pub mod pacing;
 pub mod plot;
 pub mod program;
 pub mod sdpa;

@@ -23,7 +23,7 @@ use crate::export::{self, ExportError};
 use crate::fixed::{RoundShift, SignExtend, WideProduct};
 use crate::lanes::{LanePacker, LaneSelect};
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
-use crate::reciprocal::ReciprocalUnit;
+use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa, SCALE_FRAC};
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
@@ -32,21 +32,29 @@ use std::collections::BTreeMap;
 /// Most keys per query (sets the accumulator widths).
 pub const SDPA_N_MAX: usize = 256;
 
+/// Stages before the exp units, moving with them: q.k, scale, running max.
+pub const SDPA_SCORE_STAGES: u64 = 3;
+
+/// Cycles the normalizer works on a query before it offers the output,
+/// for `d` lanes: the reciprocal, then one lane a cycle through a
+/// registered select (`d + 1` cycles).
+pub fn normalizer_cycles(d: u64) -> u64 {
+    RECIPROCAL_BUSY_CYCLES + d + 1
+}
+
 /// Cycles from a query's last key handshake to its output's `tvalid`,
-/// when nothing stalls, for `d` lanes: three stages, the exp units, the
-/// reciprocal (started as the accumulator takes the last key, three
-/// cycles), then one output lane a cycle through a registered select
-/// (`d + 1` cycles).
+/// when nothing stalls, for `d` lanes: the score stages, the exp units,
+/// the accumulator taking the last key (1), then the normalizer.
 pub fn output_delay(d: u64) -> u64 {
-    3 + EXP_LATENCY + 3 + d + 1
+    SDPA_SCORE_STAGES + EXP_LATENCY + 1 + normalizer_cycles(d)
 }
 
 /// Fewest cycles between the outputs of queries back to back for `d`
-/// lanes: the normalizer is busy `d + 4` cycles per query (reciprocal 2,
-/// the lanes `d + 1`, hold) and idle one, so a query of `n` keys costs
+/// lanes: the normalizer works [`normalizer_cycles`], holds the output
+/// one cycle and is idle one, so a query of `n` keys costs
 /// [`query_cycles`].
 pub fn min_query_cycles(d: u64) -> u64 {
-    d + 5
+    normalizer_cycles(d) + 2
 }
 
 /// Cycles a query of `n` keys takes in steady state when nothing stalls.

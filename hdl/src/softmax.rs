@@ -43,6 +43,9 @@ pub const SOFTMAX_SLOTS: usize = 8;
 /// Logits the block holds at once (the ring buffer).
 pub const SOFTMAX_BUFFER: usize = 1024;
 
+/// Register stages after the output pass's exp unit (the output register).
+pub const SOFTMAX_OUTPUT_STAGES: u64 = 1;
+
 /// Cycles between the first logits of consecutive rows of `n` logits in
 /// steady state when nothing stalls: one logit per cycle, and at most one
 /// row per four cycles (one reciprocal at a time: start, seed, Newton,

@@ -1,5 +1,5 @@
 //! The checker: every output beat bit-exact with the integer model, every
-//! handshake (input and output) in the cycle the timing model predicts, at
+//! handshake (input and output) in the cycle the block's handshake graph predicts, at
 //! full speed every output beat in the cycle of the block's closed form,
 //! every element within the manifest's error bound of the float64
 //! reference. The first failure comes back as a [`Mismatch`] with
@@ -17,7 +17,7 @@ use std::fmt;
 pub struct Verdict {
     /// Output beats compared bit for bit.
     pub beats_checked: usize,
-    /// Whether every handshake's cycle was compared with the timing model.
+    /// Whether every handshake's cycle was compared with the handshake graph.
     pub cycles_checked: bool,
     /// Whether every output beat's cycle was compared with the closed form
     /// (full speed only).
@@ -36,9 +36,9 @@ pub enum MismatchKind {
     Data,
     /// tlast differs.
     Last,
-    /// The beat came out in another cycle than the timing model says.
+    /// The beat came out in another cycle than the handshake graph says.
     Cycle,
-    /// A beat was taken in another cycle than the timing model says.
+    /// A beat was taken in another cycle than the handshake graph says.
     InputCycle,
     /// The beat came out in another cycle than the closed form says.
     ClosedForm,
@@ -63,6 +63,9 @@ pub struct Mismatch {
     pub expected: String,
     /// Actual value.
     pub actual: String,
+    /// For a cycle mismatch: the handshake graph's unit that decides the
+    /// handshake, and every unit's state in that cycle.
+    pub unit: Option<String>,
 }
 
 impl fmt::Display for Mismatch {
@@ -71,7 +74,11 @@ impl fmt::Display for Mismatch {
             f,
             "{} stream `{}` beat {} (cycle {}): {:?} mismatch: expected {}, got {}",
             self.block, self.stream, self.beat, self.cycle, self.kind, self.expected, self.actual
-        )
+        )?;
+        match &self.unit {
+            Some(unit) => write!(f, "; {unit}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -106,7 +113,7 @@ fn beat_values(stream: &Stream, words: &[u32], into: &mut Vec<f64>) {
 /// What the cycles are compared with.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CycleChecks<'a> {
-    /// The timing model's trace under the same pacing.
+    /// The handshake graph's trace under the same pacing.
     pub model: Option<&'a Trace>,
     /// Compare output cycles with the closed forms (full speed only).
     pub closed_form: bool,
@@ -150,6 +157,7 @@ pub fn check(
                 cycle: trace.cycles,
                 expected: format!("all {offered} beats taken"),
                 actual: format!("{taken} taken"),
+                unit: None,
             });
         }
     }
@@ -166,6 +174,7 @@ pub fn check(
                     cycle: got.get(k).or(want.get(k)).copied().unwrap_or(0),
                     expected: show(want.get(k)),
                     actual: show(got.get(k)),
+                    unit: None,
                 });
             }
         }
@@ -181,6 +190,7 @@ pub fn check(
             cycle: trace.output_cycles[s].get(beat).copied().unwrap_or(trace.cycles),
             expected,
             actual,
+            unit: None,
         };
         let per_beat = workload.reference[s].len() / want.len().max(1);
         for k in 0..want.len().min(got.len()) {

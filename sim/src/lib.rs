@@ -7,7 +7,7 @@
 //! (`testbench`) drives them with seeded gaps and back-pressure and stamps
 //! every beat with its cycle; `check` compares the beats with the integer
 //! model bit for bit and with the float reference within the manifest's
-//! bound, and the cycles with the timing model. `workload` makes the
+//! bound, and the cycles with the block's handshake graph (`timing`, run by hwformer-dataflow). `workload` makes the
 //! stimulus for each block. This crate defines no blocks.
 #![warn(missing_docs)]
 

@@ -6,7 +6,7 @@ use crate::icarus::{self, IcarusOptions};
 use crate::ports::PortMap;
 use crate::rusthdl::rusthdl_model;
 use crate::testbench::{self, Pacing, Stimulus, Trace, DRAIN_CYCLES};
-use crate::timing::timing_model;
+use crate::timing;
 use crate::verilator::{self, BuildOptions, VerilatedModel};
 use crate::workload::{Workload, WorkloadSize};
 use crate::SimError;
@@ -161,7 +161,8 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
         }
     };
     let full_speed = request.pacing.valid_probability >= 1.0 && request.pacing.ready_probability >= 1.0;
-    let predicted = testbench::run(timing_model(&request.manifest)?.as_mut(), &ports, &stimulus);
+    let graph = timing::block_graph(&request.manifest)?;
+    let predicted = timing::predict(&graph, &ports, &stimulus);
     let result = match &predicted {
         Ok(model) => check(
             &request.manifest,
@@ -171,16 +172,24 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
                 model: Some(model),
                 closed_form: full_speed,
             },
-        ),
-        // the model stalled where the block did not: that is a cycle mismatch too
+        )
+        .map_err(|mut m| {
+            if matches!(m.kind, MismatchKind::Cycle | MismatchKind::InputCycle) {
+                let input = m.kind == MismatchKind::InputCycle;
+                m.unit = Some(timing::explain(&graph, &stimulus, &m.stream, input, m.cycle));
+            }
+            m
+        }),
+        // the graph stalled where the block did not: that is a cycle mismatch too
         Err(e) => Err(Mismatch {
             block: request.manifest.block.clone(),
-            stream: "timing model".into(),
+            stream: "handshake graph".into(),
             kind: MismatchKind::Cycle,
             beat: 0,
             cycle: trace.cycles,
             expected: e.to_string(),
             actual: format!("the block finished in {} cycles", trace.cycles),
+            unit: None,
         }),
     };
     let saif = match (&request.saif, &request.vcd) {

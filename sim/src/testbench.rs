@@ -10,8 +10,9 @@
 //! ```
 //!
 //! The pacing bit of stream `s` at cycle `c` is a pure function of the
-//! seed, `s` and `c`, so every back end (and Icarus' pattern files) sees
-//! exactly the same gaps. A source consults it only when it has no beat on
+//! seed, `s` and `c` (`hwformer_dataflow::pacing`), so every back end,
+//! Icarus' pattern files and the block's handshake graph see exactly the
+//! same gaps. A source consults it only when it has no beat on
 //! offer: as AXI4-Stream requires, an offered beat stays valid until taken
 //! (a sink's ready may come and go).
 
@@ -122,48 +123,8 @@ pub fn hex_words(words: &[u32], bits: usize) -> String {
     full[full.len().saturating_sub(digits)..].to_string()
 }
 
-/// Random gaps and back-pressure, as probabilities per cycle.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pacing {
-    /// Probability that a source offers its next beat in a cycle.
-    pub valid_probability: f64,
-    /// Probability that a sink is ready in a cycle.
-    pub ready_probability: f64,
-    /// Seed of the patterns.
-    pub seed: u64,
-}
-
-impl Pacing {
-    /// No gaps, no back-pressure.
-    pub const FULL_SPEED: Self = Self {
-        valid_probability: 1.0,
-        ready_probability: 1.0,
-        seed: 0,
-    };
-
-    /// The pacing bit of source (`sink == false`) or sink `index` at `cycle`.
-    pub fn bit(&self, sink: bool, index: usize, cycle: u64) -> bool {
-        let p = if sink {
-            self.ready_probability
-        } else {
-            self.valid_probability
-        };
-        if p >= 1.0 {
-            return true;
-        }
-        let stream = (index as u64) << 1 | u64::from(sink);
-        let x = splitmix64(self.seed ^ splitmix64(stream.wrapping_add(cycle << 8)));
-        ((x >> 11) as f64) < p * (1u64 << 53) as f64
-    }
-}
-
-/// A 64-bit mixer (Steele, Lea and Flood's SplitMix64 finalizer).
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub use hwformer_dataflow::pacing::Pacing;
+use hwformer_dataflow::pacing::{sink_ready, SourcePacer};
 
 /// What a run produced: every output beat with its cycle, and the cycle
 /// of every input handshake.
@@ -228,7 +189,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
         in_buf[offset] = u32::from(!active_high);
     }
     let mut next = vec![0usize; inputs.len()];
-    let mut offered = vec![false; inputs.len()];
+    let mut sources = vec![SourcePacer::default(); inputs.len()];
     let mut trace = Trace {
         outputs: ports.output_streams.iter().map(|s| Beats::new(s.bits)).collect(),
         output_cycles: expected.iter().map(|&n| Vec::with_capacity(n)).collect(),
@@ -272,8 +233,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
         for (s, (port, beats)) in ports.input_streams.iter().zip(inputs).enumerate() {
             let k = next[s];
             // AXI4-Stream: a beat once offered stays offered until taken
-            let valid = k < beats.len() && (offered[s] || pacing.bit(false, s, cycle));
-            offered[s] = valid;
+            let valid = sources[s].valid(&pacing, s, cycle, k < beats.len());
             in_buf[port.valid] = u32::from(valid);
             if k < beats.len() {
                 let n = beats.words_per_beat;
@@ -282,7 +242,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
             }
         }
         for (s, port) in ports.output_streams.iter().enumerate() {
-            in_buf[port.ready] = u32::from(finished.is_some() || pacing.bit(true, s, cycle));
+            in_buf[port.ready] = u32::from(sink_ready(&pacing, s, cycle, finished.is_some()));
         }
         sim.cycle(&in_buf, &mut out_buf);
         for (s, port) in ports.output_streams.iter().enumerate() {
@@ -295,10 +255,10 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
             }
         }
         for (s, port) in ports.input_streams.iter().enumerate() {
-            if offered[s] && out_buf[port.ready] & 1 == 1 {
+            if sources[s].offered() && out_buf[port.ready] & 1 == 1 {
                 next[s] += 1;
                 trace.input_cycles[s].push(cycle);
-                offered[s] = false;
+                sources[s].taken();
             }
         }
         cycle += 1;

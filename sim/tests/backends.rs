@@ -211,12 +211,8 @@ fn softmax_rows_of_one_length_flow_at_one_logit_per_cycle() {
         };
         let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
         let trace = drive(&mut model, &ports, &stimulus).unwrap();
-        let predicted = drive(
-            hwformer_sim::timing::timing_model(&manifest).unwrap().as_mut(),
-            &ports,
-            &stimulus,
-        )
-        .unwrap();
+        let graph = hwformer_sim::timing::block_graph(&manifest).unwrap();
+        let predicted = hwformer_sim::timing::predict(&graph, &ports, &stimulus).unwrap();
         let v = check(
             &manifest,
             &workload,

@@ -1,0 +1,147 @@
+//! Every exported block's handshake graph, built from the units of
+//! [`super::units`] with the stage counts the caller passes in. The
+//! numbers come from the one place the RTL takes them (hwformer-hdl's
+//! constants, read through the block's manifest by hwformer-sim); nothing
+//! here restates them.
+//!
+//! ```text
+//!  exp:      x ─▶ pipeline(exp) ─▶ y
+//!  fifo:     x ─▶ fifo(depth) ─▶ y
+//!  sdpa:     query ─▶ hold-join ◀─ kv
+//!                        └─▶ pipeline(score + exp) ─▶ row reduce(normalizer) ─▶ out
+//!  softmax:  logits ─▶ row ring ─first pass─▶ pipeline(exp) ─▶ row reduce(reciprocal) ─go─┐
+//!                        ▲   └──second pass─▶ pipeline(exp) ─▶ pipeline(register) ─▶ probs
+//!                        └──────── release (a row's last leaving the exp unit) ◀──┘
+//! ```
+
+use super::units::{Fifo, HoldJoin, Pipeline, RingSize, RowReduce, RowRing, Stalling};
+use super::{Graph, GraphError};
+
+/// The stage counts and sizes of one block: everything its handshake
+/// graph needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockTiming {
+    /// The exponential unit.
+    Exp {
+        /// Pipeline stages.
+        stages: u32,
+    },
+    /// A stream FIFO.
+    Fifo {
+        /// Slots.
+        depth: usize,
+    },
+    /// Streaming attention for one head.
+    Sdpa {
+        /// Stages before the exp unit (q.k, scale, running max).
+        score_stages: u32,
+        /// The exp unit's stages.
+        exp_stages: u32,
+        /// Cycles the normalizer is busy per query before it offers the output.
+        normalizer_cycles: u32,
+    },
+    /// Row softmax.
+    Softmax {
+        /// The exp unit's stages (both passes).
+        exp_stages: u32,
+        /// Cycles the reciprocal is busy per row before 1/sum is captured.
+        reciprocal_cycles: u32,
+        /// Output register stages after the second pass's exp unit.
+        output_stages: u32,
+        /// The row ring.
+        ring: RingSize,
+    },
+}
+
+/// A block's timing and how its pipelines stall (lock-step in every
+/// block; [`Stalling::Elastic`] exists to show that it matters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockGraph {
+    /// Block name, as in its manifest.
+    pub block: &'static str,
+    /// Its stage counts.
+    pub timing: BlockTiming,
+    /// How its pipelines stall.
+    pub stalling: Stalling,
+}
+
+impl BlockGraph {
+    /// The names of the block's input and output streams, as in its manifest.
+    pub fn streams(&self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self.timing {
+            BlockTiming::Exp { .. } => (&["x"], &["y"]),
+            BlockTiming::Fifo { .. } => (&["x"], &["y"]),
+            BlockTiming::Sdpa { .. } => (&["query", "kv"], &["out"]),
+            BlockTiming::Softmax { .. } => (&["logits"], &["probs"]),
+        }
+    }
+
+    /// The graph with paced sources offering `inputs` (each beat's tlast,
+    /// per input stream) and sinks waiting for `expected` beats.
+    pub fn build(&self, inputs: &[Vec<bool>], expected: &[usize]) -> Result<Graph, GraphError> {
+        let (ins, outs) = self.streams();
+        if inputs.len() != ins.len() || expected.len() != outs.len() {
+            return Err(GraphError::Invalid(format!(
+                "{} has {} input and {} output streams; given {} and {}",
+                self.block,
+                ins.len(),
+                outs.len(),
+                inputs.len(),
+                expected.len()
+            )));
+        }
+        let mut g = Graph::new(self.block);
+        let stalling = self.stalling;
+        let out = match self.timing {
+            BlockTiming::Exp { stages } => {
+                let x = g.source(ins[0], inputs[0].clone())?;
+                let y = g.link("exp");
+                g.add("exp", Pipeline::new(x, y, stages, stalling))?;
+                y
+            }
+            BlockTiming::Fifo { depth } => {
+                let x = g.source(ins[0], inputs[0].clone())?;
+                let y = g.link("fifo");
+                g.add("fifo", Fifo::new(x, y, depth))?;
+                y
+            }
+            BlockTiming::Sdpa {
+                score_stages,
+                exp_stages,
+                normalizer_cycles,
+            } => {
+                let query = g.source(ins[0], inputs[0].clone())?;
+                let kv = g.source(ins[1], inputs[1].clone())?;
+                let keys = g.link("keys");
+                let weights = g.link("weights");
+                let out = g.link("normalizer");
+                g.add("q register", HoldJoin::new(query, kv, keys))?;
+                g.add(
+                    "score and exp",
+                    Pipeline::new(keys, weights, score_stages + exp_stages, stalling),
+                )?;
+                g.add("accumulate and normalize", RowReduce::new(weights, out, normalizer_cycles))?;
+                out
+            }
+            BlockTiming::Softmax {
+                exp_stages,
+                reciprocal_cycles,
+                output_stages,
+                ring,
+            } => {
+                let logits = g.source(ins[0], inputs[0].clone())?;
+                let (first, second) = (g.link("sum pass read"), g.link("output pass read"));
+                let (go, release) = (g.link("reciprocal done"), g.link("output exp"));
+                let (weights, probs) = (g.link("sum exp"), g.link("output register"));
+                g.add("row ring", RowRing::new(logits, first, second, go, release, ring))?;
+                g.add("sum exp", Pipeline::new(first, weights, exp_stages, stalling))?;
+                g.add("sum and reciprocal", RowReduce::new(weights, go, reciprocal_cycles))?;
+                g.add("output exp", Pipeline::new(second, release, exp_stages, stalling))?;
+                g.add("output register", Pipeline::new(release, probs, output_stages, stalling))?;
+                probs
+            }
+        };
+        g.sink(outs[0], out, expected[0])?;
+        Ok(g)
+    }
+}

@@ -1,0 +1,655 @@
+//! The units handshake graphs are built from, each with the handshake
+//! behaviour of the RTL it stands for.
+
+use super::{Cycle, LinkId, Unit, Wire};
+use crate::pacing::{sink_ready, SourcePacer};
+use std::collections::VecDeque;
+
+/// A paced source: offers its beats in order with the seeded valid
+/// pattern of its stream and holds each until taken.
+///
+/// ```text
+///   pattern bit ─▶ [ offered ] ──valid/last──▶ out
+/// ```
+#[derive(Debug, Clone)]
+pub struct Source {
+    out: LinkId,
+    index: usize,
+    last: Vec<bool>,
+    next: usize,
+    pacer: SourcePacer,
+}
+
+impl Source {
+    /// Source number `index` (its pacing stream) with one beat per `last`.
+    pub fn new(out: LinkId, index: usize, last: Vec<bool>) -> Self {
+        Self {
+            out,
+            index,
+            last,
+            next: 0,
+            pacer: SourcePacer::default(),
+        }
+    }
+}
+
+impl Unit for Source {
+    fn kind(&self) -> &'static str {
+        "source"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], now: &Cycle) {
+        let left = self.next < self.last.len();
+        let valid = self.pacer.valid(now.pacing, self.index, now.cycle, left);
+        let w = &mut wires[self.out.0];
+        w.valid = valid;
+        w.last = left && self.last[self.next];
+    }
+    fn backward(&mut self, _: &mut [Wire], _: &Cycle) {}
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        if wires[self.out.0].fires() {
+            self.next += 1;
+            self.pacer.taken();
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        Vec::new()
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        0
+    }
+    fn state(&self) -> String {
+        format!("beat {} of {}, offered {}", self.next, self.last.len(), self.pacer.offered())
+    }
+}
+
+/// A paced sink: ready with the seeded ready pattern of its stream, always
+/// ready once the run drains.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    input: LinkId,
+    index: usize,
+    taken: u64,
+}
+
+impl Sink {
+    /// Sink number `index` (its pacing stream) on `input`.
+    pub fn new(input: LinkId, index: usize) -> Self {
+        Self {
+            input,
+            index,
+            taken: 0,
+        }
+    }
+}
+
+impl Unit for Sink {
+    fn kind(&self) -> &'static str {
+        "sink"
+    }
+    fn forward(&mut self, _: &mut [Wire], _: &Cycle) {}
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], now: &Cycle) {
+        wires[self.input.0].ready = sink_ready(now.pacing, self.index, now.cycle, now.draining);
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        self.taken += u64::from(wires[self.input.0].fires());
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        Vec::new()
+    }
+    fn occupancy(&self) -> usize {
+        0
+    }
+    fn state(&self) -> String {
+        format!("{} taken", self.taken)
+    }
+}
+
+/// How the stages of a [`Pipeline`] stall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stalling {
+    /// All stages move when the last is empty or taken; bubbles move too
+    /// (one enable for the whole pipeline, as exp, sdpa and softmax are built).
+    Lockstep,
+    /// Each stage moves when the next is empty or moving: bubbles are
+    /// squeezed out (a chain of independent register stages).
+    Elastic,
+}
+
+/// A pipeline of `k` register stages (1 to 64).
+///
+/// ```text
+///   lock-step:  in ─▶ [s0] ─▶ [s1] ─▶ … ─▶ [s(k-1)] ─▶ out
+///               ready = advance = !valid(s(k-1)) | out.ready   (every stage)
+///   elastic:    stage i moves when !valid(s(i)) | stage i+1 moves
+/// ```
+/// A beat taken at cycle `t` is offered at `t + k` when nothing stalls.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    input: LinkId,
+    out: LinkId,
+    stages: u32,
+    stalling: Stalling,
+    /// Bit i: stage i holds a beat.
+    valid: u64,
+    /// Bit i: stage i's beat is a last.
+    last: u64,
+    /// Per stage (elastic): it moves this cycle.
+    moves: u64,
+}
+
+impl Pipeline {
+    /// A pipeline of `stages` stages (clamped to 1..=64).
+    pub fn new(input: LinkId, out: LinkId, stages: u32, stalling: Stalling) -> Self {
+        Self {
+            input,
+            out,
+            stages: stages.clamp(1, 64),
+            stalling,
+            valid: 0,
+            last: 0,
+            moves: 0,
+        }
+    }
+
+    fn top(&self) -> u64 {
+        1u64 << (self.stages - 1)
+    }
+
+    fn mask(&self) -> u64 {
+        if self.stages == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.stages) - 1
+        }
+    }
+}
+
+impl Unit for Pipeline {
+    fn kind(&self) -> &'static str {
+        match self.stalling {
+            Stalling::Lockstep => "pipeline",
+            Stalling::Elastic => "elastic pipeline",
+        }
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let top = self.top();
+        let w = &mut wires[self.out.0];
+        w.valid = self.valid & top != 0;
+        w.last = self.last & top != 0;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let out_ready = wires[self.out.0].ready;
+        let top = self.top();
+        let ready = match self.stalling {
+            Stalling::Lockstep => self.valid & top == 0 || out_ready,
+            Stalling::Elastic => {
+                // from the last stage down: a stage moves when empty or
+                // when the one after it moves
+                let mut moves = 0u64;
+                let mut next_moves = self.valid & top == 0 || out_ready;
+                for i in (0..self.stages).rev() {
+                    let bit = 1u64 << i;
+                    let m = if i == self.stages - 1 {
+                        next_moves
+                    } else {
+                        self.valid & bit == 0 || next_moves
+                    };
+                    if m {
+                        moves |= bit;
+                    }
+                    next_moves = m;
+                }
+                self.moves = moves;
+                moves & 1 != 0
+            }
+        };
+        wires[self.input.0].ready = ready;
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        let i = wires[self.input.0];
+        let (take, last) = (u64::from(i.fires()), u64::from(i.fires() && i.last));
+        match self.stalling {
+            Stalling::Lockstep => {
+                if i.ready {
+                    self.valid = (self.valid << 1 | take) & self.mask();
+                    self.last = (self.last << 1 | last) & self.mask();
+                }
+            }
+            Stalling::Elastic => {
+                // a moving stage takes its predecessor's beat (or the input)
+                let m = self.moves;
+                let from_below_v = (self.valid << 1 | take) & self.mask();
+                let from_below_l = (self.last << 1 | last) & self.mask();
+                self.valid = (self.valid & !m) | (from_below_v & m);
+                self.last = (self.last & !m) | (from_below_l & m);
+            }
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        self.valid.count_ones() as usize
+    }
+    fn state(&self) -> String {
+        let stages: String = (0..self.stages)
+            .map(|i| match (self.valid >> i & 1, self.last >> i & 1) {
+                (0, _) => '.',
+                (_, 0) => 'o',
+                _ => 'L',
+            })
+            .collect();
+        format!("stages [{stages}] (o beat, L last, . empty; input side first)")
+    }
+}
+
+/// A registered FIFO of depth `D`: ready while fewer than `D` beats are
+/// inside, valid while any is; neither looks through to the other side,
+/// so a beat written at cycle `t` can leave at `t + 1`, and depth 1 gives
+/// half throughput, depth 2 full (a skid buffer / register slice).
+///
+/// ```text
+///   in ─▶ [ D slots ] ─▶ out      ready = count < D,  valid = count > 0
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fifo {
+    input: LinkId,
+    out: LinkId,
+    depth: usize,
+    lasts: VecDeque<bool>,
+}
+
+impl Fifo {
+    /// A FIFO of `depth` (at least 1) beats.
+    pub fn new(input: LinkId, out: LinkId, depth: usize) -> Self {
+        Self {
+            input,
+            out,
+            depth: depth.max(1),
+            lasts: VecDeque::with_capacity(depth.max(1)),
+        }
+    }
+
+    /// A register slice (skid buffer): a FIFO of two.
+    pub fn register_slice(input: LinkId, out: LinkId) -> Self {
+        Self::new(input, out, 2)
+    }
+}
+
+impl Unit for Fifo {
+    fn kind(&self) -> &'static str {
+        "fifo"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let w = &mut wires[self.out.0];
+        w.valid = !self.lasts.is_empty();
+        w.last = self.lasts.front().copied().unwrap_or(false);
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        wires[self.input.0].ready = self.lasts.len() < self.depth;
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        if wires[self.out.0].fires() {
+            self.lasts.pop_front();
+        }
+        let i = wires[self.input.0];
+        if i.fires() {
+            self.lasts.push_back(i.last);
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        self.lasts.len()
+    }
+    fn state(&self) -> String {
+        format!("{} of {} slots full", self.lasts.len(), self.depth)
+    }
+}
+
+/// Holds one beat of `hold` (a query) and passes the beats of `stream`
+/// (its keys) while it does; the stream's last beat releases it, and a
+/// new held beat may be taken in that same cycle. Combinational: no
+/// register on the stream path.
+///
+/// ```text
+///   hold ───▶ [ loaded ]
+///   stream ─────┴── valid & loaded ──▶ out      stream.ready = loaded & out.ready
+///   hold.ready = !loaded | (stream fires & stream.last)
+/// ```
+#[derive(Debug, Clone)]
+pub struct HoldJoin {
+    hold: LinkId,
+    stream: LinkId,
+    out: LinkId,
+    loaded: bool,
+}
+
+impl HoldJoin {
+    /// A hold-join of `hold` and `stream` into `out`.
+    pub fn new(hold: LinkId, stream: LinkId, out: LinkId) -> Self {
+        Self {
+            hold,
+            stream,
+            out,
+            loaded: false,
+        }
+    }
+}
+
+impl Unit for HoldJoin {
+    fn kind(&self) -> &'static str {
+        "hold-join"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let s = wires[self.stream.0];
+        let w = &mut wires[self.out.0];
+        w.valid = self.loaded && s.valid;
+        w.last = s.last;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let ready = self.loaded && wires[self.out.0].ready;
+        let s = &mut wires[self.stream.0];
+        s.ready = ready;
+        let release = s.fires() && s.last;
+        wires[self.hold.0].ready = !self.loaded || release;
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        let s = wires[self.stream.0];
+        if wires[self.hold.0].fires() {
+            self.loaded = true;
+        } else if s.fires() && s.last {
+            self.loaded = false;
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.hold, self.stream]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        usize::from(self.loaded)
+    }
+    fn state(&self) -> String {
+        format!("loaded {}", self.loaded)
+    }
+}
+
+/// What a [`RowReduce`]'s finisher is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finisher {
+    /// Free.
+    Idle,
+    /// Working; cycles left.
+    Busy(u32),
+    /// Offering its result until taken.
+    Hold,
+}
+
+/// Reduces each row of its input to one result through a shared finisher
+/// (a reciprocal, a normalizer): every beat is taken the cycle it comes,
+/// except a row's last beat, which waits while the finisher is busy with
+/// the previous row. The finisher then works `busy` cycles and offers the
+/// result until taken.
+///
+/// ```text
+///   in ─▶ [ accumulate ] ──last──▶ [ finisher: busy × B ] ─▶ [ hold ] ─▶ out
+///   in.ready = !(in.last & finisher != Idle)
+/// ```
+#[derive(Debug, Clone)]
+pub struct RowReduce {
+    input: LinkId,
+    out: LinkId,
+    busy: u32,
+    finisher: Finisher,
+}
+
+impl RowReduce {
+    /// A reduction whose finisher takes `busy` (at least 1) cycles per row.
+    pub fn new(input: LinkId, out: LinkId, busy: u32) -> Self {
+        Self {
+            input,
+            out,
+            busy: busy.max(1),
+            finisher: Finisher::Idle,
+        }
+    }
+}
+
+impl Unit for RowReduce {
+    fn kind(&self) -> &'static str {
+        "row reduce"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let w = &mut wires[self.out.0];
+        w.valid = self.finisher == Finisher::Hold;
+        w.last = true;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let i = &mut wires[self.input.0];
+        i.ready = !(i.valid && i.last && self.finisher != Finisher::Idle);
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        let i = wires[self.input.0];
+        self.finisher = match self.finisher {
+            Finisher::Idle if i.fires() && i.last => Finisher::Busy(self.busy),
+            Finisher::Busy(1) => Finisher::Hold,
+            Finisher::Busy(n) => Finisher::Busy(n - 1),
+            Finisher::Hold if wires[self.out.0].ready => Finisher::Idle,
+            other => other,
+        };
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        usize::from(self.finisher != Finisher::Idle)
+    }
+    fn state(&self) -> String {
+        format!("finisher {:?}", self.finisher)
+    }
+}
+
+/// Sizes of a [`RowRing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingSize {
+    /// Rows held at once (row descriptors).
+    pub rows: u64,
+    /// Beats held at once (the block RAM).
+    pub beats: u64,
+    /// Longest row: its beat ends the row without tlast.
+    pub row_max: u64,
+}
+
+/// One read port of a [`RowRing`]: the row it reads, the element its
+/// block RAM shows (one cycle of read latency) and whether it is valid.
+#[derive(Debug, Clone, Copy, Default)]
+struct ReadPort {
+    row: u64,
+    element: u64,
+    valid: bool,
+}
+
+impl ReadPort {
+    fn at_last(&self, lengths: &[u64]) -> bool {
+        self.valid && self.element + 1 == lengths[(self.row % lengths.len() as u64) as usize]
+    }
+
+    /// After a taken element the next (or the next row's first, if there is
+    /// one); when idle, a row becoming readable shows its first element a
+    /// cycle later (the read latency).
+    fn edge(&mut self, take: bool, last: bool, readable_rows: u64) {
+        if take {
+            if last {
+                self.row += 1;
+                self.element = 0;
+                self.valid = readable_rows != self.row;
+            } else {
+                self.element += 1;
+            }
+        } else if !self.valid && readable_rows != self.row {
+            self.valid = true;
+        }
+    }
+}
+
+/// A block-RAM row buffer with two read passes (softmax's ring): rows are
+/// written in order (a row ends at tlast or at `row_max` beats); the first
+/// pass reads a row once written, the second once a `go` beat came for it
+/// (e.g. its sum is known); a row's space is freed when a last beat
+/// crosses the `release` link (watched, not driven).
+///
+/// ```text
+///   in ─▶ [ ring: R rows, B beats ] ─▶ first pass ─▶ …
+///   go ─▶         (row r readable)  ─▶ second pass ─▶ …  ─▶ release (watched)
+///   in.ready = rows held < R  and  beats held < B
+/// ```
+#[derive(Debug, Clone)]
+pub struct RowRing {
+    input: LinkId,
+    first: LinkId,
+    second: LinkId,
+    go: LinkId,
+    release: LinkId,
+    size: RingSize,
+    lengths: Vec<u64>,
+    written_rows: u64,
+    written_beats: u64,
+    in_row: u64,
+    released_rows: u64,
+    released_beats: u64,
+    go_rows: u64,
+    first_port: ReadPort,
+    second_port: ReadPort,
+}
+
+impl RowRing {
+    /// A ring of `size`; `go` and `release` as in the type's doc.
+    pub fn new(input: LinkId, first: LinkId, second: LinkId, go: LinkId, release: LinkId, size: RingSize) -> Self {
+        Self {
+            input,
+            first,
+            second,
+            go,
+            release,
+            size,
+            lengths: vec![0; size.rows.max(1) as usize],
+            written_rows: 0,
+            written_beats: 0,
+            in_row: 0,
+            released_rows: 0,
+            released_beats: 0,
+            go_rows: 0,
+            first_port: ReadPort::default(),
+            second_port: ReadPort::default(),
+        }
+    }
+
+    fn slot(&self, row: u64) -> usize {
+        (row % self.lengths.len() as u64) as usize
+    }
+}
+
+impl Unit for RowRing {
+    fn kind(&self) -> &'static str {
+        "row ring"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        for (port, link) in [(self.first_port, self.first), (self.second_port, self.second)] {
+            let w = &mut wires[link.0];
+            w.valid = port.valid;
+            w.last = port.at_last(&self.lengths);
+        }
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        wires[self.input.0].ready = self.written_rows - self.released_rows != self.size.rows
+            && self.written_beats - self.released_beats != self.size.beats;
+        wires[self.go.0].ready = true;
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        // every pass sees the counts as they were during the cycle
+        let (written, go) = (self.written_rows, self.go_rows);
+        let (first_last, second_last) = (
+            self.first_port.at_last(&self.lengths),
+            self.second_port.at_last(&self.lengths),
+        );
+        let i = wires[self.input.0];
+        if i.fires() {
+            self.in_row += 1;
+            self.written_beats += 1;
+            if i.last || self.in_row == self.size.row_max {
+                let slot = self.slot(self.written_rows);
+                self.lengths[slot] = self.in_row;
+                self.in_row = 0;
+                self.written_rows += 1;
+            }
+        }
+        self.first_port.edge(wires[self.first.0].fires(), first_last, written);
+        self.go_rows += u64::from(wires[self.go.0].fires());
+        self.second_port.edge(wires[self.second.0].fires(), second_last, go);
+        let r = wires[self.release.0];
+        if r.fires() && r.last {
+            self.released_beats += self.lengths[self.slot(self.released_rows)];
+            self.released_rows += 1;
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input, self.go]
+    }
+    fn watched(&self) -> Vec<LinkId> {
+        vec![self.release]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.first, self.second]
+    }
+    fn occupancy(&self) -> usize {
+        (self.written_beats - self.released_beats) as usize
+    }
+    fn state(&self) -> String {
+        format!(
+            "{} rows / {} beats held, first pass row {} element {}, second pass row {} element {}",
+            self.written_rows - self.released_rows,
+            self.written_beats - self.released_beats,
+            self.first_port.row,
+            self.first_port.element,
+            self.second_port.row,
+            self.second_port.element
+        )
+    }
+}
