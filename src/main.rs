@@ -62,8 +62,9 @@ enum Command {
         /// Which block (or the config's).
         #[arg(value_enum, required_unless_present = "config")]
         block: Option<BlockArg>,
-        /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64 (default 8).
-        #[arg(long)]
+        /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64; depth of fifo
+        /// (1 to 4096) (default 8).
+        #[arg(long, alias = "depth")]
         d: Option<usize>,
         /// A block configuration (TOML; see docs/BLOCKS.md).
         #[arg(long)]
@@ -82,6 +83,8 @@ pub enum BlockArg {
     Softmax,
     /// Streaming attention for one head, d lanes, up to 256 keys per query.
     Sdpa,
+    /// A registered stream FIFO of int16 elements, `--d` slots deep.
+    Fifo,
 }
 
 impl BlockArg {
@@ -90,6 +93,7 @@ impl BlockArg {
             Self::Exp => "exp",
             Self::Softmax => "softmax",
             Self::Sdpa => "sdpa",
+            Self::Fifo => "fifo",
         }
     }
 }

@@ -34,8 +34,9 @@ pub struct SimArgs {
     /// Simulator.
     #[arg(long, value_enum, default_value = "verilator")]
     backend: BackendArg,
-    /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64 (default 8).
-    #[arg(long)]
+    /// Head dimension of sdpa: 1, 2, 4, 8, 16, 32 or 64; depth of fifo
+    /// (1 to 4096) (default 8).
+    #[arg(long, alias = "depth")]
     d: Option<usize>,
     /// Keys per query (sdpa, at most 256), most logits per row (softmax,
     /// at most 256) or inputs per group (exp) (default 64).
@@ -197,8 +198,8 @@ pub fn text(o: &SimOutcome) -> String {
             o.backend.name(),
             v.beats_checked,
             match (v.cycles_checked, v.closed_form_checked) {
-                (true, true) => "of every handshake equal to the timing model's and the closed form's",
-                (true, false) => "of every handshake equal to the timing model's",
+                (true, true) => "of every handshake equal to the handshake graph's and the closed form's",
+                (true, false) => "of every handshake equal to the handshake graph's",
                 _ => "not compared",
             },
             v.max_error,

@@ -215,7 +215,7 @@ fn inference(block: crate::BlockArg) -> Inference {
     match block {
         crate::BlockArg::Sdpa => Inference::Query,
         crate::BlockArg::Softmax => Inference::Row,
-        crate::BlockArg::Exp => Inference::Batch,
+        crate::BlockArg::Exp | crate::BlockArg::Fifo => Inference::Batch,
     }
 }
 
@@ -391,6 +391,7 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
             format!("datapath count (per logit x {n}, per row)"),
         ),
         crate::BlockArg::Sdpa => return Err("sdpa takes its cycles from sdpa_cycles".into()),
+        crate::BlockArg::Fifo => return Err("no estimate for fifo".into()),
     };
     match args.cycles_from {
         CyclesFrom::Model => Ok(Cycles::new(
@@ -413,8 +414,15 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
 /// Fmax estimate of the synthesis it ran); a timing report still wins.
 pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Result<ExitCode, String> {
     let block = args.block.name();
+    if matches!(args.block, crate::BlockArg::Fifo) {
+        return Err(
+            "estimate knows exp, softmax and sdpa; a fifo has no datapath to price \
+                    (synth gives its resources)"
+                .into(),
+        );
+    }
     let n_max = match args.block {
-        crate::BlockArg::Exp => 1 << 24,
+        crate::BlockArg::Exp | crate::BlockArg::Fifo => 1 << 24,
         crate::BlockArg::Softmax => SOFTMAX_N_MAX,
         crate::BlockArg::Sdpa => SDPA_N_MAX,
     };
@@ -491,7 +499,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
                 args.d, args.n, args.n
             ),
             crate::BlockArg::Softmax => println!("softmax: one row of {} logits", args.n),
-            crate::BlockArg::Exp => println!("exp: {} elements", args.n),
+            crate::BlockArg::Exp | crate::BlockArg::Fifo => println!("{block}: {} elements", args.n),
         }
         print!("{}", e.table());
     }

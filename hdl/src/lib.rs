@@ -7,14 +7,15 @@
 //! than rust-hdl's own (in its tests) and knows nothing of Verilator or
 //! Vivado.
 //!
-//! Blocks: the exponential unit (`exp`), row softmax (`softmax`) and
-//! streaming attention for one head (`sdpa`), built from the shared
+//! Blocks: the exponential unit (`exp`), row softmax (`softmax`),
+//! streaming attention for one head (`sdpa`) and a stream FIFO (`fifo`), built from the shared
 //! reciprocal unit (`reciprocal`), wide products and rounding shifters
 //! (`fixed`) and table ROMs (`rom`). [`export_block`] writes any of them.
 #![warn(missing_docs)]
 
 pub mod exp;
 pub mod export;
+pub mod fifo;
 pub mod final_values;
 pub mod fixed;
 pub mod lanes;
@@ -30,10 +31,10 @@ use hwformer_quant::QFormat;
 use std::collections::BTreeMap;
 
 /// Names of the blocks [`export_block`] knows.
-pub const BLOCKS: [&str; 3] = ["exp", "softmax", "sdpa"];
+pub const BLOCKS: [&str; 4] = ["exp", "softmax", "sdpa", "fifo"];
 
-/// Builds block `block` (`d` lanes for sdpa, ignored otherwise) in its
-/// default formats: its Verilog and its manifest, in memory.
+/// Builds block `block` (`d` lanes for sdpa, depth for fifo (0: the
+/// default), ignored otherwise) in its default formats: its Verilog and its manifest, in memory.
 pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest), export::ExportError> {
     build_block_with(block, d, &BTreeMap::new())
 }
@@ -64,6 +65,7 @@ pub fn build_block_with(
             }
             sdpa::export_config(config)
         }
+        "fifo" => fifo::export(if d == 0 { fifo::FIFO_DEFAULT_DEPTH } else { d }),
         other => Err(export::ExportError::Check(format!(
             "no block `{other}` (known: {})",
             BLOCKS.join(", ")

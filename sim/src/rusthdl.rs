@@ -7,6 +7,7 @@ use crate::ports::{PortMap, StreamPorts};
 use crate::testbench::Simulator;
 use crate::SimError;
 use hwformer_hdl::exp::ExpUnit;
+use hwformer_hdl::fifo::FifoUnit;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_hdl::sdpa::SdpaUnit;
 use hwformer_hdl::softmax::SoftmaxUnit;
@@ -117,6 +118,17 @@ one_in_one_out!(
     m_axis_probs_tvalid,
     m_axis_probs_tlast,
     m_axis_probs_tready
+);
+one_in_one_out!(
+    FifoUnit,
+    s_axis_x_tdata,
+    s_axis_x_tvalid,
+    s_axis_x_tlast,
+    s_axis_x_tready,
+    m_axis_y_tdata,
+    m_axis_y_tvalid,
+    m_axis_y_tlast,
+    m_axis_y_tready
 );
 
 impl<const D: usize, const W: usize, const KV: usize> StreamSignals for SdpaUnit<D, W, KV> {
@@ -303,6 +315,10 @@ pub fn rusthdl_model(manifest: &Manifest, vcd: Option<&Path>) -> Result<Box<dyn 
         "softmax" => {
             let softmax = hwformer_hdl::softmax::model_from_manifest(manifest).map_err(invalid)?;
             model(SoftmaxUnit::new(&softmax), manifest, vcd)
+        }
+        "fifo" => {
+            let depth = hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(invalid)?;
+            model(FifoUnit::new(depth), manifest, vcd)
         }
         "sdpa" => {
             let sdpa = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(invalid)?;

@@ -19,6 +19,9 @@ pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
         "exp" => BlockTiming::Exp {
             stages: exp::EXP_LATENCY as u32,
         },
+        "fifo" => BlockTiming::Fifo {
+            depth: hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
+        },
         "sdpa" => {
             let d = sdpa::model_from_manifest(manifest)
                 .map_err(SimError::Invalid)?
@@ -40,11 +43,16 @@ pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
                 row_max: softmax::SOFTMAX_N_MAX as u64,
             },
         },
-        other => return Err(SimError::Invalid(format!("no handshake graph of block `{other}`"))),
+        other => {
+            return Err(SimError::Invalid(format!(
+                "no handshake graph of block `{other}`"
+            )))
+        }
     };
     let block = match manifest.block.as_str() {
         "exp" => "exp",
         "sdpa" => "sdpa",
+        "fifo" => "fifo",
         _ => "softmax",
     };
     Ok(BlockGraph {
@@ -97,7 +105,13 @@ pub fn predict(description: &BlockGraph, ports: &PortMap, stimulus: &Stimulus) -
 /// Where to look when the RTL's handshake on `stream` (an input stream
 /// when `input`) differs from the graph's at `cycle`: the graph unit that
 /// decides that handshake, and every unit's registers during that cycle.
-pub fn explain(description: &BlockGraph, stimulus: &Stimulus, stream: &str, input: bool, cycle: u64) -> String {
+pub fn explain(
+    description: &BlockGraph,
+    stimulus: &Stimulus,
+    stream: &str,
+    input: bool,
+    cycle: u64,
+) -> String {
     let Ok(mut graph) = build(description, stimulus) else {
         return String::new();
     };

@@ -60,6 +60,10 @@ impl Workload {
                 size,
             ),
             "sdpa" => sdpa(manifest, size),
+            "fifo" => fifo(
+                hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
+                size,
+            ),
             other => Err(SimError::Invalid(format!("no workload for block `{other}`"))),
         }
     }
@@ -101,6 +105,31 @@ fn exp(exp: &ExpNeg, size: WorkloadSize) -> Result<Workload, SimError> {
     let cycles = (0..total as u64).map(|k| k + EXP_LATENCY).collect();
     Ok(Workload {
         inputs: vec![beats],
+        expected: vec![output],
+        reference: vec![reference],
+        full_speed_cycles: vec![cycles],
+    })
+}
+
+/// Random 16-bit elements in groups of `n` (tlast on each group's last);
+/// the FIFO gives them back unchanged, a beat one cycle after it came at
+/// full speed (every other cycle at depth 1).
+fn fifo(depth: usize, size: WorkloadSize) -> Result<Workload, SimError> {
+    let mut rng = seeded(size.seed);
+    let (mut input, mut output) = (Beats::new(16), Beats::new(16));
+    let mut reference = Vec::new();
+    let total = size.n * size.queries;
+    for k in 0..total {
+        let x: i16 = rng.gen();
+        let last = k % size.n == size.n - 1;
+        input.push(&[u32::from(x as u16)], last);
+        output.push(&[u32::from(x as u16)], last);
+        reference.push(f64::from(x));
+    }
+    let interval = if depth == 1 { 2 } else { 1 };
+    let cycles = (0..total as u64).map(|k| interval * k + 1).collect();
+    Ok(Workload {
+        inputs: vec![input],
         expected: vec![output],
         reference: vec![reference],
         full_speed_cycles: vec![cycles],

@@ -69,7 +69,7 @@ impl BlockGraph {
     /// The names of the block's input and output streams, as in its manifest.
     pub fn streams(&self) -> (&'static [&'static str], &'static [&'static str]) {
         match self.timing {
-            BlockTiming::Exp { .. } => (&["x"], &["y"]),
+            BlockTiming::Exp { .. } => (&["x"], &["exp"]),
             BlockTiming::Fifo { .. } => (&["x"], &["y"]),
             BlockTiming::Sdpa { .. } => (&["query", "kv"], &["out"]),
             BlockTiming::Softmax { .. } => (&["logits"], &["probs"]),
@@ -120,7 +120,10 @@ impl BlockGraph {
                     "score and exp",
                     Pipeline::new(keys, weights, score_stages + exp_stages, stalling),
                 )?;
-                g.add("accumulate and normalize", RowReduce::new(weights, out, normalizer_cycles))?;
+                g.add(
+                    "accumulate and normalize",
+                    RowReduce::new(weights, out, normalizer_cycles),
+                )?;
                 out
             }
             BlockTiming::Softmax {
@@ -135,9 +138,15 @@ impl BlockGraph {
                 let (weights, probs) = (g.link("sum exp"), g.link("output register"));
                 g.add("row ring", RowRing::new(logits, first, second, go, release, ring))?;
                 g.add("sum exp", Pipeline::new(first, weights, exp_stages, stalling))?;
-                g.add("sum and reciprocal", RowReduce::new(weights, go, reciprocal_cycles))?;
+                g.add(
+                    "sum and reciprocal",
+                    RowReduce::new(weights, go, reciprocal_cycles),
+                )?;
                 g.add("output exp", Pipeline::new(second, release, exp_stages, stalling))?;
-                g.add("output register", Pipeline::new(release, probs, output_stages, stalling))?;
+                g.add(
+                    "output register",
+                    Pipeline::new(release, probs, output_stages, stalling),
+                )?;
                 probs
             }
         };

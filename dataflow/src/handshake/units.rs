@@ -63,7 +63,12 @@ impl Unit for Source {
         0
     }
     fn state(&self) -> String {
-        format!("beat {} of {}, offered {}", self.next, self.last.len(), self.pacer.offered())
+        format!(
+            "beat {} of {}, offered {}",
+            self.next,
+            self.last.len(),
+            self.pacer.offered()
+        )
     }
 }
 
@@ -558,7 +563,14 @@ pub struct RowRing {
 
 impl RowRing {
     /// A ring of `size`; `go` and `release` as in the type's doc.
-    pub fn new(input: LinkId, first: LinkId, second: LinkId, go: LinkId, release: LinkId, size: RingSize) -> Self {
+    pub fn new(
+        input: LinkId,
+        first: LinkId,
+        second: LinkId,
+        go: LinkId,
+        release: LinkId,
+        size: RingSize,
+    ) -> Self {
         Self {
             input,
             first,
@@ -620,9 +632,11 @@ impl Unit for RowRing {
                 self.written_rows += 1;
             }
         }
-        self.first_port.edge(wires[self.first.0].fires(), first_last, written);
+        self.first_port
+            .edge(wires[self.first.0].fires(), first_last, written);
         self.go_rows += u64::from(wires[self.go.0].fires());
-        self.second_port.edge(wires[self.second.0].fires(), second_last, go);
+        self.second_port
+            .edge(wires[self.second.0].fires(), second_last, go);
         let r = wires[self.release.0];
         if r.fires() && r.last {
             self.released_beats += self.lengths[self.slot(self.released_rows)];

@@ -1,0 +1,258 @@
+//! A registered AXI4-Stream FIFO of signed 16-bit elements: the buffer
+//! between blocks whose depth the dataflow model chooses.
+//!
+//! ```text
+//!   x ──▶ [ storage: depth × (tlast, tdata) ] ──▶ y
+//!          write at wr when x fires          read at rd (combinational from the array)
+//!   x.tready = count < depth      y.tvalid = count > 0      (both from registers)
+//! ```
+//!
+//! Neither side looks through to the other: a beat written in cycle `t`
+//! can leave in `t + 1`; depth 1 passes a beat every other cycle, depth 2
+//! and more one a cycle. The storage is a register array written by hand
+//! in Verilog (rust-hdl has no register array with a combinational read);
+//! Vivado maps it to LUT RAM or registers.
+
+use crate::export::{self, ExportError};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
+use hwformer_quant::QFormat;
+use rust_hdl::prelude::*;
+use std::collections::BTreeMap;
+
+/// Deepest FIFO the block builds.
+pub const FIFO_DEPTH_MAX: usize = 4096;
+
+/// Depth of the default FIFO.
+pub const FIFO_DEFAULT_DEPTH: usize = 16;
+
+/// The storage: `depth` words of `W` bits, one write port (at the clock
+/// edge) and one combinational read port.
+#[derive(LogicBlock)]
+pub struct FifoStorage<const W: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Write `write_data` at `write_address` at the edge.
+    pub write: Signal<In, Bit>,
+    /// Where to write.
+    pub write_address: Signal<In, Bits<16>>,
+    /// What to write.
+    pub write_data: Signal<In, Bits<W>>,
+    /// Where to read.
+    pub read_address: Signal<In, Bits<16>>,
+    /// The word at `read_address`.
+    pub read_data: Signal<Out, Bits<W>>,
+    /// The words (a leading underscore keeps rust-hdl from treating it as a port).
+    _memory: Vec<Bits<W>>,
+}
+
+impl<const W: usize> FifoStorage<W> {
+    /// Storage of `depth` words, all zero at power-up.
+    pub fn new(depth: usize) -> Self {
+        Self {
+            clock: Default::default(),
+            write: Default::default(),
+            write_address: Default::default(),
+            write_data: Default::default(),
+            read_address: Default::default(),
+            read_data: Default::default(),
+            _memory: vec![Bits::<W>::default(); depth.max(1)],
+        }
+    }
+}
+
+impl<const W: usize> Logic for FifoStorage<W> {
+    fn update(&mut self) {
+        let depth = self._memory.len();
+        if self.clock.pos_edge() && self.write.val() {
+            let at = self.write_address.val().index() % depth;
+            self._memory[at] = self.write_data.val();
+        }
+        self.read_data.next = self._memory[self.read_address.val().index() % depth];
+    }
+
+    fn connect(&mut self) {
+        self.read_data.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let depth = self._memory.len();
+        Verilog::Custom(format!(
+            "reg [{top}:0] memory [0:{last}];\n\
+             integer i;\n\
+             initial for (i = 0; i < {depth}; i = i + 1) memory[i] = {W}'d0;\n\
+             always @(posedge clock) if (write) memory[write_address] <= write_data;\n\
+             always @(*) read_data = memory[read_address];",
+            top = W - 1,
+            last = depth - 1,
+        ))
+    }
+}
+
+/// The FIFO block.
+#[derive(LogicBlock)]
+pub struct FifoUnit {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Element in.
+    pub s_axis_x_tdata: Signal<In, Bits<16>>,
+    /// Input valid.
+    pub s_axis_x_tvalid: Signal<In, Bit>,
+    /// Input ready: fewer than `depth` beats inside.
+    pub s_axis_x_tready: Signal<Out, Bit>,
+    /// Input last.
+    pub s_axis_x_tlast: Signal<In, Bit>,
+    /// Element out.
+    pub m_axis_y_tdata: Signal<Out, Bits<16>>,
+    /// Output valid: a beat inside.
+    pub m_axis_y_tvalid: Signal<Out, Bit>,
+    /// Output ready.
+    pub m_axis_y_tready: Signal<In, Bit>,
+    /// Output last.
+    pub m_axis_y_tlast: Signal<Out, Bit>,
+    storage: FifoStorage<17>,
+    count: DFF<Bits<16>>,
+    read_at: DFF<Bits<16>>,
+    write_at: DFF<Bits<16>>,
+    push: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
+    last_word: Signal<Local, Bits<17>>,
+    last_bit: Constant<Bits<17>>,
+    depth: Constant<Bits<16>>,
+    last_slot: Constant<Bits<16>>,
+}
+
+impl FifoUnit {
+    /// A FIFO of `depth` beats (1 to [`FIFO_DEPTH_MAX`]; checked by [`export`]).
+    pub fn new(depth: usize) -> Self {
+        let depth = depth.clamp(1, FIFO_DEPTH_MAX);
+        Self {
+            clock: Default::default(),
+            s_axis_x_tdata: Default::default(),
+            s_axis_x_tvalid: Default::default(),
+            s_axis_x_tready: Default::default(),
+            s_axis_x_tlast: Default::default(),
+            m_axis_y_tdata: Default::default(),
+            m_axis_y_tvalid: Default::default(),
+            m_axis_y_tready: Default::default(),
+            m_axis_y_tlast: Default::default(),
+            storage: FifoStorage::new(depth),
+            count: Default::default(),
+            read_at: Default::default(),
+            write_at: Default::default(),
+            push: Default::default(),
+            pop: Default::default(),
+            last_word: Default::default(),
+            last_bit: Constant::new(bits::<17>(1 << 16)),
+            depth: Constant::new(bits::<16>(depth as u64)),
+            last_slot: Constant::new(bits::<16>(depth as u64 - 1)),
+        }
+    }
+}
+
+impl Logic for FifoUnit {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, count, read_at, write_at);
+        self.storage.clock.next = self.clock.val();
+        self.s_axis_x_tready.next = self.count.q.val() != self.depth.val();
+        self.m_axis_y_tvalid.next = self.count.q.val() != 0;
+        self.push.next = self.s_axis_x_tvalid.val() & (self.count.q.val() != self.depth.val());
+        self.pop.next = self.m_axis_y_tready.val() & (self.count.q.val() != 0);
+        self.storage.write.next = self.push.val();
+        self.storage.write_address.next = self.write_at.q.val();
+        if self.s_axis_x_tlast.val() {
+            self.last_word.next = self.last_bit.val();
+        } else {
+            self.last_word.next = 0.into();
+        }
+        self.storage.write_data.next = bit_cast::<17, 16>(self.s_axis_x_tdata.val()) | self.last_word.val();
+        self.storage.read_address.next = self.read_at.q.val();
+        self.m_axis_y_tdata.next = self.storage.read_data.val().get_bits::<16>(0);
+        self.m_axis_y_tlast.next = self.storage.read_data.val().get_bit(16);
+        if self.push.val() {
+            self.write_at.d.next = self.write_at.q.val() + 1;
+            if self.write_at.q.val() == self.last_slot.val() {
+                self.write_at.d.next = 0.into();
+            }
+        }
+        if self.pop.val() {
+            self.read_at.d.next = self.read_at.q.val() + 1;
+            if self.read_at.q.val() == self.last_slot.val() {
+                self.read_at.d.next = 0.into();
+            }
+        }
+        if self.push.val() & !self.pop.val() {
+            self.count.d.next = self.count.q.val() + 1;
+        }
+        if self.pop.val() & !self.push.val() {
+            self.count.d.next = self.count.q.val() - 1;
+        }
+    }
+}
+
+/// The element format (raw signed 16-bit: a FIFO does not interpret it).
+pub fn element_format() -> QFormat {
+    QFormat::signed(16, 0).expect("valid")
+}
+
+/// The depth a FIFO manifest states (`params.depth`).
+pub fn depth_from_manifest(manifest: &Manifest) -> Result<usize, String> {
+    let depth = manifest
+        .params
+        .get("depth")
+        .copied()
+        .ok_or("the fifo manifest has no params.depth")?;
+    if depth.fract() != 0.0 || !(1.0..=FIFO_DEPTH_MAX as f64).contains(&depth) {
+        return Err(format!(
+            "fifo depth must be a whole number from 1 to {FIFO_DEPTH_MAX}, not {depth}"
+        ));
+    }
+    Ok(depth as usize)
+}
+
+/// The exported FIFO of `depth` beats.
+pub fn export(depth: usize) -> Result<(String, Manifest), ExportError> {
+    if !(1..=FIFO_DEPTH_MAX).contains(&depth) {
+        return Err(ExportError::Check(format!(
+            "fifo depth must be from 1 to {FIFO_DEPTH_MAX}, not {depth}"
+        )));
+    }
+    let mut uut = FifoUnit::new(depth);
+    uut.connect_all();
+    let stem = format!("fifo_d{depth}");
+    let verilog = export::verilog(&stem, &uut)?;
+    let field = |name: &str| Field {
+        name: name.into(),
+        count: 1,
+        format: element_format(),
+    };
+    let manifest = Manifest {
+        block: "fifo".into(),
+        module: export::module_name(&stem),
+        verilog: "fifo.v".into(),
+        clock: "clock".into(),
+        reset: None,
+        streams: vec![
+            Stream::new("x", Direction::In, vec![field("x")]),
+            Stream::new("y", Direction::Out, vec![field("y")]),
+        ],
+        params: BTreeMap::from([("depth".to_string(), depth as f64)]),
+        latency_cycles: 1,
+        initiation_interval: if depth == 1 { 2 } else { 1 },
+        error_bound: Some(ErrorBound {
+            metric: "max_abs".into(),
+            versus: "float64".into(),
+            value: 0.0,
+        }),
+        lint_waivers: {
+            let mut waivers = export::standard_waivers();
+            waivers.insert(
+                "UNUSEDSIGNAL".into(),
+                "the storage's 16-bit addresses use only the bits the depth needs; synthesis removes the rest"
+                    .into(),
+            );
+            waivers
+        },
+    };
+    Ok((verilog, manifest))
+}
