@@ -1,52 +1,19 @@
 //! The three back ends on small designs: every output beat bit-exact with
 //! the integer model and within the manifest's bound of float64, the same
 //! handshake cycles on all three under random gaps and back-pressure, and
-//! the timing model's cycles at full speed. Plus the checker's own test:
+//! the handshake graph's cycles. Plus the checker's own test:
 //! a corrupted expectation is caught with its cycle.
 
+mod common;
+
+use common::{export, export_formats, run};
 use hwformer_hdl::manifest::Manifest;
 use hwformer_sim::check::{check, CycleChecks, MismatchKind};
-use hwformer_sim::session::{simulate, Backend, SimOutcome, SimRequest};
+use hwformer_sim::session::{Backend, SimOutcome};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
 use hwformer_sim::workload::{Workload, WorkloadSize};
-use std::path::{Path, PathBuf};
-
-fn export(block: &str, d: usize, test: &str) -> (PathBuf, Manifest) {
-    export_formats(block, d, test, &[])
-}
-
-/// Exports `block` with input `formats` (field, format) into a fresh folder.
-fn export_formats(block: &str, d: usize, test: &str, formats: &[(&str, &str)]) -> (PathBuf, Manifest) {
-    let formats = formats
-        .iter()
-        .map(|&(name, f)| (name.to_string(), f.parse().unwrap()))
-        .collect();
-    let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-{block}{d}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (verilog, manifest) =
-        hwformer_hdl::build_block_with(block, d, &formats).unwrap_or_else(|e| panic!("{e}"));
-    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
-    (dir, manifest)
-}
-
-fn run(dir: &Path, manifest: &Manifest, backend: Backend, size: WorkloadSize, pacing: Pacing) -> SimOutcome {
-    let request = SimRequest {
-        dir: dir.to_path_buf(),
-        manifest: manifest.clone(),
-        backend,
-        size,
-        pacing,
-        vcd: None,
-        saif: None,
-        build: BuildOptions::default(),
-    };
-    let outcome = simulate(&request).unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
-    if let Err(m) = &outcome.result {
-        panic!("{}: FAIL: {m}", backend.name());
-    }
-    outcome
-}
+use std::path::Path;
 
 /// All three back ends pass and agree on every handshake's cycle; the
 /// outcomes in the order rust-hdl, Verilator, Icarus.

@@ -1,0 +1,49 @@
+//! Helpers shared by the simulation tests: export a block into a fresh
+//! folder, run it on a back end and insist that it passes.
+#![allow(dead_code)]
+
+use hwformer_hdl::manifest::Manifest;
+use hwformer_sim::session::{simulate, Backend, SimOutcome, SimRequest};
+use hwformer_sim::testbench::Pacing;
+use hwformer_sim::verilator::BuildOptions;
+use hwformer_sim::workload::WorkloadSize;
+use std::path::{Path, PathBuf};
+
+/// Exports `block` (`d`: sdpa lanes, fifo depth) in its default formats.
+pub fn export(block: &str, d: usize, test: &str) -> (PathBuf, Manifest) {
+    export_formats(block, d, test, &[])
+}
+
+/// Exports `block` with input `formats` (field, format) into a fresh folder.
+pub fn export_formats(block: &str, d: usize, test: &str, formats: &[(&str, &str)]) -> (PathBuf, Manifest) {
+    let formats = formats
+        .iter()
+        .map(|&(name, f)| (name.to_string(), f.parse().unwrap()))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-{block}{d}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (verilog, manifest) =
+        hwformer_hdl::build_block_with(block, d, &formats).unwrap_or_else(|e| panic!("{e}"));
+    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
+    (dir, manifest)
+}
+
+/// Runs the block on `backend`; panics unless it passes every check.
+pub fn run(dir: &Path, manifest: &Manifest, backend: Backend, size: WorkloadSize, pacing: Pacing) -> SimOutcome {
+    let request = SimRequest {
+        dir: dir.to_path_buf(),
+        manifest: manifest.clone(),
+        backend,
+        size,
+        pacing,
+        vcd: None,
+        saif: None,
+        build: BuildOptions::default(),
+    };
+    let outcome = simulate(&request).unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+    if let Err(m) = &outcome.result {
+        panic!("{}: FAIL: {m}", backend.name());
+    }
+    outcome
+}
+
