@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod config;
+mod dataflow_command;
 mod sim_command;
 mod xilinx_command;
 
@@ -100,10 +101,38 @@ impl BlockArg {
 
 #[derive(Subcommand)]
 enum DataflowCommand {
-    /// Simulate an attention graph: cycles, throughput, FIFO peaks, errors.
-    Sdpa(SdpaArgs),
-    /// Find each channel's smallest full-throughput and deadlock-free depth.
-    MinDepth(SdpaArgs),
+    /// The exp unit's handshake graph under seeded gaps and back-pressure.
+    Exp(dataflow_command::GraphArgs),
+    /// The softmax block's handshake graph (rows of exactly --n logits).
+    Softmax(dataflow_command::GraphArgs),
+    /// The sdpa block's handshake graph (--d lanes, queries of --n keys).
+    Sdpa(dataflow_command::GraphArgs),
+    /// The fifo block's handshake graph (--d slots).
+    Fifo(dataflow_command::GraphArgs),
+    /// Simulate an attention graph with its arithmetic: cycles, throughput,
+    /// FIFO peaks, errors (naive or O(1)-memory streaming, any N).
+    Attention(SdpaArgs),
+    /// Find each channel's smallest full-throughput and deadlock-free depth
+    /// (an attention graph, or with --block fifo the fifo's handshake graph).
+    MinDepth(MinDepthArgs),
+}
+
+#[derive(Args)]
+struct MinDepthArgs {
+    #[command(flatten)]
+    attention: SdpaArgs,
+    /// Search a block's handshake graph instead (only `fifo` has a FIFO).
+    #[arg(long)]
+    block: Option<BlockArg>,
+    /// With --block: probability that the source offers a beat in a cycle.
+    #[arg(long, default_value_t = 1.0)]
+    valid: f64,
+    /// With --block: probability that the sink is ready in a cycle.
+    #[arg(long, default_value_t = 1.0)]
+    ready: f64,
+    /// With --block: the depth every search starts from.
+    #[arg(long, default_value_t = 256)]
+    ample: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -188,8 +217,32 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Run { seed, out } => demo(seed, &out),
         Command::Quant { seed, json } => quant(seed, json),
-        Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_sdpa(&args),
-        Command::Dataflow(DataflowCommand::MinDepth(args)) => dataflow_min_depth(&args),
+        Command::Dataflow(DataflowCommand::Exp(args)) => dataflow_command::run_block("exp", &args),
+        Command::Dataflow(DataflowCommand::Softmax(args)) => dataflow_command::run_block("softmax", &args),
+        Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_command::run_block("sdpa", &args),
+        Command::Dataflow(DataflowCommand::Fifo(args)) => dataflow_command::run_block("fifo", &args),
+        Command::Dataflow(DataflowCommand::Attention(args)) => dataflow_sdpa(&args),
+        Command::Dataflow(DataflowCommand::MinDepth(args)) => match args.block {
+            None => dataflow_min_depth(&args.attention),
+            Some(BlockArg::Fifo) => {
+                let a = &args.attention;
+                let graph = dataflow_command::GraphArgs {
+                    d: 1,
+                    n: a.n,
+                    queries: a.queries,
+                    valid: args.valid,
+                    ready: args.ready,
+                    seed: a.seed,
+                    json: a.json,
+                    vcd: None,
+                };
+                dataflow_command::min_depth_fifo(&graph, args.ample)
+            }
+            Some(other) => Err(format!(
+                "{} has no FIFO to size; --block takes fifo (or leave it out for the attention graphs)",
+                other.name()
+            )),
+        },
         Command::Gen {
             block,
             d,
@@ -300,7 +353,12 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         .map(|f| hwformer_bitstreams::estimate::ClockChoice::estimated(f, "yosys xc7 netlist"))
         .transpose()?;
     xilinx_command::estimate_at(&xilinx_command::EstimateArgs::demo(), clock)?;
-    Ok([accuracy, checked, verified, formats_verified]
+    println!(
+        "\n-- 8. one timing model: each block's handshake graph against its RTL on Verilator \
+         (valid 0.6, ready 0.5, seed {seed}; hwformer dataflow <block> runs the graph alone) --\n"
+    );
+    let timing = dataflow_command::demo(&out.join("timing"), seed)?;
+    Ok([accuracy, checked, verified, formats_verified, timing]
         .into_iter()
         .find(|c| *c != ExitCode::SUCCESS)
         .unwrap_or(ExitCode::SUCCESS))

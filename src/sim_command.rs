@@ -105,6 +105,20 @@ impl SimArgs {
 }
 
 /// Runs `hwformer sim`.
+/// The pacing of `--valid`, `--ready` and `--seed`, or why not.
+pub fn checked_pacing(valid: f64, ready: f64, seed: u64) -> Result<Pacing, String> {
+    for (name, p) in [("--valid", valid), ("--ready", ready)] {
+        if !(0.01..=1.0).contains(&p) {
+            return Err(format!("{name} is a probability from 0.01 to 1, not {p}"));
+        }
+    }
+    Ok(Pacing {
+        valid_probability: valid,
+        ready_probability: ready,
+        seed,
+    })
+}
+
 pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     let config = args.config.as_deref().map(BlockConfig::load).transpose()?;
     let defaults = config.as_ref().map(|c| c.sim.clone()).unwrap_or_default();
@@ -114,11 +128,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     let seed = args.seed.or(defaults.seed).unwrap_or(1);
     let valid = args.valid.or(defaults.valid).unwrap_or(0.8);
     let ready = args.ready.or(defaults.ready).unwrap_or(0.8);
-    for (name, p) in [("--valid", valid), ("--ready", ready)] {
-        if !(0.01..=1.0).contains(&p) {
-            return Err(format!("{name} is a probability from 0.01 to 1, not {p}"));
-        }
-    }
+    checked_pacing(valid, ready, seed)?;
     let dir = args.out.clone().unwrap_or_else(|| {
         let name = if block == "sdpa" {
             format!("sdpa_d{d}")

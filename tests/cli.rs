@@ -62,10 +62,10 @@ fn run_prints_every_part_of_the_main_job() {
 }
 
 #[test]
-fn dataflow_sdpa_json_reports_a_bit_exact_run() {
+fn dataflow_attention_json_reports_a_bit_exact_run() {
     let out = hwformer(&[
         "dataflow",
-        "sdpa",
+        "attention",
         "--variant",
         "streaming",
         "--n",
@@ -94,7 +94,7 @@ fn dataflow_sdpa_json_reports_a_bit_exact_run() {
 fn dataflow_deadlock_exits_non_zero_and_names_the_channel() {
     let out = hwformer(&[
         "dataflow",
-        "sdpa",
+        "attention",
         "--variant",
         "naive",
         "--n",
@@ -137,15 +137,114 @@ fn dataflow_min_depth_and_plot() {
     assert_eq!(row["deadlock_free_depth"], 32);
     assert_eq!(r["joint_cycles"], r["full_throughput_cycles"]);
     let svg = scratch("plot").join("p.svg");
-    let out = hwformer(&["dataflow", "sdpa", "--n", "64", "--plot", svg.to_str().unwrap()]);
+    let out = hwformer(&[
+        "dataflow",
+        "attention",
+        "--n",
+        "64",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     assert!(std::fs::read_to_string(&svg).unwrap().contains("streaming"));
 }
 
 #[test]
+fn dataflow_block_graphs_print_handshakes_json_and_a_waveform() {
+    let dir = scratch("graph");
+    for (block, streams) in [("exp", 1), ("softmax", 1), ("sdpa", 2), ("fifo", 1)] {
+        let vcd = dir.join(format!("{block}.vcd"));
+        let out = hwformer(&[
+            "dataflow",
+            block,
+            "--d",
+            "4",
+            "--n",
+            "6",
+            "--queries",
+            "3",
+            "--valid",
+            "0.5",
+            "--ready",
+            "0.4",
+            "--seed",
+            "9",
+            "--json",
+            "--vcd",
+            vcd.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{block}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+        let inputs = r["handshakes"]["input_cycles"].as_array().unwrap();
+        assert_eq!(inputs.len(), streams, "{block}");
+        let outputs = r["handshakes"]["output_cycles"][0].as_array().unwrap();
+        assert_eq!(outputs.len(), if block == "sdpa" { 3 } else { 18 }, "{block}");
+        let cycles = r["report"]["cycles"].as_u64().unwrap();
+        assert_eq!(r["handshakes"]["cycles"].as_u64(), Some(cycles));
+        // under gaps and back-pressure a beat waits somewhere
+        let links = r["report"]["links"].as_array().unwrap();
+        assert!(
+            links.iter().any(|l| l["stalled_cycles"].as_u64().unwrap() > 0),
+            "{block}"
+        );
+        let wave = std::fs::read_to_string(&vcd).unwrap();
+        assert!(
+            wave.contains("$enddefinitions") && wave.contains("valid"),
+            "{block}"
+        );
+        assert!(
+            wave.contains(&format!("#{}", 10 * cycles)),
+            "{block}: the VCD ends at the last cycle"
+        );
+    }
+    let out = hwformer(&["dataflow", "exp", "--valid", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--valid is a probability"));
+    let out = hwformer(&["dataflow", "sdpa", "--d", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sdpa d must be one of"));
+}
+
+#[test]
+fn dataflow_min_depth_sizes_the_fifo_of_a_handshake_graph() {
+    let args = [
+        "dataflow",
+        "min-depth",
+        "--block",
+        "fifo",
+        "--n",
+        "50",
+        "--queries",
+        "8",
+        "--valid",
+        "0.5",
+        "--ready",
+        "0.5",
+        "--seed",
+        "21",
+        "--json",
+    ];
+    let out = hwformer(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fifo = &r["fifos"][0];
+    let depth = fifo["full_throughput_depth"].as_u64().unwrap();
+    assert!(depth > 2 && depth < 256, "{r}");
+    assert!(fifo["cycles_one_less"].as_u64().unwrap() > r["full_throughput_cycles"].as_u64().unwrap());
+    assert_eq!(r["joint_cycles"], r["full_throughput_cycles"]);
+    let out = hwformer(&["dataflow", "min-depth", "--block", "exp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no FIFO"));
+}
+
+#[test]
 fn dataflow_bad_sizes_are_errors() {
     for args in [["--n", "0"], ["--d", "0"], ["--fifo-depth", "0"]] {
-        let mut all = vec!["dataflow", "sdpa"];
+        let mut all = vec!["dataflow", "attention"];
         all.extend(args);
         let out = hwformer(&all);
         assert_eq!(out.status.code(), Some(1), "{args:?}");

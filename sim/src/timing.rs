@@ -15,50 +15,119 @@ use hwformer_hdl::{exp, reciprocal, sdpa, softmax};
 
 /// The handshake graph description of the block a manifest describes.
 pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
-    let timing = match manifest.block.as_str() {
-        "exp" => BlockTiming::Exp {
-            stages: exp::EXP_LATENCY as u32,
-        },
-        "fifo" => BlockTiming::Fifo {
-            depth: hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
-        },
+    let size = match manifest.block.as_str() {
+        "fifo" => hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
         "sdpa" => {
-            let d = sdpa::model_from_manifest(manifest)
+            sdpa::model_from_manifest(manifest)
                 .map_err(SimError::Invalid)?
                 .config()
-                .d as u64;
-            BlockTiming::Sdpa {
-                score_stages: sdpa::SDPA_SCORE_STAGES as u32,
-                exp_stages: exp::EXP_LATENCY as u32,
-                normalizer_cycles: sdpa::normalizer_cycles(d) as u32,
-            }
+                .d
         }
-        "softmax" => BlockTiming::Softmax {
-            exp_stages: exp::EXP_LATENCY as u32,
-            reciprocal_cycles: reciprocal::RECIPROCAL_BUSY_CYCLES as u32,
-            output_stages: softmax::SOFTMAX_OUTPUT_STAGES as u32,
-            ring: RingSize {
-                rows: softmax::SOFTMAX_SLOTS as u64,
-                beats: softmax::SOFTMAX_BUFFER as u64,
-                row_max: softmax::SOFTMAX_N_MAX as u64,
+        _ => 0,
+    };
+    block_graph_for(&manifest.block, size)
+}
+
+/// The handshake graph description of `block` as hwformer-hdl builds it;
+/// `size` is sdpa's `d` or the fifo's depth (ignored otherwise).
+pub fn block_graph_for(block: &str, size: usize) -> Result<BlockGraph, SimError> {
+    let (block, timing) = match block {
+        "exp" => (
+            "exp",
+            BlockTiming::Exp {
+                stages: exp::EXP_LATENCY as u32,
             },
-        },
+        ),
+        "fifo" => {
+            if !(1..=hwformer_hdl::fifo::FIFO_DEPTH_MAX).contains(&size) {
+                return Err(SimError::Invalid(format!(
+                    "fifo depth must be 1 to {}, not {size}",
+                    hwformer_hdl::fifo::FIFO_DEPTH_MAX
+                )));
+            }
+            ("fifo", BlockTiming::Fifo { depth: size })
+        }
+        "sdpa" => {
+            if !sdpa::SDPA_D_CHOICES.contains(&size) {
+                return Err(SimError::Invalid(format!(
+                    "sdpa d must be one of {:?}, not {size}",
+                    sdpa::SDPA_D_CHOICES
+                )));
+            }
+            (
+                "sdpa",
+                BlockTiming::Sdpa {
+                    score_stages: sdpa::SDPA_SCORE_STAGES as u32,
+                    exp_stages: exp::EXP_LATENCY as u32,
+                    normalizer_cycles: sdpa::normalizer_cycles(size as u64) as u32,
+                },
+            )
+        }
+        "softmax" => (
+            "softmax",
+            BlockTiming::Softmax {
+                exp_stages: exp::EXP_LATENCY as u32,
+                reciprocal_cycles: reciprocal::RECIPROCAL_BUSY_CYCLES as u32,
+                output_stages: softmax::SOFTMAX_OUTPUT_STAGES as u32,
+                ring: RingSize {
+                    rows: softmax::SOFTMAX_SLOTS as u64,
+                    beats: softmax::SOFTMAX_BUFFER as u64,
+                    row_max: softmax::SOFTMAX_N_MAX as u64,
+                },
+            },
+        ),
         other => {
             return Err(SimError::Invalid(format!(
                 "no handshake graph of block `{other}`"
             )))
         }
     };
-    let block = match manifest.block.as_str() {
-        "exp" => "exp",
-        "sdpa" => "sdpa",
-        "fifo" => "fifo",
-        _ => "softmax",
-    };
     Ok(BlockGraph {
         block,
         timing,
         stalling: Stalling::Lockstep,
+    })
+}
+
+/// The tlast of every input beat and the output beats of `inferences`
+/// inferences of `n` (exp and fifo: groups of `n` elements; softmax: rows
+/// of exactly `n` logits, at most 256; sdpa: queries of `n` keys, at most
+/// 256), for running a graph without a workload.
+pub fn boundary_beats(
+    block: &str,
+    n: usize,
+    inferences: usize,
+) -> Result<(Vec<Vec<bool>>, Vec<usize>), SimError> {
+    if n == 0 || inferences == 0 {
+        return Err(SimError::Invalid(
+            "n and the number of inferences must be at least 1".into(),
+        ));
+    }
+    let groups = |n: usize| -> Vec<bool> { (0..n * inferences).map(|k| k % n == n - 1).collect() };
+    let limit = |max: usize| {
+        if n > max {
+            Err(SimError::Invalid(format!(
+                "{block} takes at most {max} per inference, not {n}"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match block {
+        "exp" | "fifo" => (vec![groups(n)], vec![n * inferences]),
+        "softmax" => {
+            limit(softmax::SOFTMAX_N_MAX)?;
+            (vec![groups(n)], vec![n * inferences])
+        }
+        "sdpa" => {
+            limit(sdpa::SDPA_N_MAX)?;
+            (vec![vec![true; inferences], groups(n)], vec![inferences])
+        }
+        other => {
+            return Err(SimError::Invalid(format!(
+                "no handshake graph of block `{other}`"
+            )))
+        }
     })
 }
 

@@ -164,7 +164,11 @@ const GAPS: Pacing = Pacing {
 
 #[test]
 fn a_graph_with_one_stage_more_is_caught() {
-    let size = |n| WorkloadSize { n, queries: 6, seed: 1 };
+    let size = |n| WorkloadSize {
+        n,
+        queries: 6,
+        seed: 1,
+    };
     let exp = record("exp", 0, size(8), GAPS);
     let mut g = exp.graph();
     g.timing = BlockTiming::Exp { stages: 6 };
@@ -177,7 +181,10 @@ fn a_graph_with_one_stage_more_is_caught() {
     }
     sdpa.mismatch(&g);
     let mut g = sdpa.graph();
-    if let BlockTiming::Sdpa { normalizer_cycles, .. } = &mut g.timing {
+    if let BlockTiming::Sdpa {
+        normalizer_cycles, ..
+    } = &mut g.timing
+    {
         *normalizer_cycles += 1;
     }
     let why = sdpa.mismatch(&g);
@@ -186,7 +193,10 @@ fn a_graph_with_one_stage_more_is_caught() {
     // rows of one or two logits keep the reciprocal busy
     let softmax = record("softmax", 0, size(2), Pacing::FULL_SPEED);
     let mut g = softmax.graph();
-    if let BlockTiming::Softmax { reciprocal_cycles, .. } = &mut g.timing {
+    if let BlockTiming::Softmax {
+        reciprocal_cycles, ..
+    } = &mut g.timing
+    {
         *reciprocal_cycles += 1;
     }
     softmax.mismatch(&g);
@@ -194,7 +204,16 @@ fn a_graph_with_one_stage_more_is_caught() {
 
 #[test]
 fn a_graph_with_one_slot_less_is_caught() {
-    let fifo = record("fifo", 3, WorkloadSize { n: 20, queries: 4, seed: 2 }, STALLS);
+    let fifo = record(
+        "fifo",
+        3,
+        WorkloadSize {
+            n: 20,
+            queries: 4,
+            seed: 2,
+        },
+        STALLS,
+    );
     let mut g = fifo.graph();
     assert_eq!(g.timing, BlockTiming::Fifo { depth: 3 });
     g.timing = BlockTiming::Fifo { depth: 2 };
@@ -206,7 +225,16 @@ fn a_graph_with_one_slot_less_is_caught() {
         ready_probability: 0.2,
         seed: 3,
     };
-    let softmax = record("softmax", 0, WorkloadSize { n: 4, queries: 40, seed: 5 }, slow);
+    let softmax = record(
+        "softmax",
+        0,
+        WorkloadSize {
+            n: 4,
+            queries: 40,
+            seed: 5,
+        },
+        slow,
+    );
     let mut g = softmax.graph();
     if let BlockTiming::Softmax { ring, .. } = &mut g.timing {
         ring.rows -= 1;
@@ -217,7 +245,11 @@ fn a_graph_with_one_slot_less_is_caught() {
 
 #[test]
 fn a_pipeline_modelled_as_elastic_instead_of_lock_step_is_caught() {
-    let size = |n| WorkloadSize { n, queries: 12, seed: 3 };
+    let size = |n| WorkloadSize {
+        n,
+        queries: 12,
+        seed: 3,
+    };
     // softmax's passes leave bubbles only between rows, and a slow sink
     // keeps the output pass full: only some patterns show the difference
     // (2 of 20 seeds at ready 0.3 for these rows; one of them here)
@@ -226,7 +258,11 @@ fn a_pipeline_modelled_as_elastic_instead_of_lock_step_is_caught() {
         ready_probability: 0.3,
         seed: 3,
     };
-    for (block, d, n, pacing) in [("exp", 0, 10, STALLS), ("sdpa", 2, 6, STALLS), ("softmax", 0, 5, slow)] {
+    for (block, d, n, pacing) in [
+        ("exp", 0, 10, STALLS),
+        ("sdpa", 2, 6, STALLS),
+        ("softmax", 0, 5, slow),
+    ] {
         let recorded = record(block, d, size(n), pacing);
         let mut g = recorded.graph();
         g.stalling = Stalling::Elastic;
@@ -246,7 +282,9 @@ fn a_fifo_depth_the_graph_finds_enough_is_enough_on_the_rtl_and_one_less_slows_b
         queries: 8,
         seed: 6,
     };
-    let lasts: Vec<bool> = (0..size.n * size.queries).map(|k| k % size.n == size.n - 1).collect();
+    let lasts: Vec<bool> = (0..size.n * size.queries)
+        .map(|k| k % size.n == size.n - 1)
+        .collect();
     let beats = lasts.len();
     let search = min_depth::search(&["fifo"], 256, |depths| {
         let graph = BlockGraph {

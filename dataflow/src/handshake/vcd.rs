@@ -62,8 +62,9 @@ impl<'a> Writer<'a> {
         })
     }
 
-    /// The settled wires of `cycle` (a cycle is 10 time units, the clock's
-    /// rising edge at its middle, as the RTL testbenches write theirs).
+    /// The settled wires of `cycle`, at 10 `cycle` ns: the RTL back ends
+    /// write 10 ns cycles whose first half shows the same cycle's settled
+    /// handshake (the rising edge at 10 `cycle` + 5 ns).
     pub(super) fn cycle(&mut self, cycle: u64, wires: &[Wire], graph: &Graph) -> Result<(), GraphError> {
         let mut changes = String::new();
         let first = !self.started;

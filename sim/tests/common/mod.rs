@@ -29,7 +29,13 @@ pub fn export_formats(block: &str, d: usize, test: &str, formats: &[(&str, &str)
 }
 
 /// Runs the block on `backend`; panics unless it passes every check.
-pub fn run(dir: &Path, manifest: &Manifest, backend: Backend, size: WorkloadSize, pacing: Pacing) -> SimOutcome {
+pub fn run(
+    dir: &Path,
+    manifest: &Manifest,
+    backend: Backend,
+    size: WorkloadSize,
+    pacing: Pacing,
+) -> SimOutcome {
     let request = SimRequest {
         dir: dir.to_path_buf(),
         manifest: manifest.clone(),
@@ -46,4 +52,3 @@ pub fn run(dir: &Path, manifest: &Manifest, backend: Backend, size: WorkloadSize
     }
     outcome
 }
-
