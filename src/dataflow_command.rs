@@ -156,12 +156,14 @@ fn print_run(
             l.name, s.beats, s.stalled_cycles, s.starved_cycles
         );
     }
-    println!("\n| unit | kind | peak occupancy | busy | stalled |\n|---|---|---|---|---|");
+    println!(
+        "\n| unit | kind | peak occupancy | occupied cycles | output stalled cycles |\n|---|---|---|---|---|"
+    );
     for u in &report.units {
         let s = u.stats;
         println!(
             "| {} | {} | {} | {} | {} |",
-            u.name, u.kind, s.peak_occupancy, s.busy_cycles, s.stall_cycles
+            u.name, u.kind, s.peak_occupancy, s.occupied_cycles, s.stall_cycles
         );
     }
 }

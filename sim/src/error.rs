@@ -63,6 +63,7 @@ pub fn run_tool(
     let package = match program {
         "vvp" | "iverilog" => "iverilog",
         "g++" => "g++",
+        path if path.ends_with("verilator") => "verilator",
         other => other,
     };
     let out = std::process::Command::new(program)

