@@ -189,6 +189,8 @@ fn a_graph_with_one_stage_more_is_caught() {
     }
     let why = sdpa.mismatch(&g);
     assert!(why.contains("accumulate and normalize"), "{why}");
+    // what a user sees (docs/DATAFLOW.md quotes it)
+    eprintln!("{why}");
 
     // rows of one or two logits keep the reciprocal busy
     let softmax = record("softmax", 0, size(2), Pacing::FULL_SPEED);
