@@ -44,7 +44,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Streaming dataflow timing model.
+    /// Dataflow models: block handshake graphs, attention graphs, FIFO depths.
     #[command(subcommand)]
     Dataflow(DataflowCommand),
     /// Run an exported block on a simulator and check every output beat.

@@ -54,10 +54,13 @@ pub fn report(command: &ReportCommand) -> Result<ExitCode, String> {
 /// Where cycle counts come from.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum CyclesFrom {
-    /// The block's timing model (closed form).
+    /// The block's closed form (hwformer-hdl's formulas).
     Model,
     /// A Verilator run of the exported block at full speed.
     Sim,
+    /// The block's handshake graph (the timing model every RTL run is
+    /// checked against) at full speed.
+    Graph,
     /// The streaming dataflow graph of the same head (with the RTL's stage
     /// counts as unit latencies), with operations counted from its units'
     /// fires (sdpa only).
@@ -111,7 +114,8 @@ pub fn sdpa_cycles_agree(d: usize, n: usize) -> Result<String, String> {
     for (name, from) in [
         ("closed form", CyclesFrom::Model),
         ("Verilator", CyclesFrom::Sim),
-        ("dataflow graph", CyclesFrom::Dataflow),
+        ("handshake graph", CyclesFrom::Graph),
+        ("streaming dataflow graph", CyclesFrom::Dataflow),
     ] {
         args.cycles_from = from;
         let c = sdpa_cycles(&args)?;
@@ -197,15 +201,16 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
                 n + output_delay(d),
                 query_cycles(n, d),
                 format!(
-                    "timing model: one key per cycle, output {} cycles after the last key, \
+                    "closed form: one key per cycle, output {} cycles after the last key, \
                      at least {} cycles per query",
                     output_delay(d),
                     min_query_cycles(d)
                 ),
             ),
-            counted("timing model"),
+            counted("closed form"),
         )),
         CyclesFrom::Sim => Ok(Cycles::new(verilator_cycles(args)?, counted("Verilator"))),
+        CyclesFrom::Graph => Ok(Cycles::new(graph_cycles(args)?, counted("handshake graph"))),
         CyclesFrom::Dataflow => sdpa_dataflow_cycles(args.n, args.d),
     }
 }
@@ -244,14 +249,13 @@ fn verilator_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
     };
     let dir = PathBuf::from("target/hwformer-estimate").join(folder);
     let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
-    let inferences = 4;
     let request = SimRequest {
         dir: dir.clone(),
         manifest,
         backend: Backend::Verilator,
         size: WorkloadSize {
             n: args.n,
-            queries: inferences,
+            queries: INFERENCES,
             seed: 1,
         },
         pacing: Pacing::FULL_SPEED,
@@ -277,17 +281,45 @@ fn verilator_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
     if let Err(m) = &outcome.result {
         return Err(format!("{what} failed its check: {m}"));
     }
+    let (latency, interval) = inference_cycles(
+        args,
+        &outcome.trace.input_cycles,
+        &outcome.trace.output_cycles[0],
+        &what,
+    )?;
+    Ok((
+        latency,
+        interval,
+        format!(
+            "Verilator run, {INFERENCES} {} at full speed",
+            inference(args.block).plural()
+        ),
+    ))
+}
+
+/// Inferences simulated for `--cycles-from sim|graph`.
+const INFERENCES: usize = 4;
+
+/// Latency and interval of one inference from a full-speed run of
+/// [`INFERENCES`]: from the first input handshake to the first inference's
+/// last output beat, and between the last beats of consecutive inferences
+/// (an error unless all three are equal).
+fn inference_cycles(
+    args: &EstimateArgs,
+    input_cycles: &[Vec<u64>],
+    out: &[u64],
+    what: &str,
+) -> Result<(u64, u64), String> {
     let beats = match args.block {
         crate::BlockArg::Sdpa => 1,
         _ => args.n,
     };
-    let out = &outcome.trace.output_cycles[0];
-    let first_input = outcome.trace.input_cycles.iter().filter_map(|c| c.first()).min();
+    let first_input = input_cycles.iter().filter_map(|c| c.first()).min();
     // the last beat of each inference
-    let done: Vec<u64> = (1..=inferences)
+    let done: Vec<u64> = (1..=INFERENCES)
         .filter_map(|i| out.get(i * beats - 1).copied())
         .collect();
-    let (Some(&first_input), true) = (first_input, done.len() == inferences) else {
+    let (Some(&first_input), true) = (first_input, done.len() == INFERENCES) else {
         return Err(format!("{what} produced too few beats"));
     };
     let gaps: Vec<u64> = done.windows(2).map(|w| w[1] - w[0]).collect();
@@ -296,11 +328,27 @@ fn verilator_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
             "{what}: the inferences did not follow one another evenly (gaps {gaps:?} cycles)"
         ));
     }
+    Ok((done[0] - first_input, gaps[0]))
+}
+
+/// Latency and interval from the block's handshake graph (the timing model
+/// the RTL is checked against), [`INFERENCES`] inferences at full speed.
+fn graph_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
+    let block = args.block.name();
+    let description = hwformer_sim::timing::block_graph_for(block, args.d).map_err(|e| e.to_string())?;
+    let (inputs, expected) =
+        hwformer_sim::timing::boundary_beats(block, args.n, INFERENCES).map_err(|e| e.to_string())?;
+    let mut graph = description.build(&inputs, &expected).map_err(|e| e.to_string())?;
+    let trace = graph
+        .run(&Pacing::FULL_SPEED, Default::default())
+        .map_err(|e| format!("the {block} handshake graph: {e}"))?;
+    let what = format!("the {block} handshake graph");
+    let (latency, interval) = inference_cycles(args, &trace.input_cycles, &trace.output_cycles[0], &what)?;
     Ok((
-        done[0] - first_input,
-        gaps[0],
+        latency,
+        interval,
         format!(
-            "Verilator run, {inferences} {} at full speed",
+            "handshake graph, {INFERENCES} {} at full speed",
             inference(args.block).plural()
         ),
     ))
@@ -372,7 +420,7 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
             // inputs at 0 .. n - 1, the last output valid EXP_LATENCY later
             n - 1 + EXP_LATENCY,
             n,
-            format!("timing model: one element per cycle, {EXP_LATENCY}-cycle pipeline"),
+            format!("closed form: one element per cycle, {EXP_LATENCY}-cycle pipeline"),
             OperationCounts::exp_element().times(n),
             format!("datapath count (per element x {n})"),
         ),
@@ -382,7 +430,7 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
             2 * (n - 1) + first_output_delay(n),
             row_cycles(n),
             format!(
-                "timing model: one logit per cycle, first probability {} cycles after the last logit",
+                "closed form: one logit per cycle, first probability {} cycles after the last logit",
                 first_output_delay(n)
             ),
             OperationCounts::softmax_element()
@@ -396,11 +444,15 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
     match args.cycles_from {
         CyclesFrom::Model => Ok(Cycles::new(
             (latency, interval, source),
-            (operations, format!("{counted} with timing model cycles")),
+            (operations, format!("{counted} with closed-form cycles")),
         )),
         CyclesFrom::Sim => Ok(Cycles::new(
             verilator_cycles(args)?,
             (operations, format!("{counted} with Verilator cycles")),
+        )),
+        CyclesFrom::Graph => Ok(Cycles::new(
+            graph_cycles(args)?,
+            (operations, format!("{counted} with handshake graph cycles")),
         )),
         CyclesFrom::Dataflow => Err(format!(
             "--cycles-from dataflow is for sdpa (the dataflow graphs are attention graphs); \

@@ -242,6 +242,43 @@ fn dataflow_min_depth_sizes_the_fifo_of_a_handshake_graph() {
 }
 
 #[test]
+fn estimate_cycles_from_the_handshake_graph_equal_the_closed_forms() {
+    // short and long inferences: the shared finishers bound the short ones
+    for (block, d, n) in [
+        ("exp", "8", "10"),
+        ("softmax", "8", "2"),
+        ("softmax", "8", "64"),
+        ("sdpa", "16", "5"),
+        ("sdpa", "4", "256"),
+    ] {
+        let cycles = |from: &str| {
+            let args = [
+                "estimate",
+                "--block",
+                block,
+                "--d",
+                d,
+                "--n",
+                n,
+                "--cycles-from",
+                from,
+                "--clock-mhz",
+                "100",
+                "--json",
+            ];
+            let out = hwformer(&args);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            (
+                r["input"]["latency_cycles"].clone(),
+                r["input"]["interval_cycles"].clone(),
+            )
+        };
+        assert_eq!(cycles("graph"), cycles("model"), "{block} d = {d}, n = {n}");
+    }
+}
+
+#[test]
 fn dataflow_bad_sizes_are_errors() {
     for args in [["--n", "0"], ["--d", "0"], ["--fifo-depth", "0"]] {
         let mut all = vec!["dataflow", "attention"];
