@@ -125,21 +125,20 @@ fn print_run(
         "cycles        {} (to the last expected output beat)",
         trace.cycles
     );
-    for (name, cycles) in graph.input_streams().iter().zip(&trace.input_cycles) {
-        println!(
-            "input  {name:<6} {} beats, first at {}, last at {}",
-            cycles.len(),
-            cycles.first().map_or("-".into(), u64::to_string),
-            cycles.last().map_or("-".into(), u64::to_string)
-        );
-    }
-    for (name, cycles) in graph.output_streams().iter().zip(&trace.output_cycles) {
-        println!(
-            "output {name:<6} {} beats, first at {}, last at {}",
-            cycles.len(),
-            cycles.first().map_or("-".into(), u64::to_string),
-            cycles.last().map_or("-".into(), u64::to_string)
-        );
+    let streams = [
+        ("input ", graph.input_streams(), &trace.input_cycles),
+        ("output", graph.output_streams(), &trace.output_cycles),
+    ];
+    for (direction, names, cycles) in streams {
+        for (name, cycles) in names.iter().zip(cycles) {
+            let at = |c: Option<&u64>| c.map_or("-".into(), u64::to_string);
+            println!(
+                "{direction} {name:<6} {} beats, first at {}, last at {}",
+                cycles.len(),
+                at(cycles.first()),
+                at(cycles.last())
+            );
+        }
     }
     println!(
         "simulated     {:.2} M cycles/s ({:.3} s wall, not a benchmark)",

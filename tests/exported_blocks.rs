@@ -9,10 +9,6 @@ use hwformer_bitstreams::yosys::Family;
 use hwformer_hdl::manifest::Manifest;
 use std::path::PathBuf;
 
-fn export(block: &str, test: &str) -> (PathBuf, Manifest) {
-    export_args(block, test, &[])
-}
-
 fn export_args(block: &str, test: &str, extra: &[&str]) -> (PathBuf, Manifest) {
     let dir = scratch(&format!("{block}-{test}"));
     let mut args = vec!["gen", block, "--out", dir.to_str().unwrap()];
@@ -69,10 +65,13 @@ fn softmax_lints_clean() {
 }
 
 fn yosys(block: &str) -> hwformer_bitstreams::yosys::Resources {
-    let (dir, manifest) = export(block, "yosys");
+    yosys_args(block, &[]).resources
+}
+
+fn yosys_args(block: &str, extra: &[&str]) -> hwformer_bitstreams::yosys::Synthesis {
+    let (dir, manifest) = export_args(block, "yosys", extra);
     hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)
         .unwrap_or_else(|e| panic!("{e}"))
-        .resources
 }
 
 #[test]
@@ -97,10 +96,7 @@ fn fifo_lints_clean_at_a_depth_that_is_not_a_power_of_two() {
 
 #[test]
 fn yosys_maps_the_fifo_storage_to_lut_ram() {
-    let (dir, manifest) = export_args("fifo", "yosys", &["--d", "32"]);
-    let r = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .resources;
+    let r = yosys_args("fifo", &["--d", "32"]).resources;
     // 32 words of tlast + 16 bits: distributed RAM, no block RAM, no DSP
     assert!(r.lutram >= 4, "{r:?}");
     assert_eq!((r.ramb18, r.ramb36, r.dsp), (0, 0, 0), "{r:?}");
@@ -113,9 +109,7 @@ fn sdpa_lints_clean() {
 
 #[test]
 fn yosys_synthesizes_sdpa_d8() {
-    let (dir, manifest) = export_args("sdpa", "yosys", &["--d", "8"]);
-    let s = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let s = yosys_args("sdpa", &["--d", "8"]);
     let r = s.resources;
     // the estimate is a real path: at least the 16x16 product and a LUT
     assert!(

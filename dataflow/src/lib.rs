@@ -17,6 +17,7 @@
 //! It is not an RTL simulator and knows nothing of Verilog.
 #![warn(missing_docs)]
 
+mod bisect;
 pub mod channel;
 pub mod context;
 pub mod handshake;

@@ -4,6 +4,7 @@
 //! by bisection (cycles do not grow with depth).
 
 use super::GraphError;
+use crate::bisect::bisect;
 use serde::Serialize;
 
 /// One FIFO's depths.
@@ -66,21 +67,9 @@ pub fn search(
             d[i] = depth;
             attempt(&d)
         };
-        // smallest depth meeting `good`, within 1..=ample (ample meets it)
-        let mut lowest = |good: &dyn Fn(Option<u64>) -> bool| -> Result<usize, GraphError> {
-            let (mut lo, mut hi) = (1, ample_depth);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if good(at(mid)?) {
-                    hi = mid;
-                } else {
-                    lo = mid + 1;
-                }
-            }
-            Ok(lo)
-        };
-        let full_depth = lowest(&|c| c == Some(full))?;
-        let free_depth = lowest(&|c| c.is_some())?;
+        // within 1..=ample, which meets both
+        let full_depth = bisect(1, ample_depth, |k| Ok(at(k)? == Some(full)))?;
+        let free_depth = bisect(1, full_depth, |k| Ok(at(k)?.is_some()))?;
         let one_less = if full_depth > 1 { at(full_depth - 1)? } else { None };
         chosen[i] = full_depth;
         fifos.push(FifoDepth {

@@ -7,6 +7,7 @@
 //! more capacity never costs cycles, and never causes a deadlock.
 
 use super::SdpaRun;
+use crate::bisect::bisect;
 use crate::channel::Time;
 use crate::program::{DataflowError, Result};
 use serde::Serialize;
@@ -40,20 +41,6 @@ pub struct DepthReport {
     pub simulations: usize,
 }
 
-/// Smallest `k` in `lo..=hi` with `ok(k)`, given that `ok(hi)` holds and
-/// `ok` is monotone.
-fn bisect(mut lo: usize, mut hi: usize, mut ok: impl FnMut(usize) -> Result<bool>) -> Result<usize> {
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if ok(mid)? {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    Ok(hi)
-}
-
 /// Searches every channel of `run`'s graph (one head, outputs unchecked).
 pub fn min_depths(run: &SdpaRun) -> Result<DepthReport> {
     let mut base = run.clone();
@@ -81,11 +68,15 @@ pub fn min_depths(run: &SdpaRun) -> Result<DepthReport> {
     let mut channels = Vec::new();
     for name in reference.report.channels.iter().map(|c| c.name.clone()) {
         let at_1 = cycles_with(&name, 1)?;
-        let full = bisect(1, ample, |k| Ok(cycles_with(&name, k)? == Some(target)))?;
+        let full = bisect(1, ample, |k| {
+            Ok::<_, DataflowError>(cycles_with(&name, k)? == Some(target))
+        })?;
         let free = if at_1.is_some() {
             1
         } else {
-            bisect(1, full, |k| Ok(cycles_with(&name, k)?.is_some()))?
+            bisect(1, full, |k| {
+                Ok::<_, DataflowError>(cycles_with(&name, k)?.is_some())
+            })?
         };
         channels.push(ChannelDepth {
             name,
