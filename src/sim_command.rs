@@ -104,7 +104,6 @@ impl SimArgs {
     }
 }
 
-/// Runs `hwformer sim`.
 /// The pacing of `--valid`, `--ready` and `--seed`, or why not.
 pub fn checked_pacing(valid: f64, ready: f64, seed: u64) -> Result<Pacing, String> {
     for (name, p) in [("--valid", valid), ("--ready", ready)] {
@@ -119,6 +118,7 @@ pub fn checked_pacing(valid: f64, ready: f64, seed: u64) -> Result<Pacing, Strin
     })
 }
 
+/// Runs `hwformer sim`.
 pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     let config = args.config.as_deref().map(BlockConfig::load).transpose()?;
     let defaults = config.as_ref().map(|c| c.sim.clone()).unwrap_or_default();

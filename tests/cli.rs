@@ -207,6 +207,10 @@ fn dataflow_block_graphs_print_handshakes_json_and_a_waveform() {
     let out = hwformer(&["dataflow", "sdpa", "--d", "3"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sdpa d must be one of"));
+    // sizes that would not fit in memory are refused before anything runs
+    let out = hwformer(&["dataflow", "exp", "--n", "100000", "--queries", "100000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("beats is more than"));
 }
 
 #[test]

@@ -22,9 +22,6 @@ use std::collections::BTreeMap;
 /// Deepest FIFO the block builds.
 pub const FIFO_DEPTH_MAX: usize = 4096;
 
-/// Depth of the default FIFO.
-pub const FIFO_DEFAULT_DEPTH: usize = 16;
-
 /// The storage: `depth` words of `W` bits, one write port (at the clock
 /// edge) and one combinational read port.
 #[derive(LogicBlock)]

@@ -33,8 +33,8 @@ use std::collections::BTreeMap;
 /// Names of the blocks [`export_block`] knows.
 pub const BLOCKS: [&str; 4] = ["exp", "softmax", "sdpa", "fifo"];
 
-/// Builds block `block` (`d` lanes for sdpa, depth for fifo (0: the
-/// default), ignored otherwise) in its default formats: its Verilog and its manifest, in memory.
+/// Builds block `block` (`d` lanes for sdpa, depth for fifo, ignored
+/// otherwise) in its default formats: its Verilog and its manifest, in memory.
 pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest), export::ExportError> {
     build_block_with(block, d, &BTreeMap::new())
 }
@@ -65,7 +65,7 @@ pub fn build_block_with(
             }
             sdpa::export_config(config)
         }
-        "fifo" => fifo::export(if d == 0 { fifo::FIFO_DEFAULT_DEPTH } else { d }),
+        "fifo" => fifo::export(d),
         other => Err(export::ExportError::Check(format!(
             "no block `{other}` (known: {})",
             BLOCKS.join(", ")

@@ -10,11 +10,11 @@
 //! `x` must be at least 2^15 (every sum of exponentials here is).
 
 use crate::rom::rom_from_table;
+use hwformer_quant::tables::Reciprocal;
+use rust_hdl::prelude::*;
 
 /// Cycles the unit is busy after `start` before `done` is read: seed, Newton.
 pub const RECIPROCAL_BUSY_CYCLES: u64 = 2;
-use hwformer_quant::tables::Reciprocal;
-use rust_hdl::prelude::*;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 enum Step {

@@ -160,7 +160,7 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
             (trace, start.elapsed().as_secs_f64() - compile, compile)
         }
     };
-    let full_speed = request.pacing.valid_probability >= 1.0 && request.pacing.ready_probability >= 1.0;
+    let full_speed = request.pacing.is_full_speed();
     let graph = timing::block_graph(&request.manifest)?;
     let predicted = timing::predict(&graph, &ports, &stimulus);
     let result = match &predicted {

@@ -8,12 +8,15 @@ use crate::ports::PortMap;
 use crate::testbench::{Beats, Stimulus, Trace, DRAIN_CYCLES};
 use crate::SimError;
 use hwformer_dataflow::handshake::blocks::{BlockGraph, BlockTiming};
+use hwformer_dataflow::handshake::min_depth::{self, DepthSearch};
 use hwformer_dataflow::handshake::units::{RingSize, Stalling};
 use hwformer_dataflow::handshake::{Graph, GraphError, RunOptions};
-use hwformer_hdl::manifest::Manifest;
+use hwformer_dataflow::pacing::Pacing;
+use hwformer_hdl::manifest::{Direction, Manifest};
 use hwformer_hdl::{exp, reciprocal, sdpa, softmax};
 
-/// The handshake graph description of the block a manifest describes.
+/// The handshake graph description of the block a manifest describes
+/// (an error if the manifest's streams are not the graph's, in order).
 pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
     let size = match manifest.block.as_str() {
         "fifo" => hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
@@ -25,7 +28,25 @@ pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
         }
         _ => 0,
     };
-    block_graph_for(&manifest.block, size)
+    let graph = block_graph_for(&manifest.block, size)?;
+    let names = |dir| -> Vec<&str> {
+        manifest
+            .streams
+            .iter()
+            .filter(|s| s.dir == dir)
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    let (ins, outs) = graph.streams();
+    if names(Direction::In) != ins || names(Direction::Out) != outs {
+        return Err(SimError::Invalid(format!(
+            "the {} manifest's streams {:?} -> {:?} are not its handshake graph's {ins:?} -> {outs:?}",
+            manifest.block,
+            names(Direction::In),
+            names(Direction::Out)
+        )));
+    }
+    Ok(graph)
 }
 
 /// The handshake graph description of `block` as hwformer-hdl builds it;
@@ -89,6 +110,9 @@ pub fn block_graph_for(block: &str, size: usize) -> Result<BlockGraph, SimError>
     })
 }
 
+/// Most input beats [`boundary_beats`] makes (2^24).
+pub const MAX_BOUNDARY_BEATS: usize = 1 << 24;
+
 /// The tlast of every input beat and the output beats of `inferences`
 /// inferences of `n` (exp and fifo: groups of `n` elements; softmax: rows
 /// of exactly `n` logits, at most 256; sdpa: queries of `n` keys, at most
@@ -102,6 +126,14 @@ pub fn boundary_beats(
         return Err(SimError::Invalid(
             "n and the number of inferences must be at least 1".into(),
         ));
+    }
+    // every handshake's cycle is kept: 8 bytes a beat
+    if n.checked_mul(inferences)
+        .is_none_or(|beats| beats > MAX_BOUNDARY_BEATS)
+    {
+        return Err(SimError::Invalid(format!(
+            "{n} x {inferences} beats is more than the {MAX_BOUNDARY_BEATS} a graph run records"
+        )));
     }
     let groups = |n: usize| -> Vec<bool> { (0..n * inferences).map(|k| k % n == n - 1).collect() };
     let limit = |max: usize| {
@@ -185,7 +217,9 @@ pub fn explain(
         return String::new();
     };
     let decider = graph.deciding_unit(stream, input).unwrap_or("?").to_string();
-    let states = graph.states_at(&stimulus.pacing, cycle);
+    let Ok(states) = graph.states_at(&stimulus.pacing, cycle) else {
+        return format!("graph unit `{decider}` decides this handshake");
+    };
     let state_of = |name: &str| {
         states
             .iter()
@@ -198,4 +232,26 @@ pub fn explain(
         state_of(&decider),
         all.join("; ")
     )
+}
+
+/// The fifo block's depth search under `pacing`, for `groups` groups of
+/// `n` beats (see [`min_depth::search`]), every other FIFO (there are none)
+/// aside, starting from `ample`.
+pub fn fifo_depth_search(
+    n: usize,
+    groups: usize,
+    pacing: &Pacing,
+    ample: usize,
+) -> Result<DepthSearch, SimError> {
+    let (inputs, expected) = boundary_beats("fifo", n, groups)?;
+    let fail = |e: GraphError| SimError::Invalid(e.to_string());
+    min_depth::search(&["fifo"], ample, |depths| {
+        let description =
+            block_graph_for("fifo", depths[0]).map_err(|e| GraphError::Invalid(e.to_string()))?;
+        Ok(description
+            .build(&inputs, &expected)?
+            .run(pacing, RunOptions::default())?
+            .cycles)
+    })
+    .map_err(fail)
 }

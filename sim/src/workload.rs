@@ -1,6 +1,6 @@
 //! Stimulus and expectations for each block: seeded random inputs, the
 //! integer model's output beats (the bit-exact oracle), the float64
-//! reference of every output element, and the timing model's cycle of
+//! reference of every output element, and the closed form's cycle of
 //! every output beat when nothing stalls.
 
 use crate::testbench::Beats;

@@ -123,7 +123,7 @@ fn softmax_on_three_back_ends_under_gaps_and_back_pressure() {
 }
 
 #[test]
-fn exp_on_three_back_ends_at_full_speed_matches_the_timing_model() {
+fn exp_on_three_back_ends_at_full_speed_matches_its_graph_and_closed_form() {
     // full speed: the checker also compares every cycle with the model
     three_back_ends_agree(
         "exp",
@@ -217,7 +217,7 @@ fn a_corrupted_expectation_is_caught_with_its_cycle() {
     );
     assert_eq!(m.cycle, outcome.trace.output_cycles[0][1]);
     assert_ne!(m.expected, m.actual);
-    // and a wrong timing model is caught too
+    // and a wrong closed form is caught too
     let full = run(&dir, &manifest, Backend::Verilator, size, Pacing::FULL_SPEED);
     workload = Workload::new(&manifest, size).unwrap();
     workload.full_speed_cycles[0][2] += 1;
@@ -232,7 +232,7 @@ fn a_corrupted_expectation_is_caught_with_its_cycle() {
     )
     .unwrap_err();
     assert_eq!((m.kind, m.beat), (MismatchKind::ClosedForm, 2));
-    // and a handshake one cycle off the timing model's
+    // and a handshake one cycle off the graph's
     workload = Workload::new(&manifest, size).unwrap();
     let mut model = outcome.trace.clone();
     model.input_cycles[1][4] += 1;
@@ -309,7 +309,7 @@ fn exp_every_non_positive_input_on_icarus_and_verilator() {
 }
 
 #[test]
-fn every_handshake_matches_the_timing_model_in_corner_cases() {
+fn every_handshake_matches_the_handshake_graph_in_corner_cases() {
     // one- and two-key queries keep the normalizer busy while the next
     // query's last key arrives; heavy back-pressure holds the output
     let (dir, manifest) = export("sdpa", 2, "corners");

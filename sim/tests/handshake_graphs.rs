@@ -9,9 +9,7 @@ mod common;
 
 use common::{export, run};
 use hwformer_dataflow::handshake::blocks::{BlockGraph, BlockTiming};
-use hwformer_dataflow::handshake::min_depth;
 use hwformer_dataflow::handshake::units::Stalling;
-use hwformer_dataflow::handshake::RunOptions;
 use hwformer_sim::check::{check, CycleChecks, MismatchKind};
 use hwformer_sim::ports::PortMap;
 use hwformer_sim::session::Backend;
@@ -96,8 +94,9 @@ struct Recorded {
     trace: hwformer_sim::testbench::Trace,
 }
 
-fn record(block: &str, d: usize, size: WorkloadSize, pacing: Pacing) -> Recorded {
-    let (dir, manifest) = export(block, d, "mutation");
+/// `test` names the export folder: tests run in parallel.
+fn record(test: &str, block: &str, d: usize, size: WorkloadSize, pacing: Pacing) -> Recorded {
+    let (dir, manifest) = export(block, d, test);
     let outcome = run(&dir, &manifest, Backend::Verilator, size, pacing);
     let workload = Workload::new(&manifest, size).unwrap();
     Recorded {
@@ -169,12 +168,12 @@ fn a_graph_with_one_stage_more_is_caught() {
         queries: 6,
         seed: 1,
     };
-    let exp = record("exp", 0, size(8), GAPS);
+    let exp = record("stage", "exp", 0, size(8), GAPS);
     let mut g = exp.graph();
     g.timing = BlockTiming::Exp { stages: 6 };
     exp.mismatch(&g);
 
-    let sdpa = record("sdpa", 2, size(3), GAPS);
+    let sdpa = record("stage", "sdpa", 2, size(3), GAPS);
     let mut g = sdpa.graph();
     if let BlockTiming::Sdpa { score_stages, .. } = &mut g.timing {
         *score_stages += 1;
@@ -193,7 +192,7 @@ fn a_graph_with_one_stage_more_is_caught() {
     eprintln!("{why}");
 
     // rows of one or two logits keep the reciprocal busy
-    let softmax = record("softmax", 0, size(2), Pacing::FULL_SPEED);
+    let softmax = record("stage", "softmax", 0, size(2), Pacing::FULL_SPEED);
     let mut g = softmax.graph();
     if let BlockTiming::Softmax {
         reciprocal_cycles, ..
@@ -207,6 +206,7 @@ fn a_graph_with_one_stage_more_is_caught() {
 #[test]
 fn a_graph_with_one_slot_less_is_caught() {
     let fifo = record(
+        "slot",
         "fifo",
         3,
         WorkloadSize {
@@ -228,6 +228,7 @@ fn a_graph_with_one_slot_less_is_caught() {
         seed: 3,
     };
     let softmax = record(
+        "slot",
         "softmax",
         0,
         WorkloadSize {
@@ -265,7 +266,7 @@ fn a_pipeline_modelled_as_elastic_instead_of_lock_step_is_caught() {
         ("sdpa", 2, 6, STALLS),
         ("softmax", 0, 5, slow),
     ] {
-        let recorded = record(block, d, size(n), pacing);
+        let recorded = record("elastic", block, d, size(n), pacing);
         let mut g = recorded.graph();
         g.stalling = Stalling::Elastic;
         recorded.mismatch(&g);
@@ -284,20 +285,7 @@ fn a_fifo_depth_the_graph_finds_enough_is_enough_on_the_rtl_and_one_less_slows_b
         queries: 8,
         seed: 6,
     };
-    let lasts: Vec<bool> = (0..size.n * size.queries)
-        .map(|k| k % size.n == size.n - 1)
-        .collect();
-    let beats = lasts.len();
-    let search = min_depth::search(&["fifo"], 256, |depths| {
-        let graph = BlockGraph {
-            block: "fifo",
-            timing: BlockTiming::Fifo { depth: depths[0] },
-            stalling: Stalling::Lockstep,
-        };
-        let mut g = graph.build(std::slice::from_ref(&lasts), &[beats])?;
-        Ok(g.run(&pacing, RunOptions::default())?.cycles)
-    })
-    .unwrap();
+    let search = timing::fifo_depth_search(size.n, size.queries, &pacing, 256).unwrap();
     let found = &search.fifos[0];
     let depth = found.full_throughput_depth;
     assert!(depth > 2, "the pacing should need a real buffer: {search:?}");

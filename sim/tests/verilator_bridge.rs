@@ -53,7 +53,7 @@ fn sdpa_d16_with_8192_keys_bit_exact_and_cycle_exact() {
         let o = simulate(&request(&dir, &manifest, size, pacing)).unwrap_or_else(|e| panic!("{e}"));
         let v = o.result.unwrap_or_else(|m| panic!("FAIL: {m}"));
         assert_eq!(v.beats_checked, 32);
-        assert!(v.cycles_checked, "every handshake against the timing model");
+        assert!(v.cycles_checked, "every handshake against the handshake graph");
         assert_eq!(v.closed_form_checked, pacing == Pacing::FULL_SPEED);
         assert!(v.max_error <= v.error_bound.unwrap());
     }

@@ -76,6 +76,42 @@ impl BlockGraph {
         }
     }
 
+    /// Stage counts the units can be: pipelines 1 to 64 stages, finishers
+    /// busy at least a cycle, a FIFO and a ring at least one deep.
+    fn check(&self) -> Result<(), GraphError> {
+        let stages_ok = |k: u32| (1..=64).contains(&k);
+        let ok = match self.timing {
+            BlockTiming::Exp { stages } => stages_ok(stages),
+            BlockTiming::Fifo { depth } => depth >= 1,
+            BlockTiming::Sdpa {
+                score_stages,
+                exp_stages,
+                normalizer_cycles,
+            } => stages_ok(score_stages + exp_stages) && normalizer_cycles >= 1,
+            BlockTiming::Softmax {
+                exp_stages,
+                reciprocal_cycles,
+                output_stages,
+                ring,
+            } => {
+                stages_ok(exp_stages)
+                    && stages_ok(output_stages)
+                    && reciprocal_cycles >= 1
+                    && ring.rows >= 1
+                    && ring.beats >= 1
+                    && ring.row_max >= 1
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(GraphError::Invalid(format!(
+                "{}: no units can have the stage counts {:?}",
+                self.block, self.timing
+            )))
+        }
+    }
+
     /// The graph with paced sources offering `inputs` (each beat's tlast,
     /// per input stream) and sinks waiting for `expected` beats.
     pub fn build(&self, inputs: &[Vec<bool>], expected: &[usize]) -> Result<Graph, GraphError> {
@@ -90,6 +126,7 @@ impl BlockGraph {
                 expected.len()
             )));
         }
+        self.check()?;
         let mut g = Graph::new(self.block);
         let stalling = self.stalling;
         let out = match self.timing {

@@ -30,8 +30,9 @@ pub struct DepthSearch {
     pub full_throughput_cycles: u64,
     /// Per FIFO.
     pub fifos: Vec<FifoDepth>,
-    /// Cycles with every FIFO at its full-throughput depth at once.
-    pub joint_cycles: u64,
+    /// Cycles with every FIFO at its full-throughput depth at once (None:
+    /// that deadlocks).
+    pub joint_cycles: Option<u64>,
     /// Graph runs made.
     pub simulations: usize,
 }
@@ -79,7 +80,7 @@ pub fn search(
             cycles_one_less: one_less,
         });
     }
-    let joint = attempt(&chosen)?.unwrap_or(u64::MAX);
+    let joint = attempt(&chosen)?;
     Ok(DepthSearch {
         ample_depth,
         full_throughput_cycles: full,

@@ -82,6 +82,12 @@ pub trait Unit {
     fn watched(&self) -> Vec<LinkId> {
         Vec::new()
     }
+    /// Inputs whose valid it reads only at the clock edge and whose ready
+    /// it drives from its registers alone: their producer may come later
+    /// in the graph (a feedback link).
+    fn edge_only_inputs(&self) -> Vec<LinkId> {
+        Vec::new()
+    }
     /// Links it drives.
     fn outputs(&self) -> Vec<LinkId>;
     /// Beats it holds now.
@@ -109,7 +115,7 @@ pub struct UnitStats {
     /// Cycles holding at least one beat (after the cycle's edge).
     pub occupied_cycles: u64,
     /// Output-cycles offered and not taken, summed over its outputs.
-    pub stall_cycles: u64,
+    pub output_stalled_cycles: u64,
 }
 
 /// A named unit in a graph.
@@ -125,7 +131,7 @@ struct Node {
 struct Boundary {
     stream: String,
     link: LinkId,
-    /// Beats a source offers in all.
+    /// Beats a source offers, or a sink waits for, in all.
     beats: usize,
 }
 
@@ -137,7 +143,7 @@ pub struct Graph {
     links: Vec<String>,
     link_stats: Vec<LinkStats>,
     sources: Vec<Boundary>,
-    sinks: Vec<(Boundary, usize)>,
+    sinks: Vec<Boundary>,
     /// Unit reading each link (its consumer), once built.
     consumers: Vec<Option<usize>>,
     producers: Vec<Option<usize>>,
@@ -181,7 +187,7 @@ impl std::error::Error for GraphError {}
 pub struct Stuck {
     /// Block.
     pub block: String,
-    /// Cycle of the last handshake.
+    /// A deadlock: the cycle of the last handshake; too slow: the cycle limit.
     pub cycle: u64,
     /// Beats taken per input stream, "name k/n".
     pub inputs: Vec<String>,
@@ -221,6 +227,9 @@ pub struct RunOptions<'a> {
     pub idle_limit: u64,
     /// Writes the links (valid, ready, last) and unit occupancies as VCD.
     pub vcd: Option<&'a mut dyn Write>,
+    /// Stops as this cycle starts: the units keep the registers they have
+    /// during it.
+    pub stop_at: Option<u64>,
 }
 
 impl Default for RunOptions<'_> {
@@ -230,6 +239,7 @@ impl Default for RunOptions<'_> {
             drain_cycles: 0,
             idle_limit: 4096,
             vcd: None,
+            stop_at: None,
         }
     }
 }
@@ -314,47 +324,55 @@ impl Graph {
     /// Adds a unit named `name` (see the module doc for the order).
     pub fn add(&mut self, name: &str, unit: impl Unit + 'static) -> Result<usize, GraphError> {
         let index = self.nodes.len();
-        for link in unit.outputs() {
-            let slot = self.slot(link, true)?;
-            if let Some(other) = *slot {
+        let (outputs, inputs) = (unit.outputs(), unit.inputs());
+        // check everything first: a refused unit leaves the graph as it was
+        let mut seen = Vec::new();
+        for (&link, driving) in outputs
+            .iter()
+            .map(|l| (l, true))
+            .chain(inputs.iter().map(|l| (l, false)))
+        {
+            let table = if driving { &self.producers } else { &self.consumers };
+            let Some(&taken) = table.get(link.0) else {
                 return Err(GraphError::Invalid(format!(
-                    "link `{}` is driven by `{}` and `{name}`",
+                    "`{name}` names link {}, which does not exist",
+                    link.0
+                )));
+            };
+            if let Some(other) = taken {
+                let role = if driving { "driven" } else { "consumed" };
+                return Err(GraphError::Invalid(format!(
+                    "link `{}` is {role} by `{}` and `{name}`",
                     self.links[link.0], self.nodes[other].name
                 )));
             }
+            if seen.contains(&link) {
+                return Err(GraphError::Invalid(format!(
+                    "`{name}` names link `{}` twice",
+                    self.links[link.0]
+                )));
+            }
+            seen.push(link);
+        }
+        if let Some(link) = unit.watched().into_iter().find(|l| l.0 >= self.links.len()) {
+            return Err(GraphError::Invalid(format!(
+                "`{name}` watches link {}, which does not exist",
+                link.0
+            )));
+        }
+        for &link in &outputs {
             self.producers[link.0] = Some(index);
         }
-        for link in unit.inputs() {
-            let slot = self.slot(link, false)?;
-            if let Some(other) = *slot {
-                return Err(GraphError::Invalid(format!(
-                    "link `{}` is consumed by `{}` and `{name}`",
-                    self.links[link.0], self.nodes[other].name
-                )));
-            }
+        for &link in &inputs {
             self.consumers[link.0] = Some(index);
-        }
-        for link in unit.watched() {
-            self.slot(link, false)?;
         }
         self.nodes.push(Node {
             name: name.to_string(),
-            outputs: unit.outputs(),
+            outputs,
             unit: Box::new(unit),
             stats: UnitStats::default(),
         });
         Ok(index)
-    }
-
-    fn slot(&mut self, link: LinkId, producer: bool) -> Result<&mut Option<usize>, GraphError> {
-        let table = if producer {
-            &mut self.producers
-        } else {
-            &mut self.consumers
-        };
-        table
-            .get_mut(link.0)
-            .ok_or_else(|| GraphError::Invalid(format!("no link {}", link.0)))
     }
 
     /// Adds a paced source for the block's input stream `stream`: it
@@ -377,24 +395,31 @@ impl Graph {
     pub fn sink(&mut self, stream: &str, link: LinkId, expected: usize) -> Result<(), GraphError> {
         let index = self.sinks.len();
         self.add(&format!("{stream} sink"), units::Sink::new(link, index))?;
-        self.sinks.push((
-            Boundary {
-                stream: stream.to_string(),
-                link,
-                beats: 0,
-            },
-            expected,
-        ));
+        self.sinks.push(Boundary {
+            stream: stream.to_string(),
+            link,
+            beats: expected,
+        });
         Ok(())
     }
 
+    /// Every link has a producer and a consumer, and the producer comes
+    /// first unless the consumer reads the link only at the clock edge:
+    /// then one forward and one backward sweep settle every wire.
     fn check(&self) -> Result<(), GraphError> {
         for (i, name) in self.links.iter().enumerate() {
-            if self.producers[i].is_none() {
+            let Some(producer) = self.producers[i] else {
                 return Err(GraphError::Invalid(format!("link `{name}` has no producer")));
-            }
-            if self.consumers[i].is_none() {
+            };
+            let Some(consumer) = self.consumers[i] else {
                 return Err(GraphError::Invalid(format!("link `{name}` has no consumer")));
+            };
+            let edge_only = self.nodes[consumer].unit.edge_only_inputs().contains(&LinkId(i));
+            if producer > consumer && !edge_only {
+                return Err(GraphError::Invalid(format!(
+                    "`{}` reads link `{name}` before its producer `{}` drives it: add units in stream order",
+                    self.nodes[consumer].name, self.nodes[producer].name
+                )));
             }
         }
         Ok(())
@@ -409,6 +434,7 @@ impl Graph {
             drain_cycles,
             idle_limit,
             vcd,
+            stop_at,
         } = options;
         let mut trace = HandshakeTrace {
             input_cycles: vec![Vec::new(); self.sources.len()],
@@ -422,10 +448,13 @@ impl Graph {
         };
         let mut wires = vec![Wire::default(); self.links.len()];
         let mut finished: Option<u64> = None;
-        let mut waiting_sinks = self.sinks.iter().filter(|(_, n)| *n > 0).count();
+        let mut waiting_sinks = self.sinks.iter().filter(|b| b.beats > 0).count();
         let mut last_activity = 0u64;
         let mut cycle = 0u64;
         loop {
+            if stop_at == Some(cycle) {
+                break;
+            }
             if finished.is_none() && waiting_sinks == 0 {
                 finished = Some(cycle);
             }
@@ -449,13 +478,13 @@ impl Graph {
                     trace.input_cycles[s].push(cycle);
                 }
             }
-            for (s, (b, n)) in self.sinks.iter().enumerate() {
+            for (s, b) in self.sinks.iter().enumerate() {
                 let w = wires[b.link.0];
                 if w.fires() {
                     let got = &mut trace.output_cycles[s];
                     got.push(cycle);
                     trace.output_last[s].push(w.last);
-                    waiting_sinks -= usize::from(got.len() == *n);
+                    waiting_sinks -= usize::from(got.len() == b.beats);
                 }
             }
             let mut moved = false;
@@ -507,7 +536,7 @@ impl Graph {
             .sinks
             .iter()
             .zip(&trace.output_cycles)
-            .map(|((b, n), got)| format!("{} {}/{n}", b.stream, got.len()))
+            .map(|(b, got)| format!("{} {}/{}", b.stream, got.len(), b.beats))
             .collect();
         let holding = self
             .nodes
@@ -545,7 +574,7 @@ impl Graph {
                     name: n.name.clone(),
                     kind: n.unit.kind(),
                     stats: UnitStats {
-                        stall_cycles: n
+                        output_stalled_cycles: n
                             .outputs
                             .iter()
                             .map(|l| self.link_stats[l.0].stalled_cycles)
@@ -564,7 +593,7 @@ impl Graph {
 
     /// Names of the output streams, in sink order.
     pub fn output_streams(&self) -> Vec<&str> {
-        self.sinks.iter().map(|(b, _)| b.stream.as_str()).collect()
+        self.sinks.iter().map(|b| b.stream.as_str()).collect()
     }
 
     /// The unit that decides a boundary stream's handshake: the consumer
@@ -575,7 +604,7 @@ impl Graph {
             let b = self.sources.iter().find(|b| b.stream == stream)?;
             self.consumers[b.link.0]?
         } else {
-            let (b, _) = self.sinks.iter().find(|(b, _)| b.stream == stream)?;
+            let b = self.sinks.iter().find(|b| b.stream == stream)?;
             self.producers[b.link.0]?
         };
         Some(&self.nodes[unit].name)
@@ -590,21 +619,15 @@ impl Graph {
             .collect()
     }
 
-    /// Runs from the start through cycle `last` (inclusive of its edge is
-    /// not wanted: the states are those *during* cycle `last`).
-    pub fn states_at(&mut self, pacing: &Pacing, last: u64) -> Vec<(String, String)> {
-        let mut wires = vec![Wire::default(); self.links.len()];
-        for cycle in 0..last {
-            let now = Cycle {
-                cycle,
-                pacing,
-                draining: false,
-            };
-            self.settle(&mut wires, &now);
-            for node in &mut self.nodes {
-                node.unit.edge(&wires, &now);
-            }
-        }
-        self.states()
+    /// Runs from the start up to cycle `cycle` and gives every unit's
+    /// name and registers as they are during it (the same run as
+    /// [`Self::run`], stopped there).
+    pub fn states_at(&mut self, pacing: &Pacing, cycle: u64) -> Result<Vec<(String, String)>, GraphError> {
+        let options = RunOptions {
+            stop_at: Some(cycle),
+            ..RunOptions::default()
+        };
+        self.run(pacing, options)?;
+        Ok(self.states())
     }
 }

@@ -649,6 +649,9 @@ impl Unit for RowRing {
     fn watched(&self) -> Vec<LinkId> {
         vec![self.release]
     }
+    fn edge_only_inputs(&self) -> Vec<LinkId> {
+        vec![self.go]
+    }
     fn outputs(&self) -> Vec<LinkId> {
         vec![self.first, self.second]
     }
