@@ -53,6 +53,24 @@ fn run_prints_every_part_of_the_main_job() {
         text.contains("o = \"Q0.15\"") && text.contains("PASS sdpa on verilator: 4 beats bit-exact"),
         "the configuration file section: {text}"
     );
+    // the one timing model: every block against its graph, and the FIFO
+    // depth from the graph shown on the RTL
+    for row in [
+        "| exp | 4 x 32 |",
+        "| softmax | 6 x 24 |",
+        "| sdpa (8) | 6 x 16 |",
+        "| fifo (8) | 4 x 32 |",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("{row}: {text}"));
+        assert!(line.ends_with("| yes |"), "{line}");
+    }
+    assert!(
+        text.contains("keeps full throughput") && !text.contains("DIFFERS"),
+        "{text}"
+    );
     let svg = std::fs::read_to_string(dir.join("sdpa_scaling.svg")).unwrap();
     assert!(svg.starts_with("<svg"));
     assert!(
