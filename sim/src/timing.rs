@@ -220,16 +220,16 @@ pub fn explain(
     let Ok(states) = graph.states_at(&stimulus.pacing, cycle) else {
         return format!("graph unit `{decider}` decides this handshake");
     };
-    let state_of = |name: &str| {
-        states
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(String::new(), |(_, s)| s.clone())
-    };
+    let chain: Vec<String> = graph
+        .waiting_chain(stream, input)
+        .iter()
+        .map(|(n, s)| format!("`{n}` ({s})"))
+        .collect();
     let all: Vec<String> = states.iter().map(|(n, s)| format!("{n}: {s}")).collect();
     format!(
-        "graph unit `{decider}` decides this handshake ({}); graph at cycle {cycle}: {}",
-        state_of(&decider),
+        "graph unit `{decider}` decides this handshake; in the graph at cycle {cycle} it is held up \
+         along {}; every unit: {}",
+        chain.join(" -> "),
         all.join("; ")
     )
 }

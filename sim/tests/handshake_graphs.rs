@@ -187,7 +187,11 @@ fn a_graph_with_one_stage_more_is_caught() {
         *normalizer_cycles += 1;
     }
     let why = sdpa.mismatch(&g);
-    assert!(why.contains("accumulate and normalize"), "{why}");
+    // the key waits behind the lock-step stages on the normalizer
+    assert!(
+        why.contains("held up along `q register`") && why.contains("-> `accumulate and normalize` (finisher"),
+        "{why}"
+    );
     // what a user sees (docs/DATAFLOW.md quotes it)
     eprintln!("{why}");
 

@@ -122,6 +122,7 @@ pub struct UnitStats {
 struct Node {
     name: String,
     unit: Box<dyn Unit>,
+    inputs: Vec<LinkId>,
     outputs: Vec<LinkId>,
     stats: UnitStats,
 }
@@ -147,6 +148,8 @@ pub struct Graph {
     /// Unit reading each link (its consumer), once built.
     consumers: Vec<Option<usize>>,
     producers: Vec<Option<usize>>,
+    /// The wires of the cycle a run stopped at ([`RunOptions::stop_at`]).
+    settled: Vec<Wire>,
 }
 
 impl fmt::Debug for Graph {
@@ -304,6 +307,7 @@ impl Graph {
             sinks: Vec::new(),
             consumers: Vec::new(),
             producers: Vec::new(),
+            settled: Vec::new(),
         }
     }
 
@@ -368,6 +372,7 @@ impl Graph {
         }
         self.nodes.push(Node {
             name: name.to_string(),
+            inputs,
             outputs,
             unit: Box::new(unit),
             stats: UnitStats::default(),
@@ -452,9 +457,6 @@ impl Graph {
         let mut last_activity = 0u64;
         let mut cycle = 0u64;
         loop {
-            if stop_at == Some(cycle) {
-                break;
-            }
             if finished.is_none() && waiting_sinks == 0 {
                 finished = Some(cycle);
             }
@@ -473,6 +475,10 @@ impl Graph {
                 draining: finished.is_some(),
             };
             self.settle(&mut wires, &now);
+            if stop_at == Some(cycle) {
+                self.settled = wires;
+                break;
+            }
             for (s, b) in self.sources.iter().enumerate() {
                 if wires[b.link.0].fires() {
                     trace.input_cycles[s].push(cycle);
@@ -617,6 +623,53 @@ impl Graph {
             .filter(|n| !matches!(n.unit.kind(), "source" | "sink"))
             .map(|n| (n.name.clone(), n.unit.state()))
             .collect()
+    }
+
+    /// Where a boundary handshake waits, during the cycle a run stopped at:
+    /// from the unit that decides it, the chain of units each held up by
+    /// the next (an input stream: downstream along outputs offered and not
+    /// taken; an output stream: upstream along inputs ready with nothing
+    /// offered), each with its registers. Empty unless the run stopped.
+    pub fn waiting_chain(&self, stream: &str, input: bool) -> Vec<(String, String)> {
+        if self.settled.is_empty() {
+            return Vec::new();
+        }
+        let start = if input {
+            self.sources
+                .iter()
+                .find(|b| b.stream == stream)
+                .and_then(|b| self.consumers[b.link.0])
+        } else {
+            self.sinks
+                .iter()
+                .find(|b| b.stream == stream)
+                .and_then(|b| self.producers[b.link.0])
+        };
+        let mut chain = Vec::new();
+        let mut at = start;
+        while let Some(unit) = at {
+            if chain.iter().any(|(name, _)| name == &self.nodes[unit].name) {
+                break;
+            }
+            let node = &self.nodes[unit];
+            chain.push((node.name.clone(), node.unit.state()));
+            at = if input {
+                node.outputs
+                    .iter()
+                    .find(|l| self.settled[l.0].valid && !self.settled[l.0].ready)
+                    .and_then(|l| self.consumers[l.0])
+            } else {
+                node.inputs
+                    .iter()
+                    .find(|l| self.settled[l.0].ready && !self.settled[l.0].valid)
+                    .and_then(|l| self.producers[l.0])
+            };
+            // the boundary units are the testbench's, not the block's
+            if at.is_some_and(|u| matches!(self.nodes[u].unit.kind(), "source" | "sink")) {
+                break;
+            }
+        }
+        chain
     }
 
     /// Runs from the start up to cycle `cycle` and gives every unit's
