@@ -200,6 +200,8 @@ impl SdpaArgs {
             FormatArg::Fixed => NumberFormat::Fixed,
         };
         run.seed = self.seed;
+        // the RTL block's stage counts where it is built for this d
+        run.latencies = hwformer_sim::timing::sdpa_latencies(self.d).ok();
         run
     }
 }
@@ -291,6 +293,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     println!("\nplot: {}", svg.display());
     println!("\n-- 3. streaming SDPA, fixed point, bit-exact against the integer model --\n");
     let mut run = SdpaRun::new(Variant::Streaming, 1024, 16);
+    run.latencies = Some(hwformer_sim::timing::sdpa_latencies(16).map_err(|e| e.to_string())?);
     run.queries = 4;
     run.format = NumberFormat::Fixed;
     run.seed = seed;

@@ -361,6 +361,7 @@ fn graph_cycles(args: &EstimateArgs) -> Result<(u64, u64, String), String> {
 fn sdpa_dataflow_cycles(n: usize, d: usize) -> Result<Cycles, String> {
     let run = |queries: usize| -> Result<SdpaReport, String> {
         let mut r = SdpaRun::new(Variant::Streaming, n, d);
+        r.latencies = Some(hwformer_sim::timing::sdpa_latencies(d).map_err(|e| e.to_string())?);
         r.queries = queries;
         r.format = NumberFormat::Fixed;
         let report = r.simulate().map_err(|e| e.to_string())?;

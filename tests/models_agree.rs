@@ -34,6 +34,7 @@ fn rtl_output_cycles(dir: &std::path::Path, d: usize, n: usize, queries: usize) 
 /// outputs (one before its cycle count), the outputs checked bit for bit.
 fn dataflow_last_output(d: usize, n: usize, queries: usize) -> u64 {
     let mut run = SdpaRun::new(Variant::Streaming, n, d);
+    run.latencies = Some(hwformer_sim::timing::sdpa_latencies(d).unwrap());
     run.queries = queries;
     run.format = NumberFormat::Fixed;
     let report = run.simulate().unwrap();
@@ -62,4 +63,14 @@ fn the_streaming_graph_predicts_every_output_cycle_of_the_sdpa_block() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_streaming_graphs_default_latencies_are_the_rtls_stage_counts() {
+    // dataflow's standalone default (used where no RTL is built, and by its
+    // own tests) must not drift from hdl's constants
+    for d in hwformer_hdl::sdpa::SDPA_D_CHOICES {
+        let from_rtl = hwformer_sim::timing::sdpa_latencies(d).unwrap();
+        assert_eq!(hwformer_dataflow::sdpa::Latencies::for_d(d), from_rtl, "d = {d}");
+    }
 }

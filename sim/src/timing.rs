@@ -255,3 +255,12 @@ pub fn fifo_depth_search(
     })
     .map_err(fail)
 }
+
+/// The value-level streaming attention graph's latencies for the sdpa
+/// block with `d` lanes, from the same stage counts as its handshake graph
+/// (`hwformer_dataflow::sdpa::Latencies::from_block`).
+pub fn sdpa_latencies(d: usize) -> Result<hwformer_dataflow::sdpa::Latencies, SimError> {
+    let graph = block_graph_for("sdpa", d)?;
+    hwformer_dataflow::sdpa::Latencies::from_block(&graph.timing, d)
+        .ok_or_else(|| SimError::Invalid("the sdpa graph has no sdpa timing".into()))
+}

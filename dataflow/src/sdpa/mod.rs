@@ -66,6 +66,29 @@ pub struct Latencies {
 }
 
 impl Latencies {
+    /// The streaming units' latencies from the sdpa block's handshake
+    /// timing (the RTL's stage counts), less the channel register after
+    /// each: score and update one less than their stages, normalize the
+    /// normalizer's busy cycles, one query every busy + hold + idle cycles;
+    /// the naive units as in [`Self::for_d`]. None for another block.
+    pub fn from_block(timing: &crate::handshake::blocks::BlockTiming, d: usize) -> Option<Self> {
+        let crate::handshake::blocks::BlockTiming::Sdpa {
+            score_stages,
+            exp_stages,
+            normalizer_cycles,
+        } = *timing
+        else {
+            return None;
+        };
+        Some(Self {
+            score: Time::from(score_stages.max(1) - 1),
+            update: Time::from(exp_stages.max(1) - 1),
+            normalize: Time::from(normalizer_cycles),
+            normalize_interval: Time::from(normalizer_cycles) + 2,
+            ..Self::for_d(d)
+        })
+    }
+
     /// The default latencies for head dimension `d`.
     ///
     /// The streaming units take the RTL block's (`hwformer_hdl::sdpa`)
@@ -179,6 +202,9 @@ pub struct SdpaRun {
     /// against f64); when false the outputs are only counted, to time the
     /// simulator alone.
     pub check: bool,
+    /// Unit latencies (None: [`Latencies::for_d`]); hwformer-sim gives the
+    /// RTL block's, [`Latencies::from_block`].
+    pub latencies: Option<Latencies>,
 }
 
 /// What one head's output check found.
@@ -257,6 +283,7 @@ impl SdpaRun {
             seed: 1,
             depth_overrides: BTreeMap::new(),
             check: true,
+            latencies: None,
         }
     }
 
@@ -282,7 +309,7 @@ impl SdpaRun {
 
     /// The latencies this run uses.
     pub fn latencies(&self) -> Latencies {
-        Latencies::for_d(self.d)
+        self.latencies.unwrap_or_else(|| Latencies::for_d(self.d))
     }
 
     /// The smallest uniform channel capacity with full throughput (one key
