@@ -45,6 +45,13 @@ fn a_fifo_of_one_passes_every_other_cycle_and_of_two_every_cycle() {
     assert_eq!(t2.input_cycles[0], vec![0, 1, 2, 3, 4]);
     assert_eq!(t2.output_cycles[0], vec![1, 2, 3, 4, 5]);
     assert_eq!(t2.cycles, 6);
+    // a register slice is that FIFO of two
+    let mut g = Graph::new("slice");
+    let x = g.source("x", lasts(5, 4)).unwrap();
+    let y = g.link("y");
+    g.add("slice", Fifo::register_slice(x, y)).unwrap();
+    g.sink("y", y, 5).unwrap();
+    assert_eq!(run(&mut g, Pacing::FULL_SPEED), t2);
 }
 
 #[test]

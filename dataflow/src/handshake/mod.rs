@@ -311,11 +311,6 @@ impl Graph {
         }
     }
 
-    /// The block's name.
-    pub fn block(&self) -> &str {
-        &self.block
-    }
-
     /// A new link named `name`.
     pub fn link(&mut self, name: &str) -> LinkId {
         self.links.push(name.to_string());

@@ -8,9 +8,13 @@ use std::io::Write;
 /// Streams value changes to `out`.
 pub(super) struct Writer<'a> {
     out: &'a mut dyn Write,
+    /// Identifier of every signal: links' valid, ready, last, then units.
+    codes: Vec<String>,
     wires: Vec<Wire>,
     occupancy: Vec<usize>,
     started: bool,
+    /// One cycle's changes, reused (no allocation per cycle).
+    changes: String,
 }
 
 fn io(e: std::io::Error) -> GraphError {
@@ -39,26 +43,29 @@ fn safe(name: &str) -> String {
 
 impl<'a> Writer<'a> {
     pub(super) fn start(out: &'a mut dyn Write, graph: &Graph) -> Result<Self, GraphError> {
+        let codes: Vec<String> = (0..3 * graph.links.len() + graph.nodes.len()).map(code).collect();
         writeln!(out, "$timescale 1ns $end").map_err(io)?;
         writeln!(out, "$scope module {} $end", safe(&graph.block)).map_err(io)?;
         for (i, name) in graph.links.iter().enumerate() {
             writeln!(out, "$scope module {} $end", safe(name)).map_err(io)?;
             for (k, signal) in ["valid", "ready", "last"].iter().enumerate() {
-                writeln!(out, "$var wire 1 {} {signal} $end", code(3 * i + k)).map_err(io)?;
+                writeln!(out, "$var wire 1 {} {signal} $end", codes[3 * i + k]).map_err(io)?;
             }
             writeln!(out, "$upscope $end").map_err(io)?;
         }
         let base = 3 * graph.links.len();
         for (i, node) in graph.nodes.iter().enumerate() {
             let name = format!("{}_occupancy", safe(&node.name));
-            writeln!(out, "$var integer 32 {} {name} $end", code(base + i)).map_err(io)?;
+            writeln!(out, "$var integer 32 {} {name} $end", codes[base + i]).map_err(io)?;
         }
         writeln!(out, "$upscope $end\n$enddefinitions $end").map_err(io)?;
         Ok(Self {
             out,
+            codes,
             wires: vec![Wire::default(); graph.links.len()],
             occupancy: vec![0; graph.nodes.len()],
             started: false,
+            changes: String::new(),
         })
     }
 
@@ -66,7 +73,9 @@ impl<'a> Writer<'a> {
     /// write 10 ns cycles whose first half shows the same cycle's settled
     /// handshake (the rising edge at 10 `cycle` + 5 ns).
     pub(super) fn cycle(&mut self, cycle: u64, wires: &[Wire], graph: &Graph) -> Result<(), GraphError> {
-        let mut changes = String::new();
+        use std::fmt::Write as _;
+        let changes = &mut self.changes;
+        changes.clear();
         let first = !self.started;
         for (i, (w, old)) in wires.iter().zip(&self.wires).enumerate() {
             for (k, (now, before)) in [(w.valid, old.valid), (w.ready, old.ready), (w.last, old.last)]
@@ -74,7 +83,7 @@ impl<'a> Writer<'a> {
                 .enumerate()
             {
                 if first || now != before {
-                    changes.push_str(&format!("{}{}\n", u8::from(now), code(3 * i + k)));
+                    let _ = writeln!(changes, "{}{}", u8::from(now), self.codes[3 * i + k]);
                 }
             }
         }
@@ -82,14 +91,14 @@ impl<'a> Writer<'a> {
         for (i, node) in graph.nodes.iter().enumerate() {
             let held = node.unit.occupancy();
             if first || held != self.occupancy[i] {
-                changes.push_str(&format!("b{held:b} {}\n", code(base + i)));
+                let _ = writeln!(changes, "b{held:b} {}", self.codes[base + i]);
                 self.occupancy[i] = held;
             }
         }
         self.wires.copy_from_slice(wires);
         self.started = true;
-        if !changes.is_empty() {
-            write!(self.out, "#{}\n{changes}", cycle * 10).map_err(io)?;
+        if !self.changes.is_empty() {
+            write!(self.out, "#{}\n{}", cycle * 10, self.changes).map_err(io)?;
         }
         Ok(())
     }
