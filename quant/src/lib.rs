@@ -9,6 +9,7 @@
 //! - [`integer`]: bit-exact integer models: what the hardware must produce.
 //! - [`random`]: seeded inputs for tests and measurements.
 //! - [`accuracy`]: measurements of the integer models against the float ones.
+//! - [`weights`]: safetensors files, float (models) and raw integer (blocks).
 //!
 //! This crate knows nothing of hardware description, simulators or vendor
 //! tools.
@@ -21,6 +22,7 @@ pub mod integer;
 pub mod random;
 pub mod reference;
 pub mod tables;
+pub mod weights;
 
 pub use error::{QuantError, Result};
 pub use format::{Fixed, Overflow, QFormat, Rounding};

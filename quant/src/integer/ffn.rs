@@ -7,11 +7,11 @@
 //!  h --ReLU / GELU table--> a --dot W2 (+b2)--> acc --round, saturate--> y
 //! ```
 
-use super::{check_len, check_raw, quantize_all};
+use super::linear::{narrow, IntActivation, IntLinear, LinearFormats};
+use super::{check_len, check_raw};
 use crate::error::{QuantError, Result};
-use crate::format::{shift_right_rounded, Overflow, QFormat, Rounding};
+use crate::format::{Overflow, QFormat, Rounding};
 use crate::reference::{Activation, FfnWeights, Linear};
-use crate::tables::Gelu;
 use ndarray::Array2;
 
 /// Formats of an integer FFN.
@@ -39,111 +39,18 @@ impl FfnFormats {
     }
 }
 
-/// The activation as the hardware computes it on hidden raw values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum IntActivation {
-    Relu,
-    Gelu(Gelu),
-}
-
-impl IntActivation {
-    fn new(activation: Activation, hidden: QFormat) -> Result<Self> {
-        Ok(match activation {
-            Activation::Relu => IntActivation::Relu,
-            Activation::Gelu => IntActivation::Gelu(Gelu::new(hidden)?),
-        })
-    }
-
-    fn apply(&self, h: i64) -> i64 {
-        match self {
-            IntActivation::Relu => h.max(0),
-            IntActivation::Gelu(g) => g.eval(h),
-        }
-    }
-
-    /// Worst-case error of the activation alone, in real units.
-    fn error(&self, hidden: QFormat) -> f64 {
-        match self {
-            IntActivation::Relu => 0.0,
-            IntActivation::Gelu(_) => crate::tables::gelu::GELU_ERROR_BOUND.max(hidden.lsb()),
-        }
-    }
-}
-
-/// Rounds an accumulator with `frac` fractional bits into `format`.
-fn narrow(acc: i128, frac: u32, format: QFormat) -> i64 {
-    let raw = if frac >= format.frac() {
-        shift_right_rounded(acc, frac - format.frac(), Rounding::HalfUp)
-    } else {
-        acc << (format.frac() - frac)
-    };
-    format.fit(raw, Overflow::Saturate) as i64
-}
-
-/// A linear layer with int16 weights and accumulator-format biases.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct IntLinear {
-    /// Weights (inputs, outputs), raw.
-    weight: Array2<i64>,
-    /// Biases, raw with frac = input frac + weight frac.
-    bias: Vec<i64>,
-}
-
-impl IntLinear {
-    fn quantize(what: &str, layer: &Linear, weight: QFormat, input_frac: u32) -> Result<Self> {
-        if layer.bias.len() != layer.weight.ncols() {
-            return Err(QuantError::ShapeMismatch {
-                what: format!("{what} bias"),
-                expected: layer.weight.ncols().to_string(),
-                found: layer.bias.len().to_string(),
-            });
-        }
-        let flat = quantize_all(what, &layer.weight.iter().copied().collect::<Vec<_>>(), weight)?;
-        let acc = QFormat::signed(64, input_frac + weight.frac())?;
-        let bias = quantize_all(&format!("{what} bias"), &layer.bias.to_vec(), acc)?;
-        let weight = Array2::from_shape_vec(layer.weight.raw_dim(), flat)
-            .map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
-        Ok(Self { weight, bias })
-    }
-
-    fn accumulate(&self, x: &[i64], j: usize) -> i128 {
-        let column = self.weight.column(j);
-        let dot: i128 = x
-            .iter()
-            .zip(column.iter())
-            .map(|(&a, &w)| i128::from(a * w))
-            .sum();
-        dot + i128::from(self.bias[j])
-    }
-
-    /// Largest sum of |w| over a column, in real units.
-    fn max_column_l1(&self, weight: QFormat) -> f64 {
-        (0..self.weight.ncols())
-            .map(|j| {
-                self.weight
-                    .column(j)
-                    .iter()
-                    .map(|w| w.unsigned_abs() as f64)
-                    .sum::<f64>()
-                    * weight.lsb()
-            })
-            .fold(0.0, f64::max)
-    }
-}
-
-/// Bit-exact FFN with int16 weights.
+/// Bit-exact FFN with int16 weights: two [`IntLinear`] layers, the
+/// first with the activation.
 ///
 /// Error bound against [`crate::reference::ffn`] run on the dequantized
 /// weights and inputs, while no value saturates: half an output LSB, plus
-/// the hidden error (half a hidden LSB, plus the activation table's bound,
-/// plus the bias rounding) carried through the largest column L1 norm of the
-/// second layer. [`IntFfn::error_bound`] computes it for the weights given.
+/// the hidden error (the first layer's bound, [`IntLinear::error_bound`])
+/// carried through the largest row L1 norm of the second layer.
+/// [`IntFfn::error_bound`] computes it for the weights given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntFfn {
-    formats: FfnFormats,
     up: IntLinear,
     down: IntLinear,
-    activation: IntActivation,
 }
 
 impl IntFfn {
@@ -154,69 +61,96 @@ impl IntFfn {
             weights.down.weight.nrows(),
             weights.up.weight.ncols(),
         )?;
-        Ok(Self {
-            formats,
-            up: IntLinear::quantize("FFN up weight", &weights.up, formats.weight, formats.input.frac())?,
-            down: IntLinear::quantize(
-                "FFN down weight",
-                &weights.down,
-                formats.weight,
-                formats.hidden.frac(),
-            )?,
-            activation: IntActivation::new(weights.activation, formats.hidden)?,
-        })
+        let up = IntLinear::quantize(
+            &weights.up,
+            LinearFormats {
+                input: formats.input,
+                weight: formats.weight,
+                output: formats.hidden,
+            },
+            Some(weights.activation),
+        )
+        .map_err(|e| prefixed("FFN up", e))?;
+        let down = IntLinear::quantize(
+            &weights.down,
+            LinearFormats {
+                input: formats.hidden,
+                weight: formats.weight,
+                output: formats.output,
+            },
+            None,
+        )
+        .map_err(|e| prefixed("FFN down", e))?;
+        Self::from_layers(up, down)
+    }
+
+    /// The FFN of two layers: `up` (with its activation) then `down`
+    /// (without), `down` taking `up`'s outputs in `up`'s output format.
+    pub fn from_layers(up: IntLinear, down: IntLinear) -> Result<Self> {
+        check_len("FFN hidden width", down.d_in(), up.d_out())?;
+        if up.activation().is_none() || down.activation().is_some() {
+            return Err(QuantError::InvalidParameter(
+                "an FFN's first layer has the activation and its second none".into(),
+            ));
+        }
+        if down.formats().input != up.formats().output {
+            return Err(QuantError::InvalidParameter(format!(
+                "the FFN's second layer takes {}, its first gives {}",
+                down.formats().input,
+                up.formats().output
+            )));
+        }
+        Ok(Self { up, down })
+    }
+
+    /// The first layer (with the activation).
+    pub fn up(&self) -> &IntLinear {
+        &self.up
+    }
+
+    /// The second layer.
+    pub fn down(&self) -> &IntLinear {
+        &self.down
     }
 
     /// The weights as the hardware holds them, dequantized (for the float
     /// reference on the same numbers).
     pub fn dequantized(&self, activation: Activation) -> FfnWeights {
-        let w = self.formats.weight;
-        let layer = |l: &IntLinear, input_frac: u32| Linear {
-            weight: l.weight.mapv(|v| w.to_f64(i128::from(v))),
-            bias: l
-                .bias
-                .iter()
-                .map(|&b| b as f64 * (-((input_frac + w.frac()) as f64)).exp2())
-                .collect(),
-        };
         FfnWeights {
-            up: layer(&self.up, self.formats.input.frac()),
-            down: layer(&self.down, self.formats.hidden.frac()),
+            up: self.up.dequantized(),
+            down: self.down.dequantized(),
             activation,
         }
     }
 
     /// One token through the network: raw input to raw output.
     pub fn run(&self, x: &[i64]) -> Result<Vec<i64>> {
-        check_len("FFN input", x.len(), self.up.weight.nrows())?;
-        check_raw("FFN input", x, self.formats.input)?;
-        let f = self.formats;
-        let hidden: Vec<i64> = (0..self.up.weight.ncols())
-            .map(|j| {
-                let h = narrow(
-                    self.up.accumulate(x, j),
-                    f.input.frac() + f.weight.frac(),
-                    f.hidden,
-                );
-                self.activation.apply(h)
-            })
-            .collect();
-        Ok((0..self.down.weight.ncols())
-            .map(|k| {
-                narrow(
-                    self.down.accumulate(&hidden, k),
-                    f.hidden.frac() + f.weight.frac(),
-                    f.output,
-                )
-            })
+        let hidden = self.up.run(x).map_err(|e| prefixed("FFN", e))?;
+        self.down.run(&hidden)
+    }
+
+    /// The float reference of one token on the dequantized numbers.
+    pub fn float_reference(&self, x: &[i64]) -> Result<Vec<f64>> {
+        let activation = self.up.activation().map_or(Activation::Relu, |a| a.kind());
+        let real = super::dequantize_all(x, self.up.formats().input);
+        let row = ndarray::Array2::from_shape_vec((1, real.len()), real)
+            .map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
+        Ok(crate::reference::ffn(row.view(), &self.dequantized(activation))?
+            .iter()
+            .copied()
             .collect())
     }
 
     /// The documented bound for these weights (see the type's docs).
     pub fn error_bound(&self) -> f64 {
-        let f = self.formats;
-        let hidden_error = 0.5 * f.hidden.lsb() + self.activation.error(f.hidden);
-        0.5 * f.output.lsb() + self.down.max_column_l1(f.weight) * hidden_error
+        0.5 * self.down.formats().output.lsb() + self.down.max_row_l1() * self.up.error_bound()
+    }
+}
+
+fn prefixed(what: &str, e: QuantError) -> QuantError {
+    match e {
+        QuantError::InvalidParameter(m) => QuantError::InvalidParameter(format!("{what}: {m}")),
+        other => other,
     }
 }
 
@@ -356,6 +290,6 @@ impl TernaryFfn {
         let l1 = (0..self.down.signs.ncols())
             .map(|j| self.down.signs.column(j).iter().filter(|&&s| s != 0).count() as f64 * scale)
             .fold(0.0, f64::max);
-        0.5 * f.output.lsb() + l1 * (0.5 * f.hidden.lsb() + self.activation.error(f.hidden))
+        0.5 * f.output.lsb() + l1 * self.activation.error(f.hidden)
     }
 }

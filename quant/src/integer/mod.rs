@@ -8,6 +8,7 @@
 pub mod binarized;
 pub mod ffn;
 pub mod layer_norm;
+pub mod linear;
 pub mod sdpa;
 pub mod softmax;
 
