@@ -23,6 +23,7 @@
 //! ```
 
 use hwformer_hdl::manifest::Manifest;
+use hwformer_hdl::{LayerSettings, WeightsSource};
 use hwformer_quant::QFormat;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -60,13 +61,84 @@ pub struct BlockConfig {
     /// Simulation defaults.
     #[serde(default)]
     pub sim: SimDefaults,
+    /// linear: inputs per token.
+    pub d_in: Option<usize>,
+    /// linear: outputs per token.
+    pub d_out: Option<usize>,
+    /// ffn: model width.
+    pub d_model: Option<usize>,
+    /// ffn: hidden width.
+    pub d_ff: Option<usize>,
+    /// linear, ffn: multiply-accumulate lanes.
+    pub lanes: Option<usize>,
+    /// linear, ffn: `none`, `relu` or `gelu`.
+    pub activation: Option<String>,
+    /// linear, ffn: where the weights come from.
+    pub weights: Option<WeightsConfig>,
+    /// The folder of the config file (relative paths in it start there).
+    #[serde(skip)]
+    pub folder: std::path::PathBuf,
+}
+
+/// `[weights]`: `seed = N`, or `safetensors = "FILE"` with `[weights.tensors]`
+/// naming the file's tensor for each of the block's (`w`, `b`; `w1`, `b1`,
+/// `w2`, `b2`; a missing bias is zero).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsConfig {
+    /// Seeded random weights.
+    pub seed: Option<u64>,
+    /// A model file (PyTorch layout, weight `[out, in]`).
+    pub safetensors: Option<String>,
+    /// Block tensor to file tensor.
+    #[serde(default)]
+    pub tensors: BTreeMap<String, String>,
+}
+
+impl BlockConfig {
+    /// The layer settings (linear, ffn) the file gives.
+    pub fn layer_settings(&self) -> Result<LayerSettings, String> {
+        let weights = match &self.weights {
+            None => WeightsSource::default(),
+            Some(w) => match (w.seed, &w.safetensors) {
+                (Some(_), Some(_)) => return Err("weights: give seed or safetensors, not both".into()),
+                (Some(seed), None) if w.tensors.is_empty() => WeightsSource::Seeded(seed),
+                (Some(_), None) => {
+                    return Err(
+                        "weights.tensors: names tensors of a safetensors file; seeded weights have none"
+                            .into(),
+                    )
+                }
+                (None, Some(file)) => {
+                    if w.tensors.is_empty() {
+                        return Err("weights.tensors: name the file's tensor for each of the block's (w, b; w1, b1, w2, b2)".into());
+                    }
+                    WeightsSource::Safetensors {
+                        file: self.folder.join(file),
+                        tensors: w.tensors.clone(),
+                    }
+                }
+                (None, None) => WeightsSource::default(),
+            },
+        };
+        Ok(LayerSettings {
+            d_in: self.d_in,
+            d_out: self.d_out,
+            d_model: self.d_model,
+            d_ff: self.d_ff,
+            lanes: self.lanes,
+            activation: self.activation.clone(),
+            weights,
+        })
+    }
 }
 
 impl BlockConfig {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let config: Self = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut config: Self = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if !hwformer_hdl::BLOCKS.contains(&config.block.as_str()) {
             return Err(format!(
                 "{}: block `{}` is not one of {}",
@@ -88,9 +160,9 @@ impl BlockConfig {
     /// An error unless every size and format asked for is the one `manifest` was built with.
     pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
         if let Some(n_max) = self.n_max {
-            match manifest.params.get("n_max") {
-                Some(&built) if built == n_max as f64 => {}
-                Some(&built) => {
+            match manifest.params.get("n_max").and_then(|p| p.number()) {
+                Some(built) if built == n_max as f64 => {}
+                Some(built) => {
                     return Err(format!(
                         "n_max = {n_max}: {} is built for n_max = {built} (other sizes are not built yet)",
                         manifest.block
@@ -99,7 +171,9 @@ impl BlockConfig {
                 None => return Err(format!("n_max is not a setting of {}", manifest.block)),
             }
         }
-        for (name, wanted) in &self.formats {
+        // the layer blocks are built in every format asked for
+        let built_as_asked = hwformer_hdl::LAYER_BLOCKS.contains(&manifest.block.as_str());
+        for (name, wanted) in self.formats.iter().filter(|_| !built_as_asked) {
             let wanted: QFormat = wanted.parse().map_err(|e| format!("formats.{name}: {e}"))?;
             let field = manifest.field(name).ok_or_else(|| {
                 format!(
@@ -158,13 +232,16 @@ pub fn export_checked(
         let format: QFormat = text.parse().map_err(|e| format!("formats.{name}: {e}"))?;
         formats.insert(name.clone(), format);
     }
-    let (verilog, manifest) =
-        hwformer_hdl::build_block_with(block, d, &formats).map_err(|e| e.to_string())?;
+    let settings = match config {
+        Some(c) => c.layer_settings()?,
+        None => LayerSettings::default(),
+    };
+    let built = hwformer_hdl::build_block_with(block, d, &formats, &settings).map_err(|e| e.to_string())?;
     if let Some(c) = config {
-        c.check(&manifest)?;
+        c.check(&built.manifest)?;
     }
-    hwformer_hdl::export::write(dir, &verilog, &manifest).map_err(|e| e.to_string())?;
-    Ok(manifest)
+    built.write(dir).map_err(|e| e.to_string())?;
+    Ok(built.manifest)
 }
 
 #[cfg(test)]
@@ -194,14 +271,15 @@ mod tests {
         assert_eq!(format("o"), "Q0.15".parse().unwrap());
         // the worst error measured at export stays under 64 LSBs of even
         // the finest output format, so the bound is those 64 LSBs
-        let worst = manifest.params["bound_measured_worst"];
+        let worst = manifest.number("bound_measured_worst").unwrap();
         assert!(worst > 0.0 && worst < 64.0 * 2f64.powi(-15), "{worst}");
         assert_eq!(
             manifest.error_bound.as_ref().unwrap().value,
             64.0 * 2f64.powi(-15)
         );
         assert_eq!(
-            manifest.params["max_abs_input"], 0.875,
+            manifest.number("max_abs_input").unwrap(),
+            0.875,
             "inputs kept where the Q0.15 output holds them"
         );
         for (block, text, says) in [

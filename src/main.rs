@@ -86,6 +86,11 @@ pub enum BlockArg {
     Sdpa,
     /// A registered stream FIFO of int16 elements, `--d` slots deep.
     Fifo,
+    /// One linear layer y = act(W x + b) for a token, int16 weights in ROM,
+    /// P lanes (sizes, lanes, weights from --config).
+    Linear,
+    /// The FFN y = W2 act(W1 x + b1) + b2, two linear engines (--config).
+    Ffn,
 }
 
 impl BlockArg {
@@ -95,6 +100,8 @@ impl BlockArg {
             Self::Softmax => "softmax",
             Self::Sdpa => "sdpa",
             Self::Fifo => "fifo",
+            Self::Linear => "linear",
+            Self::Ffn => "ffn",
         }
     }
 }

@@ -220,7 +220,9 @@ fn inference(block: crate::BlockArg) -> Inference {
     match block {
         crate::BlockArg::Sdpa => Inference::Query,
         crate::BlockArg::Softmax => Inference::Row,
-        crate::BlockArg::Exp | crate::BlockArg::Fifo => Inference::Batch,
+        crate::BlockArg::Exp | crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
+            Inference::Batch
+        }
     }
 }
 
@@ -440,7 +442,9 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
             format!("datapath count (per logit x {n}, per row)"),
         ),
         crate::BlockArg::Sdpa => return Err("sdpa takes its cycles from sdpa_cycles".into()),
-        crate::BlockArg::Fifo => return Err("no estimate for fifo".into()),
+        crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
+            return Err(format!("no estimate for {}", args.block.name()))
+        }
     };
     match args.cycles_from {
         CyclesFrom::Model => Ok(Cycles::new(
@@ -467,15 +471,19 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
 /// Fmax estimate of the synthesis it ran); a timing report still wins.
 pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Result<ExitCode, String> {
     let block = args.block.name();
-    if matches!(args.block, crate::BlockArg::Fifo) {
-        return Err(
-            "estimate knows exp, softmax and sdpa; a fifo has no datapath to price \
-                    (synth gives its resources)"
-                .into(),
-        );
+    if matches!(
+        args.block,
+        crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn
+    ) {
+        return Err(format!(
+            "estimate knows exp, softmax and sdpa; {block} is not priced yet \
+             (synth gives its resources, its manifest its cycles_per_token)"
+        ));
     }
     let n_max = match args.block {
-        crate::BlockArg::Exp | crate::BlockArg::Fifo => 1 << 24,
+        crate::BlockArg::Exp | crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
+            1 << 24
+        }
         crate::BlockArg::Softmax => SOFTMAX_N_MAX,
         crate::BlockArg::Sdpa => SDPA_N_MAX,
     };
@@ -552,7 +560,9 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
                 args.d, args.n, args.n
             ),
             crate::BlockArg::Softmax => println!("softmax: one row of {} logits", args.n),
-            crate::BlockArg::Exp | crate::BlockArg::Fifo => println!("{block}: {} elements", args.n),
+            crate::BlockArg::Exp | crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
+                println!("{block}: {} elements", args.n)
+            }
         }
         print!("{}", e.table());
     }

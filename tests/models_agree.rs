@@ -11,8 +11,9 @@ use hwformer_sim::workload::WorkloadSize;
 
 /// Output cycles of the RTL block for `queries` queries of `n` keys.
 fn rtl_output_cycles(dir: &std::path::Path, d: usize, n: usize, queries: usize) -> Vec<u64> {
-    let (verilog, manifest) = hwformer_hdl::build_block_with("sdpa", d, &Default::default()).unwrap();
-    hwformer_hdl::export::write(dir, &verilog, &manifest).unwrap();
+    let built = hwformer_hdl::build_block("sdpa", d).unwrap();
+    built.write(dir).unwrap();
+    let manifest = built.manifest;
     let request = SimRequest {
         dir: dir.to_path_buf(),
         manifest,

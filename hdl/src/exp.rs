@@ -16,7 +16,7 @@
 
 use crate::export::{self, ExportError};
 use crate::fixed::SignExtend;
-use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
 use crate::rom::rom_from_table;
 use hwformer_quant::tables::exp::LOG2E_Q14;
 use hwformer_quant::tables::exp::{EXP_ERROR_BOUND, EXP_OUT_FRAC, EXP_WIDE_FRAC};
@@ -236,8 +236,8 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
             ),
         ],
         params: BTreeMap::from([
-            ("input_frac".to_string(), f64::from(input.frac())),
-            ("table_entries".to_string(), 256.0),
+            ("input_frac".to_string(), Param::from(f64::from(input.frac()))),
+            ("table_entries".to_string(), Param::from(256.0)),
         ]),
         latency_cycles: EXP_LATENCY,
         initiation_interval: 1,
@@ -246,6 +246,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
             versus: "float64".into(),
             value: EXP_ERROR_BOUND,
         }),
+        weights: None,
         lint_waivers: {
             let mut waivers = export::standard_waivers();
             waivers.insert(

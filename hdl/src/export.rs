@@ -133,6 +133,39 @@ fn split_name(s: &str) -> (&str, &str) {
     s.split_at(end)
 }
 
+/// An exported block in memory: its Verilog, its manifest and, for blocks
+/// that hold weights, the bytes of its weights file.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The Verilog.
+    pub verilog: String,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The safetensors file the manifest's `weights` entry names.
+    pub weights: Option<Vec<u8>>,
+}
+
+impl Exported {
+    /// A block without weights.
+    pub fn new(verilog: String, manifest: Manifest) -> Self {
+        Self {
+            verilog,
+            manifest,
+            weights: None,
+        }
+    }
+
+    /// Writes `<block>.v`, `<block>.json` and the weights file into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), ExportError> {
+        write(dir, &self.verilog, &self.manifest)?;
+        if let (Some(bytes), Some(entry)) = (&self.weights, &self.manifest.weights) {
+            let path = dir.join(&entry.file);
+            std::fs::write(&path, bytes).map_err(|e| ExportError::Io(path.clone(), e))?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes `<block>.v` and `<block>.json` into `dir`; returns their paths.
 pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<(PathBuf, PathBuf), ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;

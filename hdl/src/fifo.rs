@@ -14,7 +14,7 @@
 //! Vivado maps it to LUT RAM or registers.
 
 use crate::export::{self, ExportError};
-use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
@@ -194,17 +194,7 @@ pub fn element_format() -> QFormat {
 
 /// The depth a FIFO manifest states (`params.depth`).
 pub fn depth_from_manifest(manifest: &Manifest) -> Result<usize, String> {
-    let depth = manifest
-        .params
-        .get("depth")
-        .copied()
-        .ok_or("the fifo manifest has no params.depth")?;
-    if depth.fract() != 0.0 || !(1.0..=FIFO_DEPTH_MAX as f64).contains(&depth) {
-        return Err(format!(
-            "fifo depth must be a whole number from 1 to {FIFO_DEPTH_MAX}, not {depth}"
-        ));
-    }
-    Ok(depth as usize)
+    manifest.count("depth", 1, FIFO_DEPTH_MAX)
 }
 
 /// The exported FIFO of `depth` beats.
@@ -233,7 +223,7 @@ pub fn export(depth: usize) -> Result<(String, Manifest), ExportError> {
             Stream::new("x", Direction::In, vec![field("x")]),
             Stream::new("y", Direction::Out, vec![field("y")]),
         ],
-        params: BTreeMap::from([("depth".to_string(), depth as f64)]),
+        params: BTreeMap::from([("depth".to_string(), Param::from(depth as f64))]),
         latency_cycles: 1,
         initiation_interval: if depth == 1 { 2 } else { 1 },
         error_bound: Some(ErrorBound {
@@ -241,6 +231,7 @@ pub fn export(depth: usize) -> Result<(String, Manifest), ExportError> {
             versus: "float64".into(),
             value: 0.0,
         }),
+        weights: None,
         lint_waivers: {
             let mut waivers = export::standard_waivers();
             waivers.insert(

@@ -8,35 +8,47 @@
 //! Vivado.
 //!
 //! Blocks: the exponential unit (`exp`), row softmax (`softmax`),
-//! streaming attention for one head (`sdpa`) and a stream FIFO (`fifo`), built from the shared
-//! reciprocal unit (`reciprocal`), wide products and rounding shifters
-//! (`fixed`) and table ROMs (`rom`). [`export_block`] writes any of them.
+//! streaming attention for one head (`sdpa`), a stream FIFO (`fifo`), one
+//! linear layer (`linear`) and the feed-forward network (`ffn`), built
+//! from the shared reciprocal unit (`reciprocal`), wide products and
+//! rounding shifters (`fixed`), table ROMs (`rom`), weight ROMs
+//! (`weight_rom`) and activations (`activation`). [`export_block`] writes
+//! any of them; the layer blocks' weights come from `layer_weights`.
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod exp;
 pub mod export;
+pub mod ffn;
 pub mod fifo;
 pub mod final_values;
 pub mod fixed;
 pub mod lanes;
+pub mod layer_weights;
+pub mod linear;
 pub mod manifest;
 pub mod reciprocal;
 pub mod rom;
 pub mod sdpa;
 pub mod softmax;
+pub mod weight_rom;
 
 use hwformer_quant::integer::sdpa::SdpaConfig;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::QFormat;
+pub use layer_weights::{LayerSettings, WeightsSource};
 use std::collections::BTreeMap;
 
 /// Names of the blocks [`export_block`] knows.
-pub const BLOCKS: [&str; 4] = ["exp", "softmax", "sdpa", "fifo"];
+pub const BLOCKS: [&str; 6] = ["exp", "softmax", "sdpa", "fifo", "linear", "ffn"];
+
+/// Blocks that hold weights (and write a weights file beside their Verilog).
+pub const LAYER_BLOCKS: [&str; 2] = ["linear", "ffn"];
 
 /// Builds block `block` (`d` lanes for sdpa, depth for fifo, ignored
 /// otherwise) in its default formats: its Verilog and its manifest, in memory.
-pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest), export::ExportError> {
-    build_block_with(block, d, &BTreeMap::new())
+pub fn build_block(block: &str, d: usize) -> Result<export::Exported, export::ExportError> {
+    build_block_with(block, d, &BTreeMap::new(), &LayerSettings::default())
 }
 
 /// Builds block `block` (`d` lanes for sdpa) with the formats asked for
@@ -44,7 +56,31 @@ pub fn build_block(block: &str, d: usize) -> Result<(String, manifest::Manifest)
 /// `logit` (softmax, 8 to 10); `q`, `k`, `v`, `o` (sdpa), any signed 16-bit
 /// format. Other fields keep their built formats (the caller compares the
 /// manifest with what it asked); a field sdpa does not have is an error.
+/// The layer blocks (`linear`, `ffn`) take their sizes, lanes, activation
+/// and weights from `layer`, and any signed 16-bit formats for their
+/// fields (`x`, `w`, `y`, and the ffn's hidden `h`); `d` is not theirs.
 pub fn build_block_with(
+    block: &str,
+    d: usize,
+    formats: &BTreeMap<String, QFormat>,
+    layer: &LayerSettings,
+) -> Result<export::Exported, export::ExportError> {
+    if !LAYER_BLOCKS.contains(&block) && *layer != LayerSettings::default() {
+        return Err(export::ExportError::Check(format!(
+            "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, weights)"
+        )));
+    }
+    let plain = |built: Result<(String, manifest::Manifest), export::ExportError>| {
+        built.map(|(verilog, manifest)| export::Exported::new(verilog, manifest))
+    };
+    match block {
+        "linear" => linear::export(layer, formats),
+        "ffn" => ffn::export(layer, formats),
+        other => plain(build_plain_block(other, d, formats)),
+    }
+}
+
+fn build_plain_block(
     block: &str,
     d: usize,
     formats: &BTreeMap<String, QFormat>,
@@ -80,7 +116,7 @@ pub fn export_block(
     d: usize,
     dir: &std::path::Path,
 ) -> Result<manifest::Manifest, export::ExportError> {
-    let (verilog, manifest) = build_block(block, d)?;
-    export::write(dir, &verilog, &manifest)?;
-    Ok(manifest)
+    let built = build_block(block, d)?;
+    built.write(dir)?;
+    Ok(built.manifest)
 }

@@ -78,6 +78,63 @@ pub struct ErrorBound {
     pub value: f64,
 }
 
+/// A block parameter: a number (`d`, `lanes`, `eps`) or a word (`activation`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Param {
+    /// A number.
+    Number(f64),
+    /// A word.
+    Text(String),
+}
+
+impl From<f64> for Param {
+    fn from(v: f64) -> Self {
+        Param::Number(v)
+    }
+}
+
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::Text(v.to_string())
+    }
+}
+
+impl Param {
+    /// The number, if it is one.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Param::Number(v) => Some(*v),
+            Param::Text(_) => None,
+        }
+    }
+}
+
+/// One tensor of the block's weights file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightTensor {
+    /// Tensor name in the file (`w`, `b`, `w1`, `b1`, `w2`, `b2`, ...).
+    pub name: String,
+    /// Element format of the raw integers.
+    pub format: QFormat,
+    /// safetensors dtype (`I8`, `I16`, `I32`).
+    pub dtype: String,
+    /// Shape, outermost first (a weight is `[out, in]`, as `nn.Linear`'s).
+    pub shape: Vec<usize>,
+}
+
+/// The weights a block holds in ROM, as raw integers in a safetensors
+/// file beside its Verilog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weights {
+    /// File name, in the manifest's folder.
+    pub file: String,
+    /// Where the numbers came from (`seed 1`, or a model file and its tensors).
+    pub source: String,
+    /// The tensors.
+    pub tensors: Vec<WeightTensor>,
+}
+
 /// The manifest of an exported block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -93,8 +150,8 @@ pub struct Manifest {
     pub reset: Option<Reset>,
     /// Stream ports.
     pub streams: Vec<Stream>,
-    /// Block parameters, as numbers.
-    pub params: BTreeMap<String, f64>,
+    /// Block parameters, numbers or words.
+    pub params: BTreeMap<String, Param>,
     /// Cycles from an input beat's handshake to its output beat's tvalid,
     /// with no gaps and no back-pressure.
     pub latency_cycles: u64,
@@ -104,6 +161,9 @@ pub struct Manifest {
     pub error_bound: Option<ErrorBound>,
     /// `verilator --lint-only -Wall` warnings waived, with the reason.
     pub lint_waivers: BTreeMap<String, String>,
+    /// The weights file, for blocks that hold weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Weights>,
 }
 
 impl Manifest {
@@ -120,6 +180,42 @@ impl Manifest {
         self.field(name)
             .map(|f| f.format)
             .ok_or_else(|| format!("the {} manifest has no field `{name}`", self.block))
+    }
+
+    /// Parameter `name` as a number, or an error naming the block and parameter.
+    pub fn number(&self, name: &str) -> Result<f64, String> {
+        match self.params.get(name) {
+            Some(Param::Number(v)) => Ok(*v),
+            Some(Param::Text(t)) => Err(format!(
+                "the {} manifest's params.{name} is `{t}`, not a number",
+                self.block
+            )),
+            None => Err(format!("the {} manifest has no params.{name}", self.block)),
+        }
+    }
+
+    /// Parameter `name` as a whole number from `min` to `max`.
+    pub fn count(&self, name: &str, min: usize, max: usize) -> Result<usize, String> {
+        let v = self.number(name)?;
+        if v.fract() != 0.0 || v < min as f64 || v > max as f64 {
+            return Err(format!(
+                "the {} manifest's params.{name} must be a whole number from {min} to {max}, not {v}",
+                self.block
+            ));
+        }
+        Ok(v as usize)
+    }
+
+    /// Parameter `name` as a word.
+    pub fn text(&self, name: &str) -> Result<&str, String> {
+        match self.params.get(name) {
+            Some(Param::Text(t)) => Ok(t),
+            Some(Param::Number(v)) => Err(format!(
+                "the {} manifest's params.{name} is {v}, not a word",
+                self.block
+            )),
+            None => Err(format!("the {} manifest has no params.{name}", self.block)),
+        }
     }
 
     /// The names of every stream's fields, in order.

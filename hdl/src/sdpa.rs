@@ -22,7 +22,7 @@ use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
 use crate::fixed::{RoundShift, SignExtend, WideProduct};
 use crate::lanes::{LanePacker, LaneSelect};
-use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
 use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa, SCALE_FRAC};
 use hwformer_quant::QFormat;
@@ -566,13 +566,7 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
 /// and the applied scale from its params, the formats of its fields `q`,
 /// `k`, `v` and `o`, the built score format; checked by [`buildable`].
 pub fn model_from_manifest(manifest: &Manifest) -> Result<StreamingSdpa, String> {
-    let param = |name: &str| {
-        manifest
-            .params
-            .get(name)
-            .copied()
-            .ok_or_else(|| format!("the sdpa manifest has no param `{name}`"))
-    };
+    let param = |name: &str| manifest.number(name);
     let d = param("d")? as usize;
     if !SDPA_D_CHOICES.contains(&d) {
         return Err(format!("sdpa is built for d in {SDPA_D_CHOICES:?}, not {d}"));
@@ -715,11 +709,11 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             Stream::new("out", Direction::Out, vec![lanes("o", c.output)]),
         ],
         params: BTreeMap::from([
-            ("d".to_string(), d as f64),
-            ("n_max".to_string(), SDPA_N_MAX as f64),
-            ("scale".to_string(), model.applied_scale()),
-            ("max_abs_input".to_string(), model.max_abs_input()),
-            ("bound_measured_worst".to_string(), measured_worst),
+            ("d".to_string(), Param::from(d as f64)),
+            ("n_max".to_string(), Param::from(SDPA_N_MAX as f64)),
+            ("scale".to_string(), Param::from(model.applied_scale())),
+            ("max_abs_input".to_string(), Param::from(model.max_abs_input())),
+            ("bound_measured_worst".to_string(), Param::from(measured_worst)),
         ]),
         latency_cycles: output_delay(d as u64),
         initiation_interval: 1,
@@ -728,6 +722,7 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             versus: "float64".into(),
             value: bound,
         }),
+        weights: None,
         lint_waivers: waivers,
     };
     Ok((verilog, manifest))

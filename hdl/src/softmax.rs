@@ -27,7 +27,7 @@
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
-use crate::manifest::{Direction, ErrorBound, Field, Manifest, Stream};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
 use crate::reciprocal::ReciprocalUnit;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::QFormat;
@@ -551,10 +551,13 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
         // probability n + output_delay_base cycles after its last logit (the
         // output pass free), rows overlap: one logit per cycle for n >= 4
         params: BTreeMap::from([
-            ("n_max".to_string(), SOFTMAX_N_MAX as f64),
-            ("output_delay_base".to_string(), (first_output_delay(0)) as f64),
-            ("rows_in_flight".to_string(), SOFTMAX_SLOTS as f64),
-            ("rows_overlap".to_string(), 1.0),
+            ("n_max".to_string(), Param::from(SOFTMAX_N_MAX as f64)),
+            (
+                "output_delay_base".to_string(),
+                Param::from((first_output_delay(0)) as f64),
+            ),
+            ("rows_in_flight".to_string(), Param::from(SOFTMAX_SLOTS as f64)),
+            ("rows_overlap".to_string(), Param::from(1.0)),
         ]),
         latency_cycles: first_output_delay(1),
         initiation_interval: 1,
@@ -563,6 +566,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
             versus: "float64".into(),
             value: SoftmaxModel::ERROR_BOUND,
         }),
+        weights: None,
         lint_waivers: {
             let mut w = export::standard_waivers();
             w.insert(

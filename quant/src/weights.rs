@@ -51,7 +51,10 @@ pub fn write_raw(tensors: &[RawTensor]) -> Result<Vec<u8>> {
         let expected: usize = t.shape.iter().product();
         super::integer::check_len(&format!("tensor {} elements", t.name), t.values.len(), expected)?;
         let (dtype, bytes) = match RawTensor::dtype_name(t.format)? {
-            "I8" => (Dtype::I8, t.values.iter().map(|&v| v as i8 as u8).collect::<Vec<_>>()),
+            "I8" => (
+                Dtype::I8,
+                t.values.iter().map(|&v| v as i8 as u8).collect::<Vec<_>>(),
+            ),
             "I16" => (
                 Dtype::I16,
                 t.values.iter().flat_map(|&v| (v as i16).to_le_bytes()).collect(),
@@ -71,7 +74,10 @@ pub fn write_raw(tensors: &[RawTensor]) -> Result<Vec<u8>> {
                 .map_err(|e| invalid(format!("tensor {name}: {e:?}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let formats: HashMap<String, String> = tensors.iter().map(|t| (t.name.clone(), t.format.to_string())).collect();
+    let formats: HashMap<String, String> = tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.format.to_string()))
+        .collect();
     safetensors::serialize(views, &Some(formats)).map_err(|e| invalid(format!("safetensors: {e:?}")))
 }
 
@@ -79,7 +85,8 @@ pub fn write_raw(tensors: &[RawTensor]) -> Result<Vec<u8>> {
 /// `file`, for messages): it must have `dtype` and `shape`, and every
 /// element must be inside `format`.
 pub fn read_raw(bytes: &[u8], file: &str, name: &str, format: QFormat, shape: &[usize]) -> Result<RawTensor> {
-    let tensors = SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("{file}: not a safetensors file ({e:?})")))?;
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| invalid(format!("{file}: not a safetensors file ({e:?})")))?;
     let view = tensors
         .tensor(name)
         .map_err(|_| invalid(format!("{file}: no tensor `{name}`")))?;
@@ -128,12 +135,16 @@ pub struct FloatTensor {
 /// Reads float tensor `name` (F64, F32, F16 or BF16) from safetensors
 /// `bytes` (from `file`, for messages).
 pub fn read_float(bytes: &[u8], file: &str, name: &str) -> Result<FloatTensor> {
-    let tensors = SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("{file}: not a safetensors file ({e:?})")))?;
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| invalid(format!("{file}: not a safetensors file ({e:?})")))?;
     let view = tensors.tensor(name).map_err(|_| {
         let mut names: Vec<String> = tensors.names().into_iter().cloned().collect();
         names.sort();
         names.truncate(8);
-        invalid(format!("{file}: no tensor `{name}` (it has {} ...)", names.join(", ")))
+        invalid(format!(
+            "{file}: no tensor `{name}` (it has {} ...)",
+            names.join(", ")
+        ))
     })?;
     let data = view.data();
     let values: Vec<f64> = match view.dtype() {
@@ -182,7 +193,12 @@ fn half_to_f64(h: u16) -> f64 {
 /// A float `nn.Linear` from a model file: weight tensor `weight` of shape
 /// `[d_out, d_in]`, bias tensor `bias` of `[d_out]` (zeros when `None`),
 /// as a [`crate::reference::Linear`] (weight (inputs, outputs)).
-pub fn read_linear(bytes: &[u8], file: &str, weight: &str, bias: Option<&str>) -> Result<crate::reference::Linear> {
+pub fn read_linear(
+    bytes: &[u8],
+    file: &str,
+    weight: &str,
+    bias: Option<&str>,
+) -> Result<crate::reference::Linear> {
     let w = read_float(bytes, file, weight)?;
     let [d_out, d_in] = w.shape[..] else {
         return Err(invalid(format!(

@@ -7,7 +7,9 @@ use crate::ports::{PortMap, StreamPorts};
 use crate::testbench::Simulator;
 use crate::SimError;
 use hwformer_hdl::exp::ExpUnit;
+use hwformer_hdl::ffn::FfnUnit;
 use hwformer_hdl::fifo::FifoUnit;
+use hwformer_hdl::linear::LinearUnit;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_hdl::sdpa::SdpaUnit;
 use hwformer_hdl::softmax::SoftmaxUnit;
@@ -130,6 +132,40 @@ one_in_one_out!(
     m_axis_y_tlast,
     m_axis_y_tready
 );
+
+/// The layer blocks: generic over their lanes, one stream each way.
+macro_rules! layer_block {
+    ($ty:ident) => {
+        impl<const P: usize, const WP: usize, const WB: usize> StreamSignals for $ty<P, WP, WB> {
+            fn set_clock(&mut self, high: bool) {
+                self.clock.next = high.into();
+            }
+            fn drive(&mut self, inputs: &[u32], ports: &PortMap) {
+                drive_in!(
+                    self.s(
+                        s_axis_x_tdata,
+                        s_axis_x_tvalid,
+                        s_axis_x_tlast,
+                        s_axis_x_tready
+                    ),
+                    ports.input_streams[0],
+                    inputs
+                );
+                self.m_axis_y_tready.next = inputs[ports.output_streams[0].ready] & 1 == 1;
+            }
+            fn sample(&self, outputs: &mut [u32], ports: &PortMap) {
+                let (i, o) = (ports.input_streams[0], ports.output_streams[0]);
+                outputs[i.ready] = u32::from(self.s_axis_x_tready.val());
+                to_words(self.m_axis_y_tdata.val(), &mut outputs[o.data..]);
+                outputs[o.valid] = u32::from(self.m_axis_y_tvalid.val());
+                outputs[o.last] = u32::from(self.m_axis_y_tlast.val());
+            }
+        }
+    };
+}
+
+layer_block!(LinearUnit);
+layer_block!(FfnUnit);
 
 impl<const D: usize, const W: usize, const KV: usize> StreamSignals for SdpaUnit<D, W, KV> {
     fn set_clock(&mut self, high: bool) {
@@ -305,7 +341,11 @@ fn model<B: StreamSignals + 'static>(
 /// The rust-hdl model of the block a manifest describes; with `vcd`, it
 /// records every signal's changes and writes them there at
 /// [`Simulator::finish`] (enumerated states are text in rust-hdl's VCD).
-pub fn rusthdl_model(manifest: &Manifest, vcd: Option<&Path>) -> Result<Box<dyn Simulator>, SimError> {
+pub fn rusthdl_model(
+    dir: &Path,
+    manifest: &Manifest,
+    vcd: Option<&Path>,
+) -> Result<Box<dyn Simulator>, SimError> {
     let invalid = |e: String| SimError::Invalid(e);
     match manifest.block.as_str() {
         "exp" => {
@@ -332,6 +372,26 @@ pub fn rusthdl_model(manifest: &Manifest, vcd: Option<&Path>) -> Result<Box<dyn 
                 };
             }
             pick!(1, 2, 4, 8, 16, 32, 64)
+        }
+        "linear" => {
+            let linear = hwformer_hdl::linear::model_from_folder(dir, manifest).map_err(invalid)?;
+            let lanes = manifest.count("lanes", 1, 64).map_err(invalid)?;
+            hwformer_hdl::with_lanes!(
+                lanes,
+                LinearUnit,
+                |Unit| model(Unit::new(&linear), manifest, vcd),
+                Err(invalid(format!("no rust-hdl linear of {lanes} lanes")))
+            )
+        }
+        "ffn" => {
+            let ffn = hwformer_hdl::ffn::model_from_folder(dir, manifest).map_err(invalid)?;
+            let lanes = manifest.count("lanes", 1, 64).map_err(invalid)?;
+            hwformer_hdl::with_lanes!(
+                lanes,
+                FfnUnit,
+                |Unit| model(Unit::new(&ffn), manifest, vcd),
+                Err(invalid(format!("no rust-hdl ffn of {lanes} lanes")))
+            )
         }
         other => Err(invalid(format!("no rust-hdl model of block `{other}`"))),
     }

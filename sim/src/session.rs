@@ -99,7 +99,7 @@ pub fn cycle_limit(workload: &Workload, pacing: Pacing) -> u64 {
 
 /// Builds the workload, runs it, and checks it.
 pub fn simulate(request: &SimRequest) -> Result<SimOutcome, SimError> {
-    let workload = Workload::new(&request.manifest, request.size)?;
+    let workload = Workload::from_folder(&request.dir, &request.manifest, request.size)?;
     simulate_workload(request, &workload)
 }
 
@@ -138,7 +138,7 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
             (trace, start.elapsed().as_secs_f64(), build_seconds)
         }
         Backend::RustHdl => {
-            let mut model = rusthdl_model(&request.manifest, request.vcd.as_deref())?;
+            let mut model = rusthdl_model(&request.dir, &request.manifest, request.vcd.as_deref())?;
             let build_seconds = built.elapsed().as_secs_f64();
             let start = Instant::now();
             // the waveform is written out even when the run failed: that is

@@ -9,7 +9,7 @@ use crate::testbench::{Beats, Stimulus, Trace, DRAIN_CYCLES};
 use crate::SimError;
 use hwformer_dataflow::handshake::blocks::{BlockGraph, BlockTiming};
 use hwformer_dataflow::handshake::min_depth::{self, DepthSearch};
-use hwformer_dataflow::handshake::units::{RingSize, Stalling};
+use hwformer_dataflow::handshake::units::{MatrixSize, RingSize, Stalling};
 use hwformer_dataflow::handshake::{Graph, GraphError, RunOptions};
 use hwformer_dataflow::pacing::Pacing;
 use hwformer_hdl::manifest::{Direction, Manifest};
@@ -18,6 +18,9 @@ use hwformer_hdl::{exp, reciprocal, sdpa, softmax};
 /// The handshake graph description of the block a manifest describes
 /// (an error if the manifest's streams are not the graph's, in order).
 pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
+    if hwformer_hdl::LAYER_BLOCKS.contains(&manifest.block.as_str()) {
+        return layer_graph(manifest);
+    }
     let size = match manifest.block.as_str() {
         "fifo" => hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
         "sdpa" => {
@@ -47,6 +50,52 @@ pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
         )));
     }
     Ok(graph)
+}
+
+/// The engine of a layer of `d_in` inputs, `d_out` outputs and `lanes` lanes.
+pub fn matrix_size(d_in: usize, d_out: usize, lanes: usize) -> Result<MatrixSize, SimError> {
+    hwformer_hdl::linear::check_lanes(lanes, d_out, "d_out").map_err(SimError::Invalid)?;
+    let fit = |v: usize| u32::try_from(v).map_err(|_| SimError::Invalid(format!("{v} is too large")));
+    Ok(MatrixSize {
+        d_in: fit(d_in)?,
+        groups: fit(d_out / lanes)?,
+        lanes: fit(lanes)?,
+    })
+}
+
+/// The graph of a layer block (`linear`, `ffn`), sized from its manifest.
+fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
+    let invalid = |e: String| SimError::Invalid(e);
+    let max = hwformer_quant::integer::linear::LINEAR_SIZE_MAX;
+    let lanes = manifest.count("lanes", 1, 64).map_err(invalid)?;
+    let (block, timing) = match manifest.block.as_str() {
+        "linear" => {
+            let d_in = manifest.count("d_in", 1, max).map_err(invalid)?;
+            let d_out = manifest.count("d_out", 1, max).map_err(invalid)?;
+            (
+                "linear",
+                BlockTiming::Linear {
+                    size: matrix_size(d_in, d_out, lanes)?,
+                },
+            )
+        }
+        _ => {
+            let d_model = manifest.count("d_model", 1, max).map_err(invalid)?;
+            let d_ff = manifest.count("d_ff", 1, max).map_err(invalid)?;
+            (
+                "ffn",
+                BlockTiming::Ffn {
+                    up: matrix_size(d_model, d_ff, lanes)?,
+                    down: matrix_size(d_ff, d_model, lanes)?,
+                },
+            )
+        }
+    };
+    Ok(BlockGraph {
+        block,
+        timing,
+        stalling: Stalling::Lockstep,
+    })
 }
 
 /// The handshake graph description of `block` as hwformer-hdl builds it;

@@ -64,8 +64,81 @@ impl Workload {
                 hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
                 size,
             ),
+            block if hwformer_hdl::LAYER_BLOCKS.contains(&block) => Err(SimError::Invalid(format!(
+                "{block} holds weights: build its workload with Workload::from_folder"
+            ))),
             other => Err(SimError::Invalid(format!("no workload for block `{other}`"))),
         }
+    }
+
+    /// The workload for the block exported in `dir` (the layer blocks read
+    /// their weights file there): `size.queries` tokens of seeded inputs
+    /// (normal, sigma 1, saturated into the input format) for the layer
+    /// blocks, [`Workload::new`] for the others.
+    pub fn from_folder(
+        dir: &std::path::Path,
+        manifest: &Manifest,
+        size: WorkloadSize,
+    ) -> Result<Self, SimError> {
+        if size.n == 0 || size.queries == 0 {
+            return Err(SimError::Invalid("n and queries must be at least 1".into()));
+        }
+        let invalid = |e: String| SimError::Invalid(e);
+        match manifest.block.as_str() {
+            "linear" => {
+                let model = hwformer_hdl::linear::model_from_folder(dir, manifest).map_err(invalid)?;
+                let f = model.formats();
+                Self::tokens(
+                    model.d_in(),
+                    f.input,
+                    size,
+                    |x| model.run(x),
+                    |x| model.float_reference(x),
+                )
+            }
+            "ffn" => {
+                let model = hwformer_hdl::ffn::model_from_folder(dir, manifest).map_err(invalid)?;
+                let input = model.up().formats().input;
+                Self::tokens(
+                    model.up().d_in(),
+                    input,
+                    size,
+                    |x| model.run(x),
+                    |x| model.float_reference(x),
+                )
+            }
+            _ => Self::new(manifest, size),
+        }
+    }
+
+    /// Tokens of `d` seeded inputs through a token block's model.
+    fn tokens(
+        d: usize,
+        input: hwformer_quant::QFormat,
+        size: WorkloadSize,
+        run: impl Fn(&[i64]) -> hwformer_quant::Result<Vec<i64>>,
+        reference: impl Fn(&[i64]) -> hwformer_quant::Result<Vec<f64>>,
+    ) -> Result<Self, SimError> {
+        let mut rng = seeded(size.seed);
+        let (mut x_beats, mut y_beats, mut float) = (Beats::new(16), Beats::new(16), Vec::new());
+        let fail = |e: hwformer_quant::QuantError| SimError::Invalid(e.to_string());
+        for _ in 0..size.queries {
+            let x = quantize_all("x", &normal_vec(&mut rng, d, 1.0), input).map_err(fail)?;
+            for (i, &v) in x.iter().enumerate() {
+                x_beats.push(&[u32::from(v as u16)], i + 1 == d);
+            }
+            let y = run(&x).map_err(fail)?;
+            for (j, &v) in y.iter().enumerate() {
+                y_beats.push(&[u32::from(v as u16)], j + 1 == y.len());
+            }
+            float.extend(reference(&x).map_err(fail)?);
+        }
+        Ok(Self {
+            inputs: vec![x_beats],
+            expected: vec![y_beats],
+            reference: vec![float],
+            full_speed_cycles: vec![Vec::new()],
+        })
     }
 
     /// Output beats expected on stream `s`.

@@ -9,12 +9,16 @@
 //!  fifo:     x ─▶ fifo(depth) ─▶ y
 //!  sdpa:     query ─▶ hold-join ◀─ kv
 //!                        └─▶ pipeline(score + exp) ─▶ row reduce(normalizer) ─▶ out
+//!  linear:   x ─▶ matrix-vector(d_in, groups, lanes) ─▶ y
+//!  ffn:      x ─▶ matrix-vector(up) ─hidden─▶ matrix-vector(down) ─▶ y
 //!  softmax:  logits ─▶ row ring ─first pass─▶ pipeline(exp) ─▶ row reduce(reciprocal) ─go─┐
 //!                        ▲   └──second pass─▶ pipeline(exp) ─▶ pipeline(register) ─▶ probs
 //!                        └──────── release (a row's last leaving the exp unit) ◀──┘
 //! ```
 
-use super::units::{Fifo, HoldJoin, Pipeline, RingSize, RowReduce, RowRing, Stalling};
+use super::units::{
+    Fifo, HoldJoin, MatrixSize, MatrixVector, Pipeline, RingSize, RowReduce, RowRing, Stalling,
+};
 use super::{Graph, GraphError};
 
 /// The stage counts and sizes of one block: everything its handshake
@@ -39,6 +43,18 @@ pub enum BlockTiming {
         exp_stages: u32,
         /// Cycles the normalizer is busy per query before it offers the output.
         normalizer_cycles: u32,
+    },
+    /// One linear layer (a matrix-vector engine).
+    Linear {
+        /// Its sizes.
+        size: MatrixSize,
+    },
+    /// The FFN: two engines joined by the hidden stream.
+    Ffn {
+        /// The first layer's engine.
+        up: MatrixSize,
+        /// The second layer's engine.
+        down: MatrixSize,
     },
     /// Row softmax.
     Softmax {
@@ -73,6 +89,7 @@ impl BlockGraph {
             BlockTiming::Fifo { .. } => (&["x"], &["y"]),
             BlockTiming::Sdpa { .. } => (&["query", "kv"], &["out"]),
             BlockTiming::Softmax { .. } => (&["logits"], &["probs"]),
+            BlockTiming::Linear { .. } | BlockTiming::Ffn { .. } => (&["x"], &["y"]),
         }
     }
 
@@ -80,9 +97,12 @@ impl BlockGraph {
     /// busy at least a cycle, a FIFO and a ring at least one deep.
     fn check(&self) -> Result<(), GraphError> {
         let stages_ok = |k: u32| (1..=64).contains(&k);
+        let size_ok = |s: MatrixSize| s.d_in >= 1 && s.groups >= 1 && s.lanes >= 1;
         let ok = match self.timing {
             BlockTiming::Exp { stages } => stages_ok(stages),
             BlockTiming::Fifo { depth } => depth >= 1,
+            BlockTiming::Linear { size } => size_ok(size),
+            BlockTiming::Ffn { up, down } => size_ok(up) && size_ok(down),
             BlockTiming::Sdpa {
                 score_stages,
                 exp_stages,
@@ -140,6 +160,20 @@ impl BlockGraph {
                 let x = g.source(ins[0], inputs[0].clone())?;
                 let y = g.link("fifo");
                 g.add("fifo", Fifo::new(x, y, depth))?;
+                y
+            }
+            BlockTiming::Linear { size } => {
+                let x = g.source(ins[0], inputs[0].clone())?;
+                let y = g.link("linear");
+                g.add("linear", MatrixVector::new(x, y, size))?;
+                y
+            }
+            BlockTiming::Ffn { up, down } => {
+                let x = g.source(ins[0], inputs[0].clone())?;
+                let hidden = g.link("up");
+                let y = g.link("down");
+                g.add("up", MatrixVector::new(x, hidden, up))?;
+                g.add("down", MatrixVector::new(hidden, y, down))?;
                 y
             }
             BlockTiming::Sdpa {

@@ -670,3 +670,175 @@ impl Unit for RowRing {
         )
     }
 }
+
+/// Sizes of a [`MatrixVector`] engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatrixSize {
+    /// Input beats per token.
+    pub d_in: u32,
+    /// Groups of outputs per token (outputs / lanes).
+    pub groups: u32,
+    /// Outputs per group (one beat each).
+    pub lanes: u32,
+}
+
+/// A matrix-vector engine (the linear block): loads a token of `d_in`
+/// beats while idle, issues `groups × d_in` elements through a lock-step
+/// pipeline of three stages into the accumulators, moves each finished
+/// group into a bank, and sends the bank's `lanes` outputs one a cycle
+/// through an output register. The pipeline stalls only while a finished
+/// group waits for the bank.
+///
+/// ```text
+///   in ─▶ [load d_in] ─▶ issue (group, element) ─▶ [1][2][3 acc] ─done─▶ [bank] ─lane─▶ [y] ─▶ out
+///   in.ready = !computing        advance = !done | (done & !bank_full)
+/// ```
+#[derive(Debug, Clone)]
+pub struct MatrixVector {
+    input: LinkId,
+    out: LinkId,
+    size: MatrixSize,
+    computing: bool,
+    loaded: u32,
+    element: u32,
+    group: u32,
+    /// Stage 1 and 2: (valid, last element of its group, in the token's last group).
+    stages: [(bool, bool, bool); 2],
+    done: bool,
+    done_last: bool,
+    bank_full: bool,
+    bank_last: bool,
+    lane: u32,
+    y_valid: bool,
+    y_last: bool,
+}
+
+impl MatrixVector {
+    /// An engine of `size` (each size at least 1).
+    pub fn new(input: LinkId, out: LinkId, size: MatrixSize) -> Self {
+        Self {
+            input,
+            out,
+            size: MatrixSize {
+                d_in: size.d_in.max(1),
+                groups: size.groups.max(1),
+                lanes: size.lanes.max(1),
+            },
+            computing: false,
+            loaded: 0,
+            element: 0,
+            group: 0,
+            stages: [(false, false, false); 2],
+            done: false,
+            done_last: false,
+            bank_full: false,
+            bank_last: false,
+            lane: 0,
+            y_valid: false,
+            y_last: false,
+        }
+    }
+}
+
+impl Unit for MatrixVector {
+    fn kind(&self) -> &'static str {
+        "matrix-vector"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let w = &mut wires[self.out.0];
+        w.valid = self.y_valid;
+        w.last = self.y_last;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        wires[self.input.0].ready = !self.computing;
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        let s = self.size;
+        let take = wires[self.input.0].fires();
+        let out_ready = wires[self.out.0].ready;
+        let to_bank = self.done && !self.bank_full;
+        let advance = !self.done || to_bank;
+        let issue = self.computing && advance;
+        let send = self.bank_full && (!self.y_valid || out_ready);
+        // registers read below are their values before this edge
+        let (done_last, bank_last, lane) = (self.done_last, self.bank_last, self.lane);
+        let mut computing = self.computing;
+        if take {
+            if self.loaded == s.d_in - 1 {
+                self.loaded = 0;
+                computing = true;
+            } else {
+                self.loaded += 1;
+            }
+        }
+        if advance {
+            let [stage1, (v2, last2, token_last2)] = self.stages;
+            self.done = v2 && last2;
+            self.done_last = token_last2;
+            self.stages = [
+                (issue, self.element == s.d_in - 1, self.group == s.groups - 1),
+                stage1,
+            ];
+        }
+        if issue {
+            if self.element == s.d_in - 1 {
+                self.element = 0;
+                if self.group == s.groups - 1 {
+                    self.group = 0;
+                    computing = false;
+                } else {
+                    self.group += 1;
+                }
+            } else {
+                self.element += 1;
+            }
+        }
+        self.computing = computing;
+        if to_bank {
+            self.bank_full = true;
+            self.bank_last = done_last;
+            self.lane = 0;
+        }
+        if send {
+            self.y_valid = true;
+            self.y_last = bank_last && lane == s.lanes - 1;
+            self.lane = lane + 1;
+            if lane == s.lanes - 1 {
+                self.bank_full = false;
+            }
+        } else if out_ready {
+            self.y_valid = false;
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        usize::from(self.computing)
+            + self.stages.iter().filter(|s| s.0).count()
+            + usize::from(self.done)
+            + usize::from(self.bank_full)
+            + usize::from(self.y_valid)
+    }
+    fn state(&self) -> String {
+        format!(
+            "{} (loaded {}, element {}, group {}), stages [{}{}], done {}, bank {} (lane {}), y valid {}",
+            if self.computing { "computing" } else { "loading" },
+            self.loaded,
+            self.element,
+            self.group,
+            if self.stages[0].0 { 'o' } else { '.' },
+            if self.stages[1].0 { 'o' } else { '.' },
+            self.done,
+            if self.bank_full { "full" } else { "empty" },
+            self.lane,
+            self.y_valid
+        )
+    }
+}

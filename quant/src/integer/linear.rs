@@ -59,7 +59,11 @@ impl LinearFormats {
     }
 
     fn check(&self) -> Result<()> {
-        for (what, f) in [("input", self.input), ("weight", self.weight), ("output", self.output)] {
+        for (what, f) in [
+            ("input", self.input),
+            ("weight", self.weight),
+            ("output", self.output),
+        ] {
             if !f.is_signed() || f.bits() > 16 {
                 return Err(QuantError::InvalidParameter(format!(
                     "the linear layer's {what} format must be signed and at most 16 bits, not {f}"
@@ -176,7 +180,9 @@ impl IntLinear {
         check_len("bias elements (d_out)", bias.len(), d_out)?;
         check_raw("weight", &weight, formats.weight)?;
         check_raw("bias", &bias, formats.bias())?;
-        let activation = activation.map(|a| IntActivation::new(a, formats.output)).transpose()?;
+        let activation = activation
+            .map(|a| IntActivation::new(a, formats.output))
+            .transpose()?;
         Ok(Self {
             formats,
             d_in,
@@ -195,7 +201,9 @@ impl IntLinear {
         let exact = |what: &str, value: f64, format: QFormat| -> Result<i64> {
             check_finite(what, &[value])?;
             let raw = format.quantize(value, Rounding::HalfUp, Overflow::Saturate)?;
-            if !(format.min_value() - 0.5 * format.lsb()..format.max_value() + 0.5 * format.lsb()).contains(&value) {
+            if !(format.min_value() - 0.5 * format.lsb()..format.max_value() + 0.5 * format.lsb())
+                .contains(&value)
+            {
                 return Err(QuantError::InvalidParameter(format!(
                     "{what} = {value} is outside {format} [{}, {}]",
                     format.min_value(),
@@ -207,7 +215,11 @@ impl IntLinear {
         let mut weight = Vec::with_capacity(d_in * d_out);
         for j in 0..d_out {
             for i in 0..d_in {
-                weight.push(exact(&format!("weight[{j}][{i}]"), layer.weight[[i, j]], formats.weight)?);
+                weight.push(exact(
+                    &format!("weight[{j}][{i}]"),
+                    layer.weight[[i, j]],
+                    formats.weight,
+                )?);
             }
         }
         let bias = (0..d_out)
@@ -283,7 +295,8 @@ impl IntLinear {
     pub fn float_reference(&self, x: &[i64]) -> Result<Vec<f64>> {
         let real = super::dequantize_all(x, self.formats.input);
         let layer = self.dequantized();
-        let row = Array2::from_shape_vec((1, self.d_in), real).map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
+        let row = Array2::from_shape_vec((1, self.d_in), real)
+            .map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
         let y = layer.apply("linear input", row.view())?;
         Ok(y.iter()
             .map(|&v| self.activation.as_ref().map_or(v, |a| a.kind().apply(v)))

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use hwformer_hdl::manifest::Manifest;
+use hwformer_hdl::LayerSettings;
 use hwformer_sim::session::{simulate, Backend, SimOutcome, SimRequest};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
@@ -20,12 +21,27 @@ pub fn export_formats(block: &str, d: usize, test: &str, formats: &[(&str, &str)
         .iter()
         .map(|&(name, f)| (name.to_string(), f.parse().unwrap()))
         .collect();
+    export_with(block, d, test, formats, &LayerSettings::default())
+}
+
+/// Exports layer block `block` with `settings` into a fresh folder.
+pub fn export_layer(block: &str, test: &str, settings: &LayerSettings) -> (PathBuf, Manifest) {
+    export_with(block, 0, test, Default::default(), settings)
+}
+
+fn export_with(
+    block: &str,
+    d: usize,
+    test: &str,
+    formats: std::collections::BTreeMap<String, hwformer_quant::QFormat>,
+    settings: &LayerSettings,
+) -> (PathBuf, Manifest) {
     let dir = std::env::temp_dir().join(format!("hwformer-sim-{}-{block}{d}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (verilog, manifest) =
-        hwformer_hdl::build_block_with(block, d, &formats).unwrap_or_else(|e| panic!("{e}"));
-    hwformer_hdl::export::write(&dir, &verilog, &manifest).unwrap();
-    (dir, manifest)
+    let built =
+        hwformer_hdl::build_block_with(block, d, &formats, settings).unwrap_or_else(|e| panic!("{e}"));
+    built.write(&dir).unwrap();
+    (dir, built.manifest)
 }
 
 /// Runs the block on `backend`; panics unless it passes every check.

@@ -1,0 +1,249 @@
+//! The feed-forward network for one token, `y = W2 act(W1 x + b1) + b2`:
+//! two linear engines ([`crate::linear`]) joined by the hidden stream, the
+//! hardware form of `hwformer_quant::integer::ffn::IntFfn`.
+//!
+//! ```text
+//!  x ─▶ [ up: d_model → d_ff, P lanes, activation ] ─ hidden (one element a beat) ─▶
+//!       [ down: d_ff → d_model, P lanes ] ─▶ y
+//! ```
+//!
+//! The down engine loads token t's hidden elements while the up engine
+//! works on token t + 1, so the slower half sets the rate: cycles per
+//! token [`token_cycles`].
+
+use crate::export::{self, ExportError, Exported};
+use crate::layer_weights::{
+    activation_name, layer_from_tensors, parse_activation, quantized, raw_tensors, read_weights,
+    weights_file, LayerSettings,
+};
+use crate::linear::{self, check_lanes, check_stream_format, measured_error, token_manifest, LinearUnit};
+use crate::manifest::{Manifest, Param};
+use hwformer_quant::integer::ffn::IntFfn;
+use hwformer_quant::integer::linear::LinearFormats;
+use hwformer_quant::QFormat;
+use rust_hdl::prelude::*;
+use std::collections::BTreeMap;
+
+/// Cycles per token in steady state when nothing stalls: the slower of
+/// the two engines ([`linear::token_cycles`]).
+pub fn token_cycles(d_model: u64, d_ff: u64, lanes: u64) -> u64 {
+    linear::token_cycles(d_model, d_ff, lanes).max(linear::token_cycles(d_ff, d_model, lanes))
+}
+
+/// The FFN with `P` lanes in each engine.
+#[derive(LogicBlock)]
+pub struct FfnUnit<const P: usize, const WP: usize, const WB: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// One input element (input format).
+    pub s_axis_x_tdata: Signal<In, Bits<16>>,
+    /// Input valid.
+    pub s_axis_x_tvalid: Signal<In, Bit>,
+    /// Input ready.
+    pub s_axis_x_tready: Signal<Out, Bit>,
+    /// Ignored: a token is d_model beats.
+    pub s_axis_x_tlast: Signal<In, Bit>,
+    /// One output element (output format).
+    pub m_axis_y_tdata: Signal<Out, Bits<16>>,
+    /// Output valid.
+    pub m_axis_y_tvalid: Signal<Out, Bit>,
+    /// Output ready.
+    pub m_axis_y_tready: Signal<In, Bit>,
+    /// High on a token's last output element.
+    pub m_axis_y_tlast: Signal<Out, Bit>,
+    up: LinearUnit<P, WP, WB>,
+    down: LinearUnit<P, WP, WB>,
+}
+
+impl<const P: usize, const WP: usize, const WB: usize> FfnUnit<P, WP, WB> {
+    /// The FFN for `model` (P divides d_model and d_ff).
+    pub fn new(model: &IntFfn) -> Self {
+        Self {
+            clock: Default::default(),
+            s_axis_x_tdata: Default::default(),
+            s_axis_x_tvalid: Default::default(),
+            s_axis_x_tready: Default::default(),
+            s_axis_x_tlast: Default::default(),
+            m_axis_y_tdata: Default::default(),
+            m_axis_y_tvalid: Default::default(),
+            m_axis_y_tready: Default::default(),
+            m_axis_y_tlast: Default::default(),
+            up: LinearUnit::new(model.up()),
+            down: LinearUnit::new(model.down()),
+        }
+    }
+}
+
+impl<const P: usize, const WP: usize, const WB: usize> Logic for FfnUnit<P, WP, WB> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.up.clock.next = self.clock.val();
+        self.down.clock.next = self.clock.val();
+        self.up.s_axis_x_tdata.next = self.s_axis_x_tdata.val();
+        self.up.s_axis_x_tvalid.next = self.s_axis_x_tvalid.val();
+        self.up.s_axis_x_tlast.next = self.s_axis_x_tlast.val();
+        self.s_axis_x_tready.next = self.up.s_axis_x_tready.val();
+        self.down.s_axis_x_tdata.next = self.up.m_axis_y_tdata.val();
+        self.down.s_axis_x_tvalid.next = self.up.m_axis_y_tvalid.val();
+        self.down.s_axis_x_tlast.next = self.up.m_axis_y_tlast.val();
+        self.up.m_axis_y_tready.next = self.down.s_axis_x_tready.val();
+        self.m_axis_y_tdata.next = self.down.m_axis_y_tdata.val();
+        self.m_axis_y_tvalid.next = self.down.m_axis_y_tvalid.val();
+        self.m_axis_y_tlast.next = self.down.m_axis_y_tlast.val();
+        self.down.m_axis_y_tready.next = self.m_axis_y_tready.val();
+    }
+}
+
+/// The ffn block's model for `settings` (defaults: d_model 64, d_ff 256,
+/// 8 lanes, GELU) and `formats` (`x`, `w`, `h` hidden, `y`; defaults
+/// Q3.12, Q1.14, Q5.10, Q3.12).
+pub fn settings_model(
+    settings: &LayerSettings,
+    formats: &BTreeMap<String, QFormat>,
+) -> Result<IntFfn, String> {
+    for name in formats.keys() {
+        if !["x", "w", "h", "y"].contains(&name.as_str()) {
+            return Err(format!("formats.{name}: ffn has the formats x, w, h and y"));
+        }
+    }
+    if settings.d_in.is_some() || settings.d_out.is_some() {
+        return Err("d_in and d_out are settings of linear; ffn has d_model and d_ff".into());
+    }
+    let q = |bits, frac| QFormat::signed(bits, frac).expect("valid");
+    let get = |name: &str, default: QFormat| formats.get(name).copied().unwrap_or(default);
+    let (x, w, h, y) = (
+        get("x", q(16, 12)),
+        get("w", q(16, 14)),
+        get("h", q(16, 10)),
+        get("y", q(16, 12)),
+    );
+    for (name, f) in [("x", x), ("h", h), ("y", y)] {
+        check_stream_format(name, f)?;
+    }
+    let (d_model, d_ff) = (settings.d_model.unwrap_or(64), settings.d_ff.unwrap_or(256));
+    let lanes = settings.lanes.unwrap_or(8);
+    check_lanes(lanes, d_ff, "d_ff")?;
+    check_lanes(lanes, d_model, "d_model")?;
+    let activation = parse_activation(settings.activation.as_deref().unwrap_or("gelu"))?
+        .ok_or("activation = \"none\": an FFN has ReLU or GELU between its layers")?;
+    let up_formats = LinearFormats {
+        input: x,
+        weight: w,
+        output: h,
+    };
+    let down_formats = LinearFormats {
+        input: h,
+        weight: w,
+        output: y,
+    };
+    let up = quantized(
+        &settings.weights,
+        ("w1", "b1"),
+        (d_model, d_ff),
+        up_formats,
+        Some(activation),
+        1,
+    )?;
+    let down = quantized(
+        &settings.weights,
+        ("w2", "b2"),
+        (d_ff, d_model),
+        down_formats,
+        None,
+        2,
+    )?;
+    IntFfn::from_layers(up, down).map_err(|e| e.to_string())
+}
+
+/// The exported ffn block.
+pub fn export(
+    settings: &LayerSettings,
+    formats: &BTreeMap<String, QFormat>,
+) -> Result<Exported, ExportError> {
+    let model = settings_model(settings, formats).map_err(ExportError::Check)?;
+    let lanes = settings.lanes.unwrap_or(8);
+    let (d_model, d_ff) = (model.up().d_in(), model.up().d_out());
+    let stem = format!("ffn_{d_model}x{d_ff}_p{lanes}");
+    let verilog = crate::with_lanes!(
+        lanes,
+        FfnUnit,
+        |Unit| {
+            let mut uut = Unit::new(&model);
+            uut.connect_all();
+            export::verilog(&stem, &uut)?
+        },
+        return Err(ExportError::Check(format!("no ffn of {lanes} lanes")))
+    );
+    let mut tensors = raw_tensors(model.up(), "w1", "b1").to_vec();
+    tensors.extend(raw_tensors(model.down(), "w2", "b2"));
+    let (bytes, entry) = weights_file("ffn", &settings.weights, &tensors).map_err(ExportError::Check)?;
+    let (input, hidden, output) = (
+        model.up().formats().input,
+        model.up().formats().output,
+        model.down().formats().output,
+    );
+    let measured = measured_error(
+        d_model,
+        input,
+        output,
+        64,
+        |x| model.run(x),
+        |x| model.float_reference(x),
+    )
+    .map_err(ExportError::Check)?;
+    let manifest = token_manifest(
+        "ffn",
+        &stem,
+        (input, output),
+        vec![
+            ("d_model", Param::from(d_model as f64)),
+            ("d_ff", Param::from(d_ff as f64)),
+            ("lanes", Param::from(lanes as f64)),
+            (
+                "activation",
+                Param::from(activation_name(model.up().activation().map(|a| a.kind()))),
+            ),
+            ("hidden_format", Param::from(hidden.to_string().as_str())),
+            (
+                "cycles_per_token",
+                Param::from(token_cycles(d_model as u64, d_ff as u64, lanes as u64) as f64),
+            ),
+        ],
+        linear::first_output_delay(d_model as u64) + d_ff as u64 + linear::first_output_delay(d_ff as u64),
+        (model.error_bound(), measured),
+        entry,
+    )
+    .map_err(ExportError::Check)?;
+    Ok(Exported {
+        verilog,
+        manifest,
+        weights: Some(bytes),
+    })
+}
+
+/// The integer model an ffn manifest describes, its weights read from the
+/// weights file in `dir`.
+pub fn model_from_folder(dir: &std::path::Path, manifest: &Manifest) -> Result<IntFfn, String> {
+    let entry = manifest
+        .weights
+        .as_ref()
+        .ok_or("the ffn manifest names no weights file")?;
+    let tensors = read_weights(dir, entry)?;
+    let activation = parse_activation(manifest.text("activation")?)?;
+    let hidden: QFormat = manifest
+        .text("hidden_format")?
+        .parse()
+        .map_err(|e| format!("params.hidden_format: {e}"))?;
+    let up = layer_from_tensors(
+        &tensors,
+        ("w1", "b1"),
+        manifest.field_format("x")?,
+        hidden,
+        activation,
+    )?;
+    let down = layer_from_tensors(&tensors, ("w2", "b2"), hidden, manifest.field_format("y")?, None)?;
+    let lanes = manifest.count("lanes", 1, 64)?;
+    check_lanes(lanes, up.d_out(), "d_ff")?;
+    check_lanes(lanes, down.d_out(), "d_model")?;
+    IntFfn::from_layers(up, down).map_err(|e| e.to_string())
+}
