@@ -3,15 +3,18 @@
 //! hardware form of `hwformer_quant::integer::ffn::IntFfn`.
 //!
 //! ```text
-//!  x ─▶ [ up: d_model → d_ff, P lanes, activation ] ─ hidden (one element a beat) ─▶
+//!  x ─▶ [ up: d_model → d_ff, P lanes, activation ] ─▶ [ FIFO: d_ff ] ─▶
 //!       [ down: d_ff → d_model, P lanes ] ─▶ y
 //! ```
 //!
-//! The down engine loads token t's hidden elements while the up engine
-//! works on token t + 1, so the slower half sets the rate: cycles per
-//! token [`token_cycles`].
+//! An engine takes a token only while it is not computing, so without
+//! the FIFO the up engine's outputs would wait for the down engine's
+//! compute phase; a FIFO of one hidden token lets the up engine work on
+//! token t + 1 while the down engine works on token t: cycles per token
+//! [`token_cycles`].
 
 use crate::export::{self, ExportError, Exported};
+use crate::fifo::{FifoUnit, FIFO_DEPTH_MAX};
 use crate::layer_weights::{
     activation_name, layer_from_tensors, parse_activation, quantized, raw_tensors, read_weights,
     weights_file, LayerSettings,
@@ -52,6 +55,7 @@ pub struct FfnUnit<const P: usize, const WP: usize, const WB: usize> {
     /// High on a token's last output element.
     pub m_axis_y_tlast: Signal<Out, Bit>,
     up: LinearUnit<P, WP, WB>,
+    hidden: FifoUnit,
     down: LinearUnit<P, WP, WB>,
 }
 
@@ -69,6 +73,7 @@ impl<const P: usize, const WP: usize, const WB: usize> FfnUnit<P, WP, WB> {
             m_axis_y_tready: Default::default(),
             m_axis_y_tlast: Default::default(),
             up: LinearUnit::new(model.up()),
+            hidden: FifoUnit::new(model.up().d_out()),
             down: LinearUnit::new(model.down()),
         }
     }
@@ -79,14 +84,19 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for FfnUnit<P, WP, 
     fn update(&mut self) {
         self.up.clock.next = self.clock.val();
         self.down.clock.next = self.clock.val();
+        self.hidden.clock.next = self.clock.val();
         self.up.s_axis_x_tdata.next = self.s_axis_x_tdata.val();
         self.up.s_axis_x_tvalid.next = self.s_axis_x_tvalid.val();
         self.up.s_axis_x_tlast.next = self.s_axis_x_tlast.val();
         self.s_axis_x_tready.next = self.up.s_axis_x_tready.val();
-        self.down.s_axis_x_tdata.next = self.up.m_axis_y_tdata.val();
-        self.down.s_axis_x_tvalid.next = self.up.m_axis_y_tvalid.val();
-        self.down.s_axis_x_tlast.next = self.up.m_axis_y_tlast.val();
-        self.up.m_axis_y_tready.next = self.down.s_axis_x_tready.val();
+        self.hidden.s_axis_x_tdata.next = self.up.m_axis_y_tdata.val();
+        self.hidden.s_axis_x_tvalid.next = self.up.m_axis_y_tvalid.val();
+        self.hidden.s_axis_x_tlast.next = self.up.m_axis_y_tlast.val();
+        self.up.m_axis_y_tready.next = self.hidden.s_axis_x_tready.val();
+        self.down.s_axis_x_tdata.next = self.hidden.m_axis_y_tdata.val();
+        self.down.s_axis_x_tvalid.next = self.hidden.m_axis_y_tvalid.val();
+        self.down.s_axis_x_tlast.next = self.hidden.m_axis_y_tlast.val();
+        self.hidden.m_axis_y_tready.next = self.down.s_axis_x_tready.val();
         self.m_axis_y_tdata.next = self.down.m_axis_y_tdata.val();
         self.m_axis_y_tvalid.next = self.down.m_axis_y_tvalid.val();
         self.m_axis_y_tlast.next = self.down.m_axis_y_tlast.val();
@@ -121,6 +131,11 @@ pub fn settings_model(
         check_stream_format(name, f)?;
     }
     let (d_model, d_ff) = (settings.d_model.unwrap_or(64), settings.d_ff.unwrap_or(256));
+    if d_ff > FIFO_DEPTH_MAX {
+        return Err(format!(
+            "d_ff = {d_ff}: the hidden FIFO holds at most {FIFO_DEPTH_MAX}"
+        ));
+    }
     let lanes = settings.lanes.unwrap_or(8);
     check_lanes(lanes, d_ff, "d_ff")?;
     check_lanes(lanes, d_model, "d_model")?;
@@ -209,7 +224,10 @@ pub fn export(
                 Param::from(token_cycles(d_model as u64, d_ff as u64, lanes as u64) as f64),
             ),
         ],
-        linear::first_output_delay(d_model as u64) + d_ff as u64 + linear::first_output_delay(d_ff as u64),
+        linear::first_output_delay(d_model as u64)
+            + 1
+            + d_ff as u64
+            + linear::first_output_delay(d_ff as u64),
         (model.error_bound(), measured),
         entry,
     )

@@ -13,7 +13,8 @@
 //! ```
 //!
 //! Stages 1 to 3 move together; they stall only when a group has finished
-//! while the bank still holds the previous group's unsent outputs. The
+//! while the bank still holds the previous group's unsent outputs (the
+//! bank takes a group in the cycle its last lane leaves). The
 //! buffer takes the next token once the last element of the current one
 //! has been issued, so loading overlaps the last group's drain and output.
 //! Cycles per token when nothing stalls: [`token_cycles`].
@@ -41,17 +42,26 @@ pub const LINEAR_STAGES: u64 = 3;
 pub const LINEAR_LANE_CHOICES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 
 /// Cycles per token in steady state, tokens back to back and nothing
-/// stalling, for `d_in` inputs, `d_out` outputs and `lanes` lanes: the
-/// load (`d_in` beats), then `d_out / lanes` groups of `d_in` issues each,
-/// a group stretched to `lanes + 2` cycles when its outputs take longer to
-/// send than its inputs to issue. Checked against the handshake graph.
+/// stalling, for `d_in` inputs, `d_out` outputs and `P = lanes` lanes,
+/// `G = d_out / P` groups: the larger of the compute, `d_in (G + 1)` (the
+/// load, then `d_in` issues per group), and the output, `d_out` beats,
+/// plus, when the bank is slower than the issue (`P > d_in`), `3 d_in - 2 P`
+/// if positive (the next token's first group, behind its load, is late
+/// for the bank).
+///
+/// ```text
+///   T = max( d_in (G + 1),  d_out + (P > d_in ? max(0, 3 d_in - 2 P) : 0) )
+/// ```
+/// Checked against the handshake graph over d_in 1 to 17, d_out 1 to 64
+/// and every lane count (test `cycles_per_token_and_first_output_delay_are_the_graphs`).
 pub fn token_cycles(d_in: u64, d_out: u64, lanes: u64) -> u64 {
     let groups = d_out / lanes;
-    if lanes + 2 <= d_in || groups == 1 {
-        d_in + groups * d_in
+    let late = if lanes > d_in {
+        (3 * d_in).saturating_sub(2 * lanes)
     } else {
-        d_in + d_in + (groups - 1) * (lanes + 2)
-    }
+        0
+    };
+    (d_in * (groups + 1)).max(d_out + late)
 }
 
 /// The engine with `P` lanes; `WP = 16 P` and `WB = 32 P` are the ROM word widths.
@@ -257,8 +267,11 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
                 self.computing.d.next = true;
             }
         }
-        // the pipeline moves unless a finished group waits for the bank
-        self.to_bank.next = self.done.q.val() & !self.bank_full.q.val();
+        // the bank is free, or frees as its last lane leaves; the pipeline
+        // moves unless a finished group waits for it
+        self.send.next = self.bank_full.q.val() & (!self.y_valid.q.val() | self.m_axis_y_tready.val());
+        self.to_bank.next = self.done.q.val()
+            & (!self.bank_full.q.val() | (self.send.val() & (self.lane.q.val() == self.last_lane.val())));
         self.advance.next = !self.done.q.val() | self.to_bank.val();
         self.issue.next = self.computing.q.val() & self.advance.val();
         self.buffer.read_address.next = self.element.q.val();
@@ -324,12 +337,6 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.round.value.next = self.widen.extended.val();
         self.round.shift.next = self.out_shift.val();
         self.activation.value.next = self.round.saturated.val();
-        self.send.next = self.bank_full.q.val() & (!self.y_valid.q.val() | self.m_axis_y_tready.val());
-        if self.to_bank.val() {
-            self.bank_full.d.next = true;
-            self.bank_last.d.next = self.done_last.q.val();
-            self.lane.d.next = 0.into();
-        }
         if self.send.val() {
             self.y.d.next = self.activation.out.val();
             self.y_valid.d.next = true;
@@ -340,6 +347,11 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             }
         } else if self.m_axis_y_tready.val() {
             self.y_valid.d.next = false;
+        }
+        if self.to_bank.val() {
+            self.bank_full.d.next = true;
+            self.bank_last.d.next = self.done_last.q.val();
+            self.lane.d.next = 0.into();
         }
         self.m_axis_y_tdata.next = self.y.q.val();
         self.m_axis_y_tvalid.next = self.y_valid.q.val();

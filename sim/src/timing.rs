@@ -86,6 +86,7 @@ fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
                 "ffn",
                 BlockTiming::Ffn {
                     up: matrix_size(d_model, d_ff, lanes)?,
+                    hidden_depth: d_ff,
                     down: matrix_size(d_ff, d_model, lanes)?,
                 },
             )

@@ -10,7 +10,7 @@
 //!  sdpa:     query ─▶ hold-join ◀─ kv
 //!                        └─▶ pipeline(score + exp) ─▶ row reduce(normalizer) ─▶ out
 //!  linear:   x ─▶ matrix-vector(d_in, groups, lanes) ─▶ y
-//!  ffn:      x ─▶ matrix-vector(up) ─hidden─▶ matrix-vector(down) ─▶ y
+//!  ffn:      x ─▶ matrix-vector(up) ─▶ fifo(hidden) ─▶ matrix-vector(down) ─▶ y
 //!  softmax:  logits ─▶ row ring ─first pass─▶ pipeline(exp) ─▶ row reduce(reciprocal) ─go─┐
 //!                        ▲   └──second pass─▶ pipeline(exp) ─▶ pipeline(register) ─▶ probs
 //!                        └──────── release (a row's last leaving the exp unit) ◀──┘
@@ -49,10 +49,12 @@ pub enum BlockTiming {
         /// Its sizes.
         size: MatrixSize,
     },
-    /// The FFN: two engines joined by the hidden stream.
+    /// The FFN: two engines joined by a FIFO on the hidden stream.
     Ffn {
         /// The first layer's engine.
         up: MatrixSize,
+        /// Slots of the FIFO between them.
+        hidden_depth: usize,
         /// The second layer's engine.
         down: MatrixSize,
     },
@@ -102,7 +104,11 @@ impl BlockGraph {
             BlockTiming::Exp { stages } => stages_ok(stages),
             BlockTiming::Fifo { depth } => depth >= 1,
             BlockTiming::Linear { size } => size_ok(size),
-            BlockTiming::Ffn { up, down } => size_ok(up) && size_ok(down),
+            BlockTiming::Ffn {
+                up,
+                hidden_depth,
+                down,
+            } => size_ok(up) && hidden_depth >= 1 && size_ok(down),
             BlockTiming::Sdpa {
                 score_stages,
                 exp_stages,
@@ -168,12 +174,17 @@ impl BlockGraph {
                 g.add("linear", MatrixVector::new(x, y, size))?;
                 y
             }
-            BlockTiming::Ffn { up, down } => {
+            BlockTiming::Ffn {
+                up,
+                hidden_depth,
+                down,
+            } => {
                 let x = g.source(ins[0], inputs[0].clone())?;
-                let hidden = g.link("up");
+                let (hidden, buffered) = (g.link("up"), g.link("hidden fifo"));
                 let y = g.link("down");
                 g.add("up", MatrixVector::new(x, hidden, up))?;
-                g.add("down", MatrixVector::new(hidden, y, down))?;
+                g.add("hidden fifo", Fifo::new(hidden, buffered, hidden_depth))?;
+                g.add("down", MatrixVector::new(buffered, y, down))?;
                 y
             }
             BlockTiming::Sdpa {

@@ -691,7 +691,7 @@ pub struct MatrixSize {
 ///
 /// ```text
 ///   in ─▶ [load d_in] ─▶ issue (group, element) ─▶ [1][2][3 acc] ─done─▶ [bank] ─lane─▶ [y] ─▶ out
-///   in.ready = !computing        advance = !done | (done & !bank_full)
+///   in.ready = !computing        advance = !done | bank free (or its last lane leaving)
 /// ```
 #[derive(Debug, Clone)]
 pub struct MatrixVector {
@@ -759,10 +759,10 @@ impl Unit for MatrixVector {
         let s = self.size;
         let take = wires[self.input.0].fires();
         let out_ready = wires[self.out.0].ready;
-        let to_bank = self.done && !self.bank_full;
+        let send = self.bank_full && (!self.y_valid || out_ready);
+        let to_bank = self.done && (!self.bank_full || (send && self.lane == s.lanes - 1));
         let advance = !self.done || to_bank;
         let issue = self.computing && advance;
-        let send = self.bank_full && (!self.y_valid || out_ready);
         // registers read below are their values before this edge
         let (done_last, bank_last, lane) = (self.done_last, self.bank_last, self.lane);
         let mut computing = self.computing;
@@ -797,11 +797,6 @@ impl Unit for MatrixVector {
             }
         }
         self.computing = computing;
-        if to_bank {
-            self.bank_full = true;
-            self.bank_last = done_last;
-            self.lane = 0;
-        }
         if send {
             self.y_valid = true;
             self.y_last = bank_last && lane == s.lanes - 1;
@@ -811,6 +806,11 @@ impl Unit for MatrixVector {
             }
         } else if out_ready {
             self.y_valid = false;
+        }
+        if to_bank {
+            self.bank_full = true;
+            self.bank_last = done_last;
+            self.lane = 0;
         }
     }
     fn inputs(&self) -> Vec<LinkId> {

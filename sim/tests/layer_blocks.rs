@@ -1,0 +1,322 @@
+//! The layer blocks (linear, ffn) on every back end: every output beat
+//! bit-exact with the integer model, every handshake at the cycle of the
+//! block's handshake graph under seeded gaps and back-pressure, the error
+//! against float64 inside the manifest's bound; the cycles-per-token
+//! formula against the graph; bad settings and weights files refused with
+//! the field named.
+
+mod common;
+
+use common::{export_layer, run};
+use hwformer_dataflow::handshake::blocks::{BlockGraph, BlockTiming};
+use hwformer_dataflow::handshake::units::Stalling;
+use hwformer_dataflow::handshake::RunOptions;
+use hwformer_hdl::{LayerSettings, WeightsSource};
+use hwformer_sim::session::Backend;
+use hwformer_sim::testbench::Pacing;
+use hwformer_sim::timing;
+use hwformer_sim::workload::{Workload, WorkloadSize};
+use std::collections::BTreeMap;
+
+fn linear(d_in: usize, d_out: usize, lanes: usize, activation: &str) -> LayerSettings {
+    LayerSettings {
+        d_in: Some(d_in),
+        d_out: Some(d_out),
+        lanes: Some(lanes),
+        activation: Some(activation.into()),
+        ..Default::default()
+    }
+}
+
+fn ffn(d_model: usize, d_ff: usize, lanes: usize, activation: &str) -> LayerSettings {
+    LayerSettings {
+        d_model: Some(d_model),
+        d_ff: Some(d_ff),
+        lanes: Some(lanes),
+        activation: Some(activation.into()),
+        ..Default::default()
+    }
+}
+
+/// Small designs where the corners meet: one input per token, lanes
+/// more than the inputs (the bank is the bottleneck), one group, many
+/// groups, both activations.
+fn designs() -> Vec<(&'static str, LayerSettings)> {
+    vec![
+        ("linear", linear(5, 8, 2, "none")),
+        ("linear", linear(1, 4, 1, "relu")),
+        ("linear", linear(3, 16, 8, "gelu")),
+        ("linear", linear(7, 4, 4, "none")),
+        ("ffn", ffn(4, 8, 2, "gelu")),
+        ("ffn", ffn(8, 4, 4, "relu")),
+    ]
+}
+
+const PROBABILITIES: [f64; 3] = [0.3, 0.6, 1.0];
+
+#[test]
+fn layer_blocks_on_verilator_are_bit_exact_and_make_every_handshake_when_their_graph_says() {
+    for (k, (block, settings)) in designs().into_iter().enumerate() {
+        let (dir, manifest) = export_layer(block, &format!("sweep{k}"), &settings);
+        for valid in PROBABILITIES {
+            for ready in PROBABILITIES {
+                for seed in 0..2 {
+                    let pacing = Pacing {
+                        valid_probability: valid,
+                        ready_probability: ready,
+                        seed,
+                    };
+                    let size = WorkloadSize {
+                        n: 1,
+                        queries: 5,
+                        seed,
+                    };
+                    let verdict = run(&dir, &manifest, Backend::Verilator, size, pacing)
+                        .result
+                        .unwrap();
+                    assert!(verdict.cycles_checked, "{block} {settings:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn layer_blocks_on_icarus_and_rust_hdl_agree_with_the_model_and_the_graph() {
+    for (k, (block, settings)) in designs().into_iter().enumerate() {
+        let (dir, manifest) = export_layer(block, &format!("slow{k}"), &settings);
+        for (valid, ready) in [(0.4, 0.4), (1.0, 1.0)] {
+            let pacing = Pacing {
+                valid_probability: valid,
+                ready_probability: ready,
+                seed: 5,
+            };
+            let size = WorkloadSize {
+                n: 1,
+                queries: 3,
+                seed: 1,
+            };
+            for backend in [Backend::Icarus, Backend::RustHdl] {
+                let verdict = run(&dir, &manifest, backend, size, pacing).result.unwrap();
+                assert!(verdict.cycles_checked, "{block} on {}", backend.name());
+            }
+        }
+    }
+}
+
+/// Output cycles of `tokens` tokens through `timing` at full speed.
+fn full_speed_outputs(timing: BlockTiming, d_in: usize, d_out: usize, tokens: usize) -> Vec<u64> {
+    let graph = BlockGraph {
+        block: "layer",
+        timing,
+        stalling: Stalling::Lockstep,
+    };
+    let lasts: Vec<bool> = (0..d_in * tokens).map(|k| k % d_in == d_in - 1).collect();
+    let mut g = graph.build(&[lasts], &[d_out * tokens]).unwrap();
+    let full = Pacing {
+        valid_probability: 1.0,
+        ready_probability: 1.0,
+        seed: 0,
+    };
+    g.run(&full, RunOptions::default()).unwrap().output_cycles[0].clone()
+}
+
+#[test]
+fn cycles_per_token_and_first_output_delay_are_the_graphs() {
+    for d_in in 1..=17 {
+        for d_out in [1, 2, 4, 8, 16, 32, 64] {
+            for lanes in hwformer_hdl::linear::LINEAR_LANE_CHOICES {
+                if d_out % lanes != 0 {
+                    continue;
+                }
+                let size = timing::matrix_size(d_in, d_out, lanes).unwrap();
+                let out = full_speed_outputs(BlockTiming::Linear { size }, d_in, d_out, 6);
+                let first = |t: usize| out[t * d_out];
+                let formula = hwformer_hdl::linear::token_cycles(d_in as u64, d_out as u64, lanes as u64);
+                assert_eq!(
+                    first(5) - first(4),
+                    formula,
+                    "d_in {d_in} d_out {d_out} lanes {lanes}"
+                );
+                // the first token's last input is at cycle d_in - 1
+                assert_eq!(
+                    first(0) - (d_in as u64 - 1),
+                    hwformer_hdl::linear::first_output_delay(d_in as u64),
+                    "d_in {d_in} d_out {d_out} lanes {lanes}"
+                );
+            }
+        }
+    }
+    for (d_model, d_ff, lanes) in [
+        (4, 16, 4),
+        (8, 32, 8),
+        (16, 8, 2),
+        (8, 8, 8),
+        (16, 64, 1),
+        (16, 64, 16),
+        (64, 256, 8),
+    ] {
+        let timing = BlockTiming::Ffn {
+            up: timing::matrix_size(d_model, d_ff, lanes).unwrap(),
+            hidden_depth: d_ff,
+            down: timing::matrix_size(d_ff, d_model, lanes).unwrap(),
+        };
+        let out = full_speed_outputs(timing, d_model, d_model, 8);
+        let formula = hwformer_hdl::ffn::token_cycles(d_model as u64, d_ff as u64, lanes as u64);
+        assert_eq!(
+            out[7 * d_model] - out[6 * d_model],
+            formula,
+            "ffn {d_model} x {d_ff}, {lanes} lanes"
+        );
+    }
+}
+
+#[test]
+fn a_graph_with_the_wrong_lanes_differs_from_the_rtl() {
+    let (dir, manifest) = export_layer("linear", "mutant", &linear(4, 8, 4, "none"));
+    let size = WorkloadSize {
+        n: 1,
+        queries: 4,
+        seed: 3,
+    };
+    let pacing = Pacing {
+        valid_probability: 0.7,
+        ready_probability: 0.7,
+        seed: 3,
+    };
+    let outcome = run(&dir, &manifest, Backend::Verilator, size, pacing);
+    let workload = Workload::from_folder(&dir, &manifest, size).unwrap();
+    let expected = workload.expected_beats();
+    let stimulus = hwformer_sim::testbench::Stimulus {
+        inputs: &workload.inputs,
+        expected: &expected,
+        pacing,
+        max_cycles: 100_000,
+    };
+    let ports = hwformer_sim::ports::PortMap::new(&manifest);
+    let wrong = BlockGraph {
+        block: "linear",
+        timing: BlockTiming::Linear {
+            size: timing::matrix_size(4, 8, 2).unwrap(),
+        },
+        stalling: Stalling::Lockstep,
+    };
+    let predicted = timing::predict(&wrong, &ports, &stimulus).unwrap();
+    let checks = hwformer_sim::check::CycleChecks {
+        model: Some(&predicted),
+        closed_form: false,
+    };
+    let m = hwformer_sim::check::check(&manifest, &workload, &outcome.trace, checks)
+        .expect_err("two lanes are not four");
+    assert!(matches!(
+        m.kind,
+        hwformer_sim::check::MismatchKind::Cycle | hwformer_sim::check::MismatchKind::InputCycle
+    ));
+}
+
+fn build_error(block: &str, settings: &LayerSettings, formats: &[(&str, &str)]) -> String {
+    let formats: BTreeMap<String, hwformer_quant::QFormat> = formats
+        .iter()
+        .map(|&(k, v)| (k.to_string(), v.parse().unwrap()))
+        .collect();
+    hwformer_hdl::build_block_with(block, 0, &formats, settings)
+        .map(|_| ())
+        .expect_err("a bad setting must be refused")
+        .to_string()
+}
+
+/// A float32 safetensors file of `tensors` (name, shape, values), written
+/// by hand from the format's description (8-byte header length, JSON
+/// header, little-endian data).
+fn float_file(path: &std::path::Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
+    let mut header = Vec::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        for v in values {
+            data.extend(v.to_le_bytes());
+        }
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
+            data.len()
+        ));
+    }
+    let json = format!("{{{}}}", header.join(","));
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn bad_settings_and_weights_are_refused_naming_the_field() {
+    for (settings, says) in [
+        (linear(8, 8, 0, "none"), "lanes = 0"),
+        (linear(8, 12, 8, "none"), "lanes = 8 does not divide d_out = 12"),
+        (linear(8, 8, 3, "none"), "lanes = 3"),
+        (linear(0, 8, 1, "none"), "d_in must be 1 to 4096"),
+        (linear(8, 8, 1, "swish"), "activation = \"swish\""),
+    ] {
+        let e = build_error("linear", &settings, &[]);
+        assert!(e.contains(says), "{e} should say {says}");
+    }
+    let e = build_error("ffn", &ffn(8, 8, 1, "none"), &[]);
+    assert!(e.contains("ReLU or GELU"), "{e}");
+    let e = build_error("linear", &linear(8, 8, 1, "none"), &[("x", "Q7.0")]);
+    assert!(e.contains("formats.x"), "{e}");
+    let e = build_error("sdpa", &linear(8, 8, 1, "none"), &[]);
+    assert!(e.contains("no layer settings"), "{e}");
+
+    let dir = std::env::temp_dir().join(format!("hwformer-layer-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("model.safetensors");
+    let w: Vec<f32> = (0..12).map(|i| (i as f32 - 6.0) / 8.0).collect();
+    float_file(
+        &file,
+        &[
+            ("dense.weight", vec![4, 3], w.clone()),
+            ("dense.bias", vec![4], vec![0.5, -0.25, 0.0, 0.125]),
+            ("big.weight", vec![4, 3], w.iter().map(|v| v * 8.0).collect()),
+        ],
+    );
+    let from = |weight: &str, d_in: usize, d_out: usize| LayerSettings {
+        weights: WeightsSource::Safetensors {
+            file: file.clone(),
+            tensors: BTreeMap::from([
+                ("w".to_string(), weight.to_string()),
+                ("b".to_string(), "dense.bias".to_string()),
+            ]),
+        },
+        ..linear(d_in, d_out, 1, "none")
+    };
+    // the right shape builds, and the weights file holds the quantized numbers
+    let built =
+        hwformer_hdl::build_block_with("linear", 0, &BTreeMap::new(), &from("dense.weight", 3, 4)).unwrap();
+    let out = dir.join("out");
+    built.write(&out).unwrap();
+    let model = hwformer_hdl::linear::model_from_folder(&out, &built.manifest).unwrap();
+    assert_eq!(
+        model.weight_raw()[0],
+        -6 * (1 << 14) / 8,
+        "w[0][0] = -0.75 in Q1.14"
+    );
+    assert_eq!(model.bias_raw()[0], 1 << 25, "b[0] = 0.5 with 26 fraction bits");
+    let e = build_error("linear", &from("dense.weight", 4, 3), &[]);
+    assert!(e.contains("weights.w") && e.contains("[3, 4]"), "{e}");
+    let e = build_error("linear", &from("big.weight", 3, 4), &[]);
+    assert!(e.contains("weight[0][0] = -6") && e.contains("Q1.14"), "{e}");
+    let e = build_error("linear", &from("missing.weight", 3, 4), &[]);
+    assert!(e.contains("no tensor `missing.weight`"), "{e}");
+
+    // a weights file beside the manifest of the wrong shape or dtype
+    let entry = built.manifest.weights.clone().unwrap();
+    let mut wrong = entry.clone();
+    wrong.tensors[0].shape = vec![3, 4];
+    let e = hwformer_hdl::layer_weights::read_weights(&out, &wrong).unwrap_err();
+    assert!(e.contains("shape [4, 3]"), "{e}");
+    let mut wrong = entry;
+    wrong.tensors[0].format = "Q1.6".parse().unwrap();
+    wrong.tensors[0].dtype = "I8".into();
+    let e = hwformer_hdl::layer_weights::read_weights(&out, &wrong).unwrap_err();
+    assert!(e.contains("I16") && e.contains("I8"), "{e}");
+}
