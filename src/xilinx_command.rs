@@ -682,6 +682,9 @@ pub struct SynthArgs {
     /// Head dimension of sdpa.
     #[arg(long, default_value_t = 8)]
     d: usize,
+    /// A block configuration (TOML; the layer blocks' sizes, lanes and weights).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Target family.
     #[arg(long, value_enum, default_value = "xc7")]
     family: FamilyArg,
@@ -704,7 +707,12 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/hwformer-synth").join(block));
-    let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
+    let config = args
+        .config
+        .as_deref()
+        .map(crate::config::BlockConfig::load)
+        .transpose()?;
+    let manifest = crate::config::export_checked(block, args.d, config.as_ref(), &dir)?;
     eprintln!(
         "synthesizing {} for {} with yosys ...",
         manifest.module,

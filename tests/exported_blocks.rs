@@ -122,3 +122,46 @@ fn yosys_synthesizes_sdpa_d8() {
     assert!(r.dsp >= 40, "{r:?}");
     assert_eq!(r.ramb18 + r.ramb36, 0, "no storage grows with N: {r:?}");
 }
+
+/// A config file for a layer block in a fresh folder.
+fn layer_config(test: &str, text: &str) -> PathBuf {
+    let dir = scratch(&format!("config-{test}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("block.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn linear_and_ffn_lint_clean() {
+    let linear = layer_config(
+        "linear-lint",
+        "block = \"linear\"\nd_in = 12\nd_out = 8\nlanes = 4\nactivation = \"gelu\"\n",
+    );
+    lint_args("linear", &["--config", linear.to_str().unwrap()]);
+    let ffn = layer_config("ffn-lint", "block = \"ffn\"\nd_model = 8\nd_ff = 16\nlanes = 2\n");
+    lint_args("ffn", &["--config", ffn.to_str().unwrap()]);
+}
+
+#[test]
+fn yosys_gives_the_linear_block_one_dsp_a_lane() {
+    let config = layer_config(
+        "linear-yosys",
+        "block = \"linear\"\nd_in = 16\nd_out = 16\nlanes = 4\n",
+    );
+    let r = yosys_args("linear", &["--config", config.to_str().unwrap()]).resources;
+    // one 16x16 product a lane, accumulated in the DSP's own adder
+    assert_eq!(r.dsp, 4, "{r:?}");
+}
+
+#[test]
+fn yosys_puts_a_large_weight_rom_in_block_ram() {
+    // 64 x 64 weights, one lane: 4096 words of 16 bits
+    let config = layer_config(
+        "linear-bram",
+        "block = \"linear\"\nd_in = 64\nd_out = 64\nlanes = 1\n",
+    );
+    let r = yosys_args("linear", &["--config", config.to_str().unwrap()]).resources;
+    assert!(r.ramb18 + r.ramb36 >= 1, "{r:?}");
+    assert_eq!(r.dsp, 1, "{r:?}");
+}

@@ -458,6 +458,16 @@ pub(crate) fn token_manifest(
                 "x.tlast is ignored (a token is d_in beats), and counters and addresses are wider than the sizes need"
                     .into(),
             );
+            waivers.insert(
+                "UNUSEDPARAM".into(),
+                "rust-hdl declares an enum's states in every module that stores one, used or not".into(),
+            );
+            waivers.insert(
+                "UNOPTFLAT".into(),
+                "rust-hdl writes one always @(*) per module, so Verilator sees a loop through the \
+                 activation's table ROM where the signals have none (the logic settles)"
+                    .into(),
+            );
             waivers
         },
         weights: Some(weights),

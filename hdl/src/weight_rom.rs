@@ -22,7 +22,7 @@ pub struct WeightRom<const W: usize> {
     pub clock: Signal<In, Clock>,
     /// Read at the edge while high; `data` holds otherwise.
     pub enable: Signal<In, Bit>,
-    /// Word to read (words beyond the last read word 0).
+    /// Word to read (only its low bits, log2 of the padded depth, are used).
     pub address: Signal<In, Bits<ROM_ADDRESS_BITS>>,
     /// The word read at the last enabled edge (0 before the first).
     pub data: Signal<Out, Bits<W>>,
@@ -32,12 +32,12 @@ pub struct WeightRom<const W: usize> {
 }
 
 impl<const W: usize> WeightRom<W> {
-    /// A ROM of `words` (at least one; an empty list holds one zero word).
+    /// A ROM of `words`, padded with zero words to a power of two (at least
+    /// two), so the read is one plain memory port that synthesis can map to
+    /// block RAM (no range check beside it).
     pub fn new(mut words: Vec<Bits<W>>) -> Self {
         assert!(words.len() <= 1 << ROM_ADDRESS_BITS, "at most 2^24 words");
-        if words.is_empty() {
-            words.push(Bits::default());
-        }
+        words.resize(words.len().next_power_of_two().max(2), Bits::default());
         Self {
             clock: Default::default(),
             enable: Default::default(),
@@ -79,17 +79,22 @@ impl<const W: usize> WeightRom<W> {
         )
     }
 
-    /// Number of words.
+    /// Number of words (a power of two).
     pub fn depth(&self) -> usize {
         self._words.len()
+    }
+
+    /// Address bits the ROM reads.
+    fn address_bits(&self) -> usize {
+        self._words.len().trailing_zeros() as usize
     }
 }
 
 impl<const W: usize> Logic for WeightRom<W> {
     fn update(&mut self) {
         if self.clock.pos_edge() && self.enable.val() {
-            let at = self.address.val().index();
-            self._value = self._words.get(at).copied().unwrap_or(self._words[0]);
+            let at = self.address.val().index() & (self._words.len() - 1);
+            self._value = self._words[at];
         }
         self.data.next = self._value;
     }
@@ -120,9 +125,9 @@ impl<const W: usize> Logic for WeightRom<W> {
             text.push_str(&format!("    words[{i}] = {W}'h{hex};\n"));
         }
         text.push_str(&format!(
-            "end\nalways @(posedge clock) if (enable) value <= address < {depth} ? words[address] : words[0];\n\
+            "end\nalways @(posedge clock) if (enable) value <= words[address[{top_bit}:0]];\n\
              always @(*) data = value;",
-            depth = self._words.len()
+            top_bit = self.address_bits() - 1
         ));
         Verilog::Custom(text)
     }
@@ -136,7 +141,7 @@ mod tests {
     fn reads_at_enabled_edges_and_holds_otherwise() {
         let mut rom = WeightRom::<32>::from_lanes(&[vec![1, -1], vec![-32768, 32767], vec![5, 6]], 16);
         rom.connect_all();
-        let mut read = |rom: &mut WeightRom<32>, address: u64, enable: bool| {
+        let read = |rom: &mut WeightRom<32>, address: u64, enable: bool| {
             rom.address.next = bits::<24>(address);
             rom.enable.next = enable;
             rom.clock.next = false.into();
@@ -148,12 +153,12 @@ mod tests {
         assert_eq!(read(&mut rom, 0, true), 0xffff_0001);
         assert_eq!(read(&mut rom, 1, false), 0xffff_0001, "held without enable");
         assert_eq!(read(&mut rom, 1, true), 0x7fff_8000);
-        assert_eq!(
-            read(&mut rom, 7, true),
-            0xffff_0001,
-            "beyond the last word: word 0"
-        );
-        assert!(rom.hdl_text().contains("words[2] = 32'h00060005;"));
+        assert_eq!(read(&mut rom, 3, true), 0, "padded to 4 words with zeros");
+        assert_eq!(read(&mut rom, 6, true), 0x0006_0005, "the low 2 address bits");
+        assert_eq!(rom.depth(), 4);
+        let text = rom.hdl_text();
+        assert!(text.contains("words[2] = 32'h00060005;"), "{text}");
+        assert!(text.contains("value <= words[address[1:0]];"), "{text}");
     }
 
     trait HdlText {

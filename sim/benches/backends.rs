@@ -74,7 +74,7 @@ fn backends(c: &mut Criterion) {
                 run(&mut model, &ports, stimulus).expect("run")
             }
             Some("rusthdl") => run(
-                rusthdl_model(&manifest, None).expect("model").as_mut(),
+                rusthdl_model(&dir, &manifest, None).expect("model").as_mut(),
                 &ports,
                 stimulus,
             )
