@@ -13,6 +13,7 @@ use std::time::Instant;
 
 mod config;
 mod dataflow_command;
+mod layer_demo;
 mod sim_command;
 mod xilinx_command;
 
@@ -369,7 +370,12 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
          (valid 0.6, ready 0.5, seed {seed}; hwformer dataflow <block> runs the graph alone) --\n"
     );
     let timing = dataflow_command::demo(&out.join("timing"), seed)?;
-    Ok([accuracy, checked, verified, formats_verified, timing]
+    println!(
+        "\n-- 9. layer blocks: a linear layer and an FFN, int16 weights in ROM (seeded; a safetensors \
+         model file works the same way), on Verilator and through yosys --\n"
+    );
+    let layers = layer_demo::run(&out.join("layers"), seed)?;
+    Ok([accuracy, checked, verified, formats_verified, timing, layers]
         .into_iter()
         .find(|c| *c != ExitCode::SUCCESS)
         .unwrap_or(ExitCode::SUCCESS))

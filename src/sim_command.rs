@@ -42,7 +42,8 @@ pub struct SimArgs {
     /// at most 256) or inputs per group (exp) (default 64).
     #[arg(long)]
     n: Option<usize>,
-    /// Queries (sdpa), rows (softmax) or groups (exp) (default 4).
+    /// Queries (sdpa), rows (softmax), groups (exp) or tokens (linear, ffn)
+    /// (default 4).
     #[arg(long)]
     queries: Option<usize>,
     /// Seed of the inputs and of the gap and back-pressure patterns (default 1).
@@ -86,6 +87,14 @@ impl SimArgs {
             saif: None,
             out: None,
             json: false,
+        }
+    }
+
+    /// The same, exporting into `dir` (`--out`).
+    pub fn with_out(self, dir: PathBuf) -> Self {
+        Self {
+            out: Some(dir),
+            ..self
         }
     }
 
@@ -213,7 +222,7 @@ pub fn text(o: &SimOutcome) -> String {
                 _ => "not compared",
             },
             v.max_error,
-            v.error_bound.map_or("none".into(), |b| format!("{b:e}")),
+            v.error_bound.map_or("none".into(), |b| format!("{b:.3e}")),
         )
         }
         Err(m) => format!("FAIL {} on {}: {m}; {speed}\n", o.block, o.backend.name()),

@@ -748,6 +748,9 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
         "critical path estimate: {:.2} ns, {} LUT levels, Fmax about {:.0} MHz\n  (an estimate from the netlist, not a timing analysis; delays: {})",
         d.critical_path_ns, d.lut_levels, d.fmax_mhz, d.delays
     );
+    if !d.critical_path.is_empty() {
+        println!("  through the nets: {}", d.critical_path.join(" -> "));
+    }
     if !d.unknown_cells.is_empty() {
         println!("  cells timed as one LUT: {}", d.unknown_cells.join(", "));
     }

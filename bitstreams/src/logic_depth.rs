@@ -82,6 +82,10 @@ pub struct LogicDepth {
     pub delays: &'static str,
     /// Cell types the model does not know (timed as one LUT each).
     pub unknown_cells: Vec<String>,
+    /// The critical path from its start to its end, as the named nets it
+    /// passes through (yosys' names from the source, `$`-names left out,
+    /// repeats collapsed): where to add a register.
+    pub critical_path: Vec<String>,
 }
 
 /// One timing node: a cell, or one stage of a carry chain. Its outputs
@@ -300,6 +304,8 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
     const DONE: u8 = 2;
     let mut state = vec![NEW; nodes.len()];
     let mut arrival = vec![(0.0f64, 0u32); nodes.len()];
+    // the input bit each node's latest arrival came through
+    let mut through: Vec<Option<u64>> = vec![None; nodes.len()];
     let arrival_of = |bit: u64, arrival: &[(f64, u32)]| driver.get(&bit).map_or((0.0, 0), |&c| arrival[c]);
     for start in 0..nodes.len() {
         if state[start] != NEW {
@@ -329,6 +335,7 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
                     let (t, levels) = arrival_of(b, &arrival);
                     if t + delay >= best.0 {
                         best = (t + delay, levels + u32::from(node.lut));
+                        through[c] = Some(b);
                     }
                 }
                 arrival[c] = best;
@@ -339,11 +346,13 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
     }
     // sinks: sampled inputs and output ports
     let mut worst = (0.0f64, 0u32);
+    let mut end = None;
     for node in &nodes {
         for &(b, setup) in &node.sinks {
             let (t, l) = arrival_of(b, &arrival);
             if t + setup > worst.0 {
                 worst = (t + setup, l);
+                end = Some(b);
             }
         }
     }
@@ -353,10 +362,22 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
                 let (t, l) = arrival_of(b, &arrival);
                 if t > worst.0 {
                     worst = (t, l);
+                    end = Some(b);
                 }
             }
         }
     }
+    // the path, end to start, by the bits that set each arrival
+    let mut path_bits = Vec::new();
+    let mut bit = end;
+    while let Some(b) = bit {
+        path_bits.push(b);
+        bit = driver.get(&b).and_then(|&c| through[c]);
+        if path_bits.len() > nodes.len() {
+            break;
+        }
+    }
+    path_bits.reverse();
     if worst.0 <= 0.0 {
         return Err("netlist: no timed path".into());
     }
@@ -366,7 +387,44 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
         fmax_mhz: 1000.0 / worst.0,
         delays: delays.name,
         unknown_cells: unknown.into_iter().collect(),
+        critical_path: net_names(&module["netnames"], &path_bits),
     })
+}
+
+/// The source names of the nets holding `path` (in order, repeats
+/// collapsed): for each bit, the shortest name without a `$`, with the
+/// bit's index when the net is wider than one bit.
+fn net_names(netnames: &serde_json::Value, path: &[u64]) -> Vec<String> {
+    let mut name_of: HashMap<u64, String> = HashMap::new();
+    if let Some(nets) = netnames.as_object() {
+        for (name, net) in nets.iter().filter(|(name, _)| !name.contains('$')) {
+            let Some(net_bits) = net["bits"].as_array() else {
+                continue;
+            };
+            for (i, b) in net_bits.iter().enumerate() {
+                let Some(b) = b.as_u64() else { continue };
+                let label = if net_bits.len() > 1 {
+                    format!("{name}[{i}]")
+                } else {
+                    name.clone()
+                };
+                let shorter = name_of.get(&b).is_none_or(|old| label.len() < old.len());
+                if shorter {
+                    name_of.insert(b, label);
+                }
+            }
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for b in path {
+        if let Some(name) = name_of.get(b) {
+            let stem = |n: &str| n.split('[').next().unwrap_or("").to_string();
+            if names.last().map(|l| stem(l)) != Some(stem(name)) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names
 }
 
 #[cfg(test)]
@@ -399,6 +457,21 @@ mod tests {
         assert_eq!(r.lut_levels, 2);
         assert!((r.fmax_mhz - 1000.0 / want).abs() < 1e-9);
         assert!(r.unknown_cells.is_empty());
+        assert!(r.critical_path.is_empty(), "no named nets: {r:?}");
+    }
+
+    #[test]
+    fn the_critical_path_is_named_by_its_nets() {
+        // the same netlist with source names: the register's output, the
+        // two LUTs' and the sum (a two-bit net), and a yosys-made name
+        let named = NETLIST.replace(
+            r#""cells": {"#,
+            r#""netnames": {"count.q": {"bits": [2]}, "$abc$12": {"bits": [3]}, "next": {"bits": [3]},
+                            "wrapped": {"bits": [4]}, "sum": {"bits": [5, 6]}, "a": {"bits": [20]}},
+               "cells": {"#,
+        );
+        let r = estimate(&named, "t", &DelayModel::XC7_SPEED_1).unwrap();
+        assert_eq!(r.critical_path, ["count.q", "next", "wrapped", "sum[0]"]);
     }
 
     #[test]
