@@ -379,9 +379,18 @@ pub fn check_lanes(lanes: usize, d_out: usize, what: &str) -> Result<(), String>
     Ok(())
 }
 
-/// The largest error of `run` against `reference` over `tokens` seeded
-/// tokens of `d` inputs in `input` (normal, sigma 1, saturated), in real
-/// units of `output`.
+/// Errors of a block against float64, in real units of its output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeasuredError {
+    /// The largest absolute error.
+    pub max: f64,
+    /// The root mean square error over every output element.
+    pub rms: f64,
+}
+
+/// The error of `run` against `reference` over `tokens` seeded tokens of
+/// `d` inputs in `input` (normal, sigma 1, saturated), in real units of
+/// `output`.
 pub fn measured_error(
     d: usize,
     input: hwformer_quant::QFormat,
@@ -389,9 +398,9 @@ pub fn measured_error(
     tokens: usize,
     run: impl Fn(&[i64]) -> hwformer_quant::Result<Vec<i64>>,
     reference: impl Fn(&[i64]) -> hwformer_quant::Result<Vec<f64>>,
-) -> Result<f64, String> {
+) -> Result<MeasuredError, String> {
     let mut rng = hwformer_quant::random::seeded(0x5eed);
-    let mut worst = 0f64;
+    let (mut worst, mut squares, mut count) = (0f64, 0f64, 0usize);
     for _ in 0..tokens {
         let x = hwformer_quant::integer::quantize_all(
             "x",
@@ -404,10 +413,16 @@ pub fn measured_error(
             reference(&x).map_err(|e| e.to_string())?,
         );
         for (&y, &w) in y.iter().zip(&want) {
-            worst = worst.max((output.to_f64(i128::from(y)) - w).abs());
+            let error = (output.to_f64(i128::from(y)) - w).abs();
+            worst = worst.max(error);
+            squares += error * error;
+            count += 1;
         }
     }
-    Ok(worst)
+    Ok(MeasuredError {
+        max: worst,
+        rms: (squares / count.max(1) as f64).sqrt(),
+    })
 }
 
 /// The manifest of a token block (`x` in, `y` out, one element a beat).
@@ -417,9 +432,10 @@ pub(crate) fn token_manifest(
     (input, output): (hwformer_quant::QFormat, hwformer_quant::QFormat),
     params: Vec<(&str, Param)>,
     latency_cycles: u64,
-    (bound, measured): (f64, f64),
+    (bound, measured): (f64, MeasuredError),
     weights: Weights,
 ) -> Result<Manifest, String> {
+    let MeasuredError { max: measured, rms } = measured;
     if measured > bound {
         return Err(format!(
             "{block}: the measured error {measured:.3e} exceeds the documented bound {bound:.3e} \
@@ -433,6 +449,7 @@ pub(crate) fn token_manifest(
     };
     let mut params: BTreeMap<String, Param> = params.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     params.insert("error_measured_max".into(), Param::from(measured));
+    params.insert("error_measured_rms".into(), Param::from(rms));
     Ok(Manifest {
         block: block.into(),
         module: export::module_name(stem),
