@@ -9,7 +9,7 @@
 //!  [weight ROM: word g·d_in + k = P weights] ──┼─▶ [1] x_k, w (registered reads)
 //!                                              │   [2] P products x_k · w_p (registered)
 //!  [bias ROM: word g = P biases] ──────────────┴─▶ [3] acc_p = (k = 0 ? b_p : acc_p) + product_p
-//!  group done ─▶ [bank: P accumulators] ─ lane l ─▶ round, saturate ─▶ activation ─▶ [y register] ─▶ y
+//!  group done ─▶ [bank: P accumulators] ─ lane l ─▶ round, saturate ─▶ [rounded] ─▶ activation ─▶ [y] ─▶ y
 //! ```
 //!
 //! Stages 1 to 3 move together; they stall only when a group has finished
@@ -118,6 +118,10 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     select: LaneSelect<P, 48>,
     widen: SignExtend<48, 64>,
     round: RoundShift,
+    // the rounded output, then the activation's
+    rounded: DFF<Bits<16>>,
+    rounded_valid: DFF<Bit>,
+    rounded_last: DFF<Bit>,
     activation: ActivationUnit,
     y: DFF<Bits<16>>,
     y_valid: DFF<Bit>,
@@ -128,6 +132,7 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     issue: Signal<Local, Bit>,
     to_bank: Signal<Local, Bit>,
     send: Signal<Local, Bit>,
+    y_free: Signal<Local, Bit>,
     lane_products: [Signal<Local, Signed<32>>; P],
     product_lanes: [SignExtend<32, 48>; P],
     bias_lanes: [SignExtend<32, 48>; P],
@@ -193,6 +198,9 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             select: Default::default(),
             widen: Default::default(),
             round: Default::default(),
+            rounded: Default::default(),
+            rounded_valid: Default::default(),
+            rounded_last: Default::default(),
             activation: ActivationUnit::new(model.activation()),
             y: Default::default(),
             y_valid: Default::default(),
@@ -202,6 +210,7 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             issue: Default::default(),
             to_bank: Default::default(),
             send: Default::default(),
+            y_free: Default::default(),
             lane_products: array_init::array_init(|_| Default::default()),
             product_lanes: array_init::array_init(|_| Default::default()),
             bias_lanes: array_init::array_init(|_| Default::default()),
@@ -239,6 +248,9 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             bank_full,
             bank_last,
             lane,
+            rounded,
+            rounded_valid,
+            rounded_last,
             y,
             y_valid,
             y_last
@@ -269,7 +281,8 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         }
         // the bank is free, or frees as its last lane leaves; the pipeline
         // moves unless a finished group waits for it
-        self.send.next = self.bank_full.q.val() & (!self.y_valid.q.val() | self.m_axis_y_tready.val());
+        self.y_free.next = !self.y_valid.q.val() | self.m_axis_y_tready.val();
+        self.send.next = self.bank_full.q.val() & (!self.rounded_valid.q.val() | self.y_free.val());
         self.to_bank.next = self.done.q.val()
             & (!self.bank_full.q.val() | (self.send.val() & (self.lane.q.val() == self.last_lane.val())));
         self.advance.next = !self.done.q.val() | self.to_bank.val();
@@ -336,17 +349,24 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.widen.value.next = self.select.lane.val();
         self.round.value.next = self.widen.extended.val();
         self.round.shift.next = self.out_shift.val();
-        self.activation.value.next = self.round.saturated.val();
+        // a lane leaves the bank, rounded, when `rounded` is free or moving
         if self.send.val() {
-            self.y.d.next = self.activation.out.val();
-            self.y_valid.d.next = true;
-            self.y_last.d.next = self.bank_last.q.val() & (self.lane.q.val() == self.last_lane.val());
+            self.rounded.d.next = self.round.saturated.val();
+            self.rounded_valid.d.next = true;
+            self.rounded_last.d.next = self.bank_last.q.val() & (self.lane.q.val() == self.last_lane.val());
             self.lane.d.next = self.lane.q.val() + 1;
             if self.lane.q.val() == self.last_lane.val() {
                 self.bank_full.d.next = false;
             }
-        } else if self.m_axis_y_tready.val() {
-            self.y_valid.d.next = false;
+        } else if self.y_free.val() {
+            self.rounded_valid.d.next = false;
+        }
+        // y takes the activation of `rounded` (or its bubble) when free
+        self.activation.value.next = self.rounded.q.val();
+        if self.y_free.val() {
+            self.y.d.next = self.activation.out.val();
+            self.y_valid.d.next = self.rounded_valid.q.val();
+            self.y_last.d.next = self.rounded_last.q.val();
         }
         if self.to_bank.val() {
             self.bank_full.d.next = true;
@@ -361,10 +381,15 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
 
 /// Cycles from a token's last input beat to its first output's `tvalid`
 /// when nothing stalls: `d_in` issues of the first group, the three
-/// stages, the bank and the output register.
+/// stages, the bank, the rounded register and the output register.
 pub fn first_output_delay(d_in: u64) -> u64 {
-    d_in + LINEAR_STAGES + 2
+    d_in + LINEAR_STAGES + LINEAR_OUTPUT_STAGES + 1
 }
+
+/// Registers after the bank: the rounded value, then the activation's
+/// (`y`); in the handshake graph a one-stage pipeline after the
+/// matrix-vector unit, whose own output register is `rounded`.
+pub const LINEAR_OUTPUT_STAGES: u64 = 2;
 
 /// The lane count `lanes` checked for a layer of `d_out` outputs.
 pub fn check_lanes(lanes: usize, d_out: usize, what: &str) -> Result<(), String> {

@@ -13,7 +13,7 @@ use hwformer_dataflow::handshake::units::{MatrixSize, RingSize, Stalling};
 use hwformer_dataflow::handshake::{Graph, GraphError, RunOptions};
 use hwformer_dataflow::pacing::Pacing;
 use hwformer_hdl::manifest::{Direction, Manifest};
-use hwformer_hdl::{exp, reciprocal, sdpa, softmax};
+use hwformer_hdl::{exp, linear, reciprocal, sdpa, softmax};
 
 /// The handshake graph description of the block a manifest describes
 /// (an error if the manifest's streams are not the graph's, in order).
@@ -63,6 +63,24 @@ pub fn matrix_size(d_in: usize, d_out: usize, lanes: usize) -> Result<MatrixSize
     })
 }
 
+/// The linear block's timing: its engine's sizes and hdl's output stages.
+pub fn linear_timing(d_in: usize, d_out: usize, lanes: usize) -> Result<BlockTiming, SimError> {
+    Ok(BlockTiming::Linear {
+        size: matrix_size(d_in, d_out, lanes)?,
+        output_stages: linear::LINEAR_OUTPUT_STAGES as u32,
+    })
+}
+
+/// The ffn's timing: two engines and a hidden FIFO of one token.
+pub fn ffn_timing(d_model: usize, d_ff: usize, lanes: usize) -> Result<BlockTiming, SimError> {
+    Ok(BlockTiming::Ffn {
+        up: matrix_size(d_model, d_ff, lanes)?,
+        hidden_depth: d_ff,
+        down: matrix_size(d_ff, d_model, lanes)?,
+        output_stages: linear::LINEAR_OUTPUT_STAGES as u32,
+    })
+}
+
 /// The graph of a layer block (`linear`, `ffn`), sized from its manifest.
 fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
     let invalid = |e: String| SimError::Invalid(e);
@@ -72,24 +90,12 @@ fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
         "linear" => {
             let d_in = manifest.count("d_in", 1, max).map_err(invalid)?;
             let d_out = manifest.count("d_out", 1, max).map_err(invalid)?;
-            (
-                "linear",
-                BlockTiming::Linear {
-                    size: matrix_size(d_in, d_out, lanes)?,
-                },
-            )
+            ("linear", linear_timing(d_in, d_out, lanes)?)
         }
         _ => {
             let d_model = manifest.count("d_model", 1, max).map_err(invalid)?;
             let d_ff = manifest.count("d_ff", 1, max).map_err(invalid)?;
-            (
-                "ffn",
-                BlockTiming::Ffn {
-                    up: matrix_size(d_model, d_ff, lanes)?,
-                    hidden_depth: d_ff,
-                    down: matrix_size(d_ff, d_model, lanes)?,
-                },
-            )
+            ("ffn", ffn_timing(d_model, d_ff, lanes)?)
         }
     };
     Ok(BlockGraph {

@@ -129,8 +129,8 @@ fn cycles_per_token_and_first_output_delay_are_the_graphs() {
                 if d_out % lanes != 0 {
                     continue;
                 }
-                let size = timing::matrix_size(d_in, d_out, lanes).unwrap();
-                let out = full_speed_outputs(BlockTiming::Linear { size }, d_in, d_out, 6);
+                let out =
+                    full_speed_outputs(timing::linear_timing(d_in, d_out, lanes).unwrap(), d_in, d_out, 6);
                 let first = |t: usize| out[t * d_out];
                 let formula = hwformer_hdl::linear::token_cycles(d_in as u64, d_out as u64, lanes as u64);
                 assert_eq!(
@@ -156,12 +156,12 @@ fn cycles_per_token_and_first_output_delay_are_the_graphs() {
         (16, 64, 16),
         (64, 256, 8),
     ] {
-        let timing = BlockTiming::Ffn {
-            up: timing::matrix_size(d_model, d_ff, lanes).unwrap(),
-            hidden_depth: d_ff,
-            down: timing::matrix_size(d_ff, d_model, lanes).unwrap(),
-        };
-        let out = full_speed_outputs(timing, d_model, d_model, 8);
+        let out = full_speed_outputs(
+            timing::ffn_timing(d_model, d_ff, lanes).unwrap(),
+            d_model,
+            d_model,
+            8,
+        );
         let formula = hwformer_hdl::ffn::token_cycles(d_model as u64, d_ff as u64, lanes as u64);
         assert_eq!(
             out[7 * d_model] - out[6 * d_model],
@@ -196,9 +196,7 @@ fn a_graph_with_the_wrong_lanes_differs_from_the_rtl() {
     let ports = hwformer_sim::ports::PortMap::new(&manifest);
     let wrong = BlockGraph {
         block: "linear",
-        timing: BlockTiming::Linear {
-            size: timing::matrix_size(4, 8, 2).unwrap(),
-        },
+        timing: timing::linear_timing(4, 8, 2).unwrap(),
         stalling: Stalling::Lockstep,
     };
     let predicted = timing::predict(&wrong, &ports, &stimulus).unwrap();

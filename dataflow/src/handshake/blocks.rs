@@ -19,7 +19,7 @@
 use super::units::{
     Fifo, HoldJoin, MatrixSize, MatrixVector, Pipeline, RingSize, RowReduce, RowRing, Stalling,
 };
-use super::{Graph, GraphError};
+use super::{Graph, GraphError, LinkId};
 
 /// The stage counts and sizes of one block: everything its handshake
 /// graph needs.
@@ -48,6 +48,9 @@ pub enum BlockTiming {
     Linear {
         /// Its sizes.
         size: MatrixSize,
+        /// Registers after the bank: the engine's own output register,
+        /// then a lock-step pipeline of `output_stages - 1` (1 to 64).
+        output_stages: u32,
     },
     /// The FFN: two engines joined by a FIFO on the hidden stream.
     Ffn {
@@ -57,6 +60,8 @@ pub enum BlockTiming {
         hidden_depth: usize,
         /// The second layer's engine.
         down: MatrixSize,
+        /// Registers after each engine's bank (as in `Linear`).
+        output_stages: u32,
     },
     /// Row softmax.
     Softmax {
@@ -83,6 +88,27 @@ pub struct BlockGraph {
     pub stalling: Stalling,
 }
 
+/// A matrix-vector engine `name` from `input`, its output register, and
+/// `output_stages - 1` pipeline stages after it; returns the output link.
+fn engine(
+    g: &mut Graph,
+    name: &'static str,
+    input: LinkId,
+    size: MatrixSize,
+    output_stages: u32,
+    stalling: Stalling,
+) -> Result<LinkId, GraphError> {
+    let out = g.link(name);
+    g.add(name, MatrixVector::new(input, out, size))?;
+    if output_stages <= 1 {
+        return Ok(out);
+    }
+    let stage = format!("{name} output");
+    let piped = g.link(&stage);
+    g.add(&stage, Pipeline::new(out, piped, output_stages - 1, stalling))?;
+    Ok(piped)
+}
+
 impl BlockGraph {
     /// The names of the block's input and output streams, as in its manifest.
     pub fn streams(&self) -> (&'static [&'static str], &'static [&'static str]) {
@@ -103,12 +129,13 @@ impl BlockGraph {
         let ok = match self.timing {
             BlockTiming::Exp { stages } => stages_ok(stages),
             BlockTiming::Fifo { depth } => depth >= 1,
-            BlockTiming::Linear { size } => size_ok(size),
+            BlockTiming::Linear { size, output_stages } => size_ok(size) && stages_ok(output_stages),
             BlockTiming::Ffn {
                 up,
                 hidden_depth,
                 down,
-            } => size_ok(up) && hidden_depth >= 1 && size_ok(down),
+                output_stages,
+            } => size_ok(up) && hidden_depth >= 1 && size_ok(down) && stages_ok(output_stages),
             BlockTiming::Sdpa {
                 score_stages,
                 exp_stages,
@@ -168,24 +195,21 @@ impl BlockGraph {
                 g.add("fifo", Fifo::new(x, y, depth))?;
                 y
             }
-            BlockTiming::Linear { size } => {
+            BlockTiming::Linear { size, output_stages } => {
                 let x = g.source(ins[0], inputs[0].clone())?;
-                let y = g.link("linear");
-                g.add("linear", MatrixVector::new(x, y, size))?;
-                y
+                engine(&mut g, "linear", x, size, output_stages, stalling)?
             }
             BlockTiming::Ffn {
                 up,
                 hidden_depth,
                 down,
+                output_stages,
             } => {
                 let x = g.source(ins[0], inputs[0].clone())?;
-                let (hidden, buffered) = (g.link("up"), g.link("hidden fifo"));
-                let y = g.link("down");
-                g.add("up", MatrixVector::new(x, hidden, up))?;
+                let hidden = engine(&mut g, "up", x, up, output_stages, stalling)?;
+                let buffered = g.link("hidden fifo");
                 g.add("hidden fifo", Fifo::new(hidden, buffered, hidden_depth))?;
-                g.add("down", MatrixVector::new(buffered, y, down))?;
-                y
+                engine(&mut g, "down", buffered, down, output_stages, stalling)?
             }
             BlockTiming::Sdpa {
                 score_stages,
