@@ -89,6 +89,19 @@ fn gelu_error_whole_domain() {
 }
 
 #[test]
+fn rounded_corrections_reproduce_eval() {
+    for frac in [6, 10, 12, 15] {
+        let g = Gelu::new(QFormat::signed(16, frac).unwrap()).unwrap();
+        let corrections = g.rounded_corrections();
+        assert_eq!(corrections.len(), 256);
+        for x in i64::from(i16::MIN)..=i64::from(i16::MAX) {
+            let correction = corrections.get(g.index(x)).copied().unwrap_or(0);
+            assert_eq!(x.max(0) + correction, g.eval(x), "Q.{frac} at {x}");
+        }
+    }
+}
+
+#[test]
 fn gelu_reference_matches_published_normal_cdf_values() {
     // Phi(1) = 0.8413447460685429, Phi(-3) = 0.0013498980316301
     assert!((gelu_f64(1.0) - 0.841_344_746_068_542_9).abs() < 1e-13);

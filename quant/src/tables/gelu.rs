@@ -109,11 +109,34 @@ impl Gelu {
         &self.delta
     }
 
+    /// The table folded into the output rounding, for hardware: entry `i`
+    /// is `round((-delta[i]) / 2^(16 - F))`, half up, so that
+    /// `eval(x) = max(x, 0) + corrections[index(x)]` (0 for an index of
+    /// 256 or more). Exact: `max(x, 0) << (16 - F)` has no bits below the
+    /// rounding shift. One 16-bit add replaces the subtraction and the
+    /// wide rounding (test `rounded_corrections_reproduce_eval` in
+    /// `quant/tests/tables.rs`, every 16-bit input).
+    pub fn rounded_corrections(&self) -> Vec<i64> {
+        let shift = 16 - self.format.frac();
+        self.delta
+            .entries
+            .iter()
+            .map(|&d| shift_right_rounded(-i128::from(d), shift, Rounding::HalfUp) as i64)
+            .collect()
+    }
+
+    /// The table index of a raw input: `floor(|x| * 64)`, 256 or more
+    /// beyond the table.
+    #[inline]
+    pub fn index(&self, x: i64) -> usize {
+        (x.unsigned_abs() >> (self.format.frac() - LOG2_STEPS)) as usize
+    }
+
     /// GELU of a raw input, as a raw output in the same format.
     #[inline]
     pub fn eval(&self, x: i64) -> i64 {
         let frac = self.format.frac();
-        let index = (x.unsigned_abs() >> (frac - LOG2_STEPS)) as usize;
+        let index = self.index(x);
         let delta = if index < 256 { self.delta.get(index) } else { 0 };
         let relu = i128::from(x.max(0)) << (16 - frac);
         shift_right_rounded(relu - i128::from(delta), 16 - frac, Rounding::HalfUp) as i64
