@@ -73,6 +73,8 @@ pub struct BlockConfig {
     pub lanes: Option<usize>,
     /// linear, ffn: `none`, `relu` or `gelu`.
     pub activation: Option<String>,
+    /// ffn: slots of the hidden FIFO (default d_ff).
+    pub hidden_depth: Option<usize>,
     /// linear, ffn: where the weights come from.
     pub weights: Option<WeightsConfig>,
     /// The folder of the config file (relative paths in it start there).
@@ -128,6 +130,7 @@ impl BlockConfig {
             d_ff: self.d_ff,
             lanes: self.lanes,
             activation: self.activation.clone(),
+            hidden_depth: self.hidden_depth,
             weights,
         })
     }

@@ -178,16 +178,73 @@ pub fn min_depth_fifo(args: &GraphArgs, ample: usize) -> Result<ExitCode, String
     }
     let start = Instant::now();
     let search = fifo_depth_search(args.n, args.queries, &pacing, ample).map_err(|e| e.to_string())?;
-    if args.json {
+    let title = format!(
+        "min-depth fifo, {} x {} beats, valid {} ready {} seed {}",
+        args.queries, args.n, args.valid, args.ready, args.seed
+    );
+    print_search(&title, &search, args.json, start)
+}
+
+/// `hwformer dataflow min-depth --block ffn --config FILE`: the hidden
+/// FIFO of the ffn the config describes, `args.queries` tokens.
+pub fn min_depth_ffn(
+    config: &std::path::Path,
+    args: &GraphArgs,
+    ample: Option<usize>,
+) -> Result<ExitCode, String> {
+    let pacing = checked_pacing(args.valid, args.ready, args.seed)?;
+    let settings = crate::config::BlockConfig::load(config)?.layer_settings()?;
+    let (d_model, d_ff, lanes) = (
+        settings.d_model.unwrap_or(64),
+        settings.d_ff.unwrap_or(256),
+        settings.lanes.unwrap_or(8),
+    );
+    hwformer_hdl::linear::check_lanes(lanes, d_ff, "d_ff")?;
+    hwformer_hdl::linear::check_lanes(lanes, d_model, "d_model")?;
+    let ample = ample.unwrap_or(d_ff);
+    if !(1..=hwformer_hdl::fifo::FIFO_DEPTH_MAX).contains(&ample) {
+        return Err(format!(
+            "--ample must be 1 to {}, not {ample}",
+            hwformer_hdl::fifo::FIFO_DEPTH_MAX
+        ));
+    }
+    let start = Instant::now();
+    let search = hwformer_sim::timing::ffn_depth_search((d_model, d_ff, lanes), args.queries, &pacing, ample)
+        .map_err(|e| e.to_string())?;
+    let title = format!(
+        "min-depth ffn {d_model} x {d_ff}, {lanes} lanes, {} tokens, valid {} ready {} seed {}",
+        args.queries, args.valid, args.ready, args.seed
+    );
+    let status = print_search(&title, &search, args.json, start)?;
+    if !args.json {
+        if let Some(f) = search.fifos.first() {
+            println!(
+                "to build it: hidden_depth = {} in {} (the default is d_ff = {d_ff})",
+                f.full_throughput_depth,
+                config.display()
+            );
+        }
+    }
+    Ok(status)
+}
+
+/// Prints a depth search as a table (or JSON).
+fn print_search(
+    title: &str,
+    search: &hwformer_dataflow::handshake::min_depth::DepthSearch,
+    json: bool,
+    start: Instant,
+) -> Result<ExitCode, String> {
+    if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&search).map_err(|e| e.to_string())?
+            serde_json::to_string_pretty(search).map_err(|e| e.to_string())?
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "min-depth fifo, {} x {} beats, valid {} ready {} seed {}: full throughput = {} cycles at depth {}",
-        args.queries, args.n, args.valid, args.ready, args.seed, search.full_throughput_cycles, ample
+        "{title}: full throughput = {} cycles at depth {}",
+        search.full_throughput_cycles, search.ample_depth
     );
     println!(
         "\n| fifo | full-throughput depth | deadlocks below | cycles one slot less |\n|---|---|---|---|"

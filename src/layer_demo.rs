@@ -3,10 +3,14 @@
 //! checked on Verilator against the integer model and the handshake graph,
 //! and synthesized with yosys.
 
-use crate::sim_command::{self, SimArgs};
+use crate::config::BlockConfig;
+use crate::sim_command::{self, checked_pacing, SimArgs};
 use hwformer_bitstreams::text_table::TextTable;
 use hwformer_bitstreams::yosys::{synthesize, Family};
 use hwformer_hdl::manifest::Manifest;
+use hwformer_sim::session::{simulate, Backend, SimRequest};
+use hwformer_sim::timing::ffn_depth_search;
+use hwformer_sim::workload::WorkloadSize;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -104,5 +108,86 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
         "Verilog, manifests and weights files (safetensors): {}",
         out.display()
     );
+    let sized = hidden_fifo(out, seed)?;
+    Ok(if sized == ExitCode::SUCCESS { status } else { sized })
+}
+
+/// The demo ffn's hidden FIFO sized by the handshake graph's search, then
+/// built at d_ff, at that depth and one slot less and run on Verilator:
+/// the depth keeps full throughput, one less costs the cycles the graph
+/// said.
+fn hidden_fifo(out: &Path, seed: u64) -> Result<ExitCode, String> {
+    let base = out.join("ffn.toml");
+    let config = BlockConfig::load(&base)?;
+    let settings = config.layer_settings()?;
+    let (d_model, d_ff, lanes) = (
+        settings.d_model.unwrap_or(64),
+        settings.d_ff.unwrap_or(256),
+        settings.lanes.unwrap_or(8),
+    );
+    let tokens = config.sim.queries.unwrap_or(4);
+    let pacing = checked_pacing(0.8, 0.8, seed)?;
+    let start = std::time::Instant::now();
+    let search =
+        ffn_depth_search((d_model, d_ff, lanes), tokens, &pacing, d_ff).map_err(|e| e.to_string())?;
+    let found = search.fifos.first().ok_or("the ffn graph has no FIFO")?;
+    println!(
+        "\nthe ffn's hidden FIFO (hwformer dataflow min-depth --block ffn --config {} --queries {tokens} \
+         --valid 0.8 --ready 0.8 --seed {seed}): depth {} of {d_ff} keeps full throughput ({} cycles; {} graph \
+         runs in {:.3} s); the config key hidden_depth builds it\n",
+        base.display(),
+        found.full_throughput_depth,
+        search.full_throughput_cycles,
+        search.simulations,
+        start.elapsed().as_secs_f64()
+    );
+    let mut table = TextTable::new([
+        "hidden_depth",
+        "graph cycles",
+        "RTL cycles (Verilator, every handshake checked)",
+    ]);
+    let mut status = ExitCode::SUCCESS;
+    let depth = found.full_throughput_depth;
+    for (d, graph_cycles) in [
+        (d_ff, Some(search.full_throughput_cycles)),
+        (depth, Some(search.full_throughput_cycles)),
+        (depth - 1, found.cycles_one_less),
+    ] {
+        if d == 0 {
+            continue;
+        }
+        let mut sized = settings.clone();
+        sized.hidden_depth = Some(d);
+        let dir = out.join(format!("ffn_hidden{d}"));
+        let built = hwformer_hdl::build_block_with("ffn", 0, &Default::default(), &sized)
+            .map_err(|e| e.to_string())?;
+        built.write(&dir).map_err(|e| e.to_string())?;
+        eprintln!("building the Verilator model of the ffn with hidden_depth {d} ...");
+        let outcome = simulate(&SimRequest {
+            dir,
+            manifest: built.manifest,
+            backend: Backend::Verilator,
+            size: WorkloadSize {
+                n: 1,
+                queries: tokens,
+                seed,
+            },
+            pacing,
+            vcd: None,
+            saif: None,
+            build: Default::default(),
+        })
+        .map_err(|e| format!("ffn, hidden_depth {d}: {e}"))?;
+        let same = graph_cycles == Some(outcome.cycles) && outcome.result.is_ok();
+        if !same {
+            status = ExitCode::FAILURE;
+        }
+        table.add_row([
+            d.to_string(),
+            graph_cycles.map_or("-".into(), |c| c.to_string()),
+            format!("{}{}", outcome.cycles, if same { "" } else { "  MISMATCH" }),
+        ]);
+    }
+    print!("{}", table.render());
     Ok(status)
 }

@@ -129,19 +129,24 @@ enum DataflowCommand {
 struct MinDepthArgs {
     #[command(flatten)]
     attention: SdpaArgs,
-    /// Search a block's handshake graph instead (only `fifo` has a FIFO;
-    /// --n, --queries, --seed and --json apply).
+    /// Search a block's handshake graph instead: `fifo` (--n, --queries,
+    /// --seed and --json apply) or `ffn`'s hidden FIFO (--config gives the
+    /// sizes, --queries the tokens).
     #[arg(long, conflicts_with_all = ["variant", "d", "heads", "fifo_depth", "format", "plot"])]
     block: Option<BlockArg>,
+    /// With --block ffn: the block's configuration file.
+    #[arg(long, requires = "block")]
+    config: Option<PathBuf>,
     /// With --block: probability that the source offers a beat in a cycle.
     #[arg(long, default_value_t = 1.0, requires = "block")]
     valid: f64,
     /// With --block: probability that the sink is ready in a cycle.
     #[arg(long, default_value_t = 1.0, requires = "block")]
     ready: f64,
-    /// With --block: the depth every search starts from.
-    #[arg(long, default_value_t = 256, requires = "block")]
-    ample: usize,
+    /// With --block: the depth every search starts from (default 256;
+    /// ffn: d_ff).
+    #[arg(long, requires = "block")]
+    ample: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -235,7 +240,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Dataflow(DataflowCommand::Attention(args)) => dataflow_sdpa(&args),
         Command::Dataflow(DataflowCommand::MinDepth(args)) => match args.block {
             None => dataflow_min_depth(&args.attention),
-            Some(BlockArg::Fifo) => {
+            Some(block @ (BlockArg::Fifo | BlockArg::Ffn)) => {
                 let a = &args.attention;
                 let graph = dataflow_command::GraphArgs {
                     d: 1,
@@ -247,10 +252,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     json: a.json,
                     vcd: None,
                 };
-                dataflow_command::min_depth_fifo(&graph, args.ample)
+                match (block, &args.config) {
+                    (BlockArg::Fifo, None) => dataflow_command::min_depth_fifo(&graph, args.ample.unwrap_or(256)),
+                    (BlockArg::Ffn, Some(config)) => dataflow_command::min_depth_ffn(config, &graph, args.ample),
+                    (BlockArg::Ffn, None) => {
+                        Err("min-depth --block ffn needs --config FILE.toml (its d_model, d_ff and lanes)".into())
+                    }
+                    _ => Err("--config goes with --block ffn".into()),
+                }
             }
             Some(other) => Err(format!(
-                "{} has no FIFO to size; --block takes fifo (or leave it out for the attention graphs)",
+                "{} has no FIFO to size; --block takes fifo or ffn (or leave it out for the attention graphs)",
                 other.name()
             )),
         },
@@ -402,6 +414,9 @@ fn gen(
     );
     println!("wrote {}", out.join(&manifest.verilog).display());
     println!("wrote {}", out.join(format!("{}.json", manifest.block)).display());
+    if let Some(weights) = &manifest.weights {
+        println!("wrote {} ({})", out.join(&weights.file).display(), weights.source);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -60,8 +60,9 @@ pub struct FfnUnit<const P: usize, const WP: usize, const WB: usize> {
 }
 
 impl<const P: usize, const WP: usize, const WB: usize> FfnUnit<P, WP, WB> {
-    /// The FFN for `model` (P divides d_model and d_ff).
-    pub fn new(model: &IntFfn) -> Self {
+    /// The FFN for `model` (P divides d_model and d_ff), `hidden_depth`
+    /// hidden values buffered between the engines.
+    pub fn new(model: &IntFfn, hidden_depth: usize) -> Self {
         Self {
             clock: Default::default(),
             s_axis_x_tdata: Default::default(),
@@ -73,7 +74,7 @@ impl<const P: usize, const WP: usize, const WB: usize> FfnUnit<P, WP, WB> {
             m_axis_y_tready: Default::default(),
             m_axis_y_tlast: Default::default(),
             up: LinearUnit::new(model.up()),
-            hidden: FifoUnit::new(model.up().d_out()),
+            hidden: FifoUnit::new(hidden_depth),
             down: LinearUnit::new(model.down()),
         }
     }
@@ -119,6 +120,7 @@ pub fn settings_model(
     if settings.d_in.is_some() || settings.d_out.is_some() {
         return Err("d_in and d_out are settings of linear; ffn has d_model and d_ff".into());
     }
+    hidden_depth(settings)?;
     let q = |bits, frac| QFormat::signed(bits, frac).expect("valid");
     let get = |name: &str, default: QFormat| formats.get(name).copied().unwrap_or(default);
     let (x, w, h, y) = (
@@ -131,11 +133,6 @@ pub fn settings_model(
         check_stream_format(name, f)?;
     }
     let (d_model, d_ff) = (settings.d_model.unwrap_or(64), settings.d_ff.unwrap_or(256));
-    if d_ff > FIFO_DEPTH_MAX {
-        return Err(format!(
-            "d_ff = {d_ff}: the hidden FIFO holds at most {FIFO_DEPTH_MAX}"
-        ));
-    }
     let lanes = settings.lanes.unwrap_or(8);
     check_lanes(lanes, d_ff, "d_ff")?;
     check_lanes(lanes, d_model, "d_model")?;
@@ -170,6 +167,22 @@ pub fn settings_model(
     IntFfn::from_layers(up, down).map_err(|e| e.to_string())
 }
 
+/// The hidden FIFO's depth the settings ask (default d_ff), checked.
+pub fn hidden_depth(settings: &LayerSettings) -> Result<usize, String> {
+    let depth = settings.hidden_depth.unwrap_or(settings.d_ff.unwrap_or(256));
+    if !(1..=FIFO_DEPTH_MAX).contains(&depth) {
+        let given = if settings.hidden_depth.is_some() {
+            ""
+        } else {
+            " (the default, d_ff)"
+        };
+        return Err(format!(
+            "hidden_depth = {depth}{given}: the hidden FIFO holds 1 to {FIFO_DEPTH_MAX} values"
+        ));
+    }
+    Ok(depth)
+}
+
 /// The exported ffn block.
 pub fn export(
     settings: &LayerSettings,
@@ -178,12 +191,17 @@ pub fn export(
     let model = settings_model(settings, formats).map_err(ExportError::Check)?;
     let lanes = settings.lanes.unwrap_or(8);
     let (d_model, d_ff) = (model.up().d_in(), model.up().d_out());
-    let stem = format!("ffn_{d_model}x{d_ff}_p{lanes}");
+    let depth = hidden_depth(settings).map_err(ExportError::Check)?;
+    let stem = if depth == d_ff {
+        format!("ffn_{d_model}x{d_ff}_p{lanes}")
+    } else {
+        format!("ffn_{d_model}x{d_ff}_p{lanes}_h{depth}")
+    };
     let verilog = crate::with_lanes!(
         lanes,
         FfnUnit,
         |Unit| {
-            let mut uut = Unit::new(&model);
+            let mut uut = Unit::new(&model, depth);
             uut.connect_all();
             export::verilog(&stem, &uut)?
         },
@@ -219,6 +237,7 @@ pub fn export(
                 Param::from(activation_name(model.up().activation().map(|a| a.kind()))),
             ),
             ("hidden_format", Param::from(hidden.to_string().as_str())),
+            ("hidden_depth", Param::from(depth as f64)),
             (
                 "cycles_per_token",
                 Param::from(token_cycles(d_model as u64, d_ff as u64, lanes as u64) as f64),

@@ -386,10 +386,13 @@ pub fn rusthdl_model(
         "ffn" => {
             let ffn = hwformer_hdl::ffn::model_from_folder(dir, manifest).map_err(invalid)?;
             let lanes = manifest.count("lanes", 1, 64).map_err(invalid)?;
+            let depth = manifest
+                .count("hidden_depth", 1, hwformer_hdl::fifo::FIFO_DEPTH_MAX)
+                .map_err(invalid)?;
             hwformer_hdl::with_lanes!(
                 lanes,
                 FfnUnit,
-                |Unit| model(Unit::new(&ffn), manifest, vcd),
+                |Unit| model(Unit::new(&ffn, depth), manifest, vcd),
                 Err(invalid(format!("no rust-hdl ffn of {lanes} lanes")))
             )
         }

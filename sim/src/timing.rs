@@ -71,11 +71,16 @@ pub fn linear_timing(d_in: usize, d_out: usize, lanes: usize) -> Result<BlockTim
     })
 }
 
-/// The ffn's timing: two engines and a hidden FIFO of one token.
-pub fn ffn_timing(d_model: usize, d_ff: usize, lanes: usize) -> Result<BlockTiming, SimError> {
+/// The ffn's timing: two engines and a hidden FIFO of `hidden_depth`.
+pub fn ffn_timing(
+    d_model: usize,
+    d_ff: usize,
+    lanes: usize,
+    hidden_depth: usize,
+) -> Result<BlockTiming, SimError> {
     Ok(BlockTiming::Ffn {
         up: matrix_size(d_model, d_ff, lanes)?,
-        hidden_depth: d_ff,
+        hidden_depth,
         down: matrix_size(d_ff, d_model, lanes)?,
         output_stages: linear::LINEAR_OUTPUT_STAGES as u32,
     })
@@ -95,7 +100,10 @@ fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
         _ => {
             let d_model = manifest.count("d_model", 1, max).map_err(invalid)?;
             let d_ff = manifest.count("d_ff", 1, max).map_err(invalid)?;
-            ("ffn", ffn_timing(d_model, d_ff, lanes)?)
+            let depth = manifest
+                .count("hidden_depth", 1, hwformer_hdl::fifo::FIFO_DEPTH_MAX)
+                .map_err(invalid)?;
+            ("ffn", ffn_timing(d_model, d_ff, lanes, depth)?)
         }
     };
     Ok(BlockGraph {
@@ -202,7 +210,9 @@ pub fn boundary_beats(
         }
     };
     Ok(match block {
-        "exp" | "fifo" => (vec![groups(n)], vec![n * inferences]),
+        // layer blocks: tokens of n elements in, as many out (linear's
+        // d_out = d_in here; ffn's output token is d_model wide)
+        "exp" | "fifo" | "ffn" => (vec![groups(n)], vec![n * inferences]),
         "softmax" => {
             limit(softmax::SOFTMAX_N_MAX)?;
             (vec![groups(n)], vec![n * inferences])
@@ -305,6 +315,34 @@ pub fn fifo_depth_search(
         let description =
             block_graph_for("fifo", depths[0]).map_err(|e| GraphError::Invalid(e.to_string()))?;
         Ok(description
+            .build(&inputs, &expected)?
+            .run(pacing, RunOptions::default())?
+            .cycles)
+    })
+    .map_err(fail)
+}
+
+/// The ffn's hidden FIFO searched (`min_depth::search`): `tokens` tokens
+/// of `d_model` under `pacing`, every depth from 1 to `ample`; the
+/// engines as `ffn_timing` builds them.
+pub fn ffn_depth_search(
+    (d_model, d_ff, lanes): (usize, usize, usize),
+    tokens: usize,
+    pacing: &Pacing,
+    ample: usize,
+) -> Result<DepthSearch, SimError> {
+    let (inputs, expected) = boundary_beats("ffn", d_model, tokens)?;
+    ffn_timing(d_model, d_ff, lanes, ample)?;
+    let fail = |e: GraphError| SimError::Invalid(e.to_string());
+    min_depth::search(&["hidden fifo"], ample, |depths| {
+        let timing =
+            ffn_timing(d_model, d_ff, lanes, depths[0]).map_err(|e| GraphError::Invalid(e.to_string()))?;
+        let graph = BlockGraph {
+            block: "ffn",
+            timing,
+            stalling: Stalling::Lockstep,
+        };
+        Ok(graph
             .build(&inputs, &expected)?
             .run(pacing, RunOptions::default())?
             .cycles)

@@ -157,7 +157,7 @@ fn cycles_per_token_and_first_output_delay_are_the_graphs() {
         (64, 256, 8),
     ] {
         let out = full_speed_outputs(
-            timing::ffn_timing(d_model, d_ff, lanes).unwrap(),
+            timing::ffn_timing(d_model, d_ff, lanes, d_ff).unwrap(),
             d_model,
             d_model,
             8,
@@ -317,4 +317,62 @@ fn bad_settings_and_weights_are_refused_naming_the_field() {
     wrong.tensors[0].dtype = "I8".into();
     let e = hwformer_hdl::layer_weights::read_weights(&out, &wrong).unwrap_err();
     assert!(e.contains("I16") && e.contains("I8"), "{e}");
+}
+
+#[test]
+fn the_hidden_fifo_depth_the_search_finds_keeps_full_throughput_on_verilator_and_one_less_does_not() {
+    let (d_model, d_ff, lanes, tokens) = (8, 32, 4, 6);
+    let pacing = Pacing {
+        valid_probability: 0.8,
+        ready_probability: 0.8,
+        seed: 5,
+    };
+    let search = timing::ffn_depth_search((d_model, d_ff, lanes), tokens, &pacing, d_ff).unwrap();
+    let found = &search.fifos[0];
+    assert!(
+        found.full_throughput_depth > 1 && found.full_throughput_depth < d_ff,
+        "a depth between one value and one hidden token: {search:?}"
+    );
+    let slower = found.cycles_one_less.expect("one slot less does not deadlock");
+    assert!(slower > search.full_throughput_cycles, "{search:?}");
+    let size = WorkloadSize {
+        n: 1,
+        queries: tokens,
+        seed: 5,
+    };
+    for (depth, graph_cycles) in [
+        (d_ff, search.full_throughput_cycles),
+        (found.full_throughput_depth, search.full_throughput_cycles),
+        (found.full_throughput_depth - 1, slower),
+    ] {
+        let settings = LayerSettings {
+            hidden_depth: Some(depth),
+            ..ffn(d_model, d_ff, lanes, "gelu")
+        };
+        let (dir, manifest) = export_layer("ffn", &format!("depth{depth}"), &settings);
+        assert_eq!(manifest.number("hidden_depth").unwrap(), depth as f64);
+        let outcome = run(&dir, &manifest, Backend::Verilator, size, pacing);
+        if let Err(m) = &outcome.result {
+            panic!("hidden depth {depth}: {m}");
+        }
+        assert_eq!(outcome.cycles, graph_cycles, "hidden depth {depth}");
+    }
+    let e = build_error(
+        "ffn",
+        &LayerSettings {
+            hidden_depth: Some(0),
+            ..ffn(8, 8, 1, "relu")
+        },
+        &[],
+    );
+    assert!(e.contains("hidden_depth = 0"), "{e}");
+    let e = build_error(
+        "linear",
+        &LayerSettings {
+            hidden_depth: Some(4),
+            ..linear(8, 8, 1, "none")
+        },
+        &[],
+    );
+    assert!(e.contains("hidden_depth"), "{e}");
 }
