@@ -220,6 +220,13 @@ impl SdpaArgs {
 }
 
 fn main() -> ExitCode {
+    // a closed pipe (`hwformer ... | head`) ends the program quietly, as
+    // for other command-line tools, instead of a panic in println!
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(message) => {

@@ -33,6 +33,16 @@ pub fn token_cycles(d_model: u64, d_ff: u64, lanes: u64) -> u64 {
     linear::token_cycles(d_model, d_ff, lanes).max(linear::token_cycles(d_ff, d_model, lanes))
 }
 
+/// Cycles from a token's last input beat to its first output's `tvalid`
+/// when nothing stalls and the block was idle: the up engine's first
+/// output, then its last hidden value (`G - 1` more groups of `d_model`
+/// issues and `P - 1` lanes, or `d_ff - 1` cycles when the bank is the
+/// slower), the FIFO's register, and the down engine's first output.
+pub fn first_output_delay(d_model: u64, d_ff: u64, lanes: u64) -> u64 {
+    let last_hidden = ((d_ff / lanes - 1) * d_model + lanes - 1).max(d_ff - 1);
+    linear::first_output_delay(d_model) + last_hidden + 1 + linear::first_output_delay(d_ff)
+}
+
 /// The FFN with `P` lanes in each engine.
 #[derive(LogicBlock)]
 pub struct FfnUnit<const P: usize, const WP: usize, const WB: usize> {
@@ -243,10 +253,7 @@ pub fn export(
                 Param::from(token_cycles(d_model as u64, d_ff as u64, lanes as u64) as f64),
             ),
         ],
-        linear::first_output_delay(d_model as u64)
-            + 1
-            + d_ff as u64
-            + linear::first_output_delay(d_ff as u64),
+        first_output_delay(d_model as u64, d_ff as u64, lanes as u64),
         (model.error_bound(), measured),
         entry,
     )

@@ -164,6 +164,11 @@ fn cycles_per_token_and_first_output_delay_are_the_graphs() {
         );
         let formula = hwformer_hdl::ffn::token_cycles(d_model as u64, d_ff as u64, lanes as u64);
         assert_eq!(
+            out[0] - (d_model as u64 - 1),
+            hwformer_hdl::ffn::first_output_delay(d_model as u64, d_ff as u64, lanes as u64),
+            "ffn {d_model} x {d_ff}, {lanes} lanes: first output"
+        );
+        assert_eq!(
             out[7 * d_model] - out[6 * d_model],
             formula,
             "ffn {d_model} x {d_ff}, {lanes} lanes"
