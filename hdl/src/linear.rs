@@ -4,8 +4,8 @@
 //! on-chip ROM.
 //!
 //! ```text
-//!  x ─▶ [token buffer: d_in × 16] ─ element k ─┐
-//!        (loads while idle, d_in beats)        │      group g of P outputs, k = 0 .. d_in-1:
+//!  x ─▶ [token buffer: 2 halves × d_in × 16] ─ element k ─┐
+//!        (one half loads while the other's token is issued)  │  group g of P outputs, k = 0 .. d_in-1:
 //!  [weight ROM: word g·d_in + k = P weights] ──┼─▶ [1] x_k, w (registered reads)
 //!                                              │   [2] P products x_k · w_p (registered)
 //!  [bias ROM: word g = P biases] ──────────────┴─▶ [3] acc_p = (k = 0 ? b_p : acc_p) + product_p
@@ -14,10 +14,10 @@
 //!
 //! Stages 1 to 3 move together; they stall only when a group has finished
 //! while the bank still holds the previous group's unsent outputs (the
-//! bank takes a group in the cycle its last lane leaves). The
-//! buffer takes the next token once the last element of the current one
-//! has been issued, so loading overlaps the last group's drain and output.
-//! Cycles per token when nothing stalls: [`token_cycles`].
+//! bank takes a group in the cycle its last lane leaves). The buffer has
+//! two halves: the next token loads into one while the other's is
+//! issued, so loading costs nothing in steady state. Cycles per token
+//! when nothing stalls: [`token_cycles`].
 
 use crate::activation::ActivationUnit;
 use crate::export::{self, ExportError, Exported};
@@ -43,25 +43,17 @@ pub const LINEAR_LANE_CHOICES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 
 /// Cycles per token in steady state, tokens back to back and nothing
 /// stalling, for `d_in` inputs, `d_out` outputs and `P = lanes` lanes,
-/// `G = d_out / P` groups: the larger of the compute, `d_in (G + 1)` (the
-/// load, then `d_in` issues per group), and the output, `d_out` beats,
-/// plus, when the bank is slower than the issue (`P > d_in`), `3 d_in - 2 P`
-/// if positive (the next token's first group, behind its load, is late
-/// for the bank).
+/// `G = d_out / P` groups: the larger of the compute, `d_in G` issues
+/// (the next token loads meanwhile, `d_in <= d_in G` beats), and the
+/// output, `d_out` beats.
 ///
 /// ```text
-///   T = max( d_in (G + 1),  d_out + (P > d_in ? max(0, 3 d_in - 2 P) : 0) )
+///   T = max( d_in G,  d_out )
 /// ```
 /// Checked against the handshake graph over d_in 1 to 17, d_out 1 to 64
 /// and every lane count (test `cycles_per_token_and_first_output_delay_are_the_graphs`).
 pub fn token_cycles(d_in: u64, d_out: u64, lanes: u64) -> u64 {
-    let groups = d_out / lanes;
-    let late = if lanes > d_in {
-        (3 * d_in).saturating_sub(2 * lanes)
-    } else {
-        0
-    };
-    (d_in * (groups + 1)).max(d_out + late)
+    (d_in * (d_out / lanes)).max(d_out)
 }
 
 /// The engine with `P` lanes; `WP = 16 P` and `WB = 32 P` are the ROM word widths.
@@ -88,7 +80,10 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     buffer: FifoStorage<16>,
     weights: WeightRom<WP>,
     biases: WeightRom<WB>,
-    computing: DFF<Bit>,
+    // whole tokens in the buffer (0 to 2), and the half each side uses
+    held: DFF<Bits<2>>,
+    write_half: DFF<Bit>,
+    read_half: DFF<Bit>,
     loaded: DFF<Bits<16>>,
     element: DFF<Bits<16>>,
     group: DFF<Bits<16>>,
@@ -128,6 +123,10 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     y_last: DFF<Bit>,
     // locals: one signal per lane (see hwformer_sim::verilator)
     take: Signal<Local, Bit>,
+    token_loaded: Signal<Local, Bit>,
+    token_issued: Signal<Local, Bit>,
+    write_base: Signal<Local, Bits<16>>,
+    read_base: Signal<Local, Bits<16>>,
     advance: Signal<Local, Bit>,
     issue: Signal<Local, Bit>,
     to_bank: Signal<Local, Bit>,
@@ -137,6 +136,7 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     product_lanes: [SignExtend<32, 48>; P],
     bias_lanes: [SignExtend<32, 48>; P],
     last_input: Constant<Bits<16>>,
+    half: Constant<Bits<16>>,
     last_group: Constant<Bits<16>>,
     last_lane: Constant<Bits<8>>,
     out_shift: Constant<Bits<7>>,
@@ -169,10 +169,12 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             m_axis_y_tvalid: Default::default(),
             m_axis_y_tready: Default::default(),
             m_axis_y_tlast: Default::default(),
-            buffer: FifoStorage::new(d_in),
+            buffer: FifoStorage::new(2 * d_in),
             weights: WeightRom::from_lanes(&weight_words, 16),
             biases: WeightRom::from_lanes(&bias_words, 32),
-            computing: Default::default(),
+            held: Default::default(),
+            write_half: Default::default(),
+            read_half: Default::default(),
             loaded: Default::default(),
             element: Default::default(),
             group: Default::default(),
@@ -206,6 +208,10 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             y_valid: Default::default(),
             y_last: Default::default(),
             take: Default::default(),
+            token_loaded: Default::default(),
+            token_issued: Default::default(),
+            write_base: Default::default(),
+            read_base: Default::default(),
             advance: Default::default(),
             issue: Default::default(),
             to_bank: Default::default(),
@@ -215,6 +221,7 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             product_lanes: array_init::array_init(|_| Default::default()),
             bias_lanes: array_init::array_init(|_| Default::default()),
             last_input: Constant::new(bits::<16>(d_in as u64 - 1)),
+            half: Constant::new(bits::<16>(d_in as u64)),
             last_group: Constant::new(bits::<16>(groups as u64 - 1)),
             last_lane: Constant::new(bits::<8>(P as u64 - 1)),
             out_shift: Constant::new(bits::<7>(u64::from(model.formats().output_shift()))),
@@ -228,7 +235,9 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         dff_setup!(
             self,
             clock,
-            computing,
+            held,
+            write_half,
+            read_half,
             loaded,
             element,
             group,
@@ -266,18 +275,23 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.buffer.clock.next = self.clock.val();
         self.weights.clock.next = self.clock.val();
         self.biases.clock.next = self.clock.val();
-        // load: the buffer takes d_in elements while not computing
-        self.s_axis_x_tready.next = !self.computing.q.val();
-        self.take.next = self.s_axis_x_tvalid.val() & !self.computing.q.val();
+        // load: a free half of the buffer takes d_in elements
+        self.s_axis_x_tready.next = !self.held.q.val().get_bit(1);
+        self.take.next = self.s_axis_x_tvalid.val() & !self.held.q.val().get_bit(1);
+        self.token_loaded.next = self.take.val() & (self.loaded.q.val() == self.last_input.val());
+        self.write_base.next = 0.into();
+        if self.write_half.q.val() {
+            self.write_base.next = self.half.val();
+        }
         self.buffer.write.next = self.take.val();
-        self.buffer.write_address.next = self.loaded.q.val();
+        self.buffer.write_address.next = self.write_base.val() + self.loaded.q.val();
         self.buffer.write_data.next = self.s_axis_x_tdata.val();
         if self.take.val() {
             self.loaded.d.next = self.loaded.q.val() + 1;
-            if self.loaded.q.val() == self.last_input.val() {
-                self.loaded.d.next = 0.into();
-                self.computing.d.next = true;
-            }
+        }
+        if self.token_loaded.val() {
+            self.loaded.d.next = 0.into();
+            self.write_half.d.next = !self.write_half.q.val();
         }
         // the bank is free, or frees as its last lane leaves; the pipeline
         // moves unless a finished group waits for it
@@ -286,8 +300,15 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.to_bank.next = self.done.q.val()
             & (!self.bank_full.q.val() | (self.send.val() & (self.lane.q.val() == self.last_lane.val())));
         self.advance.next = !self.done.q.val() | self.to_bank.val();
-        self.issue.next = self.computing.q.val() & self.advance.val();
-        self.buffer.read_address.next = self.element.q.val();
+        self.issue.next = self.held.q.val().any() & self.advance.val();
+        self.token_issued.next = self.issue.val()
+            & (self.element.q.val() == self.last_input.val())
+            & (self.group.q.val() == self.last_group.val());
+        self.read_base.next = 0.into();
+        if self.read_half.q.val() {
+            self.read_base.next = self.half.val();
+        }
+        self.buffer.read_address.next = self.read_base.val() + self.element.q.val();
         self.weights.address.next = self.address.q.val();
         self.weights.enable.next = self.advance.val();
         self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.group1.q.val());
@@ -301,9 +322,18 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
                 if self.group.q.val() == self.last_group.val() {
                     self.group.d.next = 0.into();
                     self.address.d.next = 0.into();
-                    self.computing.d.next = false;
                 }
             }
+        }
+        // a token in, a token out, or both
+        if self.token_issued.val() {
+            self.read_half.d.next = !self.read_half.q.val();
+        }
+        if self.token_loaded.val() & !self.token_issued.val() {
+            self.held.d.next = self.held.q.val() + 1;
+        }
+        if self.token_issued.val() & !self.token_loaded.val() {
+            self.held.d.next = self.held.q.val() - 1;
         }
         for i in 0..P {
             self.lane_products[i].next =

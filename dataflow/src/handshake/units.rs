@@ -682,23 +682,25 @@ pub struct MatrixSize {
     pub lanes: u32,
 }
 
-/// A matrix-vector engine (the linear block): loads a token of `d_in`
-/// beats while idle, issues `groups × d_in` elements through a lock-step
-/// pipeline of three stages into the accumulators, moves each finished
-/// group into a bank, and sends the bank's `lanes` outputs one a cycle
-/// through an output register. The pipeline stalls only while a finished
-/// group waits for the bank.
+/// A matrix-vector engine (the linear block): a token buffer of two
+/// halves loads a token of `d_in` beats into one half while the other's
+/// token is issued, `groups × d_in` elements through a lock-step pipeline
+/// of three stages into the accumulators; each finished group moves into
+/// a bank, whose `lanes` outputs leave one a cycle through an output
+/// register. The pipeline stalls only while a finished group waits for
+/// the bank.
 ///
 /// ```text
-///   in ─▶ [load d_in] ─▶ issue (group, element) ─▶ [1][2][3 acc] ─done─▶ [bank] ─lane─▶ [y] ─▶ out
-///   in.ready = !computing        advance = !done | bank free (or its last lane leaving)
+///   in ─▶ [half 0 | half 1] ─▶ issue (group, element) ─▶ [1][2][3 acc] ─done─▶ [bank] ─lane─▶ [y] ─▶ out
+///   in.ready = held < 2          advance = !done | bank free (or its last lane leaving)
 /// ```
 #[derive(Debug, Clone)]
 pub struct MatrixVector {
     input: LinkId,
     out: LinkId,
     size: MatrixSize,
-    computing: bool,
+    /// Whole tokens in the buffer, waiting or being issued (0 to 2).
+    held: u8,
     loaded: u32,
     element: u32,
     group: u32,
@@ -724,7 +726,7 @@ impl MatrixVector {
                 groups: size.groups.max(1),
                 lanes: size.lanes.max(1),
             },
-            computing: false,
+            held: 0,
             loaded: 0,
             element: 0,
             group: 0,
@@ -752,7 +754,7 @@ impl Unit for MatrixVector {
     }
     #[inline]
     fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
-        wires[self.input.0].ready = !self.computing;
+        wires[self.input.0].ready = self.held < 2;
     }
     #[inline]
     fn edge(&mut self, wires: &[Wire], _: &Cycle) {
@@ -762,14 +764,14 @@ impl Unit for MatrixVector {
         let send = self.bank_full && (!self.y_valid || out_ready);
         let to_bank = self.done && (!self.bank_full || (send && self.lane == s.lanes - 1));
         let advance = !self.done || to_bank;
-        let issue = self.computing && advance;
+        let issue = self.held > 0 && advance;
         // registers read below are their values before this edge
         let (done_last, bank_last, lane) = (self.done_last, self.bank_last, self.lane);
-        let mut computing = self.computing;
+        let mut held = self.held;
         if take {
             if self.loaded == s.d_in - 1 {
                 self.loaded = 0;
-                computing = true;
+                held += 1;
             } else {
                 self.loaded += 1;
             }
@@ -788,7 +790,7 @@ impl Unit for MatrixVector {
                 self.element = 0;
                 if self.group == s.groups - 1 {
                     self.group = 0;
-                    computing = false;
+                    held -= 1;
                 } else {
                     self.group += 1;
                 }
@@ -796,7 +798,7 @@ impl Unit for MatrixVector {
                 self.element += 1;
             }
         }
-        self.computing = computing;
+        self.held = held;
         if send {
             self.y_valid = true;
             self.y_last = bank_last && lane == s.lanes - 1;
@@ -820,7 +822,7 @@ impl Unit for MatrixVector {
         vec![self.out]
     }
     fn occupancy(&self) -> usize {
-        usize::from(self.computing)
+        usize::from(self.held)
             + self.stages.iter().filter(|s| s.0).count()
             + usize::from(self.done)
             + usize::from(self.bank_full)
@@ -828,8 +830,8 @@ impl Unit for MatrixVector {
     }
     fn state(&self) -> String {
         format!(
-            "{} (loaded {}, element {}, group {}), stages [{}{}], done {}, bank {} (lane {}), y valid {}",
-            if self.computing { "computing" } else { "loading" },
+            "{} tokens held (loaded {}, element {}, group {}), stages [{}{}], done {}, bank {} (lane {}), y valid {}",
+            self.held,
             self.loaded,
             self.element,
             self.group,
