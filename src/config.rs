@@ -73,7 +73,7 @@ pub struct BlockConfig {
     pub lanes: Option<usize>,
     /// linear, ffn: `none`, `relu` or `gelu`.
     pub activation: Option<String>,
-    /// ffn: slots of the hidden FIFO (default d_ff).
+    /// ffn: slots of the hidden FIFO (default 2).
     pub hidden_depth: Option<usize>,
     /// linear, ffn: where the weights come from.
     pub weights: Option<WeightsConfig>,

@@ -219,9 +219,10 @@ pub fn min_depth_ffn(
     if !args.json {
         if let Some(f) = search.fifos.first() {
             println!(
-                "to build it: hidden_depth = {} in {} (the default is d_ff = {d_ff})",
+                "to build it: hidden_depth = {} in {} (the default is {})",
                 f.full_throughput_depth,
-                config.display()
+                config.display(),
+                hwformer_hdl::ffn::HIDDEN_DEPTH_DEFAULT
             );
         }
     }

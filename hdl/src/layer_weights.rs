@@ -114,9 +114,9 @@ pub struct LayerSettings {
     pub lanes: Option<usize>,
     /// `none`, `relu` or `gelu` (linear: default none; ffn: default gelu).
     pub activation: Option<String>,
-    /// ffn: slots of the FIFO between the engines (default d_ff, one
-    /// hidden token; `hwformer dataflow min-depth --block ffn` finds the
-    /// smallest that keeps full throughput).
+    /// ffn: slots of the FIFO between the engines (default
+    /// `ffn::HIDDEN_DEPTH_DEFAULT`, 2; `hwformer dataflow min-depth
+    /// --block ffn` finds the smallest that keeps full throughput).
     pub hidden_depth: Option<usize>,
     /// Where the weights come from (default seeded, seed 1).
     pub weights: WeightsSource,

@@ -157,7 +157,7 @@ fn cycles_per_token_and_first_output_delay_are_the_graphs() {
         (64, 256, 8),
     ] {
         let out = full_speed_outputs(
-            timing::ffn_timing(d_model, d_ff, lanes, d_ff).unwrap(),
+            timing::ffn_timing(d_model, d_ff, lanes, hwformer_hdl::ffn::HIDDEN_DEPTH_DEFAULT).unwrap(),
             d_model,
             d_model,
             8,
