@@ -194,13 +194,7 @@ pub fn min_depth_ffn(
 ) -> Result<ExitCode, String> {
     let pacing = checked_pacing(args.valid, args.ready, args.seed)?;
     let settings = crate::config::BlockConfig::load(config)?.layer_settings()?;
-    let (d_model, d_ff, lanes) = (
-        settings.d_model.unwrap_or(64),
-        settings.d_ff.unwrap_or(256),
-        settings.lanes.unwrap_or(8),
-    );
-    hwformer_hdl::linear::check_lanes(lanes, d_ff, "d_ff")?;
-    hwformer_hdl::linear::check_lanes(lanes, d_model, "d_model")?;
+    let (d_model, d_ff, lanes) = hwformer_hdl::ffn::sizes(&settings)?;
     let ample = ample.unwrap_or(d_ff);
     if !(1..=hwformer_hdl::fifo::FIFO_DEPTH_MAX).contains(&ample) {
         return Err(format!(

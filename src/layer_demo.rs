@@ -46,9 +46,9 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
         "Fmax estimate",
     ]);
     let mut status = ExitCode::SUCCESS;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     for (name, text) in LAYER_CONFIGS {
         let config = out.join(format!("{name}.toml"));
-        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
         std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
         println!(
             "\n{} (hwformer sim --config {}):\n\n{}\n",
@@ -120,11 +120,7 @@ fn hidden_fifo(out: &Path, seed: u64) -> Result<ExitCode, String> {
     let base = out.join("ffn.toml");
     let config = BlockConfig::load(&base)?;
     let settings = config.layer_settings()?;
-    let (d_model, d_ff, lanes) = (
-        settings.d_model.unwrap_or(64),
-        settings.d_ff.unwrap_or(256),
-        settings.lanes.unwrap_or(8),
-    );
+    let (d_model, d_ff, lanes) = hwformer_hdl::ffn::sizes(&settings)?;
     let tokens = config.sim.queries.unwrap_or(4);
     let pacing = checked_pacing(0.8, 0.8, seed)?;
     let start = std::time::Instant::now();

@@ -141,10 +141,7 @@ pub fn settings_model(
     for (name, f) in [("x", x), ("h", h), ("y", y)] {
         check_stream_format(name, f)?;
     }
-    let (d_model, d_ff) = (settings.d_model.unwrap_or(64), settings.d_ff.unwrap_or(256));
-    let lanes = settings.lanes.unwrap_or(8);
-    check_lanes(lanes, d_ff, "d_ff")?;
-    check_lanes(lanes, d_model, "d_model")?;
+    let (d_model, d_ff, _) = sizes(settings)?;
     let activation = parse_activation(settings.activation.as_deref().unwrap_or("gelu"))?
         .ok_or("activation = \"none\": an FFN has ReLU or GELU between its layers")?;
     let up_formats = LinearFormats {
@@ -185,6 +182,16 @@ pub fn settings_model(
 /// this depth.
 pub const HIDDEN_DEPTH_DEFAULT: usize = 2;
 
+/// The settings' `(d_model, d_ff, lanes)` with their defaults (64, 256,
+/// 8), the lanes checked against both widths.
+pub fn sizes(settings: &LayerSettings) -> Result<(usize, usize, usize), String> {
+    let (d_model, d_ff) = (settings.d_model.unwrap_or(64), settings.d_ff.unwrap_or(256));
+    let lanes = settings.lanes.unwrap_or(8);
+    check_lanes(lanes, d_ff, "d_ff")?;
+    check_lanes(lanes, d_model, "d_model")?;
+    Ok((d_model, d_ff, lanes))
+}
+
 /// The hidden FIFO's depth the settings ask ([`HIDDEN_DEPTH_DEFAULT`]
 /// when none), checked.
 pub fn hidden_depth(settings: &LayerSettings) -> Result<usize, String> {
@@ -203,7 +210,7 @@ pub fn export(
     formats: &BTreeMap<String, QFormat>,
 ) -> Result<Exported, ExportError> {
     let model = settings_model(settings, formats).map_err(ExportError::Check)?;
-    let lanes = settings.lanes.unwrap_or(8);
+    let (_, _, lanes) = sizes(settings).map_err(ExportError::Check)?;
     let (d_model, d_ff) = (model.up().d_in(), model.up().d_out());
     let depth = hidden_depth(settings).map_err(ExportError::Check)?;
     let stem = if depth == HIDDEN_DEPTH_DEFAULT {
