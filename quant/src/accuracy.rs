@@ -227,7 +227,9 @@ pub struct BoundedError {
     pub bound: f64,
 }
 
-fn random_linear(rng: &mut SeededRng, inputs: usize, outputs: usize, bias: bool) -> Linear {
+/// A random layer (`inputs` -> `outputs`), weights N(0, 1 / inputs), biases
+/// N(0, 0.01) or zero.
+pub fn random_linear(rng: &mut SeededRng, inputs: usize, outputs: usize, bias: bool) -> Linear {
     let sigma = 1.0 / (inputs as f64).sqrt();
     Linear {
         weight: Array2::from_shape_vec((inputs, outputs), normal_vec(rng, inputs * outputs, sigma))
