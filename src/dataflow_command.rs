@@ -185,9 +185,10 @@ pub fn min_depth_fifo(args: &GraphArgs, ample: usize) -> Result<ExitCode, String
     print_search(&title, &search, args.json, start)
 }
 
-/// `hwformer dataflow min-depth --block ffn --config FILE`: the hidden
-/// FIFO of the ffn the config describes, `args.queries` tokens.
+/// `hwformer dataflow min-depth --block ffn|ternary_ffn --config FILE`:
+/// the hidden FIFO of the FFN the config describes, `args.queries` tokens.
 pub fn min_depth_ffn(
+    block: &str,
     config: &std::path::Path,
     args: &GraphArgs,
     ample: Option<usize>,
@@ -203,10 +204,11 @@ pub fn min_depth_ffn(
         ));
     }
     let start = Instant::now();
-    let search = hwformer_sim::timing::ffn_depth_search((d_model, d_ff, lanes), args.queries, &pacing, ample)
-        .map_err(|e| e.to_string())?;
+    let search =
+        hwformer_sim::timing::ffn_depth_search(block, (d_model, d_ff, lanes), args.queries, &pacing, ample)
+            .map_err(|e| e.to_string())?;
     let title = format!(
-        "min-depth ffn {d_model} x {d_ff}, {lanes} lanes, {} tokens, valid {} ready {} seed {}",
+        "min-depth {block} {d_model} x {d_ff}, {lanes} lanes, {} tokens, valid {} ready {} seed {}",
         args.queries, args.valid, args.ready, args.seed
     );
     let status = print_search(&title, &search, args.json, start)?;

@@ -125,7 +125,7 @@ fn hidden_fifo(out: &Path, seed: u64) -> Result<ExitCode, String> {
     let pacing = checked_pacing(0.8, 0.8, seed)?;
     let start = std::time::Instant::now();
     let search =
-        ffn_depth_search((d_model, d_ff, lanes), tokens, &pacing, d_ff).map_err(|e| e.to_string())?;
+        ffn_depth_search("ffn", (d_model, d_ff, lanes), tokens, &pacing, d_ff).map_err(|e| e.to_string())?;
     let found = search.fifos.first().ok_or("the ffn graph has no FIFO")?;
     println!(
         "\nthe ffn's hidden FIFO (hwformer dataflow min-depth --block ffn --config {} --queries {tokens} \

@@ -92,6 +92,10 @@ pub enum BlockArg {
     Linear,
     /// The FFN y = W2 act(W1 x + b1) + b2, two linear engines (--config).
     Ffn,
+    /// The BitNet b1.58 FFN: ternary weights, 8-bit absmax activations,
+    /// adders in the lanes (--config, as ffn).
+    #[value(name = "ternary_ffn")]
+    TernaryFfn,
 }
 
 impl BlockArg {
@@ -103,6 +107,7 @@ impl BlockArg {
             Self::Fifo => "fifo",
             Self::Linear => "linear",
             Self::Ffn => "ffn",
+            Self::TernaryFfn => "ternary_ffn",
         }
     }
 }
@@ -247,7 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Dataflow(DataflowCommand::Attention(args)) => dataflow_sdpa(&args),
         Command::Dataflow(DataflowCommand::MinDepth(args)) => match args.block {
             None => dataflow_min_depth(&args.attention),
-            Some(block @ (BlockArg::Fifo | BlockArg::Ffn)) => {
+            Some(block @ (BlockArg::Fifo | BlockArg::Ffn | BlockArg::TernaryFfn)) => {
                 let a = &args.attention;
                 let graph = dataflow_command::GraphArgs {
                     d: 1,
@@ -261,15 +266,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 };
                 match (block, &args.config) {
                     (BlockArg::Fifo, None) => dataflow_command::min_depth_fifo(&graph, args.ample.unwrap_or(256)),
-                    (BlockArg::Ffn, Some(config)) => dataflow_command::min_depth_ffn(config, &graph, args.ample),
-                    (BlockArg::Ffn, None) => {
-                        Err("min-depth --block ffn needs --config FILE.toml (its d_model, d_ff and lanes)".into())
+                    (BlockArg::Ffn | BlockArg::TernaryFfn, Some(config)) => {
+                        dataflow_command::min_depth_ffn(block.name(), config, &graph, args.ample)
                     }
-                    _ => Err("--config goes with --block ffn".into()),
+                    (BlockArg::Ffn | BlockArg::TernaryFfn, None) => Err(format!(
+                        "min-depth --block {} needs --config FILE.toml (its d_model, d_ff and lanes)",
+                        block.name()
+                    )),
+                    _ => Err("--config goes with --block ffn or ternary_ffn".into()),
                 }
             }
             Some(other) => Err(format!(
-                "{} has no FIFO to size; --block takes fifo or ffn (or leave it out for the attention graphs)",
+                "{} has no FIFO to size; --block takes fifo, ffn or ternary_ffn (or leave it out for the attention graphs)",
                 other.name()
             )),
         },

@@ -220,9 +220,11 @@ fn inference(block: crate::BlockArg) -> Inference {
     match block {
         crate::BlockArg::Sdpa => Inference::Query,
         crate::BlockArg::Softmax => Inference::Row,
-        crate::BlockArg::Exp | crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
-            Inference::Batch
-        }
+        crate::BlockArg::Exp
+        | crate::BlockArg::Fifo
+        | crate::BlockArg::Linear
+        | crate::BlockArg::Ffn
+        | crate::BlockArg::TernaryFfn => Inference::Batch,
     }
 }
 
@@ -442,9 +444,10 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
             format!("datapath count (per logit x {n}, per row)"),
         ),
         crate::BlockArg::Sdpa => return Err("sdpa takes its cycles from sdpa_cycles".into()),
-        crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
-            return Err(format!("no estimate for {}", args.block.name()))
-        }
+        crate::BlockArg::Fifo
+        | crate::BlockArg::Linear
+        | crate::BlockArg::Ffn
+        | crate::BlockArg::TernaryFfn => return Err(format!("no estimate for {}", args.block.name())),
     };
     match args.cycles_from {
         CyclesFrom::Model => Ok(Cycles::new(
@@ -473,7 +476,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
     let block = args.block.name();
     if matches!(
         args.block,
-        crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn
+        crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn | crate::BlockArg::TernaryFfn
     ) {
         return Err(format!(
             "estimate knows exp, softmax and sdpa; {block} is not priced yet \
@@ -481,9 +484,11 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         ));
     }
     let n_max = match args.block {
-        crate::BlockArg::Exp | crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
-            1 << 24
-        }
+        crate::BlockArg::Exp
+        | crate::BlockArg::Fifo
+        | crate::BlockArg::Linear
+        | crate::BlockArg::Ffn
+        | crate::BlockArg::TernaryFfn => 1 << 24,
         crate::BlockArg::Softmax => SOFTMAX_N_MAX,
         crate::BlockArg::Sdpa => SDPA_N_MAX,
     };
@@ -560,7 +565,11 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
                 args.d, args.n, args.n
             ),
             crate::BlockArg::Softmax => println!("softmax: one row of {} logits", args.n),
-            crate::BlockArg::Exp | crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn => {
+            crate::BlockArg::Exp
+            | crate::BlockArg::Fifo
+            | crate::BlockArg::Linear
+            | crate::BlockArg::Ffn
+            | crate::BlockArg::TernaryFfn => {
                 println!("{block}: {} elements", args.n)
             }
         }

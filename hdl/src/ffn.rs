@@ -18,10 +18,14 @@ use crate::layer_weights::{
     activation_name, layer_from_tensors, parse_activation, quantized, raw_tensors, read_weights,
     weights_file, LayerSettings,
 };
-use crate::linear::{self, check_lanes, check_stream_format, measured_error, token_manifest, LinearUnit};
+use crate::linear::{
+    self, check_lanes, check_stream_format, measured_error, token_manifest, EngineTiming, LinearUnit,
+    INT16_ENGINE,
+};
 use crate::manifest::{Manifest, Param};
-use hwformer_quant::integer::ffn::IntFfn;
+use hwformer_quant::integer::ffn::{FfnFormats, IntFfn};
 use hwformer_quant::integer::linear::LinearFormats;
+use hwformer_quant::reference::Activation;
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
@@ -33,13 +37,19 @@ pub fn token_cycles(d_model: u64, d_ff: u64, lanes: u64) -> u64 {
 }
 
 /// Cycles from a token's last input beat to its first output's `tvalid`
-/// when nothing stalls and the block was idle: the up engine's first
-/// output, then its last hidden value (`G - 1` more groups of `d_model`
-/// issues and `P - 1` lanes, or `d_ff - 1` cycles when the bank is the
-/// slower), the FIFO's register, and the down engine's first output.
+/// when nothing stalls and the block was idle ([`INT16_ENGINE`]'s, see
+/// [`first_output_delay_of`]).
 pub fn first_output_delay(d_model: u64, d_ff: u64, lanes: u64) -> u64 {
+    first_output_delay_of(&INT16_ENGINE, d_model, d_ff, lanes)
+}
+
+/// The same for an FFN of two `engine`s: the up engine's first output,
+/// then its last hidden value (`G - 1` more groups of `d_model` issues and
+/// `P - 1` lanes, or `d_ff - 1` cycles when the bank is the slower), the
+/// FIFO's register, and the down engine's first output.
+pub fn first_output_delay_of(engine: &EngineTiming, d_model: u64, d_ff: u64, lanes: u64) -> u64 {
     let last_hidden = ((d_ff / lanes - 1) * d_model + lanes - 1).max(d_ff - 1);
-    linear::first_output_delay(d_model) + last_hidden + 1 + linear::first_output_delay(d_ff)
+    engine.first_output_delay(d_model) + last_hidden + 1 + engine.first_output_delay(d_ff)
 }
 
 /// The FFN with `P` lanes in each engine.
@@ -114,58 +124,96 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for FfnUnit<P, WP, 
     }
 }
 
-/// The ffn block's model for `settings` (defaults: d_model 64, d_ff 256,
-/// 8 lanes, GELU) and `formats` (`x`, `w`, `h` hidden, `y`; defaults
-/// Q3.12, Q1.14, Q5.10, Q3.12).
+/// What an FFN block's settings and formats say, checked, with their
+/// defaults: d_model 64, d_ff 256, 8 lanes, GELU, the hidden FIFO's
+/// depth, and the formats `x`, `w` (weights, or the ternary scales), `h`
+/// (hidden), `y`: Q3.12, Q1.14, Q5.10, Q3.12.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FfnSettings {
+    /// Model width.
+    pub d_model: usize,
+    /// Hidden width.
+    pub d_ff: usize,
+    /// Lanes of each engine.
+    pub lanes: usize,
+    /// The activation between the layers.
+    pub activation: Activation,
+    /// Slots of the hidden FIFO.
+    pub hidden_depth: usize,
+    /// The formats.
+    pub formats: FfnFormats,
+}
+
+/// The settings of FFN block `block` (`ffn`, `ternary_ffn`), checked.
+pub fn ffn_settings(
+    block: &str,
+    settings: &LayerSettings,
+    formats: &BTreeMap<String, QFormat>,
+) -> Result<FfnSettings, String> {
+    for name in formats.keys() {
+        if !["x", "w", "h", "y"].contains(&name.as_str()) {
+            return Err(format!("formats.{name}: {block} has the formats x, w, h and y"));
+        }
+    }
+    if settings.d_in.is_some() || settings.d_out.is_some() {
+        return Err(format!(
+            "d_in and d_out are settings of linear; {block} has d_model and d_ff"
+        ));
+    }
+    let hidden_depth = hidden_depth(settings)?;
+    let defaults = FfnFormats::default_design();
+    let get = |name: &str, default: QFormat| formats.get(name).copied().unwrap_or(default);
+    let f = FfnFormats {
+        input: get("x", defaults.input),
+        weight: get("w", defaults.weight),
+        hidden: get("h", defaults.hidden),
+        output: get("y", defaults.output),
+    };
+    for (name, format) in [("x", f.input), ("h", f.hidden), ("y", f.output)] {
+        check_stream_format(name, format)?;
+    }
+    let (d_model, d_ff, lanes) = sizes(settings)?;
+    let activation = parse_activation(settings.activation.as_deref().unwrap_or("gelu"))?
+        .ok_or_else(|| format!("activation = \"none\": {block} has ReLU or GELU between its layers"))?;
+    Ok(FfnSettings {
+        d_model,
+        d_ff,
+        lanes,
+        activation,
+        hidden_depth,
+        formats: f,
+    })
+}
+
+/// The ffn block's model for `settings` and `formats` ([`ffn_settings`]).
 pub fn settings_model(
     settings: &LayerSettings,
     formats: &BTreeMap<String, QFormat>,
 ) -> Result<IntFfn, String> {
-    for name in formats.keys() {
-        if !["x", "w", "h", "y"].contains(&name.as_str()) {
-            return Err(format!("formats.{name}: ffn has the formats x, w, h and y"));
-        }
-    }
-    if settings.d_in.is_some() || settings.d_out.is_some() {
-        return Err("d_in and d_out are settings of linear; ffn has d_model and d_ff".into());
-    }
-    hidden_depth(settings)?;
-    let q = |bits, frac| QFormat::signed(bits, frac).expect("valid");
-    let get = |name: &str, default: QFormat| formats.get(name).copied().unwrap_or(default);
-    let (x, w, h, y) = (
-        get("x", q(16, 12)),
-        get("w", q(16, 14)),
-        get("h", q(16, 10)),
-        get("y", q(16, 12)),
-    );
-    for (name, f) in [("x", x), ("h", h), ("y", y)] {
-        check_stream_format(name, f)?;
-    }
-    let (d_model, d_ff, _) = sizes(settings)?;
-    let activation = parse_activation(settings.activation.as_deref().unwrap_or("gelu"))?
-        .ok_or("activation = \"none\": an FFN has ReLU or GELU between its layers")?;
+    let s = ffn_settings("ffn", settings, formats)?;
+    let f = s.formats;
     let up_formats = LinearFormats {
-        input: x,
-        weight: w,
-        output: h,
+        input: f.input,
+        weight: f.weight,
+        output: f.hidden,
     };
     let down_formats = LinearFormats {
-        input: h,
-        weight: w,
-        output: y,
+        input: f.hidden,
+        weight: f.weight,
+        output: f.output,
     };
     let up = quantized(
         &settings.weights,
         ("w1", "b1"),
-        (d_model, d_ff),
+        (s.d_model, s.d_ff),
         up_formats,
-        Some(activation),
+        Some(s.activation),
         1,
     )?;
     let down = quantized(
         &settings.weights,
         ("w2", "b2"),
-        (d_ff, d_model),
+        (s.d_ff, s.d_model),
         down_formats,
         None,
         2,

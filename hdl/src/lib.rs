@@ -9,7 +9,8 @@
 //!
 //! Blocks: the exponential unit (`exp`), row softmax (`softmax`),
 //! streaming attention for one head (`sdpa`), a stream FIFO (`fifo`), one
-//! linear layer (`linear`) and the feed-forward network (`ffn`), built
+//! linear layer (`linear`), the feed-forward network (`ffn`) and its
+//! BitNet b1.58 form with ternary weights (`ternary_ffn`), built
 //! from the shared reciprocal unit (`reciprocal`), wide products and
 //! rounding shifters (`fixed`), table ROMs (`rom`), weight ROMs
 //! (`weight_rom`) and activations (`activation`). [`export_block`] writes
@@ -31,6 +32,8 @@ pub mod reciprocal;
 pub mod rom;
 pub mod sdpa;
 pub mod softmax;
+pub mod ternary_ffn;
+pub mod ternary_linear;
 pub mod weight_rom;
 
 use hwformer_quant::integer::sdpa::SdpaConfig;
@@ -40,10 +43,10 @@ pub use layer_weights::{LayerSettings, WeightsSource};
 use std::collections::BTreeMap;
 
 /// Names of the blocks [`export_block`] knows.
-pub const BLOCKS: [&str; 6] = ["exp", "softmax", "sdpa", "fifo", "linear", "ffn"];
+pub const BLOCKS: [&str; 7] = ["exp", "softmax", "sdpa", "fifo", "linear", "ffn", "ternary_ffn"];
 
 /// Blocks that hold weights (and write a weights file beside their Verilog).
-pub const LAYER_BLOCKS: [&str; 2] = ["linear", "ffn"];
+pub const LAYER_BLOCKS: [&str; 3] = ["linear", "ffn", "ternary_ffn"];
 
 /// Builds block `block` (`d` lanes for sdpa, depth for fifo, ignored
 /// otherwise) in its default formats: its Verilog and its manifest, in memory.
@@ -76,6 +79,7 @@ pub fn build_block_with(
     match block {
         "linear" => linear::export(layer, formats),
         "ffn" => ffn::export(layer, formats),
+        "ternary_ffn" => ternary_ffn::export(layer, formats),
         other => plain(build_plain_block(other, d, formats)),
     }
 }

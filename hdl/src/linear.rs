@@ -409,11 +409,41 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
     }
 }
 
+/// The stage counts of a matrix-vector engine, as its handshake graph
+/// (`hwformer_dataflow`'s `MatrixVector` and the pipeline after it) takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineTiming {
+    /// Lock-step stages from an element's issue to its accumulation.
+    pub issue_stages: u64,
+    /// Cycles after a token's last beat before it can be issued.
+    pub setup_cycles: u64,
+    /// Registers after the bank, moving together.
+    pub output_stages: u64,
+}
+
+impl EngineTiming {
+    /// Cycles from a token's last input beat to its first output's
+    /// `tvalid` when nothing stalls and the engine was idle: the setup,
+    /// `d_in` issues of the first group, the issue stages, the bank and
+    /// the registers after it.
+    pub fn first_output_delay(&self, d_in: u64) -> u64 {
+        d_in + self.setup_cycles + self.issue_stages + self.output_stages + 1
+    }
+}
+
+/// The int16 engine: three issue stages (reads, products, accumulators),
+/// no setup, two registers after the bank (the rounded value, then the
+/// activation's `y`).
+pub const INT16_ENGINE: EngineTiming = EngineTiming {
+    issue_stages: LINEAR_STAGES,
+    setup_cycles: 0,
+    output_stages: LINEAR_OUTPUT_STAGES,
+};
+
 /// Cycles from a token's last input beat to its first output's `tvalid`
-/// when nothing stalls: `d_in` issues of the first group, the three
-/// stages, the bank, the rounded register and the output register.
+/// when nothing stalls ([`INT16_ENGINE`]).
 pub fn first_output_delay(d_in: u64) -> u64 {
-    d_in + LINEAR_STAGES + LINEAR_OUTPUT_STAGES + 1
+    INT16_ENGINE.first_output_delay(d_in)
 }
 
 /// Registers after the bank: the rounded value, then the activation's

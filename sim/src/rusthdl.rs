@@ -13,6 +13,7 @@ use hwformer_hdl::linear::LinearUnit;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_hdl::sdpa::SdpaUnit;
 use hwformer_hdl::softmax::SoftmaxUnit;
+use hwformer_hdl::ternary_ffn::TernaryFfnUnit;
 use rust_hdl::core::vcd_probe::VCDProbe;
 use rust_hdl::prelude::*;
 use std::cell::RefCell;
@@ -136,7 +137,10 @@ one_in_one_out!(
 /// The layer blocks: generic over their lanes, one stream each way.
 macro_rules! layer_block {
     ($ty:ident) => {
-        impl<const P: usize, const WP: usize, const WB: usize> StreamSignals for $ty<P, WP, WB> {
+        layer_block!($ty, P, WP, WB);
+    };
+    ($ty:ident, $($param:ident),+) => {
+        impl<$(const $param: usize),+> StreamSignals for $ty<$($param),+> {
             fn set_clock(&mut self, high: bool) {
                 self.clock.next = high.into();
             }
@@ -166,6 +170,7 @@ macro_rules! layer_block {
 
 layer_block!(LinearUnit);
 layer_block!(FfnUnit);
+layer_block!(TernaryFfnUnit, P, W2);
 
 impl<const D: usize, const W: usize, const KV: usize> StreamSignals for SdpaUnit<D, W, KV> {
     fn set_clock(&mut self, high: bool) {
@@ -394,6 +399,19 @@ pub fn rusthdl_model(
                 FfnUnit,
                 |Unit| model(Unit::new(&ffn, depth), manifest, vcd),
                 Err(invalid(format!("no rust-hdl ffn of {lanes} lanes")))
+            )
+        }
+        "ternary_ffn" => {
+            let ffn = hwformer_hdl::ternary_ffn::model_from_folder(dir, manifest).map_err(invalid)?;
+            let lanes = manifest.count("lanes", 1, 64).map_err(invalid)?;
+            let depth = manifest
+                .count("hidden_depth", 1, hwformer_hdl::fifo::FIFO_DEPTH_MAX)
+                .map_err(invalid)?;
+            hwformer_hdl::with_ternary_lanes!(
+                lanes,
+                TernaryFfnUnit,
+                |Unit| model(Unit::new(&ffn, depth), manifest, vcd),
+                Err(invalid(format!("no rust-hdl ternary_ffn of {lanes} lanes")))
             )
         }
         other => Err(invalid(format!("no rust-hdl model of block `{other}`"))),

@@ -12,8 +12,10 @@ use hwformer_dataflow::handshake::min_depth::{self, DepthSearch};
 use hwformer_dataflow::handshake::units::{MatrixSize, RingSize, Stalling};
 use hwformer_dataflow::handshake::{Graph, GraphError, RunOptions};
 use hwformer_dataflow::pacing::Pacing;
+use hwformer_hdl::linear::{EngineTiming, INT16_ENGINE};
 use hwformer_hdl::manifest::{Direction, Manifest};
-use hwformer_hdl::{exp, linear, reciprocal, sdpa, softmax};
+use hwformer_hdl::ternary_linear::TERNARY_ENGINE;
+use hwformer_hdl::{exp, reciprocal, sdpa, softmax};
 
 /// The handshake graph description of the block a manifest describes
 /// (an error if the manifest's streams are not the graph's, in order).
@@ -52,38 +54,57 @@ pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
     Ok(graph)
 }
 
-/// The engine of a layer of `d_in` inputs, `d_out` outputs and `lanes` lanes.
-pub fn matrix_size(d_in: usize, d_out: usize, lanes: usize) -> Result<MatrixSize, SimError> {
+/// The engine of a layer of `d_in` inputs, `d_out` outputs and `lanes`
+/// lanes, with `engine`'s stage counts.
+pub fn matrix_size(
+    d_in: usize,
+    d_out: usize,
+    lanes: usize,
+    engine: &EngineTiming,
+) -> Result<MatrixSize, SimError> {
     hwformer_hdl::linear::check_lanes(lanes, d_out, "d_out").map_err(SimError::Invalid)?;
     let fit = |v: usize| u32::try_from(v).map_err(|_| SimError::Invalid(format!("{v} is too large")));
     Ok(MatrixSize {
         d_in: fit(d_in)?,
         groups: fit(d_out / lanes)?,
         lanes: fit(lanes)?,
+        issue_stages: engine.issue_stages as u32,
+        setup_cycles: engine.setup_cycles as u32,
     })
 }
 
-/// The linear block's timing: its engine's sizes and hdl's output stages.
+/// The linear block's timing: its engine's sizes and hdl's stage counts.
 pub fn linear_timing(d_in: usize, d_out: usize, lanes: usize) -> Result<BlockTiming, SimError> {
     Ok(BlockTiming::Linear {
-        size: matrix_size(d_in, d_out, lanes)?,
-        output_stages: linear::LINEAR_OUTPUT_STAGES as u32,
+        size: matrix_size(d_in, d_out, lanes, &INT16_ENGINE)?,
+        output_stages: INT16_ENGINE.output_stages as u32,
     })
 }
 
-/// The ffn's timing: two engines and a hidden FIFO of `hidden_depth`.
+/// An FFN's timing (`engine` is the int16 or the ternary one): two
+/// engines and a hidden FIFO of `hidden_depth`.
 pub fn ffn_timing(
     d_model: usize,
     d_ff: usize,
     lanes: usize,
     hidden_depth: usize,
+    engine: &EngineTiming,
 ) -> Result<BlockTiming, SimError> {
     Ok(BlockTiming::Ffn {
-        up: matrix_size(d_model, d_ff, lanes)?,
+        up: matrix_size(d_model, d_ff, lanes, engine)?,
         hidden_depth,
-        down: matrix_size(d_ff, d_model, lanes)?,
-        output_stages: linear::LINEAR_OUTPUT_STAGES as u32,
+        down: matrix_size(d_ff, d_model, lanes, engine)?,
+        output_stages: engine.output_stages as u32,
     })
+}
+
+/// The engine timing of FFN block `block` (`ffn` or `ternary_ffn`).
+pub fn ffn_engine(block: &str) -> Result<(&'static str, EngineTiming), SimError> {
+    match block {
+        "ffn" => Ok(("ffn", INT16_ENGINE)),
+        "ternary_ffn" => Ok(("ternary_ffn", TERNARY_ENGINE)),
+        other => Err(SimError::Invalid(format!("`{other}` is not an FFN block"))),
+    }
 }
 
 /// The graph of a layer block (`linear`, `ffn`), sized from its manifest.
@@ -103,7 +124,8 @@ fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
             let depth = manifest
                 .count("hidden_depth", 1, hwformer_hdl::fifo::FIFO_DEPTH_MAX)
                 .map_err(invalid)?;
-            ("ffn", ffn_timing(d_model, d_ff, lanes, depth)?)
+            let (block, engine) = ffn_engine(&manifest.block)?;
+            (block, ffn_timing(d_model, d_ff, lanes, depth, &engine)?)
         }
     };
     Ok(BlockGraph {
@@ -212,7 +234,7 @@ pub fn boundary_beats(
     Ok(match block {
         // layer blocks: tokens of n elements in, as many out (linear's
         // d_out = d_in here; ffn's output token is d_model wide)
-        "exp" | "fifo" | "ffn" => (vec![groups(n)], vec![n * inferences]),
+        "exp" | "fifo" | "ffn" | "ternary_ffn" => (vec![groups(n)], vec![n * inferences]),
         "softmax" => {
             limit(softmax::SOFTMAX_N_MAX)?;
             (vec![groups(n)], vec![n * inferences])
@@ -322,23 +344,25 @@ pub fn fifo_depth_search(
     .map_err(fail)
 }
 
-/// The ffn's hidden FIFO searched (`min_depth::search`): `tokens` tokens
-/// of `d_model` under `pacing`, every depth from 1 to `ample`; the
-/// engines as `ffn_timing` builds them.
+/// An FFN block's (`ffn`, `ternary_ffn`) hidden FIFO searched
+/// (`min_depth::search`): `tokens` tokens of `d_model` under `pacing`,
+/// every depth from 1 to `ample`; the engines as `ffn_timing` builds them.
 pub fn ffn_depth_search(
+    block: &str,
     (d_model, d_ff, lanes): (usize, usize, usize),
     tokens: usize,
     pacing: &Pacing,
     ample: usize,
 ) -> Result<DepthSearch, SimError> {
-    let (inputs, expected) = boundary_beats("ffn", d_model, tokens)?;
-    ffn_timing(d_model, d_ff, lanes, ample)?;
+    let (block, engine) = ffn_engine(block)?;
+    let (inputs, expected) = boundary_beats(block, d_model, tokens)?;
+    ffn_timing(d_model, d_ff, lanes, ample, &engine)?;
     let fail = |e: GraphError| SimError::Invalid(e.to_string());
     min_depth::search(&["hidden fifo"], ample, |depths| {
-        let timing =
-            ffn_timing(d_model, d_ff, lanes, depths[0]).map_err(|e| GraphError::Invalid(e.to_string()))?;
+        let timing = ffn_timing(d_model, d_ff, lanes, depths[0], &engine)
+            .map_err(|e| GraphError::Invalid(e.to_string()))?;
         let graph = BlockGraph {
-            block: "ffn",
+            block,
             timing,
             stalling: Stalling::Lockstep,
         };

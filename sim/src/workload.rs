@@ -107,6 +107,17 @@ impl Workload {
                     |x| model.float_reference(x),
                 )
             }
+            "ternary_ffn" => {
+                let model = hwformer_hdl::ternary_ffn::model_from_folder(dir, manifest).map_err(invalid)?;
+                let input = model.up().formats().input;
+                Self::tokens(
+                    model.up().d_in(),
+                    input,
+                    size,
+                    |x| model.run(x),
+                    |x| model.float_reference(x),
+                )
+            }
             _ => Self::new(manifest, size),
         }
     }

@@ -49,6 +49,9 @@ fn designs() -> Vec<(&'static str, LayerSettings)> {
         ("linear", linear(7, 4, 4, "none")),
         ("ffn", ffn(4, 8, 2, "gelu")),
         ("ffn", ffn(8, 4, 4, "relu")),
+        ("ternary_ffn", ffn(4, 8, 2, "gelu")),
+        ("ternary_ffn", ffn(4, 4, 4, "relu")),
+        ("ternary_ffn", ffn(1, 2, 1, "gelu")),
     ]
 }
 
@@ -157,7 +160,14 @@ fn cycles_per_token_and_first_output_delay_are_the_graphs() {
         (64, 256, 8),
     ] {
         let out = full_speed_outputs(
-            timing::ffn_timing(d_model, d_ff, lanes, hwformer_hdl::ffn::HIDDEN_DEPTH_DEFAULT).unwrap(),
+            timing::ffn_timing(
+                d_model,
+                d_ff,
+                lanes,
+                hwformer_hdl::ffn::HIDDEN_DEPTH_DEFAULT,
+                &hwformer_hdl::linear::INT16_ENGINE,
+            )
+            .unwrap(),
             d_model,
             d_model,
             8,
@@ -172,6 +182,78 @@ fn cycles_per_token_and_first_output_delay_are_the_graphs() {
             out[7 * d_model] - out[6 * d_model],
             formula,
             "ffn {d_model} x {d_ff}, {lanes} lanes"
+        );
+    }
+}
+
+/// One ternary engine's graph at full speed: the first output's cycle of
+/// each of `tokens` tokens.
+fn ternary_engine_outputs(d_in: usize, d_out: usize, lanes: usize, tokens: usize) -> Vec<u64> {
+    let engine = hwformer_hdl::ternary_linear::TERNARY_ENGINE;
+    let timing = BlockTiming::Linear {
+        size: timing::matrix_size(d_in, d_out, lanes, &engine).unwrap(),
+        output_stages: engine.output_stages as u32,
+    };
+    let out = full_speed_outputs(timing, d_in, d_out, tokens);
+    (0..tokens).map(|t| out[t * d_out]).collect()
+}
+
+#[test]
+fn ternary_cycles_per_token_are_the_graphs() {
+    let engine = hwformer_hdl::ternary_linear::TERNARY_ENGINE;
+    for d_in in 1..=17 {
+        for d_out in [1, 2, 4, 8, 16, 32, 64] {
+            for lanes in hwformer_hdl::linear::LINEAR_LANE_CHOICES {
+                if d_out % lanes != 0 {
+                    continue;
+                }
+                let first = ternary_engine_outputs(d_in, d_out, lanes, 8);
+                let formula =
+                    hwformer_hdl::ternary_ffn::engine_token_cycles(d_in as u64, d_out as u64, lanes as u64);
+                // over two tokens, as the setup's wait alternates between the halves
+                let measured = (first[7] - first[5]) as f64 / 2.0;
+                if d_in as u64 >= engine.setup_cycles {
+                    assert_eq!(
+                        measured, formula,
+                        "d_in {d_in} d_out {d_out} lanes {lanes}: {first:?}"
+                    );
+                } else {
+                    assert!(
+                        measured <= formula,
+                        "d_in {d_in} d_out {d_out} lanes {lanes}: {first:?}"
+                    );
+                }
+                assert_eq!(
+                    first[0] - (d_in as u64 - 1),
+                    engine.first_output_delay(d_in as u64),
+                    "d_in {d_in} d_out {d_out} lanes {lanes}"
+                );
+            }
+        }
+    }
+    for (d_model, d_ff, lanes) in [(4, 16, 4), (8, 8, 8), (16, 64, 16), (64, 256, 8)] {
+        let out = full_speed_outputs(
+            timing::ffn_timing(
+                d_model,
+                d_ff,
+                lanes,
+                hwformer_hdl::ffn::HIDDEN_DEPTH_DEFAULT,
+                &engine,
+            )
+            .unwrap(),
+            d_model,
+            d_model,
+            8,
+        );
+        assert_eq!(
+            out[0] - (d_model as u64 - 1),
+            hwformer_hdl::ternary_ffn::first_output_delay(d_model as u64, d_ff as u64, lanes as u64),
+            "ternary ffn {d_model} x {d_ff}, {lanes} lanes: first output"
+        );
+        assert_eq!(
+            (out[7 * d_model] - out[5 * d_model]) as f64 / 2.0,
+            hwformer_hdl::ternary_ffn::token_cycles(d_model as u64, d_ff as u64, lanes as u64),
+            "ternary ffn {d_model} x {d_ff}, {lanes} lanes"
         );
     }
 }
@@ -332,7 +414,7 @@ fn the_hidden_fifo_depth_the_search_finds_keeps_full_throughput_on_verilator_and
         ready_probability: 0.8,
         seed: 5,
     };
-    let search = timing::ffn_depth_search((d_model, d_ff, lanes), tokens, &pacing, d_ff).unwrap();
+    let search = timing::ffn_depth_search("ffn", (d_model, d_ff, lanes), tokens, &pacing, d_ff).unwrap();
     let found = &search.fifos[0];
     assert!(
         found.full_throughput_depth > 1 && found.full_throughput_depth < d_ff,

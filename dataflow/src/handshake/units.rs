@@ -671,7 +671,7 @@ impl Unit for RowRing {
     }
 }
 
-/// Sizes of a [`MatrixVector`] engine.
+/// Sizes and stage counts of a [`MatrixVector`] engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatrixSize {
     /// Input beats per token.
@@ -680,32 +680,48 @@ pub struct MatrixSize {
     pub groups: u32,
     /// Outputs per group (one beat each).
     pub lanes: u32,
+    /// Lock-step stages from an element's issue to its accumulation
+    /// (2 to 8; the int16 engine has 3: reads, products, accumulators).
+    pub issue_stages: u32,
+    /// Cycles after a token's last beat before it can be issued (0, or
+    /// the per-token scale's setup of the ternary engine); while they
+    /// run, the next token's last beat waits.
+    pub setup_cycles: u32,
 }
+
+/// Most issue stages a [`MatrixVector`] models.
+pub const ISSUE_STAGES_MAX: u32 = 8;
 
 /// A matrix-vector engine (the linear block): a token buffer of two
 /// halves loads a token of `d_in` beats into one half while the other's
 /// token is issued, `groups × d_in` elements through a lock-step pipeline
-/// of three stages into the accumulators; each finished group moves into
-/// a bank, whose `lanes` outputs leave one a cycle through an output
-/// register. The pipeline stalls only while a finished group waits for
-/// the bank.
+/// of `issue_stages` stages into the accumulators; each finished group
+/// moves into a bank, whose `lanes` outputs leave one a cycle through an
+/// output register. The pipeline stalls only while a finished group waits
+/// for the bank. A token can be issued `setup_cycles` after its last beat.
 ///
 /// ```text
-///   in ─▶ [half 0 | half 1] ─▶ issue (group, element) ─▶ [1][2][3 acc] ─done─▶ [bank] ─lane─▶ [y] ─▶ out
-///   in.ready = held < 2          advance = !done | bank free (or its last lane leaving)
+///   in ─▶ [half 0 | half 1] ─setup─▶ issue (group, element) ─▶ [1]..[k acc] ─done─▶ [bank] ─lane─▶ [y] ─▶ out
+///   in.ready = held < 2 (and no setup running at a token's last beat)
+///   advance = !done | bank free (or its last lane leaving)
 /// ```
 #[derive(Debug, Clone)]
 pub struct MatrixVector {
     input: LinkId,
     out: LinkId,
     size: MatrixSize,
-    /// Whole tokens in the buffer, waiting or being issued (0 to 2).
+    /// Whole tokens in the buffer, in setup, waiting or being issued (0 to 2).
     held: u8,
+    /// Tokens whose setup is over (0 to 2).
+    issuable: u8,
+    /// Setup cycles left for the last token loaded.
+    setup_left: u32,
     loaded: u32,
     element: u32,
     group: u32,
-    /// Stage 1 and 2: (valid, last element of its group, in the token's last group).
-    stages: [(bool, bool, bool); 2],
+    /// Stages 1 to k - 1: (valid, last element of its group, in the token's
+    /// last group); entries past `issue_stages - 1` stay empty.
+    stages: [(bool, bool, bool); ISSUE_STAGES_MAX as usize - 1],
     done: bool,
     done_last: bool,
     bank_full: bool,
@@ -716,7 +732,8 @@ pub struct MatrixVector {
 }
 
 impl MatrixVector {
-    /// An engine of `size` (each size at least 1).
+    /// An engine of `size` (each size at least 1, issue stages 2 to
+    /// [`ISSUE_STAGES_MAX`]).
     pub fn new(input: LinkId, out: LinkId, size: MatrixSize) -> Self {
         Self {
             input,
@@ -725,12 +742,16 @@ impl MatrixVector {
                 d_in: size.d_in.max(1),
                 groups: size.groups.max(1),
                 lanes: size.lanes.max(1),
+                issue_stages: size.issue_stages.clamp(2, ISSUE_STAGES_MAX),
+                setup_cycles: size.setup_cycles,
             },
             held: 0,
+            issuable: 0,
+            setup_left: 0,
             loaded: 0,
             element: 0,
             group: 0,
-            stages: [(false, false, false); 2],
+            stages: [(false, false, false); ISSUE_STAGES_MAX as usize - 1],
             done: false,
             done_last: false,
             bank_full: false,
@@ -754,7 +775,8 @@ impl Unit for MatrixVector {
     }
     #[inline]
     fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
-        wires[self.input.0].ready = self.held < 2;
+        wires[self.input.0].ready =
+            self.held < 2 && !(self.setup_left > 0 && self.loaded == self.size.d_in - 1);
     }
     #[inline]
     fn edge(&mut self, wires: &[Wire], _: &Cycle) {
@@ -764,26 +786,36 @@ impl Unit for MatrixVector {
         let send = self.bank_full && (!self.y_valid || out_ready);
         let to_bank = self.done && (!self.bank_full || (send && self.lane == s.lanes - 1));
         let advance = !self.done || to_bank;
-        let issue = self.held > 0 && advance;
+        let issue = self.issuable > 0 && advance;
         // registers read below are their values before this edge
         let (done_last, bank_last, lane) = (self.done_last, self.bank_last, self.lane);
-        let mut held = self.held;
+        let (mut held, mut issuable) = (self.held, self.issuable);
+        if self.setup_left > 0 {
+            self.setup_left -= 1;
+            if self.setup_left == 0 {
+                issuable += 1;
+            }
+        }
         if take {
             if self.loaded == s.d_in - 1 {
                 self.loaded = 0;
                 held += 1;
+                if s.setup_cycles == 0 {
+                    issuable += 1;
+                } else {
+                    self.setup_left = s.setup_cycles;
+                }
             } else {
                 self.loaded += 1;
             }
         }
         if advance {
-            let [stage1, (v2, last2, token_last2)] = self.stages;
-            self.done = v2 && last2;
-            self.done_last = token_last2;
-            self.stages = [
-                (issue, self.element == s.d_in - 1, self.group == s.groups - 1),
-                stage1,
-            ];
+            let last = s.issue_stages as usize - 2;
+            let (v, last_element, token_last) = self.stages[last];
+            self.done = v && last_element;
+            self.done_last = token_last;
+            self.stages.copy_within(0..last, 1);
+            self.stages[0] = (issue, self.element == s.d_in - 1, self.group == s.groups - 1);
         }
         if issue {
             if self.element == s.d_in - 1 {
@@ -791,6 +823,7 @@ impl Unit for MatrixVector {
                 if self.group == s.groups - 1 {
                     self.group = 0;
                     held -= 1;
+                    issuable -= 1;
                 } else {
                     self.group += 1;
                 }
@@ -799,6 +832,7 @@ impl Unit for MatrixVector {
             }
         }
         self.held = held;
+        self.issuable = issuable;
         if send {
             self.y_valid = true;
             self.y_last = bank_last && lane == s.lanes - 1;
@@ -830,13 +864,17 @@ impl Unit for MatrixVector {
     }
     fn state(&self) -> String {
         format!(
-            "{} tokens held (loaded {}, element {}, group {}), stages [{}{}], done {}, bank {} (lane {}), y valid {}",
+            "{} tokens held ({} issuable, setup {} left; loaded {}, element {}, group {}), stages [{}], done {}, bank {} (lane {}), y valid {}",
             self.held,
+            self.issuable,
+            self.setup_left,
             self.loaded,
             self.element,
             self.group,
-            if self.stages[0].0 { 'o' } else { '.' },
-            if self.stages[1].0 { 'o' } else { '.' },
+            self.stages[..self.size.issue_stages as usize - 1]
+                .iter()
+                .map(|s| if s.0 { 'o' } else { '.' })
+                .collect::<String>(),
             self.done,
             if self.bank_full { "full" } else { "empty" },
             self.lane,
