@@ -144,6 +144,32 @@ fn linear_and_ffn_lint_clean() {
 }
 
 #[test]
+fn ternary_ffn_lints_clean() {
+    let config = layer_config(
+        "ternary-lint",
+        "block = \"ternary_ffn\"\nd_model = 8\nd_ff = 16\nlanes = 4\nactivation = \"gelu\"\n",
+    );
+    lint_args("ternary_ffn", &["--config", config.to_str().unwrap()]);
+}
+
+#[test]
+fn yosys_gives_the_ternary_ffn_no_dsp_in_its_lanes() {
+    // each engine's multiplies are outside the lanes: the code's (16 x 16),
+    // the two output scales' (24 x 16, 40 x 16: 1 + 2 DSPs) and the
+    // reciprocal's two: 6 an engine, whatever the lane count
+    let dsp = |lanes: usize| {
+        let config = layer_config(
+            &format!("ternary-yosys-p{lanes}"),
+            &format!("block = \"ternary_ffn\"\nd_model = 8\nd_ff = 16\nlanes = {lanes}\n"),
+        );
+        yosys_args("ternary_ffn", &["--config", config.to_str().unwrap()])
+            .resources
+            .dsp
+    };
+    assert_eq!((dsp(1), dsp(8)), (12, 12));
+}
+
+#[test]
 fn yosys_gives_the_linear_block_one_dsp_a_lane() {
     let config = layer_config(
         "linear-yosys",

@@ -4,10 +4,10 @@
 //!
 //! ```text
 //!  SignExtend:    N-bit two's complement -> M bits, the sign bit copied up
-//!  WideProduct:   a (48-bit two's complement) * b (16-bit unsigned), 64 bits
+//!  WideProduct:   a (A-bit two's complement) * b (16-bit unsigned), 64 bits
 //!                 Verilog:  $signed(a) * $signed({1'b0, b})
-//!                 model:    a[15:0]*b + (a[31:16]*b << 16) + (a[47:32]*b << 32)
-//!                           - (a < 0 ? b << 48 : 0)              (mod 2^64)
+//!                 model:    a[15:0]*b + (a[31:16]*b << 16) + ...
+//!                           - (a < 0 ? b << A : 0)               (mod 2^64)
 //!  RoundShift:    y = (x + 2^(k-1)) >>> k   (arithmetic, half-up, k >= 1)
 //!                 saturated = y clamped to [-2^15, 2^15 - 1]
 //! ```
@@ -17,8 +17,8 @@
 
 use rust_hdl::prelude::*;
 
-/// `a * b` for a signed 48-bit `a` and an unsigned 16-bit `b`, exact, as
-/// 64-bit two's complement. Combinational.
+/// `a * b` for a signed `A`-bit `a` (16 to 48 bits) and an unsigned
+/// 16-bit `b`, exact, as 64-bit two's complement. Combinational.
 ///
 /// The simulation model composes the product from 16x16 partial products
 /// (rust-hdl multiplies at most 16x16 bits); the Verilog is one signed
@@ -27,25 +27,42 @@ use rust_hdl::prelude::*;
 /// multiply is also the better hardware: yosys maps it onto the DSPs' own
 /// adders, where the partial-product sum cost fabric adders (about a third
 /// of sdpa's LUTs, the same DSPs: docs/BLOCKS.md), and Verilator evaluates
-/// one 64-bit multiply instead of three and their sum.
-#[derive(LogicBlock, Default)]
-pub struct WideProduct {
+/// one 64-bit multiply instead of three and their sum. `A` is the width
+/// the product needs: a DSP48 multiplies 25 x 18 bits, so `A <= 24` is one
+/// DSP and each further 17 bits of `a` another.
+#[derive(LogicBlock)]
+pub struct WideProduct<const A: usize> {
     /// Signed operand (two's complement bits).
-    pub a: Signal<In, Bits<48>>,
+    pub a: Signal<In, Bits<A>>,
     /// Unsigned operand.
     pub b: Signal<In, Bits<16>>,
     /// The product (two's complement bits).
     pub product: Signal<Out, Bits<64>>,
 }
 
-impl Logic for WideProduct {
+impl<const A: usize> Default for WideProduct<A> {
+    fn default() -> Self {
+        assert!(
+            (16..=48).contains(&A),
+            "a wide product's signed operand has 16 to 48 bits"
+        );
+        Self {
+            a: Default::default(),
+            b: Default::default(),
+            product: Default::default(),
+        }
+    }
+}
+
+impl<const A: usize> Logic for WideProduct<A> {
     fn update(&mut self) {
-        let (a, b) = (self.a.val(), self.b.val());
-        let partial = bit_cast::<64, 32>(a.get_bits::<16>(0) * b)
-            + (bit_cast::<64, 32>(a.get_bits::<16>(16) * b) << 16)
-            + (bit_cast::<64, 32>(a.get_bits::<16>(32) * b) << 32);
-        let correction = if a.get_bit(47) {
-            bit_cast::<64, 16>(b) << 48
+        let (a, b) = (bit_cast::<64, A>(self.a.val()), self.b.val());
+        let mut partial = Bits::<64>::default();
+        for chunk in 0..A.div_ceil(16) {
+            partial = partial + (bit_cast::<64, 32>(a.get_bits::<16>(16 * chunk) * b) << (16 * chunk as u64));
+        }
+        let correction = if a.get_bit(A - 1) {
+            bit_cast::<64, 16>(b) << (A as u64)
         } else {
             Bits::<64>::default()
         };

@@ -134,11 +134,11 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     // accumulator
     sum: DFF<Bits<32>>,
     acc: [DFF<Bits<48>>; D],
-    sum_rescale: WideProduct,
+    sum_rescale: WideProduct<48>,
     sum_round: RoundShift,
-    acc_rescale: [WideProduct; D],
+    acc_rescale: [WideProduct<48>; D],
     acc_round: [RoundShift; D],
-    weighted: [WideProduct; D],
+    weighted: [WideProduct<48>; D],
     // normalizer: one multiplier, a lane a cycle
     normalizer: DFF<Normalizer>,
     held: [DFF<Bits<48>>; D],
@@ -148,12 +148,12 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     held_lane: DFF<Bits<48>>,
     write_lane: DFF<Bits<8>>,
     writing: DFF<Bit>,
-    out_product: WideProduct,
+    out_product: WideProduct<48>,
     out_round: RoundShift,
     out_lanes: [DFF<Bits<16>>; D],
     out_packer: LanePacker<D, W>,
     // scoring
-    score_product: WideProduct,
+    score_product: WideProduct<48>,
     score_round: RoundShift,
     // locals
     advance: Signal<Local, Bit>,

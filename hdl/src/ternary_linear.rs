@@ -12,7 +12,7 @@
 //!   [3] · 127                        (shift and subtract)
 //!   [4] code = round(· / 2^shift)    (8 bits)
 //!   [5] acc_p = (k = 0 ? 0 : acc_p) ± code, or acc_p      (adders only)
-//!  group done ─▶ [bank: P accumulators, γ] ─ lane l ─▶ [acc · γ] ─▶ [· C]
+//!  group done ─▶ [bank: P accumulators, γ] ─ lane l ─▶ [lane, γ] ─▶ [· γ] ─▶ [· C]
 //!        ─▶ round, saturate ─▶ [rounded] ─▶ activation ─▶ [y] ─▶ y
 //! ```
 //!
@@ -22,8 +22,9 @@
 //! Two things differ. A token can be issued only after its setup (its
 //! absmax's reciprocal), [`TERNARY_ENGINE`]`.setup_cycles` after its last
 //! beat; while a setup runs, the next token's last beat waits (the
-//! reciprocal unit is shared). And the registers after the bank are four,
-//! moving together: the two scale products, the rounded value and `y`.
+//! reciprocal unit is shared). And the registers after the bank are five,
+//! moving together: the lane, the two scale products, the rounded value
+//! and `y`.
 //! Multiplies: one in stage 2, two after the bank, none in the lanes.
 
 use crate::activation::ActivationUnit;
@@ -38,11 +39,12 @@ use rust_hdl::prelude::*;
 
 /// The ternary engine's stage counts, for its handshake graph: five issue
 /// stages, four setup cycles (start, seed, Newton, the multiplier
-/// register), four registers after the bank.
+/// register), five registers after the bank (the lane, its two scale
+/// products, the rounded value, `y`).
 pub const TERNARY_ENGINE: EngineTiming = EngineTiming {
     issue_stages: 5,
     setup_cycles: 4,
-    output_stages: 4,
+    output_stages: 5,
 };
 
 /// The ternary engine with `P` lanes; `W2 = 2 P` is the sign ROM's width.
@@ -140,12 +142,15 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     bank_gamma: DFF<Bits<16>>,
     lane: DFF<Bits<8>>,
     select: LaneSelect<P, 24>,
-    widen: SignExtend<24, 48>,
-    times_gamma: WideProduct,
+    selected: DFF<Bits<24>>,
+    selected_gamma: DFF<Bits<16>>,
+    selected_valid: DFF<Bit>,
+    selected_last: DFF<Bit>,
+    times_gamma: WideProduct<24>,
     scaled: DFF<Bits<64>>,
     scaled_valid: DFF<Bit>,
     scaled_last: DFF<Bit>,
-    times_c: WideProduct,
+    times_c: WideProduct<40>,
     product_c: DFF<Bits<64>>,
     product_c_valid: DFF<Bit>,
     product_c_last: DFF<Bit>,
@@ -158,8 +163,7 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     y_valid: DFF<Bit>,
     y_last: DFF<Bit>,
     // the shared datapath pieces of the issue stages
-    x_wide: SignExtend<16, 48>,
-    times_inverse: WideProduct,
+    times_inverse: WideProduct<16>,
     code_round: RoundShift,
     code_wide: SignExtend<8, 24>,
     // locals: one signal per lane (see hwformer_sim::verilator)
@@ -275,7 +279,10 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             bank_gamma: Default::default(),
             lane: Default::default(),
             select: Default::default(),
-            widen: Default::default(),
+            selected: Default::default(),
+            selected_gamma: Default::default(),
+            selected_valid: Default::default(),
+            selected_last: Default::default(),
             times_gamma: Default::default(),
             scaled: Default::default(),
             scaled_valid: Default::default(),
@@ -292,7 +299,6 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             y: Default::default(),
             y_valid: Default::default(),
             y_last: Default::default(),
-            x_wide: Default::default(),
             times_inverse: Default::default(),
             code_round: Default::default(),
             code_wide: Default::default(),
@@ -385,6 +391,10 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             bank_last,
             bank_gamma,
             lane,
+            selected,
+            selected_gamma,
+            selected_valid,
+            selected_last,
             scaled,
             scaled_valid,
             scaled_last,
@@ -473,7 +483,7 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         // the bank is free, or frees as its last lane leaves; the pipeline
         // moves unless a finished group waits for it
         self.y_free.next = !self.y_valid.q.val() | self.m_axis_y_tready.val();
-        self.send.next = self.bank_full.q.val() & (!self.scaled_valid.q.val() | self.y_free.val());
+        self.send.next = self.bank_full.q.val() & (!self.selected_valid.q.val() | self.y_free.val());
         self.to_bank.next = self.done.q.val()
             & (!self.bank_full.q.val() | (self.send.val() & (self.lane.q.val() == self.last_lane.val())));
         self.advance.next = !self.done.q.val() | self.to_bank.val();
@@ -517,8 +527,7 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.issuable.d.next = self.issuable.q.val() - 1;
         }
         // the shared datapath: x · inv, · 127, rounded to the code
-        self.x_wide.value.next = self.x1.q.val();
-        self.times_inverse.a.next = self.x_wide.extended.val();
+        self.times_inverse.a.next = self.x1.q.val();
         self.times_inverse.b.next = self.inverse_1.q.val();
         self.code_round.value.next = self.scaled3.q.val();
         self.code_round.shift.next = self.shift_3.q.val();
@@ -595,28 +604,32 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.select.lanes[i].next = self.bank[i].q.val();
         }
         self.select.index.next = self.lane.q.val();
-        self.widen.value.next = self.select.lane.val();
-        self.times_gamma.a.next = self.widen.extended.val();
-        self.times_gamma.b.next = self.bank_gamma.q.val();
-        // a lane leaves the bank, times γ, when `scaled` is free or moving
+        self.times_gamma.a.next = self.selected.q.val();
+        self.times_gamma.b.next = self.selected_gamma.q.val();
+        // a lane leaves the bank, with its token's γ, when `selected` is
+        // free or moving
         if self.send.val() {
-            self.scaled.d.next = self.times_gamma.product.val();
-            self.scaled_valid.d.next = true;
-            self.scaled_last.d.next = self.bank_last.q.val() & (self.lane.q.val() == self.last_lane.val());
+            self.selected.d.next = self.select.lane.val();
+            self.selected_gamma.d.next = self.bank_gamma.q.val();
+            self.selected_valid.d.next = true;
+            self.selected_last.d.next = self.bank_last.q.val() & (self.lane.q.val() == self.last_lane.val());
             self.lane.d.next = self.lane.q.val() + 1;
             if self.lane.q.val() == self.last_lane.val() {
                 self.bank_full.d.next = false;
             }
         } else if self.y_free.val() {
-            self.scaled_valid.d.next = false;
+            self.selected_valid.d.next = false;
         }
-        // then · C, rounded and saturated, and the activation: moving together
-        self.times_c.a.next = self.scaled.q.val().get_bits::<48>(0);
+        // then · γ, · C, rounded and saturated, and the activation: moving together
+        self.times_c.a.next = self.scaled.q.val().get_bits::<40>(0);
         self.times_c.b.next = self.output_scale.val();
         self.round.value.next = self.product_c.q.val();
         self.round.shift.next = self.out_shift.val();
         self.activation.value.next = self.rounded.q.val();
         if self.y_free.val() {
+            self.scaled.d.next = self.times_gamma.product.val();
+            self.scaled_valid.d.next = self.selected_valid.q.val();
+            self.scaled_last.d.next = self.selected_last.q.val();
             self.product_c.d.next = self.times_c.product.val();
             self.product_c_valid.d.next = self.scaled_valid.q.val();
             self.product_c_last.d.next = self.scaled_last.q.val();

@@ -9,27 +9,37 @@ use hwformer_quant::{Overflow, QFormat, Rounding};
 use rand::Rng;
 use rust_hdl::prelude::*;
 
-const MIN48: i64 = -(1 << 47);
-const MAX48: i64 = (1 << 47) - 1;
-
-#[test]
-fn wide_product_is_exact() {
-    let mut uut = WideProduct::default();
+/// `WideProduct<A>` against i128 products on edge and seeded values.
+fn check_wide_product<const A: usize>() {
+    let mut uut = WideProduct::<A>::default();
     uut.connect_all();
-    let mut rng = seeded(1);
-    let edges = [MIN48, MAX48, -1, 0, 1, -32768, 32767, 1 << 40, -(1 << 40) + 3];
+    let mut rng = seeded(A as u64);
+    let (min, max) = (-(1i64 << (A - 1)), (1i64 << (A - 1)) - 1);
+    let edges = [min, max, -1, 0, 1, min + 1, max - 1, max / 3, min / 5];
     let mut cases: Vec<(i64, u16)> = edges
         .iter()
         .flat_map(|&a| [0u16, 1, 32768, 65535].map(|b| (a, b)))
         .collect();
-    cases.extend((0..20000).map(|_| (rng.gen_range(MIN48..=MAX48), rng.gen::<u16>())));
+    cases.extend((0..20000).map(|_| (rng.gen_range(min..=max), rng.gen::<u16>())));
     for (a, b) in cases {
-        uut.a.next = ((a as u64) & ((1 << 48) - 1)).to_bits();
+        uut.a.next = ((a as u64) & (u64::MAX >> (64 - A))).to_bits();
         uut.b.next = u64::from(b).to_bits();
         assert!(simulate(&mut uut, 20));
         let got = uut.product.val().to_u64() as i64;
-        assert_eq!(i128::from(got), i128::from(a) * i128::from(b), "{a} * {b}");
+        assert_eq!(
+            i128::from(got),
+            i128::from(a) * i128::from(b),
+            "A = {A}: {a} * {b}"
+        );
     }
+}
+
+#[test]
+fn wide_product_is_exact_at_every_width_used() {
+    check_wide_product::<16>();
+    check_wide_product::<24>();
+    check_wide_product::<40>();
+    check_wide_product::<48>();
 }
 
 #[test]

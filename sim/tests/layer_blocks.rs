@@ -407,6 +407,70 @@ fn bad_settings_and_weights_are_refused_naming_the_field() {
 }
 
 #[test]
+fn bad_ternary_settings_and_weights_are_refused_naming_the_field() {
+    for (settings, says) in [
+        (ffn(8, 8, 3, "gelu"), "lanes = 3"),
+        (ffn(8, 12, 8, "gelu"), "lanes = 8 does not divide d_ff = 12"),
+        (ffn(8, 8, 1, "none"), "ternary_ffn has ReLU or GELU"),
+    ] {
+        let e = build_error("ternary_ffn", &settings, &[]);
+        assert!(e.contains(says), "{e} should say {says}");
+    }
+    let e = build_error("ternary_ffn", &ffn(8, 8, 1, "gelu"), &[("s", "Q1.14")]);
+    assert!(e.contains("formats.s"), "{e}");
+
+    let dir = std::env::temp_dir().join(format!("hwformer-ternary-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("model.safetensors");
+    let w: Vec<f32> = (0..8).map(|i| (i as f32 - 4.0) / 8.0).collect();
+    float_file(
+        &file,
+        &[
+            ("up.weight", vec![4, 2], w.clone()),
+            ("up.bias", vec![4], vec![0.5, 0.0, 0.0, 0.0]),
+            ("down.weight", vec![2, 4], w),
+        ],
+    );
+    let source = |bias: bool| {
+        let mut tensors = BTreeMap::from([
+            ("w1".to_string(), "up.weight".to_string()),
+            ("w2".to_string(), "down.weight".to_string()),
+        ]);
+        if bias {
+            tensors.insert("b1".into(), "up.bias".into());
+        }
+        LayerSettings {
+            weights: WeightsSource::Safetensors {
+                file: file.clone(),
+                tensors,
+            },
+            ..ffn(2, 4, 2, "relu")
+        }
+    };
+    let e = build_error("ternary_ffn", &source(true), &[]);
+    assert!(e.contains("weights.w1") && e.contains("no bias"), "{e}");
+    let built = hwformer_hdl::build_block_with("ternary_ffn", 0, &BTreeMap::new(), &source(false)).unwrap();
+    let out = dir.join("out");
+    built.write(&out).unwrap();
+    let model = hwformer_hdl::ternary_ffn::model_from_folder(&out, &built.manifest).unwrap();
+    // absmean of (i - 4) / 8 over i < 8 is 0.25: signs round(w / 0.25)
+    assert_eq!(
+        model.up().signs()[..4],
+        [-1, -1, -1, -1],
+        "up.weight[0] = [-0.5, -0.375]"
+    );
+    assert_eq!(model.up().scale_raw(), 1 << 12, "scale 0.25 in Q1.14");
+    // a sign the engine cannot hold, written into the weights file
+    let entry = built.manifest.weights.clone().unwrap();
+    let mut tensors = hwformer_hdl::layer_weights::read_weights(&out, &entry).unwrap();
+    tensors.get_mut("w1").unwrap().values[1] = -2;
+    let bytes = hwformer_quant::weights::write_raw(&tensors.into_values().collect::<Vec<_>>()).unwrap();
+    std::fs::write(out.join(&entry.file), bytes).unwrap();
+    let e = hwformer_hdl::ternary_ffn::model_from_folder(&out, &built.manifest).unwrap_err();
+    assert!(e.contains("w1") && e.contains("signs[0][1] = -2"), "{e}");
+}
+
+#[test]
 fn the_hidden_fifo_depth_the_search_finds_keeps_full_throughput_on_verilator_and_one_less_does_not() {
     let (d_model, d_ff, lanes, tokens) = (8, 32, 4, 6);
     let pacing = Pacing {
