@@ -49,43 +49,53 @@ fn icarus(
         .collect()
 }
 
-#[test]
-fn wide_product_verilog_is_exact_like_its_model() {
-    let mut model = WideProduct::default();
+/// `WideProduct<A>`'s Verilog under Icarus and its model against i128.
+fn check_wide_product<const A: usize>() {
+    let mut model = WideProduct::<A>::default();
     model.connect_all();
-    let verilog = hwformer_hdl::export::verilog("wide_product", &model).unwrap();
-    let (min, max) = (-(1i64 << 47), (1i64 << 47) - 1);
-    let mut cases: Vec<(i64, u16)> = [min, max, -1, 0, 1, -32768, 32767, 1 << 40, -(1 << 40) + 3]
+    let name = format!("wide_product_{A}");
+    let verilog = hwformer_hdl::export::verilog(&name, &model).unwrap();
+    let (min, max) = (-(1i64 << (A - 1)), (1i64 << (A - 1)) - 1);
+    let mask = u64::MAX >> (64 - A);
+    let mut cases: Vec<(i64, u16)> = [min, max, -1, 0, 1, min + 1, max - 1, max / 3, min / 5]
         .iter()
         .flat_map(|&a| [0u16, 1, 32768, 65535].map(|b| (a, b)))
         .collect();
-    let mut rng = seeded(7);
+    let mut rng = seeded(7 + A as u64);
     cases.extend((0..2000).map(|_| (rng.gen_range(min..=max), rng.gen::<u16>())));
     let lines: Vec<String> = cases
         .iter()
-        .map(|&(a, b)| format!("{:012x}{b:04x}", (a as u64) & ((1 << 48) - 1)))
+        .map(|&(a, b)| format!("{:0width$x}{b:04x}", (a as u64) & mask, width = A / 4))
         .collect();
     let got = icarus(
-        "wide_product",
+        &name,
         &verilog,
-        ".a(drive[63:16]), .b(drive[15:0]), .product()",
-        64,
+        &format!(".a(drive[{}:16]), .b(drive[15:0]), .product()", A + 15),
+        A + 16,
         "product",
         &lines,
     );
     assert_eq!(got.len(), cases.len());
     for (&(a, b), line) in cases.iter().zip(&got) {
         let exact = (i128::from(a) * i128::from(b)) as u64;
-        model.a.next = ((a as u64) & ((1 << 48) - 1)).to_bits();
+        model.a.next = ((a as u64) & mask).to_bits();
         model.b.next = u64::from(b).to_bits();
         assert!(simulate(&mut model, 20));
-        assert_eq!(model.product.val().to_u64(), exact, "model: {a} * {b}");
+        assert_eq!(model.product.val().to_u64(), exact, "model A = {A}: {a} * {b}");
         assert_eq!(
             u64::from_str_radix(line, 16).unwrap(),
             exact,
-            "Verilog: {a} * {b}"
+            "Verilog A = {A}: {a} * {b}"
         );
     }
+}
+
+#[test]
+fn wide_product_verilog_is_exact_like_its_model() {
+    check_wide_product::<16>();
+    check_wide_product::<24>();
+    check_wide_product::<40>();
+    check_wide_product::<48>();
 }
 
 #[test]
