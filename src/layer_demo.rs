@@ -1,5 +1,5 @@
-//! The main job's section on the layer blocks: a linear layer and an FFN,
-//! each written as a configuration file, exported with its weights file,
+//! The main job's section on the layer blocks: a linear layer, an FFN and
+//! the same FFN with ternary weights, each written as a configuration file, exported with its weights file,
 //! checked on Verilator against the integer model and the handshake graph,
 //! and synthesized with yosys.
 
@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// The layer blocks the main job builds: a file name and its configuration.
-const LAYER_CONFIGS: [(&str, &str); 2] = [
+const LAYER_CONFIGS: [(&str, &str); 3] = [
     (
         "linear",
         "block = \"linear\"\nd_in = 16\nd_out = 16\nlanes = 4\nactivation = \"gelu\"\n\n\
@@ -24,6 +24,11 @@ const LAYER_CONFIGS: [(&str, &str); 2] = [
     (
         "ffn",
         "block = \"ffn\"\nd_model = 16\nd_ff = 64\nlanes = 4\nactivation = \"gelu\"\n\n\
+         [weights]\nseed = 7\n\n[sim]\nqueries = 8\n",
+    ),
+    (
+        "ternary_ffn",
+        "block = \"ternary_ffn\"\nd_model = 16\nd_ff = 64\nlanes = 4\nactivation = \"gelu\"\n\n\
          [weights]\nseed = 7\n\n[sim]\nqueries = 8\n",
     ),
 ];
@@ -70,7 +75,7 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
         eprintln!("synthesizing {} with yosys ...", manifest.module);
         let s =
             synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;
-        let size = if name == "ffn" {
+        let size = if name.ends_with("ffn") {
             format!("{} x {}", manifest.number("d_model")?, manifest.number("d_ff")?)
         } else {
             format!("{} x {}", manifest.number("d_in")?, manifest.number("d_out")?)

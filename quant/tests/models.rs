@@ -244,3 +244,38 @@ fn sdpa_bounded_input_error() {
     }
     eprintln!("sdpa bounded-input worst error: {overall:.3e}");
 }
+
+#[test]
+fn layer_norm_holds_its_bound_from_sigma_one_thousandth_to_eight() {
+    use hwformer_quant::accuracy::layer_norm_errors_at;
+    // Q5.10 holds sigma 8 (to 4 sigma); at sigma 1e-3 an element is about
+    // one LSB (9.8e-4) from the mean: the exact sums still normalize it
+    let q5_10 = QFormat::signed(16, 10).unwrap();
+    for (n, seed) in [(16, 61), (384, 62)] {
+        for (sigmas, what) in [
+            (1e-3..2e-3, "sigma 1e-3"),
+            (1e-3..8.0, "sigma 1e-3 to 8"),
+            (6.0..8.0, "sigma 8"),
+        ] {
+            let l = layer_norm_errors_at(n, q5_10, sigmas, 24, seed).unwrap();
+            assert!(l.max_abs <= l.bound, "n={n}, {what}: {l:?}");
+        }
+    }
+}
+
+#[test]
+fn layer_norm_normalizes_a_one_lsb_token_exactly_as_float() {
+    use hwformer_quant::integer::layer_norm::{IntLayerNorm, LayerNormFormats};
+    let f = LayerNormFormats::default_design();
+    let ln = IntLayerNorm::new(f, &[1.0; 8], &[0.0; 8], 0.0).unwrap();
+    // elements 0 and 1 LSB apart: mean 0.5 LSB, every z is +-1 exactly
+    let x = [100, 101, 100, 101, 100, 101, 100, 101];
+    let y = ln.run(&x).unwrap();
+    let one = 1i64 << f.output.frac();
+    assert_eq!(y, vec![-one, one, -one, one, -one, one, -one, one]);
+    let constant = ln.run(&[7; 8]).unwrap();
+    assert!(
+        constant.iter().all(|&v| v == 0),
+        "no spread: z = 0 ({constant:?})"
+    );
+}
