@@ -75,6 +75,8 @@ pub struct BlockConfig {
     pub activation: Option<String>,
     /// ffn: slots of the hidden FIFO (default 2).
     pub hidden_depth: Option<usize>,
+    /// layernorm: eps (default 1e-5).
+    pub eps: Option<f64>,
     /// linear, ffn: where the weights come from.
     pub weights: Option<WeightsConfig>,
     /// The folder of the config file (relative paths in it start there).
@@ -113,7 +115,7 @@ impl BlockConfig {
                 }
                 (None, Some(file)) => {
                     if w.tensors.is_empty() {
-                        return Err("weights.tensors: name the file's tensor for each of the block's (w, b; w1, b1, w2, b2)".into());
+                        return Err("weights.tensors: name the file's tensor for each of the block's (w, b; w1, b1, w2, b2; gamma, beta)".into());
                     }
                     WeightsSource::Safetensors {
                         file: self.folder.join(file),
@@ -131,6 +133,7 @@ impl BlockConfig {
             lanes: self.lanes,
             activation: self.activation.clone(),
             hidden_depth: self.hidden_depth,
+            eps: self.eps,
             weights,
         })
     }

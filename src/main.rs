@@ -96,6 +96,9 @@ pub enum BlockArg {
     /// adders in the lanes (--config, as ffn).
     #[value(name = "ternary_ffn")]
     TernaryFfn,
+    /// Layer normalization of a token, one element a cycle (d_model, eps,
+    /// gamma and beta from --config).
+    Layernorm,
 }
 
 impl BlockArg {
@@ -108,6 +111,7 @@ impl BlockArg {
             Self::Linear => "linear",
             Self::Ffn => "ffn",
             Self::TernaryFfn => "ternary_ffn",
+            Self::Layernorm => "layernorm",
         }
     }
 }

@@ -224,7 +224,8 @@ fn inference(block: crate::BlockArg) -> Inference {
         | crate::BlockArg::Fifo
         | crate::BlockArg::Linear
         | crate::BlockArg::Ffn
-        | crate::BlockArg::TernaryFfn => Inference::Batch,
+        | crate::BlockArg::TernaryFfn
+        | crate::BlockArg::Layernorm => Inference::Batch,
     }
 }
 
@@ -447,7 +448,8 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
         crate::BlockArg::Fifo
         | crate::BlockArg::Linear
         | crate::BlockArg::Ffn
-        | crate::BlockArg::TernaryFfn => return Err(format!("no estimate for {}", args.block.name())),
+        | crate::BlockArg::TernaryFfn
+        | crate::BlockArg::Layernorm => return Err(format!("no estimate for {}", args.block.name())),
     };
     match args.cycles_from {
         CyclesFrom::Model => Ok(Cycles::new(
@@ -476,7 +478,11 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
     let block = args.block.name();
     if matches!(
         args.block,
-        crate::BlockArg::Fifo | crate::BlockArg::Linear | crate::BlockArg::Ffn | crate::BlockArg::TernaryFfn
+        crate::BlockArg::Fifo
+            | crate::BlockArg::Linear
+            | crate::BlockArg::Ffn
+            | crate::BlockArg::TernaryFfn
+            | crate::BlockArg::Layernorm
     ) {
         return Err(format!(
             "estimate knows exp, softmax and sdpa; {block} is not priced yet \
@@ -488,7 +494,8 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         | crate::BlockArg::Fifo
         | crate::BlockArg::Linear
         | crate::BlockArg::Ffn
-        | crate::BlockArg::TernaryFfn => 1 << 24,
+        | crate::BlockArg::TernaryFfn
+        | crate::BlockArg::Layernorm => 1 << 24,
         crate::BlockArg::Softmax => SOFTMAX_N_MAX,
         crate::BlockArg::Sdpa => SDPA_N_MAX,
     };
@@ -569,7 +576,8 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
             | crate::BlockArg::Fifo
             | crate::BlockArg::Linear
             | crate::BlockArg::Ffn
-            | crate::BlockArg::TernaryFfn => {
+            | crate::BlockArg::TernaryFfn
+            | crate::BlockArg::Layernorm => {
                 println!("{block}: {} elements", args.n)
             }
         }

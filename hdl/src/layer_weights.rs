@@ -98,9 +98,41 @@ impl WeightsSource {
     }
 }
 
-/// The settings of the layer blocks (`linear`, `ffn`), each optional with
-/// a default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+impl WeightsSource {
+    /// A vector parameter `name` of `n` elements (layer norm's gamma and
+    /// beta): seeded `center + N(0, 0.1^2)`, or the file's 1-D tensor.
+    pub fn vector(&self, name: &str, n: usize, center: f64, layer: u64) -> Result<Vec<f64>, String> {
+        match self {
+            WeightsSource::Seeded(seed) => {
+                let mut rng = seeded(seed.wrapping_mul(1000).wrapping_add(layer));
+                Ok((0..n)
+                    .map(|_| center + (0.1 * standard_normal(&mut rng)).clamp(-0.5, 0.5))
+                    .collect())
+            }
+            WeightsSource::Safetensors { file, tensors } => {
+                let bytes = std::fs::read(file)
+                    .map_err(|e| format!("weights.safetensors: {}: {e}", file.display()))?;
+                let display = file.display().to_string();
+                let tensor_name = tensors.get(name).ok_or_else(|| {
+                    format!("weights.{name}: name the tensor in {display} that holds `{name}`")
+                })?;
+                let t = weights::read_float(&bytes, &display, tensor_name)
+                    .map_err(|e| format!("weights.{name}: {e}"))?;
+                if t.shape != [n] {
+                    return Err(format!(
+                        "weights.{name}: tensor `{tensor_name}` has shape {:?}; the block needs [{n}]",
+                        t.shape
+                    ));
+                }
+                Ok(t.values)
+            }
+        }
+    }
+}
+
+/// The settings of the layer blocks (`linear`, `ffn`, `ternary_ffn`,
+/// `layernorm`), each optional with a default.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LayerSettings {
     /// linear: inputs per token (default 64).
     pub d_in: Option<usize>,
@@ -118,6 +150,8 @@ pub struct LayerSettings {
     /// `ffn::HIDDEN_DEPTH_DEFAULT`, 2; `hwformer dataflow min-depth
     /// --block ffn` finds the smallest that keeps full throughput).
     pub hidden_depth: Option<usize>,
+    /// layernorm: eps (default 1e-5).
+    pub eps: Option<f64>,
     /// Where the weights come from (default seeded, seed 1).
     pub weights: WeightsSource,
 }

@@ -10,8 +10,10 @@
 //! Blocks: the exponential unit (`exp`), row softmax (`softmax`),
 //! streaming attention for one head (`sdpa`), a stream FIFO (`fifo`), one
 //! linear layer (`linear`), the feed-forward network (`ffn`) and its
-//! BitNet b1.58 form with ternary weights (`ternary_ffn`), built
-//! from the shared reciprocal unit (`reciprocal`), wide products and
+//! BitNet b1.58 form with ternary weights (`ternary_ffn`), and layer
+//! normalization (`layernorm`), built
+//! from the shared reciprocal and inverse-square-root units
+//! (`reciprocal`, `inv_sqrt`), wide products and
 //! rounding shifters (`fixed`), table ROMs (`rom`), weight ROMs
 //! (`weight_rom`) and activations (`activation`). [`export_block`] writes
 //! any of them; the layer blocks' weights come from `layer_weights`.
@@ -24,7 +26,9 @@ pub mod ffn;
 pub mod fifo;
 pub mod final_values;
 pub mod fixed;
+pub mod inv_sqrt;
 pub mod lanes;
+pub mod layer_norm;
 pub mod layer_weights;
 pub mod linear;
 pub mod manifest;
@@ -43,10 +47,19 @@ pub use layer_weights::{LayerSettings, WeightsSource};
 use std::collections::BTreeMap;
 
 /// Names of the blocks [`export_block`] knows.
-pub const BLOCKS: [&str; 7] = ["exp", "softmax", "sdpa", "fifo", "linear", "ffn", "ternary_ffn"];
+pub const BLOCKS: [&str; 8] = [
+    "exp",
+    "softmax",
+    "sdpa",
+    "fifo",
+    "linear",
+    "ffn",
+    "ternary_ffn",
+    "layernorm",
+];
 
 /// Blocks that hold weights (and write a weights file beside their Verilog).
-pub const LAYER_BLOCKS: [&str; 3] = ["linear", "ffn", "ternary_ffn"];
+pub const LAYER_BLOCKS: [&str; 4] = ["linear", "ffn", "ternary_ffn", "layernorm"];
 
 /// Builds block `block` (`d` lanes for sdpa, depth for fifo, ignored
 /// otherwise) in its default formats: its Verilog and its manifest, in memory.
@@ -80,6 +93,7 @@ pub fn build_block_with(
         "linear" => linear::export(layer, formats),
         "ffn" => ffn::export(layer, formats),
         "ternary_ffn" => ternary_ffn::export(layer, formats),
+        "layernorm" => layer_norm::export(layer, formats),
         other => plain(build_plain_block(other, d, formats)),
     }
 }

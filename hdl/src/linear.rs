@@ -587,6 +587,9 @@ pub fn settings_model(
             return Err(format!("formats.{name}: linear has the formats x, w and y"));
         }
     }
+    if settings.eps.is_some() {
+        return Err("eps is a setting of layernorm, not of linear".into());
+    }
     if settings.d_model.is_some() || settings.d_ff.is_some() || settings.hidden_depth.is_some() {
         return Err("d_model, d_ff and hidden_depth are settings of ffn; linear has d_in and d_out".into());
     }

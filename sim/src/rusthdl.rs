@@ -9,6 +9,7 @@ use crate::SimError;
 use hwformer_hdl::exp::ExpUnit;
 use hwformer_hdl::ffn::FfnUnit;
 use hwformer_hdl::fifo::FifoUnit;
+use hwformer_hdl::layer_norm::LayerNormUnit;
 use hwformer_hdl::linear::LinearUnit;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_hdl::sdpa::SdpaUnit;
@@ -121,6 +122,17 @@ one_in_one_out!(
     m_axis_probs_tvalid,
     m_axis_probs_tlast,
     m_axis_probs_tready
+);
+one_in_one_out!(
+    LayerNormUnit,
+    s_axis_x_tdata,
+    s_axis_x_tvalid,
+    s_axis_x_tlast,
+    s_axis_x_tready,
+    m_axis_y_tdata,
+    m_axis_y_tvalid,
+    m_axis_y_tlast,
+    m_axis_y_tready
 );
 one_in_one_out!(
     FifoUnit,
@@ -413,6 +425,10 @@ pub fn rusthdl_model(
                 |Unit| model(Unit::new(&ffn, depth), manifest, vcd),
                 Err(invalid(format!("no rust-hdl ternary_ffn of {lanes} lanes")))
             )
+        }
+        "layernorm" => {
+            let ln = hwformer_hdl::layer_norm::model_from_folder(dir, manifest).map_err(invalid)?;
+            model(LayerNormUnit::new(&ln), manifest, vcd)
         }
         other => Err(invalid(format!("no rust-hdl model of block `{other}`"))),
     }

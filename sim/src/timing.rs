@@ -9,7 +9,7 @@ use crate::testbench::{Beats, Stimulus, Trace, DRAIN_CYCLES};
 use crate::SimError;
 use hwformer_dataflow::handshake::blocks::{BlockGraph, BlockTiming};
 use hwformer_dataflow::handshake::min_depth::{self, DepthSearch};
-use hwformer_dataflow::handshake::units::{MatrixSize, RingSize, Stalling};
+use hwformer_dataflow::handshake::units::{MatrixSize, RingSize, Stalling, TokenPassSize};
 use hwformer_dataflow::handshake::{Graph, GraphError, RunOptions};
 use hwformer_dataflow::pacing::Pacing;
 use hwformer_hdl::linear::{EngineTiming, INT16_ENGINE};
@@ -98,6 +98,19 @@ pub fn ffn_timing(
     })
 }
 
+/// The layernorm block's timing for `d` elements a token.
+pub fn layer_norm_timing(d: usize) -> Result<BlockTiming, SimError> {
+    let t = hwformer_hdl::layer_norm::LAYER_NORM_TIMING;
+    Ok(BlockTiming::LayerNorm {
+        buffer: TokenPassSize {
+            n: u32::try_from(d).map_err(|_| SimError::Invalid(format!("{d} is too large")))?,
+            slots: t.slots as u8,
+            setup_cycles: t.setup_cycles as u32,
+        },
+        stages: t.stages as u32,
+    })
+}
+
 /// The engine timing of FFN block `block` (`ffn` or `ternary_ffn`).
 pub fn ffn_engine(block: &str) -> Result<(&'static str, EngineTiming), SimError> {
     match block {
@@ -111,12 +124,18 @@ pub fn ffn_engine(block: &str) -> Result<(&'static str, EngineTiming), SimError>
 fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
     let invalid = |e: String| SimError::Invalid(e);
     let max = hwformer_quant::integer::linear::LINEAR_SIZE_MAX;
-    let lanes = manifest.count("lanes", 1, 64).map_err(invalid)?;
+    let lanes = || manifest.count("lanes", 1, 64).map_err(invalid);
     let (block, timing) = match manifest.block.as_str() {
         "linear" => {
             let d_in = manifest.count("d_in", 1, max).map_err(invalid)?;
             let d_out = manifest.count("d_out", 1, max).map_err(invalid)?;
-            ("linear", linear_timing(d_in, d_out, lanes)?)
+            ("linear", linear_timing(d_in, d_out, lanes()?)?)
+        }
+        "layernorm" => {
+            let d = manifest
+                .count("d_model", 2, hwformer_hdl::layer_norm::LAYER_NORM_D_MAX)
+                .map_err(invalid)?;
+            ("layernorm", layer_norm_timing(d)?)
         }
         _ => {
             let d_model = manifest.count("d_model", 1, max).map_err(invalid)?;
@@ -125,7 +144,7 @@ fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
                 .count("hidden_depth", 1, hwformer_hdl::fifo::FIFO_DEPTH_MAX)
                 .map_err(invalid)?;
             let (block, engine) = ffn_engine(&manifest.block)?;
-            (block, ffn_timing(d_model, d_ff, lanes, depth, &engine)?)
+            (block, ffn_timing(d_model, d_ff, lanes()?, depth, &engine)?)
         }
     };
     Ok(BlockGraph {
@@ -234,7 +253,7 @@ pub fn boundary_beats(
     Ok(match block {
         // layer blocks: tokens of n elements in, as many out (linear's
         // d_out = d_in here; ffn's output token is d_model wide)
-        "exp" | "fifo" | "ffn" | "ternary_ffn" => (vec![groups(n)], vec![n * inferences]),
+        "exp" | "fifo" | "ffn" | "ternary_ffn" | "layernorm" => (vec![groups(n)], vec![n * inferences]),
         "softmax" => {
             limit(softmax::SOFTMAX_N_MAX)?;
             (vec![groups(n)], vec![n * inferences])

@@ -118,6 +118,16 @@ impl Workload {
                     |x| model.float_reference(x),
                 )
             }
+            "layernorm" => {
+                let model = hwformer_hdl::layer_norm::model_from_folder(dir, manifest).map_err(invalid)?;
+                Self::tokens(
+                    model.n(),
+                    model.formats().input,
+                    size,
+                    |x| model.run(x),
+                    |x| model.float_reference(x),
+                )
+            }
             _ => Self::new(manifest, size),
         }
     }

@@ -10,6 +10,7 @@
 //!  sdpa:     query ─▶ hold-join ◀─ kv
 //!                        └─▶ pipeline(score + exp) ─▶ row reduce(normalizer) ─▶ out
 //!  linear:   x ─▶ matrix-vector(d_in, groups, lanes) ─▶ y
+//!  layernorm: x ─▶ token pass(n, slots, setup) ─▶ pipeline(stages) ─▶ y
 //!  ffn:      x ─▶ matrix-vector(up) ─▶ fifo(hidden) ─▶ matrix-vector(down) ─▶ y
 //!  softmax:  logits ─▶ row ring ─first pass─▶ pipeline(exp) ─▶ row reduce(reciprocal) ─go─┐
 //!                        ▲   └──second pass─▶ pipeline(exp) ─▶ pipeline(register) ─▶ probs
@@ -17,7 +18,8 @@
 //! ```
 
 use super::units::{
-    Fifo, HoldJoin, MatrixSize, MatrixVector, Pipeline, RingSize, RowReduce, RowRing, Stalling,
+    Fifo, HoldJoin, MatrixSize, MatrixVector, Pipeline, RingSize, RowReduce, RowRing, Stalling, TokenPass,
+    TokenPassSize,
 };
 use super::{Graph, GraphError, LinkId};
 
@@ -62,6 +64,14 @@ pub enum BlockTiming {
         down: MatrixSize,
         /// Registers after each engine's bank (as in `Linear`).
         output_stages: u32,
+    },
+    /// Layer norm: a token buffer read once per token after its setup,
+    /// then a lock-step pipeline.
+    LayerNorm {
+        /// The buffer.
+        buffer: TokenPassSize,
+        /// Stages from a read to the output register (1 to 64).
+        stages: u32,
     },
     /// Row softmax.
     Softmax {
@@ -117,7 +127,9 @@ impl BlockGraph {
             BlockTiming::Fifo { .. } => (&["x"], &["y"]),
             BlockTiming::Sdpa { .. } => (&["query", "kv"], &["out"]),
             BlockTiming::Softmax { .. } => (&["logits"], &["probs"]),
-            BlockTiming::Linear { .. } | BlockTiming::Ffn { .. } => (&["x"], &["y"]),
+            BlockTiming::Linear { .. } | BlockTiming::Ffn { .. } | BlockTiming::LayerNorm { .. } => {
+                (&["x"], &["y"])
+            }
         }
     }
 
@@ -129,6 +141,9 @@ impl BlockGraph {
         let ok = match self.timing {
             BlockTiming::Exp { stages } => stages_ok(stages),
             BlockTiming::Fifo { depth } => depth >= 1,
+            BlockTiming::LayerNorm { buffer, stages } => {
+                buffer.n >= 1 && buffer.slots >= 1 && stages_ok(stages)
+            }
             BlockTiming::Linear { size, output_stages } => size_ok(size) && stages_ok(output_stages),
             BlockTiming::Ffn {
                 up,
@@ -210,6 +225,14 @@ impl BlockGraph {
                 let buffered = g.link("hidden fifo");
                 g.add("hidden fifo", Fifo::new(hidden, buffered, hidden_depth))?;
                 engine(&mut g, "down", buffered, down, output_stages, stalling)?
+            }
+            BlockTiming::LayerNorm { buffer, stages } => {
+                let x = g.source(ins[0], inputs[0].clone())?;
+                let read = g.link("token buffer");
+                g.add("token buffer", TokenPass::new(x, read, buffer))?;
+                let y = g.link("normalize");
+                g.add("normalize", Pipeline::new(read, y, stages, stalling))?;
+                y
             }
             BlockTiming::Sdpa {
                 score_stages,

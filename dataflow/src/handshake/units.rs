@@ -882,3 +882,121 @@ impl Unit for MatrixVector {
         )
     }
 }
+
+/// Sizes and timing of a [`TokenPass`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenPassSize {
+    /// Beats per token (in and out).
+    pub n: u32,
+    /// Whole tokens the buffer holds.
+    pub slots: u8,
+    /// Cycles after a token's last beat before it can be read.
+    pub setup_cycles: u32,
+}
+
+/// A token buffer read once per token (the layer norm): `slots` whole
+/// tokens; a token loads into a free slot, takes `setup_cycles` after its
+/// last beat (its statistics; while a setup runs the next token's last
+/// beat waits), then leaves one beat a cycle in order, its slot freed by
+/// its last beat.
+///
+/// ```text
+///   in ─▶ [slot 0 | slot 1 | ... ] ─setup─▶ read element i ─▶ out
+///   in.ready = held < slots (and no setup running at a token's last beat)
+///   out.valid = a token past its setup
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenPass {
+    input: LinkId,
+    out: LinkId,
+    size: TokenPassSize,
+    held: u8,
+    issuable: u8,
+    setup_left: u32,
+    loaded: u32,
+    element: u32,
+}
+
+impl TokenPass {
+    /// A buffer of `size` (n and slots at least 1).
+    pub fn new(input: LinkId, out: LinkId, size: TokenPassSize) -> Self {
+        Self {
+            input,
+            out,
+            size: TokenPassSize {
+                n: size.n.max(1),
+                slots: size.slots.max(1),
+                setup_cycles: size.setup_cycles,
+            },
+            held: 0,
+            issuable: 0,
+            setup_left: 0,
+            loaded: 0,
+            element: 0,
+        }
+    }
+}
+
+impl Unit for TokenPass {
+    fn kind(&self) -> &'static str {
+        "token-pass"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let w = &mut wires[self.out.0];
+        w.valid = self.issuable > 0;
+        w.last = self.element == self.size.n - 1;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        wires[self.input.0].ready =
+            self.held < self.size.slots && !(self.setup_left > 0 && self.loaded == self.size.n - 1);
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        let s = self.size;
+        if self.setup_left > 0 {
+            self.setup_left -= 1;
+            if self.setup_left == 0 {
+                self.issuable += 1;
+            }
+        }
+        if wires[self.input.0].fires() {
+            if self.loaded == s.n - 1 {
+                self.loaded = 0;
+                self.held += 1;
+                if s.setup_cycles == 0 {
+                    self.issuable += 1;
+                } else {
+                    self.setup_left = s.setup_cycles;
+                }
+            } else {
+                self.loaded += 1;
+            }
+        }
+        if wires[self.out.0].fires() {
+            if self.element == s.n - 1 {
+                self.element = 0;
+                self.held -= 1;
+                self.issuable -= 1;
+            } else {
+                self.element += 1;
+            }
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        usize::from(self.held)
+    }
+    fn state(&self) -> String {
+        format!(
+            "{} tokens held ({} readable, setup {} left; loaded {}, element {})",
+            self.held, self.issuable, self.setup_left, self.loaded, self.element
+        )
+    }
+}

@@ -1,0 +1,739 @@
+//! Layer normalization of one token, one element a cycle: the hardware
+//! form of `hwformer_quant::integer::layer_norm::IntLayerNorm`, gamma and
+//! beta in ROM.
+//!
+//! ```text
+//!  x ─▶ [token buffer: 3 slots × n × 16] ── while loading: S = Σ x, Q = Σ x²
+//!        token loaded ─▶ setup (8 cycles): [n Q, S²] ─▶ D 2^12 + eps ─▶ InvSqrt ─▶ inv, shift (per slot)
+//!  read element i of the oldest set-up token:
+//!   [1] x_i, S, inv, shift; gamma_i, beta_i (registered ROM read)
+//!   [2] c = n x_i - S          [3] c · inv
+//!   [4] z = round(c inv / 2^(shift - fz)), saturated
+//!   [5] z gamma_i + beta_i 2^fz        [y] round, saturate ─▶ y
+//! ```
+//!
+//! Three slots: one token loads while one is set up or read and one is
+//! read, so a token a `n` cycles streams through at one element a cycle
+//! whatever the setup (two slots would cost half the setup a token). A
+//! token can be read [`LAYER_NORM_TIMING`]`.setup_cycles` after its last
+//! beat; while a setup runs, the next token's last beat waits (one
+//! inverse-square-root unit). All stages move together, when `y` is free.
+
+use crate::export::{self, ExportError, Exported};
+use crate::fifo::FifoStorage;
+use crate::fixed::{RoundShift, SignExtend, WideProduct};
+use crate::inv_sqrt::{InvSqrtUnit, INV_SQRT_BUSY_CYCLES};
+use crate::layer_weights::{read_weights, weights_file, LayerSettings};
+use crate::linear::{check_stream_format, measured_error, token_manifest};
+use crate::manifest::{Manifest, Param};
+use crate::weight_rom::{WeightRom, ROM_ADDRESS_BITS};
+use hwformer_quant::integer::layer_norm::{IntLayerNorm, LayerNormFormats, EPS_FRACTION_BITS};
+use hwformer_quant::weights::RawTensor;
+use hwformer_quant::QFormat;
+use rust_hdl::prelude::*;
+use std::collections::BTreeMap;
+
+/// The layer norm's timing for its handshake graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerNormTiming {
+    /// Whole tokens the buffer holds.
+    pub slots: u64,
+    /// Cycles after a token's last beat before it can be read: the two
+    /// statistics stages, the inverse square root, the slot's register.
+    pub setup_cycles: u64,
+    /// Registers from a read to `y` (stages 1 to 5 and `y`).
+    pub stages: u64,
+}
+
+/// The layer norm's timing.
+pub const LAYER_NORM_TIMING: LayerNormTiming = LayerNormTiming {
+    slots: 3,
+    setup_cycles: 2 + INV_SQRT_BUSY_CYCLES + 1,
+    stages: 6,
+};
+
+/// Cycles from a token's last input beat to its first output's `tvalid`
+/// when nothing stalls and the block was idle: the setup, the read, the
+/// stages.
+pub fn first_output_delay() -> u64 {
+    LAYER_NORM_TIMING.setup_cycles + 1 + LAYER_NORM_TIMING.stages
+}
+
+/// Cycles per token in steady state, tokens back to back and nothing
+/// stalling: `n`, one element a cycle, or the shared setup's `S + 1` when
+/// tokens are shorter.
+pub fn token_cycles(n: u64) -> u64 {
+    n.max(LAYER_NORM_TIMING.setup_cycles + 1)
+}
+
+/// The layer norm unit.
+#[derive(LogicBlock)]
+pub struct LayerNormUnit {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// One input element (input format).
+    pub s_axis_x_tdata: Signal<In, Bits<16>>,
+    /// Input valid.
+    pub s_axis_x_tvalid: Signal<In, Bit>,
+    /// Input ready.
+    pub s_axis_x_tready: Signal<Out, Bit>,
+    /// Ignored: a token is `n` beats.
+    pub s_axis_x_tlast: Signal<In, Bit>,
+    /// One output element (output format).
+    pub m_axis_y_tdata: Signal<Out, Bits<16>>,
+    /// Output valid.
+    pub m_axis_y_tvalid: Signal<Out, Bit>,
+    /// Output ready.
+    pub m_axis_y_tready: Signal<In, Bit>,
+    /// High on a token's last output element.
+    pub m_axis_y_tlast: Signal<Out, Bit>,
+    buffer: FifoStorage<16>,
+    affine: WeightRom<32>,
+    // whole tokens held (0 to 3), those past their setup, the slots in use
+    held: DFF<Bits<2>>,
+    issuable: DFF<Bits<2>>,
+    write_slot: DFF<Bits<2>>,
+    read_slot: DFF<Bits<2>>,
+    loaded: DFF<Bits<16>>,
+    element: DFF<Bits<16>>,
+    // the sums while loading, and the setup of the token just loaded
+    sum: DFF<Bits<32>>,
+    squares: DFF<Bits<48>>,
+    token_sum: DFF<Bits<32>>,
+    token_squares: DFF<Bits<48>>,
+    setup_slot: DFF<Bits<2>>,
+    setup1: DFF<Bit>,
+    setup2: DFF<Bit>,
+    setup_wait: DFF<Bit>,
+    setup_last: DFF<Bit>,
+    n_times_q: DFF<Bits<64>>,
+    sum_squared: DFF<Bits<64>>,
+    inv_sqrt: InvSqrtUnit,
+    // each slot's token scale: S, the inverse square root's mantissa and shift
+    sum0: DFF<Bits<32>>,
+    sum1: DFF<Bits<32>>,
+    sum2: DFF<Bits<32>>,
+    inverse0: DFF<Bits<16>>,
+    inverse1: DFF<Bits<16>>,
+    inverse2: DFF<Bits<16>>,
+    shift0: DFF<Bits<7>>,
+    shift1: DFF<Bits<7>>,
+    shift2: DFF<Bits<7>>,
+    // stage 1: reads
+    valid1: DFF<Bit>,
+    last1: DFF<Bit>,
+    x1: DFF<Bits<16>>,
+    sum_1: DFF<Bits<32>>,
+    inverse_1: DFF<Bits<16>>,
+    shift_1: DFF<Bits<7>>,
+    // stage 2: c = n x - S
+    valid2: DFF<Bit>,
+    last2: DFF<Bit>,
+    centered2: DFF<Bits<32>>,
+    inverse_2: DFF<Bits<16>>,
+    shift_2: DFF<Bits<7>>,
+    affine2: DFF<Bits<32>>,
+    // stage 3: c · inv
+    valid3: DFF<Bit>,
+    last3: DFF<Bit>,
+    product3: DFF<Bits<64>>,
+    shift_3: DFF<Bits<7>>,
+    affine3: DFF<Bits<32>>,
+    // stage 4: z
+    valid4: DFF<Bit>,
+    last4: DFF<Bit>,
+    z4: DFF<Bits<16>>,
+    affine4: DFF<Bits<32>>,
+    // stage 5: z gamma + beta 2^fz
+    valid5: DFF<Bit>,
+    last5: DFF<Bit>,
+    scaled5: DFF<Bits<64>>,
+    // the output
+    y: DFF<Bits<16>>,
+    y_valid: DFF<Bit>,
+    y_last: DFF<Bit>,
+    // datapath pieces
+    x_wide: SignExtend<16, 32>,
+    sum_wide: SignExtend<32, 64>,
+    times_n: WideProduct<16>,
+    q_times_n: WideProduct<48>,
+    square_low: WideProduct<48>,
+    square_high: WideProduct<48>,
+    times_inverse: WideProduct<32>,
+    z_round: RoundShift,
+    beta_wide: SignExtend<16, 64>,
+    zg_wide: SignExtend<32, 64>,
+    y_round: RoundShift,
+    // locals
+    take: Signal<Local, Bit>,
+    token_loaded: Signal<Local, Bit>,
+    token_read: Signal<Local, Bit>,
+    setup_busy: Signal<Local, Bit>,
+    y_free: Signal<Local, Bit>,
+    issue: Signal<Local, Bit>,
+    magnitude: Signal<Local, Bits<16>>,
+    sum_next: Signal<Local, Bits<32>>,
+    squares_next: Signal<Local, Bits<48>>,
+    sum_magnitude: Signal<Local, Bits<32>>,
+    write_base: Signal<Local, Bits<16>>,
+    read_base: Signal<Local, Bits<16>>,
+    zg: Signal<Local, Signed<32>>,
+    last_input: Constant<Bits<16>>,
+    slot1_base: Constant<Bits<16>>,
+    slot2_base: Constant<Bits<16>>,
+    n: Constant<Bits<16>>,
+    eps: Constant<Bits<64>>,
+    z_shift_offset: Constant<Bits<7>>,
+    y_shift: Constant<Bits<7>>,
+    normalized_frac: Constant<Bits<7>>,
+}
+
+impl LayerNormUnit {
+    /// The unit for `model`.
+    pub fn new(model: &IntLayerNorm) -> Self {
+        let n = model.n();
+        let words: Vec<Vec<i64>> = (0..n)
+            .map(|i| vec![model.gamma_raw()[i], model.beta_raw()[i]])
+            .collect();
+        let f = model.formats();
+        Self {
+            clock: Default::default(),
+            s_axis_x_tdata: Default::default(),
+            s_axis_x_tvalid: Default::default(),
+            s_axis_x_tready: Default::default(),
+            s_axis_x_tlast: Default::default(),
+            m_axis_y_tdata: Default::default(),
+            m_axis_y_tvalid: Default::default(),
+            m_axis_y_tready: Default::default(),
+            m_axis_y_tlast: Default::default(),
+            buffer: FifoStorage::new(3 * n),
+            affine: WeightRom::from_lanes(&words, 16),
+            held: Default::default(),
+            issuable: Default::default(),
+            write_slot: Default::default(),
+            read_slot: Default::default(),
+            loaded: Default::default(),
+            element: Default::default(),
+            sum: Default::default(),
+            squares: Default::default(),
+            token_sum: Default::default(),
+            token_squares: Default::default(),
+            setup_slot: Default::default(),
+            setup1: Default::default(),
+            setup2: Default::default(),
+            setup_wait: Default::default(),
+            setup_last: Default::default(),
+            n_times_q: Default::default(),
+            sum_squared: Default::default(),
+            inv_sqrt: InvSqrtUnit::new(model.inv_sqrt(), EPS_FRACTION_BITS),
+            sum0: Default::default(),
+            sum1: Default::default(),
+            sum2: Default::default(),
+            inverse0: Default::default(),
+            inverse1: Default::default(),
+            inverse2: Default::default(),
+            shift0: Default::default(),
+            shift1: Default::default(),
+            shift2: Default::default(),
+            valid1: Default::default(),
+            last1: Default::default(),
+            x1: Default::default(),
+            sum_1: Default::default(),
+            inverse_1: Default::default(),
+            shift_1: Default::default(),
+            valid2: Default::default(),
+            last2: Default::default(),
+            centered2: Default::default(),
+            inverse_2: Default::default(),
+            shift_2: Default::default(),
+            affine2: Default::default(),
+            valid3: Default::default(),
+            last3: Default::default(),
+            product3: Default::default(),
+            shift_3: Default::default(),
+            affine3: Default::default(),
+            valid4: Default::default(),
+            last4: Default::default(),
+            z4: Default::default(),
+            affine4: Default::default(),
+            valid5: Default::default(),
+            last5: Default::default(),
+            scaled5: Default::default(),
+            y: Default::default(),
+            y_valid: Default::default(),
+            y_last: Default::default(),
+            x_wide: Default::default(),
+            sum_wide: Default::default(),
+            times_n: Default::default(),
+            q_times_n: Default::default(),
+            square_low: Default::default(),
+            square_high: Default::default(),
+            times_inverse: Default::default(),
+            z_round: Default::default(),
+            beta_wide: Default::default(),
+            zg_wide: Default::default(),
+            y_round: Default::default(),
+            take: Default::default(),
+            token_loaded: Default::default(),
+            token_read: Default::default(),
+            setup_busy: Default::default(),
+            y_free: Default::default(),
+            issue: Default::default(),
+            magnitude: Default::default(),
+            sum_next: Default::default(),
+            squares_next: Default::default(),
+            sum_magnitude: Default::default(),
+            write_base: Default::default(),
+            read_base: Default::default(),
+            zg: Default::default(),
+            last_input: Constant::new(bits::<16>(n as u64 - 1)),
+            slot1_base: Constant::new(bits::<16>(n as u64)),
+            slot2_base: Constant::new(bits::<16>(2 * n as u64)),
+            n: Constant::new(bits::<16>(n as u64)),
+            eps: Constant::new(bits::<64>(model.eps_raw())),
+            // z = (c inv << 16) >> (shift - fz + 16): the shift stays >= 1
+            z_shift_offset: Constant::new(bits::<7>(16 - u64::from(f.normalized.frac()))),
+            y_shift: Constant::new(bits::<7>(u64::from(f.output_shift()))),
+            normalized_frac: Constant::new(bits::<7>(u64::from(f.normalized.frac()))),
+        }
+    }
+}
+
+impl Logic for LayerNormUnit {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            held,
+            issuable,
+            write_slot,
+            read_slot,
+            loaded,
+            element,
+            sum,
+            squares,
+            token_sum,
+            token_squares,
+            setup_slot,
+            setup1,
+            setup2,
+            setup_wait,
+            setup_last,
+            n_times_q,
+            sum_squared,
+            sum0,
+            sum1,
+            sum2,
+            inverse0,
+            inverse1,
+            inverse2,
+            shift0,
+            shift1,
+            shift2,
+            valid1,
+            last1,
+            x1,
+            sum_1,
+            inverse_1,
+            shift_1,
+            valid2,
+            last2,
+            centered2,
+            inverse_2,
+            shift_2,
+            affine2,
+            valid3,
+            last3,
+            product3,
+            shift_3,
+            affine3,
+            valid4,
+            last4,
+            z4,
+            affine4,
+            valid5,
+            last5,
+            scaled5,
+            y,
+            y_valid,
+            y_last
+        );
+        self.buffer.clock.next = self.clock.val();
+        self.affine.clock.next = self.clock.val();
+        self.inv_sqrt.clock.next = self.clock.val();
+        // load: a free slot takes n elements; a token's last element waits
+        // while the previous token's setup runs
+        self.setup_busy.next =
+            self.setup1.q.val() | self.setup2.q.val() | self.setup_wait.q.val() | self.setup_last.q.val();
+        self.s_axis_x_tready.next = (self.held.q.val() != 3)
+            & !(self.setup_busy.val() & (self.loaded.q.val() == self.last_input.val()));
+        self.take.next = self.s_axis_x_tvalid.val()
+            & (self.held.q.val() != 3)
+            & !(self.setup_busy.val() & (self.loaded.q.val() == self.last_input.val()));
+        self.token_loaded.next = self.take.val() & (self.loaded.q.val() == self.last_input.val());
+        self.write_base.next = 0.into();
+        if self.write_slot.q.val() == 1 {
+            self.write_base.next = self.slot1_base.val();
+        }
+        if self.write_slot.q.val() == 2 {
+            self.write_base.next = self.slot2_base.val();
+        }
+        self.buffer.write.next = self.take.val();
+        self.buffer.write_address.next = self.write_base.val() + self.loaded.q.val();
+        self.buffer.write_data.next = self.s_axis_x_tdata.val();
+        // the sums: S in 32 bits, Q = Σ |x|² in 48
+        self.x_wide.value.next = self.s_axis_x_tdata.val();
+        self.magnitude.next = self.s_axis_x_tdata.val();
+        if self.s_axis_x_tdata.val().get_bit(15) {
+            self.magnitude.next = 0 - self.s_axis_x_tdata.val();
+        }
+        self.sum_next.next = self.sum.q.val() + self.x_wide.extended.val();
+        self.squares_next.next =
+            self.squares.q.val() + bit_cast::<48, 32>(self.magnitude.val() * self.magnitude.val());
+        if self.loaded.q.val() == 0 {
+            self.sum_next.next = self.x_wide.extended.val();
+            self.squares_next.next = bit_cast::<48, 32>(self.magnitude.val() * self.magnitude.val());
+        }
+        if self.take.val() {
+            self.loaded.d.next = self.loaded.q.val() + 1;
+            self.sum.d.next = self.sum_next.val();
+            self.squares.d.next = self.squares_next.val();
+        }
+        if self.token_loaded.val() {
+            self.loaded.d.next = 0.into();
+            self.write_slot.d.next = self.write_slot.q.val() + 1;
+            if self.write_slot.q.val() == 2 {
+                self.write_slot.d.next = 0.into();
+            }
+            self.setup_slot.d.next = self.write_slot.q.val();
+            self.token_sum.d.next = self.sum_next.val();
+            self.token_squares.d.next = self.squares_next.val();
+        }
+        // setup: n Q and S² (|S| times its two 16-bit halves); then
+        // D 2^12 + eps into the inverse square root; then the slot's scale
+        self.setup1.d.next = self.token_loaded.val();
+        self.setup2.d.next = self.setup1.q.val();
+        if self.setup2.q.val() {
+            self.setup_wait.d.next = true;
+        }
+        if self.inv_sqrt.done.val() {
+            self.setup_wait.d.next = false;
+        }
+        self.setup_last.d.next = self.inv_sqrt.done.val();
+        self.sum_magnitude.next = self.token_sum.q.val();
+        if self.token_sum.q.val().get_bit(31) {
+            self.sum_magnitude.next = 0 - self.token_sum.q.val();
+        }
+        self.q_times_n.a.next = self.token_squares.q.val();
+        self.q_times_n.b.next = self.n.val();
+        self.square_low.a.next = bit_cast::<48, 32>(self.sum_magnitude.val());
+        self.square_low.b.next = self.sum_magnitude.val().get_bits::<16>(0);
+        self.square_high.a.next = bit_cast::<48, 32>(self.sum_magnitude.val());
+        self.square_high.b.next = self.sum_magnitude.val().get_bits::<16>(16);
+        if self.setup1.q.val() {
+            self.n_times_q.d.next = self.q_times_n.product.val();
+            self.sum_squared.d.next = self.square_low.product.val() + (self.square_high.product.val() << 16);
+            if self.setup_slot.q.val() == 0 {
+                self.sum0.d.next = self.token_sum.q.val();
+            }
+            if self.setup_slot.q.val() == 1 {
+                self.sum1.d.next = self.token_sum.q.val();
+            }
+            if self.setup_slot.q.val() == 2 {
+                self.sum2.d.next = self.token_sum.q.val();
+            }
+        }
+        self.inv_sqrt.start.next = self.setup2.q.val();
+        self.inv_sqrt.value.next =
+            ((self.n_times_q.q.val() - self.sum_squared.q.val()) << 12) + self.eps.val();
+        if self.setup_last.q.val() {
+            if self.setup_slot.q.val() == 0 {
+                self.inverse0.d.next = self.inv_sqrt.inverse.val();
+                self.shift0.d.next = self.inv_sqrt.shift.val();
+            }
+            if self.setup_slot.q.val() == 1 {
+                self.inverse1.d.next = self.inv_sqrt.inverse.val();
+                self.shift1.d.next = self.inv_sqrt.shift.val();
+            }
+            if self.setup_slot.q.val() == 2 {
+                self.inverse2.d.next = self.inv_sqrt.inverse.val();
+                self.shift2.d.next = self.inv_sqrt.shift.val();
+            }
+        }
+        // read: the oldest set-up token, one element a cycle while y is free
+        self.y_free.next = !self.y_valid.q.val() | self.m_axis_y_tready.val();
+        self.issue.next = self.issuable.q.val().any() & self.y_free.val();
+        self.token_read.next = self.issue.val() & (self.element.q.val() == self.last_input.val());
+        self.read_base.next = 0.into();
+        if self.read_slot.q.val() == 1 {
+            self.read_base.next = self.slot1_base.val();
+        }
+        if self.read_slot.q.val() == 2 {
+            self.read_base.next = self.slot2_base.val();
+        }
+        self.buffer.read_address.next = self.read_base.val() + self.element.q.val();
+        self.affine.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.element.q.val());
+        self.affine.enable.next = self.y_free.val();
+        if self.issue.val() {
+            self.element.d.next = self.element.q.val() + 1;
+            if self.element.q.val() == self.last_input.val() {
+                self.element.d.next = 0.into();
+            }
+        }
+        if self.token_read.val() {
+            self.read_slot.d.next = self.read_slot.q.val() + 1;
+            if self.read_slot.q.val() == 2 {
+                self.read_slot.d.next = 0.into();
+            }
+        }
+        if self.token_loaded.val() & !self.token_read.val() {
+            self.held.d.next = self.held.q.val() + 1;
+        }
+        if self.token_read.val() & !self.token_loaded.val() {
+            self.held.d.next = self.held.q.val() - 1;
+        }
+        if self.setup_last.q.val() & !self.token_read.val() {
+            self.issuable.d.next = self.issuable.q.val() + 1;
+        }
+        if self.token_read.val() & !self.setup_last.q.val() {
+            self.issuable.d.next = self.issuable.q.val() - 1;
+        }
+        // the datapath
+        self.times_n.a.next = self.x1.q.val();
+        self.times_n.b.next = self.n.val();
+        self.sum_wide.value.next = self.sum_1.q.val();
+        self.times_inverse.a.next = self.centered2.q.val();
+        self.times_inverse.b.next = self.inverse_2.q.val();
+        self.z_round.value.next = self.product3.q.val() << 16;
+        self.z_round.shift.next = self.shift_3.q.val() + self.z_shift_offset.val();
+        self.zg.next = signed_cast(self.z4.q.val()) * signed_cast(self.affine4.q.val().get_bits::<16>(0));
+        self.zg_wide.value.next = unsigned_cast(self.zg.val());
+        self.beta_wide.value.next = self.affine4.q.val().get_bits::<16>(16);
+        self.y_round.value.next = self.scaled5.q.val();
+        self.y_round.shift.next = self.y_shift.val();
+        if self.y_free.val() {
+            self.valid1.d.next = self.issue.val();
+            self.last1.d.next = self.element.q.val() == self.last_input.val();
+            self.x1.d.next = self.buffer.read_data.val();
+            self.sum_1.d.next = self.sum0.q.val();
+            self.inverse_1.d.next = self.inverse0.q.val();
+            self.shift_1.d.next = self.shift0.q.val();
+            if self.read_slot.q.val() == 1 {
+                self.sum_1.d.next = self.sum1.q.val();
+                self.inverse_1.d.next = self.inverse1.q.val();
+                self.shift_1.d.next = self.shift1.q.val();
+            }
+            if self.read_slot.q.val() == 2 {
+                self.sum_1.d.next = self.sum2.q.val();
+                self.inverse_1.d.next = self.inverse2.q.val();
+                self.shift_1.d.next = self.shift2.q.val();
+            }
+            self.valid2.d.next = self.valid1.q.val();
+            self.last2.d.next = self.last1.q.val();
+            self.centered2.d.next = self.times_n.product.val().get_bits::<32>(0) - self.sum_1.q.val();
+            self.inverse_2.d.next = self.inverse_1.q.val();
+            self.shift_2.d.next = self.shift_1.q.val();
+            self.affine2.d.next = self.affine.data.val();
+            self.valid3.d.next = self.valid2.q.val();
+            self.last3.d.next = self.last2.q.val();
+            self.product3.d.next = self.times_inverse.product.val();
+            self.shift_3.d.next = self.shift_2.q.val();
+            self.affine3.d.next = self.affine2.q.val();
+            self.valid4.d.next = self.valid3.q.val();
+            self.last4.d.next = self.last3.q.val();
+            self.z4.d.next = self.z_round.saturated.val();
+            self.affine4.d.next = self.affine3.q.val();
+            self.valid5.d.next = self.valid4.q.val();
+            self.last5.d.next = self.last4.q.val();
+            self.scaled5.d.next =
+                self.zg_wide.extended.val() + (self.beta_wide.extended.val() << self.normalized_frac.val());
+            self.y.d.next = self.y_round.saturated.val();
+            self.y_valid.d.next = self.valid5.q.val();
+            self.y_last.d.next = self.last5.q.val();
+        }
+        self.m_axis_y_tdata.next = self.y.q.val();
+        self.m_axis_y_tvalid.next = self.y_valid.q.val();
+        self.m_axis_y_tlast.next = self.y_last.q.val();
+    }
+}
+
+/// The largest `d_model` the block builds.
+pub const LAYER_NORM_D_MAX: usize = hwformer_quant::integer::layer_norm::LAYER_NORM_N_MAX;
+
+/// The layernorm block's model for `settings` (`d_model`, default 64;
+/// `eps`, default 1e-5; gamma and beta from the weights source) and
+/// `formats` (`x`, `z` normalized, `g` gamma and beta, `y`; defaults
+/// Q3.12, Q5.10, Q3.12, Q3.12).
+pub fn settings_model(
+    settings: &LayerSettings,
+    formats: &BTreeMap<String, QFormat>,
+) -> Result<IntLayerNorm, String> {
+    for name in formats.keys() {
+        if !["x", "z", "g", "y"].contains(&name.as_str()) {
+            return Err(format!(
+                "formats.{name}: layernorm has the formats x, z (normalized), g (gamma and beta) and y"
+            ));
+        }
+    }
+    if settings.d_in.is_some()
+        || settings.d_out.is_some()
+        || settings.d_ff.is_some()
+        || settings.lanes.is_some()
+        || settings.activation.is_some()
+        || settings.hidden_depth.is_some()
+    {
+        return Err("layernorm has the settings d_model and eps (d_in, d_out, d_ff, lanes, activation and hidden_depth are other blocks')".into());
+    }
+    let d = settings.d_model.unwrap_or(64);
+    if !(2..=LAYER_NORM_D_MAX).contains(&d) {
+        return Err(format!(
+            "d_model = {d}: layernorm takes 2 to {LAYER_NORM_D_MAX} elements"
+        ));
+    }
+    let eps = settings.eps.unwrap_or(1e-5);
+    if !eps.is_finite() || eps < 0.0 {
+        return Err(format!("eps = {eps}: must be a finite number >= 0"));
+    }
+    let defaults = LayerNormFormats::default_design();
+    let get = |name: &str, default: QFormat| formats.get(name).copied().unwrap_or(default);
+    let f = LayerNormFormats {
+        input: get("x", defaults.input),
+        normalized: get("z", defaults.normalized),
+        affine: get("g", defaults.affine),
+        output: get("y", defaults.output),
+    };
+    for (name, format) in [
+        ("x", f.input),
+        ("z", f.normalized),
+        ("g", f.affine),
+        ("y", f.output),
+    ] {
+        check_stream_format(name, format)?;
+    }
+    let gamma = settings.weights.vector("gamma", d, 1.0, 1)?;
+    let beta = settings.weights.vector("beta", d, 0.0, 2)?;
+    for (name, values) in [("gamma", &gamma), ("beta", &beta)] {
+        let (low, high) = (
+            f.affine.min_value() - 0.5 * f.affine.lsb(),
+            f.affine.max_value() + 0.5 * f.affine.lsb(),
+        );
+        if let Some(i) = values.iter().position(|v| !(low..high).contains(v)) {
+            return Err(format!(
+                "weights.{name}[{i}] = {} is outside {} [{}, {}]",
+                values[i],
+                f.affine,
+                f.affine.min_value(),
+                f.affine.max_value()
+            ));
+        }
+    }
+    IntLayerNorm::new(f, &gamma, &beta, eps).map_err(|e| e.to_string())
+}
+
+/// The exported layernorm block.
+pub fn export(
+    settings: &LayerSettings,
+    formats: &BTreeMap<String, QFormat>,
+) -> Result<Exported, ExportError> {
+    let model = settings_model(settings, formats).map_err(ExportError::Check)?;
+    let d = model.n();
+    let stem = format!("layernorm_{d}");
+    let mut uut = LayerNormUnit::new(&model);
+    uut.connect_all();
+    let verilog = export::verilog(&stem, &uut)?;
+    let f = model.formats();
+    let tensors = [
+        RawTensor {
+            name: "gamma".into(),
+            format: f.affine,
+            shape: vec![d],
+            values: model.gamma_raw().to_vec(),
+        },
+        RawTensor {
+            name: "beta".into(),
+            format: f.affine,
+            shape: vec![d],
+            values: model.beta_raw().to_vec(),
+        },
+    ];
+    let (bytes, entry) =
+        weights_file("layernorm", &settings.weights, &tensors).map_err(ExportError::Check)?;
+    let measured = measured_error(
+        d,
+        f.input,
+        f.output,
+        64,
+        |x| model.run(x),
+        |x| model.float_reference(x),
+    )
+    .map_err(ExportError::Check)?;
+    let manifest = token_manifest(
+        "layernorm",
+        &stem,
+        (f.input, f.output),
+        vec![
+            ("d_model", Param::from(d as f64)),
+            ("eps", Param::from(model.eps())),
+            ("eps_applied", Param::from(model.applied_eps())),
+            (
+                "normalized_format",
+                Param::from(f.normalized.to_string().as_str()),
+            ),
+            ("slots", Param::from(LAYER_NORM_TIMING.slots as f64)),
+            ("cycles_per_token", Param::from(token_cycles(d as u64) as f64)),
+        ],
+        first_output_delay(),
+        (model.error_bound(), measured),
+        entry,
+    )
+    .map_err(ExportError::Check)?;
+    Ok(Exported {
+        verilog,
+        manifest,
+        weights: Some(bytes),
+    })
+}
+
+/// The integer model a layernorm manifest describes, gamma and beta read
+/// from the weights file in `dir`.
+pub fn model_from_folder(dir: &std::path::Path, manifest: &Manifest) -> Result<IntLayerNorm, String> {
+    let entry = manifest
+        .weights
+        .as_ref()
+        .ok_or("the layernorm manifest names no weights file")?;
+    let tensors = read_weights(dir, entry)?;
+    let get = |name: &str| {
+        tensors
+            .get(name)
+            .ok_or_else(|| format!("the weights file has no tensor `{name}`"))
+    };
+    let (gamma, beta) = (get("gamma")?, get("beta")?);
+    if gamma.format != beta.format {
+        return Err(format!(
+            "tensors `gamma` ({}) and `beta` ({}) must share a format",
+            gamma.format, beta.format
+        ));
+    }
+    let normalized: QFormat = manifest
+        .text("normalized_format")?
+        .parse()
+        .map_err(|e| format!("params.normalized_format: {e}"))?;
+    let formats = LayerNormFormats {
+        input: manifest.field_format("x")?,
+        normalized,
+        affine: gamma.format,
+        output: manifest.field_format("y")?,
+    };
+    let model = IntLayerNorm::from_raw(
+        formats,
+        gamma.values.clone(),
+        beta.values.clone(),
+        manifest.number("eps")?,
+    )
+    .map_err(|e| e.to_string())?;
+    if model.n() != manifest.count("d_model", 2, LAYER_NORM_D_MAX)? {
+        return Err("the layernorm manifest's d_model is not its weights' length".into());
+    }
+    Ok(model)
+}
