@@ -170,6 +170,23 @@ fn yosys_gives_the_ternary_ffn_no_dsp_in_its_lanes() {
 }
 
 #[test]
+fn layernorm_lints_clean() {
+    let config = layer_config("layernorm-lint", "block = \"layernorm\"\nd_model = 24\n");
+    lint_args("layernorm", &["--config", config.to_str().unwrap()]);
+}
+
+#[test]
+fn yosys_synthesizes_the_layernorm_with_its_token_buffer_in_memory() {
+    let config = layer_config("layernorm-yosys", "block = \"layernorm\"\nd_model = 64\n");
+    let r = yosys_args("layernorm", &["--config", config.to_str().unwrap()]).resources;
+    // the products n x, c inv, z gamma, n Q, S^2 and the inverse square
+    // root's three: a handful of DSPs, none growing with d_model
+    assert!((4..=20).contains(&r.dsp), "{r:?}");
+    // three slots of 64 x 16 bits: memory, not 3072 flip-flops
+    assert!(r.flip_flops < 1500, "{r:?}");
+}
+
+#[test]
 fn yosys_gives_the_linear_block_one_dsp_a_lane() {
     let config = layer_config(
         "linear-yosys",

@@ -160,6 +160,9 @@ pub fn ffn_settings(
             "d_in and d_out are settings of linear; {block} has d_model and d_ff"
         ));
     }
+    if settings.eps.is_some() {
+        return Err(format!("eps is a setting of layernorm, not of {block}"));
+    }
     let hidden_depth = hidden_depth(settings)?;
     let defaults = FfnFormats::default_design();
     let get = |name: &str, default: QFormat| formats.get(name).copied().unwrap_or(default);

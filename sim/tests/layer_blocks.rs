@@ -38,6 +38,14 @@ fn ffn(d_model: usize, d_ff: usize, lanes: usize, activation: &str) -> LayerSett
     }
 }
 
+fn layer_norm(d_model: usize, eps: f64) -> LayerSettings {
+    LayerSettings {
+        d_model: Some(d_model),
+        eps: Some(eps),
+        ..Default::default()
+    }
+}
+
 /// Small designs where the corners meet: one input per token, lanes
 /// more than the inputs (the bank is the bottleneck), one group, many
 /// groups, both activations.
@@ -52,6 +60,8 @@ fn designs() -> Vec<(&'static str, LayerSettings)> {
         ("ternary_ffn", ffn(4, 8, 2, "gelu")),
         ("ternary_ffn", ffn(4, 4, 4, "relu")),
         ("ternary_ffn", ffn(1, 2, 1, "gelu")),
+        ("layernorm", layer_norm(5, 1e-5)),
+        ("layernorm", layer_norm(12, 0.0)),
     ]
 }
 
@@ -256,6 +266,82 @@ fn ternary_cycles_per_token_are_the_graphs() {
             "ternary ffn {d_model} x {d_ff}, {lanes} lanes"
         );
     }
+}
+
+#[test]
+fn layer_norm_cycles_per_token_and_first_output_delay_are_the_graphs() {
+    for n in 2..=40 {
+        let out = full_speed_outputs(timing::layer_norm_timing(n).unwrap(), n, n, 8);
+        let first = |t: usize| out[t * n];
+        assert_eq!(
+            first(7) - first(6),
+            hwformer_hdl::layer_norm::token_cycles(n as u64),
+            "n {n}"
+        );
+        assert_eq!(first(0) - (n as u64 - 1), hwformer_hdl::layer_norm::first_output_delay(), "n {n}");
+        // one element a cycle within a token
+        assert!((1..n).all(|i| out[6 * n + i] == out[6 * n] + i as u64), "n {n}");
+    }
+}
+
+#[test]
+fn bad_layer_norm_settings_are_refused_naming_the_field() {
+    for (settings, says) in [
+        (layer_norm(1, 1e-5), "d_model = 1"),
+        (layer_norm(2000, 1e-5), "d_model = 2000"),
+        (layer_norm(8, -1.0), "eps = -1"),
+        (
+            LayerSettings {
+                lanes: Some(2),
+                ..layer_norm(8, 1e-5)
+            },
+            "layernorm has the settings d_model and eps",
+        ),
+    ] {
+        let e = build_error("layernorm", &settings, &[]);
+        assert!(e.contains(says), "{e} should say {says}");
+    }
+    let e = build_error("layernorm", &layer_norm(8, 1e-5), &[("w", "Q1.14")]);
+    assert!(e.contains("formats.w"), "{e}");
+    let e = build_error("layernorm", &layer_norm(8, 1e-5), &[("z", "Q1.6")]);
+    assert!(e.contains("formats.z"), "{e}");
+    // sqrt(n - 1) normalized values must fit the normalized format
+    let e = build_error("layernorm", &layer_norm(64, 1e-5), &[("z", "Q2.13")]);
+    assert!(e.contains("sqrt(n - 1)"), "{e}");
+    let e = build_error("ffn", &LayerSettings { eps: Some(1e-5), ..ffn(8, 8, 1, "gelu") }, &[]);
+    assert!(e.contains("eps is a setting of layernorm"), "{e}");
+
+    let dir = std::env::temp_dir().join(format!("hwformer-ln-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("model.safetensors");
+    float_file(
+        &file,
+        &[
+            ("ln.weight", vec![4], vec![1.0, 0.5, 2.0, 1.5]),
+            ("ln.bias", vec![4], vec![0.0, 0.25, -0.5, 0.125]),
+            ("big.weight", vec![4], vec![1.0, 9.0, 1.0, 1.0]),
+        ],
+    );
+    let from = |gamma: &str| LayerSettings {
+        weights: WeightsSource::Safetensors {
+            file: file.clone(),
+            tensors: BTreeMap::from([
+                ("gamma".to_string(), gamma.to_string()),
+                ("beta".to_string(), "ln.bias".to_string()),
+            ]),
+        },
+        ..layer_norm(4, 1e-12)
+    };
+    let built = hwformer_hdl::build_block_with("layernorm", 0, &BTreeMap::new(), &from("ln.weight")).unwrap();
+    let out = dir.join("out");
+    built.write(&out).unwrap();
+    let model = hwformer_hdl::layer_norm::model_from_folder(&out, &built.manifest).unwrap();
+    assert_eq!(model.gamma_raw(), [4096, 2048, 8192, 6144], "gamma in Q3.12");
+    assert_eq!(model.beta_raw(), [0, 1024, -2048, 512], "beta in Q3.12");
+    let e = build_error("layernorm", &from("big.weight"), &[]);
+    assert!(e.contains("weights.gamma[1] = 9") && e.contains("Q3.12"), "{e}");
+    let e = build_error("layernorm", &from("ln.bias2"), &[]);
+    assert!(e.contains("no tensor `ln.bias2`"), "{e}");
 }
 
 #[test]
