@@ -32,6 +32,7 @@ pub mod layer_norm;
 pub mod layer_weights;
 pub mod linear;
 pub mod manifest;
+pub mod online_softmax;
 pub mod reciprocal;
 pub mod rom;
 pub mod sdpa;
@@ -83,7 +84,7 @@ pub fn build_block_with(
 ) -> Result<export::Exported, export::ExportError> {
     if !LAYER_BLOCKS.contains(&block) && *layer != LayerSettings::default() {
         return Err(export::ExportError::Check(format!(
-            "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, weights)"
+            "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, hidden_depth, eps, weights)"
         )));
     }
     let plain = |built: Result<(String, manifest::Manifest), export::ExportError>| {
