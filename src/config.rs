@@ -6,8 +6,9 @@
 //! that says what it has.
 //!
 //! ```toml
-//! block = "sdpa"        # exp | softmax | sdpa
-//! d = 16                # sdpa: 1, 2, 4, 8, 16, 32 or 64
+//! block = "sdpa"        # exp | softmax | sdpa | binary_attention | fifo | linear | ...
+//! d = 16                # sdpa, binary_attention: 1, 2, 4, 8, 16, 32 or 64
+//! bits = 32             # binary_attention: code bits, 1 to 64
 //! n_max = 256           # optional: must be the built size
 //!
 //! [formats]             # optional: field = format; inputs are built as asked
@@ -77,6 +78,8 @@ pub struct BlockConfig {
     pub hidden_depth: Option<usize>,
     /// layernorm: eps (default 1e-5).
     pub eps: Option<f64>,
+    /// binary_attention: code bits, 1 to 64 (default 32).
+    pub bits: Option<usize>,
     /// linear, ffn: where the weights come from.
     pub weights: Option<WeightsConfig>,
     /// The folder of the config file (relative paths in it start there).
@@ -134,6 +137,7 @@ impl BlockConfig {
             activation: self.activation.clone(),
             hidden_depth: self.hidden_depth,
             eps: self.eps,
+            bits: self.bits,
             weights,
         })
     }
@@ -153,9 +157,9 @@ impl BlockConfig {
                 hwformer_hdl::BLOCKS.join(", ")
             ));
         }
-        if config.d.is_some() && config.block != "sdpa" {
+        if config.d.is_some() && !["sdpa", "binary_attention"].contains(&config.block.as_str()) {
             return Err(format!(
-                "{}: `d` is a setting of sdpa, not {}",
+                "{}: `d` is a setting of sdpa and binary_attention, not {}",
                 path.display(),
                 config.block
             ));
@@ -178,7 +182,7 @@ impl BlockConfig {
             }
         }
         // the layer blocks are built in every format asked for
-        let built_as_asked = hwformer_hdl::LAYER_BLOCKS.contains(&manifest.block.as_str());
+        let built_as_asked = hwformer_hdl::WEIGHT_BLOCKS.contains(&manifest.block.as_str());
         for (name, wanted) in self.formats.iter().filter(|_| !built_as_asked) {
             let wanted: QFormat = wanted.parse().map_err(|e| format!("formats.{name}: {e}"))?;
             let field = manifest.field(name).ok_or_else(|| {

@@ -99,6 +99,11 @@ pub enum BlockArg {
     /// Layer normalization of a token, one element a cycle (d_model, eps,
     /// gamma and beta from --config).
     Layernorm,
+    /// Binarized attention for one head: ±1 random projection to `bits`
+    /// codes (--config, default 32), XNOR-popcount scores, sdpa's online
+    /// softmax (--d lanes).
+    #[value(name = "binary_attention")]
+    BinaryAttention,
 }
 
 impl BlockArg {
@@ -112,6 +117,7 @@ impl BlockArg {
             Self::Ffn => "ffn",
             Self::TernaryFfn => "ternary_ffn",
             Self::Layernorm => "layernorm",
+            Self::BinaryAttention => "binary_attention",
         }
     }
 }

@@ -218,7 +218,7 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
 /// What one inference of `block` is.
 fn inference(block: crate::BlockArg) -> Inference {
     match block {
-        crate::BlockArg::Sdpa => Inference::Query,
+        crate::BlockArg::Sdpa | crate::BlockArg::BinaryAttention => Inference::Query,
         crate::BlockArg::Softmax => Inference::Row,
         crate::BlockArg::Exp
         | crate::BlockArg::Fifo
@@ -449,7 +449,8 @@ fn element_block_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
         | crate::BlockArg::Linear
         | crate::BlockArg::Ffn
         | crate::BlockArg::TernaryFfn
-        | crate::BlockArg::Layernorm => return Err(format!("no estimate for {}", args.block.name())),
+        | crate::BlockArg::Layernorm
+        | crate::BlockArg::BinaryAttention => return Err(format!("no estimate for {}", args.block.name())),
     };
     match args.cycles_from {
         CyclesFrom::Model => Ok(Cycles::new(
@@ -483,6 +484,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
             | crate::BlockArg::Ffn
             | crate::BlockArg::TernaryFfn
             | crate::BlockArg::Layernorm
+            | crate::BlockArg::BinaryAttention
     ) {
         return Err(format!(
             "estimate knows exp, softmax and sdpa; {block} is not priced yet \
@@ -497,7 +499,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         | crate::BlockArg::TernaryFfn
         | crate::BlockArg::Layernorm => 1 << 24,
         crate::BlockArg::Softmax => SOFTMAX_N_MAX,
-        crate::BlockArg::Sdpa => SDPA_N_MAX,
+        crate::BlockArg::Sdpa | crate::BlockArg::BinaryAttention => SDPA_N_MAX,
     };
     if args.n == 0 || args.n > n_max {
         return Err(format!("--n must be 1 to {n_max} for {block}, not {}", args.n));
@@ -577,7 +579,8 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
             | crate::BlockArg::Linear
             | crate::BlockArg::Ffn
             | crate::BlockArg::TernaryFfn
-            | crate::BlockArg::Layernorm => {
+            | crate::BlockArg::Layernorm
+            | crate::BlockArg::BinaryAttention => {
                 println!("{block}: {} elements", args.n)
             }
         }

@@ -6,6 +6,7 @@
 //! one [`IntLinear`] per layer, so they cannot disagree.
 
 use crate::manifest::{WeightTensor, Weights};
+use hwformer_quant::integer::binarized::RandomProjection;
 use hwformer_quant::integer::linear::{IntLinear, LinearFormats};
 use hwformer_quant::random::{seeded, standard_normal};
 use hwformer_quant::reference::{Activation, Linear};
@@ -130,6 +131,51 @@ impl WeightsSource {
     }
 }
 
+impl WeightsSource {
+    /// A ±1 matrix `name` of `rows` x `cols` (binary attention's
+    /// projection, row-major): seeded signs, or the file's 2-D tensor,
+    /// whose every element must be +1 or -1.
+    pub fn signs(&self, name: &str, rows: usize, cols: usize) -> Result<Vec<i64>, String> {
+        let values = match self {
+            WeightsSource::Seeded(seed) => {
+                return RandomProjection::signs(cols, rows, *seed)
+                    .map(|p| p.weights().to_vec())
+                    .map_err(|e| format!("weights.{name}: {e}"))
+            }
+            WeightsSource::Safetensors { file, tensors } => {
+                let bytes = std::fs::read(file)
+                    .map_err(|e| format!("weights.safetensors: {}: {e}", file.display()))?;
+                let display = file.display().to_string();
+                let tensor_name = tensors.get(name).ok_or_else(|| {
+                    format!("weights.{name}: name the tensor in {display} that holds `{name}`")
+                })?;
+                let t = weights::read_float(&bytes, &display, tensor_name)
+                    .map_err(|e| format!("weights.{name}: {e}"))?;
+                if t.shape != [rows, cols] {
+                    return Err(format!(
+                        "weights.{name}: tensor `{tensor_name}` has shape {:?}; the block needs [{rows}, {cols}]",
+                        t.shape
+                    ));
+                }
+                t.values
+            }
+        };
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| match v {
+                1.0 => Ok(1),
+                -1.0 => Ok(-1),
+                _ => Err(format!(
+                    "weights.{name}[{}][{}] = {v}: the projection holds only +1 and -1",
+                    i / cols,
+                    i % cols
+                )),
+            })
+            .collect()
+    }
+}
+
 /// The settings of the layer blocks (`linear`, `ffn`, `ternary_ffn`,
 /// `layernorm`), each optional with a default.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -152,6 +198,8 @@ pub struct LayerSettings {
     pub hidden_depth: Option<usize>,
     /// layernorm: eps (default 1e-5).
     pub eps: Option<f64>,
+    /// binary_attention: code bits (default 32).
+    pub bits: Option<usize>,
     /// Where the weights come from (default seeded, seed 1).
     pub weights: WeightsSource,
 }

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod binary_attention;
 pub mod exp;
 pub mod export;
 pub mod ffn;
@@ -36,6 +37,7 @@ pub mod online_softmax;
 pub mod reciprocal;
 pub mod rom;
 pub mod sdpa;
+pub mod sign_codes;
 pub mod softmax;
 pub mod ternary_ffn;
 pub mod ternary_linear;
@@ -48,7 +50,7 @@ pub use layer_weights::{LayerSettings, WeightsSource};
 use std::collections::BTreeMap;
 
 /// Names of the blocks [`export_block`] knows.
-pub const BLOCKS: [&str; 8] = [
+pub const BLOCKS: [&str; 9] = [
     "exp",
     "softmax",
     "sdpa",
@@ -57,10 +59,16 @@ pub const BLOCKS: [&str; 8] = [
     "ffn",
     "ternary_ffn",
     "layernorm",
+    "binary_attention",
 ];
 
-/// Blocks that hold weights (and write a weights file beside their Verilog).
+/// The token blocks: they hold weights (and write a weights file beside
+/// their Verilog) and stream tokens in and out.
 pub const LAYER_BLOCKS: [&str; 4] = ["linear", "ffn", "ternary_ffn", "layernorm"];
+
+/// Every block that writes a weights file (binary_attention's is its
+/// projection) and takes [`LayerSettings`].
+pub const WEIGHT_BLOCKS: [&str; 5] = ["linear", "ffn", "ternary_ffn", "layernorm", "binary_attention"];
 
 /// Builds block `block` (`d` lanes for sdpa, depth for fifo, ignored
 /// otherwise) in its default formats: its Verilog and its manifest, in memory.
@@ -82,9 +90,14 @@ pub fn build_block_with(
     formats: &BTreeMap<String, QFormat>,
     layer: &LayerSettings,
 ) -> Result<export::Exported, export::ExportError> {
-    if !LAYER_BLOCKS.contains(&block) && *layer != LayerSettings::default() {
+    if !WEIGHT_BLOCKS.contains(&block) && *layer != LayerSettings::default() {
         return Err(export::ExportError::Check(format!(
-            "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, hidden_depth, eps, weights)"
+            "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, hidden_depth, eps, bits, weights)"
+        )));
+    }
+    if block != "binary_attention" && layer.bits.is_some() {
+        return Err(export::ExportError::Check(format!(
+            "bits is a setting of binary_attention, not of {block}"
         )));
     }
     let plain = |built: Result<(String, manifest::Manifest), export::ExportError>| {
@@ -95,6 +108,7 @@ pub fn build_block_with(
         "ffn" => ffn::export(layer, formats),
         "ternary_ffn" => ternary_ffn::export(layer, formats),
         "layernorm" => layer_norm::export(layer, formats),
+        "binary_attention" => binary_attention::export(d, layer, formats),
         other => plain(build_plain_block(other, d, formats)),
     }
 }

@@ -6,6 +6,7 @@
 use crate::ports::{PortMap, StreamPorts};
 use crate::testbench::Simulator;
 use crate::SimError;
+use hwformer_hdl::binary_attention::BinaryAttentionUnit;
 use hwformer_hdl::exp::ExpUnit;
 use hwformer_hdl::ffn::FfnUnit;
 use hwformer_hdl::fifo::FifoUnit;
@@ -184,47 +185,55 @@ layer_block!(LinearUnit);
 layer_block!(FfnUnit);
 layer_block!(TernaryFfnUnit, P, W2);
 
-impl<const D: usize, const W: usize, const KV: usize> StreamSignals for SdpaUnit<D, W, KV> {
-    fn set_clock(&mut self, high: bool) {
-        self.clock.next = high.into();
-    }
-    fn drive(&mut self, inputs: &[u32], ports: &PortMap) {
-        let s = self;
-        drive_in!(
-            s.q(
-                s_axis_query_tdata,
-                s_axis_query_tvalid,
-                s_axis_query_tlast,
-                s_axis_query_tready
-            ),
-            ports.input_streams[0],
-            inputs
-        );
-        drive_in!(
-            s.kv(
-                s_axis_kv_tdata,
-                s_axis_kv_tvalid,
-                s_axis_kv_tlast,
-                s_axis_kv_tready
-            ),
-            ports.input_streams[1],
-            inputs
-        );
-        s.m_axis_out_tready.next = inputs[ports.output_streams[0].ready] & 1 == 1;
-    }
-    fn sample(&self, outputs: &mut [u32], ports: &PortMap) {
-        let (q, kv, o) = (
-            ports.input_streams[0],
-            ports.input_streams[1],
-            ports.output_streams[0],
-        );
-        outputs[q.ready] = u32::from(self.s_axis_query_tready.val());
-        outputs[kv.ready] = u32::from(self.s_axis_kv_tready.val());
-        to_words(self.m_axis_out_tdata.val(), &mut outputs[o.data..]);
-        outputs[o.valid] = u32::from(self.m_axis_out_tvalid.val());
-        outputs[o.last] = u32::from(self.m_axis_out_tlast.val());
-    }
+/// The attention heads' streams: query and kv in, out.
+macro_rules! attention_head {
+    ($ty:ident) => {
+        impl<const D: usize, const W: usize, const KV: usize> StreamSignals for $ty<D, W, KV> {
+            fn set_clock(&mut self, high: bool) {
+                self.clock.next = high.into();
+            }
+            fn drive(&mut self, inputs: &[u32], ports: &PortMap) {
+                let s = self;
+                drive_in!(
+                    s.q(
+                        s_axis_query_tdata,
+                        s_axis_query_tvalid,
+                        s_axis_query_tlast,
+                        s_axis_query_tready
+                    ),
+                    ports.input_streams[0],
+                    inputs
+                );
+                drive_in!(
+                    s.kv(
+                        s_axis_kv_tdata,
+                        s_axis_kv_tvalid,
+                        s_axis_kv_tlast,
+                        s_axis_kv_tready
+                    ),
+                    ports.input_streams[1],
+                    inputs
+                );
+                s.m_axis_out_tready.next = inputs[ports.output_streams[0].ready] & 1 == 1;
+            }
+            fn sample(&self, outputs: &mut [u32], ports: &PortMap) {
+                let (q, kv, o) = (
+                    ports.input_streams[0],
+                    ports.input_streams[1],
+                    ports.output_streams[0],
+                );
+                outputs[q.ready] = u32::from(self.s_axis_query_tready.val());
+                outputs[kv.ready] = u32::from(self.s_axis_kv_tready.val());
+                to_words(self.m_axis_out_tdata.val(), &mut outputs[o.data..]);
+                outputs[o.valid] = u32::from(self.m_axis_out_tvalid.val());
+                outputs[o.last] = u32::from(self.m_axis_out_tlast.val());
+            }
+        }
+    };
 }
+
+attention_head!(SdpaUnit);
+attention_head!(BinaryAttentionUnit);
 
 /// The waveform file behind rust-hdl's VCD writer, which unwraps every
 /// write: it never sees an error here; the first one is kept and reported
@@ -385,6 +394,20 @@ pub fn rusthdl_model(
                     match d {
                         $($d => model(SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&sdpa), manifest, vcd),)*
                         _ => Err(invalid(format!("no rust-hdl sdpa for d = {d}"))),
+                    }
+                };
+            }
+            pick!(1, 2, 4, 8, 16, 32, 64)
+        }
+        "binary_attention" => {
+            let attention =
+                hwformer_hdl::binary_attention::model_from_folder(dir, manifest).map_err(invalid)?;
+            let d = attention.attention().config().d;
+            macro_rules! pick {
+                ($($d:literal),*) => {
+                    match d {
+                        $($d => model(BinaryAttentionUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&attention), manifest, vcd),)*
+                        _ => Err(invalid(format!("no rust-hdl binary_attention for d = {d}"))),
                     }
                 };
             }

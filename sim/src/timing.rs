@@ -31,6 +31,7 @@ pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
                 .config()
                 .d
         }
+        "binary_attention" => manifest.count("d", 1, 64).map_err(SimError::Invalid)?,
         _ => 0,
     };
     let graph = block_graph_for(&manifest.block, size)?;
@@ -173,15 +174,20 @@ pub fn block_graph_for(block: &str, size: usize) -> Result<BlockGraph, SimError>
             }
             ("fifo", BlockTiming::Fifo { depth: size })
         }
-        "sdpa" => {
+        // binary attention: sdpa's stages and back end, other scores
+        "sdpa" | "binary_attention" => {
             if !sdpa::SDPA_D_CHOICES.contains(&size) {
                 return Err(SimError::Invalid(format!(
-                    "sdpa d must be one of {:?}, not {size}",
+                    "{block} d must be one of {:?}, not {size}",
                     sdpa::SDPA_D_CHOICES
                 )));
             }
             (
-                "sdpa",
+                if block == "sdpa" {
+                    "sdpa"
+                } else {
+                    "binary_attention"
+                },
                 BlockTiming::Sdpa {
                     score_stages: sdpa::SDPA_SCORE_STAGES as u32,
                     exp_stages: exp::EXP_LATENCY as u32,
@@ -258,7 +264,7 @@ pub fn boundary_beats(
             limit(softmax::SOFTMAX_N_MAX)?;
             (vec![groups(n)], vec![n * inferences])
         }
-        "sdpa" => {
+        "sdpa" | "binary_attention" => {
             limit(sdpa::SDPA_N_MAX)?;
             (vec![vec![true; inferences], groups(n)], vec![inferences])
         }

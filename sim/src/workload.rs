@@ -10,6 +10,7 @@ use hwformer_hdl::manifest::{Direction, Manifest};
 use hwformer_hdl::sdpa::{output_delay, query_cycles, SDPA_N_MAX};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_quant::accuracy::random_logit_row;
+use hwformer_quant::integer::binary_attention::BinaryAttention;
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::integer::{dequantize_all, quantize_all};
 use hwformer_quant::random::{normal_vec, seeded};
@@ -64,7 +65,7 @@ impl Workload {
                 hwformer_hdl::fifo::depth_from_manifest(manifest).map_err(SimError::Invalid)?,
                 size,
             ),
-            block if hwformer_hdl::LAYER_BLOCKS.contains(&block) => Err(SimError::Invalid(format!(
+            block if hwformer_hdl::WEIGHT_BLOCKS.contains(&block) => Err(SimError::Invalid(format!(
                 "{block} holds weights: build its workload with Workload::from_folder"
             ))),
             other => Err(SimError::Invalid(format!("no workload for block `{other}`"))),
@@ -128,6 +129,10 @@ impl Workload {
                     |x| model.float_reference(x),
                 )
             }
+            "binary_attention" => binary_attention(
+                &hwformer_hdl::binary_attention::model_from_folder(dir, manifest).map_err(invalid)?,
+                size,
+            ),
             _ => Self::new(manifest, size),
         }
     }
@@ -301,42 +306,76 @@ impl Workload {
 }
 
 fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
+    let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
+    let x = model.max_abs_input();
+    let bound = |f: hwformer_quant::QFormat| (f, x);
+    let c = *model.config();
+    attention(
+        c.d,
+        [bound(c.query), bound(c.key), bound(c.value)],
+        size,
+        |q, k, v| model.run_query(q, k, v),
+        |q, k, v| model.float_reference(q, k, v),
+    )
+}
+
+fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workload, SimError> {
+    // every input the formats hold: the projections are exact and the
+    // scores cannot saturate
+    let full = |f: hwformer_quant::QFormat| (f, f.max_value());
+    let c = *model.attention().config();
+    attention(
+        c.d,
+        [full(c.query), full(c.key), full(c.value)],
+        size,
+        |q, k, v| model.run_query(q, k, v),
+        |q, k, v| model.float_reference(q, k, v),
+    )
+}
+
+type Rows = [Vec<i64>];
+
+/// Queries of `size.n` keys for an attention head of `d` lanes: elements
+/// uniform in `[-x, x]` for each (format, x) of q, k and v.
+fn attention<O, R>(
+    d: usize,
+    inputs: [(hwformer_quant::QFormat, f64); 3],
+    size: WorkloadSize,
+    run: O,
+    reference: R,
+) -> Result<Workload, SimError>
+where
+    O: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<Vec<i64>>,
+    R: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<Vec<f64>>,
+{
     if size.n > SDPA_N_MAX {
         return Err(SimError::Invalid(format!(
-            "sdpa takes at most {SDPA_N_MAX} keys per query, not {}",
+            "attention takes at most {SDPA_N_MAX} keys per query, not {}",
             size.n
         )));
     }
-    let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
-    let c = *model.config();
-    let d = c.d;
-    let x = model.max_abs_input();
     let mut rng = seeded(size.seed);
-    let mut vector = |format| -> Result<Vec<i64>, SimError> {
+    let mut vector = |(format, x): (hwformer_quant::QFormat, f64)| -> Result<Vec<i64>, SimError> {
         let real: Vec<f64> = (0..d).map(|_| rng.gen_range(-x..=x)).collect();
         quantize_all("x", &real, format).map_err(|e| SimError::Invalid(e.to_string()))
     };
+    let [query, key, value] = inputs;
+    let fail = |e: hwformer_quant::QuantError| SimError::Invalid(e.to_string());
     let (mut q_beats, mut kv_beats, mut out) = (Beats::new(16 * d), Beats::new(32 * d), Beats::new(16 * d));
-    let (mut reference, mut cycles) = (Vec::new(), Vec::new());
+    let (mut float, mut cycles) = (Vec::new(), Vec::new());
     for i in 0..size.queries {
-        let q = vector(c.query)?;
+        let q = vector(query)?;
         let (mut keys, mut values) = (Vec::with_capacity(size.n), Vec::with_capacity(size.n));
         for j in 0..size.n {
-            let (k, v) = (vector(c.key)?, vector(c.value)?);
+            let (k, v) = (vector(key)?, vector(value)?);
             let lanes: Vec<i64> = k.iter().chain(&v).copied().collect();
             kv_beats.push_lanes16(&lanes, j + 1 == size.n);
             keys.push(k);
             values.push(v);
         }
         q_beats.push_lanes16(&q, false);
-        let o = model
-            .run_query(&q, &keys, &values)
-            .map_err(|e| SimError::Invalid(e.to_string()))?;
-        out.push_lanes16(&o, true);
-        let want = model
-            .float_reference(&q, &keys, &values)
-            .map_err(|e| SimError::Invalid(e.to_string()))?;
-        reference.extend(want);
+        out.push_lanes16(&run(&q, &keys, &values).map_err(fail)?, true);
+        float.extend(reference(&q, &keys, &values).map_err(fail)?);
         // keys flow one per cycle from cycle 1 (the query loads in cycle 0);
         // short queries wait for the normalizer
         let first = size.n as u64 + output_delay(d as u64);
@@ -345,7 +384,7 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
     Ok(Workload {
         inputs: vec![q_beats, kv_beats],
         expected: vec![out],
-        reference: vec![reference],
+        reference: vec![float],
         full_speed_cycles: vec![cycles],
     })
 }

@@ -278,7 +278,11 @@ fn layer_norm_cycles_per_token_and_first_output_delay_are_the_graphs() {
             hwformer_hdl::layer_norm::token_cycles(n as u64),
             "n {n}"
         );
-        assert_eq!(first(0) - (n as u64 - 1), hwformer_hdl::layer_norm::first_output_delay(), "n {n}");
+        assert_eq!(
+            first(0) - (n as u64 - 1),
+            hwformer_hdl::layer_norm::first_output_delay(),
+            "n {n}"
+        );
         // one element a cycle within a token
         assert!((1..n).all(|i| out[6 * n + i] == out[6 * n] + i as u64), "n {n}");
     }
@@ -308,7 +312,14 @@ fn bad_layer_norm_settings_are_refused_naming_the_field() {
     // sqrt(n - 1) normalized values must fit the normalized format
     let e = build_error("layernorm", &layer_norm(64, 1e-5), &[("z", "Q2.13")]);
     assert!(e.contains("sqrt(n - 1)"), "{e}");
-    let e = build_error("ffn", &LayerSettings { eps: Some(1e-5), ..ffn(8, 8, 1, "gelu") }, &[]);
+    let e = build_error(
+        "ffn",
+        &LayerSettings {
+            eps: Some(1e-5),
+            ..ffn(8, 8, 1, "gelu")
+        },
+        &[],
+    );
     assert!(e.contains("eps is a setting of layernorm"), "{e}");
 
     let dir = std::env::temp_dir().join(format!("hwformer-ln-weights-{}", std::process::id()));

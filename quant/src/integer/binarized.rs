@@ -79,6 +79,48 @@ impl RandomProjection {
         })
     }
 
+    /// `bits` hyperplanes in `d` dimensions with weights +1 or -1 drawn
+    /// from a seed (each sign equally likely), in Q2.0: the projection of
+    /// EcoFormer-style hashing that needs only adders.
+    pub fn signs(d: usize, bits: usize, seed: u64) -> Result<Self> {
+        use rand::Rng;
+        let mut rng = crate::random::seeded(seed);
+        let weights = (0..d * bits)
+            .map(|_| if rng.gen_bool(0.5) { 1 } else { -1 })
+            .collect();
+        Self::from_signs(d, bits, weights)
+    }
+
+    /// A projection of given +1/-1 weights (`bits` rows of `d`, row-major),
+    /// e.g. read from a weights file; any other value is an error naming it.
+    pub fn from_signs(d: usize, bits: usize, weights: Vec<i64>) -> Result<Self> {
+        if d == 0 || bits == 0 {
+            return Err(QuantError::InvalidParameter(format!(
+                "random projection needs d > 0 and bits > 0, got d = {d}, bits = {bits}"
+            )));
+        }
+        check_len("projection weights", weights.len(), d * bits)?;
+        if let Some(i) = weights.iter().position(|w| w.abs() != 1) {
+            return Err(QuantError::InvalidParameter(format!(
+                "projection[{}][{}] = {}: a sign projection holds only +1 and -1",
+                i / d,
+                i % d,
+                weights[i]
+            )));
+        }
+        Ok(Self {
+            d,
+            bits,
+            format: QFormat::signed(2, 0)?,
+            weights,
+        })
+    }
+
+    /// Input dimension.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
     /// Number of output bits.
     pub fn bits(&self) -> usize {
         self.bits

@@ -6,6 +6,7 @@
 //! [`crate::reference`].
 
 pub mod binarized;
+pub mod binary_attention;
 pub mod bit_linear;
 pub mod ffn;
 pub mod layer_norm;

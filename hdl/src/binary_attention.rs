@@ -1,0 +1,380 @@
+//! Binarized attention for one head (EcoFormer style): the hardware form
+//! of `hwformer_quant::integer::binary_attention::BinaryAttention`. Query
+//! and keys are hashed to `bits`-bit codes by the signs of a ±1 random
+//! projection (adders only), a key's score is a table entry indexed by
+//! the Hamming distance of the codes (XOR and popcount: no multiplier),
+//! and the scores go through sdpa's online-softmax back end.
+//!
+//! ```text
+//!  query ─▶ SignProjection ─▶ [query code, 64 bits]   (the query itself is not kept)
+//!  kv ────▶ SignProjection(k) ^ query code ─▶ [1] differing bits
+//!           [2] score = table[popcount]  (bits + 1 entries, scale · (bits − 2h))
+//!           ─▶ OnlineSoftmax: [3] running max, [4..8] exp, [A] accumulate,
+//!              last key ─▶ normalizer (d + 3 cycles) ─▶ out
+//! ```
+//!
+//! Same streams, stage counts and handshakes as sdpa (its handshake
+//! graph, with sdpa's constants), one key per cycle.
+
+use crate::export::{self, ExportError, Exported};
+use crate::layer_weights::{read_weights, weights_file};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
+use crate::online_softmax::OnlineSoftmax;
+use crate::rom::rom_from_signed;
+use crate::sdpa::{self, output_delay, SDPA_D_CHOICES, SDPA_N_MAX};
+use crate::sign_codes::{Popcount, SignProjection};
+use crate::LayerSettings;
+use hwformer_quant::integer::binarized::RandomProjection;
+use hwformer_quant::integer::binary_attention::{default_scale, BinaryAttention, BINARY_BITS_MAX};
+use hwformer_quant::integer::sdpa::SdpaConfig;
+use hwformer_quant::weights::RawTensor;
+use hwformer_quant::QFormat;
+use rust_hdl::prelude::*;
+use std::collections::BTreeMap;
+
+/// Code bits when a configuration names none.
+pub const BITS_DEFAULT: usize = 32;
+
+/// The binary attention head with `D` lanes; `W = 16 D` and `KV = 32 D`
+/// are the stream widths.
+#[derive(LogicBlock)]
+pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Query: d elements in the query format, element 0 lowest.
+    pub s_axis_query_tdata: Signal<In, Bits<W>>,
+    /// Query valid.
+    pub s_axis_query_tvalid: Signal<In, Bit>,
+    /// Query ready.
+    pub s_axis_query_tready: Signal<Out, Bit>,
+    /// Ignored.
+    pub s_axis_query_tlast: Signal<In, Bit>,
+    /// One key and its value: k in the low `W` bits, v above.
+    pub s_axis_kv_tdata: Signal<In, Bits<KV>>,
+    /// Key valid.
+    pub s_axis_kv_tvalid: Signal<In, Bit>,
+    /// Key ready.
+    pub s_axis_kv_tready: Signal<Out, Bit>,
+    /// Last key of the query.
+    pub s_axis_kv_tlast: Signal<In, Bit>,
+    /// Output: d elements in the output format.
+    pub m_axis_out_tdata: Signal<Out, Bits<W>>,
+    /// Output valid.
+    pub m_axis_out_tvalid: Signal<Out, Bit>,
+    /// Output ready.
+    pub m_axis_out_tready: Signal<In, Bit>,
+    /// High on every output beat.
+    pub m_axis_out_tlast: Signal<Out, Bit>,
+    query_hash: SignProjection<D, W>,
+    key_hash: SignProjection<D, W>,
+    query_code: DFF<Bits<64>>,
+    loaded: DFF<Bit>,
+    continuing: DFF<Bit>,
+    // stage 1: the codes' differing bits
+    valid1: DFF<Bit>,
+    last1: DFF<Bit>,
+    first1: DFF<Bit>,
+    v1: DFF<Bits<W>>,
+    differ1: DFF<Bits<64>>,
+    // stage 2: the score
+    popcount: Popcount,
+    score_table: ROM<Bits<16>, 8>,
+    valid2: DFF<Bit>,
+    last2: DFF<Bit>,
+    first2: DFF<Bit>,
+    v2: DFF<Bits<W>>,
+    s2: DFF<Bits<16>>,
+    softmax: OnlineSoftmax<D, W>,
+    kv_take: Signal<Local, Bit>,
+    value_offset: Constant<Bits<32>>,
+}
+
+impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, KV> {
+    /// The block for `model` (`d = D`; checked with errors by [`export`],
+    /// here a mismatch panics).
+    pub fn new(model: &BinaryAttention) -> Self {
+        assert_eq!(W, 16 * D, "W must be 16 D");
+        assert_eq!(KV, 32 * D, "KV must be 32 D");
+        let attention = model.attention();
+        sdpa::buildable(attention.config()).unwrap_or_else(|e| panic!("{e}"));
+        let weights = model.projection().weights();
+        Self {
+            clock: Default::default(),
+            s_axis_query_tdata: Default::default(),
+            s_axis_query_tvalid: Default::default(),
+            s_axis_query_tready: Default::default(),
+            s_axis_query_tlast: Default::default(),
+            s_axis_kv_tdata: Default::default(),
+            s_axis_kv_tvalid: Default::default(),
+            s_axis_kv_tready: Default::default(),
+            s_axis_kv_tlast: Default::default(),
+            m_axis_out_tdata: Default::default(),
+            m_axis_out_tvalid: Default::default(),
+            m_axis_out_tready: Default::default(),
+            m_axis_out_tlast: Default::default(),
+            query_hash: SignProjection::new(weights),
+            key_hash: SignProjection::new(weights),
+            query_code: Default::default(),
+            loaded: Default::default(),
+            continuing: Default::default(),
+            valid1: Default::default(),
+            last1: Default::default(),
+            first1: Default::default(),
+            v1: Default::default(),
+            differ1: Default::default(),
+            popcount: Default::default(),
+            score_table: rom_from_signed("binary scores", model.score_table()),
+            valid2: Default::default(),
+            last2: Default::default(),
+            first2: Default::default(),
+            v2: Default::default(),
+            s2: Default::default(),
+            softmax: OnlineSoftmax::new(attention),
+            kv_take: Default::default(),
+            value_offset: Constant::new(bits::<32>(W as u64)),
+        }
+    }
+}
+
+impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionUnit<D, W, KV> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, query_code, loaded, continuing, valid1, last1, first1, v1, differ1, valid2, last2,
+            first2, v2, s2
+        );
+        self.softmax.clock.next = self.clock.val();
+        // the query's code is all that is kept of it; free once its last
+        // key has gone in
+        self.kv_take.next = self.s_axis_kv_tvalid.val() & self.loaded.q.val() & self.softmax.advance.val();
+        self.s_axis_kv_tready.next = self.loaded.q.val() & self.softmax.advance.val();
+        self.s_axis_query_tready.next =
+            !self.loaded.q.val() | (self.kv_take.val() & self.s_axis_kv_tlast.val());
+        self.query_hash.x.next = self.s_axis_query_tdata.val();
+        if self.s_axis_query_tvalid.val() & self.s_axis_query_tready.val() {
+            self.query_code.d.next = self.query_hash.code.val();
+            self.loaded.d.next = true;
+        } else if self.kv_take.val() & self.s_axis_kv_tlast.val() {
+            self.loaded.d.next = false;
+        }
+        // stage 1: the key's code against the query's
+        self.key_hash.x.next = self.s_axis_kv_tdata.val().get_bits::<W>(0);
+        // stage 2: the score of the Hamming distance
+        self.popcount.word.next = self.differ1.q.val();
+        self.score_table.address.next = self.popcount.count.val();
+        if self.softmax.advance.val() {
+            self.valid1.d.next = self.kv_take.val();
+            // a bubble never carries tlast (it would stall the accumulator
+            // while the normalizer is busy)
+            self.last1.d.next = self.s_axis_kv_tlast.val() & self.kv_take.val();
+            self.first1.d.next = !self.continuing.q.val();
+            self.v1.d.next = self
+                .s_axis_kv_tdata
+                .val()
+                .get_bits::<W>(self.value_offset.val().index());
+            self.differ1.d.next = self.key_hash.code.val() ^ self.query_code.q.val();
+            self.valid2.d.next = self.valid1.q.val();
+            self.last2.d.next = self.last1.q.val();
+            self.first2.d.next = self.first1.q.val();
+            self.v2.d.next = self.v1.q.val();
+            self.s2.d.next = self.score_table.data.val();
+        }
+        // power-up state (false) means the next key starts a query
+        if self.kv_take.val() {
+            self.continuing.d.next = !self.s_axis_kv_tlast.val();
+        }
+        // the back end: running max, exp, accumulator, normalizer
+        self.softmax.score_valid.next = self.valid2.q.val();
+        self.softmax.score_last.next = self.last2.q.val();
+        self.softmax.score_first.next = self.first2.q.val();
+        self.softmax.score.next = self.s2.q.val();
+        self.softmax.value.next = self.v2.q.val();
+        self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
+        self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();
+        self.m_axis_out_tdata.next = self.softmax.m_axis_out_tdata.val();
+        self.m_axis_out_tlast.next = self.softmax.m_axis_out_tlast.val();
+    }
+}
+
+/// The model for head size `d`, the formats asked (sdpa's fields `q`, `k`,
+/// `v`, `o`) and the settings (`bits`, the projection's weights source).
+pub fn settings_model(
+    d: usize,
+    settings: &LayerSettings,
+    formats: &BTreeMap<String, QFormat>,
+) -> Result<BinaryAttention, String> {
+    let foreign = LayerSettings {
+        bits: settings.bits,
+        weights: settings.weights.clone(),
+        ..Default::default()
+    };
+    if *settings != foreign {
+        return Err("binary_attention has the settings d, bits and weights".into());
+    }
+    if !SDPA_D_CHOICES.contains(&d) {
+        return Err(format!(
+            "d = {d}: binary_attention is built for d in {SDPA_D_CHOICES:?}"
+        ));
+    }
+    let bits = settings.bits.unwrap_or(BITS_DEFAULT);
+    if !(1..=BINARY_BITS_MAX).contains(&bits) {
+        return Err(format!(
+            "bits = {bits}: binary_attention codes have 1 to {BINARY_BITS_MAX} bits"
+        ));
+    }
+    let mut config = SdpaConfig::with_d(d, SDPA_N_MAX);
+    config.scale = default_scale(d, bits);
+    for (name, &format) in formats {
+        sdpa::set_format(&mut config, name, format).map_err(|e| format!("formats.{name}: {e}"))?;
+    }
+    sdpa::buildable(&config)?;
+    let weights = settings.weights.signs("projection", bits, d)?;
+    let projection = RandomProjection::from_signs(d, bits, weights).map_err(|e| e.to_string())?;
+    BinaryAttention::new(config, projection).map_err(|e| e.to_string())
+}
+
+/// Error bound in the manifest: 64 output LSBs, or four times the worst
+/// error measured over `BinaryAttention::worst_error`'s battery (1, 16 and
+/// `n_max` keys, four seeds) when that is larger. Returns (bound, worst).
+fn error_bound(model: &BinaryAttention) -> Result<(f64, f64), String> {
+    let c = model.attention().config();
+    let mut worst: f64 = 0.0;
+    for n in [1, 16, c.n_max] {
+        for seed in 0..4 {
+            worst = worst.max(model.worst_error(n, seed).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(((64.0 * c.output.lsb()).max(4.0 * worst), worst))
+}
+
+/// The exported binary attention block for head size `d`.
+pub fn export(
+    d: usize,
+    settings: &LayerSettings,
+    formats: &BTreeMap<String, QFormat>,
+) -> Result<Exported, ExportError> {
+    let model = settings_model(d, settings, formats).map_err(ExportError::Check)?;
+    let bits = model.bits();
+    let stem = format!("binary_attention_d{d}_b{bits}");
+    macro_rules! build {
+        ($($d:literal),*) => {
+            match d {
+                $($d => {
+                    let mut uut = BinaryAttentionUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&model);
+                    uut.connect_all();
+                    export::verilog(&stem, &uut)?
+                })*
+                _ => unreachable!("d is checked by settings_model"),
+            }
+        };
+    }
+    let verilog = build!(1, 2, 4, 8, 16, 32, 64);
+    let c = *model.attention().config();
+    let (bound, worst) = error_bound(&model).map_err(ExportError::Check)?;
+    let projection = RawTensor {
+        name: "projection".into(),
+        format: model.projection().format(),
+        shape: vec![bits, d],
+        values: model.projection().weights().to_vec(),
+    };
+    let (bytes, entry) =
+        weights_file("binary_attention", &settings.weights, &[projection]).map_err(ExportError::Check)?;
+    let lanes = |name: &str, format| Field {
+        name: name.into(),
+        count: d,
+        format,
+    };
+    let mut waivers = export::standard_waivers();
+    waivers.insert(
+        "UNUSEDPARAM".into(),
+        "rust-hdl declares an enum's states in every module that stores one, used or not".into(),
+    );
+    waivers.insert(
+        "UNOPTFLAT".into(),
+        "rust-hdl writes one always @(*) per module, so Verilator sees loops through the exp and \
+         arithmetic sub-blocks where the signals have none (the logic settles)"
+            .into(),
+    );
+    waivers.insert(
+        "UNUSEDSIGNAL".into(),
+        "the shared exp unit and rounding shifter have outputs this block does not use, the \
+         score table is addressed by 7 of its 8 bits' values, and the query's tlast is ignored \
+         by contract; synthesis removes them"
+            .into(),
+    );
+    let manifest = Manifest {
+        block: "binary_attention".into(),
+        module: export::module_name(&stem),
+        verilog: "binary_attention.v".into(),
+        clock: "clock".into(),
+        reset: None,
+        streams: vec![
+            Stream::new("query", Direction::In, vec![lanes("q", c.query)]),
+            Stream::new("kv", Direction::In, vec![lanes("k", c.key), lanes("v", c.value)]),
+            Stream::new("out", Direction::Out, vec![lanes("o", c.output)]),
+        ],
+        params: BTreeMap::from([
+            ("d".to_string(), Param::from(d as f64)),
+            ("bits".to_string(), Param::from(bits as f64)),
+            ("n_max".to_string(), Param::from(SDPA_N_MAX as f64)),
+            (
+                "scale".to_string(),
+                Param::from(model.attention().applied_scale()),
+            ),
+            (
+                "score_format".to_string(),
+                Param::from(c.score.to_string().as_str()),
+            ),
+            ("bound_measured_worst".to_string(), Param::from(worst)),
+        ]),
+        latency_cycles: output_delay(d as u64),
+        initiation_interval: 1,
+        error_bound: Some(ErrorBound {
+            metric: "max_abs".into(),
+            versus: "float64".into(),
+            value: bound,
+        }),
+        weights: Some(entry),
+        lint_waivers: waivers,
+    };
+    Ok(Exported {
+        verilog,
+        manifest,
+        weights: Some(bytes),
+    })
+}
+
+/// The integer model a binary_attention manifest describes, its
+/// projection read from the weights file in `dir`.
+pub fn model_from_folder(dir: &std::path::Path, manifest: &Manifest) -> Result<BinaryAttention, String> {
+    let d = manifest.count("d", 1, 64)?;
+    if !SDPA_D_CHOICES.contains(&d) {
+        return Err(format!(
+            "binary_attention is built for d in {SDPA_D_CHOICES:?}, not {d}"
+        ));
+    }
+    let bits = manifest.count("bits", 1, BINARY_BITS_MAX)?;
+    let entry = manifest
+        .weights
+        .as_ref()
+        .ok_or("the binary_attention manifest names no weights file")?;
+    let tensors = read_weights(dir, entry)?;
+    let projection = tensors
+        .get("projection")
+        .ok_or("the weights file has no tensor `projection`")?;
+    if projection.shape != [bits, d] {
+        return Err(format!(
+            "tensor `projection` has shape {:?}; the manifest's bits and d say [{bits}, {d}]",
+            projection.shape
+        ));
+    }
+    let mut config = SdpaConfig::with_d(d, manifest.count("n_max", 1, SDPA_N_MAX)?);
+    config.scale = manifest.number("scale")?;
+    for name in sdpa::FORMAT_FIELDS {
+        sdpa::set_format(&mut config, name, manifest.field_format(name)?)?;
+    }
+    sdpa::buildable(&config)?;
+    let projection =
+        RandomProjection::from_signs(d, bits, projection.values.clone()).map_err(|e| e.to_string())?;
+    BinaryAttention::new(config, projection).map_err(|e| e.to_string())
+}
