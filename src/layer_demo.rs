@@ -1,7 +1,10 @@
-//! The main job's section on the layer blocks: a linear layer, an FFN and
-//! the same FFN with ternary weights, each written as a configuration file, exported with its weights file,
-//! checked on Verilator against the integer model and the handshake graph,
-//! and synthesized with yosys.
+//! The main job's section on the layer blocks: a linear layer, an FFN, the
+//! same FFN with ternary weights and a layer norm, each written as a
+//! configuration file, exported with its weights file, checked on
+//! Verilator against the integer model and the handshake graph, and
+//! synthesized with yosys; then binary attention for four code lengths,
+//! checked and synthesized the same way, beside its accuracy against float
+//! attention.
 
 use crate::config::BlockConfig;
 use crate::sim_command::{self, checked_pacing, SimArgs};
@@ -15,7 +18,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// The layer blocks the main job builds: a file name and its configuration.
-const LAYER_CONFIGS: [(&str, &str); 3] = [
+const LAYER_CONFIGS: [(&str, &str); 4] = [
     (
         "linear",
         "block = \"linear\"\nd_in = 16\nd_out = 16\nlanes = 4\nactivation = \"gelu\"\n\n\
@@ -30,6 +33,10 @@ const LAYER_CONFIGS: [(&str, &str); 3] = [
         "ternary_ffn",
         "block = \"ternary_ffn\"\nd_model = 16\nd_ff = 64\nlanes = 4\nactivation = \"gelu\"\n\n\
          [weights]\nseed = 7\n\n[sim]\nqueries = 8\n",
+    ),
+    (
+        "layernorm",
+        "block = \"layernorm\"\nd_model = 16\neps = 1e-5\n\n[weights]\nseed = 7\n\n[sim]\nqueries = 16\n",
     ),
 ];
 
@@ -75,16 +82,16 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
         eprintln!("synthesizing {} with yosys ...", manifest.module);
         let s =
             synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;
-        let size = if name.ends_with("ffn") {
-            format!("{} x {}", manifest.number("d_model")?, manifest.number("d_ff")?)
-        } else {
-            format!("{} x {}", manifest.number("d_in")?, manifest.number("d_out")?)
+        let size = match name {
+            "layernorm" => manifest.number("d_model")?.to_string(),
+            "linear" => format!("{} x {}", manifest.number("d_in")?, manifest.number("d_out")?),
+            _ => format!("{} x {}", manifest.number("d_model")?, manifest.number("d_ff")?),
         };
         let r = &s.resources;
         table.add_row([
             name.to_string(),
             size,
-            manifest.number("lanes")?.to_string(),
+            manifest.number("lanes").map_or("-".into(), |l| l.to_string()),
             manifest.number("cycles_per_token")?.to_string(),
             format!(
                 "{:.2e} / {:.2e}",

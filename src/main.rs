@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod binary_demo;
 mod config;
 mod dataflow_command;
 mod layer_demo;
@@ -408,14 +409,29 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     );
     let timing = dataflow_command::demo(&out.join("timing"), seed)?;
     println!(
-        "\n-- 9. layer blocks: a linear layer and an FFN, int16 weights in ROM (seeded; a safetensors \
-         model file works the same way), on Verilator and through yosys --\n"
+        "\n-- 9. layer blocks: a linear layer, an FFN (int16 weights in ROM; seeded, a safetensors \
+         model file works the same way), the FFN with ternary weights, a layer norm; on Verilator and \
+         through yosys --\n"
     );
     let layers = layer_demo::run(&out.join("layers"), seed)?;
-    Ok([accuracy, checked, verified, formats_verified, timing, layers]
-        .into_iter()
-        .find(|c| *c != ExitCode::SUCCESS)
-        .unwrap_or(ExitCode::SUCCESS))
+    println!(
+        "\n-- 10. binary attention: q and k hashed to 8 to 64 sign bits by a ±1 projection, \
+         XNOR-popcount scores, sdpa's online softmax; on Verilator, through yosys, and against float \
+         attention --\n"
+    );
+    let binary = binary_demo::run(&out.join("binary_attention"), seed)?;
+    Ok([
+        accuracy,
+        checked,
+        verified,
+        formats_verified,
+        timing,
+        layers,
+        binary,
+    ]
+    .into_iter()
+    .find(|c| *c != ExitCode::SUCCESS)
+    .unwrap_or(ExitCode::SUCCESS))
 }
 
 /// Writes `<block>.v` and `<block>.json` into `out`; returns the manifest.

@@ -208,3 +208,33 @@ fn yosys_puts_a_large_weight_rom_in_block_ram() {
     assert!(r.ramb18 + r.ramb36 >= 1, "{r:?}");
     assert_eq!(r.dsp, 1, "{r:?}");
 }
+
+#[test]
+fn binary_attention_lints_clean() {
+    let config = layer_config("binary-lint", "block = \"binary_attention\"\nd = 4\nbits = 16\n");
+    lint_args("binary_attention", &["--config", config.to_str().unwrap()]);
+}
+
+#[test]
+fn yosys_gives_binary_attention_scores_no_multiplier() {
+    // the scores are adders, XOR and a popcount into a table: every DSP is
+    // in sdpa's back end, so the count is the same for 8 and 64 code bits,
+    // and below sdpa's by at least the q.k products (d = 4: 36 and 40 on
+    // 2026-12-07)
+    let dsp = |bits: usize| {
+        let config = layer_config(
+            &format!("binary-yosys-b{bits}"),
+            &format!("block = \"binary_attention\"\nd = 4\nbits = {bits}\n"),
+        );
+        yosys_args("binary_attention", &["--config", config.to_str().unwrap()])
+            .resources
+            .dsp
+    };
+    let sdpa = yosys_args("sdpa", &["--d", "4"]).resources.dsp;
+    let (b8, b64) = (dsp(8), dsp(64));
+    assert_eq!(b8, b64, "DSPs must not grow with the code bits");
+    assert!(
+        b8 + 4 <= sdpa,
+        "binary {b8} DSPs, sdpa {sdpa}: the d = 4 q.k products must be gone"
+    );
+}

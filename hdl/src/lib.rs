@@ -90,14 +90,14 @@ pub fn build_block_with(
     formats: &BTreeMap<String, QFormat>,
     layer: &LayerSettings,
 ) -> Result<export::Exported, export::ExportError> {
-    if !WEIGHT_BLOCKS.contains(&block) && *layer != LayerSettings::default() {
-        return Err(export::ExportError::Check(format!(
-            "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, hidden_depth, eps, bits, weights)"
-        )));
-    }
     if block != "binary_attention" && layer.bits.is_some() {
         return Err(export::ExportError::Check(format!(
             "bits is a setting of binary_attention, not of {block}"
+        )));
+    }
+    if !WEIGHT_BLOCKS.contains(&block) && *layer != LayerSettings::default() {
+        return Err(export::ExportError::Check(format!(
+            "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, hidden_depth, eps, bits, weights)"
         )));
     }
     let plain = |built: Result<(String, manifest::Manifest), export::ExportError>| {

@@ -433,6 +433,80 @@ pub fn binarized_errors(d: usize, bits: usize, vectors: usize, seed: u64) -> Res
     })
 }
 
+/// An attention head's outputs against float softmax attention
+/// (`softmax(q.k / sqrt(d)) v` on the same dequantized inputs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AttentionAgreement {
+    /// Largest |output - float| over every element.
+    pub max_abs: f64,
+    /// Root mean square of the element errors.
+    pub rms: f64,
+    /// Mean cosine similarity of an output vector with the float one.
+    pub mean_cosine: f64,
+    /// Smallest such cosine similarity.
+    pub min_cosine: f64,
+}
+
+/// Binary attention with `bits` code bits (None: the int16 streaming
+/// sdpa) against float attention with scale `1/sqrt(d)`: `queries` queries
+/// of `n` keys, q, k, v standard normal in Q3.12, seeded. This is the
+/// approximation a binarized head makes, not its error against its own
+/// float reference (the manifest's bound).
+pub fn attention_vs_float(
+    d: usize,
+    n: usize,
+    bits: Option<usize>,
+    queries: usize,
+    seed: u64,
+) -> Result<AttentionAgreement> {
+    use crate::integer::binary_attention::BinaryAttention;
+    let sdpa = StreamingSdpa::new(SdpaConfig::with_d(d, n))?;
+    let binary = match bits {
+        Some(b) => Some(BinaryAttention::with_seed(d, b, n, seed ^ 0x5eed)?),
+        None => None,
+    };
+    let c = *sdpa.config();
+    let mut rng = seeded(seed);
+    let mut draw = |rows: usize| -> Result<Vec<Vec<i64>>> {
+        (0..rows)
+            .map(|_| quantize_all("input", &normal_vec(&mut rng, d, 1.0), c.query))
+            .collect()
+    };
+    let (q, k, v) = (draw(queries)?, draw(n)?, draw(n)?);
+    let to_array =
+        |m: &[Vec<i64>]| Array2::from_shape_fn((m.len(), d), |(i, j)| c.query.to_f64(i128::from(m[i][j])));
+    let want = reference::sdpa(
+        to_array(&q).view(),
+        to_array(&k).view(),
+        to_array(&v).view(),
+        1.0 / (d as f64).sqrt(),
+    )?;
+    let (mut max_abs, mut sum2, mut cosines) = (0.0f64, 0.0, Vec::with_capacity(queries));
+    for (i, query) in q.iter().enumerate() {
+        let got = match &binary {
+            Some(b) => b.run_query(query, &k, &v)?,
+            None => sdpa.run_query(query, &k, &v)?,
+        };
+        let got: Vec<f64> = got.iter().map(|&g| c.output.to_f64(i128::from(g))).collect();
+        let (mut dot, mut gg, mut ww) = (0.0, 0.0, 0.0);
+        for (j, &g) in got.iter().enumerate() {
+            let w = want[[i, j]];
+            max_abs = max_abs.max((g - w).abs());
+            sum2 += (g - w) * (g - w);
+            dot += g * w;
+            gg += g * g;
+            ww += w * w;
+        }
+        cosines.push(dot / (gg.sqrt() * ww.sqrt()).max(f64::MIN_POSITIVE));
+    }
+    Ok(AttentionAgreement {
+        max_abs,
+        rms: (sum2 / (queries * d) as f64).sqrt(),
+        mean_cosine: cosines.iter().sum::<f64>() / queries as f64,
+        min_cosine: cosines.iter().copied().fold(f64::INFINITY, f64::min),
+    })
+}
+
 /// One line of the accuracy table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Measurement {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{export_layer, run};
+use common::{export_layer, float_file, run};
 use hwformer_dataflow::handshake::blocks::{BlockGraph, BlockTiming};
 use hwformer_dataflow::handshake::units::Stalling;
 use hwformer_dataflow::handshake::RunOptions;
@@ -410,26 +410,6 @@ fn build_error(block: &str, settings: &LayerSettings, formats: &[(&str, &str)]) 
 /// A float32 safetensors file of `tensors` (name, shape, values), written
 /// by hand from the format's description (8-byte header length, JSON
 /// header, little-endian data).
-fn float_file(path: &std::path::Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
-    let mut header = Vec::new();
-    let mut data = Vec::new();
-    for (name, shape, values) in tensors {
-        let start = data.len();
-        for v in values {
-            data.extend(v.to_le_bytes());
-        }
-        header.push(format!(
-            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
-            data.len()
-        ));
-    }
-    let json = format!("{{{}}}", header.join(","));
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json.as_bytes());
-    bytes.extend(data);
-    std::fs::write(path, bytes).unwrap();
-}
-
 #[test]
 fn bad_settings_and_weights_are_refused_naming_the_field() {
     for (settings, says) in [

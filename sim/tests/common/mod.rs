@@ -29,7 +29,7 @@ pub fn export_layer(block: &str, test: &str, settings: &LayerSettings) -> (PathB
     export_with(block, 0, test, Default::default(), settings)
 }
 
-fn export_with(
+pub fn export_with(
     block: &str,
     d: usize,
     test: &str,
@@ -67,4 +67,26 @@ pub fn run(
         panic!("{}: FAIL: {m}", backend.name());
     }
     outcome
+}
+
+/// Writes a safetensors file of F32 tensors (name, shape, values): a
+/// model file as PyTorch would save it.
+pub fn float_file(path: &std::path::Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
+    let mut header = Vec::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        for v in values {
+            data.extend(v.to_le_bytes());
+        }
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
+            data.len()
+        ));
+    }
+    let json = format!("{{{}}}", header.join(","));
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
 }
