@@ -17,11 +17,12 @@
 //! graph, with sdpa's constants), one key per cycle.
 
 use crate::export::{self, ExportError, Exported};
+use crate::key_stream::KeyStream;
 use crate::layer_weights::{read_weights, weights_file};
-use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
+use crate::manifest::{Manifest, Param};
 use crate::online_softmax::OnlineSoftmax;
 use crate::rom::rom_from_signed;
-use crate::sdpa::{self, output_delay, SDPA_D_CHOICES, SDPA_N_MAX};
+use crate::sdpa::{self, SDPA_D_CHOICES, SDPA_N_MAX};
 use crate::sign_codes::{Popcount, SignProjection};
 use crate::LayerSettings;
 use hwformer_quant::integer::binarized::RandomProjection;
@@ -67,26 +68,14 @@ pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> 
     pub m_axis_out_tlast: Signal<Out, Bit>,
     query_hash: SignProjection<D, W>,
     key_hash: SignProjection<D, W>,
+    keys: KeyStream<W, KV>,
     query_code: DFF<Bits<64>>,
-    loaded: DFF<Bit>,
-    continuing: DFF<Bit>,
-    // stage 1: the codes' differing bits
-    valid1: DFF<Bit>,
-    last1: DFF<Bit>,
-    first1: DFF<Bit>,
-    v1: DFF<Bits<W>>,
+    // stage 1: the codes' differing bits; stage 2: the score
     differ1: DFF<Bits<64>>,
-    // stage 2: the score
     popcount: Popcount,
     score_table: ROM<Bits<16>, 8>,
-    valid2: DFF<Bit>,
-    last2: DFF<Bit>,
-    first2: DFF<Bit>,
-    v2: DFF<Bits<W>>,
     s2: DFF<Bits<16>>,
     softmax: OnlineSoftmax<D, W>,
-    kv_take: Signal<Local, Bit>,
-    value_offset: Constant<Bits<32>>,
 }
 
 impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, KV> {
@@ -114,24 +103,13 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
             m_axis_out_tlast: Default::default(),
             query_hash: SignProjection::new(weights),
             key_hash: SignProjection::new(weights),
+            keys: Default::default(),
             query_code: Default::default(),
-            loaded: Default::default(),
-            continuing: Default::default(),
-            valid1: Default::default(),
-            last1: Default::default(),
-            first1: Default::default(),
-            v1: Default::default(),
             differ1: Default::default(),
             popcount: Default::default(),
             score_table: rom_from_signed("binary scores", model.score_table()),
-            valid2: Default::default(),
-            last2: Default::default(),
-            first2: Default::default(),
-            v2: Default::default(),
             s2: Default::default(),
             softmax: OnlineSoftmax::new(attention),
-            kv_take: Default::default(),
-            value_offset: Constant::new(bits::<32>(W as u64)),
         }
     }
 }
@@ -139,23 +117,20 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
 impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionUnit<D, W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, query_code, loaded, continuing, valid1, last1, first1, v1, differ1, valid2, last2,
-            first2, v2, s2
-        );
+        dff_setup!(self, clock, query_code, differ1, s2);
+        self.keys.clock.next = self.clock.val();
         self.softmax.clock.next = self.clock.val();
-        // the query's code is all that is kept of it; free once its last
-        // key has gone in
-        self.kv_take.next = self.s_axis_kv_tvalid.val() & self.loaded.q.val() & self.softmax.advance.val();
-        self.s_axis_kv_tready.next = self.loaded.q.val() & self.softmax.advance.val();
-        self.s_axis_query_tready.next =
-            !self.loaded.q.val() | (self.kv_take.val() & self.s_axis_kv_tlast.val());
+        // the streams' handshakes; the query's code is all that is kept of it
+        self.keys.query_valid.next = self.s_axis_query_tvalid.val();
+        self.s_axis_query_tready.next = self.keys.query_ready.val();
+        self.keys.kv_data.next = self.s_axis_kv_tdata.val();
+        self.keys.kv_valid.next = self.s_axis_kv_tvalid.val();
+        self.keys.kv_last.next = self.s_axis_kv_tlast.val();
+        self.s_axis_kv_tready.next = self.keys.kv_ready.val();
+        self.keys.advance.next = self.softmax.advance.val();
         self.query_hash.x.next = self.s_axis_query_tdata.val();
-        if self.s_axis_query_tvalid.val() & self.s_axis_query_tready.val() {
+        if self.keys.load_query.val() {
             self.query_code.d.next = self.query_hash.code.val();
-            self.loaded.d.next = true;
-        } else if self.kv_take.val() & self.s_axis_kv_tlast.val() {
-            self.loaded.d.next = false;
         }
         // stage 1: the key's code against the query's
         self.key_hash.x.next = self.s_axis_kv_tdata.val().get_bits::<W>(0);
@@ -163,32 +138,15 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
         self.popcount.word.next = self.differ1.q.val();
         self.score_table.address.next = self.popcount.count.val();
         if self.softmax.advance.val() {
-            self.valid1.d.next = self.kv_take.val();
-            // a bubble never carries tlast (it would stall the accumulator
-            // while the normalizer is busy)
-            self.last1.d.next = self.s_axis_kv_tlast.val() & self.kv_take.val();
-            self.first1.d.next = !self.continuing.q.val();
-            self.v1.d.next = self
-                .s_axis_kv_tdata
-                .val()
-                .get_bits::<W>(self.value_offset.val().index());
             self.differ1.d.next = self.key_hash.code.val() ^ self.query_code.q.val();
-            self.valid2.d.next = self.valid1.q.val();
-            self.last2.d.next = self.last1.q.val();
-            self.first2.d.next = self.first1.q.val();
-            self.v2.d.next = self.v1.q.val();
             self.s2.d.next = self.score_table.data.val();
         }
-        // power-up state (false) means the next key starts a query
-        if self.kv_take.val() {
-            self.continuing.d.next = !self.s_axis_kv_tlast.val();
-        }
         // the back end: running max, exp, accumulator, normalizer
-        self.softmax.score_valid.next = self.valid2.q.val();
-        self.softmax.score_last.next = self.last2.q.val();
-        self.softmax.score_first.next = self.first2.q.val();
+        self.softmax.score_valid.next = self.keys.score_valid.val();
+        self.softmax.score_last.next = self.keys.score_last.val();
+        self.softmax.score_first.next = self.keys.score_first.val();
         self.softmax.score.next = self.s2.q.val();
-        self.softmax.value.next = self.v2.q.val();
+        self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();
         self.m_axis_out_tdata.next = self.softmax.m_axis_out_tdata.val();
@@ -279,64 +237,18 @@ pub fn export(
     };
     let (bytes, entry) =
         weights_file("binary_attention", &settings.weights, &[projection]).map_err(ExportError::Check)?;
-    let lanes = |name: &str, format| Field {
-        name: name.into(),
-        count: d,
-        format,
-    };
-    let mut waivers = export::standard_waivers();
-    waivers.insert(
-        "UNUSEDPARAM".into(),
-        "rust-hdl declares an enum's states in every module that stores one, used or not".into(),
-    );
-    waivers.insert(
-        "UNOPTFLAT".into(),
-        "rust-hdl writes one always @(*) per module, so Verilator sees loops through the exp and \
-         arithmetic sub-blocks where the signals have none (the logic settles)"
-            .into(),
-    );
-    waivers.insert(
-        "UNUSEDSIGNAL".into(),
-        "the shared exp unit and rounding shifter have outputs this block does not use, the \
-         score table is addressed by 7 of its 8 bits' values, and the query's tlast is ignored \
-         by contract; synthesis removes them"
-            .into(),
-    );
-    let manifest = Manifest {
-        block: "binary_attention".into(),
-        module: export::module_name(&stem),
-        verilog: "binary_attention.v".into(),
-        clock: "clock".into(),
-        reset: None,
-        streams: vec![
-            Stream::new("query", Direction::In, vec![lanes("q", c.query)]),
-            Stream::new("kv", Direction::In, vec![lanes("k", c.key), lanes("v", c.value)]),
-            Stream::new("out", Direction::Out, vec![lanes("o", c.output)]),
+    let manifest = sdpa::head_manifest(
+        "binary_attention",
+        &stem,
+        model.attention(),
+        vec![
+            ("bits", Param::from(bits as f64)),
+            ("score_format", Param::from(c.score.to_string().as_str())),
+            ("bound_measured_worst", Param::from(worst)),
         ],
-        params: BTreeMap::from([
-            ("d".to_string(), Param::from(d as f64)),
-            ("bits".to_string(), Param::from(bits as f64)),
-            ("n_max".to_string(), Param::from(SDPA_N_MAX as f64)),
-            (
-                "scale".to_string(),
-                Param::from(model.attention().applied_scale()),
-            ),
-            (
-                "score_format".to_string(),
-                Param::from(c.score.to_string().as_str()),
-            ),
-            ("bound_measured_worst".to_string(), Param::from(worst)),
-        ]),
-        latency_cycles: output_delay(d as u64),
-        initiation_interval: 1,
-        error_bound: Some(ErrorBound {
-            metric: "max_abs".into(),
-            versus: "float64".into(),
-            value: bound,
-        }),
-        weights: Some(entry),
-        lint_waivers: waivers,
-    };
+        bound,
+        Some(entry),
+    );
     Ok(Exported {
         verilog,
         manifest,

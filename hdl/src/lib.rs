@@ -28,6 +28,7 @@ pub mod fifo;
 pub mod final_values;
 pub mod fixed;
 pub mod inv_sqrt;
+pub mod key_stream;
 pub mod lanes;
 pub mod layer_norm;
 pub mod layer_weights;

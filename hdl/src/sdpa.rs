@@ -19,7 +19,8 @@
 use crate::exp::EXP_LATENCY;
 use crate::export::{self, ExportError};
 use crate::fixed::{RoundShift, SignExtend, WideProduct};
-use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
+use crate::key_stream::KeyStream;
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream, Weights};
 pub use crate::online_softmax::normalizer_cycles;
 use crate::online_softmax::{OnlineSoftmax, MAX_STAGES};
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa, SCALE_FRAC};
@@ -84,34 +85,22 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     pub m_axis_out_tready: Signal<In, Bit>,
     /// High on every output beat.
     pub m_axis_out_tlast: Signal<Out, Bit>,
+    keys: KeyStream<W, KV>,
     query: DFF<Bits<W>>,
-    loaded: DFF<Bit>,
-    continuing: DFF<Bit>,
-    // stage 1: dot product
-    valid1: DFF<Bit>,
-    last1: DFF<Bit>,
-    first1: DFF<Bit>,
-    v1: DFF<Bits<W>>,
+    // stage 1: dot product; stage 2: scaled score
     dot1: DFF<Bits<48>>,
-    // stage 2: scaled score
-    valid2: DFF<Bit>,
-    last2: DFF<Bit>,
-    first2: DFF<Bit>,
-    v2: DFF<Bits<W>>,
     s2: DFF<Bits<16>>,
     softmax: OnlineSoftmax<D, W>,
     // scoring
     score_product: WideProduct<48>,
     score_round: RoundShift,
     // locals
-    kv_take: Signal<Local, Bit>,
     dot: Signal<Local, Bits<48>>,
     // one signal per lane, never a temporary shared by the lanes: Verilator
     // schedules each variable on its own (see hwformer_sim::verilator)
     lane_products: [Signal<Local, Signed<32>>; D],
     dot_lanes: [SignExtend<32, 48>; D],
     scale: Constant<Bits<16>>,
-    value_offset: Constant<Bits<32>>,
     score_shift: Constant<Bits<7>>,
 }
 
@@ -141,28 +130,17 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             m_axis_out_tvalid: Default::default(),
             m_axis_out_tready: Default::default(),
             m_axis_out_tlast: Default::default(),
+            keys: Default::default(),
             query: Default::default(),
-            loaded: Default::default(),
-            continuing: Default::default(),
-            valid1: Default::default(),
-            last1: Default::default(),
-            first1: Default::default(),
-            v1: Default::default(),
             dot1: Default::default(),
-            valid2: Default::default(),
-            last2: Default::default(),
-            first2: Default::default(),
-            v2: Default::default(),
             s2: Default::default(),
             softmax: OnlineSoftmax::new(model),
             score_product: Default::default(),
             score_round: Default::default(),
-            kv_take: Default::default(),
             dot: Default::default(),
             lane_products: array_init::array_init(|_| Default::default()),
             dot_lanes: array_init::array_init(|_| Default::default()),
             scale: Constant::new(bits::<16>(model.scale_raw() as u64)),
-            value_offset: Constant::new(bits::<32>(W as u64)),
             score_shift: Constant::new(bits::<7>(u64::from(score_shift))),
         }
     }
@@ -171,21 +149,19 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
 impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, query, loaded, continuing, valid1, last1, first1, v1, dot1, valid2, last2, first2,
-            v2, s2
-        );
+        dff_setup!(self, clock, query, dot1, s2);
+        self.keys.clock.next = self.clock.val();
         self.softmax.clock.next = self.clock.val();
-        // query register: free once its last key has gone in
-        self.kv_take.next = self.s_axis_kv_tvalid.val() & self.loaded.q.val() & self.softmax.advance.val();
-        self.s_axis_kv_tready.next = self.loaded.q.val() & self.softmax.advance.val();
-        self.s_axis_query_tready.next =
-            !self.loaded.q.val() | (self.kv_take.val() & self.s_axis_kv_tlast.val());
-        if self.s_axis_query_tvalid.val() & self.s_axis_query_tready.val() {
+        // the streams' handshakes; the query register holds one query
+        self.keys.query_valid.next = self.s_axis_query_tvalid.val();
+        self.s_axis_query_tready.next = self.keys.query_ready.val();
+        self.keys.kv_data.next = self.s_axis_kv_tdata.val();
+        self.keys.kv_valid.next = self.s_axis_kv_tvalid.val();
+        self.keys.kv_last.next = self.s_axis_kv_tlast.val();
+        self.s_axis_kv_tready.next = self.keys.kv_ready.val();
+        self.keys.advance.next = self.softmax.advance.val();
+        if self.keys.load_query.val() {
             self.query.d.next = self.s_axis_query_tdata.val();
-            self.loaded.d.next = true;
-        } else if self.kv_take.val() & self.s_axis_kv_tlast.val() {
-            self.loaded.d.next = false;
         }
         // stage 1: q . k
         self.dot.next = 0.into();
@@ -203,32 +179,15 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         self.score_round.value.next = self.score_product.product.val();
         self.score_round.shift.next = self.score_shift.val();
         if self.softmax.advance.val() {
-            self.valid1.d.next = self.kv_take.val();
-            // a bubble never carries tlast (it would stall the accumulator
-            // while the normalizer is busy)
-            self.last1.d.next = self.s_axis_kv_tlast.val() & self.kv_take.val();
-            self.first1.d.next = !self.continuing.q.val();
-            self.v1.d.next = self
-                .s_axis_kv_tdata
-                .val()
-                .get_bits::<W>(self.value_offset.val().index());
             self.dot1.d.next = self.dot.val();
-            self.valid2.d.next = self.valid1.q.val();
-            self.last2.d.next = self.last1.q.val();
-            self.first2.d.next = self.first1.q.val();
-            self.v2.d.next = self.v1.q.val();
             self.s2.d.next = self.score_round.saturated.val();
         }
-        // power-up state (false) means the next key starts a query
-        if self.kv_take.val() {
-            self.continuing.d.next = !self.s_axis_kv_tlast.val();
-        }
         // the back end: running max, exp, accumulator, normalizer
-        self.softmax.score_valid.next = self.valid2.q.val();
-        self.softmax.score_last.next = self.last2.q.val();
-        self.softmax.score_first.next = self.first2.q.val();
+        self.softmax.score_valid.next = self.keys.score_valid.val();
+        self.softmax.score_last.next = self.keys.score_last.val();
+        self.softmax.score_first.next = self.keys.score_first.val();
         self.softmax.score.next = self.s2.q.val();
-        self.softmax.value.next = self.v2.q.val();
+        self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();
         self.m_axis_out_tdata.next = self.softmax.m_axis_out_tdata.val();
@@ -383,9 +342,36 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
     }
     let verilog = build!(1, 2, 4, 8, 16, 32, 64);
     let (bound, measured_worst) = error_bound(&model)?;
+    let manifest = head_manifest(
+        "sdpa",
+        &stem,
+        &model,
+        vec![
+            ("max_abs_input", Param::from(model.max_abs_input())),
+            ("bound_measured_worst", Param::from(measured_worst)),
+        ],
+        bound,
+        None,
+    );
+    Ok((verilog, manifest))
+}
+
+/// The manifest of an attention head (`sdpa`, `binary_attention`): the
+/// streams `query`, `kv` and `out` in `model`'s formats, params `d`,
+/// `n_max`, `scale` (the applied one) and `extra`, the latency of
+/// [`output_delay`], one key a cycle, the bound, and the weights entry.
+pub(crate) fn head_manifest(
+    block: &str,
+    stem: &str,
+    model: &StreamingSdpa,
+    extra: Vec<(&str, Param)>,
+    bound: f64,
+    weights: Option<Weights>,
+) -> Manifest {
+    let c = model.config();
     let lanes = |name: &str, format| Field {
         name: name.into(),
-        count: d,
+        count: c.d,
         format,
     };
     let mut waivers = export::standard_waivers();
@@ -401,15 +387,21 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
     );
     waivers.insert(
         "UNUSEDSIGNAL".into(),
-        "the shared exp unit and rounding shifter have outputs this block does not use (the wide \
-         exponential, the saturated value), and the query's tlast is ignored by contract; synthesis \
-         removes them"
+        "the shared exp unit, rounding shifter and key stream have outputs or bits this block does \
+         not use (the wide exponential, the saturated value, the key half of a kv beat), and the \
+         query's tlast is ignored by contract; synthesis removes them"
             .into(),
     );
-    let manifest = Manifest {
-        block: "sdpa".into(),
-        module: export::module_name(&stem),
-        verilog: "sdpa.v".into(),
+    let mut params = BTreeMap::from([
+        ("d".to_string(), Param::from(c.d as f64)),
+        ("n_max".to_string(), Param::from(c.n_max as f64)),
+        ("scale".to_string(), Param::from(model.applied_scale())),
+    ]);
+    params.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Manifest {
+        block: block.into(),
+        module: export::module_name(stem),
+        verilog: format!("{block}.v"),
         clock: "clock".into(),
         reset: None,
         streams: vec![
@@ -417,22 +409,15 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             Stream::new("kv", Direction::In, vec![lanes("k", c.key), lanes("v", c.value)]),
             Stream::new("out", Direction::Out, vec![lanes("o", c.output)]),
         ],
-        params: BTreeMap::from([
-            ("d".to_string(), Param::from(d as f64)),
-            ("n_max".to_string(), Param::from(SDPA_N_MAX as f64)),
-            ("scale".to_string(), Param::from(model.applied_scale())),
-            ("max_abs_input".to_string(), Param::from(model.max_abs_input())),
-            ("bound_measured_worst".to_string(), Param::from(measured_worst)),
-        ]),
-        latency_cycles: output_delay(d as u64),
+        params,
+        latency_cycles: output_delay(c.d as u64),
         initiation_interval: 1,
         error_bound: Some(ErrorBound {
             metric: "max_abs".into(),
             versus: "float64".into(),
             value: bound,
         }),
-        weights: None,
+        weights,
         lint_waivers: waivers,
-    };
-    Ok((verilog, manifest))
+    }
 }
