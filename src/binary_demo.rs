@@ -51,11 +51,7 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
         if verdict != ExitCode::SUCCESS {
             status = verdict;
         }
-        let manifest_file = dir.join("binary_attention.json");
-        let manifest: Manifest = std::fs::read_to_string(&manifest_file)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-            .map_err(|e| format!("{}: {e}", manifest_file.display()))?;
+        let manifest = Manifest::read(&dir.join("binary_attention.json"))?;
         eprintln!("synthesizing {} with yosys ...", manifest.module);
         let s =
             synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;

@@ -100,6 +100,29 @@ impl WeightsSource {
 }
 
 impl WeightsSource {
+    /// The model file's float tensor that holds block tensor `name`, which
+    /// must have `shape` (an error for a seeded source).
+    fn file_tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f64>, String> {
+        let WeightsSource::Safetensors { file, tensors } = self else {
+            return Err(format!("weights.{name}: seeded weights have no file"));
+        };
+        let bytes =
+            std::fs::read(file).map_err(|e| format!("weights.safetensors: {}: {e}", file.display()))?;
+        let display = file.display().to_string();
+        let tensor_name = tensors
+            .get(name)
+            .ok_or_else(|| format!("weights.{name}: name the tensor in {display} that holds `{name}`"))?;
+        let t =
+            weights::read_float(&bytes, &display, tensor_name).map_err(|e| format!("weights.{name}: {e}"))?;
+        if t.shape != shape {
+            return Err(format!(
+                "weights.{name}: tensor `{tensor_name}` has shape {:?}; the block needs {shape:?}",
+                t.shape
+            ));
+        }
+        Ok(t.values)
+    }
+
     /// A vector parameter `name` of `n` elements (layer norm's gamma and
     /// beta): seeded `center + N(0, 0.1^2)`, or the file's 1-D tensor.
     pub fn vector(&self, name: &str, n: usize, center: f64, layer: u64) -> Result<Vec<f64>, String> {
@@ -110,23 +133,7 @@ impl WeightsSource {
                     .map(|_| center + (0.1 * standard_normal(&mut rng)).clamp(-0.5, 0.5))
                     .collect())
             }
-            WeightsSource::Safetensors { file, tensors } => {
-                let bytes = std::fs::read(file)
-                    .map_err(|e| format!("weights.safetensors: {}: {e}", file.display()))?;
-                let display = file.display().to_string();
-                let tensor_name = tensors.get(name).ok_or_else(|| {
-                    format!("weights.{name}: name the tensor in {display} that holds `{name}`")
-                })?;
-                let t = weights::read_float(&bytes, &display, tensor_name)
-                    .map_err(|e| format!("weights.{name}: {e}"))?;
-                if t.shape != [n] {
-                    return Err(format!(
-                        "weights.{name}: tensor `{tensor_name}` has shape {:?}; the block needs [{n}]",
-                        t.shape
-                    ));
-                }
-                Ok(t.values)
-            }
+            WeightsSource::Safetensors { .. } => self.file_tensor(name, &[n]),
         }
     }
 }
@@ -142,23 +149,7 @@ impl WeightsSource {
                     .map(|p| p.weights().to_vec())
                     .map_err(|e| format!("weights.{name}: {e}"))
             }
-            WeightsSource::Safetensors { file, tensors } => {
-                let bytes = std::fs::read(file)
-                    .map_err(|e| format!("weights.safetensors: {}: {e}", file.display()))?;
-                let display = file.display().to_string();
-                let tensor_name = tensors.get(name).ok_or_else(|| {
-                    format!("weights.{name}: name the tensor in {display} that holds `{name}`")
-                })?;
-                let t = weights::read_float(&bytes, &display, tensor_name)
-                    .map_err(|e| format!("weights.{name}: {e}"))?;
-                if t.shape != [rows, cols] {
-                    return Err(format!(
-                        "weights.{name}: tensor `{tensor_name}` has shape {:?}; the block needs [{rows}, {cols}]",
-                        t.shape
-                    ));
-                }
-                t.values
-            }
+            WeightsSource::Safetensors { .. } => self.file_tensor(name, &[rows, cols])?,
         };
         values
             .iter()

@@ -167,6 +167,14 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Reads a manifest file (errors name the file).
+    pub fn read(path: &std::path::Path) -> Result<Self, String> {
+        std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// The field called `name`, in any stream.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.streams
