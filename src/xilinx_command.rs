@@ -699,9 +699,10 @@ pub struct SynthArgs {
     /// Which block.
     #[arg(value_enum)]
     block: crate::BlockArg,
-    /// Head dimension of sdpa.
-    #[arg(long, default_value_t = 8)]
-    d: usize,
+    /// Head dimension of sdpa and binary_attention, depth of fifo (or the
+    /// config's `d`; default 8).
+    #[arg(long)]
+    d: Option<usize>,
     /// A block configuration (TOML; the layer blocks' sizes, lanes and weights).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -732,7 +733,8 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
         .as_deref()
         .map(crate::config::BlockConfig::load)
         .transpose()?;
-    let manifest = crate::config::export_checked(block, args.d, config.as_ref(), &dir)?;
+    let (block, d) = crate::config::block_and_d(Some(block), args.d, config.as_ref())?;
+    let manifest = crate::config::export_checked(&block, d, config.as_ref(), &dir)?;
     eprintln!(
         "synthesizing {} for {} with yosys ...",
         manifest.module,

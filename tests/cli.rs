@@ -713,6 +713,30 @@ fn synth_maps_exp_to_ultrascale_plus_with_an_fmax_estimate() {
 }
 
 #[test]
+fn synth_builds_the_head_size_the_config_names() {
+    // until 2026-12-07 synth took --d's default (8) over the config's d
+    let dir = scratch("synth-config-d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("head.toml");
+    std::fs::write(&config, "block = \"binary_attention\"\nd = 2\nbits = 4\n").unwrap();
+    let out_dir = dir.join("out");
+    let args = ["synth", "binary_attention", "--config", config.to_str().unwrap()];
+    let out = hwformer(&[&args[..], &["--json", "--out", out_dir.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("binary_attention.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["params"]["d"], 2.0, "{manifest}");
+    let out = hwformer(&[&args[..], &["--d", "4"]].concat());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the command line says d = 4, the config says d = 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn a_config_file_sets_the_block_and_the_simulation_and_is_checked_against_the_hardware() {
     let dir = scratch("config");
     let config = dir.join("head.toml");
