@@ -116,6 +116,7 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
         "Verilog, manifests and weights files (safetensors): {}",
         out.display()
     );
+    layer_norm_across_spreads(seed)?;
     let sized = hidden_fifo(out, seed)?;
     Ok(if sized == ExitCode::SUCCESS { status } else { sized })
 }
@@ -194,4 +195,48 @@ fn hidden_fifo(out: &Path, seed: u64) -> Result<ExitCode, String> {
     }
     print!("{}", table.render());
     Ok(status)
+}
+
+/// The spreads of [`layer_norm_across_spreads`]; each is drawn in a
+/// narrow band (1 % wide) around the value.
+pub const LAYER_NORM_SIGMAS: [f64; 7] = [1e-3, 1e-2, 0.1, 1.0, 2.0, 4.0, 8.0];
+
+/// Layer norm at d_model = 384 (MiniLM's width): the integer model's
+/// error against float64 for tokens `mean + N(0, sigma)`, sigma from 1e-3
+/// to 8, in Q3.12, Q5.10 and Q7.8 inputs (a spread whose 4 sigma leave the
+/// format's range is not drawn: the input would saturate).
+pub fn layer_norm_across_spreads(seed: u64) -> Result<(), String> {
+    use hwformer_quant::accuracy::layer_norm_errors_at;
+    use hwformer_quant::QFormat;
+    let formats = [QFormat::signed(16, 12), QFormat::signed(16, 10), QFormat::signed(16, 8)]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut table = TextTable::new([
+        "sigma",
+        "Q3.12 in: max error",
+        "bound",
+        "Q5.10 in: max error",
+        "bound",
+        "Q7.8 in: max error",
+        "bound",
+    ]);
+    for sigma in LAYER_NORM_SIGMAS {
+        let mut row = vec![format!("{sigma}")];
+        for &input in &formats {
+            if 1.0 + 4.0 * sigma > input.max_value() {
+                row.extend(["(saturates)".to_string(), String::new()]);
+                continue;
+            }
+            let e = layer_norm_errors_at(384, input, sigma..sigma * 1.01, 32, seed).map_err(|e| e.to_string())?;
+            row.extend([format!("{:.2e}", e.max_abs), format!("{:.2e}", e.bound)]);
+        }
+        table.add_row(row);
+    }
+    println!(
+        "\nlayer norm, d_model = 384, Q3.12 out, eps 1e-5, 32 tokens mean + N(0, sigma) per row (mean in [-1, 1]), \
+         against float64 on the same quantized gamma and beta:\n\n{}",
+        table.render()
+    );
+    Ok(())
 }
