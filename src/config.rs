@@ -9,7 +9,8 @@
 //! block = "sdpa"        # exp | softmax | sdpa | binary_attention | fifo | linear | ...
 //! d = 16                # sdpa, binary_attention: 1, 2, 4, 8, 16, 32 or 64
 //! bits = 32             # binary_attention: code bits, 1 to 64
-//! n_max = 256           # optional: must be the built size
+//! n_max = 65536         # sdpa, binary_attention: most keys a query, 1 to 65536
+//!                       # (default 256); other blocks: must be the built size
 //!
 //! [formats]             # optional: field = format; inputs are built as asked
 //! q = "Q1.14"           # (sdpa q, k, v, o: any signed 16-bit format; exp x,
@@ -138,6 +139,11 @@ impl BlockConfig {
             hidden_depth: self.hidden_depth,
             eps: self.eps,
             bits: self.bits,
+            // the attention heads are built for the n_max asked; the other
+            // blocks' is checked against what they are built for
+            n_max: self
+                .n_max
+                .filter(|_| ["sdpa", "binary_attention"].contains(&self.block.as_str())),
             weights,
         })
     }
@@ -174,7 +180,7 @@ impl BlockConfig {
                 Some(built) if built == n_max as f64 => {}
                 Some(built) => {
                     return Err(format!(
-                        "n_max = {n_max}: {} is built for n_max = {built} (other sizes are not built yet)",
+                        "n_max = {n_max}: {} is built for n_max = {built}",
                         manifest.block
                     ))
                 }
@@ -237,14 +243,35 @@ pub fn export_checked(
     config: Option<&BlockConfig>,
     dir: &Path,
 ) -> Result<Manifest, String> {
+    export_checked_n_max(block, d, None, config, dir)
+}
+
+/// [`export_checked`] with the command line's `--n-max` (sdpa and
+/// binary_attention), which must agree with the config's if both say it.
+pub fn export_checked_n_max(
+    block: &str,
+    d: usize,
+    n_max: Option<usize>,
+    config: Option<&BlockConfig>,
+    dir: &Path,
+) -> Result<Manifest, String> {
     let mut formats = BTreeMap::new();
     for (name, text) in config.map(|c| &c.formats).into_iter().flatten() {
         let format: QFormat = text.parse().map_err(|e| format!("formats.{name}: {e}"))?;
         formats.insert(name.clone(), format);
     }
-    let settings = match config {
+    let mut settings = match config {
         Some(c) => c.layer_settings()?,
         None => LayerSettings::default(),
+    };
+    settings.n_max = match (n_max, settings.n_max) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(format!(
+                "the command line says n_max = {a}, the config says n_max = {b}"
+            ))
+        }
+        (Some(a), _) => Some(a),
+        (None, asked) => asked,
     };
     let built = hwformer_hdl::build_block_with(block, d, &formats, &settings).map_err(|e| e.to_string())?;
     if let Some(c) = config {

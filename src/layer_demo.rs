@@ -208,10 +208,14 @@ pub const LAYER_NORM_SIGMAS: [f64; 7] = [1e-3, 1e-2, 0.1, 1.0, 2.0, 4.0, 8.0];
 pub fn layer_norm_across_spreads(seed: u64) -> Result<(), String> {
     use hwformer_quant::accuracy::layer_norm_errors_at;
     use hwformer_quant::QFormat;
-    let formats = [QFormat::signed(16, 12), QFormat::signed(16, 10), QFormat::signed(16, 8)]
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+    let formats = [
+        QFormat::signed(16, 12),
+        QFormat::signed(16, 10),
+        QFormat::signed(16, 8),
+    ]
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| e.to_string())?;
     let mut table = TextTable::new([
         "sigma",
         "Q3.12 in: max error",
@@ -228,7 +232,8 @@ pub fn layer_norm_across_spreads(seed: u64) -> Result<(), String> {
                 row.extend(["(saturates)".to_string(), String::new()]);
                 continue;
             }
-            let e = layer_norm_errors_at(384, input, sigma..sigma * 1.01, 32, seed).map_err(|e| e.to_string())?;
+            let e =
+                layer_norm_errors_at(384, input, sigma..sigma * 1.01, 32, seed).map_err(|e| e.to_string())?;
             row.extend([format!("{:.2e}", e.max_abs), format!("{:.2e}", e.bound)]);
         }
         table.add_row(row);

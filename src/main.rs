@@ -72,6 +72,10 @@ enum Command {
         /// A block configuration (TOML; see docs/BLOCKS.md).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Most keys a query of sdpa and binary_attention, 1 to 65536
+        /// (or the config's n_max; default 256).
+        #[arg(long)]
+        n_max: Option<usize>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -296,8 +300,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             block,
             d,
             config,
+            n_max,
             out,
-        } => gen(block, d, config.as_deref(), &out),
+        } => gen(block, d, n_max, config.as_deref(), &out),
         Command::Sim(args) => sim_command::sim(&args),
         Command::Report(command) => xilinx_command::report(&command),
         Command::Estimate(args) => xilinx_command::estimate(&args),
@@ -443,12 +448,13 @@ fn export_block(block: BlockArg, d: usize, out: &Path) -> Result<hwformer_hdl::m
 fn gen(
     block: Option<BlockArg>,
     d: Option<usize>,
+    n_max: Option<usize>,
     config: Option<&Path>,
     out: &Path,
 ) -> Result<ExitCode, String> {
     let config = config.map(config::BlockConfig::load).transpose()?;
     let (block, d) = config::block_and_d(block.map(BlockArg::name), d, config.as_ref())?;
-    let manifest = config::export_checked(&block, d, config.as_ref(), out)?;
+    let manifest = config::export_checked_n_max(&block, d, n_max, config.as_ref(), out)?;
     println!(
         "{}: module {}, latency {} cycles, initiation interval {}",
         manifest.block, manifest.module, manifest.latency_cycles, manifest.initiation_interval

@@ -1,7 +1,7 @@
 //! `hwformer sim`: export a block, run it on one back end under the common
 //! testbench, and print PASS or FAIL with the first mismatch.
 
-use crate::config::{block_and_d, export_checked, BlockConfig};
+use crate::config::{block_and_d, export_checked_n_max, BlockConfig};
 use crate::BlockArg;
 use clap::{Args, ValueEnum};
 use hwformer_sim::session::{simulate, Backend, SimOutcome, SimRequest};
@@ -38,10 +38,15 @@ pub struct SimArgs {
     /// (1 to 4096) (default 8).
     #[arg(long, alias = "depth")]
     d: Option<usize>,
-    /// Keys per query (sdpa, at most 256), most logits per row (softmax,
-    /// at most 256) or inputs per group (exp) (default 64).
+    /// Keys per query (sdpa, binary_attention: at most n_max), most
+    /// logits per row (softmax, at most 256) or inputs per group (exp)
+    /// (default 64).
     #[arg(long)]
     n: Option<usize>,
+    /// Most keys a query the attention head is built for, 1 to 65536 (or
+    /// the config's n_max; default 256).
+    #[arg(long)]
+    n_max: Option<usize>,
     /// Queries (sdpa), rows (softmax), groups (exp) or tokens (linear, ffn)
     /// (default 4).
     #[arg(long)]
@@ -79,6 +84,7 @@ impl SimArgs {
             backend: BackendArg::Verilator,
             d: Some(16),
             n: Some(256),
+            n_max: None,
             queries: Some(16),
             seed: Some(seed),
             valid: Some(0.9),
@@ -146,7 +152,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         };
         PathBuf::from("target/hwformer-sim").join(name)
     });
-    let manifest = export_checked(&block, d, config.as_ref(), &dir)?;
+    let manifest = export_checked_n_max(&block, d, args.n_max, config.as_ref(), &dir)?;
     let backend = match args.backend {
         BackendArg::Verilator => Backend::Verilator,
         BackendArg::Rusthdl => Backend::RustHdl,

@@ -192,3 +192,86 @@ fn lane_select_verilog_picks_the_indexed_lane_like_its_model() {
         assert_eq!(model.lane.val().to_u64(), want, "model: index {index}");
     }
 }
+
+#[test]
+fn sign_projection_and_popcount_verilog_agree_with_their_models_and_exact_sums() {
+    use hwformer_hdl::sign_codes::{Popcount, SignProjection};
+    const D: usize = 4;
+    // 6 rows of +-1 (bits 6..63 of the code stay 0)
+    let weights: Vec<i64> = (0..6 * D)
+        .map(|i| if (i * 7 + i / 3) % 3 == 0 { -1 } else { 1 })
+        .collect();
+    let mut model = SignProjection::<D, { 16 * D }>::new(&weights);
+    model.connect_all();
+    let verilog = hwformer_hdl::export::verilog("sign_projection", &model).unwrap();
+    let mut rng = seeded(11);
+    // extremes (every row's sum at its largest magnitude, exact zeros) and random lanes
+    let mut cases: Vec<[i16; D]> = vec![
+        [i16::MIN; D],
+        [i16::MAX; D],
+        [0; D],
+        [1, -1, 1, -1],
+        [-1, 1, -1, 1],
+    ];
+    cases.extend((0..300).map(|_| rng.gen::<[i16; D]>()));
+    let lines: Vec<String> = cases
+        .iter()
+        .map(|c| c.iter().rev().map(|&l| format!("{:04x}", l as u16)).collect())
+        .collect();
+    let got = icarus(
+        "sign_projection",
+        &verilog,
+        ".x(drive), .code()",
+        16 * D,
+        "code",
+        &lines,
+    );
+    assert_eq!(got.len(), cases.len());
+    for (lanes, line) in cases.iter().zip(&got) {
+        let exact: u64 = weights.chunks(D).enumerate().fold(0, |code, (r, row)| {
+            let sum: i64 = row.iter().zip(lanes).map(|(w, &x)| w * i64::from(x)).sum();
+            code | (u64::from(sum >= 0) << r)
+        });
+        let word = lanes
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (i, &l)| w | (u64::from(l as u16) << (16 * i)));
+        model.x.next = word.to_bits();
+        assert!(simulate(&mut model, 20));
+        assert_eq!(model.code.val().to_u64(), exact, "model: {lanes:?}");
+        assert_eq!(
+            u64::from_str_radix(line, 16).unwrap(),
+            exact,
+            "Verilog: {lanes:?}"
+        );
+    }
+
+    let mut count = Popcount::default();
+    count.connect_all();
+    let verilog = hwformer_hdl::export::verilog("popcount", &count).unwrap();
+    let mut words: Vec<u64> = vec![0, u64::MAX, 1, 1 << 63, 0x5555_5555_5555_5555];
+    words.extend((0..300).map(|_| rng.gen::<u64>()));
+    let lines: Vec<String> = words.iter().map(|w| format!("{w:016x}")).collect();
+    let got = icarus(
+        "popcount",
+        &verilog,
+        ".word(drive), .count()",
+        64,
+        "count",
+        &lines,
+    );
+    for (&w, line) in words.iter().zip(&got) {
+        count.word.next = w.to_bits();
+        assert!(simulate(&mut count, 20));
+        assert_eq!(
+            count.count.val().to_u64(),
+            u64::from(w.count_ones()),
+            "model {w:x}"
+        );
+        assert_eq!(
+            u64::from_str_radix(line, 16).unwrap(),
+            u64::from(w.count_ones()),
+            "Verilog {w:x}"
+        );
+    }
+}

@@ -22,7 +22,7 @@ use crate::layer_weights::{read_weights, weights_file};
 use crate::manifest::{Manifest, Param};
 use crate::online_softmax::OnlineSoftmax;
 use crate::rom::rom_from_signed;
-use crate::sdpa::{self, SDPA_D_CHOICES, SDPA_N_MAX};
+use crate::sdpa::{self, SDPA_D_CHOICES, SDPA_N_MAX, SDPA_N_MAX_BUILT};
 use crate::sign_codes::{Popcount, SignProjection};
 use crate::LayerSettings;
 use hwformer_quant::integer::binarized::RandomProjection;
@@ -163,11 +163,12 @@ pub fn settings_model(
 ) -> Result<BinaryAttention, String> {
     let foreign = LayerSettings {
         bits: settings.bits,
+        n_max: settings.n_max,
         weights: settings.weights.clone(),
         ..Default::default()
     };
     if *settings != foreign {
-        return Err("binary_attention has the settings d, bits and weights".into());
+        return Err("binary_attention has the settings d, bits, n_max and weights".into());
     }
     if !SDPA_D_CHOICES.contains(&d) {
         return Err(format!(
@@ -180,7 +181,7 @@ pub fn settings_model(
             "bits = {bits}: binary_attention codes have 1 to {BINARY_BITS_MAX} bits"
         ));
     }
-    let mut config = SdpaConfig::with_d(d, SDPA_N_MAX);
+    let mut config = SdpaConfig::with_d(d, settings.n_max.unwrap_or(SDPA_N_MAX));
     config.scale = default_scale(d, bits);
     for (name, &format) in formats {
         sdpa::set_format(&mut config, name, format).map_err(|e| format!("formats.{name}: {e}"))?;
@@ -213,7 +214,11 @@ pub fn export(
 ) -> Result<Exported, ExportError> {
     let model = settings_model(d, settings, formats).map_err(ExportError::Check)?;
     let bits = model.bits();
-    let stem = format!("binary_attention_d{d}_b{bits}");
+    let mut stem = format!("binary_attention_d{d}_b{bits}");
+    let n_max = model.attention().config().n_max;
+    if n_max != SDPA_N_MAX {
+        stem.push_str(&format!("_n{n_max}"));
+    }
     macro_rules! build {
         ($($d:literal),*) => {
             match d {
@@ -280,7 +285,7 @@ pub fn model_from_folder(dir: &std::path::Path, manifest: &Manifest) -> Result<B
             projection.shape
         ));
     }
-    let mut config = SdpaConfig::with_d(d, manifest.count("n_max", 1, SDPA_N_MAX)?);
+    let mut config = SdpaConfig::with_d(d, manifest.count("n_max", 1, SDPA_N_MAX_BUILT)?);
     config.scale = manifest.number("scale")?;
     for name in sdpa::FORMAT_FIELDS {
         sdpa::set_format(&mut config, name, manifest.field_format(name)?)?;

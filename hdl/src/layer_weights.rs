@@ -167,8 +167,10 @@ impl WeightsSource {
     }
 }
 
-/// The settings of the layer blocks (`linear`, `ffn`, `ternary_ffn`,
-/// `layernorm`), each optional with a default.
+/// The settings of the blocks beyond their formats: the layer blocks'
+/// (`linear`, `ffn`, `ternary_ffn`, `layernorm`) and the attention heads'
+/// (`n_max`; binary_attention's `bits` and projection), each optional with
+/// a default.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LayerSettings {
     /// linear: inputs per token (default 64).
@@ -191,6 +193,8 @@ pub struct LayerSettings {
     pub eps: Option<f64>,
     /// binary_attention: code bits (default 32).
     pub bits: Option<usize>,
+    /// sdpa, binary_attention: most keys a query (default 256).
+    pub n_max: Option<usize>,
     /// Where the weights come from (default seeded, seed 1).
     pub weights: WeightsSource,
 }

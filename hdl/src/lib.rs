@@ -96,7 +96,21 @@ pub fn build_block_with(
             "bits is a setting of binary_attention, not of {block}"
         )));
     }
-    if !WEIGHT_BLOCKS.contains(&block) && *layer != LayerSettings::default() {
+    if layer.n_max.is_some() && !["sdpa", "binary_attention"].contains(&block) {
+        return Err(export::ExportError::Check(format!(
+            "n_max is a setting of sdpa and binary_attention, not of {block}"
+        )));
+    }
+    let sdpa_n_max = LayerSettings {
+        n_max: layer.n_max,
+        ..Default::default()
+    };
+    if block == "sdpa" && *layer != sdpa_n_max {
+        return Err(export::ExportError::Check(
+            "sdpa has the settings d, n_max and formats".into(),
+        ));
+    }
+    if !WEIGHT_BLOCKS.contains(&block) && block != "sdpa" && *layer != LayerSettings::default() {
         return Err(export::ExportError::Check(format!(
             "{block} has no layer settings (d_in, d_out, d_model, d_ff, lanes, activation, hidden_depth, eps, bits, weights)"
         )));
@@ -110,13 +124,14 @@ pub fn build_block_with(
         "ternary_ffn" => ternary_ffn::export(layer, formats),
         "layernorm" => layer_norm::export(layer, formats),
         "binary_attention" => binary_attention::export(d, layer, formats),
-        other => plain(build_plain_block(other, d, formats)),
+        other => plain(build_plain_block(other, d, layer.n_max, formats)),
     }
 }
 
 fn build_plain_block(
     block: &str,
     d: usize,
+    n_max: Option<usize>,
     formats: &BTreeMap<String, QFormat>,
 ) -> Result<(String, manifest::Manifest), export::ExportError> {
     match block {
@@ -128,7 +143,7 @@ fn build_plain_block(
                 .unwrap_or_else(|| SoftmaxModel::default_design().input()),
         ),
         "sdpa" => {
-            let mut config = SdpaConfig::with_d(d, sdpa::SDPA_N_MAX);
+            let mut config = SdpaConfig::with_d(d, n_max.unwrap_or(sdpa::SDPA_N_MAX));
             for (name, &format) in formats {
                 sdpa::set_format(&mut config, name, format)
                     .map_err(|e| export::ExportError::Check(format!("formats.{name}: {e}")))?;

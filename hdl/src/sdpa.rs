@@ -28,8 +28,13 @@ use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
-/// Most keys per query (sets the accumulator widths).
+/// Most keys per query when a configuration names no `n_max`.
 pub const SDPA_N_MAX: usize = 256;
+
+/// The largest `n_max` the block is built for: its running sum is 32 bits
+/// (`n_max · 2^15` must fit) and its accumulators 48 bits (`n_max · 2^30`
+/// and a sign), so `StreamingSdpa::sum_bits() <= 32` and `acc_bits() <= 48`.
+pub const SDPA_N_MAX_BUILT: usize = 1 << 16;
 
 /// Stages before the exp units, moving with them: the score (q.k for
 /// sdpa, the codes for binary attention), its scaled value, running max.
@@ -205,7 +210,9 @@ pub fn score_format() -> QFormat {
 
 /// `Ok` when the block can be built for `config`: any signed 16-bit query,
 /// key, value and output formats; the score format of [`score_format`];
-/// `n_max` = [`SDPA_N_MAX`] (`d` is checked by [`export_config`]).
+/// `n_max` from 1 to [`SDPA_N_MAX_BUILT`] (`d` is checked by
+/// [`export_config`]). `n_max` sets no hardware: keys are counted by
+/// `tlast`, and the widths are built for the largest.
 pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
     for (name, format) in stream_formats(config) {
         if !format.is_signed() || format.bits() != 16 || format.frac() > 15 {
@@ -221,9 +228,10 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
             score_format()
         ));
     }
-    if config.n_max != SDPA_N_MAX {
+    if !(1..=SDPA_N_MAX_BUILT).contains(&config.n_max) {
         return Err(format!(
-            "n_max = {}: sdpa is built for n_max = {SDPA_N_MAX} (other sizes are not built yet)",
+            "n_max = {}: the attention heads are built for 1 to {SDPA_N_MAX_BUILT} keys a query \
+             (a 32-bit running sum and 48-bit accumulators)",
             config.n_max
         ));
     }
@@ -315,7 +323,7 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
     // heads in other formats get their own module names, so any mix of
     // heads can share a project
     let c = model.config();
-    let stem = if stream_formats(c) == stream_formats(&SdpaConfig::with_d(d, SDPA_N_MAX)) {
+    let mut stem = if stream_formats(c) == stream_formats(&SdpaConfig::with_d(d, SDPA_N_MAX)) {
         format!("sdpa_d{d}")
     } else {
         let fractions: String = stream_formats(c)
@@ -324,6 +332,9 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             .collect();
         format!("sdpa_d{d}_{fractions}")
     };
+    if c.n_max != SDPA_N_MAX {
+        stem.push_str(&format!("_n{}", c.n_max));
+    }
     macro_rules! build {
         ($($d:literal),*) => {
             match d {

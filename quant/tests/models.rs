@@ -279,3 +279,37 @@ fn layer_norm_normalizes_a_one_lsb_token_exactly_as_float() {
         "no spread: z = 0 ({constant:?})"
     );
 }
+
+#[test]
+fn streaming_sdpa_takes_2_to_the_20_keys_within_its_bound() {
+    use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
+    use rand::Rng;
+    let n = 1 << 20;
+    let model = StreamingSdpa::new(SdpaConfig::with_d(4, n)).unwrap();
+    // the state is the same size whatever n: a 36-bit sum, 52-bit accumulators
+    assert_eq!((model.sum_bits(), model.acc_bits()), (36, 52));
+    let c = *model.config();
+    let x = model.max_abs_input();
+    let mut rng = hwformer_quant::random::seeded(20);
+    let mut vector = |f: hwformer_quant::QFormat| {
+        let real: Vec<f64> = (0..4).map(|_| rng.gen_range(-x..=x)).collect();
+        hwformer_quant::integer::quantize_all("x", &real, f).unwrap()
+    };
+    let q = vector(c.query);
+    let keys: Vec<Vec<i64>> = (0..n).map(|_| vector(c.key)).collect();
+    let values: Vec<Vec<i64>> = (0..n).map(|_| vector(c.value)).collect();
+    let got = model.run_query(&q, &keys, &values).unwrap();
+    let want = model.float_reference(&q, &keys, &values).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        let e = (c.output.to_f64(i128::from(*g)) - w).abs();
+        assert!(e <= model.bounded_input_error(), "error {e}");
+    }
+    let mut state = model.start(&q).unwrap();
+    for (k, v) in keys.iter().zip(&values) {
+        model.push(&mut state, k, v).unwrap();
+    }
+    assert!(
+        model.push(&mut state, &keys[0], &values[0]).is_err(),
+        "key 2^20 + 1 is refused"
+    );
+}

@@ -227,7 +227,7 @@ pub const MAX_BOUNDARY_BEATS: usize = 1 << 24;
 /// The tlast of every input beat and the output beats of `inferences`
 /// inferences of `n` (exp and fifo: groups of `n` elements; softmax: rows
 /// of exactly `n` logits, at most 256; sdpa: queries of `n` keys, at most
-/// 256), for running a graph without a workload.
+/// `SDPA_N_MAX_BUILT`), for running a graph without a workload.
 pub fn boundary_beats(
     block: &str,
     n: usize,
@@ -265,7 +265,7 @@ pub fn boundary_beats(
             (vec![groups(n)], vec![n * inferences])
         }
         "sdpa" | "binary_attention" => {
-            limit(sdpa::SDPA_N_MAX)?;
+            limit(sdpa::SDPA_N_MAX_BUILT)?;
             (vec![vec![true; inferences], groups(n)], vec![inferences])
         }
         other => {

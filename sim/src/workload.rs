@@ -7,7 +7,7 @@ use crate::testbench::Beats;
 use crate::SimError;
 use hwformer_hdl::exp::EXP_LATENCY;
 use hwformer_hdl::manifest::{Direction, Manifest};
-use hwformer_hdl::sdpa::{output_delay, query_cycles, SDPA_N_MAX};
+use hwformer_hdl::sdpa::{output_delay, query_cycles};
 use hwformer_hdl::softmax::{first_output_delay, row_cycles, SOFTMAX_N_MAX};
 use hwformer_quant::accuracy::random_logit_row;
 use hwformer_quant::integer::binary_attention::BinaryAttention;
@@ -311,7 +311,7 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
     let bound = |f: hwformer_quant::QFormat| (f, x);
     let c = *model.config();
     attention(
-        c.d,
+        (c.d, c.n_max),
         [bound(c.query), bound(c.key), bound(c.value)],
         size,
         |q, k, v| model.run_query(q, k, v),
@@ -325,7 +325,7 @@ fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workl
     let full = |f: hwformer_quant::QFormat| (f, f.max_value());
     let c = *model.attention().config();
     attention(
-        c.d,
+        (c.d, c.n_max),
         [full(c.query), full(c.key), full(c.value)],
         size,
         |q, k, v| model.run_query(q, k, v),
@@ -335,10 +335,11 @@ fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workl
 
 type Rows = [Vec<i64>];
 
-/// Queries of `size.n` keys for an attention head of `d` lanes: elements
+/// Queries of `size.n` keys (at most `n_max`) for an attention head of `d`
+/// lanes: elements
 /// uniform in `[-x, x]` for each (format, x) of q, k and v.
 fn attention<O, R>(
-    d: usize,
+    (d, n_max): (usize, usize),
     inputs: [(hwformer_quant::QFormat, f64); 3],
     size: WorkloadSize,
     run: O,
@@ -348,9 +349,9 @@ where
     O: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<Vec<i64>>,
     R: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<Vec<f64>>,
 {
-    if size.n > SDPA_N_MAX {
+    if size.n > n_max {
         return Err(SimError::Invalid(format!(
-            "attention takes at most {SDPA_N_MAX} keys per query, not {}",
+            "the block is built for at most n_max = {n_max} keys per query, not {}",
             size.n
         )));
     }
