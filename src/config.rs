@@ -143,7 +143,7 @@ impl BlockConfig {
             // blocks' is checked against what they are built for
             n_max: self
                 .n_max
-                .filter(|_| ["sdpa", "binary_attention"].contains(&self.block.as_str())),
+                .filter(|_| hwformer_hdl::ATTENTION_BLOCKS.contains(&self.block.as_str())),
             weights,
         })
     }
@@ -163,7 +163,7 @@ impl BlockConfig {
                 hwformer_hdl::BLOCKS.join(", ")
             ));
         }
-        if config.d.is_some() && !["sdpa", "binary_attention"].contains(&config.block.as_str()) {
+        if config.d.is_some() && !hwformer_hdl::ATTENTION_BLOCKS.contains(&config.block.as_str()) {
             return Err(format!(
                 "{}: `d` is a setting of sdpa and binary_attention, not {}",
                 path.display(),

@@ -22,7 +22,7 @@ use crate::layer_weights::{read_weights, weights_file};
 use crate::manifest::{Manifest, Param};
 use crate::online_softmax::OnlineSoftmax;
 use crate::rom::rom_from_signed;
-use crate::sdpa::{self, SDPA_D_CHOICES, SDPA_N_MAX, SDPA_N_MAX_BUILT};
+use crate::sdpa::{self, SDPA_D_CHOICES, SDPA_N_MAX};
 use crate::sign_codes::{Popcount, SignProjection};
 use crate::LayerSettings;
 use hwformer_quant::integer::binarized::RandomProjection;
@@ -66,6 +66,9 @@ pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> 
     pub m_axis_out_tready: Signal<In, Bit>,
     /// High on every output beat.
     pub m_axis_out_tlast: Signal<Out, Bit>,
+    /// Sticky status: a score or an output element was saturated (see
+    /// `OnlineSoftmax::saturated`); named in the manifest's `status`.
+    pub status_saturated: Signal<Out, Bit>,
     query_hash: SignProjection<D, W>,
     key_hash: SignProjection<D, W>,
     keys: KeyStream<W, KV>,
@@ -74,7 +77,9 @@ pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> 
     differ1: DFF<Bits<64>>,
     popcount: Popcount,
     score_table: ROM<Bits<16>, 8>,
+    score_clipped: ROM<Bits<16>, 8>,
     s2: DFF<Bits<16>>,
+    sat2: DFF<Bit>,
     softmax: OnlineSoftmax<D, W>,
 }
 
@@ -101,6 +106,7 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
             m_axis_out_tvalid: Default::default(),
             m_axis_out_tready: Default::default(),
             m_axis_out_tlast: Default::default(),
+            status_saturated: Default::default(),
             query_hash: SignProjection::new(weights),
             key_hash: SignProjection::new(weights),
             keys: Default::default(),
@@ -108,7 +114,16 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
             differ1: Default::default(),
             popcount: Default::default(),
             score_table: rom_from_signed("binary scores", model.score_table()),
+            score_clipped: rom_from_signed(
+                "binary score saturation",
+                &model
+                    .score_saturates()
+                    .iter()
+                    .map(|&c| i64::from(c))
+                    .collect::<Vec<_>>(),
+            ),
             s2: Default::default(),
+            sat2: Default::default(),
             softmax: OnlineSoftmax::new(attention),
         }
     }
@@ -117,7 +132,7 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
 impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionUnit<D, W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, query_code, differ1, s2);
+        dff_setup!(self, clock, query_code, differ1, s2, sat2);
         self.keys.clock.next = self.clock.val();
         self.softmax.clock.next = self.clock.val();
         // the streams' handshakes; the query's code is all that is kept of it
@@ -137,20 +152,24 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
         // stage 2: the score of the Hamming distance
         self.popcount.word.next = self.differ1.q.val();
         self.score_table.address.next = self.popcount.count.val();
+        self.score_clipped.address.next = self.popcount.count.val();
         if self.softmax.advance.val() {
             self.differ1.d.next = self.key_hash.code.val() ^ self.query_code.q.val();
             self.s2.d.next = self.score_table.data.val();
+            self.sat2.d.next = self.score_clipped.data.val().get_bit(0);
         }
         // the back end: running max, exp, accumulator, normalizer
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();
         self.softmax.score_first.next = self.keys.score_first.val();
         self.softmax.score.next = self.s2.q.val();
+        self.softmax.score_saturated.next = self.sat2.q.val();
         self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();
         self.m_axis_out_tdata.next = self.softmax.m_axis_out_tdata.val();
         self.m_axis_out_tlast.next = self.softmax.m_axis_out_tlast.val();
+        self.status_saturated.next = self.softmax.saturated.val();
     }
 }
 
@@ -192,20 +211,6 @@ pub fn settings_model(
     BinaryAttention::new(config, projection).map_err(|e| e.to_string())
 }
 
-/// Error bound in the manifest: 64 output LSBs, or four times the worst
-/// error measured over `BinaryAttention::worst_error`'s battery (1, 16 and
-/// `n_max` keys, four seeds) when that is larger. Returns (bound, worst).
-fn error_bound(model: &BinaryAttention) -> Result<(f64, f64), String> {
-    let c = model.attention().config();
-    let mut worst: f64 = 0.0;
-    for n in [1, 16, c.n_max] {
-        for seed in 0..4 {
-            worst = worst.max(model.worst_error(n, seed).map_err(|e| e.to_string())?);
-        }
-    }
-    Ok(((64.0 * c.output.lsb()).max(4.0 * worst), worst))
-}
-
 /// The exported binary attention block for head size `d`.
 pub fn export(
     d: usize,
@@ -214,26 +219,22 @@ pub fn export(
 ) -> Result<Exported, ExportError> {
     let model = settings_model(d, settings, formats).map_err(ExportError::Check)?;
     let bits = model.bits();
-    let mut stem = format!("binary_attention_d{d}_b{bits}");
-    let n_max = model.attention().config().n_max;
-    if n_max != SDPA_N_MAX {
-        stem.push_str(&format!("_n{n_max}"));
-    }
-    macro_rules! build {
-        ($($d:literal),*) => {
-            match d {
-                $($d => {
-                    let mut uut = BinaryAttentionUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&model);
-                    uut.connect_all();
-                    export::verilog(&stem, &uut)?
-                })*
-                _ => unreachable!("d is checked by settings_model"),
-            }
-        };
-    }
-    let verilog = build!(1, 2, 4, 8, 16, 32, 64);
+    let stem = sdpa::head_stem(
+        format!("binary_attention_d{d}_b{bits}"),
+        model.attention().config().n_max,
+    );
+    let verilog = crate::with_lanes!(
+        d,
+        BinaryAttentionUnit,
+        |Unit| {
+            let mut uut = Unit::new(&model);
+            uut.connect_all();
+            export::verilog(&stem, &uut)?
+        },
+        unreachable!("d is checked by settings_model")
+    );
     let c = *model.attention().config();
-    let (bound, worst) = error_bound(&model).map_err(ExportError::Check)?;
+    let (bound, worst) = sdpa::measured_bound(model.attention(), |n, seed| model.worst_error(n, seed))?;
     let projection = RawTensor {
         name: "projection".into(),
         format: model.projection().format(),
@@ -264,13 +265,8 @@ pub fn export(
 /// The integer model a binary_attention manifest describes, its
 /// projection read from the weights file in `dir`.
 pub fn model_from_folder(dir: &std::path::Path, manifest: &Manifest) -> Result<BinaryAttention, String> {
-    let d = manifest.count("d", 1, 64)?;
-    if !SDPA_D_CHOICES.contains(&d) {
-        return Err(format!(
-            "binary_attention is built for d in {SDPA_D_CHOICES:?}, not {d}"
-        ));
-    }
-    let bits = manifest.count("bits", 1, BINARY_BITS_MAX)?;
+    let config = sdpa::head_config_from_manifest(manifest)?;
+    let (d, bits) = (config.d, manifest.count("bits", 1, BINARY_BITS_MAX)?);
     let entry = manifest
         .weights
         .as_ref()
@@ -285,12 +281,6 @@ pub fn model_from_folder(dir: &std::path::Path, manifest: &Manifest) -> Result<B
             projection.shape
         ));
     }
-    let mut config = SdpaConfig::with_d(d, manifest.count("n_max", 1, SDPA_N_MAX_BUILT)?);
-    config.scale = manifest.number("scale")?;
-    for name in sdpa::FORMAT_FIELDS {
-        sdpa::set_format(&mut config, name, manifest.field_format(name)?)?;
-    }
-    sdpa::buildable(&config)?;
     let projection =
         RandomProjection::from_signs(d, bits, projection.values.clone()).map_err(|e| e.to_string())?;
     BinaryAttention::new(config, projection).map_err(|e| e.to_string())

@@ -247,6 +247,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
             value: EXP_ERROR_BOUND,
         }),
         weights: None,
+        status: None,
         lint_waivers: {
             let mut waivers = export::standard_waivers();
             waivers.insert(

@@ -232,6 +232,7 @@ pub fn export(depth: usize) -> Result<(String, Manifest), ExportError> {
             value: 0.0,
         }),
         weights: None,
+        status: None,
         lint_waivers: {
             let mut waivers = export::standard_waivers();
             waivers.insert(

@@ -128,7 +128,8 @@ impl<const N: usize, const M: usize> Logic for SignExtend<N, M> {
 }
 
 /// `x / 2^shift` rounded half-up (arithmetic), and that value saturated to
-/// a signed 16-bit range. Combinational; `shift` from 1 to 62.
+/// a signed 16-bit range (`clipped` says when it was). Combinational;
+/// `shift` from 1 to 62.
 #[derive(LogicBlock)]
 pub struct RoundShift {
     /// Value (64-bit two's complement bits).
@@ -139,6 +140,8 @@ pub struct RoundShift {
     pub shifted: Signal<Out, Bits<64>>,
     /// The same, saturated to signed 16 bits.
     pub saturated: Signal<Out, Bits<16>>,
+    /// High when `saturated` is not `shifted` (the value was clipped).
+    pub clipped: Signal<Out, Bit>,
     biased: Signal<Local, Bits<64>>,
     fill: Signal<Local, Bits<64>>,
     result: Signal<Local, Bits<64>>,
@@ -155,6 +158,7 @@ impl Default for RoundShift {
             shift: Default::default(),
             shifted: Default::default(),
             saturated: Default::default(),
+            clipped: Default::default(),
             biased: Default::default(),
             fill: Default::default(),
             result: Default::default(),
@@ -179,7 +183,9 @@ impl Logic for RoundShift {
         // in range when bits 63..15 are all equal
         self.upper.next = self.result.val() >> 15;
         self.clamped.next = self.result.val().get_bits::<16>(0);
+        self.clipped.next = false;
         if (self.upper.val() != 0) & (self.upper.val() != (self.ones.val() >> 15)) {
+            self.clipped.next = true;
             self.clamped.next = 0x7fff.into();
             if self.result.val().get_bit(63) {
                 self.clamped.next = 0x8000.into();

@@ -67,6 +67,9 @@ pub const BLOCKS: [&str; 9] = [
 /// their Verilog) and stream tokens in and out.
 pub const LAYER_BLOCKS: [&str; 4] = ["linear", "ffn", "ternary_ffn", "layernorm"];
 
+/// The attention heads: sdpa's streams, `d` and `n_max`.
+pub const ATTENTION_BLOCKS: [&str; 2] = ["sdpa", "binary_attention"];
+
 /// Every block that writes a weights file (binary_attention's is its
 /// projection) and takes [`LayerSettings`].
 pub const WEIGHT_BLOCKS: [&str; 5] = ["linear", "ffn", "ternary_ffn", "layernorm", "binary_attention"];
@@ -96,7 +99,7 @@ pub fn build_block_with(
             "bits is a setting of binary_attention, not of {block}"
         )));
     }
-    if layer.n_max.is_some() && !["sdpa", "binary_attention"].contains(&block) {
+    if layer.n_max.is_some() && !ATTENTION_BLOCKS.contains(&block) {
         return Err(export::ExportError::Check(format!(
             "n_max is a setting of sdpa and binary_attention, not of {block}"
         )));

@@ -573,6 +573,7 @@ pub(crate) fn token_manifest(
             waivers
         },
         weights: Some(weights),
+        status: None,
     })
 }
 

@@ -135,6 +135,17 @@ pub struct Weights {
     pub tensors: Vec<WeightTensor>,
 }
 
+/// A status output: a one-bit port the user may wire to a register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Port name.
+    pub port: String,
+    /// Once high it stays high (until the device is configured again).
+    pub sticky: bool,
+    /// What it reports.
+    pub meaning: String,
+}
+
 /// The manifest of an exported block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -164,6 +175,9 @@ pub struct Manifest {
     /// The weights file, for blocks that hold weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Weights>,
+    /// The saturation status output, for blocks that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
 }
 
 impl Manifest {

@@ -60,6 +60,8 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     pub score_first: Signal<In, Bit>,
     /// The score, in the score format the exp units are built for.
     pub score: Signal<In, Bits<16>>,
+    /// The score was saturated to that format.
+    pub score_saturated: Signal<In, Bit>,
     /// The key's value vector, d elements, element 0 lowest.
     pub value: Signal<In, Bits<W>>,
     /// The front end's stages move at this clock edge.
@@ -72,11 +74,17 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     pub m_axis_out_tready: Signal<In, Bit>,
     /// High on every output beat.
     pub m_axis_out_tlast: Signal<Out, Bit>,
+    /// Sticky (from power-up): a query saturated a score or an output
+    /// element. It takes a query's scores when its last key is accumulated
+    /// and its output lanes as they are written, so when a query's output
+    /// is taken it holds exactly that query's and the earlier ones'.
+    pub saturated: Signal<Out, Bit>,
     // stage 3: running max
     valid3: DFF<Bit>,
     last3: DFF<Bit>,
     first3: DFF<Bit>,
     grew3: DFF<Bit>,
+    sat3: DFF<Bit>,
     v3: DFF<Bits<W>>,
     gap_p3: DFF<Bits<16>>,
     gap_a3: DFF<Bits<16>>,
@@ -86,10 +94,14 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     carry_last: [DFF<Bit>; CARRIES],
     carry_first: [DFF<Bit>; CARRIES],
     carry_grew: [DFF<Bit>; CARRIES],
+    carry_sat: [DFF<Bit>; CARRIES],
     exp_p: ExpUnit,
     exp_a: ExpUnit,
     // accumulator
     sum: DFF<Bits<32>>,
+    query_sat: DFF<Bit>,
+    sticky: DFF<Bit>,
+    new_sat: Signal<Local, Bit>,
     acc: [DFF<Bits<48>>; D],
     sum_rescale: WideProduct<48>,
     sum_round: RoundShift,
@@ -139,16 +151,19 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             score_last: Default::default(),
             score_first: Default::default(),
             score: Default::default(),
+            score_saturated: Default::default(),
             value: Default::default(),
             advance: Default::default(),
             m_axis_out_tdata: Default::default(),
             m_axis_out_tvalid: Default::default(),
             m_axis_out_tready: Default::default(),
             m_axis_out_tlast: Default::default(),
+            saturated: Default::default(),
             valid3: Default::default(),
             last3: Default::default(),
             first3: Default::default(),
             grew3: Default::default(),
+            sat3: Default::default(),
             v3: Default::default(),
             gap_p3: Default::default(),
             gap_a3: Default::default(),
@@ -157,9 +172,13 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             carry_last: array_init::array_init(|_| Default::default()),
             carry_first: array_init::array_init(|_| Default::default()),
             carry_grew: array_init::array_init(|_| Default::default()),
+            carry_sat: array_init::array_init(|_| Default::default()),
             exp_p: ExpUnit::new(model.exp()),
             exp_a: ExpUnit::new(model.exp()),
             sum: Default::default(),
+            query_sat: Default::default(),
+            sticky: Default::default(),
+            new_sat: Default::default(),
             acc: array_init::array_init(|_| Default::default()),
             sum_rescale: Default::default(),
             sum_round: Default::default(),
@@ -204,11 +223,14 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             last3,
             first3,
             grew3,
+            sat3,
             v3,
             gap_p3,
             gap_a3,
             running_max,
             sum,
+            query_sat,
+            sticky,
             normalizer,
             lane,
             held_lane,
@@ -224,6 +246,8 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.carry_first[i].d.next = self.carry_first[i].q.val();
             self.carry_grew[i].clock.next = self.clock.val();
             self.carry_grew[i].d.next = self.carry_grew[i].q.val();
+            self.carry_sat[i].clock.next = self.clock.val();
+            self.carry_sat[i].d.next = self.carry_sat[i].q.val();
         }
         for i in 0..D {
             self.acc[i].clock.next = self.clock.val();
@@ -267,6 +291,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.last3.d.next = self.score_last.val();
             self.first3.d.next = self.score_first.val();
             self.grew3.d.next = !self.score_first.val() & (self.score_key.val() > self.max_key.val());
+            self.sat3.d.next = self.score_saturated.val() & self.score_valid.val();
             self.v3.d.next = self.value.val();
             self.gap_p3.d.next = self.new_key.val() - self.score_key.val();
             self.gap_a3.d.next = self.new_key.val() - self.max_key.val();
@@ -277,11 +302,13 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.carry_last[0].d.next = self.last3.q.val();
             self.carry_first[0].d.next = self.first3.q.val();
             self.carry_grew[0].d.next = self.grew3.q.val();
+            self.carry_sat[0].d.next = self.sat3.q.val();
             for i in 1..5 {
                 self.carry_v[i].d.next = self.carry_v[i - 1].q.val();
                 self.carry_last[i].d.next = self.carry_last[i - 1].q.val();
                 self.carry_first[i].d.next = self.carry_first[i - 1].q.val();
                 self.carry_grew[i].d.next = self.carry_grew[i - 1].q.val();
+                self.carry_sat[i].d.next = self.carry_sat[i - 1].q.val();
             }
         }
         // accumulator
@@ -309,12 +336,27 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.acc_round[i].value.next = self.acc_rescale[i].product.val();
             self.acc_round[i].shift.next = 15.into();
         }
+        // saturation: a query's scores, then its output lanes; the sticky
+        // status takes a query's when its last key goes in and its lanes
+        // as they are written, so it holds them by the time the output is
+        // offered and nothing of the next query before that output is taken
+        self.new_sat.next = self.query_sat.q.val() | self.carry_sat[4].q.val();
+        if self.carry_first[4].q.val() {
+            self.new_sat.next = self.carry_sat[4].q.val();
+        }
+        if self.writing.q.val() & self.out_round.clipped.val() {
+            self.sticky.d.next = true;
+        }
         if self.exp_p.m_axis_exp_tvalid.val() & self.take.val() {
             if self.carry_last[4].q.val() {
                 self.reciprocal.start.next = true;
                 self.normalizer.d.next = Normalizer::Reciprocal;
+                if self.new_sat.val() {
+                    self.sticky.d.next = true;
+                }
             } else {
                 self.sum.d.next = self.new_sum.val();
+                self.query_sat.d.next = self.new_sat.val();
             }
             for i in 0..D {
                 self.new_acc[i].next = self.acc[i].q.val() + self.weighted[i].product.val().get_bits::<48>(0);
@@ -380,5 +422,6 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         self.m_axis_out_tvalid.next = self.normalizer.q.val() == Normalizer::Hold;
         self.m_axis_out_tdata.next = self.out_packer.word.val();
         self.m_axis_out_tlast.next = true;
+        self.saturated.next = self.sticky.q.val();
     }
 }

@@ -1,7 +1,8 @@
 //! Streaming scaled dot-product attention for one head, O(1) memory: the
 //! hardware form of `hwformer_quant::integer::sdpa::StreamingSdpa` for any
 //! signed 16-bit q, k, v and output formats (default Q3.12), Q5.10 scores,
-//! a UQ1.14 scale and up to 256 keys per query.
+//! a UQ1.14 scale and up to `n_max` keys per query (1 to 65536), with a
+//! sticky saturation status.
 //!
 //! ```text
 //!  query ─▶ q register (d lanes)
@@ -20,7 +21,7 @@ use crate::exp::EXP_LATENCY;
 use crate::export::{self, ExportError};
 use crate::fixed::{RoundShift, SignExtend, WideProduct};
 use crate::key_stream::KeyStream;
-use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream, Weights};
+use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Status, Stream, Weights};
 pub use crate::online_softmax::normalizer_cycles;
 use crate::online_softmax::{OnlineSoftmax, MAX_STAGES};
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa, SCALE_FRAC};
@@ -90,11 +91,15 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     pub m_axis_out_tready: Signal<In, Bit>,
     /// High on every output beat.
     pub m_axis_out_tlast: Signal<Out, Bit>,
+    /// Sticky status: a score or an output element was saturated (see
+    /// `OnlineSoftmax::saturated`); named in the manifest's `status`.
+    pub status_saturated: Signal<Out, Bit>,
     keys: KeyStream<W, KV>,
     query: DFF<Bits<W>>,
     // stage 1: dot product; stage 2: scaled score
     dot1: DFF<Bits<48>>,
     s2: DFF<Bits<16>>,
+    sat2: DFF<Bit>,
     softmax: OnlineSoftmax<D, W>,
     // scoring
     score_product: WideProduct<48>,
@@ -111,7 +116,8 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
 
 impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
     /// The block for `model`: `d = D`, any signed 16-bit query, key, value
-    /// and output formats, the Q5.10 score format, `n_max = 256` (checked
+    /// and output formats, the Q5.10 score format, `n_max` up to
+    /// [`SDPA_N_MAX_BUILT`] (checked
     /// with errors by [`export_config`]; here a mismatch panics).
     pub fn new(model: &StreamingSdpa) -> Self {
         assert_eq!(W, 16 * D, "W must be 16 D");
@@ -135,10 +141,12 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             m_axis_out_tvalid: Default::default(),
             m_axis_out_tready: Default::default(),
             m_axis_out_tlast: Default::default(),
+            status_saturated: Default::default(),
             keys: Default::default(),
             query: Default::default(),
             dot1: Default::default(),
             s2: Default::default(),
+            sat2: Default::default(),
             softmax: OnlineSoftmax::new(model),
             score_product: Default::default(),
             score_round: Default::default(),
@@ -154,7 +162,7 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
 impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, query, dot1, s2);
+        dff_setup!(self, clock, query, dot1, s2, sat2);
         self.keys.clock.next = self.clock.val();
         self.softmax.clock.next = self.clock.val();
         // the streams' handshakes; the query register holds one query
@@ -186,17 +194,20 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         if self.softmax.advance.val() {
             self.dot1.d.next = self.dot.val();
             self.s2.d.next = self.score_round.saturated.val();
+            self.sat2.d.next = self.score_round.clipped.val();
         }
         // the back end: running max, exp, accumulator, normalizer
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();
         self.softmax.score_first.next = self.keys.score_first.val();
         self.softmax.score.next = self.s2.q.val();
+        self.softmax.score_saturated.next = self.sat2.q.val();
         self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();
         self.m_axis_out_tdata.next = self.softmax.m_axis_out_tdata.val();
         self.m_axis_out_tlast.next = self.softmax.m_axis_out_tlast.val();
+        self.status_saturated.next = self.softmax.saturated.val();
     }
 }
 
@@ -242,18 +253,28 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
 /// and the applied scale from its params, the formats of its fields `q`,
 /// `k`, `v` and `o`, the built score format; checked by [`buildable`].
 pub fn model_from_manifest(manifest: &Manifest) -> Result<StreamingSdpa, String> {
-    let param = |name: &str| manifest.number(name);
-    let d = param("d")? as usize;
+    StreamingSdpa::new(head_config_from_manifest(manifest)?).map_err(|e| e.to_string())
+}
+
+/// The configuration an attention head's manifest (`sdpa`,
+/// `binary_attention`) describes: `d`, `n_max` and the applied scale from
+/// its params, the formats of its fields `q`, `k`, `v` and `o`, the built
+/// score format; checked by [`buildable`].
+pub fn head_config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, String> {
+    let d = manifest.count("d", 1, 64)?;
     if !SDPA_D_CHOICES.contains(&d) {
-        return Err(format!("sdpa is built for d in {SDPA_D_CHOICES:?}, not {d}"));
+        return Err(format!(
+            "{} is built for d in {SDPA_D_CHOICES:?}, not {d}",
+            manifest.block
+        ));
     }
-    let mut config = SdpaConfig::with_d(d, param("n_max")? as usize);
-    config.scale = param("scale")?;
+    let mut config = SdpaConfig::with_d(d, manifest.count("n_max", 1, SDPA_N_MAX_BUILT)?);
+    config.scale = manifest.number("scale")?;
     for name in FORMAT_FIELDS {
         set_format(&mut config, name, manifest.field_format(name)?)?;
     }
     buildable(&config)?;
-    StreamingSdpa::new(config).map_err(|e| e.to_string())
+    Ok(config)
 }
 
 /// The stream fields whose formats a configuration may set.
@@ -303,16 +324,33 @@ pub fn export(d: usize) -> Result<(String, Manifest), ExportError> {
 /// is for outputs with many fraction bits, where the internal formats
 /// (Q5.10 scores, UQ1.15 weights) dominate. Returns (bound, worst measured).
 fn error_bound(model: &StreamingSdpa) -> Result<(f64, f64), ExportError> {
-    let mut worst: f64 = 0.0;
+    measured_bound(model, |n, seed| model.worst_bounded_input_error(n, seed))
+}
+
+/// An attention head's manifest bound: the larger of `model`'s documented
+/// bound (64 output LSBs) and four times the worst error `worst(n, seed)`
+/// measures over 1, 16 and `n_max` keys and four seeds. Returns (bound,
+/// worst measured).
+pub(crate) fn measured_bound(
+    model: &StreamingSdpa,
+    worst: impl Fn(usize, u64) -> hwformer_quant::Result<f64>,
+) -> Result<(f64, f64), ExportError> {
+    let mut measured: f64 = 0.0;
     for n in [1, 16, model.config().n_max] {
         for seed in 0..4 {
-            let e = model
-                .worst_bounded_input_error(n, seed)
-                .map_err(|e| ExportError::Check(e.to_string()))?;
-            worst = worst.max(e);
+            measured = measured.max(worst(n, seed).map_err(|e| ExportError::Check(e.to_string()))?);
         }
     }
-    Ok((model.bounded_input_error().max(4.0 * worst), worst))
+    Ok((model.bounded_input_error().max(4.0 * measured), measured))
+}
+
+/// The module stem of a head built for `n_max` keys: `stem`, with
+/// `_n<n_max>` unless it is the default [`SDPA_N_MAX`].
+pub(crate) fn head_stem(mut stem: String, n_max: usize) -> String {
+    if n_max != SDPA_N_MAX {
+        stem.push_str(&format!("_n{n_max}"));
+    }
+    stem
 }
 
 /// The attention block for `config` (see [`buildable`]).
@@ -323,7 +361,7 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
     // heads in other formats get their own module names, so any mix of
     // heads can share a project
     let c = model.config();
-    let mut stem = if stream_formats(c) == stream_formats(&SdpaConfig::with_d(d, SDPA_N_MAX)) {
+    let stem = if stream_formats(c) == stream_formats(&SdpaConfig::with_d(d, SDPA_N_MAX)) {
         format!("sdpa_d{d}")
     } else {
         let fractions: String = stream_formats(c)
@@ -332,26 +370,19 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             .collect();
         format!("sdpa_d{d}_{fractions}")
     };
-    if c.n_max != SDPA_N_MAX {
-        stem.push_str(&format!("_n{}", c.n_max));
-    }
-    macro_rules! build {
-        ($($d:literal),*) => {
-            match d {
-                $($d => {
-                    let mut uut = SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&model);
-                    uut.connect_all();
-                    export::verilog(&stem, &uut)?
-                })*
-                _ => {
-                    return Err(ExportError::Check(format!(
-                        "sdpa is built for d in {SDPA_D_CHOICES:?}, not {d}"
-                    )))
-                }
-            }
-        };
-    }
-    let verilog = build!(1, 2, 4, 8, 16, 32, 64);
+    let stem = head_stem(stem, c.n_max);
+    let verilog = crate::with_lanes!(
+        d,
+        SdpaUnit,
+        |Unit| {
+            let mut uut = Unit::new(&model);
+            uut.connect_all();
+            export::verilog(&stem, &uut)?
+        },
+        return Err(ExportError::Check(format!(
+            "sdpa is built for d in {SDPA_D_CHOICES:?}, not {d}"
+        )))
+    );
     let (bound, measured_worst) = error_bound(&model)?;
     let manifest = head_manifest(
         "sdpa",
@@ -430,5 +461,12 @@ pub(crate) fn head_manifest(
         }),
         weights,
         lint_waivers: waivers,
+        status: Some(Status {
+            port: "status_saturated".into(),
+            sticky: true,
+            meaning: "a score left the score format, or an output element the output format, and was \
+                      saturated; it rises when the first such query's output is offered"
+                .into(),
+        }),
     }
 }

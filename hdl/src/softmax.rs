@@ -567,6 +567,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
             value: SoftmaxModel::ERROR_BOUND,
         }),
         weights: None,
+        status: None,
         lint_waivers: {
             let mut w = export::standard_waivers();
             w.insert(

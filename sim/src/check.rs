@@ -44,6 +44,8 @@ pub enum MismatchKind {
     ClosedForm,
     /// The error against float64 exceeds the manifest's bound.
     ErrorBound,
+    /// The status output differs from the integer model's at this beat.
+    Status,
 }
 
 /// The first failure of a run.
@@ -228,6 +230,7 @@ pub fn check(
                     cycle.to_string(),
                 ));
             }
+            // a NaN reference is not compared (inputs beyond the bound's domain)
             beat_values(stream, got.beat(k), &mut values);
             for (&v, &r) in values.iter().zip(&workload.reference[s][k * per_beat..]) {
                 let e = (v - r).abs();
@@ -250,6 +253,21 @@ pub fn check(
                 format!("{} beats", want.len()),
                 format!("{} beats", got.len()),
             ));
+        }
+        // the sticky status, sampled at each beat of the first output stream
+        if s == 0 && manifest.status.is_some() {
+            let want = &workload.expected_status;
+            if let Some(k) =
+                (0..want.len().max(trace.status.len())).find(|&k| want.get(k) != trace.status.get(k))
+            {
+                let show = |b: Option<&bool>| b.map_or("no beat".to_string(), |b| u8::from(*b).to_string());
+                return Err(fail(
+                    MismatchKind::Status,
+                    k,
+                    show(want.get(k)),
+                    show(trace.status.get(k)),
+                ));
+            }
         }
     }
     Ok(verdict)

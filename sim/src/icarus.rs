@@ -89,6 +89,16 @@ pub fn testbench_source(
                 sample,
                 "      if ({p}_tvalid && {p}_tready) begin $fwrite(f_out, \"{o} %h %0d %0d\\n\", {p}_tdata, {p}_tlast, c); g{o} = g{o} + 1; end"
             );
+            // the status at the first output stream's handshakes
+            if let (0, Some(status)) = (o, &manifest.status) {
+                let port = &status.port;
+                let _ = writeln!(s, "  wire {port};");
+                connect.push(format!(".{port}({port})"));
+                let _ = writeln!(
+                    sample,
+                    "      if ({p}_tvalid && {p}_tready) $fwrite(f_out, \"status %0d\\n\", {port});"
+                );
+            }
             done.push(format!("g{o} < {n}"));
             no += 1;
         }
@@ -200,6 +210,7 @@ fn read_trace(work: &Path, ports: &PortMap, inputs: usize) -> Result<Trace, SimE
         outputs: ports.output_streams.iter().map(|s| Beats::new(s.bits)).collect(),
         output_cycles: vec![Vec::new(); ports.output_streams.len()],
         input_cycles: vec![Vec::new(); inputs],
+        status: Vec::new(),
         cycles: 0,
     };
     for line in read("inputs.txt")?.lines() {
@@ -212,6 +223,10 @@ fn read_trace(work: &Path, ports: &PortMap, inputs: usize) -> Result<Trace, SimE
         let parts: Vec<&str> = line.split(' ').collect();
         match parts.as_slice() {
             ["cycles", c] => trace.cycles = c.parse().map_err(|_| bad(line))?,
+            ["status", bit] if ports.status.is_some() => match *bit {
+                "0" | "1" => trace.status.push(*bit == "1"),
+                _ => return Err(SimError::Invalid(format!("the status output was {bit}"))),
+            },
             [s, data, last, c] => {
                 let s: usize = s.parse().map_err(|_| bad(line))?;
                 let beats = trace.outputs.get_mut(s).ok_or_else(|| bad(line))?;

@@ -55,6 +55,8 @@ pub struct PortMap {
     pub output_streams: Vec<StreamPorts>,
     /// Active level and word offset of the reset input, if any.
     pub reset: Option<(bool, usize)>,
+    /// Word offset of the status output (in the output buffer), if any.
+    pub status: Option<usize>,
 }
 
 impl PortMap {
@@ -94,6 +96,10 @@ impl PortMap {
                 Direction::Out => output_streams.push(ports),
             }
         }
+        let status = manifest
+            .status
+            .as_ref()
+            .map(|st| add(&mut outputs, st.port.clone(), 1));
         Self {
             clock: manifest.clock.clone(),
             inputs,
@@ -101,6 +107,7 @@ impl PortMap {
             input_streams,
             output_streams,
             reset,
+            status,
         }
     }
 

@@ -227,6 +227,9 @@ macro_rules! attention_head {
                 to_words(self.m_axis_out_tdata.val(), &mut outputs[o.data..]);
                 outputs[o.valid] = u32::from(self.m_axis_out_tvalid.val());
                 outputs[o.last] = u32::from(self.m_axis_out_tlast.val());
+                if let Some(status) = ports.status {
+                    outputs[status] = u32::from(self.status_saturated.val());
+                }
             }
         }
     };
@@ -389,29 +392,23 @@ pub fn rusthdl_model(
         "sdpa" => {
             let sdpa = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(invalid)?;
             let d = sdpa.config().d;
-            macro_rules! pick {
-                ($($d:literal),*) => {
-                    match d {
-                        $($d => model(SdpaUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&sdpa), manifest, vcd),)*
-                        _ => Err(invalid(format!("no rust-hdl sdpa for d = {d}"))),
-                    }
-                };
-            }
-            pick!(1, 2, 4, 8, 16, 32, 64)
+            hwformer_hdl::with_lanes!(
+                d,
+                SdpaUnit,
+                |Unit| model(Unit::new(&sdpa), manifest, vcd),
+                Err(invalid(format!("no rust-hdl sdpa for d = {d}")))
+            )
         }
         "binary_attention" => {
             let attention =
                 hwformer_hdl::binary_attention::model_from_folder(dir, manifest).map_err(invalid)?;
             let d = attention.attention().config().d;
-            macro_rules! pick {
-                ($($d:literal),*) => {
-                    match d {
-                        $($d => model(BinaryAttentionUnit::<$d, { 16 * $d }, { 32 * $d }>::new(&attention), manifest, vcd),)*
-                        _ => Err(invalid(format!("no rust-hdl binary_attention for d = {d}"))),
-                    }
-                };
-            }
-            pick!(1, 2, 4, 8, 16, 32, 64)
+            hwformer_hdl::with_lanes!(
+                d,
+                BinaryAttentionUnit,
+                |Unit| model(Unit::new(&attention), manifest, vcd),
+                Err(invalid(format!("no rust-hdl binary_attention for d = {d}")))
+            )
         }
         "linear" => {
             let linear = hwformer_hdl::linear::model_from_folder(dir, manifest).map_err(invalid)?;

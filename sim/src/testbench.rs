@@ -136,6 +136,9 @@ pub struct Trace {
     pub output_cycles: Vec<Vec<u64>>,
     /// Handshake cycle of each input beat, per input stream.
     pub input_cycles: Vec<Vec<u64>>,
+    /// The status output at each handshake of the first output stream
+    /// (empty for a block without one).
+    pub status: Vec<bool>,
     /// Cycles simulated.
     pub cycles: u64,
 }
@@ -194,6 +197,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
         outputs: ports.output_streams.iter().map(|s| Beats::new(s.bits)).collect(),
         output_cycles: expected.iter().map(|&n| Vec::with_capacity(n)).collect(),
         input_cycles: inputs.iter().map(|b| Vec::with_capacity(b.len())).collect(),
+        status: Vec::new(),
         cycles: 0,
     };
     for (out, &n) in trace.outputs.iter_mut().zip(expected) {
@@ -252,6 +256,9 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
                     .extend_from_slice(&out_buf[port.data..port.data + out.words_per_beat]);
                 out.last.push(out_buf[port.last] & 1 == 1);
                 trace.output_cycles[s].push(cycle);
+                if let (0, Some(status)) = (s, ports.status) {
+                    trace.status.push(out_buf[status] & 1 == 1);
+                }
             }
         }
         for (s, port) in ports.input_streams.iter().enumerate() {

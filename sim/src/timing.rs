@@ -312,6 +312,7 @@ pub fn predict(description: &BlockGraph, ports: &PortMap, stimulus: &Stimulus) -
         outputs,
         output_cycles: run.output_cycles,
         input_cycles: run.input_cycles,
+        status: Vec::new(),
         cycles: run.cycles,
     })
 }

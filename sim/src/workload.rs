@@ -37,12 +37,17 @@ pub struct Workload {
     /// The integer model's beats, per output stream.
     pub expected: Vec<Beats>,
     /// Float64 value of every output element (fields in order, then
-    /// elements), beat after beat, per output stream.
+    /// elements), beat after beat, per output stream; NaN where there is
+    /// none to compare with (inputs beyond the error bound's domain).
     pub reference: Vec<Vec<f64>>,
     /// The cycle of every output beat with no gaps and no back-pressure,
     /// per output stream, from the block's closed form; empty where the
     /// closed form does not apply (softmax rows of different lengths).
     pub full_speed_cycles: Vec<Vec<u64>>,
+    /// The status output (sticky saturation) the integer model says it
+    /// holds at each beat of the first output stream; empty for a block
+    /// without one.
+    pub expected_status: Vec<bool>,
 }
 
 impl Workload {
@@ -164,6 +169,7 @@ impl Workload {
             expected: vec![y_beats],
             reference: vec![float],
             full_speed_cycles: vec![Vec::new()],
+            expected_status: Vec::new(),
         })
     }
 
@@ -207,6 +213,7 @@ fn exp(exp: &ExpNeg, size: WorkloadSize) -> Result<Workload, SimError> {
         expected: vec![output],
         reference: vec![reference],
         full_speed_cycles: vec![cycles],
+        expected_status: Vec::new(),
     })
 }
 
@@ -232,6 +239,7 @@ fn fifo(depth: usize, size: WorkloadSize) -> Result<Workload, SimError> {
         expected: vec![output],
         reference: vec![reference],
         full_speed_cycles: vec![cycles],
+        expected_status: Vec::new(),
     })
 }
 
@@ -301,6 +309,7 @@ impl Workload {
             expected: vec![output],
             reference: vec![reference],
             full_speed_cycles: vec![cycles],
+            expected_status: Vec::new(),
         })
     }
 }
@@ -314,9 +323,29 @@ fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
         (c.d, c.n_max),
         [bound(c.query), bound(c.key), bound(c.value)],
         size,
-        |q, k, v| model.run_query(q, k, v),
+        |q, k, v| model.run_query_with_status(q, k, v),
         |q, k, v| model.float_reference(q, k, v),
     )
+}
+
+impl Workload {
+    /// The sdpa workload over its formats' full ranges (beyond the
+    /// manifest's `max_abs_input`): scores and outputs saturate, and the
+    /// status output must say so. Outputs are checked bit for bit against
+    /// the integer model; the float reference is NaN (not compared), since
+    /// the error bound holds only inside `max_abs_input`.
+    pub fn sdpa_full_range(manifest: &Manifest, size: WorkloadSize) -> Result<Self, SimError> {
+        let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
+        let full = |f: hwformer_quant::QFormat| (f, f.max_value());
+        let c = *model.config();
+        attention(
+            (c.d, c.n_max),
+            [full(c.query), full(c.key), full(c.value)],
+            size,
+            |q, k, v| model.run_query_with_status(q, k, v),
+            |_, _, _| Ok(vec![f64::NAN; c.d]),
+        )
+    }
 }
 
 fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workload, SimError> {
@@ -328,7 +357,7 @@ fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workl
         (c.d, c.n_max),
         [full(c.query), full(c.key), full(c.value)],
         size,
-        |q, k, v| model.run_query(q, k, v),
+        |q, k, v| model.run_query_with_status(q, k, v),
         |q, k, v| model.float_reference(q, k, v),
     )
 }
@@ -346,7 +375,7 @@ fn attention<O, R>(
     reference: R,
 ) -> Result<Workload, SimError>
 where
-    O: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<Vec<i64>>,
+    O: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<(Vec<i64>, bool)>,
     R: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<Vec<f64>>,
 {
     if size.n > n_max {
@@ -363,7 +392,7 @@ where
     let [query, key, value] = inputs;
     let fail = |e: hwformer_quant::QuantError| SimError::Invalid(e.to_string());
     let (mut q_beats, mut kv_beats, mut out) = (Beats::new(16 * d), Beats::new(32 * d), Beats::new(16 * d));
-    let (mut float, mut cycles) = (Vec::new(), Vec::new());
+    let (mut float, mut cycles, mut status) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..size.queries {
         let q = vector(query)?;
         let (mut keys, mut values) = (Vec::with_capacity(size.n), Vec::with_capacity(size.n));
@@ -375,7 +404,10 @@ where
             values.push(v);
         }
         q_beats.push_lanes16(&q, false);
-        out.push_lanes16(&run(&q, &keys, &values).map_err(fail)?, true);
+        let (o, saturated) = run(&q, &keys, &values).map_err(fail)?;
+        out.push_lanes16(&o, true);
+        // sticky: this query's saturation or any earlier one's
+        status.push(saturated || status.last().copied().unwrap_or(false));
         float.extend(reference(&q, &keys, &values).map_err(fail)?);
         // keys flow one per cycle from cycle 1 (the query loads in cycle 0);
         // short queries wait for the normalizer
@@ -387,5 +419,6 @@ where
         expected: vec![out],
         reference: vec![float],
         full_speed_cycles: vec![cycles],
+        expected_status: status,
     })
 }

@@ -27,9 +27,11 @@ pub const BINARY_BITS_MAX: usize = 64;
 /// The scale that puts binary scores on the scale of `q.k / sqrt(d)` for
 /// normal inputs: a SimHash score `bits − 2h` is about `(2 / pi) · bits ·
 /// cos(q, k)` near orthogonal vectors, and `q.k / sqrt(d)` about
-/// `sqrt(d) · cos(q, k)`, so `scale = pi sqrt(d) / (2 bits)`.
+/// `sqrt(d) · cos(q, k)`, so `scale = pi sqrt(d) / (2 bits)`, at most the
+/// largest scale UQ1.14 holds (short codes at large d: e.g. d = 8, 1 bit).
 pub fn default_scale(d: usize, bits: usize) -> f64 {
-    std::f64::consts::PI * (d as f64).sqrt() / (2.0 * bits as f64)
+    let largest = f64::from(u16::MAX) / f64::from(1u32 << SCALE_FRAC);
+    (std::f64::consts::PI * (d as f64).sqrt() / (2.0 * bits.max(1) as f64)).min(largest)
 }
 
 /// Bit-exact model of the binary attention block.
@@ -38,6 +40,7 @@ pub struct BinaryAttention {
     projection: RandomProjection,
     attention: StreamingSdpa,
     scores: Vec<i64>,
+    saturates: Vec<bool>,
 }
 
 impl BinaryAttention {
@@ -60,20 +63,22 @@ impl BinaryAttention {
         let attention = StreamingSdpa::new(config)?;
         let c = attention.config();
         let frac = SCALE_FRAC;
-        let scores = (0..=bits as i64)
+        let (scores, saturates) = (0..=bits as i64)
             .map(|h| {
                 let scaled = shift_right_rounded_i64(
                     (bits as i64 - 2 * h) * attention.scale_raw(),
                     frac - c.score.frac().min(frac),
                     Rounding::HalfUp,
                 );
-                c.score.fit(i128::from(scaled), Overflow::Saturate) as i64
+                let fitted = c.score.fit(i128::from(scaled), Overflow::Saturate) as i64;
+                (fitted, fitted != scaled)
             })
-            .collect();
+            .unzip();
         Ok(Self {
             projection,
             attention,
             scores,
+            saturates,
         })
     }
 
@@ -150,14 +155,31 @@ impl BinaryAttention {
 
     /// Attention of one query over its keys and values (raw rows of `d`).
     pub fn run_query(&self, query: &[i64], keys: &[Vec<i64>], values: &[Vec<i64>]) -> Result<Vec<i64>> {
+        Ok(self.run_query_with_status(query, keys, values)?.0)
+    }
+
+    /// [`Self::run_query`] and whether the query saturated anything (a
+    /// score the table clips, an output element).
+    pub fn run_query_with_status(
+        &self,
+        query: &[i64],
+        keys: &[Vec<i64>],
+        values: &[Vec<i64>],
+    ) -> Result<(Vec<i64>, bool)> {
         self.check(query, keys, values)?;
         let query_code = self.code(query);
         let mut state = self.attention.accumulator();
         for (k, v) in keys.iter().zip(values) {
-            self.attention
-                .accumulate(&mut state, self.score(query_code, self.code(k)), v);
+            let h = (query_code ^ self.code(k)).count_ones() as usize;
+            state.saturated |= self.saturates[h];
+            self.attention.accumulate(&mut state, self.scores[h], v);
         }
-        Ok(self.attention.finish(&state))
+        Ok(self.attention.finish_with_status(&state))
+    }
+
+    /// Whether the score of each Hamming distance 0..=bits is saturated.
+    pub fn score_saturates(&self) -> &[bool] {
+        &self.saturates
     }
 
     /// The f64 attention the block is measured against: the exact codes,
@@ -168,16 +190,11 @@ impl BinaryAttention {
         let c = self.attention.config();
         let bits = self.bits();
         // +-1 code vectors: their dot product is bits - 2 h
-        let signs = |code: u64| (0..bits).map(move |r| if code >> r & 1 == 1 { 1.0 } else { -1.0 });
-        let q = ndarray::Array2::from_shape_vec((1, bits), signs(self.code(query)).collect())
-            .map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
-        let k = ndarray::Array2::from_shape_fn((keys.len(), bits), |(j, r)| {
-            if self.code(&keys[j]) >> r & 1 == 1 {
-                1.0
-            } else {
-                -1.0
-            }
-        });
+        let codes: Vec<u64> = keys.iter().map(|k| self.code(k)).collect();
+        let sign = |code: u64, r: usize| if code >> r & 1 == 1 { 1.0 } else { -1.0 };
+        let query_code = self.code(query);
+        let q = ndarray::Array2::from_shape_fn((1, bits), |(_, r)| sign(query_code, r));
+        let k = ndarray::Array2::from_shape_fn((keys.len(), bits), |(j, r)| sign(codes[j], r));
         let v = ndarray::Array2::from_shape_fn((values.len(), c.d), |(j, i)| {
             c.value.to_f64(i128::from(values[j][i]))
         });
@@ -215,7 +232,7 @@ impl BinaryAttention {
             }
             if pattern >= 2 {
                 let query_code = self.code(&q);
-                keys.sort_by_key(|k| self.score(query_code, self.code(k)));
+                keys.sort_by_cached_key(|k| self.score(query_code, self.code(k)));
                 if pattern == 3 {
                     keys.reverse();
                 }

@@ -92,6 +92,8 @@ pub struct SdpaState {
     pub acc: Vec<i64>,
     /// Keys seen so far.
     pub keys: usize,
+    /// A score of this query was saturated to the score format.
+    pub saturated: bool,
 }
 
 impl StreamingSdpa {
@@ -222,12 +224,20 @@ impl StreamingSdpa {
             sum: 0,
             acc: vec![0; self.config.d],
             keys: 0,
+            saturated: false,
         })
     }
 
     /// The scaled score of one key, in the score format.
     #[inline]
     pub fn score(&self, query: &[i64], key: &[i64]) -> i64 {
+        self.score_saturating(query, key).0
+    }
+
+    /// The scaled score of one key and whether it was saturated to the
+    /// score format (the block's status reports it).
+    #[inline]
+    pub fn score_saturating(&self, query: &[i64], key: &[i64]) -> (i64, bool) {
         // |dot| <= d * 2^30 <= 2^40 and scale < 2^16: the product fits an i64
         let dot: i64 = query.iter().zip(key).map(|(q, k)| q * k).sum();
         let frac = self.config.query.frac() + self.config.key.frac() + SCALE_FRAC;
@@ -236,7 +246,8 @@ impl StreamingSdpa {
             frac - self.config.score.frac().min(frac),
             Rounding::HalfUp,
         );
-        self.config.score.fit(i128::from(scaled), Overflow::Saturate) as i64
+        let fitted = self.config.score.fit(i128::from(scaled), Overflow::Saturate) as i64;
+        (fitted, fitted != scaled)
     }
 
     /// Consumes one (key, value) pair. Inputs are checked; the hot path
@@ -260,7 +271,8 @@ impl StreamingSdpa {
     /// were checked once up front.
     #[inline]
     pub fn push_unchecked(&self, state: &mut SdpaState, key: &[i64], value: &[i64]) {
-        let s = self.score(&state.query, key);
+        let (s, saturated) = self.score_saturating(&state.query, key);
+        state.saturated |= saturated;
         self.accumulate(state, s, value);
     }
 
@@ -273,6 +285,7 @@ impl StreamingSdpa {
             sum: 0,
             acc: vec![0; self.config.d],
             keys: 0,
+            saturated: false,
         }
     }
 
@@ -282,6 +295,7 @@ impl StreamingSdpa {
         state.sum = 0;
         state.acc.fill(0);
         state.keys = 0;
+        state.saturated = false;
     }
 
     /// The online-softmax step for one key whose score is already known:
@@ -321,20 +335,32 @@ impl StreamingSdpa {
         out
     }
 
-    /// [`Self::finish`] into a caller's buffer of length `d`.
-    pub fn finish_into(&self, state: &SdpaState, out: &mut [i64]) {
+    /// [`Self::finish`] into a caller's buffer of length `d`; true when the
+    /// query saturated anything: a score, or an output element.
+    pub fn finish_into(&self, state: &SdpaState, out: &mut [i64]) -> bool {
         if state.sum == 0 {
             out.fill(0);
-            return;
+            return state.saturated;
         }
         let inverse = self.reciprocal.eval(state.sum);
         let out_format = self.config.output;
+        let mut saturated = state.saturated;
         for (o, &a) in out.iter_mut().zip(&state.acc) {
             // out = (a / 2^(15 + fv)) / (sum / 2^15), in the output format
             let shift = out_format.frac() as i32 - self.config.value.frac() as i32;
             let raw = inverse.mul_shift(i128::from(a), shift, Rounding::HalfUp);
             *o = out_format.fit(raw, Overflow::Saturate) as i64;
+            saturated |= i128::from(*o) != raw;
         }
+        saturated
+    }
+
+    /// [`Self::finish`] and whether the query saturated anything (what the
+    /// block's sticky status reports).
+    pub fn finish_with_status(&self, state: &SdpaState) -> (Vec<i64>, bool) {
+        let mut out = vec![0; self.config.d];
+        let saturated = self.finish_into(state, &mut out);
+        (out, saturated)
     }
 
     /// Two-pass order (the naive dataflow graph): the weight of a key once
@@ -484,6 +510,16 @@ impl StreamingSdpa {
 
     /// Attention of one query over all its keys and values (rows of `d`).
     pub fn run_query(&self, query: &[i64], keys: &[Vec<i64>], values: &[Vec<i64>]) -> Result<Vec<i64>> {
+        Ok(self.run_query_with_status(query, keys, values)?.0)
+    }
+
+    /// [`Self::run_query`] and whether the query saturated anything.
+    pub fn run_query_with_status(
+        &self,
+        query: &[i64],
+        keys: &[Vec<i64>],
+        values: &[Vec<i64>],
+    ) -> Result<(Vec<i64>, bool)> {
         if keys.is_empty() {
             return Err(QuantError::Empty("sdpa keys".into()));
         }
@@ -492,6 +528,6 @@ impl StreamingSdpa {
         for (k, v) in keys.iter().zip(values) {
             self.push(&mut state, k, v)?;
         }
-        Ok(self.finish(&state))
+        Ok(self.finish_with_status(&state))
     }
 }
