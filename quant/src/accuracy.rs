@@ -664,6 +664,33 @@ impl AccuracyReport {
             None,
             "256-bit SimHash of N(0,1) vectors, d=64".into(),
         );
+        {
+            use crate::integer::binary_attention::BinaryAttention;
+            let model = BinaryAttention::with_seed(16, 32, 256, seed)?;
+            let worst = [1, 16, 256]
+                .iter()
+                .map(|&n| model.worst_error(n, seed))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .fold(0.0, f64::max);
+            add(
+                "binary attention",
+                "max abs error vs its float reference",
+                worst,
+                Some(64.0 * model.attention().config().output.lsb()),
+                "d=16, 32-bit codes, 1/16/256 keys, q/k/v over the full Q3.12 range, Q3.12 out; same codes and scores in f64".into(),
+            );
+            for bits in [8, 64] {
+                let a = attention_vs_float(32, 128, Some(bits), 64, seed)?;
+                add(
+                    "binary attention",
+                    "mean cosine vs float attention",
+                    a.mean_cosine,
+                    None,
+                    format!("{bits}-bit codes, d=32, N=128, 64 queries, N(0,1) q/k/v; random (not learned) projection"),
+                );
+            }
+        }
         Ok(Self {
             seed,
             measurements: m,
