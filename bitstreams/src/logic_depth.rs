@@ -8,7 +8,18 @@
 //!     │  + LUT (logic + one net; LUT RAM and SRL reads too), MUXF7/8, CARRY4/8, combinational DSP
 //!     ▼
 //!  sinks: FF / block RAM / DSP inputs (+ setup), output ports
+//!  inside a DSP: input register -> MREG, MREG -> PREG, input register -> PREG
 //! ```
+//!
+//! A DSP's own register-to-register stages are paths too (else a fully
+//! pipelined DSP would look infinitely fast): input register (A/B/D) to
+//! MREG is timed as `dsp_to_register`, MREG to PREG as
+//! `dsp_from_register`, an input register straight to PREG (no MREG) as
+//! `dsp_combinational`, with the same per-family constants as the DSP's
+//! boundary paths. For UltraScale+ -2 that gives 714 MHz (all registers)
+//! and 455 MHz (no MREG), below the data sheet's 775 and 544 MHz (AMD
+//! DS923 / DS931, DSP48 slice switching characteristics: `FMAX`,
+//! `FMAX_MULT_NOMREG`): on the safe side.
 
 use serde::Serialize;
 use std::collections::HashMap;
@@ -199,6 +210,25 @@ fn output_base(kind: &str, cell: &serde_json::Value, d: &DelayModel) -> f64 {
     }
 }
 
+/// The longest register-to-register stage inside a DSP cell, if it has
+/// one (see the module notes).
+fn dsp_internal_stage(kind: &str, cell: &serde_json::Value, d: &DelayModel) -> Option<f64> {
+    if !kind.starts_with("DSP48") {
+        return None;
+    }
+    let reg = |name: &str| param(cell, name) > 0;
+    let input = reg("AREG") || reg("BREG") || reg("DREG") || reg("ADREG");
+    let (m, p) = (reg("MREG"), reg("PREG"));
+    [
+        (input && m).then_some(d.dsp_to_register),
+        (m && p).then_some(d.dsp_from_register),
+        (input && !m && p).then_some(d.dsp_combinational),
+    ]
+    .into_iter()
+    .flatten()
+    .reduce(f64::max)
+}
+
 /// Cell kinds the model knows (others are timed as one LUT each).
 fn known(kind: &str) -> bool {
     kind.starts_with("LUT")
@@ -227,6 +257,8 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
             .map_or(Vec::new(), |a| a.iter().filter_map(|b| b.as_u64()).collect())
     };
     let mut nodes: Vec<Node> = Vec::with_capacity(cells_json.len());
+    // the slowest stage inside a DSP, and the DSP
+    let mut internal: Option<(f64, &str)> = None;
     let mut driver: HashMap<u64, usize> = HashMap::new();
     let mut unknown = std::collections::BTreeSet::new();
     for (name, cell) in cells_json {
@@ -267,6 +299,11 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
                 });
             }
             continue;
+        }
+        if let Some(stage) = dsp_internal_stage(kind, cell, delays) {
+            if internal.is_none_or(|(worst, _)| stage > worst) {
+                internal = Some((stage, name.as_str()));
+            }
         }
         let directions = cell["port_directions"].as_object();
         let mut node = Node {
@@ -366,6 +403,16 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
                 }
             }
         }
+    }
+    if let Some((stage, dsp)) = internal.filter(|&(stage, _)| stage > worst.0) {
+        return Ok(LogicDepth {
+            critical_path_ns: stage,
+            lut_levels: 0,
+            fmax_mhz: 1000.0 / stage,
+            delays: delays.name,
+            unknown_cells: unknown.into_iter().collect(),
+            critical_path: vec![format!("inside DSP {dsp}")],
+        });
     }
     // the path, end to start, by the bits that set each arrival
     let mut path_bits = Vec::new();
@@ -521,6 +568,32 @@ mod tests {
             (r.critical_path_ns - (d.clock_to_out + d.dsp_combinational + d.setup)).abs() < 1e-12,
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn a_dsp_is_no_faster_than_its_own_stages() {
+        let d = DelayModel::XCUP_SPEED_2;
+        let dsp = |params: &str| {
+            format!(
+                r#"{{"modules": {{"t": {{"ports": {{}}, "cells": {{
+              "a": {{"type": "FDRE", "port_directions": {{"C": "input", "D": "input", "Q": "output"}},
+                    "connections": {{"C": [1], "D": [3], "Q": [2]}}}},
+              "m": {{"type": "DSP48E2", "parameters": {{{params}}},
+                    "port_directions": {{"CLK": "input", "A": "input", "P": "output"}},
+                    "connections": {{"CLK": [1], "A": [2], "P": [3]}}}}}}}}}}}}"#
+            )
+        };
+        let at = |params: &str| estimate(&dsp(params), "t", &d).unwrap().critical_path_ns;
+        // A, M and P registers: the slower of A -> M and M -> P
+        let all = at(r#""AREG": "1", "MREG": "1", "PREG": "1""#);
+        assert!((all - d.dsp_to_register.max(d.dsp_from_register)).abs() < 1e-12);
+        // no MREG: A -> P through the multiplier and the ALU
+        let no_m = at(r#""AREG": "1", "PREG": "1""#);
+        assert!((no_m - d.dsp_combinational).abs() < 1e-12);
+        // no register inside: the path through the DSP, FF to FF
+        let none = at("");
+        assert!((none - (d.clock_to_out + d.dsp_combinational + d.setup)).abs() < 1e-12);
+        assert!(all < no_m && no_m < none);
     }
 
     #[test]
