@@ -40,7 +40,7 @@ pub struct SimArgs {
     d: Option<usize>,
     /// Keys per query (sdpa, binary_attention: at most n_max), most
     /// logits per row (softmax, at most 256) or inputs per group (exp)
-    /// (default 64).
+    /// (default 64, or n_max when that is smaller).
     #[arg(long)]
     n: Option<usize>,
     /// Most keys a query the attention head is built for, 1 to 65536 (or
@@ -138,7 +138,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     let config = args.config.as_deref().map(BlockConfig::load).transpose()?;
     let defaults = config.as_ref().map(|c| c.sim.clone()).unwrap_or_default();
     let (block, d) = block_and_d(args.block.map(BlockArg::name), args.d, config.as_ref())?;
-    let n = args.n.or(defaults.n).unwrap_or(64);
+    let n = args.n.or(defaults.n);
     let queries = args.queries.or(defaults.queries).unwrap_or(4);
     let seed = args.seed.or(defaults.seed).unwrap_or(1);
     let valid = args.valid.or(defaults.valid).unwrap_or(0.8);
@@ -153,6 +153,11 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         PathBuf::from("target/hwformer-sim").join(name)
     });
     let manifest = export_checked_n_max(&block, d, args.n_max, config.as_ref(), &dir)?;
+    // 64 unless the head is built for fewer keys a query
+    let n = n.unwrap_or_else(|| {
+        let built = manifest.params.get("n_max").and_then(|p| p.number());
+        built.map_or(64, |n_max| 64.min(n_max as usize))
+    });
     let backend = match args.backend {
         BackendArg::Verilator => Backend::Verilator,
         BackendArg::Rusthdl => Backend::RustHdl,

@@ -713,6 +713,48 @@ fn synth_maps_exp_to_ultrascale_plus_with_an_fmax_estimate() {
 }
 
 #[test]
+fn n_max_builds_the_head_and_bounds_its_queries() {
+    let dir = scratch("n-max");
+    let out_dir = dir.join("head");
+    let args = [
+        "sim",
+        "sdpa",
+        "--d",
+        "2",
+        "--n-max",
+        "16",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    // the default of 64 keys a query gives way to the head's 16
+    let out = hwformer(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("sdpa.json")).unwrap()).unwrap();
+    assert_eq!(manifest["params"]["n_max"], 16.0);
+    assert_eq!(manifest["module"], "hwformer_sdpa_d2_n16");
+    assert_eq!(manifest["status"]["port"], "status_saturated");
+    // more keys than the head is built for is an error, not a run
+    let out = hwformer(&[&args[..], &["--n", "17"]].concat());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("n_max = 16"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hwformer(&[
+        "gen",
+        "sdpa",
+        "--n-max",
+        "65537",
+        "--out",
+        dir.join("big").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 to 65536 keys"));
+}
+
+#[test]
 fn synth_builds_the_head_size_the_config_names() {
     // until 2026-12-07 synth took --d's default (8) over the config's d
     let dir = scratch("synth-config-d");

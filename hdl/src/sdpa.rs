@@ -465,7 +465,9 @@ pub(crate) fn head_manifest(
             port: "status_saturated".into(),
             sticky: true,
             meaning: "a score left the score format, or an output element the output format, and was \
-                      saturated; it rises when the first such query's output is offered"
+                      saturated; it is high by the time that query's output is offered, and never \
+                      before the previous query's output is taken; keys beyond n_max are not \
+                      detected"
                 .into(),
         }),
     }
