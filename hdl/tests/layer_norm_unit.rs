@@ -2,6 +2,9 @@
 //! `IntLayerNorm::run` bit for bit, for tokens from one LSB of spread to
 //! the full range, under gaps and back-pressure.
 
+#[macro_use]
+mod common;
+
 use hwformer_hdl::layer_norm::LayerNormUnit;
 use hwformer_quant::integer::layer_norm::{IntLayerNorm, LayerNormFormats};
 use hwformer_quant::integer::quantize_all;
@@ -37,32 +40,12 @@ fn tokens(n: usize, format: QFormat) -> Vec<Vec<i64>> {
     tokens
 }
 
+token_stream_block!(LayerNormUnit);
+
 fn run(model: &IntLayerNorm, tokens: &[Vec<i64>], valid_p: f64, ready_p: f64, seed: u64) -> Vec<i64> {
     let mut uut = LayerNormUnit::new(model);
     uut.connect_all();
-    let mut rng = seeded(seed);
-    let beats: Vec<i64> = tokens.iter().flatten().copied().collect();
-    let (mut next, mut cycle, mut outputs) = (0, 0u64, Vec::new());
-    while outputs.len() < beats.len() {
-        assert!(cycle < 100 * (beats.len() as u64 + 50), "stuck at cycle {cycle}");
-        let valid = next < beats.len() && rng.gen_bool(valid_p);
-        let ready = rng.gen_bool(ready_p);
-        uut.s_axis_x_tvalid.next = valid;
-        uut.s_axis_x_tdata.next = bits::<16>(beats.get(next).copied().unwrap_or(0) as u16 as u64);
-        uut.m_axis_y_tready.next = ready;
-        uut.clock.next = false.into();
-        assert!(simulate(&mut uut, 500));
-        if ready && uut.m_axis_y_tvalid.val() {
-            outputs.push(i64::from(uut.m_axis_y_tdata.val().to_u64() as u16 as i16));
-        }
-        if valid && uut.s_axis_x_tready.val() {
-            next += 1;
-        }
-        uut.clock.next = true.into();
-        assert!(simulate(&mut uut, 500));
-        cycle += 1;
-    }
-    outputs
+    common::run_tokens(&mut uut, tokens, tokens.len() * model.n(), valid_p, ready_p, seed)
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! output equals `BitLinear::run` bit for bit, tokens from all-zero to
 //! full-range, under gaps and back-pressure.
 
+#[macro_use]
+mod common;
+
 use hwformer_hdl::ternary_linear::TernaryLinearUnit;
 use hwformer_quant::accuracy::random_linear;
 use hwformer_quant::integer::bit_linear::{BitLinear, BitLinearFormats};
@@ -9,7 +12,6 @@ use hwformer_quant::integer::quantize_all;
 use hwformer_quant::random::{normal_vec, seeded};
 use hwformer_quant::reference::Activation;
 use hwformer_quant::QFormat;
-use rand::Rng;
 use rust_hdl::prelude::*;
 
 fn model(d_in: usize, d_out: usize, activation: Option<Activation>, seed: u64) -> BitLinear {
@@ -41,6 +43,8 @@ fn tokens(d_in: usize, count: usize, seed: u64) -> Vec<Vec<i64>> {
     tokens
 }
 
+token_stream_block!(TernaryLinearUnit, P, W2);
+
 fn run<const P: usize, const W2: usize>(
     model: &BitLinear,
     tokens: &[Vec<i64>],
@@ -50,33 +54,14 @@ fn run<const P: usize, const W2: usize>(
 ) -> Vec<i64> {
     let mut uut = TernaryLinearUnit::<P, W2>::new(model);
     uut.connect_all();
-    let mut rng = seeded(seed);
-    let beats: Vec<i64> = tokens.iter().flatten().copied().collect();
-    let want = tokens.len() * model.d_out();
-    let (mut next, mut cycle, mut outputs) = (0, 0u64, Vec::new());
-    while outputs.len() < want {
-        assert!(
-            cycle < 100 * (beats.len() as u64 + want as u64 + 50),
-            "stuck at cycle {cycle}"
-        );
-        let valid = next < beats.len() && rng.gen_bool(valid_p);
-        let ready = rng.gen_bool(ready_p);
-        uut.s_axis_x_tvalid.next = valid;
-        uut.s_axis_x_tdata.next = bits::<16>(beats.get(next).copied().unwrap_or(0) as u16 as u64);
-        uut.m_axis_y_tready.next = ready;
-        uut.clock.next = false.into();
-        assert!(simulate(&mut uut, 500));
-        if ready && uut.m_axis_y_tvalid.val() {
-            outputs.push(i64::from(uut.m_axis_y_tdata.val().to_u64() as u16 as i16));
-        }
-        if valid && uut.s_axis_x_tready.val() {
-            next += 1;
-        }
-        uut.clock.next = true.into();
-        assert!(simulate(&mut uut, 500));
-        cycle += 1;
-    }
-    outputs
+    common::run_tokens(
+        &mut uut,
+        tokens,
+        tokens.len() * model.d_out(),
+        valid_p,
+        ready_p,
+        seed,
+    )
 }
 
 fn check<const P: usize, const W2: usize>(d_in: usize, d_out: usize, activation: Option<Activation>) {

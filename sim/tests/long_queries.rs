@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{export_with, run};
+use common::{export_with, run, run_workload};
 use hwformer_hdl::sdpa::SDPA_N_MAX_BUILT;
 use hwformer_hdl::LayerSettings;
 use hwformer_sim::session::Backend;
@@ -92,35 +92,6 @@ fn n_max_outside_what_the_widths_hold_is_refused() {
     );
 }
 
-/// Runs a caller's workload on `backend`; panics unless it passes.
-fn run_workload(
-    dir: &std::path::Path,
-    manifest: &hwformer_hdl::manifest::Manifest,
-    backend: Backend,
-    workload: &hwformer_sim::workload::Workload,
-    pacing: Pacing,
-) -> hwformer_sim::session::SimOutcome {
-    let request = hwformer_sim::session::SimRequest {
-        dir: dir.to_path_buf(),
-        manifest: manifest.clone(),
-        backend,
-        size: WorkloadSize {
-            n: 1,
-            queries: 1,
-            seed: 0,
-        },
-        pacing,
-        vcd: None,
-        saif: None,
-        build: Default::default(),
-    };
-    let outcome = hwformer_sim::session::simulate_workload(&request, workload).unwrap();
-    if let Err(m) = &outcome.result {
-        panic!("{}: FAIL: {m}", backend.name());
-    }
-    outcome
-}
-
 #[test]
 fn full_range_inputs_saturate_like_the_model_and_raise_the_status_on_every_back_end() {
     let (dir, manifest) = export_with("sdpa", 2, "full-range", Default::default(), &Default::default());
@@ -150,16 +121,7 @@ fn full_range_inputs_saturate_like_the_model_and_raise_the_status_on_every_back_
     // the status is checked: a workload that expects none is caught
     let mut quiet = workload.clone();
     quiet.expected_status.iter_mut().for_each(|s| *s = false);
-    let request = hwformer_sim::session::SimRequest {
-        dir: dir.clone(),
-        manifest: manifest.clone(),
-        backend: Backend::Verilator,
-        size,
-        pacing,
-        vcd: None,
-        saif: None,
-        build: Default::default(),
-    };
+    let request = common::request(&dir, &manifest, Backend::Verilator, size, pacing);
     let m = hwformer_sim::session::simulate_workload(&request, &quiet)
         .unwrap()
         .result

@@ -129,3 +129,53 @@ impl StreamBlock for SoftmaxUnit {
         })
     }
 }
+
+/// Runs `tokens` (raw 16-bit elements, tlast on each token's last) through
+/// a token block and returns its `outputs` output elements, sign-extended.
+pub fn run_tokens<B: StreamBlock>(
+    uut: &mut B,
+    tokens: &[Vec<i64>],
+    outputs: usize,
+    valid_probability: f64,
+    ready_probability: f64,
+    seed: u64,
+) -> Vec<i64> {
+    let inputs: Vec<(u64, bool)> = tokens
+        .iter()
+        .flat_map(|t| {
+            t.iter()
+                .enumerate()
+                .map(move |(i, &x)| (u64::from(x as u16), i + 1 == t.len()))
+        })
+        .collect();
+    let (_, beats) = drive(uut, &inputs, outputs, valid_probability, ready_probability, seed);
+    beats.iter().map(|b| i64::from(b.data as u16 as i16)).collect()
+}
+
+/// [`StreamBlock`] for a token block's `x` and `y` streams.
+#[macro_export]
+macro_rules! token_stream_block {
+    ($ty:ident $(, $param:ident)*) => {
+        impl<$(const $param: usize),*> $crate::common::StreamBlock for $ty<$($param),*> {
+            fn set_clock(&mut self, high: bool) {
+                self.clock.next = high.into();
+            }
+            fn drive(&mut self, valid: bool, data: u64, last: bool) {
+                self.s_axis_x_tvalid.next = valid;
+                self.s_axis_x_tdata.next = data.to_bits();
+                self.s_axis_x_tlast.next = last;
+            }
+            fn ready(&self) -> bool {
+                self.s_axis_x_tready.val()
+            }
+            fn accept(&mut self, ready: bool) {
+                self.m_axis_y_tready.next = ready;
+            }
+            fn offered(&self) -> Option<(u64, bool)> {
+                self.m_axis_y_tvalid
+                    .val()
+                    .then(|| (self.m_axis_y_tdata.val().to_u64(), self.m_axis_y_tlast.val()))
+            }
+        }
+    };
+}

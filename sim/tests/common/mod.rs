@@ -44,15 +44,15 @@ pub fn export_with(
     (dir, built.manifest)
 }
 
-/// Runs the block on `backend`; panics unless it passes every check.
-pub fn run(
+/// The request to run the block exported in `dir` on `backend`.
+pub fn request(
     dir: &Path,
     manifest: &Manifest,
     backend: Backend,
     size: WorkloadSize,
     pacing: Pacing,
-) -> SimOutcome {
-    let request = SimRequest {
+) -> SimRequest {
+    SimRequest {
         dir: dir.to_path_buf(),
         manifest: manifest.clone(),
         backend,
@@ -61,10 +61,45 @@ pub fn run(
         vcd: None,
         saif: None,
         build: BuildOptions::default(),
+    }
+}
+
+/// Runs the block on `backend`; panics unless it passes every check.
+pub fn run(
+    dir: &Path,
+    manifest: &Manifest,
+    backend: Backend,
+    size: WorkloadSize,
+    pacing: Pacing,
+) -> SimOutcome {
+    let outcome = simulate(&request(dir, manifest, backend, size, pacing))
+        .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+    passed(outcome)
+}
+
+/// Runs a workload built by the test on `backend`; panics unless it
+/// passes every check.
+pub fn run_workload(
+    dir: &Path,
+    manifest: &Manifest,
+    backend: Backend,
+    workload: &hwformer_sim::workload::Workload,
+    pacing: Pacing,
+) -> SimOutcome {
+    let size = WorkloadSize {
+        n: 1,
+        queries: 1,
+        seed: 0,
     };
-    let outcome = simulate(&request).unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+    let outcome =
+        hwformer_sim::session::simulate_workload(&request(dir, manifest, backend, size, pacing), workload)
+            .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+    passed(outcome)
+}
+
+fn passed(outcome: SimOutcome) -> SimOutcome {
     if let Err(m) = &outcome.result {
-        panic!("{}: FAIL: {m}", backend.name());
+        panic!("{}: FAIL: {m}", outcome.backend.name());
     }
     outcome
 }
