@@ -162,6 +162,8 @@ fn pin_timing(kind: &str, pin: &str, cell: &serde_json::Value, d: &DelayModel) -
                 Err(d.setup)
             }
         }
+        // clock enables and synchronous resets act at the clock edge
+        "DSP48E1" | "DSP48E2" if pin.starts_with("CE") || pin.starts_with("RST") => Err(d.setup),
         "DSP48E1" | "DSP48E2" => {
             // each input group by its own register, then the multiplier's
             // (MREG) and the output's (PREG)
@@ -568,6 +570,28 @@ mod tests {
             (r.critical_path_ns - (d.clock_to_out + d.dsp_combinational + d.setup)).abs() < 1e-12,
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn a_dsp_clock_enable_is_sampled_not_a_path() {
+        // a LUT drives the clock enable of a DSP whose output feeds a
+        // register: the enable ends its path at the DSP, it does not run
+        // through it
+        let d = DelayModel::XC7_SPEED_1;
+        let netlist = r#"{"modules": {"t": {"ports": {}, "cells": {
+          "a": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                "connections": {"C": [1], "D": [5], "Q": [2]}},
+          "l": {"type": "LUT1", "port_directions": {"I0": "input", "O": "output"},
+                "connections": {"I0": [2], "O": [3]}},
+          "m": {"type": "DSP48E1", "parameters": {"AREG": "1", "BREG": "1"},
+                "port_directions": {"CLK": "input", "CEA2": "input", "A": "input", "P": "output"},
+                "connections": {"CLK": [1], "CEA2": [3], "A": [2], "P": [4]}},
+          "b": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                "connections": {"C": [1], "D": [4], "Q": [5]}}}}}}"#;
+        let r = estimate(netlist, "t", &d).unwrap();
+        // the A register through the multiplier into the FF, not the enable's LUT and more
+        let want = d.dsp_from_register + d.setup;
+        assert!((r.critical_path_ns - want).abs() < 1e-12, "{r:?}");
     }
 
     #[test]
