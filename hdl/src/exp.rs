@@ -6,7 +6,7 @@
 //!  stage 0   x (Q(15-F).F), positive values clamped to 0
 //!  stage 1   t = x * log2(e) (Q1.14 constant, 16x16 -> 32, F + 14 fraction bits)   t = -n + f
 //!  stage 2   n = -(t >> (F + 14)); f = t[F+13 : F-2]; HIGH[f[15:8]], LOW[f[7:0]] (two 256 x 16 ROMs)
-//!  stage 3   p = HIGH * LOW (16x16 -> 32, Q2.30)
+//!  stage 3   p = HIGH * LOW (16x16 -> 32, Q2.30);  the biases 2^(14+n), 2^(6+n)
 //!  stage 4   e = (p + 2^(14+n)) >> (15+n) (UQ1.15);  w = (p + 2^(6+n)) >> (7+n) (UQ1.23)
 //! ```
 //! Every stage moves when the output register is empty or being taken
@@ -63,6 +63,10 @@ pub struct ExpUnit {
     low2: DFF<Bits<16>>,
     n3: DFF<Bits<8>>,
     p3: DFF<Bits<32>>,
+    // the rounding biases 2^(14+n) and 2^(6+n), shifted a stage early so
+    // stage 4 is one add and one shift
+    bias_e3: DFF<Bits<34>>,
+    bias_w3: DFF<Bits<34>>,
     e4: DFF<Bits<16>>,
     w4: DFF<Bits<24>>,
     high_rom: ROM<Bits<16>, 8>,
@@ -131,6 +135,8 @@ impl ExpUnit {
             low2: Default::default(),
             n3: Default::default(),
             p3: Default::default(),
+            bias_e3: Default::default(),
+            bias_w3: Default::default(),
             e4: Default::default(),
             w4: Default::default(),
             high_rom: rom_from_table(exp.high_table()),
@@ -147,7 +153,7 @@ impl ExpUnit {
 impl Logic for ExpUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, x0, t1, n2, high2, low2, n3, p3, e4, w4);
+        dff_setup!(self, clock, x0, t1, n2, high2, low2, n3, p3, bias_e3, bias_w3, e4, w4);
         for i in 0..5 {
             self.valid[i].clock.next = self.clock.val();
             self.valid[i].d.next = self.valid[i].q.val();
@@ -165,8 +171,8 @@ impl Logic for ExpUnit {
         self.high_rom.address.next = self.fraction.val().get_bits::<8>(8);
         self.low_rom.address.next = self.fraction.val().get_bits::<8>(0);
         // stage 4 inputs: half an output LSB added before the shift
-        self.round_e.next = bit_cast::<34, 32>(self.p3.q.val()) + (self.one.val() << (self.n3.q.val() + 14));
-        self.round_w.next = bit_cast::<34, 32>(self.p3.q.val()) + (self.one.val() << (self.n3.q.val() + 6));
+        self.round_e.next = bit_cast::<34, 32>(self.p3.q.val()) + self.bias_e3.q.val();
+        self.round_w.next = bit_cast::<34, 32>(self.p3.q.val()) + self.bias_w3.q.val();
         if self.advance.val() {
             self.valid[0].d.next = self.s_axis_x_tvalid.val();
             self.last[0].d.next = self.s_axis_x_tlast.val();
@@ -188,6 +194,8 @@ impl Logic for ExpUnit {
             self.high2.d.next = self.high_rom.data.val();
             self.low2.d.next = self.low_rom.data.val();
             self.n3.d.next = self.n2.q.val();
+            self.bias_e3.d.next = self.one.val() << (self.n2.q.val() + 14);
+            self.bias_w3.d.next = self.one.val() << (self.n2.q.val() + 6);
             self.p3.d.next = self.high2.q.val() * self.low2.q.val();
             self.e4.d.next = bit_cast::<16, 34>(self.round_e.val() >> (self.n3.q.val() + 15));
             self.w4.d.next = bit_cast::<24, 34>(self.round_w.val() >> (self.n3.q.val() + 7));
