@@ -27,6 +27,7 @@
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
+use crate::lanes::LaneSelect;
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
 use crate::reciprocal::ReciprocalUnit;
 use hwformer_quant::integer::softmax::SoftmaxModel;
@@ -145,6 +146,10 @@ pub struct SoftmaxUnit {
     out_max: Signal<Local, Bits<16>>,
     emit_inverse: Signal<Local, Bits<16>>,
     emit_msb: Signal<Local, Bits<5>>,
+    // the emitting row's scale, through balanced multiplexers (a chain of
+    // eight `if`s was the critical path, in front of the product)
+    emit_inverse_select: LaneSelect<8, 16>,
+    emit_msb_select: LaneSelect<8, 5>,
     sum_gap: Signal<Local, Bits<16>>,
     out_gap: Signal<Local, Bits<16>>,
     sum_next: Signal<Local, Bits<9>>,
@@ -233,6 +238,8 @@ impl SoftmaxUnit {
             out_max: Default::default(),
             emit_inverse: Default::default(),
             emit_msb: Default::default(),
+            emit_inverse_select: Default::default(),
+            emit_msb_select: Default::default(),
             sum_gap: Default::default(),
             out_gap: Default::default(),
             sum_next: Default::default(),
@@ -321,8 +328,6 @@ impl Logic for SoftmaxUnit {
         self.sum_max.next = 0.into();
         self.out_length.next = 0.into();
         self.out_max.next = 0.into();
-        self.emit_inverse.next = 0.into();
-        self.emit_msb.next = 0.into();
         for i in 0..8 {
             if self.sum_slot.val() == i.to_bits() {
                 self.sum_start.next = self.start[i].q.val();
@@ -342,10 +347,14 @@ impl Logic for SoftmaxUnit {
             }
             if self.emit_slot.val() == i.to_bits() {
                 self.emit_length.next = self.length[i].q.val();
-                self.emit_inverse.next = self.inverse[i].q.val();
-                self.emit_msb.next = self.msb[i].q.val();
             }
+            self.emit_inverse_select.lanes[i].next = self.inverse[i].q.val();
+            self.emit_msb_select.lanes[i].next = self.msb[i].q.val();
         }
+        self.emit_inverse_select.index.next = bit_cast::<8, 3>(self.emit_slot.val());
+        self.emit_msb_select.index.next = bit_cast::<8, 3>(self.emit_slot.val());
+        self.emit_inverse.next = self.emit_inverse_select.lane.val();
+        self.emit_msb.next = self.emit_msb_select.lane.val();
 
         // ingest: both buffers take the logit; a row's logits and its
         // descriptor are free once its last probability has entered the
