@@ -43,7 +43,7 @@ fn tokens(d_in: usize, count: usize, seed: u64) -> Vec<Vec<i64>> {
     tokens
 }
 
-token_stream_block!(TernaryLinearUnit, P, W2);
+token_stream_block!(TernaryLinearUnit<P, W2>);
 
 fn run<const P: usize, const W2: usize>(
     model: &BitLinear,

@@ -315,17 +315,7 @@ impl Workload {
 }
 
 fn sdpa(manifest: &Manifest, size: WorkloadSize) -> Result<Workload, SimError> {
-    let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
-    let x = model.max_abs_input();
-    let bound = |f: hwformer_quant::QFormat| (f, x);
-    let c = *model.config();
-    attention(
-        (c.d, c.n_max),
-        [bound(c.query), bound(c.key), bound(c.value)],
-        size,
-        |q, k, v| model.run_query_with_status(q, k, v),
-        |q, k, v| model.float_reference(q, k, v),
-    )
+    sdpa_in_range(manifest, size, false)
 }
 
 impl Workload {
@@ -335,17 +325,38 @@ impl Workload {
     /// the integer model; the float reference is NaN (not compared), since
     /// the error bound holds only inside `max_abs_input`.
     pub fn sdpa_full_range(manifest: &Manifest, size: WorkloadSize) -> Result<Self, SimError> {
-        let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
-        let full = |f: hwformer_quant::QFormat| (f, f.max_value());
-        let c = *model.config();
-        attention(
-            (c.d, c.n_max),
-            [full(c.query), full(c.key), full(c.value)],
-            size,
-            |q, k, v| model.run_query_with_status(q, k, v),
-            |_, _, _| Ok(vec![f64::NAN; c.d]),
-        )
+        sdpa_in_range(manifest, size, true)
     }
+}
+
+/// sdpa's queries with elements up to `max_abs_input` (checked against
+/// float64), or over the formats' full ranges (no float reference).
+fn sdpa_in_range(manifest: &Manifest, size: WorkloadSize, full_range: bool) -> Result<Workload, SimError> {
+    let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
+    let c = *model.config();
+    let range = |f: hwformer_quant::QFormat| {
+        (
+            f,
+            if full_range {
+                f.max_value()
+            } else {
+                model.max_abs_input()
+            },
+        )
+    };
+    attention(
+        (c.d, c.n_max),
+        [range(c.query), range(c.key), range(c.value)],
+        size,
+        |q, k, v| model.run_query_with_status(q, k, v),
+        |q, k, v| {
+            if full_range {
+                Ok(vec![f64::NAN; c.d])
+            } else {
+                model.float_reference(q, k, v)
+            }
+        },
+    )
 }
 
 fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workload, SimError> {

@@ -83,53 +83,6 @@ pub fn drive<B: StreamBlock>(
     (taken, beats)
 }
 
-impl StreamBlock for ExpUnit {
-    fn set_clock(&mut self, high: bool) {
-        self.clock.next = high.into();
-    }
-    fn drive(&mut self, valid: bool, data: u64, last: bool) {
-        self.s_axis_x_tvalid.next = valid;
-        self.s_axis_x_tdata.next = data.to_bits();
-        self.s_axis_x_tlast.next = last;
-    }
-    fn ready(&self) -> bool {
-        self.s_axis_x_tready.val()
-    }
-    fn accept(&mut self, ready: bool) {
-        self.m_axis_exp_tready.next = ready;
-    }
-    fn offered(&self) -> Option<(u64, bool)> {
-        self.m_axis_exp_tvalid
-            .val()
-            .then(|| (self.m_axis_exp_tdata.val().to_u64(), self.m_axis_exp_tlast.val()))
-    }
-}
-
-impl StreamBlock for SoftmaxUnit {
-    fn set_clock(&mut self, high: bool) {
-        self.clock.next = high.into();
-    }
-    fn drive(&mut self, valid: bool, data: u64, last: bool) {
-        self.s_axis_logits_tvalid.next = valid;
-        self.s_axis_logits_tdata.next = data.to_bits();
-        self.s_axis_logits_tlast.next = last;
-    }
-    fn ready(&self) -> bool {
-        self.s_axis_logits_tready.val()
-    }
-    fn accept(&mut self, ready: bool) {
-        self.m_axis_probs_tready.next = ready;
-    }
-    fn offered(&self) -> Option<(u64, bool)> {
-        self.m_axis_probs_tvalid.val().then(|| {
-            (
-                self.m_axis_probs_tdata.val().to_u64(),
-                self.m_axis_probs_tlast.val(),
-            )
-        })
-    }
-}
-
 /// Runs `tokens` (raw 16-bit elements, tlast on each token's last) through
 /// a token block and returns its `outputs` output elements, sign-extended.
 pub fn run_tokens<B: StreamBlock>(
@@ -152,30 +105,45 @@ pub fn run_tokens<B: StreamBlock>(
     beats.iter().map(|b| i64::from(b.data as u16 as i16)).collect()
 }
 
-/// [`StreamBlock`] for a token block's `x` and `y` streams.
+/// [`StreamBlock`] for a block (with its const parameters) from its
+/// input stream's valid, data, last and ready and its output stream's
+/// ready, valid, data and last.
 #[macro_export]
-macro_rules! token_stream_block {
-    ($ty:ident $(, $param:ident)*) => {
-        impl<$(const $param: usize),*> $crate::common::StreamBlock for $ty<$($param),*> {
+macro_rules! stream_block {
+    ($ty:ident $(<$($param:ident),*>)?: $iv:ident, $id:ident, $il:ident, $ir:ident;
+     $or:ident, $ov:ident, $od:ident, $ol:ident) => {
+        impl$(<$(const $param: usize),*>)? $crate::common::StreamBlock for $ty$(<$($param),*>)? {
             fn set_clock(&mut self, high: bool) {
                 self.clock.next = high.into();
             }
             fn drive(&mut self, valid: bool, data: u64, last: bool) {
-                self.s_axis_x_tvalid.next = valid;
-                self.s_axis_x_tdata.next = data.to_bits();
-                self.s_axis_x_tlast.next = last;
+                self.$iv.next = valid;
+                self.$id.next = data.to_bits();
+                self.$il.next = last;
             }
             fn ready(&self) -> bool {
-                self.s_axis_x_tready.val()
+                self.$ir.val()
             }
             fn accept(&mut self, ready: bool) {
-                self.m_axis_y_tready.next = ready;
+                self.$or.next = ready;
             }
             fn offered(&self) -> Option<(u64, bool)> {
-                self.m_axis_y_tvalid
-                    .val()
-                    .then(|| (self.m_axis_y_tdata.val().to_u64(), self.m_axis_y_tlast.val()))
+                self.$ov.val().then(|| (self.$od.val().to_u64(), self.$ol.val()))
             }
         }
     };
 }
+
+/// [`StreamBlock`] for a token block's `x` and `y` streams.
+#[macro_export]
+macro_rules! token_stream_block {
+    ($ty:ident $(<$($param:ident),*>)?) => {
+        $crate::stream_block!($ty$(<$($param),*>)?: s_axis_x_tvalid, s_axis_x_tdata, s_axis_x_tlast, s_axis_x_tready;
+            m_axis_y_tready, m_axis_y_tvalid, m_axis_y_tdata, m_axis_y_tlast);
+    };
+}
+
+stream_block!(ExpUnit: s_axis_x_tvalid, s_axis_x_tdata, s_axis_x_tlast, s_axis_x_tready;
+    m_axis_exp_tready, m_axis_exp_tvalid, m_axis_exp_tdata, m_axis_exp_tlast);
+stream_block!(SoftmaxUnit: s_axis_logits_tvalid, s_axis_logits_tdata, s_axis_logits_tlast, s_axis_logits_tready;
+    m_axis_probs_tready, m_axis_probs_tvalid, m_axis_probs_tdata, m_axis_probs_tlast);
