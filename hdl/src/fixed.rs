@@ -195,3 +195,73 @@ impl Logic for RoundShift {
         self.saturated.next = self.clamped.val();
     }
 }
+
+/// `a * b + bias` for a signed 48-bit `a` and an unsigned 16-bit `b`,
+/// exact, as 64-bit two's complement, two clock edges after `a`, `b` and
+/// `bias` are presented. Free-running: every edge takes new operands.
+///
+/// ```text
+///  a[47:24] (signed) * b ──▶ [hi] ─┐
+///  a[23:0] (unsigned) * b ──▶ [lo] ─┴─▶ (hi << 24) + lo + bias ──▶ [product]
+/// ```
+/// Each partial product is one DSP48 (at most 25 x 17 bits) with its
+/// output register, so no path crosses two DSPs; the sum of the two is one
+/// fabric adder. The multiply behind a rescale by an exponential
+/// (`bias = 2^14`, then bits 62:15) and behind the normalizer's output.
+#[derive(LogicBlock)]
+pub struct PipelinedProduct {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Signed operand (two's complement bits).
+    pub a: Signal<In, Bits<48>>,
+    /// Unsigned operand.
+    pub b: Signal<In, Bits<16>>,
+    /// Added to the product (a rounding bias).
+    pub bias: Signal<In, Bits<64>>,
+    /// `a * b + bias` of the operands two edges ago.
+    pub product: Signal<Out, Bits<64>>,
+    high_product: WideProduct<24>,
+    low_product: WideProduct<25>,
+    high: DFF<Bits<40>>,
+    low: DFF<Bits<40>>,
+    bias1: DFF<Bits<64>>,
+    high_wide: SignExtend<40, 64>,
+    sum: DFF<Bits<64>>,
+}
+
+impl Default for PipelinedProduct {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            a: Default::default(),
+            b: Default::default(),
+            bias: Default::default(),
+            product: Default::default(),
+            high_product: Default::default(),
+            low_product: Default::default(),
+            high: Default::default(),
+            low: Default::default(),
+            bias1: Default::default(),
+            high_wide: Default::default(),
+            sum: Default::default(),
+        }
+    }
+}
+
+impl Logic for PipelinedProduct {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, high, low, bias1, sum);
+        self.high_product.a.next = self.a.val().get_bits::<24>(24);
+        self.high_product.b.next = self.b.val();
+        self.low_product.a.next = bit_cast::<25, 24>(self.a.val().get_bits::<24>(0));
+        self.low_product.b.next = self.b.val();
+        self.high.d.next = self.high_product.product.val().get_bits::<40>(0);
+        self.low.d.next = self.low_product.product.val().get_bits::<40>(0);
+        self.bias1.d.next = self.bias.val();
+        self.high_wide.value.next = self.high.q.val();
+        self.sum.d.next =
+            (self.high_wide.extended.val() << 24) + bit_cast::<64, 40>(self.low.q.val()) + self.bias1.q.val();
+        self.product.next = self.sum.q.val();
+    }
+}

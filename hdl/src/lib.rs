@@ -39,6 +39,7 @@ pub mod reciprocal;
 pub mod rom;
 pub mod sdpa;
 pub mod sign_codes;
+pub mod slot_accumulator;
 pub mod softmax;
 pub mod ternary_ffn;
 pub mod ternary_linear;

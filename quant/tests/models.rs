@@ -10,6 +10,7 @@ use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::integer::{ffn::FfnFormats, ffn::TernaryFfn, quantize_all};
 use hwformer_quant::random::{normal_vec, seeded};
 use hwformer_quant::reference::Activation;
+use hwformer_quant::format::{Overflow, Rounding};
 use hwformer_quant::{QFormat, QuantError};
 use proptest::prelude::*;
 
@@ -217,6 +218,73 @@ proptest! {
         let out = model.run_query(&widen(&q), &keys, &values).unwrap();
         prop_assert_eq!(out.len(), 3);
     }
+
+    /// When a query's first key holds its maximum, no slot is ever
+    /// rescaled and every merge factor is exp(0) = 1, so the partial
+    /// states add up exactly: any number of slots gives the one-state
+    /// result, bit for bit.
+    #[test]
+    fn sdpa_slots_agree_when_the_first_key_is_the_maximum(
+        q in prop::collection::vec(-4096i64..4096, 4),
+        kv in prop::collection::vec((prop::collection::vec(-4096i64..4096, 4), prop::collection::vec(any::<i16>(), 4)), 1..40),
+        slots in 2usize..=16,
+    ) {
+        let config = SdpaConfig::with_d(4, 64);
+        let one = StreamingSdpa::with_slots(config, 1).unwrap();
+        let many = StreamingSdpa::with_slots(config, slots).unwrap();
+        let mut keys: Vec<Vec<i64>> = kv.iter().map(|(k, _)| k.clone()).collect();
+        let values: Vec<Vec<i64>> = kv.iter().map(|(_, v)| v.iter().map(|&x| i64::from(x)).collect()).collect();
+        // the highest-scoring key first (ties keep their order)
+        let best = (0..keys.len()).max_by_key(|&j| (one.score(&q, &keys[j]), std::cmp::Reverse(j))).unwrap();
+        keys.swap(0, best);
+        prop_assert_eq!(one.run_query(&q, &keys, &values).unwrap(), many.run_query(&q, &keys, &values).unwrap());
+    }
+
+    /// The one-slot model is the textbook recurrence, written out here
+    /// independently: rescale sum and accumulators when the maximum grows.
+    #[test]
+    fn sdpa_one_slot_is_the_textbook_recurrence(
+        q in prop::collection::vec(any::<i16>(), 2),
+        kv in prop::collection::vec((prop::collection::vec(any::<i16>(), 2), prop::collection::vec(any::<i16>(), 2)), 1..30),
+    ) {
+        let model = StreamingSdpa::with_slots(SdpaConfig::with_d(2, 32), 1).unwrap();
+        let widen = |v: &Vec<i16>| v.iter().map(|&x| i64::from(x)).collect::<Vec<_>>();
+        let q = widen(&q);
+        let keys: Vec<_> = kv.iter().map(|(k, _)| widen(k)).collect();
+        let values: Vec<_> = kv.iter().map(|(_, v)| widen(v)).collect();
+        let round15 = |x: i128| ((x + (1 << 14)) >> 15) as i64;
+        let (mut max, mut sum, mut acc) = (None::<i64>, 0i64, [0i64; 2]);
+        for (k, v) in keys.iter().zip(&values) {
+            let s = model.score(&q, k);
+            if let Some(m) = max.filter(|&m| s > m) {
+                let alpha = i128::from(model.exp().eval(m - s));
+                sum = round15(i128::from(sum) * alpha);
+                for a in acc.iter_mut() {
+                    *a = round15(i128::from(*a) * alpha);
+                }
+            }
+            let m = max.map_or(s, |m| m.max(s));
+            max = Some(m);
+            let p = i64::from(model.exp().eval(s - m));
+            sum += p;
+            for (a, x) in acc.iter_mut().zip(v) {
+                *a += p * x;
+            }
+        }
+        let inverse = model.reciprocal().eval(sum as u64);
+        let out = model.config().output;
+        let want: Vec<i64> = acc
+            .iter()
+            .map(|&a| out.fit(inverse.mul_shift(i128::from(a), out.frac() as i32 - model.config().value.frac() as i32, Rounding::HalfUp), Overflow::Saturate) as i64)
+            .collect();
+        prop_assert_eq!(model.run_query(&q, &keys, &values).unwrap(), want);
+    }
+}
+
+#[test]
+fn exp_of_zero_is_exactly_one() {
+    let model = StreamingSdpa::new(SdpaConfig::with_d(1, 1)).unwrap();
+    assert_eq!(model.exp().eval(0), 1 << 15);
 }
 
 /// Worst error against f64 over inputs of magnitude up to

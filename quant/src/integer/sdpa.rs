@@ -5,20 +5,33 @@
 //!
 //! ```text
 //!  k_j --dot q--> * scale --> s_j (logit format)
-//!  s_j > m ?  alpha = exp(m - s_j); l *= alpha; o *= alpha; m = s_j
-//!  p_j = exp(s_j - m)   (UQ1.15)
-//!  l += p_j;  o += p_j * v_j
-//!  end of keys: out = o * (1 / l)      (one reciprocal per query)
+//!  m = max(m, s_j);  p_j = exp(s_j - m)   (UQ1.15)
+//!  slot = j mod P:   alpha = exp(m_slot - m)   (m_slot: m when the slot last took a key)
+//!                    l_slot = l_slot * alpha + p_j;  o_slot = o_slot * alpha + p_j * v_j
+//!                    (the slot's first key: l_slot = p_j, o_slot = p_j * v_j); m_slot = m
+//!  end of keys:      beta = exp(m_slot - m) per used slot
+//!                    l = sum l_slot * beta;  o = sum o_slot * beta;  out = o * (1 / l)
 //! ```
 //!
-//! Every product is exact before one rounding (half-up), so hardware may
-//! build wide products from 16x16 partial products and match bit for bit.
+//! The `P` partial states ([`SDPA_SLOTS`]) are the hardware's: a slot is
+//! updated every `P`-th key, so the rescale-and-add loop has `P` cycles
+//! to run through its pipelined multipliers, and the slots are merged
+//! once per query with the online-softmax merge. With `P = 1` this is
+//! the textbook one-state recurrence. Every product is exact before one
+//! rounding (half-up), so hardware may build wide products from partial
+//! products and match bit for bit.
 
 use super::{ceil_log2, check_len, check_raw};
 use crate::error::{check_finite, QuantError, Result};
 use crate::format::{shift_right_rounded, shift_right_rounded_i64, Overflow, QFormat, Rounding};
 use crate::tables::{exp::EXP_OUT_FRAC, ExpNeg, Reciprocal, Scaled};
 use serde::{Deserialize, Serialize};
+
+/// Partial online-softmax states of a query in the hardware (keys `j`,
+/// `j + P`, `j + 2P`, ... share slot `j`), merged at the query's end.
+pub const SDPA_SLOTS: usize = 4;
+/// Most partial states a model takes.
+pub const SDPA_SLOTS_MAX: usize = 16;
 
 /// Fractional bits of the scale constant (unsigned Q1.14, 16 bits).
 pub const SCALE_FRAC: u32 = 14;
@@ -66,6 +79,13 @@ impl SdpaConfig {
     }
 }
 
+/// `x * factor / 2^15` (factor UQ1.15), rounded half-up: the rescale of a
+/// running sum or accumulator.
+#[inline]
+fn rescale(x: i64, factor: u32) -> i64 {
+    shift_right_rounded(i128::from(x) * i128::from(factor), EXP_OUT_FRAC, Rounding::HalfUp) as i64
+}
+
 /// Bit-exact model of the streaming attention block.
 ///
 /// Error bound: the block's error against f64 attention on the same
@@ -75,6 +95,7 @@ impl SdpaConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamingSdpa {
     config: SdpaConfig,
+    slots: usize,
     scale_raw: i64,
     exp: ExpNeg,
     reciprocal: Reciprocal,
@@ -86,9 +107,12 @@ pub struct SdpaState {
     query: Vec<i64>,
     /// Running maximum score; `None` before the first key.
     pub max: Option<i64>,
-    /// Running sum of exponentials, UQ.15.
-    pub sum: u64,
-    /// Output accumulators, frac = 15 + value frac.
+    /// Per slot: the running maximum when the slot last took a key.
+    pub slot_max: Vec<i64>,
+    /// Per slot: the sum of exponentials, UQ.15, relative to `slot_max`.
+    pub sum: Vec<u64>,
+    /// Per slot (slot-major, `d` each): output accumulators,
+    /// frac = 15 + value frac.
     pub acc: Vec<i64>,
     /// Keys seen so far.
     pub keys: usize,
@@ -97,8 +121,21 @@ pub struct SdpaState {
 }
 
 impl StreamingSdpa {
-    /// Validates the configuration and builds the tables.
+    /// Validates the configuration and builds the tables, with the
+    /// hardware's [`SDPA_SLOTS`] partial states.
     pub fn new(config: SdpaConfig) -> Result<Self> {
+        Self::with_slots(config, SDPA_SLOTS)
+    }
+
+    /// [`Self::new`] with `slots` partial states (1 to [`SDPA_SLOTS_MAX`];
+    /// 1 is the one-state recurrence). The exported block is built for
+    /// [`SDPA_SLOTS`] only.
+    pub fn with_slots(config: SdpaConfig, slots: usize) -> Result<Self> {
+        if !(1..=SDPA_SLOTS_MAX).contains(&slots) {
+            return Err(QuantError::InvalidParameter(format!(
+                "sdpa slots must be in 1..={SDPA_SLOTS_MAX}, got {slots}"
+            )));
+        }
         if config.d == 0 || config.d > 1024 {
             return Err(QuantError::InvalidParameter(format!(
                 "sdpa d must be in 1..=1024, got {}",
@@ -141,6 +178,7 @@ impl StreamingSdpa {
         }
         Ok(Self {
             config,
+            slots,
             scale_raw: scale_raw as i64,
             exp: ExpNeg::new(config.score)?,
             reciprocal: Reciprocal::new()?,
@@ -150,6 +188,11 @@ impl StreamingSdpa {
     /// The configuration.
     pub fn config(&self) -> &SdpaConfig {
         &self.config
+    }
+
+    /// Partial online-softmax states per query.
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 
     /// The scale the hardware applies (the requested one rounded to UQ1.14).
@@ -218,14 +261,9 @@ impl StreamingSdpa {
     pub fn start(&self, query: &[i64]) -> Result<SdpaState> {
         check_len("sdpa query", query.len(), self.config.d)?;
         check_raw("query", query, self.config.query)?;
-        Ok(SdpaState {
-            query: query.to_vec(),
-            max: None,
-            sum: 0,
-            acc: vec![0; self.config.d],
-            keys: 0,
-            saturated: false,
-        })
+        let mut state = self.accumulator();
+        state.query = query.to_vec();
+        Ok(state)
     }
 
     /// The scaled score of one key, in the score format.
@@ -282,8 +320,9 @@ impl StreamingSdpa {
         SdpaState {
             query: Vec::new(),
             max: None,
-            sum: 0,
-            acc: vec![0; self.config.d],
+            slot_max: vec![0; self.slots],
+            sum: vec![0; self.slots],
+            acc: vec![0; self.slots * self.config.d],
             keys: 0,
             saturated: false,
         }
@@ -292,39 +331,74 @@ impl StreamingSdpa {
     /// Clears a state for the next query, keeping its buffers.
     pub fn reset(&self, state: &mut SdpaState) {
         state.max = None;
-        state.sum = 0;
+        state.slot_max.fill(0);
+        state.sum.fill(0);
         state.acc.fill(0);
         state.keys = 0;
         state.saturated = false;
     }
 
     /// The online-softmax step for one key whose score is already known:
-    /// rescale when the maximum grows, then add `exp(s - m)` and
+    /// the key's slot is rescaled to the new running maximum (unless this
+    /// is the slot's first key) and takes `exp(s - m)` and
     /// `exp(s - m) * v`. `value` must have `d` elements.
     #[inline]
     pub fn accumulate(&self, state: &mut SdpaState, s: i64, value: &[i64]) {
-        let max = match state.max {
-            None => s,
-            Some(m) if s > m => {
-                let alpha = i128::from(self.exp.eval(m - s));
-                // sum < 2^(16 + 24) and alpha <= 2^15: fits an i64
-                state.sum =
-                    shift_right_rounded_i64(state.sum as i64 * alpha as i64, EXP_OUT_FRAC, Rounding::HalfUp)
-                        as u64;
-                for a in state.acc.iter_mut() {
-                    *a = shift_right_rounded(i128::from(*a) * alpha, EXP_OUT_FRAC, Rounding::HalfUp) as i64;
-                }
-                s
-            }
-            Some(m) => m,
-        };
+        let max = state.max.map_or(s, |m| m.max(s));
         state.max = Some(max);
+        let slot = state.keys % self.slots;
+        let d = self.config.d;
+        let acc = &mut state.acc[slot * d..(slot + 1) * d];
         let p = i64::from(self.exp.eval(s - max));
-        state.sum += p as u64;
-        for (a, v) in state.acc.iter_mut().zip(value) {
-            *a += p * v;
+        if state.keys < self.slots {
+            state.sum[slot] = p as u64;
+            for (a, v) in acc.iter_mut().zip(value) {
+                *a = p * v;
+            }
+        } else {
+            // exp(0) is exactly 1.0, so a slot whose maximum did not move
+            // is left as it is (the hardware multiplies it by 1.0)
+            if state.slot_max[slot] < max {
+                let alpha = self.exp.eval(state.slot_max[slot] - max);
+                state.sum[slot] = rescale(state.sum[slot] as i64, alpha) as u64;
+                for a in acc.iter_mut() {
+                    *a = rescale(*a, alpha);
+                }
+            }
+            state.sum[slot] += p as u64;
+            for (a, v) in acc.iter_mut().zip(value) {
+                *a += p * v;
+            }
         }
+        state.slot_max[slot] = max;
         state.keys += 1;
+    }
+
+    /// The merge factors of a state's slots: `exp(m_slot - m)` (UQ1.15)
+    /// for the slots that took a key, 0 for the others.
+    fn merge_factors(&self, state: &SdpaState) -> [u32; SDPA_SLOTS_MAX] {
+        let mut beta = [0; SDPA_SLOTS_MAX];
+        if let Some(max) = state.max {
+            for (b, &m) in beta.iter_mut().zip(&state.slot_max).take(state.keys.min(self.slots)) {
+                *b = self.exp.eval(m - max);
+            }
+        }
+        beta
+    }
+
+    /// The merged running sum and output accumulator `lane` of a state:
+    /// each slot rescaled to the query's maximum (rounded), then summed.
+    fn merged(&self, state: &SdpaState, beta: &[u32; SDPA_SLOTS_MAX], lane: Option<usize>) -> i64 {
+        let d = self.config.d;
+        (0..self.slots)
+            .map(|j| {
+                let x = match lane {
+                    None => state.sum[j] as i64,
+                    Some(k) => state.acc[j * d + k],
+                };
+                rescale(x, beta[j])
+            })
+            .sum()
     }
 
     /// Ends the query: raw outputs in the output format (zeros if no key
@@ -338,14 +412,17 @@ impl StreamingSdpa {
     /// [`Self::finish`] into a caller's buffer of length `d`; true when the
     /// query saturated anything: a score, or an output element.
     pub fn finish_into(&self, state: &SdpaState, out: &mut [i64]) -> bool {
-        if state.sum == 0 {
+        let beta = self.merge_factors(state);
+        let sum = self.merged(state, &beta, None);
+        if sum == 0 {
             out.fill(0);
             return state.saturated;
         }
-        let inverse = self.reciprocal.eval(state.sum);
+        let inverse = self.reciprocal.eval(sum as u64);
         let out_format = self.config.output;
         let mut saturated = state.saturated;
-        for (o, &a) in out.iter_mut().zip(&state.acc) {
+        for (k, o) in out.iter_mut().enumerate() {
+            let a = self.merged(state, &beta, Some(k));
             // out = (a / 2^(15 + fv)) / (sum / 2^15), in the output format
             let shift = out_format.frac() as i32 - self.config.value.frac() as i32;
             let raw = inverse.mul_shift(i128::from(a), shift, Rounding::HalfUp);
