@@ -6,8 +6,9 @@
 //!  stage 0   x (Q(15-F).F), positive values clamped to 0
 //!  stage 1   t = x * log2(e) (Q1.14 constant, 16x16 -> 32, F + 14 fraction bits)   t = -n + f
 //!  stage 2   n = -(t >> (F + 14)); f = t[F+13 : F-2]; HIGH[f[15:8]], LOW[f[7:0]] (two 256 x 16 ROMs)
-//!  stage 3   p = HIGH * LOW (16x16 -> 32, Q2.30);  the biases 2^(14+n), 2^(6+n)
-//!  stage 4   e = (p + 2^(14+n)) >> (15+n) (UQ1.15);  w = (p + 2^(6+n)) >> (7+n) (UQ1.23)
+//!  stage 3   p = HIGH * LOW (16x16 -> 32, Q2.30);  the biases 2^(14+n), 2^(6+n); the shifts 15+n, 7+n
+//!  stage 4   p + 2^(14+n), p + 2^(6+n)
+//!  stage 5   e = (p + 2^(14+n)) >> (15+n) (UQ1.15);  w = (p + 2^(6+n)) >> (7+n) (UQ1.23)
 //! ```
 //! Every stage moves when the output register is empty or being taken
 //! (`advance = !m_tvalid | m_tready`), so back-pressure stalls the whole
@@ -26,7 +27,7 @@ use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
 /// Cycles from an input handshake to the output beat's `tvalid`.
-pub const EXP_LATENCY: u64 = 5;
+pub const EXP_LATENCY: u64 = 6;
 
 /// The pipelined exponential unit.
 #[derive(LogicBlock)]
@@ -52,23 +53,26 @@ pub struct ExpUnit {
     advance: Signal<Local, Bit>,
     x_in: Signal<Local, Signed<16>>,
     fraction: Signal<Local, Bits<16>>,
-    round_e: Signal<Local, Bits<34>>,
-    round_w: Signal<Local, Bits<34>>,
-    valid: [DFF<Bit>; 5],
-    last: [DFF<Bit>; 5],
+    valid: [DFF<Bit>; 6],
+    last: [DFF<Bit>; 6],
     x0: DFF<Signed<16>>,
     t1: DFF<Signed<32>>,
     n2: DFF<Bits<8>>,
     high2: DFF<Bits<16>>,
     low2: DFF<Bits<16>>,
-    n3: DFF<Bits<8>>,
+    shift_e3: DFF<Bits<8>>,
+    shift_w3: DFF<Bits<8>>,
     p3: DFF<Bits<32>>,
     // the rounding biases 2^(14+n) and 2^(6+n), shifted a stage early so
     // stage 4 is one add and one shift
     bias_e3: DFF<Bits<34>>,
     bias_w3: DFF<Bits<34>>,
-    e4: DFF<Bits<16>>,
-    w4: DFF<Bits<24>>,
+    round_e4: DFF<Bits<34>>,
+    round_w4: DFF<Bits<34>>,
+    shift_e4: DFF<Bits<8>>,
+    shift_w4: DFF<Bits<8>>,
+    e5: DFF<Bits<16>>,
+    w5: DFF<Bits<24>>,
     high_rom: ROM<Bits<16>, 8>,
     low_rom: ROM<Bits<16>, 8>,
     log2e: Constant<Signed<16>>,
@@ -124,8 +128,6 @@ impl ExpUnit {
             advance: Default::default(),
             x_in: Default::default(),
             fraction: Default::default(),
-            round_e: Default::default(),
-            round_w: Default::default(),
             valid: array_init::array_init(|_| Default::default()),
             last: array_init::array_init(|_| Default::default()),
             x0: Default::default(),
@@ -133,12 +135,17 @@ impl ExpUnit {
             n2: Default::default(),
             high2: Default::default(),
             low2: Default::default(),
-            n3: Default::default(),
+            shift_e3: Default::default(),
+            shift_w3: Default::default(),
             p3: Default::default(),
             bias_e3: Default::default(),
             bias_w3: Default::default(),
-            e4: Default::default(),
-            w4: Default::default(),
+            round_e4: Default::default(),
+            round_w4: Default::default(),
+            shift_e4: Default::default(),
+            shift_w4: Default::default(),
+            e5: Default::default(),
+            w5: Default::default(),
             high_rom: rom_from_table(exp.high_table()),
             low_rom: rom_from_table(exp.low_table()),
             log2e: Constant::new(signed::<16>(LOG2E_Q14)),
@@ -153,14 +160,17 @@ impl ExpUnit {
 impl Logic for ExpUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, x0, t1, n2, high2, low2, n3, p3, bias_e3, bias_w3, e4, w4);
-        for i in 0..5 {
+        dff_setup!(
+            self, clock, x0, t1, n2, high2, low2, shift_e3, shift_w3, p3, bias_e3, bias_w3, round_e4,
+            round_w4, shift_e4, shift_w4, e5, w5
+        );
+        for i in 0..6 {
             self.valid[i].clock.next = self.clock.val();
             self.valid[i].d.next = self.valid[i].q.val();
             self.last[i].clock.next = self.clock.val();
             self.last[i].d.next = self.last[i].q.val();
         }
-        self.advance.next = !self.valid[4].q.val() | self.m_axis_exp_tready.val();
+        self.advance.next = !self.valid[5].q.val() | self.m_axis_exp_tready.val();
         self.s_axis_x_tready.next = self.advance.val();
         // stage 0: clamp positive inputs to 0
         self.x_in.next = signed_cast(self.s_axis_x_tdata.val());
@@ -170,13 +180,10 @@ impl Logic for ExpUnit {
         self.t_wide.value.next = unsigned_cast(self.t1.q.val());
         self.high_rom.address.next = self.fraction.val().get_bits::<8>(8);
         self.low_rom.address.next = self.fraction.val().get_bits::<8>(0);
-        // stage 4 inputs: half an output LSB added before the shift
-        self.round_e.next = bit_cast::<34, 32>(self.p3.q.val()) + self.bias_e3.q.val();
-        self.round_w.next = bit_cast::<34, 32>(self.p3.q.val()) + self.bias_w3.q.val();
         if self.advance.val() {
             self.valid[0].d.next = self.s_axis_x_tvalid.val();
             self.last[0].d.next = self.s_axis_x_tlast.val();
-            for i in 1..5 {
+            for i in 1..6 {
                 self.valid[i].d.next = self.valid[i - 1].q.val();
                 self.last[i].d.next = self.last[i - 1].q.val();
             }
@@ -193,17 +200,23 @@ impl Logic for ExpUnit {
                 .get_bits::<8>(self.integer_at.val().index());
             self.high2.d.next = self.high_rom.data.val();
             self.low2.d.next = self.low_rom.data.val();
-            self.n3.d.next = self.n2.q.val();
+            self.shift_e3.d.next = self.n2.q.val() + 15;
+            self.shift_w3.d.next = self.n2.q.val() + 7;
             self.bias_e3.d.next = self.one.val() << (self.n2.q.val() + 14);
             self.bias_w3.d.next = self.one.val() << (self.n2.q.val() + 6);
             self.p3.d.next = self.high2.q.val() * self.low2.q.val();
-            self.e4.d.next = bit_cast::<16, 34>(self.round_e.val() >> (self.n3.q.val() + 15));
-            self.w4.d.next = bit_cast::<24, 34>(self.round_w.val() >> (self.n3.q.val() + 7));
+            // stage 4: half an output LSB added; stage 5: the shift
+            self.round_e4.d.next = bit_cast::<34, 32>(self.p3.q.val()) + self.bias_e3.q.val();
+            self.round_w4.d.next = bit_cast::<34, 32>(self.p3.q.val()) + self.bias_w3.q.val();
+            self.shift_e4.d.next = self.shift_e3.q.val();
+            self.shift_w4.d.next = self.shift_w3.q.val();
+            self.e5.d.next = bit_cast::<16, 34>(self.round_e4.q.val() >> self.shift_e4.q.val());
+            self.w5.d.next = bit_cast::<24, 34>(self.round_w4.q.val() >> self.shift_w4.q.val());
         }
-        self.m_axis_exp_tvalid.next = self.valid[4].q.val();
-        self.m_axis_exp_tlast.next = self.last[4].q.val();
+        self.m_axis_exp_tvalid.next = self.valid[5].q.val();
+        self.m_axis_exp_tlast.next = self.last[5].q.val();
         self.m_axis_exp_tdata.next =
-            (bit_cast::<40, 24>(self.w4.q.val()) << 16) | bit_cast::<40, 16>(self.e4.q.val());
+            (bit_cast::<40, 24>(self.w5.q.val()) << 16) | bit_cast::<40, 16>(self.e5.q.val());
     }
 }
 

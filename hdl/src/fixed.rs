@@ -8,8 +8,10 @@
 //!                 Verilog:  $signed(a) * $signed({1'b0, b})
 //!                 model:    a[15:0]*b + (a[31:16]*b << 16) + ...
 //!                           - (a < 0 ? b << A : 0)               (mod 2^64)
-//!  RoundShift:    y = (x + 2^(k-1)) >>> k   (arithmetic, half-up, k >= 1)
-//!                 saturated = y clamped to [-2^15, 2^15 - 1]
+//!  ShiftRight:    y = x >>> k   (arithmetic)
+//!  Saturate16:    y clamped to [-2^15, 2^15 - 1]
+//!  RoundShift:    y = (x + 2^(k-1)) >>> k   (half-up, k >= 1), and saturated
+//!  PipelinedProduct: a * b + bias in two clocked stages (48 x 16 bits)
 //! ```
 //! Both work on raw two's complement bits (`Bits`), so no signed cast is
 //! involved (rust-hdl's `signed_bit_cast` overflows the stack on the most
@@ -127,9 +129,93 @@ impl<const N: usize, const M: usize> Logic for SignExtend<N, M> {
     }
 }
 
-/// `x / 2^shift` rounded half-up (arithmetic), and that value saturated to
-/// a signed 16-bit range (`clipped` says when it was). Combinational;
-/// `shift` from 1 to 62.
+/// `value >> shift`, arithmetic (the sign bit copied in from the left).
+/// Combinational; `shift` from 0 to 63.
+#[derive(LogicBlock)]
+pub struct ShiftRight {
+    /// Value (64-bit two's complement bits).
+    pub value: Signal<In, Bits<64>>,
+    /// Right shift.
+    pub shift: Signal<In, Bits<7>>,
+    /// The shifted value.
+    pub shifted: Signal<Out, Bits<64>>,
+    fill: Signal<Local, Bits<64>>,
+    ones: Constant<Bits<64>>,
+}
+
+impl Default for ShiftRight {
+    fn default() -> Self {
+        Self {
+            value: Default::default(),
+            shift: Default::default(),
+            shifted: Default::default(),
+            fill: Default::default(),
+            ones: Constant::new(bits::<64>(u64::MAX)),
+        }
+    }
+}
+
+impl Logic for ShiftRight {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.fill.next = 0.into();
+        if self.value.val().get_bit(63) {
+            self.fill.next = !(self.ones.val() >> self.shift.val());
+        }
+        self.shifted.next = (self.value.val() >> self.shift.val()) | self.fill.val();
+    }
+}
+
+/// `value` clamped to the signed 16-bit range; `clipped` says when it was.
+/// Combinational.
+#[derive(LogicBlock)]
+pub struct Saturate16 {
+    /// Value (64-bit two's complement bits).
+    pub value: Signal<In, Bits<64>>,
+    /// The value, saturated to signed 16 bits.
+    pub saturated: Signal<Out, Bits<16>>,
+    /// High when `saturated` is not `value`.
+    pub clipped: Signal<Out, Bit>,
+    upper: Signal<Local, Bits<64>>,
+    clamped: Signal<Local, Bits<16>>,
+    ones: Constant<Bits<64>>,
+}
+
+impl Default for Saturate16 {
+    fn default() -> Self {
+        Self {
+            value: Default::default(),
+            saturated: Default::default(),
+            clipped: Default::default(),
+            upper: Default::default(),
+            clamped: Default::default(),
+            ones: Constant::new(bits::<64>(u64::MAX)),
+        }
+    }
+}
+
+impl Logic for Saturate16 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // in range when bits 63..15 are all equal
+        self.upper.next = self.value.val() >> 15;
+        self.clamped.next = self.value.val().get_bits::<16>(0);
+        self.clipped.next = false;
+        if (self.upper.val() != 0) & (self.upper.val() != (self.ones.val() >> 15)) {
+            self.clipped.next = true;
+            self.clamped.next = 0x7fff.into();
+            if self.value.val().get_bit(63) {
+                self.clamped.next = 0x8000.into();
+            }
+        }
+        // outputs are written once per evaluation (see WideProduct)
+        self.saturated.next = self.clamped.val();
+    }
+}
+
+/// `x / 2^shift` rounded half-up (arithmetic): `(x + 2^(shift-1)) >> shift`,
+/// and that value saturated to a signed 16-bit range (`clipped` says when
+/// it was). Combinational; `shift` from 1 to 62.
 #[derive(LogicBlock)]
 pub struct RoundShift {
     /// Value (64-bit two's complement bits).
@@ -142,13 +228,9 @@ pub struct RoundShift {
     pub saturated: Signal<Out, Bits<16>>,
     /// High when `saturated` is not `shifted` (the value was clipped).
     pub clipped: Signal<Out, Bit>,
-    biased: Signal<Local, Bits<64>>,
-    fill: Signal<Local, Bits<64>>,
-    result: Signal<Local, Bits<64>>,
-    upper: Signal<Local, Bits<64>>,
-    clamped: Signal<Local, Bits<16>>,
+    shifter: ShiftRight,
+    saturate: Saturate16,
     one: Constant<Bits<64>>,
-    ones: Constant<Bits<64>>,
 }
 
 impl Default for RoundShift {
@@ -159,13 +241,9 @@ impl Default for RoundShift {
             shifted: Default::default(),
             saturated: Default::default(),
             clipped: Default::default(),
-            biased: Default::default(),
-            fill: Default::default(),
-            result: Default::default(),
-            upper: Default::default(),
-            clamped: Default::default(),
+            shifter: Default::default(),
+            saturate: Default::default(),
             one: Constant::new(bits::<64>(1)),
-            ones: Constant::new(bits::<64>(u64::MAX)),
         }
     }
 }
@@ -173,32 +251,18 @@ impl Default for RoundShift {
 impl Logic for RoundShift {
     #[hdl_gen]
     fn update(&mut self) {
-        self.biased.next = self.value.val() + (self.one.val() << (self.shift.val() - 1));
-        // outputs are written once per evaluation (see WideProduct)
-        self.fill.next = 0.into();
-        if self.biased.val().get_bit(63) {
-            self.fill.next = !(self.ones.val() >> self.shift.val());
-        }
-        self.result.next = (self.biased.val() >> self.shift.val()) | self.fill.val();
-        // in range when bits 63..15 are all equal
-        self.upper.next = self.result.val() >> 15;
-        self.clamped.next = self.result.val().get_bits::<16>(0);
-        self.clipped.next = false;
-        if (self.upper.val() != 0) & (self.upper.val() != (self.ones.val() >> 15)) {
-            self.clipped.next = true;
-            self.clamped.next = 0x7fff.into();
-            if self.result.val().get_bit(63) {
-                self.clamped.next = 0x8000.into();
-            }
-        }
-        self.shifted.next = self.result.val();
-        self.saturated.next = self.clamped.val();
+        self.shifter.value.next = self.value.val() + (self.one.val() << (self.shift.val() - 1));
+        self.shifter.shift.next = self.shift.val();
+        self.saturate.value.next = self.shifter.shifted.val();
+        self.shifted.next = self.shifter.shifted.val();
+        self.saturated.next = self.saturate.saturated.val();
+        self.clipped.next = self.saturate.clipped.val();
     }
 }
 
 /// `a * b + bias` for a signed 48-bit `a` and an unsigned 16-bit `b`,
-/// exact, as 64-bit two's complement, two clock edges after `a`, `b` and
-/// `bias` are presented. Free-running: every edge takes new operands.
+/// exact, as 64-bit two's complement, two enabled clock edges after `a`,
+/// `b` and `bias` are presented (both stages move when `enable` is high).
 ///
 /// ```text
 ///  a[47:24] (signed) * b ──▶ [hi] ─┐
@@ -212,6 +276,8 @@ impl Logic for RoundShift {
 pub struct PipelinedProduct {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// The stages move at this edge.
+    pub enable: Signal<In, Bit>,
     /// Signed operand (two's complement bits).
     pub a: Signal<In, Bits<48>>,
     /// Unsigned operand.
@@ -233,6 +299,7 @@ impl Default for PipelinedProduct {
     fn default() -> Self {
         Self {
             clock: Default::default(),
+            enable: Default::default(),
             a: Default::default(),
             b: Default::default(),
             bias: Default::default(),
@@ -256,12 +323,15 @@ impl Logic for PipelinedProduct {
         self.high_product.b.next = self.b.val();
         self.low_product.a.next = bit_cast::<25, 24>(self.a.val().get_bits::<24>(0));
         self.low_product.b.next = self.b.val();
-        self.high.d.next = self.high_product.product.val().get_bits::<40>(0);
-        self.low.d.next = self.low_product.product.val().get_bits::<40>(0);
-        self.bias1.d.next = self.bias.val();
         self.high_wide.value.next = self.high.q.val();
-        self.sum.d.next =
-            (self.high_wide.extended.val() << 24) + bit_cast::<64, 40>(self.low.q.val()) + self.bias1.q.val();
+        if self.enable.val() {
+            self.high.d.next = self.high_product.product.val().get_bits::<40>(0);
+            self.low.d.next = self.low_product.product.val().get_bits::<40>(0);
+            self.bias1.d.next = self.bias.val();
+            self.sum.d.next = (self.high_wide.extended.val() << 24)
+                + bit_cast::<64, 40>(self.low.q.val())
+                + self.bias1.q.val();
+        }
         self.product.next = self.sum.q.val();
     }
 }

@@ -1,14 +1,15 @@
 //! The handshakes an attention head shares whatever its scores: the query
 //! stream (one query held at a time, released with its last key), the key
 //! stream (one key a cycle while the back end advances) and the control
-//! of the two score stages that sit between them and the online-softmax
-//! back end. A head adds only its score data (q.k and its scaling, or the
-//! codes and their table) in registers moved by the same `advance`.
+//! of the [`FRONT_STAGES`] score stages that sit between them and the
+//! online-softmax back end. A head adds only its score data (q.k, its
+//! adder tree and its scaling, or the codes and their table) in registers
+//! moved by the same `advance`.
 //!
 //! ```text
 //!  query ──▶ load_query (the head stores what it keeps of the query)
-//!  kv ─────▶ take ─▶ [1] valid, last, first, v ─▶ [2] valid, last, first, v ─▶ back end
-//!                         (head: score stage 1)       (head: score stage 2)
+//!  kv ─────▶ take ─▶ [1] valid, last, first, v ─▶ ... ─▶ [10] valid, last, first, v ─▶ back end
+//!                         (head: score stage 1)            (head: the score)
 //! ```
 //!
 //! The query stream is ready while no query is held, and in the cycle its
@@ -18,6 +19,12 @@
 //! state means the next key starts a query.
 
 use rust_hdl::prelude::*;
+
+const _: () = assert!(FRONT_STAGES == 10, "the last stage is indexed [9]");
+
+/// Score stages between the key stream and the back end (sdpa: the
+/// products, six adder-tree levels, the scale's two and the rounding).
+pub const FRONT_STAGES: usize = 10;
 
 /// Query and key handshakes and the score stages' control for value
 /// vectors of `W` bits in key beats of `KV` bits (k low, v high).
@@ -43,7 +50,7 @@ pub struct KeyStream<const W: usize, const KV: usize> {
     pub load_query: Signal<Out, Bit>,
     /// A key is taken at this edge.
     pub take_key: Signal<Out, Bit>,
-    /// Stage 2 holds a key.
+    /// The last score stage holds a key.
     pub score_valid: Signal<Out, Bit>,
     /// It is its query's last.
     pub score_last: Signal<Out, Bit>,
@@ -53,14 +60,10 @@ pub struct KeyStream<const W: usize, const KV: usize> {
     pub value: Signal<Out, Bits<W>>,
     loaded: DFF<Bit>,
     continuing: DFF<Bit>,
-    valid1: DFF<Bit>,
-    last1: DFF<Bit>,
-    first1: DFF<Bit>,
-    v1: DFF<Bits<W>>,
-    valid2: DFF<Bit>,
-    last2: DFF<Bit>,
-    first2: DFF<Bit>,
-    v2: DFF<Bits<W>>,
+    valid: [DFF<Bit>; FRONT_STAGES],
+    last: [DFF<Bit>; FRONT_STAGES],
+    first: [DFF<Bit>; FRONT_STAGES],
+    v: [DFF<Bits<W>>; FRONT_STAGES],
     value_offset: Constant<Bits<32>>,
 }
 
@@ -84,14 +87,10 @@ impl<const W: usize, const KV: usize> Default for KeyStream<W, KV> {
             value: Default::default(),
             loaded: Default::default(),
             continuing: Default::default(),
-            valid1: Default::default(),
-            last1: Default::default(),
-            first1: Default::default(),
-            v1: Default::default(),
-            valid2: Default::default(),
-            last2: Default::default(),
-            first2: Default::default(),
-            v2: Default::default(),
+            valid: std::array::from_fn(|_| Default::default()),
+            last: std::array::from_fn(|_| Default::default()),
+            first: std::array::from_fn(|_| Default::default()),
+            v: std::array::from_fn(|_| Default::default()),
             value_offset: Constant::new(bits::<32>(W as u64)),
         }
     }
@@ -100,7 +99,17 @@ impl<const W: usize, const KV: usize> Default for KeyStream<W, KV> {
 impl<const W: usize, const KV: usize> Logic for KeyStream<W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, loaded, continuing, valid1, last1, first1, v1, valid2, last2, first2, v2);
+        dff_setup!(self, clock, loaded, continuing);
+        for i in 0..FRONT_STAGES {
+            self.valid[i].clock.next = self.clock.val();
+            self.valid[i].d.next = self.valid[i].q.val();
+            self.last[i].clock.next = self.clock.val();
+            self.last[i].d.next = self.last[i].q.val();
+            self.first[i].clock.next = self.clock.val();
+            self.first[i].d.next = self.first[i].q.val();
+            self.v[i].clock.next = self.clock.val();
+            self.v[i].d.next = self.v[i].q.val();
+        }
         self.take_key.next = self.kv_valid.val() & self.loaded.q.val() & self.advance.val();
         self.kv_ready.next = self.loaded.q.val() & self.advance.val();
         self.query_ready.next = !self.loaded.q.val() | (self.take_key.val() & self.kv_last.val());
@@ -111,21 +120,24 @@ impl<const W: usize, const KV: usize> Logic for KeyStream<W, KV> {
             self.loaded.d.next = false;
         }
         if self.advance.val() {
-            self.valid1.d.next = self.take_key.val();
-            self.last1.d.next = self.kv_last.val() & self.take_key.val();
-            self.first1.d.next = !self.continuing.q.val();
-            self.v1.d.next = self.kv_data.val().get_bits::<W>(self.value_offset.val().index());
-            self.valid2.d.next = self.valid1.q.val();
-            self.last2.d.next = self.last1.q.val();
-            self.first2.d.next = self.first1.q.val();
-            self.v2.d.next = self.v1.q.val();
+            self.valid[0].d.next = self.take_key.val();
+            self.last[0].d.next = self.kv_last.val() & self.take_key.val();
+            self.first[0].d.next = !self.continuing.q.val();
+            self.v[0].d.next = self.kv_data.val().get_bits::<W>(self.value_offset.val().index());
+            for i in 1..FRONT_STAGES {
+                self.valid[i].d.next = self.valid[i - 1].q.val();
+                self.last[i].d.next = self.last[i - 1].q.val();
+                self.first[i].d.next = self.first[i - 1].q.val();
+                self.v[i].d.next = self.v[i - 1].q.val();
+            }
         }
         if self.take_key.val() {
             self.continuing.d.next = !self.kv_last.val();
         }
-        self.score_valid.next = self.valid2.q.val();
-        self.score_last.next = self.last2.q.val();
-        self.score_first.next = self.first2.q.val();
-        self.value.next = self.v2.q.val();
+        // the last stage ([FRONT_STAGES - 1]; indices are literals for hdl_gen)
+        self.score_valid.next = self.valid[9].q.val();
+        self.score_last.next = self.last[9].q.val();
+        self.score_first.next = self.first[9].q.val();
+        self.value.next = self.v[9].q.val();
     }
 }

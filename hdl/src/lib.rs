@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod adder_tree;
 pub mod binary_attention;
 pub mod exp;
 pub mod export;

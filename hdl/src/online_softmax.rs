@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  score, value (from the front end's score register, stage 2)
-//!   [3] running max m; slot = key mod 4; gap to the slot's last m    [4..8] exp(s - m), exp(m_slot - m)
+//!   [3] running max m; slot = key mod 4; gap to the slot's last m    [4..9] exp(s - m), exp(m_slot - m)
 //!   issue ─▶ d + 1 SlotAccumulators (sum and lanes): slot = slot * alpha + p (* v), 3 cycles, 4 slots
 //!   last key ─▶ merge factors exp(m_slot - m) (a third exp unit, 4 cycles in)
 //!            ─▶ merge engine: per lane, sum over slots of held * beta (4 products, a 2-level tree)
@@ -21,7 +21,7 @@
 //! with the previous query.
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
-use crate::fixed::{PipelinedProduct, RoundShift};
+use crate::fixed::{PipelinedProduct, Saturate16, ShiftRight};
 use crate::lanes::{LanePacker, LaneSelect};
 use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
 use crate::slot_accumulator::{SlotAccumulator, SLOTS, UPDATE_STAGES};
@@ -34,9 +34,9 @@ pub const MAX_STAGES: u64 = 1;
 /// Stages of the merge engine: the held slots selected, the two stages of
 /// the products, the pair sums, the total.
 const MERGE_STAGES: u64 = 5;
-/// Stages of the output multiply (the total times 1/sum), before the lane
-/// is written.
-const OUTPUT_STAGES: u64 = 2;
+/// Stages of the output multiply (the total times 1/sum, its rounding
+/// bias included) and the shift, before the lane is saturated and written.
+const OUTPUT_STAGES: u64 = 3;
 
 /// Cycles the normalizer is busy with a query, from the cycle its last key
 /// is issued to the accumulators to the first cycle it offers the output,
@@ -48,10 +48,10 @@ pub fn normalizer_cycles(d: u64) -> u64 {
 }
 
 // registers beside the exp units; `#[hdl_gen]` reads only literals, so
-// the loops below say 5 and the last carry is [4]
+// the loops below say 6 and the last carry is [5]
 const CARRIES: usize = EXP_LATENCY as usize;
-const _: () = assert!(CARRIES == 5, "the carries' loops are written for EXP_LATENCY = 5");
-const _: () = assert!(UPDATE_STAGES == 3 && MERGE_STAGES == 5 && OUTPUT_STAGES == 2);
+const _: () = assert!(CARRIES == 6, "the carries' loops are written for EXP_LATENCY = 6");
+const _: () = assert!(UPDATE_STAGES == 3 && MERGE_STAGES == 5 && OUTPUT_STAGES == 3);
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 enum Normalizer {
@@ -168,10 +168,13 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     reciprocal: ReciprocalUnit,
     // output: total * (1/sum), rounded, saturated, one lane a cycle
     out_product: PipelinedProduct,
-    out_valid: [DFF<Bit>; 2],
-    out_last: [DFF<Bit>; 2],
-    out_lane: [DFF<Bits<8>>; 2],
-    out_round: RoundShift,
+    out_valid: [DFF<Bit>; 3],
+    out_last: [DFF<Bit>; 3],
+    out_lane: [DFF<Bits<8>>; 3],
+    out_shift_total: Signal<Local, Bits<7>>,
+    out_shifter: ShiftRight,
+    out_shifted: DFF<Bits<64>>,
+    out_saturate: Saturate16,
     out_lanes: [DFF<Bits<16>>; D],
     out_packer: LanePacker<D, W>,
     // locals
@@ -188,7 +191,7 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     sign: Constant<Bits<16>>,
     one: Constant<Bits<16>>,
     round_bias: Constant<Bits<64>>,
-    no_bias: Constant<Bits<64>>,
+    one64: Constant<Bits<64>>,
     out_shift: Constant<Bits<7>>,
 }
 
@@ -286,7 +289,10 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             out_valid: array_init::array_init(|_| Default::default()),
             out_last: array_init::array_init(|_| Default::default()),
             out_lane: array_init::array_init(|_| Default::default()),
-            out_round: Default::default(),
+            out_shift_total: Default::default(),
+            out_shifter: Default::default(),
+            out_shifted: Default::default(),
+            out_saturate: Default::default(),
             out_lanes: array_init::array_init(|_| Default::default()),
             out_packer: Default::default(),
             take: Default::default(),
@@ -302,7 +308,7 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             sign: Constant::new(bits::<16>(0x8000)),
             one: Constant::new(bits::<16>(1)),
             round_bias: Constant::new(bits::<64>(1 << 14)),
-            no_bias: Constant::new(bits::<64>(0)),
+            one64: Constant::new(bits::<64>(1)),
             out_shift: Constant::new(bits::<7>(u64::from(out_shift))),
         }
     }
@@ -340,9 +346,10 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             feed,
             collect,
             lane,
-            total
+            total,
+            out_shifted
         );
-        for i in 0..5 {
+        for i in 0..6 {
             self.carry_v[i].clock.next = self.clock.val();
             self.carry_v[i].d.next = self.carry_v[i].q.val();
             self.carry_last[i].clock.next = self.clock.val();
@@ -361,7 +368,9 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.carry_max[i].d.next = self.carry_max[i].q.val();
             self.carry_used[i].clock.next = self.clock.val();
             self.carry_used[i].d.next = self.carry_used[i].q.val();
-            // the merge engine's control, free-running
+        }
+        // the merge engine's control, free-running
+        for i in 0..5 {
             self.merge_valid[i].clock.next = self.clock.val();
             self.merge_sum[i].clock.next = self.clock.val();
             self.merge_last[i].clock.next = self.clock.val();
@@ -372,10 +381,12 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.write_last[i].clock.next = self.clock.val();
             self.write_slot[i].clock.next = self.clock.val();
         }
-        for i in 0..2 {
+        for i in 0..3 {
             self.out_valid[i].clock.next = self.clock.val();
             self.out_last[i].clock.next = self.clock.val();
             self.out_lane[i].clock.next = self.clock.val();
+        }
+        for i in 0..2 {
             self.pair[i].clock.next = self.clock.val();
         }
         for j in 0..4 {
@@ -399,7 +410,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         self.out_product.clock.next = self.clock.val();
         // the accumulators issue the exp outputs unless a last key must
         // wait for the normalizer
-        self.take.next = !(self.carry_last[4].q.val() & (self.normalizer.q.val() != Normalizer::Idle));
+        self.take.next = !(self.carry_last[5].q.val() & (self.normalizer.q.val() != Normalizer::Idle));
         self.exp_p.m_axis_exp_tready.next = self.take.val();
         self.exp_a.m_axis_exp_tready.next = self.take.val();
         self.advance.next = self.exp_p.s_axis_x_tready.val();
@@ -474,7 +485,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.carry_refs[0].d.next = self.refs3.q.val();
             self.carry_max[0].d.next = self.max3.q.val();
             self.carry_used[0].d.next = self.used3.q.val();
-            for i in 1..5 {
+            for i in 1..6 {
                 self.carry_v[i].d.next = self.carry_v[i - 1].q.val();
                 self.carry_last[i].d.next = self.carry_last[i - 1].q.val();
                 self.carry_first[i].d.next = self.carry_first[i - 1].q.val();
@@ -492,15 +503,15 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         self.alpha0.d.next = self.exp_a.m_axis_exp_tdata.val().get_bits::<16>(0);
         self.p0.d.next = self.exp_p.m_axis_exp_tdata.val().get_bits::<16>(0);
         self.write_valid[0].d.next = self.issue.val();
-        self.write_last[0].d.next = self.issue.val() & self.carry_last[4].q.val();
-        self.write_slot[0].d.next = self.carry_slot[4].q.val();
+        self.write_last[0].d.next = self.issue.val() & self.carry_last[5].q.val();
+        self.write_slot[0].d.next = self.carry_slot[5].q.val();
         for i in 1..3 {
             self.write_valid[i].d.next = self.write_valid[i - 1].q.val();
             self.write_last[i].d.next = self.write_last[i - 1].q.val();
             self.write_slot[i].d.next = self.write_slot[i - 1].q.val();
         }
-        self.sum_slots.read_slot.next = self.carry_slot[4].q.val();
-        self.sum_slots.keep.next = self.carry_keep[4].q.val();
+        self.sum_slots.read_slot.next = self.carry_slot[5].q.val();
+        self.sum_slots.keep.next = self.carry_keep[5].q.val();
         self.sum_slots.value.next = self.one.val();
         self.sum_slots.alpha.next = self.alpha0.q.val();
         self.sum_slots.p.next = self.p0.q.val();
@@ -508,9 +519,9 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         self.sum_slots.write_slot.next = self.write_slot[2].q.val();
         self.sum_slots.capture.next = self.write_last[2].q.val();
         for i in 0..D {
-            self.lane_slots[i].read_slot.next = self.carry_slot[4].q.val();
-            self.lane_slots[i].keep.next = self.carry_keep[4].q.val();
-            self.lane_slots[i].value.next = self.carry_v[4].q.val().get_bits::<16>(16 * i);
+            self.lane_slots[i].read_slot.next = self.carry_slot[5].q.val();
+            self.lane_slots[i].keep.next = self.carry_keep[5].q.val();
+            self.lane_slots[i].value.next = self.carry_v[5].q.val().get_bits::<16>(16 * i);
             self.lane_slots[i].alpha.next = self.alpha0.q.val();
             self.lane_slots[i].p.next = self.p0.q.val();
             self.lane_slots[i].write.next = self.write_valid[2].q.val();
@@ -521,20 +532,20 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         // status takes a query's when its last key is issued and its lanes
         // as they are written, so it holds them by the time the output is
         // offered and nothing of the next query before that output is taken
-        self.new_sat.next = self.query_sat.q.val() | self.carry_sat[4].q.val();
-        if self.carry_first[4].q.val() {
-            self.new_sat.next = self.carry_sat[4].q.val();
+        self.new_sat.next = self.query_sat.q.val() | self.carry_sat[5].q.val();
+        if self.carry_first[5].q.val() {
+            self.new_sat.next = self.carry_sat[5].q.val();
         }
-        if self.out_valid[1].q.val() & self.out_round.clipped.val() {
+        if self.out_valid[2].q.val() & self.out_saturate.clipped.val() {
             self.sticky.d.next = true;
         }
         if self.issue.val() {
             self.query_sat.d.next = self.new_sat.val();
-            if self.carry_last[4].q.val() {
+            if self.carry_last[5].q.val() {
                 self.normalizer.d.next = Normalizer::Factors;
-                self.held_refs.d.next = self.carry_refs[4].q.val();
-                self.held_max.d.next = self.carry_max[4].q.val();
-                self.held_used.d.next = self.carry_used[4].q.val();
+                self.held_refs.d.next = self.carry_refs[5].q.val();
+                self.held_max.d.next = self.carry_max[5].q.val();
+                self.held_used.d.next = self.carry_used[5].q.val();
                 self.feed.d.next = 0.into();
                 self.collect.d.next = 0.into();
                 if self.new_sat.val() {
@@ -614,6 +625,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.selected[3].d.next = self.sum_slots.held3.val();
         }
         for j in 0..4 {
+            self.merge_product[j].enable.next = true;
             self.merge_product[j].a.next = self.selected[j].q.val();
             self.merge_product[j].b.next = self.beta[j].q.val();
             self.merge_product[j].bias.next = self.round_bias.val();
@@ -636,22 +648,29 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         // the sum's total starts the reciprocal
         self.reciprocal.value.next = self.total.q.val().get_bits::<32>(0);
         self.reciprocal.start.next = self.merge_valid[4].q.val() & self.merge_sum[4].q.val();
-        // output: a lane's total times 1/sum, two stages, then rounded,
-        // saturated and written into its output lane
+        // output: a lane's total times 1/sum plus half an LSB (two stages),
+        // shifted (a stage), saturated and written into its output lane:
+        // out = round(total * inverse / 2^(16 + msb + fv - fo))
+        self.out_shift_total.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val();
+        self.out_product.enable.next = true;
         self.out_product.a.next = self.total.q.val();
         self.out_product.b.next = self.reciprocal.inverse.val();
-        self.out_product.bias.next = self.no_bias.val();
+        self.out_product.bias.next = self.one64.val() << (self.out_shift_total.val() - 1);
         self.out_valid[0].d.next = self.merge_valid[4].q.val() & !self.merge_sum[4].q.val();
         self.out_last[0].d.next = self.merge_last[4].q.val();
         self.out_lane[0].d.next = self.merge_lane[4].q.val();
-        self.out_valid[1].d.next = self.out_valid[0].q.val();
-        self.out_last[1].d.next = self.out_last[0].q.val();
-        self.out_lane[1].d.next = self.out_lane[0].q.val();
-        self.out_round.value.next = self.out_product.product.val();
-        self.out_round.shift.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val();
+        for i in 1..3 {
+            self.out_valid[i].d.next = self.out_valid[i - 1].q.val();
+            self.out_last[i].d.next = self.out_last[i - 1].q.val();
+            self.out_lane[i].d.next = self.out_lane[i - 1].q.val();
+        }
+        self.out_shifter.value.next = self.out_product.product.val();
+        self.out_shifter.shift.next = self.out_shift_total.val();
+        self.out_shifted.d.next = self.out_shifter.shifted.val();
+        self.out_saturate.value.next = self.out_shifted.q.val();
         for i in 0..D {
-            if self.out_valid[1].q.val() & (self.out_lane[1].q.val() == i.to_bits()) {
-                self.out_lanes[i].d.next = self.out_round.saturated.val();
+            if self.out_valid[2].q.val() & (self.out_lane[2].q.val() == i.to_bits()) {
+                self.out_lanes[i].d.next = self.out_saturate.saturated.val();
             }
             self.out_packer.lanes[i].next = self.out_lanes[i].q.val();
         }
@@ -679,7 +698,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
                 }
             }
             Normalizer::Drain => {
-                if self.out_valid[1].q.val() & self.out_last[1].q.val() {
+                if self.out_valid[2].q.val() & self.out_last[2].q.val() {
                     self.normalizer.d.next = Normalizer::Hold;
                 }
             }

@@ -1,10 +1,16 @@
-//! The reciprocal of a positive 32-bit value in three cycles: the hardware
-//! form of `hwformer_quant::tables::Reciprocal::eval`.
+//! The reciprocal of a positive 32-bit value in eight cycles, one register
+//! stage per step so that no path holds more than one multiply or one
+//! adder: the hardware form of `hwformer_quant::tables::Reciprocal::eval`.
 //!
 //! ```text
-//!  start: msb = leading one of x; m = x >> (msb - 15)    (UQ1.15 mantissa)
-//!  seed:  r0 = SEED[m[14:7]]; c = (2^32 - m*r0 + 2^15) >> 16
-//!  newton (done): inverse = min((r0*c + 2^14) >> 15, 0xffff)
+//!  start:   x = value
+//!  lead:    msb = leading one of x (a balanced tree of 16/8/4/2/1-bit halves)
+//!  shift:   m = x >> (msb - 15)                     (UQ1.15 mantissa)
+//!  seed:    r0 = SEED[m[14:7]]
+//!  product: e = m * r0
+//!  correct: c = (2^32 + 2^15 - e) >> 16             (2 - m r0, rounded)
+//!  newton:  n = r0 * c
+//!  finish (done): inverse = min((n + 2^14) >> 15, 0xffff)
 //!  1/x = inverse * 2^-(16 + msb), valid from the cycle after `done`
 //! ```
 //! `x` must be at least 2^15 (every sum of exponentials here is).
@@ -13,14 +19,20 @@ use crate::rom::rom_from_table;
 use hwformer_quant::tables::Reciprocal;
 use rust_hdl::prelude::*;
 
-/// Cycles the unit is busy after `start` before `done` is read: seed, Newton.
-pub const RECIPROCAL_BUSY_CYCLES: u64 = 2;
+/// Cycles the unit is busy after `start` before `done` is read: lead,
+/// shift, seed, product, correct, newton, finish.
+pub const RECIPROCAL_BUSY_CYCLES: u64 = 7;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 enum Step {
     Idle,
+    Lead,
+    Shift,
     Seed,
+    Product,
+    Correct,
     Newton,
+    Finish,
 }
 
 /// Sequential reciprocal unit.
@@ -40,18 +52,30 @@ pub struct ReciprocalUnit {
     /// Position of the value's leading one: `1/x = inverse * 2^-(16 + msb)`.
     pub msb: Signal<Out, Bits<5>>,
     step: DFF<Step>,
+    x: DFF<Bits<32>>,
     msb_reg: DFF<Bits<5>>,
     mantissa: DFF<Bits<16>>,
     seed: DFF<Bits<16>>,
+    error_product: DFF<Bits<32>>,
     correction: DFF<Bits<16>>,
+    newton_product: DFF<Bits<32>>,
     inverse_reg: DFF<Bits<16>>,
+    // the leading one, half by half
+    top16: Signal<Local, Bit>,
+    half16: Signal<Local, Bits<16>>,
+    top8: Signal<Local, Bit>,
+    half8: Signal<Local, Bits<8>>,
+    top4: Signal<Local, Bit>,
+    half4: Signal<Local, Bits<4>>,
+    top2: Signal<Local, Bit>,
+    half2: Signal<Local, Bits<2>>,
     leading: Signal<Local, Bits<5>>,
-    error: Signal<Local, Bits<34>>,
-    newton: Signal<Local, Bits<34>>,
+    corrected: Signal<Local, Bits<34>>,
+    rounded: Signal<Local, Bits<34>>,
     finishing: Signal<Local, Bit>,
     seed_rom: ROM<Bits<16>, 8>,
-    one: Constant<Bits<34>>,
-    two_to_32: Constant<Bits<34>>,
+    two_to_32_and_half: Constant<Bits<34>>,
+    half: Constant<Bits<34>>,
 }
 
 impl ReciprocalUnit {
@@ -65,18 +89,29 @@ impl ReciprocalUnit {
             inverse: Default::default(),
             msb: Default::default(),
             step: Default::default(),
+            x: Default::default(),
             msb_reg: Default::default(),
             mantissa: Default::default(),
             seed: Default::default(),
+            error_product: Default::default(),
             correction: Default::default(),
+            newton_product: Default::default(),
             inverse_reg: Default::default(),
+            top16: Default::default(),
+            half16: Default::default(),
+            top8: Default::default(),
+            half8: Default::default(),
+            top4: Default::default(),
+            half4: Default::default(),
+            top2: Default::default(),
+            half2: Default::default(),
             leading: Default::default(),
-            error: Default::default(),
-            newton: Default::default(),
+            corrected: Default::default(),
+            rounded: Default::default(),
             finishing: Default::default(),
             seed_rom: rom_from_table(reciprocal.table()),
-            one: Constant::new(bits::<34>(1)),
-            two_to_32: Constant::new(bits::<34>(1 << 32)),
+            two_to_32_and_half: Constant::new(bits::<34>((1 << 32) + (1 << 15))),
+            half: Constant::new(bits::<34>(1 << 14)),
         }
     }
 }
@@ -88,42 +123,92 @@ impl Logic for ReciprocalUnit {
             self,
             clock,
             step,
+            x,
             msb_reg,
             mantissa,
             seed,
+            error_product,
             correction,
+            newton_product,
             inverse_reg
         );
+        // leading one of x: the upper half if it is not zero, then the
+        // upper half of that, ... (five levels, not a 32-deep chain)
+        self.top16.next = self.x.q.val().get_bits::<16>(16) != 0;
+        self.half16.next = self.x.q.val().get_bits::<16>(0);
+        if self.top16.val() {
+            self.half16.next = self.x.q.val().get_bits::<16>(16);
+        }
+        self.top8.next = self.half16.val().get_bits::<8>(8) != 0;
+        self.half8.next = self.half16.val().get_bits::<8>(0);
+        if self.top8.val() {
+            self.half8.next = self.half16.val().get_bits::<8>(8);
+        }
+        self.top4.next = self.half8.val().get_bits::<4>(4) != 0;
+        self.half4.next = self.half8.val().get_bits::<4>(0);
+        if self.top4.val() {
+            self.half4.next = self.half8.val().get_bits::<4>(4);
+        }
+        self.top2.next = self.half4.val().get_bits::<2>(2) != 0;
+        self.half2.next = self.half4.val().get_bits::<2>(0);
+        if self.top2.val() {
+            self.half2.next = self.half4.val().get_bits::<2>(2);
+        }
         self.leading.next = 0.into();
-        for i in 0..32 {
-            if self.value.val().get_bit(i) {
-                self.leading.next = i.to_bits();
-            }
+        if self.top16.val() {
+            self.leading.next = self.leading.val() + 16;
+        }
+        if self.top8.val() {
+            self.leading.next = self.leading.val() + 8;
+        }
+        if self.top4.val() {
+            self.leading.next = self.leading.val() + 4;
+        }
+        if self.top2.val() {
+            self.leading.next = self.leading.val() + 2;
+        }
+        if self.half2.val().get_bit(1) {
+            self.leading.next = self.leading.val() + 1;
         }
         self.seed_rom.address.next = self.mantissa.q.val().get_bits::<8>(7);
-        self.error.next =
-            self.two_to_32.val() - bit_cast::<34, 32>(self.mantissa.q.val() * self.seed_rom.data.val());
-        self.newton.next =
-            bit_cast::<34, 32>(self.seed.q.val() * self.correction.q.val()) + (self.one.val() << 14);
+        self.corrected.next = self.two_to_32_and_half.val() - bit_cast::<34, 32>(self.error_product.q.val());
+        self.rounded.next = bit_cast::<34, 32>(self.newton_product.q.val()) + self.half.val();
         self.finishing.next = false;
         match self.step.q.val() {
             Step::Idle => {
                 if self.start.val() {
-                    self.msb_reg.d.next = self.leading.val();
-                    self.mantissa.d.next = bit_cast::<16, 32>(self.value.val() >> (self.leading.val() - 15));
-                    self.step.d.next = Step::Seed;
+                    self.x.d.next = self.value.val();
+                    self.step.d.next = Step::Lead;
                 }
+            }
+            Step::Lead => {
+                self.msb_reg.d.next = self.leading.val();
+                self.step.d.next = Step::Shift;
+            }
+            Step::Shift => {
+                self.mantissa.d.next = bit_cast::<16, 32>(self.x.q.val() >> (self.msb_reg.q.val() - 15));
+                self.step.d.next = Step::Seed;
             }
             Step::Seed => {
                 self.seed.d.next = self.seed_rom.data.val();
-                self.correction.d.next =
-                    bit_cast::<16, 34>((self.error.val() + (self.one.val() << 15)) >> 16);
+                self.step.d.next = Step::Product;
+            }
+            Step::Product => {
+                self.error_product.d.next = self.mantissa.q.val() * self.seed.q.val();
+                self.step.d.next = Step::Correct;
+            }
+            Step::Correct => {
+                self.correction.d.next = bit_cast::<16, 34>(self.corrected.val() >> 16);
                 self.step.d.next = Step::Newton;
             }
             Step::Newton => {
+                self.newton_product.d.next = self.seed.q.val() * self.correction.q.val();
+                self.step.d.next = Step::Finish;
+            }
+            Step::Finish => {
                 self.finishing.next = true;
-                self.inverse_reg.d.next = bit_cast::<16, 34>(self.newton.val() >> 15);
-                if (self.newton.val() >> 15) > 0xffff {
+                self.inverse_reg.d.next = bit_cast::<16, 34>(self.rounded.val() >> 15);
+                if (self.rounded.val() >> 15) > 0xffff {
                     self.inverse_reg.d.next = 0xffff.into();
                 }
                 self.step.d.next = Step::Idle;

@@ -6,21 +6,24 @@
 //!
 //! ```text
 //!  query ─▶ q register (d lanes)
-//!  kv ────▶ [1] q.k (d 16x16 products, sum)  [2] * scale, round, saturate -> s
-//!           ─▶ OnlineSoftmax: [3] running max, [4..8] exp, [A] accumulate,
-//!              last key ─▶ normalizer (d + 3 cycles) ─▶ out
+//!  kv ────▶ [1] q_i k_i (d 16x16 products)  [2..7] adder tree (six levels)
+//!           [8, 9] * scale + half an LSB (PipelinedProduct)  [10] shift, saturate -> s
+//!           ─▶ OnlineSoftmax: [3] running max, [4..8] exp, issue ─▶ four
+//!              partial states (3 pipelined cycles each), last key ─▶
+//!              normalizer: merge the states, 1/sum, a lane a cycle (d + 25 cycles) ─▶ out
 //! ```
 //!
-//! One key per cycle; stages 1 and 2 move with the back end's
+//! One key per cycle; stages 1 to 10 move with the back end's
 //! (`online_softmax`), which stops them only when a query's last key
 //! arrives while the previous query's output is still being normalized or
 //! held by back-pressure; the next query's keys keep flowing until then.
 //! Every output beat carries `tlast`.
 
+use crate::adder_tree::{AdderTree, ADDER_TREE_TERMS};
 use crate::exp::EXP_LATENCY;
 use crate::export::{self, ExportError};
-use crate::fixed::{RoundShift, SignExtend, WideProduct};
-use crate::key_stream::KeyStream;
+use crate::fixed::{PipelinedProduct, Saturate16, ShiftRight, SignExtend};
+use crate::key_stream::{KeyStream, FRONT_STAGES};
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Status, Stream, Weights};
 pub use crate::online_softmax::normalizer_cycles;
 use crate::online_softmax::{OnlineSoftmax, MAX_STAGES};
@@ -37,9 +40,10 @@ pub const SDPA_N_MAX: usize = 256;
 /// and a sign), so `StreamingSdpa::sum_bits() <= 32` and `acc_bits() <= 48`.
 pub const SDPA_N_MAX_BUILT: usize = 1 << 16;
 
-/// Stages before the exp units, moving with them: the score (q.k for
-/// sdpa, the codes for binary attention), its scaled value, running max.
-pub const SDPA_SCORE_STAGES: u64 = 2 + MAX_STAGES;
+/// Stages before the exp units, moving with them: the score stages of the
+/// key stream (q.k, its adder tree and scaling for sdpa; the codes and
+/// their table for binary attention), the running max.
+pub const SDPA_SCORE_STAGES: u64 = FRONT_STAGES as u64 + MAX_STAGES;
 
 /// Cycles from a query's last key handshake to its output's `tvalid`,
 /// when nothing stalls, for `d` lanes: the score stages, the exp units,
@@ -96,22 +100,24 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     pub status_saturated: Signal<Out, Bit>,
     keys: KeyStream<W, KV>,
     query: DFF<Bits<W>>,
-    // stage 1: dot product; stage 2: scaled score
-    dot1: DFF<Bits<48>>,
-    s2: DFF<Bits<16>>,
-    sat2: DFF<Bit>,
+    // stage 1: the products; 2..7: their sum; 8, 9: scaled; 10: the score
+    products: [DFF<Bits<32>>; D],
+    product_terms: [SignExtend<32, 40>; D],
+    tree: AdderTree,
+    dot: SignExtend<40, 48>,
+    scale_product: PipelinedProduct,
+    score_shifter: ShiftRight,
+    score_saturate: Saturate16,
+    s: DFF<Bits<16>>,
+    sat: DFF<Bit>,
     softmax: OnlineSoftmax<D, W>,
-    // scoring
-    score_product: WideProduct<48>,
-    score_round: RoundShift,
-    // locals
-    dot: Signal<Local, Bits<48>>,
     // one signal per lane, never a temporary shared by the lanes: Verilator
     // schedules each variable on its own (see hwformer_sim::verilator)
     lane_products: [Signal<Local, Signed<32>>; D],
-    dot_lanes: [SignExtend<32, 48>; D],
+    zero: Constant<Bits<40>>,
     scale: Constant<Bits<16>>,
     score_shift: Constant<Bits<7>>,
+    score_bias: Constant<Bits<64>>,
 }
 
 impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
@@ -144,17 +150,21 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             status_saturated: Default::default(),
             keys: Default::default(),
             query: Default::default(),
-            dot1: Default::default(),
-            s2: Default::default(),
-            sat2: Default::default(),
-            softmax: OnlineSoftmax::new(model),
-            score_product: Default::default(),
-            score_round: Default::default(),
+            products: array_init::array_init(|_| Default::default()),
+            product_terms: array_init::array_init(|_| Default::default()),
+            tree: Default::default(),
             dot: Default::default(),
+            scale_product: Default::default(),
+            score_shifter: Default::default(),
+            score_saturate: Default::default(),
+            s: Default::default(),
+            sat: Default::default(),
+            softmax: OnlineSoftmax::new(model),
             lane_products: array_init::array_init(|_| Default::default()),
-            dot_lanes: array_init::array_init(|_| Default::default()),
+            zero: Constant::new(bits::<40>(0)),
             scale: Constant::new(bits::<16>(model.scale_raw() as u64)),
             score_shift: Constant::new(bits::<7>(u64::from(score_shift))),
+            score_bias: Constant::new(bits::<64>(1 << (score_shift - 1))),
         }
     }
 }
@@ -162,7 +172,13 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
 impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, query, dot1, s2, sat2);
+        dff_setup!(self, clock, query, s, sat);
+        for i in 0..D {
+            self.products[i].clock.next = self.clock.val();
+            self.products[i].d.next = self.products[i].q.val();
+        }
+        self.tree.clock.next = self.clock.val();
+        self.scale_product.clock.next = self.clock.val();
         self.keys.clock.next = self.clock.val();
         self.softmax.clock.next = self.clock.val();
         // the streams' handshakes; the query register holds one query
@@ -176,32 +192,42 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         if self.keys.load_query.val() {
             self.query.d.next = self.s_axis_query_tdata.val();
         }
-        // stage 1: q . k
-        self.dot.next = 0.into();
+        // stage 1: q_i * k_i, each product registered (a DSP's own register)
         for i in 0..D {
             // the product goes to a 32-bit signed signal first: inside
             // Verilog's $unsigned() it would be self-determined, 16 bits wide
             self.lane_products[i].next = signed_cast(self.query.q.val().get_bits::<16>(16 * i))
                 * signed_cast(self.s_axis_kv_tdata.val().get_bits::<16>(16 * i));
-            self.dot_lanes[i].value.next = unsigned_cast(self.lane_products[i].val());
-            self.dot.next = self.dot.val() + self.dot_lanes[i].extended.val();
+            if self.softmax.advance.val() {
+                self.products[i].d.next = unsigned_cast(self.lane_products[i].val());
+            }
+            self.product_terms[i].value.next = self.products[i].q.val();
+            self.tree.terms[i].next = self.product_terms[i].extended.val();
         }
-        // stage 2: scale, round, saturate
-        self.score_product.a.next = self.dot1.q.val();
-        self.score_product.b.next = self.scale.val();
-        self.score_round.value.next = self.score_product.product.val();
-        self.score_round.shift.next = self.score_shift.val();
+        for i in D..ADDER_TREE_TERMS {
+            self.tree.terms[i].next = self.zero.val();
+        }
+        // stages 2 to 7: the sum; 8 and 9: times the scale, plus half an
+        // LSB of the score; 10: shifted to the score format, saturated
+        self.tree.enable.next = self.softmax.advance.val();
+        self.dot.value.next = self.tree.sum.val();
+        self.scale_product.enable.next = self.softmax.advance.val();
+        self.scale_product.a.next = self.dot.extended.val();
+        self.scale_product.b.next = self.scale.val();
+        self.scale_product.bias.next = self.score_bias.val();
+        self.score_shifter.value.next = self.scale_product.product.val();
+        self.score_shifter.shift.next = self.score_shift.val();
+        self.score_saturate.value.next = self.score_shifter.shifted.val();
         if self.softmax.advance.val() {
-            self.dot1.d.next = self.dot.val();
-            self.s2.d.next = self.score_round.saturated.val();
-            self.sat2.d.next = self.score_round.clipped.val();
+            self.s.d.next = self.score_saturate.saturated.val();
+            self.sat.d.next = self.score_saturate.clipped.val();
         }
         // the back end: running max, exp, accumulator, normalizer
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();
         self.softmax.score_first.next = self.keys.score_first.val();
-        self.softmax.score.next = self.s2.q.val();
-        self.softmax.score_saturated.next = self.sat2.q.val();
+        self.softmax.score.next = self.s.q.val();
+        self.softmax.score_saturated.next = self.sat.q.val();
         self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();

@@ -19,7 +19,10 @@ use rust_hdl::prelude::*;
 
 /// Partial states per accumulator (the model's `SDPA_SLOTS`).
 pub const SLOTS: usize = SDPA_SLOTS;
-const _: () = assert!(SLOTS == 4, "the slot loops and the 2-bit slot index are written for 4 slots");
+const _: () = assert!(
+    SLOTS == 4,
+    "the slot loops and the 2-bit slot index are written for 4 slots"
+);
 
 /// Clock edges from an item's issue (its state and value registered) to
 /// the edge that writes its slot. A slot is read again at least `SLOTS`
@@ -125,6 +128,7 @@ impl Logic for SlotAccumulator {
         self.state.d.next = self.read.val();
         self.v.d.next = self.value.val();
         // U1, U2
+        self.rescale.enable.next = true;
         self.rescale.a.next = self.state.q.val();
         self.rescale.b.next = self.alpha.val();
         self.rescale.bias.next = self.round_bias.val();

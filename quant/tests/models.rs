@@ -5,12 +5,12 @@
 use hwformer_quant::accuracy::{
     binarized_errors, ffn_errors, layer_norm_errors, random_ffn, sdpa_errors, softmax_errors, FfnKind,
 };
+use hwformer_quant::format::{Overflow, Rounding};
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::integer::{ffn::FfnFormats, ffn::TernaryFfn, quantize_all};
 use hwformer_quant::random::{normal_vec, seeded};
 use hwformer_quant::reference::Activation;
-use hwformer_quant::format::{Overflow, Rounding};
 use hwformer_quant::{QFormat, QuantError};
 use proptest::prelude::*;
 

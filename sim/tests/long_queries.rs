@@ -162,8 +162,8 @@ fn a_binary_head_whose_outputs_saturate_raises_its_status() {
 #[test]
 fn a_running_sum_of_exactly_2_to_the_31_is_held() {
     // a zero query scores every key 0: each weight is exp(0) = 1.0 (2^15 in
-    // UQ1.15), so 65536 keys sum to 2^31, the top of the 32-bit sum, and the
-    // reciprocal sees its largest leading one
+    // UQ1.15), so 65536 keys sum to 2^31, the top of the 32-bit sum the
+    // reciprocal takes, and it sees its largest leading one
     use hwformer_sim::testbench::Beats;
     let (dir, manifest) = export_with("sdpa", 2, "sum-top", Default::default(), &n_max(SDPA_N_MAX_BUILT));
     let model = hwformer_hdl::sdpa::model_from_manifest(&manifest).unwrap();
@@ -184,7 +184,8 @@ fn a_running_sum_of_exactly_2_to_the_31_is_held() {
     for (k, v) in keys.iter().zip(&values) {
         model.push(&mut state, k, v).unwrap();
     }
-    assert_eq!(state.sum, 1 << 31);
+    // four slots of 2^29 each, merged with factors of exactly 1.0
+    assert_eq!(state.sum, vec![1 << 29; 4]);
     let (out, saturated) = model.finish_with_status(&state);
     let (mut q_beats, mut kv_beats, mut out_beats) = (Beats::new(32), Beats::new(64), Beats::new(32));
     q_beats.push_lanes16(&q, false);

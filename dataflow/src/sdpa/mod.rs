@@ -93,13 +93,15 @@ impl Latencies {
     ///
     /// The streaming units take the RTL block's (`hwformer_hdl::sdpa`)
     /// stage counts, less the channel register that follows each: score 2
-    /// (its three stages), update 4 (the five exp stages), normalize `d + 3`
-    /// (the reciprocal's three cycles and one output lane a cycle, `d + 1`),
-    /// one query every `d + 5` cycles. So from the score unit's fire of a
-    /// query's last key (the RTL's handshake of that key) to the output's
-    /// arrival is `score + update + normalize + 3 * channel = 12 + d`
-    /// cycles, the RTL's `output_delay(d)`, and queries follow one another
-    /// every `max(n, d + 5)` cycles, its `query_cycles(n, d)`: at full speed
+    /// (its three stages), update 4 (the five exp stages), normalize
+    /// `d + 25` (the normalizer's busy cycles: merging the four partial
+    /// states, the reciprocal, one lane a cycle through the merge engine
+    /// and the output multiply), one query every `d + 27` cycles. So from
+    /// the score unit's fire of a query's last key (the RTL's handshake of
+    /// that key) to the output's arrival is
+    /// `score + update + normalize + 3 * channel = 34 + d` cycles, the
+    /// RTL's `output_delay(d)`, and queries follow one another every
+    /// `max(n, d + 27)` cycles, its `query_cycles(n, d)`: at full speed
     /// the graph predicts every output cycle of the RTL (a test in the
     /// workspace checks this against the block's simulation).
     pub fn for_d(d: usize) -> Self {
@@ -108,8 +110,8 @@ impl Latencies {
             channel: 1,
             score: 2,
             update: 4,
-            normalize: d + 3,
-            normalize_interval: d + 5,
+            normalize: d + 25,
+            normalize_interval: d + 27,
             row_max: 1,
             exp: 2,
             row_sum: 1,

@@ -379,7 +379,11 @@ impl StreamingSdpa {
     fn merge_factors(&self, state: &SdpaState) -> [u32; SDPA_SLOTS_MAX] {
         let mut beta = [0; SDPA_SLOTS_MAX];
         if let Some(max) = state.max {
-            for (b, &m) in beta.iter_mut().zip(&state.slot_max).take(state.keys.min(self.slots)) {
+            for (b, &m) in beta
+                .iter_mut()
+                .zip(&state.slot_max)
+                .take(state.keys.min(self.slots))
+            {
                 *b = self.exp.eval(m - max);
             }
         }
