@@ -770,7 +770,12 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
         "critical path estimate: {:.2} ns, {} LUT levels, Fmax about {:.0} MHz\n  (an estimate from the netlist, not a timing analysis; delays: {})",
         d.critical_path_ns, d.lut_levels, d.fmax_mhz, d.delays
     );
-    if !d.critical_path.is_empty() {
+    if d.slowest_paths.len() > 1 {
+        println!("  the slowest paths into distinct registers (estimate, ns):");
+        for path in &d.slowest_paths {
+            println!("    {:6.2}  {}", path.ns, path.nets.join(" -> "));
+        }
+    } else if !d.critical_path.is_empty() {
         println!("  through the nets: {}", d.critical_path.join(" -> "));
     }
     if !d.unknown_cells.is_empty() {

@@ -97,6 +97,22 @@ pub struct LogicDepth {
     /// passes through (yosys' names from the source, `$`-names left out,
     /// repeats collapsed): where to add a register.
     pub critical_path: Vec<String>,
+    /// The slowest paths into distinct endpoints (the endpoint's net name
+    /// without its bit index), slowest first, at most
+    /// [`SLOWEST_PATHS`]: the critical path and the ones behind it.
+    pub slowest_paths: Vec<TimedPath>,
+}
+
+/// Endpoints [`LogicDepth::slowest_paths`] lists.
+pub const SLOWEST_PATHS: usize = 8;
+
+/// One timed path: its delay and the named nets it passes through.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimedPath {
+    /// Delay from the launching clock edge to the endpoint's setup, ns.
+    pub ns: f64,
+    /// The named nets, start to end (as [`LogicDepth::critical_path`]).
+    pub nets: Vec<String>,
 }
 
 /// One timing node: a cell, or one stage of a carry chain. Its outputs
@@ -386,9 +402,11 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
     // sinks: sampled inputs and output ports
     let mut worst = (0.0f64, 0u32);
     let mut end = None;
+    let mut ends: Vec<(f64, u64)> = Vec::new();
     for node in &nodes {
         for &(b, setup) in &node.sinks {
             let (t, l) = arrival_of(b, &arrival);
+            ends.push((t + setup, b));
             if t + setup > worst.0 {
                 worst = (t + setup, l);
                 end = Some(b);
@@ -399,11 +417,40 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
         for port in ports.values().filter(|p| p["direction"] == "output") {
             for b in bits(&port["bits"]) {
                 let (t, l) = arrival_of(b, &arrival);
+                ends.push((t, b));
                 if t > worst.0 {
                     worst = (t, l);
                     end = Some(b);
                 }
             }
+        }
+    }
+    let names = NetNames::new(&module["netnames"]);
+    let path_to = |end: u64| -> Vec<u64> {
+        let mut path_bits = Vec::new();
+        let mut bit = Some(end);
+        while let Some(b) = bit {
+            path_bits.push(b);
+            bit = driver.get(&b).and_then(|&c| through[c]);
+            if path_bits.len() > nodes.len() {
+                break;
+            }
+        }
+        path_bits.reverse();
+        path_bits
+    };
+    ends.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let mut slowest_paths = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for &(t, b) in &ends {
+        if slowest_paths.len() == SLOWEST_PATHS || t <= 0.0 {
+            break;
+        }
+        // the endpoint: the last named net on the path, without its index
+        let nets = names.along(&path_to(b));
+        let Some(last) = nets.last() else { continue };
+        if seen.insert(stem(last).to_string()) {
+            slowest_paths.push(TimedPath { ns: t, nets });
         }
     }
     if let Some((stage, dsp)) = internal.filter(|&(stage, _)| stage > worst.0) {
@@ -414,19 +461,11 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
             delays: delays.name,
             unknown_cells: unknown.into_iter().collect(),
             critical_path: vec![format!("inside DSP {dsp}")],
+            slowest_paths,
         });
     }
     // the path, end to start, by the bits that set each arrival
-    let mut path_bits = Vec::new();
-    let mut bit = end;
-    while let Some(b) = bit {
-        path_bits.push(b);
-        bit = driver.get(&b).and_then(|&c| through[c]);
-        if path_bits.len() > nodes.len() {
-            break;
-        }
-    }
-    path_bits.reverse();
+    let path_bits = end.map(path_to).unwrap_or_default();
     if worst.0 <= 0.0 {
         return Err("netlist: no timed path".into());
     }
@@ -436,44 +475,61 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
         fmax_mhz: 1000.0 / worst.0,
         delays: delays.name,
         unknown_cells: unknown.into_iter().collect(),
-        critical_path: net_names(&module["netnames"], &path_bits),
+        critical_path: names.along(&path_bits),
+        slowest_paths,
     })
 }
 
-/// The source names of the nets holding `path` (in order, repeats
-/// collapsed): for each bit, the shortest name without a `$`, with the
-/// bit's index when the net is wider than one bit.
-fn net_names(netnames: &serde_json::Value, path: &[u64]) -> Vec<String> {
-    let mut name_of: HashMap<u64, String> = HashMap::new();
-    if let Some(nets) = netnames.as_object() {
-        for (name, net) in nets.iter().filter(|(name, _)| !name.contains('$')) {
-            let Some(net_bits) = net["bits"].as_array() else {
-                continue;
-            };
-            for (i, b) in net_bits.iter().enumerate() {
-                let Some(b) = b.as_u64() else { continue };
-                let label = if net_bits.len() > 1 {
-                    format!("{name}[{i}]")
-                } else {
-                    name.clone()
+/// A net name without its bit index.
+fn stem(name: &str) -> &str {
+    name.split('[').next().unwrap_or("")
+}
+
+/// The source name of every bit of a netlist's named nets.
+struct NetNames {
+    name_of: HashMap<u64, String>,
+}
+
+impl NetNames {
+    /// For each bit, the shortest name without a `$`, with the bit's index
+    /// when the net is wider than one bit.
+    fn new(netnames: &serde_json::Value) -> Self {
+        let mut name_of: HashMap<u64, String> = HashMap::new();
+        if let Some(nets) = netnames.as_object() {
+            for (name, net) in nets.iter().filter(|(name, _)| !name.contains('$')) {
+                let Some(net_bits) = net["bits"].as_array() else {
+                    continue;
                 };
-                let shorter = name_of.get(&b).is_none_or(|old| label.len() < old.len());
-                if shorter {
-                    name_of.insert(b, label);
+                for (i, b) in net_bits.iter().enumerate() {
+                    let Some(b) = b.as_u64() else { continue };
+                    let label = if net_bits.len() > 1 {
+                        format!("{name}[{i}]")
+                    } else {
+                        name.clone()
+                    };
+                    let shorter = name_of.get(&b).is_none_or(|old| label.len() < old.len());
+                    if shorter {
+                        name_of.insert(b, label);
+                    }
                 }
             }
         }
+        Self { name_of }
     }
-    let mut names: Vec<String> = Vec::new();
-    for b in path {
-        if let Some(name) = name_of.get(b) {
-            let stem = |n: &str| n.split('[').next().unwrap_or("").to_string();
-            if names.last().map(|l| stem(l)) != Some(stem(name)) {
-                names.push(name.clone());
+
+    /// The names of the nets holding `path` (in order, repeats of one net
+    /// collapsed).
+    fn along(&self, path: &[u64]) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for b in path {
+            if let Some(name) = self.name_of.get(b) {
+                if names.last().map(|l| stem(l)) != Some(stem(name)) {
+                    names.push(name.clone());
+                }
             }
         }
+        names
     }
-    names
 }
 
 #[cfg(test)]

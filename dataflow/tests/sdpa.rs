@@ -31,13 +31,13 @@ fn cycle_counts_match_the_closed_forms() {
             (64, 1, 4),
             (100, 32, 2),
             (256, 128, 1),
-            // queries shorter than the normalizer's interval (d + 27), and
+            // queries shorter than the normalizer's interval (d + 35), and
             // either side of it
             (4, 16, 6),
             (20, 64, 3),
-            (30, 4, 3),
-            (31, 4, 3),
-            (32, 4, 3),
+            (38, 4, 3),
+            (39, 4, 3),
+            (40, 4, 3),
         ] {
             for format in [NumberFormat::F64, NumberFormat::Fixed] {
                 let r = run(variant, n, d, q, format);

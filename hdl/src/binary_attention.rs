@@ -9,7 +9,7 @@
 //!  query ─▶ SignProjection ─▶ [query code, 64 bits]   (the query itself is not kept)
 //!  kv ────▶ SignProjection(k) ^ query code ─▶ [1] differing bits
 //!           [2] score = table[popcount]  (bits + 1 entries, scale · (bits − 2h))
-//!           [3..10] delay: sdpa's ten score stages, so both heads share one timing
+//!           [3..12] delay: sdpa's twelve score stages, so both heads share one timing
 //!           ─▶ OnlineSoftmax: [3] running max, [4..8] exp, issue ─▶ four
 //!              partial states (3 pipelined cycles each), last key ─▶
 //!              normalizer: merge the states, 1/sum, a lane a cycle (d + 25 cycles) ─▶ out
@@ -21,7 +21,7 @@
 use crate::export::{self, ExportError, Exported};
 use crate::key_stream::{KeyStream, FRONT_STAGES};
 
-const _: () = assert!(FRONT_STAGES == 10, "two score stages and a delay of eight");
+const _: () = assert!(FRONT_STAGES == 12, "two score stages and a delay of ten");
 use crate::layer_weights::{read_weights, weights_file};
 use crate::manifest::{Manifest, Param};
 use crate::online_softmax::OnlineSoftmax;
@@ -84,9 +84,9 @@ pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> 
     score_clipped: ROM<Bits<16>, 8>,
     s2: DFF<Bits<16>>,
     sat2: DFF<Bit>,
-    // stages 3 to 10: the score waits for the key stream's last stage
-    s_delay: [DFF<Bits<16>>; 8],
-    sat_delay: [DFF<Bit>; 8],
+    // stages 3 to 12: the score waits for the key stream's last stage
+    s_delay: [DFF<Bits<16>>; 10],
+    sat_delay: [DFF<Bit>; 10],
     softmax: OnlineSoftmax<D, W>,
 }
 
@@ -142,7 +142,7 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, query_code, differ1, s2, sat2);
-        for i in 0..8 {
+        for i in 0..10 {
             self.s_delay[i].clock.next = self.clock.val();
             self.s_delay[i].d.next = self.s_delay[i].q.val();
             self.sat_delay[i].clock.next = self.clock.val();
@@ -174,7 +174,7 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
             self.sat2.d.next = self.score_clipped.data.val().get_bit(0);
             self.s_delay[0].d.next = self.s2.q.val();
             self.sat_delay[0].d.next = self.sat2.q.val();
-            for i in 1..8 {
+            for i in 1..10 {
                 self.s_delay[i].d.next = self.s_delay[i - 1].q.val();
                 self.sat_delay[i].d.next = self.sat_delay[i - 1].q.val();
             }
@@ -183,8 +183,8 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();
         self.softmax.score_first.next = self.keys.score_first.val();
-        self.softmax.score.next = self.s_delay[7].q.val();
-        self.softmax.score_saturated.next = self.sat_delay[7].q.val();
+        self.softmax.score.next = self.s_delay[9].q.val();
+        self.softmax.score_saturated.next = self.sat_delay[9].q.val();
         self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();

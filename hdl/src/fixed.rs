@@ -166,23 +166,30 @@ impl Logic for ShiftRight {
     }
 }
 
-/// `value` clamped to the signed 16-bit range; `clipped` says when it was.
-/// Combinational.
+/// `value` clamped to the signed `N`-bit range (`N` from 2 to 32);
+/// `clipped` says when it was. Combinational.
 #[derive(LogicBlock)]
-pub struct Saturate16 {
+pub struct Saturate<const N: usize> {
     /// Value (64-bit two's complement bits).
     pub value: Signal<In, Bits<64>>,
-    /// The value, saturated to signed 16 bits.
-    pub saturated: Signal<Out, Bits<16>>,
+    /// The value, saturated to signed `N` bits.
+    pub saturated: Signal<Out, Bits<N>>,
     /// High when `saturated` is not `value`.
     pub clipped: Signal<Out, Bit>,
     upper: Signal<Local, Bits<64>>,
-    clamped: Signal<Local, Bits<16>>,
+    clamped: Signal<Local, Bits<N>>,
     ones: Constant<Bits<64>>,
+    sign_at: Constant<Bits<8>>,
+    max: Constant<Bits<N>>,
+    min: Constant<Bits<N>>,
 }
 
-impl Default for Saturate16 {
+/// Saturation to signed 16 bits.
+pub type Saturate16 = Saturate<16>;
+
+impl<const N: usize> Default for Saturate<N> {
     fn default() -> Self {
+        assert!((2..=32).contains(&N), "saturation to 2 to 32 bits");
         Self {
             value: Default::default(),
             saturated: Default::default(),
@@ -190,22 +197,25 @@ impl Default for Saturate16 {
             upper: Default::default(),
             clamped: Default::default(),
             ones: Constant::new(bits::<64>(u64::MAX)),
+            sign_at: Constant::new(bits::<8>(N as u64 - 1)),
+            max: Constant::new(bits::<N>((1 << (N - 1)) - 1)),
+            min: Constant::new(bits::<N>(1 << (N - 1))),
         }
     }
 }
 
-impl Logic for Saturate16 {
+impl<const N: usize> Logic for Saturate<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        // in range when bits 63..15 are all equal
-        self.upper.next = self.value.val() >> 15;
-        self.clamped.next = self.value.val().get_bits::<16>(0);
+        // in range when bits 63..N-1 are all equal
+        self.upper.next = self.value.val() >> self.sign_at.val();
+        self.clamped.next = self.value.val().get_bits::<N>(0);
         self.clipped.next = false;
-        if (self.upper.val() != 0) & (self.upper.val() != (self.ones.val() >> 15)) {
+        if (self.upper.val() != 0) & (self.upper.val() != (self.ones.val() >> self.sign_at.val())) {
             self.clipped.next = true;
-            self.clamped.next = 0x7fff.into();
+            self.clamped.next = self.max.val();
             if self.value.val().get_bit(63) {
-                self.clamped.next = 0x8000.into();
+                self.clamped.next = self.min.val();
             }
         }
         // outputs are written once per evaluation (see WideProduct)
@@ -260,18 +270,71 @@ impl Logic for RoundShift {
     }
 }
 
-/// `a * b + bias` for a signed 48-bit `a` and an unsigned 16-bit `b`,
-/// exact, as 64-bit two's complement, two enabled clock edges after `a`,
-/// `b` and `bias` are presented (both stages move when `enable` is high).
+/// The first stage of a 48 x 16 multiply: `a[47:24] * b` (signed) and
+/// `a[23:0] * b` (unsigned), each one DSP48 (at most 25 x 17 bits) with
+/// its output register, moving when enabled.
+#[derive(LogicBlock)]
+pub struct PartialProducts {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// The registers take new products at this edge.
+    pub enable: Signal<In, Bit>,
+    /// Signed operand (two's complement bits).
+    pub a: Signal<In, Bits<48>>,
+    /// Unsigned operand.
+    pub b: Signal<In, Bits<16>>,
+    /// `a[47:24] * b`, signed, registered.
+    pub high: Signal<Out, Bits<40>>,
+    /// `a[23:0] * b`, unsigned, registered.
+    pub low: Signal<Out, Bits<40>>,
+    high_product: WideProduct<24>,
+    low_product: WideProduct<25>,
+    high_reg: DFF<Bits<40>>,
+    low_reg: DFF<Bits<40>>,
+}
+
+impl Default for PartialProducts {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            enable: Default::default(),
+            a: Default::default(),
+            b: Default::default(),
+            high: Default::default(),
+            low: Default::default(),
+            high_product: Default::default(),
+            low_product: Default::default(),
+            high_reg: Default::default(),
+            low_reg: Default::default(),
+        }
+    }
+}
+
+impl Logic for PartialProducts {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, high_reg, low_reg);
+        self.high_product.a.next = self.a.val().get_bits::<24>(24);
+        self.high_product.b.next = self.b.val();
+        self.low_product.a.next = bit_cast::<25, 24>(self.a.val().get_bits::<24>(0));
+        self.low_product.b.next = self.b.val();
+        if self.enable.val() {
+            self.high_reg.d.next = self.high_product.product.val().get_bits::<40>(0);
+            self.low_reg.d.next = self.low_product.product.val().get_bits::<40>(0);
+        }
+        self.high.next = self.high_reg.q.val();
+        self.low.next = self.low_reg.q.val();
+    }
+}
+
+/// `a * b` for a signed 48-bit `a` and an unsigned 16-bit `b`, exact, as
+/// 64-bit two's complement, two enabled clock edges after the operands.
 ///
 /// ```text
-///  a[47:24] (signed) * b ──▶ [hi] ─┐
-///  a[23:0] (unsigned) * b ──▶ [lo] ─┴─▶ (hi << 24) + lo + bias ──▶ [product]
+///  [PartialProducts: high, low] ─▶ { high + low[39:24], low[23:0] } ─▶ [product]
 /// ```
-/// Each partial product is one DSP48 (at most 25 x 17 bits) with its
-/// output register, so no path crosses two DSPs; the sum of the two is one
-/// fabric adder. The multiply behind a rescale by an exponential
-/// (`bias = 2^14`, then bits 62:15) and behind the normalizer's output.
+/// The low 24 bits of `low` are the product's own, so the sum is one
+/// 40-bit adder, not a 64-bit one.
 #[derive(LogicBlock)]
 pub struct PipelinedProduct {
     /// Clock.
@@ -282,17 +345,12 @@ pub struct PipelinedProduct {
     pub a: Signal<In, Bits<48>>,
     /// Unsigned operand.
     pub b: Signal<In, Bits<16>>,
-    /// Added to the product (a rounding bias).
-    pub bias: Signal<In, Bits<64>>,
-    /// `a * b + bias` of the operands two edges ago.
+    /// `a * b` of the operands two enabled edges ago.
     pub product: Signal<Out, Bits<64>>,
-    high_product: WideProduct<24>,
-    low_product: WideProduct<25>,
-    high: DFF<Bits<40>>,
-    low: DFF<Bits<40>>,
-    bias1: DFF<Bits<64>>,
-    high_wide: SignExtend<40, 64>,
-    sum: DFF<Bits<64>>,
+    partial: PartialProducts,
+    upper: DFF<Bits<40>>,
+    lower: DFF<Bits<24>>,
+    upper_wide: SignExtend<40, 64>,
 }
 
 impl Default for PipelinedProduct {
@@ -302,15 +360,11 @@ impl Default for PipelinedProduct {
             enable: Default::default(),
             a: Default::default(),
             b: Default::default(),
-            bias: Default::default(),
             product: Default::default(),
-            high_product: Default::default(),
-            low_product: Default::default(),
-            high: Default::default(),
-            low: Default::default(),
-            bias1: Default::default(),
-            high_wide: Default::default(),
-            sum: Default::default(),
+            partial: Default::default(),
+            upper: Default::default(),
+            lower: Default::default(),
+            upper_wide: Default::default(),
         }
     }
 }
@@ -318,20 +372,163 @@ impl Default for PipelinedProduct {
 impl Logic for PipelinedProduct {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, high, low, bias1, sum);
-        self.high_product.a.next = self.a.val().get_bits::<24>(24);
-        self.high_product.b.next = self.b.val();
-        self.low_product.a.next = bit_cast::<25, 24>(self.a.val().get_bits::<24>(0));
-        self.low_product.b.next = self.b.val();
-        self.high_wide.value.next = self.high.q.val();
+        dff_setup!(self, clock, upper, lower);
+        self.partial.clock.next = self.clock.val();
+        self.partial.enable.next = self.enable.val();
+        self.partial.a.next = self.a.val();
+        self.partial.b.next = self.b.val();
         if self.enable.val() {
-            self.high.d.next = self.high_product.product.val().get_bits::<40>(0);
-            self.low.d.next = self.low_product.product.val().get_bits::<40>(0);
-            self.bias1.d.next = self.bias.val();
-            self.sum.d.next = (self.high_wide.extended.val() << 24)
-                + bit_cast::<64, 40>(self.low.q.val())
-                + self.bias1.q.val();
+            self.upper.d.next = self.partial.high.val() + (self.partial.low.val() >> 24);
+            self.lower.d.next = self.partial.low.val().get_bits::<24>(0);
         }
-        self.product.next = self.sum.q.val();
+        self.upper_wide.value.next = self.upper.q.val();
+        self.product.next = (self.upper_wide.extended.val() << 24) | bit_cast::<64, 24>(self.lower.q.val());
+    }
+}
+
+/// `round(a * f / 2^15)` (half-up) for a signed 48-bit `a` and an unsigned
+/// UQ1.15 factor `f`: the rescale of a running sum or accumulator by an
+/// exponential, two enabled edges after the operands. With
+/// `a * f = high 2^24 + low`:
+///
+/// ```text
+///  x = (low[39:14] + 1) >> 1              (= (low + 2^14) >> 15)
+///  rescaled = { high + x[24:9], x[8:0] }  (= (a f + 2^14) >> 15)
+/// ```
+/// two short adders (26 and 40 bits) instead of one 64-bit sum.
+#[derive(LogicBlock)]
+pub struct PipelinedRescale {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// The stages move at this edge.
+    pub enable: Signal<In, Bit>,
+    /// Signed operand (two's complement bits, `|a| < 2^47`).
+    pub a: Signal<In, Bits<48>>,
+    /// The factor, UQ1.15.
+    pub factor: Signal<In, Bits<16>>,
+    /// `round(a * factor / 2^15)`, two enabled edges later.
+    pub rescaled: Signal<Out, Bits<48>>,
+    partial: PartialProducts,
+    rounded_low: Signal<Local, Bits<26>>,
+    result: DFF<Bits<48>>,
+}
+
+impl Default for PipelinedRescale {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            enable: Default::default(),
+            a: Default::default(),
+            factor: Default::default(),
+            rescaled: Default::default(),
+            partial: Default::default(),
+            rounded_low: Default::default(),
+            result: Default::default(),
+        }
+    }
+}
+
+impl Logic for PipelinedRescale {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, result);
+        self.partial.clock.next = self.clock.val();
+        self.partial.enable.next = self.enable.val();
+        self.partial.a.next = self.a.val();
+        self.partial.b.next = self.factor.val();
+        self.rounded_low.next = (self.partial.low.val().get_bits::<26>(14) + 1) >> 1;
+        if self.enable.val() {
+            self.result.d.next = (bit_cast::<48, 40>(
+                self.partial.high.val() + bit_cast::<40, 16>(self.rounded_low.val().get_bits::<16>(9)),
+            ) << 9)
+                | bit_cast::<48, 9>(self.rounded_low.val().get_bits::<9>(0));
+        }
+        self.rescaled.next = self.result.q.val();
+    }
+}
+
+/// `round(x / 2^shift)` (half-up, arithmetic) saturated to signed 16 bits,
+/// in three enabled stages, for `shift` from 1 to 63 (given as
+/// `pre_shift = shift - 1`, best from a register: it drives a 64-bit
+/// shifter): the result and the `clipped` flag equal [`RoundShift`]'s.
+/// With `q = x >> (shift - 1)`,
+/// `round(x / 2^shift) = (q + 1) >> 1`; `q` is first clamped to 18 bits,
+/// which changes neither the saturated result nor `clipped`:
+///
+/// ```text
+///  [1] x >>> (shift - 1)                               (a shift, no adder)
+///  [2] q = clamp(that, -2^17, 2^17 - 1)
+///  [3] y = saturate16((q + 1) >>> 1)                   (a 19-bit adder)
+/// ```
+#[derive(LogicBlock)]
+pub struct PipelinedRoundShift {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// The stages move at this edge.
+    pub enable: Signal<In, Bit>,
+    /// Value (64-bit two's complement bits).
+    pub value: Signal<In, Bits<64>>,
+    /// The right shift less one, 0 to 62 (held while values are in flight).
+    pub pre_shift: Signal<In, Bits<7>>,
+    /// The rounded, saturated value, three enabled edges later.
+    pub saturated: Signal<Out, Bits<16>>,
+    /// High when it was clipped.
+    pub clipped: Signal<Out, Bit>,
+    shifter: ShiftRight,
+    shifted: DFF<Bits<64>>,
+    clamp: Saturate<18>,
+    q: DFF<Bits<18>>,
+    q_wide: SignExtend<18, 19>,
+    halved: Signal<Local, Bits<19>>,
+    halved_wide: SignExtend<18, 64>,
+    saturate: Saturate16,
+    y: DFF<Bits<16>>,
+    y_clipped: DFF<Bit>,
+}
+
+impl Default for PipelinedRoundShift {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            enable: Default::default(),
+            value: Default::default(),
+            pre_shift: Default::default(),
+            saturated: Default::default(),
+            clipped: Default::default(),
+            shifter: Default::default(),
+            shifted: Default::default(),
+            clamp: Default::default(),
+            q: Default::default(),
+            q_wide: Default::default(),
+            halved: Default::default(),
+            halved_wide: Default::default(),
+            saturate: Default::default(),
+            y: Default::default(),
+            y_clipped: Default::default(),
+        }
+    }
+}
+
+impl Logic for PipelinedRoundShift {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, shifted, q, y, y_clipped);
+        self.shifter.value.next = self.value.val();
+        self.shifter.shift.next = self.pre_shift.val();
+        self.clamp.value.next = self.shifted.q.val();
+        // (q + 1) >>> 1 in 19 bits (no overflow); its bits 18:1 are the
+        // 18-bit result
+        self.q_wide.value.next = self.q.q.val();
+        self.halved.next = self.q_wide.extended.val() + 1;
+        self.halved_wide.value.next = self.halved.val().get_bits::<18>(1);
+        self.saturate.value.next = self.halved_wide.extended.val();
+        if self.enable.val() {
+            self.shifted.d.next = self.shifter.shifted.val();
+            self.q.d.next = self.clamp.saturated.val();
+            self.y.d.next = self.saturate.saturated.val();
+            self.y_clipped.d.next = self.saturate.clipped.val();
+        }
+        self.saturated.next = self.y.q.val();
+        self.clipped.next = self.y_clipped.q.val();
     }
 }

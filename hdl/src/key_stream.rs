@@ -8,7 +8,7 @@
 //!
 //! ```text
 //!  query ──▶ load_query (the head stores what it keeps of the query)
-//!  kv ─────▶ take ─▶ [1] valid, last, first, v ─▶ ... ─▶ [10] valid, last, first, v ─▶ back end
+//!  kv ─────▶ take ─▶ [1] valid, last, first, v ─▶ ... ─▶ [12] valid, last, first, v ─▶ back end
 //!                         (head: score stage 1)            (head: the score)
 //! ```
 //!
@@ -20,11 +20,11 @@
 
 use rust_hdl::prelude::*;
 
-const _: () = assert!(FRONT_STAGES == 10, "the last stage is indexed [9]");
+const _: () = assert!(FRONT_STAGES == 12, "the last stage is indexed [11]");
 
 /// Score stages between the key stream and the back end (sdpa: the
-/// products, six adder-tree levels, the scale's two and the rounding).
-pub const FRONT_STAGES: usize = 10;
+/// products, six adder-tree levels, the scale's two and the rounding's three).
+pub const FRONT_STAGES: usize = 12;
 
 /// Query and key handshakes and the score stages' control for value
 /// vectors of `W` bits in key beats of `KV` bits (k low, v high).
@@ -135,9 +135,9 @@ impl<const W: usize, const KV: usize> Logic for KeyStream<W, KV> {
             self.continuing.d.next = !self.kv_last.val();
         }
         // the last stage ([FRONT_STAGES - 1]; indices are literals for hdl_gen)
-        self.score_valid.next = self.valid[9].q.val();
-        self.score_last.next = self.last[9].q.val();
-        self.score_first.next = self.first[9].q.val();
-        self.value.next = self.v[9].q.val();
+        self.score_valid.next = self.valid[11].q.val();
+        self.score_last.next = self.last[11].q.val();
+        self.score_first.next = self.first[11].q.val();
+        self.value.next = self.v[11].q.val();
     }
 }

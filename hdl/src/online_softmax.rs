@@ -21,7 +21,7 @@
 //! with the previous query.
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
-use crate::fixed::{PipelinedProduct, Saturate16, ShiftRight};
+use crate::fixed::{PipelinedProduct, PipelinedRescale, PipelinedRoundShift};
 use crate::lanes::{LanePacker, LaneSelect};
 use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
 use crate::slot_accumulator::{SlotAccumulator, SLOTS, UPDATE_STAGES};
@@ -34,9 +34,9 @@ pub const MAX_STAGES: u64 = 1;
 /// Stages of the merge engine: the held slots selected, the two stages of
 /// the products, the pair sums, the total.
 const MERGE_STAGES: u64 = 5;
-/// Stages of the output multiply (the total times 1/sum, its rounding
-/// bias included) and the shift, before the lane is saturated and written.
-const OUTPUT_STAGES: u64 = 3;
+/// Stages of the output multiply (the total times 1/sum) and its rounding
+/// shift, before the lane is written.
+const OUTPUT_STAGES: u64 = 5;
 
 /// Cycles the normalizer is busy with a query, from the cycle its last key
 /// is issued to the accumulators to the first cycle it offers the output,
@@ -51,7 +51,7 @@ pub fn normalizer_cycles(d: u64) -> u64 {
 // the loops below say 6 and the last carry is [5]
 const CARRIES: usize = EXP_LATENCY as usize;
 const _: () = assert!(CARRIES == 6, "the carries' loops are written for EXP_LATENCY = 6");
-const _: () = assert!(UPDATE_STAGES == 3 && MERGE_STAGES == 5 && OUTPUT_STAGES == 3);
+const _: () = assert!(UPDATE_STAGES == 3 && MERGE_STAGES == 5 && OUTPUT_STAGES == 5);
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 enum Normalizer {
@@ -162,19 +162,17 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     held_select2: LaneSelect<D, 48>,
     held_select3: LaneSelect<D, 48>,
     selected: [DFF<Bits<48>>; SLOTS],
-    merge_product: [PipelinedProduct; SLOTS],
+    merge_product: [PipelinedRescale; SLOTS],
     pair: [DFF<Bits<48>>; 2],
     total: DFF<Bits<48>>,
     reciprocal: ReciprocalUnit,
     // output: total * (1/sum), rounded, saturated, one lane a cycle
     out_product: PipelinedProduct,
-    out_valid: [DFF<Bit>; 3],
-    out_last: [DFF<Bit>; 3],
-    out_lane: [DFF<Bits<8>>; 3],
-    out_shift_total: Signal<Local, Bits<7>>,
-    out_shifter: ShiftRight,
-    out_shifted: DFF<Bits<64>>,
-    out_saturate: Saturate16,
+    out_valid: [DFF<Bit>; 5],
+    out_last: [DFF<Bit>; 5],
+    out_lane: [DFF<Bits<8>>; 5],
+    out_round: PipelinedRoundShift,
+    out_pre_shift: DFF<Bits<7>>,
     out_lanes: [DFF<Bits<16>>; D],
     out_packer: LanePacker<D, W>,
     // locals
@@ -190,8 +188,6 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     last_lane: Constant<Bits<8>>,
     sign: Constant<Bits<16>>,
     one: Constant<Bits<16>>,
-    round_bias: Constant<Bits<64>>,
-    one64: Constant<Bits<64>>,
     out_shift: Constant<Bits<7>>,
 }
 
@@ -289,10 +285,8 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             out_valid: array_init::array_init(|_| Default::default()),
             out_last: array_init::array_init(|_| Default::default()),
             out_lane: array_init::array_init(|_| Default::default()),
-            out_shift_total: Default::default(),
-            out_shifter: Default::default(),
-            out_shifted: Default::default(),
-            out_saturate: Default::default(),
+            out_round: Default::default(),
+            out_pre_shift: Default::default(),
             out_lanes: array_init::array_init(|_| Default::default()),
             out_packer: Default::default(),
             take: Default::default(),
@@ -307,8 +301,6 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             last_lane: Constant::new(bits::<8>(D as u64 - 1)),
             sign: Constant::new(bits::<16>(0x8000)),
             one: Constant::new(bits::<16>(1)),
-            round_bias: Constant::new(bits::<64>(1 << 14)),
-            one64: Constant::new(bits::<64>(1)),
             out_shift: Constant::new(bits::<7>(u64::from(out_shift))),
         }
     }
@@ -347,7 +339,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             collect,
             lane,
             total,
-            out_shifted
+            out_pre_shift
         );
         for i in 0..6 {
             self.carry_v[i].clock.next = self.clock.val();
@@ -381,7 +373,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.write_last[i].clock.next = self.clock.val();
             self.write_slot[i].clock.next = self.clock.val();
         }
-        for i in 0..3 {
+        for i in 0..5 {
             self.out_valid[i].clock.next = self.clock.val();
             self.out_last[i].clock.next = self.clock.val();
             self.out_lane[i].clock.next = self.clock.val();
@@ -536,7 +528,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         if self.carry_first[5].q.val() {
             self.new_sat.next = self.carry_sat[5].q.val();
         }
-        if self.out_valid[2].q.val() & self.out_saturate.clipped.val() {
+        if self.out_valid[4].q.val() & self.out_round.clipped.val() {
             self.sticky.d.next = true;
         }
         if self.issue.val() {
@@ -627,8 +619,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         for j in 0..4 {
             self.merge_product[j].enable.next = true;
             self.merge_product[j].a.next = self.selected[j].q.val();
-            self.merge_product[j].b.next = self.beta[j].q.val();
-            self.merge_product[j].bias.next = self.round_bias.val();
+            self.merge_product[j].factor.next = self.beta[j].q.val();
         }
         self.merge_valid[0].d.next = self.engine_go.val();
         self.merge_sum[0].d.next = self.engine_sum.val();
@@ -640,37 +631,35 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.merge_last[i].d.next = self.merge_last[i - 1].q.val();
             self.merge_lane[i].d.next = self.merge_lane[i - 1].q.val();
         }
-        self.pair[0].d.next = self.merge_product[0].product.val().get_bits::<48>(15)
-            + self.merge_product[1].product.val().get_bits::<48>(15);
-        self.pair[1].d.next = self.merge_product[2].product.val().get_bits::<48>(15)
-            + self.merge_product[3].product.val().get_bits::<48>(15);
+        self.pair[0].d.next = self.merge_product[0].rescaled.val() + self.merge_product[1].rescaled.val();
+        self.pair[1].d.next = self.merge_product[2].rescaled.val() + self.merge_product[3].rescaled.val();
         self.total.d.next = self.pair[0].q.val() + self.pair[1].q.val();
         // the sum's total starts the reciprocal
         self.reciprocal.value.next = self.total.q.val().get_bits::<32>(0);
         self.reciprocal.start.next = self.merge_valid[4].q.val() & self.merge_sum[4].q.val();
-        // output: a lane's total times 1/sum plus half an LSB (two stages),
-        // shifted (a stage), saturated and written into its output lane:
+        // output: a lane's total times 1/sum (two stages), rounded and
+        // saturated (three stages), written into its output lane:
         // out = round(total * inverse / 2^(16 + msb + fv - fo))
-        self.out_shift_total.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val();
         self.out_product.enable.next = true;
         self.out_product.a.next = self.total.q.val();
         self.out_product.b.next = self.reciprocal.inverse.val();
-        self.out_product.bias.next = self.one64.val() << (self.out_shift_total.val() - 1);
+        self.out_round.clock.next = self.clock.val();
+        self.out_round.enable.next = true;
+        self.out_round.value.next = self.out_product.product.val();
+        // the shift is fixed while a query's lanes go out: from a register
+        self.out_pre_shift.d.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val() - 1;
+        self.out_round.pre_shift.next = self.out_pre_shift.q.val();
         self.out_valid[0].d.next = self.merge_valid[4].q.val() & !self.merge_sum[4].q.val();
         self.out_last[0].d.next = self.merge_last[4].q.val();
         self.out_lane[0].d.next = self.merge_lane[4].q.val();
-        for i in 1..3 {
+        for i in 1..5 {
             self.out_valid[i].d.next = self.out_valid[i - 1].q.val();
             self.out_last[i].d.next = self.out_last[i - 1].q.val();
             self.out_lane[i].d.next = self.out_lane[i - 1].q.val();
         }
-        self.out_shifter.value.next = self.out_product.product.val();
-        self.out_shifter.shift.next = self.out_shift_total.val();
-        self.out_shifted.d.next = self.out_shifter.shifted.val();
-        self.out_saturate.value.next = self.out_shifted.q.val();
         for i in 0..D {
-            if self.out_valid[2].q.val() & (self.out_lane[2].q.val() == i.to_bits()) {
-                self.out_lanes[i].d.next = self.out_saturate.saturated.val();
+            if self.out_valid[4].q.val() & (self.out_lane[4].q.val() == i.to_bits()) {
+                self.out_lanes[i].d.next = self.out_round.saturated.val();
             }
             self.out_packer.lanes[i].next = self.out_lanes[i].q.val();
         }
@@ -698,7 +687,7 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
                 }
             }
             Normalizer::Drain => {
-                if self.out_valid[2].q.val() & self.out_last[2].q.val() {
+                if self.out_valid[4].q.val() & self.out_last[4].q.val() {
                     self.normalizer.d.next = Normalizer::Hold;
                 }
             }

@@ -7,13 +7,13 @@
 //! ```text
 //!  query ─▶ q register (d lanes)
 //!  kv ────▶ [1] q_i k_i (d 16x16 products)  [2..7] adder tree (six levels)
-//!           [8, 9] * scale + half an LSB (PipelinedProduct)  [10] shift, saturate -> s
+//!           [8, 9] * scale (PipelinedProduct)  [10..12] rounded, saturated -> s (PipelinedRoundShift)
 //!           ─▶ OnlineSoftmax: [3] running max, [4..8] exp, issue ─▶ four
 //!              partial states (3 pipelined cycles each), last key ─▶
 //!              normalizer: merge the states, 1/sum, a lane a cycle (d + 25 cycles) ─▶ out
 //! ```
 //!
-//! One key per cycle; stages 1 to 10 move with the back end's
+//! One key per cycle; stages 1 to 12 move with the back end's
 //! (`online_softmax`), which stops them only when a query's last key
 //! arrives while the previous query's output is still being normalized or
 //! held by back-pressure; the next query's keys keep flowing until then.
@@ -22,7 +22,7 @@
 use crate::adder_tree::{AdderTree, ADDER_TREE_TERMS};
 use crate::exp::EXP_LATENCY;
 use crate::export::{self, ExportError};
-use crate::fixed::{PipelinedProduct, Saturate16, ShiftRight, SignExtend};
+use crate::fixed::{PipelinedProduct, PipelinedRoundShift, SignExtend};
 use crate::key_stream::{KeyStream, FRONT_STAGES};
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Status, Stream, Weights};
 pub use crate::online_softmax::normalizer_cycles;
@@ -100,16 +100,13 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     pub status_saturated: Signal<Out, Bit>,
     keys: KeyStream<W, KV>,
     query: DFF<Bits<W>>,
-    // stage 1: the products; 2..7: their sum; 8, 9: scaled; 10: the score
+    // stage 1: the products; 2..7: their sum; 8, 9: scaled; 10..12: the score
     products: [DFF<Bits<32>>; D],
     product_terms: [SignExtend<32, 40>; D],
     tree: AdderTree,
     dot: SignExtend<40, 48>,
     scale_product: PipelinedProduct,
-    score_shifter: ShiftRight,
-    score_saturate: Saturate16,
-    s: DFF<Bits<16>>,
-    sat: DFF<Bit>,
+    score_round: PipelinedRoundShift,
     softmax: OnlineSoftmax<D, W>,
     // one signal per lane, never a temporary shared by the lanes: Verilator
     // schedules each variable on its own (see hwformer_sim::verilator)
@@ -117,7 +114,6 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     zero: Constant<Bits<40>>,
     scale: Constant<Bits<16>>,
     score_shift: Constant<Bits<7>>,
-    score_bias: Constant<Bits<64>>,
 }
 
 impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
@@ -155,16 +151,12 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
             tree: Default::default(),
             dot: Default::default(),
             scale_product: Default::default(),
-            score_shifter: Default::default(),
-            score_saturate: Default::default(),
-            s: Default::default(),
-            sat: Default::default(),
+            score_round: Default::default(),
             softmax: OnlineSoftmax::new(model),
             lane_products: array_init::array_init(|_| Default::default()),
             zero: Constant::new(bits::<40>(0)),
             scale: Constant::new(bits::<16>(model.scale_raw() as u64)),
             score_shift: Constant::new(bits::<7>(u64::from(score_shift))),
-            score_bias: Constant::new(bits::<64>(1 << (score_shift - 1))),
         }
     }
 }
@@ -172,13 +164,14 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
 impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, query, s, sat);
+        dff_setup!(self, clock, query);
         for i in 0..D {
             self.products[i].clock.next = self.clock.val();
             self.products[i].d.next = self.products[i].q.val();
         }
         self.tree.clock.next = self.clock.val();
         self.scale_product.clock.next = self.clock.val();
+        self.score_round.clock.next = self.clock.val();
         self.keys.clock.next = self.clock.val();
         self.softmax.clock.next = self.clock.val();
         // the streams' handshakes; the query register holds one query
@@ -207,27 +200,22 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
         for i in D..ADDER_TREE_TERMS {
             self.tree.terms[i].next = self.zero.val();
         }
-        // stages 2 to 7: the sum; 8 and 9: times the scale, plus half an
-        // LSB of the score; 10: shifted to the score format, saturated
+        // stages 2 to 7: the sum; 8 and 9: times the scale; 10 to 12:
+        // rounded to the score format, saturated
         self.tree.enable.next = self.softmax.advance.val();
         self.dot.value.next = self.tree.sum.val();
         self.scale_product.enable.next = self.softmax.advance.val();
         self.scale_product.a.next = self.dot.extended.val();
         self.scale_product.b.next = self.scale.val();
-        self.scale_product.bias.next = self.score_bias.val();
-        self.score_shifter.value.next = self.scale_product.product.val();
-        self.score_shifter.shift.next = self.score_shift.val();
-        self.score_saturate.value.next = self.score_shifter.shifted.val();
-        if self.softmax.advance.val() {
-            self.s.d.next = self.score_saturate.saturated.val();
-            self.sat.d.next = self.score_saturate.clipped.val();
-        }
+        self.score_round.enable.next = self.softmax.advance.val();
+        self.score_round.value.next = self.scale_product.product.val();
+        self.score_round.pre_shift.next = self.score_shift.val() - 1;
         // the back end: running max, exp, accumulator, normalizer
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();
         self.softmax.score_first.next = self.keys.score_first.val();
-        self.softmax.score.next = self.s.q.val();
-        self.softmax.score_saturated.next = self.sat.q.val();
+        self.softmax.score.next = self.score_round.saturated.val();
+        self.softmax.score_saturated.next = self.score_round.clipped.val();
         self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();

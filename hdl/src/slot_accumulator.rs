@@ -6,14 +6,14 @@
 //!
 //! ```text
 //!  issue:  [state] = keep ? slot[read_slot] : 0     [v] = value
-//!  U1,U2:  state * alpha + 2^14 (PipelinedProduct)   v * p ─▶ [term] ─▶ [term]
-//!  write:  slot[write_slot] = (state * alpha + 2^14) >> 15 + term
+//!  U1,U2:  round(state * alpha / 2^15) (PipelinedRescale)   v * p ─▶ [term] ─▶ [term]
+//!  write:  slot[write_slot] = round(state * alpha / 2^15) + term
 //!          capture: held[j] = every slot as written (the query's last key)
 //! ```
 //! The parent registers `alpha` and `p` in the issue cycle and delays the
 //! write controls by [`UPDATE_STAGES`]; everything here is free-running.
 
-use crate::fixed::{PipelinedProduct, SignExtend, WideProduct};
+use crate::fixed::{PipelinedRescale, SignExtend, WideProduct};
 use hwformer_quant::integer::sdpa::SDPA_SLOTS;
 use rust_hdl::prelude::*;
 
@@ -65,14 +65,13 @@ pub struct SlotAccumulator {
     held_slot: [DFF<Bits<48>>; SLOTS],
     state: DFF<Bits<48>>,
     v: DFF<Bits<16>>,
-    rescale: PipelinedProduct,
+    rescale: PipelinedRescale,
     weighted: WideProduct<16>,
     term1: DFF<Bits<32>>,
     term2: DFF<Bits<32>>,
     term_wide: SignExtend<32, 48>,
     read: Signal<Local, Bits<48>>,
     result: Signal<Local, Bits<48>>,
-    round_bias: Constant<Bits<64>>,
 }
 
 impl Default for SlotAccumulator {
@@ -102,7 +101,6 @@ impl Default for SlotAccumulator {
             term_wide: Default::default(),
             read: Default::default(),
             result: Default::default(),
-            round_bias: Constant::new(bits::<64>(1 << 14)),
         }
     }
 }
@@ -130,15 +128,14 @@ impl Logic for SlotAccumulator {
         // U1, U2
         self.rescale.enable.next = true;
         self.rescale.a.next = self.state.q.val();
-        self.rescale.b.next = self.alpha.val();
-        self.rescale.bias.next = self.round_bias.val();
+        self.rescale.factor.next = self.alpha.val();
         self.weighted.a.next = self.v.q.val();
         self.weighted.b.next = self.p.val();
         self.term1.d.next = self.weighted.product.val().get_bits::<32>(0);
         self.term2.d.next = self.term1.q.val();
         // write
         self.term_wide.value.next = self.term2.q.val();
-        self.result.next = self.rescale.product.val().get_bits::<48>(15) + self.term_wide.extended.val();
+        self.result.next = self.rescale.rescaled.val() + self.term_wide.extended.val();
         for j in 0..4 {
             if self.write.val() & (self.write_slot.val() == j.to_bits()) {
                 self.slot[j].d.next = self.result.val();

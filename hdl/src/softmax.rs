@@ -29,7 +29,7 @@ use crate::exp::{ExpUnit, EXP_LATENCY};
 use crate::export::{self, ExportError};
 use crate::lanes::LaneSelect;
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
-use crate::reciprocal::ReciprocalUnit;
+use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
 use hwformer_quant::integer::softmax::SoftmaxModel;
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
@@ -49,19 +49,19 @@ pub const SOFTMAX_OUTPUT_STAGES: u64 = 1;
 
 /// Cycles between the first logits of consecutive rows of `n` logits in
 /// steady state when nothing stalls: one logit per cycle, and at most one
-/// row per four cycles (one reciprocal at a time: start, seed, Newton,
-/// capture). The first four rows enter without waiting.
+/// row per `RECIPROCAL_BUSY_CYCLES + 2` cycles (one reciprocal at a time:
+/// its start, busy cycles and the capture).
 pub fn row_cycles(n: u64) -> u64 {
-    n.max(4)
+    n.max(RECIPROCAL_BUSY_CYCLES + 2)
 }
 
 /// Cycles from a row's last logit handshake to its first probability's
 /// `tvalid`, when the sum and output passes are free: the row's count (1),
-/// the first read (1), `n` reads into the exp unit, the reciprocal (3) and
-/// the capture of 1/sum (1), the output pass's first read (1), its exp
-/// unit, the output register (1).
+/// the first read (1), `n` reads into the exp unit, the reciprocal (its
+/// start and busy cycles) and the capture of 1/sum (1), the output pass's
+/// first read (1), its exp unit, the output register (1).
 pub fn first_output_delay(n: u64) -> u64 {
-    n + 2 * EXP_LATENCY + 7
+    n + 2 * EXP_LATENCY + 5 + RECIPROCAL_BUSY_CYCLES
 }
 
 /// The softmax block.

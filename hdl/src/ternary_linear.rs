@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  x ─▶ [token buffer: 2 halves × d_in × 16] ── while loading: γ = max |x|
-//!        token loaded ─▶ setup (4 cycles): Reciprocal(γ · 2^15) ─▶ inv, shift   (per half)
+//!        token loaded ─▶ setup (9 cycles): Reciprocal(γ · 2^15) ─▶ inv, shift   (per half)
 //!  issue element k of group g:
 //!   [1] x_k, inv, shift, γ; signs word g·d_in + k (P × 2 bits, registered read)
 //!   [2] x_k · inv                    (one multiply, shared by the lanes)
@@ -32,18 +32,22 @@ use crate::fifo::FifoStorage;
 use crate::fixed::{RoundShift, SignExtend, WideProduct};
 use crate::lanes::LaneSelect;
 use crate::linear::EngineTiming;
-use crate::reciprocal::ReciprocalUnit;
+use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
+
+/// A token's setup: the reciprocal's start, its busy cycles, the capture
+/// of its result.
+const SETUP_CYCLES: usize = RECIPROCAL_BUSY_CYCLES as usize + 2;
+const _: () = assert!(SETUP_CYCLES == 9, "the setup's last cycle is indexed [8]");
 use crate::weight_rom::{WeightRom, ROM_ADDRESS_BITS};
 use hwformer_quant::integer::bit_linear::BitLinear;
 use rust_hdl::prelude::*;
 
 /// The ternary engine's stage counts, for its handshake graph: five issue
-/// stages, four setup cycles (start, seed, Newton, the multiplier
-/// register), five registers after the bank (the lane, its two scale
-/// products, the rounded value, `y`).
+/// stages, [`SETUP_CYCLES`] setup cycles, five registers after the bank
+/// (the lane, its two scale products, the rounded value, `y`).
 pub const TERNARY_ENGINE: EngineTiming = EngineTiming {
     issue_stages: 5,
-    setup_cycles: 4,
+    setup_cycles: SETUP_CYCLES as u64,
     output_stages: 5,
 };
 
@@ -82,10 +86,7 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     address: DFF<Bits<ROM_ADDRESS_BITS>>,
     // absmax while loading, and the setup of the token just loaded
     gamma_running: DFF<Bits<16>>,
-    setup1: DFF<Bit>,
-    setup2: DFF<Bit>,
-    setup3: DFF<Bit>,
-    setup4: DFF<Bit>,
+    setup: [DFF<Bit>; SETUP_CYCLES],
     setup_half: DFF<Bit>,
     reciprocal: ReciprocalUnit,
     // each half's token scale: γ, the reciprocal's mantissa, the code shift
@@ -226,10 +227,7 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             group: Default::default(),
             address: Default::default(),
             gamma_running: Default::default(),
-            setup1: Default::default(),
-            setup2: Default::default(),
-            setup3: Default::default(),
-            setup4: Default::default(),
+            setup: std::array::from_fn(|_| Default::default()),
             setup_half: Default::default(),
             reciprocal: ReciprocalUnit::new(model.reciprocal()),
             gamma0: Default::default(),
@@ -342,10 +340,6 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             group,
             address,
             gamma_running,
-            setup1,
-            setup2,
-            setup3,
-            setup4,
             setup_half,
             gamma0,
             gamma1,
@@ -419,8 +413,13 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         self.reciprocal.clock.next = self.clock.val();
         // load: a free half of the buffer takes d_in elements; a token's
         // last element waits while the previous token's setup runs
-        self.setup_busy.next =
-            self.setup1.q.val() | self.setup2.q.val() | self.setup3.q.val() | self.setup4.q.val();
+        self.setup_busy.next = false;
+        for i in 0..SETUP_CYCLES {
+            self.setup[i].clock.next = self.clock.val();
+            if self.setup[i].q.val() {
+                self.setup_busy.next = true;
+            }
+        }
         self.s_axis_x_tready.next = !self.held.q.val().get_bit(1)
             & !(self.setup_busy.val() & (self.loaded.q.val() == self.last_input.val()));
         self.take.next = self.s_axis_x_tvalid.val()
@@ -452,26 +451,26 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.write_half.d.next = !self.write_half.q.val();
             self.setup_half.d.next = self.write_half.q.val();
         }
-        // setup: start the reciprocal of max(γ, 1) · 2^15, keep γ; then
-        // seed, Newton; then keep the mantissa and the code shift
-        self.setup1.d.next = self.token_loaded.val();
-        self.setup2.d.next = self.setup1.q.val();
-        self.setup3.d.next = self.setup2.q.val();
-        self.setup4.d.next = self.setup3.q.val();
+        // setup: start the reciprocal of max(γ, 1) · 2^15, keep γ; wait
+        // while it is busy; then keep the mantissa and the code shift
+        self.setup[0].d.next = self.token_loaded.val();
+        for i in 1..SETUP_CYCLES {
+            self.setup[i].d.next = self.setup[i - 1].q.val();
+        }
         self.gamma_final.next = self.gamma_running.q.val();
         if self.gamma_running.q.val() == 0 {
             self.gamma_final.next = 1.into();
         }
-        self.reciprocal.start.next = self.setup1.q.val();
+        self.reciprocal.start.next = self.setup[0].q.val();
         self.reciprocal.value.next = bit_cast::<32, 16>(self.gamma_final.val()) << 15;
-        if self.setup1.q.val() {
+        if self.setup[0].q.val() {
             if self.setup_half.q.val() {
                 self.gamma1.d.next = self.gamma_final.val();
             } else {
                 self.gamma0.d.next = self.gamma_final.val();
             }
         }
-        if self.setup4.q.val() {
+        if self.setup[8].q.val() {
             if self.setup_half.q.val() {
                 self.inverse1.d.next = self.reciprocal.inverse.val();
                 self.shift1.d.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + 1;
@@ -520,10 +519,10 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         if self.token_issued.val() & !self.token_loaded.val() {
             self.held.d.next = self.held.q.val() - 1;
         }
-        if self.setup4.q.val() & !self.token_issued.val() {
+        if self.setup[8].q.val() & !self.token_issued.val() {
             self.issuable.d.next = self.issuable.q.val() + 1;
         }
-        if self.token_issued.val() & !self.setup4.q.val() {
+        if self.token_issued.val() & !self.setup[8].q.val() {
             self.issuable.d.next = self.issuable.q.val() - 1;
         }
         // the shared datapath: x · inv, · 127, rounded to the code

@@ -139,12 +139,14 @@ fn one_key_per_cycle_and_the_documented_delay() {
         assert_eq!(c, kv[0] + j as u64, "key {j}");
     }
     for (i, &c) in out.iter().enumerate() {
-        // three stages, five exp stages, the issue; the merge factors (four
-        // into a five-stage exp unit), the sum through the five-stage merge
-        // engine and one cycle to start the reciprocal, its two busy
-        // cycles, a cycle per lane, the merge engine, the output
-        // multiply (two stages) and its shift (one) for the last lane
-        let delay = 3 + 5 + 1 + (4 + 5) + (5 + 1) + 2 + 2 + 5 + 3;
+        // thirteen stages (the products, six adder-tree levels, two of the
+        // scale, three of rounding, the running max), six exp stages, the
+        // issue; the merge factors (four into a six-stage exp unit), the
+        // sum through the five-stage merge engine and one cycle to start
+        // the reciprocal, its seven busy cycles, a cycle per lane, the
+        // merge engine and the output multiply (two stages) and rounding
+        // (three) for the last lane
+        let delay = 13 + 6 + 1 + (4 + 6) + (5 + 1) + 7 + 2 + 5 + 5;
         assert_eq!(c - kv[50 * i + 49], delay, "query {i}");
         assert_eq!(output_delay(2), delay);
     }

@@ -92,26 +92,27 @@ impl Latencies {
     /// The default latencies for head dimension `d`.
     ///
     /// The streaming units take the RTL block's (`hwformer_hdl::sdpa`)
-    /// stage counts, less the channel register that follows each: score 2
-    /// (its three stages), update 4 (the five exp stages), normalize
-    /// `d + 25` (the normalizer's busy cycles: merging the four partial
+    /// stage counts, less the channel register that follows each: score 12
+    /// (its thirteen stages: the products, the adder tree, the scale, the
+    /// rounding, the running max), update 5 (the six exp stages), normalize
+    /// `d + 33` (the normalizer's busy cycles: merging the four partial
     /// states, the reciprocal, one lane a cycle through the merge engine
-    /// and the output multiply), one query every `d + 27` cycles. So from
-    /// the score unit's fire of a query's last key (the RTL's handshake of
-    /// that key) to the output's arrival is
-    /// `score + update + normalize + 3 * channel = 34 + d` cycles, the
+    /// and the output multiply and rounding), one query every `d + 35`
+    /// cycles. So from the score unit's fire of a query's last key (the
+    /// RTL's handshake of that key) to the output's arrival is
+    /// `score + update + normalize + 3 * channel = 53 + d` cycles, the
     /// RTL's `output_delay(d)`, and queries follow one another every
-    /// `max(n, d + 27)` cycles, its `query_cycles(n, d)`: at full speed
+    /// `max(n, d + 35)` cycles, its `query_cycles(n, d)`: at full speed
     /// the graph predicts every output cycle of the RTL (a test in the
     /// workspace checks this against the block's simulation).
     pub fn for_d(d: usize) -> Self {
         let d = d as Time;
         Self {
             channel: 1,
-            score: 2,
-            update: 4,
-            normalize: d + 25,
-            normalize_interval: d + 27,
+            score: 12,
+            update: 5,
+            normalize: d + 33,
+            normalize_interval: d + 35,
             row_max: 1,
             exp: 2,
             row_sum: 1,
