@@ -514,23 +514,24 @@ fn estimate_covers_the_softmax_row_and_the_exp_unit() {
         serde_json::from_slice(&out.stdout).expect("valid JSON")
     };
     let s = json(&["estimate", "--block", "softmax", "--n", "64", "--json"]);
-    // a row of 64: its last logit at 63, the first probability n + 2 x 5
-    // (two exp units) + 7 cycles later, the last 63 after that
-    assert_eq!(s["input"]["latency_cycles"], 63 + (64 + 10 + 7) + 63);
+    // a row of 64: its last logit at 63, the first probability n + 2 x 6
+    // (two exp units) + 5 + 7 (the reciprocal's busy cycles) later, the
+    // last 63 after that
+    assert_eq!(s["input"]["latency_cycles"], 63 + (64 + 12 + 12) + 63);
     assert_eq!(s["input"]["interval_cycles"], 64);
     assert_eq!(s["input"]["inference"], "row");
     assert_eq!(s["throughput"]["unit"], "rows/s");
     // every logit is written to both RAMs and read once by each pass
     assert_eq!(s["input"]["operations"]["ram_accesses"], 4 * 64);
     let e = json(&["estimate", "--block", "exp", "--n", "100", "--json"]);
-    // elements at 0 .. 99, the last one out of the 5-stage pipeline at 99 + 5
-    assert_eq!(e["input"]["latency_cycles"], 99 + 5);
+    // elements at 0 .. 99, the last one out of the 6-stage pipeline at 99 + 6
+    assert_eq!(e["input"]["latency_cycles"], 99 + 6);
     assert_eq!(e["input"]["operations"]["table_reads"], 2 * 100);
     let refused = hwformer(&["estimate", "--block", "exp", "--cycles-from", "dataflow"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("closed form"));
     // the exported blocks on Verilator take the closed forms' cycles, rows
-    // shorter than the four-cycle minimum too
+    // shorter than the nine-cycle minimum too
     // (sdpa d = 4, short queries: the normalizer paces them)
     for (block, n) in [("softmax", "64"), ("softmax", "2"), ("exp", "100"), ("sdpa", "5")] {
         let args = |from| {

@@ -273,7 +273,7 @@ impl Logic for RoundShift {
 /// The first stage of a 48 x 16 multiply: `a[47:24] * b` (signed) and
 /// `a[23:0] * b` (unsigned), each one DSP48 (at most 25 x 17 bits) with
 /// its output register, moving when enabled.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct PartialProducts {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -291,23 +291,6 @@ pub struct PartialProducts {
     low_product: WideProduct<25>,
     high_reg: DFF<Bits<40>>,
     low_reg: DFF<Bits<40>>,
-}
-
-impl Default for PartialProducts {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            enable: Default::default(),
-            a: Default::default(),
-            b: Default::default(),
-            high: Default::default(),
-            low: Default::default(),
-            high_product: Default::default(),
-            low_product: Default::default(),
-            high_reg: Default::default(),
-            low_reg: Default::default(),
-        }
-    }
 }
 
 impl Logic for PartialProducts {
@@ -335,7 +318,7 @@ impl Logic for PartialProducts {
 /// ```
 /// The low 24 bits of `low` are the product's own, so the sum is one
 /// 40-bit adder, not a 64-bit one.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct PipelinedProduct {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -351,22 +334,6 @@ pub struct PipelinedProduct {
     upper: DFF<Bits<40>>,
     lower: DFF<Bits<24>>,
     upper_wide: SignExtend<40, 64>,
-}
-
-impl Default for PipelinedProduct {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            enable: Default::default(),
-            a: Default::default(),
-            b: Default::default(),
-            product: Default::default(),
-            partial: Default::default(),
-            upper: Default::default(),
-            lower: Default::default(),
-            upper_wide: Default::default(),
-        }
-    }
 }
 
 impl Logic for PipelinedProduct {
@@ -396,7 +363,7 @@ impl Logic for PipelinedProduct {
 ///  rescaled = { high + x[24:9], x[8:0] }  (= (a f + 2^14) >> 15)
 /// ```
 /// two short adders (26 and 40 bits) instead of one 64-bit sum.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct PipelinedRescale {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -411,21 +378,6 @@ pub struct PipelinedRescale {
     partial: PartialProducts,
     rounded_low: Signal<Local, Bits<26>>,
     result: DFF<Bits<48>>,
-}
-
-impl Default for PipelinedRescale {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            enable: Default::default(),
-            a: Default::default(),
-            factor: Default::default(),
-            rescaled: Default::default(),
-            partial: Default::default(),
-            rounded_low: Default::default(),
-            result: Default::default(),
-        }
-    }
 }
 
 impl Logic for PipelinedRescale {
@@ -460,7 +412,7 @@ impl Logic for PipelinedRescale {
 ///  [2] q = clamp(that, -2^17, 2^17 - 1)
 ///  [3] y = saturate16((q + 1) >>> 1)                   (a 19-bit adder)
 /// ```
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct PipelinedRoundShift {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -477,7 +429,7 @@ pub struct PipelinedRoundShift {
     shifter: ShiftRight,
     shifted: DFF<Bits<64>>,
     clamp: Saturate<18>,
-    q: DFF<Bits<18>>,
+    clamped: DFF<Bits<18>>,
     q_wide: SignExtend<18, 19>,
     halved: Signal<Local, Bits<19>>,
     halved_wide: SignExtend<18, 64>,
@@ -486,45 +438,22 @@ pub struct PipelinedRoundShift {
     y_clipped: DFF<Bit>,
 }
 
-impl Default for PipelinedRoundShift {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            enable: Default::default(),
-            value: Default::default(),
-            pre_shift: Default::default(),
-            saturated: Default::default(),
-            clipped: Default::default(),
-            shifter: Default::default(),
-            shifted: Default::default(),
-            clamp: Default::default(),
-            q: Default::default(),
-            q_wide: Default::default(),
-            halved: Default::default(),
-            halved_wide: Default::default(),
-            saturate: Default::default(),
-            y: Default::default(),
-            y_clipped: Default::default(),
-        }
-    }
-}
-
 impl Logic for PipelinedRoundShift {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, shifted, q, y, y_clipped);
+        dff_setup!(self, clock, shifted, clamped, y, y_clipped);
         self.shifter.value.next = self.value.val();
         self.shifter.shift.next = self.pre_shift.val();
         self.clamp.value.next = self.shifted.q.val();
         // (q + 1) >>> 1 in 19 bits (no overflow); its bits 18:1 are the
         // 18-bit result
-        self.q_wide.value.next = self.q.q.val();
+        self.q_wide.value.next = self.clamped.q.val();
         self.halved.next = self.q_wide.extended.val() + 1;
         self.halved_wide.value.next = self.halved.val().get_bits::<18>(1);
         self.saturate.value.next = self.halved_wide.extended.val();
         if self.enable.val() {
             self.shifted.d.next = self.shifter.shifted.val();
-            self.q.d.next = self.clamp.saturated.val();
+            self.clamped.d.next = self.clamp.saturated.val();
             self.y.d.next = self.saturate.saturated.val();
             self.y_clipped.d.next = self.saturate.clipped.val();
         }

@@ -30,23 +30,26 @@ use std::collections::BTreeMap;
 
 /// Cycles per token of one ternary engine in steady state, tokens back to
 /// back and nothing stalling, `G = d_out / P` groups and `S` setup
-/// cycles: the int16 engine's `W = max(d_in G, d_out)`, or more when the
-/// token's setup cannot hide: a pair of tokens shares one setup's wait
-/// (the buffer's two halves), and the shared reciprocal takes a token
-/// at most every `S + 1` cycles.
+/// cycles: the int16 engine's `W = max(R, d_out)` with `R = d_in G`
+/// buffer reads, or more when the token's setup cannot hide: a buffer
+/// half is free again after its token's `R` reads, so two tokens take at
+/// least `R + d_in + S` cycles (the reads, the next load, its setup), and
+/// the shared reciprocal takes a token at most every `S + 1` cycles.
 ///
 /// ```text
-///   T = max( W,  (W + d_in + S) / 2,  S + 1 )      S = 4
+///   T = max( W,  (R + d_in + S) / 2,  S + 1 )      S = 9
 /// ```
 /// Against the handshake graph over d_in 1 to 17, d_out 1 to 64 and every
-/// lane count: exact for every d_in >= S; for d_in < S an upper bound
-/// (exact in all but one shape there: d_in 3, d_out 4, 4 lanes runs at 5,
-/// not 5.5). Test `ternary_cycles_per_token_are_the_graphs`.
+/// lane count: exact for every d_in >= S; for d_in < S an upper bound.
+/// Test `ternary_cycles_per_token_are_the_graphs`. (With the 4-cycle
+/// reciprocal of before 2026-12-07 the formula had `W` for `R`, which was
+/// exact there and overestimates with `S = 9`.)
 pub fn engine_token_cycles(d_in: u64, d_out: u64, lanes: u64) -> f64 {
     let setup = TERNARY_ENGINE.setup_cycles;
-    let w = (d_in * (d_out / lanes)).max(d_out);
+    let reads = d_in * (d_out / lanes);
+    let w = reads.max(d_out);
     (w as f64)
-        .max((w + d_in + setup) as f64 / 2.0)
+        .max((reads + d_in + setup) as f64 / 2.0)
         .max((setup + 1) as f64)
 }
 

@@ -180,7 +180,19 @@ pub struct SdpaStats {
 /// Streaming SDPA (default formats) against f64 attention with the
 /// applied scale, on standard normal q, k, v.
 pub fn sdpa_errors(d: usize, keys: usize, queries: usize, seed: u64) -> Result<SdpaStats> {
-    let model = StreamingSdpa::new(SdpaConfig::with_d(d, keys))?;
+    sdpa_errors_with_slots(d, keys, queries, seed, crate::integer::sdpa::SDPA_SLOTS)
+}
+
+/// [`sdpa_errors`] for a model with `slots` partial states (1: the
+/// one-state recurrence, for comparison with the hardware's).
+pub fn sdpa_errors_with_slots(
+    d: usize,
+    keys: usize,
+    queries: usize,
+    seed: u64,
+    slots: usize,
+) -> Result<SdpaStats> {
+    let model = StreamingSdpa::with_slots(SdpaConfig::with_d(d, keys), slots)?;
     let c = *model.config();
     let mut rng = seeded(seed);
     let mut matrix = |rows: usize, format: QFormat| -> Result<Vec<Vec<i64>>> {
@@ -621,7 +633,31 @@ impl AccuracyReport {
             Some(a.bound),
             cond.clone(),
         );
-        add("streaming SDPA", "relative L2 error", a.relative_l2, None, cond);
+        add(
+            "streaming SDPA",
+            "relative L2 error",
+            a.relative_l2,
+            None,
+            cond.clone(),
+        );
+        // the same inputs through the one-state recurrence: the hardware's
+        // four partial states must not be worse
+        let one = sdpa_errors_with_slots(d, n, queries, seed, 1)?;
+        let cond = format!("{cond}; one partial state instead of the hardware's four");
+        add(
+            "streaming SDPA, one state",
+            "max abs error",
+            one.max_abs,
+            Some(one.bound),
+            cond.clone(),
+        );
+        add(
+            "streaming SDPA, one state",
+            "relative L2 error",
+            one.relative_l2,
+            None,
+            cond,
+        );
         let f = ffn_errors(FfnKind::Int16, 64, 256, Activation::Gelu, 64, seed)?;
         add(
             "FFN int16",

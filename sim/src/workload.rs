@@ -294,11 +294,12 @@ impl Workload {
             }
             reference.extend(float);
         }
-        // the closed form holds for rows of one length n >= 4: logits back
-        // to back, each row's probabilities first_output_delay after its last
+        // the closed form holds for rows of one length no shorter than the
+        // reciprocal's turn (row_cycles(n) = n): logits back to back, each
+        // row's probabilities first_output_delay after its last
         let mut cycles = Vec::new();
         let n = rows.first().map_or(0, |r| r.len() as u64);
-        if n >= 4 && rows.iter().all(|r| r.len() as u64 == n) {
+        if n >= 1 && row_cycles(n) == n && rows.iter().all(|r| r.len() as u64 == n) {
             for r in 0..rows.len() as u64 {
                 let last_logit = (r + 1) * row_cycles(n) - 1;
                 cycles.extend((0..n).map(|i| last_logit + first_output_delay(n) + i));

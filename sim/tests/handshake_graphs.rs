@@ -170,7 +170,9 @@ fn a_graph_with_one_stage_more_is_caught() {
     };
     let exp = record("stage", "exp", 0, size(8), GAPS);
     let mut g = exp.graph();
-    g.timing = BlockTiming::Exp { stages: 6 };
+    g.timing = BlockTiming::Exp {
+        stages: hwformer_hdl::exp::EXP_LATENCY as u32 + 1,
+    };
     exp.mismatch(&g);
 
     let sdpa = record("stage", "sdpa", 2, size(3), GAPS);
@@ -259,11 +261,11 @@ fn a_pipeline_modelled_as_elastic_instead_of_lock_step_is_caught() {
     };
     // softmax's passes leave bubbles only between rows, and a slow sink
     // keeps the output pass full: only some patterns show the difference
-    // (2 of 20 seeds at ready 0.3 for these rows; one of them here)
+    // (12 of 30 seeds at ready 0.3 for these rows; one of them here)
     let slow = Pacing {
         valid_probability: 0.5,
         ready_probability: 0.3,
-        seed: 3,
+        seed: 7,
     };
     for (block, d, n, pacing) in [
         ("exp", 0, 10, STALLS),
