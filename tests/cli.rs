@@ -515,9 +515,9 @@ fn estimate_covers_the_softmax_row_and_the_exp_unit() {
     };
     let s = json(&["estimate", "--block", "softmax", "--n", "64", "--json"]);
     // a row of 64: its last logit at 63, the first probability n + 2 x 6
-    // (two exp units) + 5 + 7 (the reciprocal's busy cycles) later, the
-    // last 63 after that
-    assert_eq!(s["input"]["latency_cycles"], 63 + (64 + 12 + 12) + 63);
+    // (two exp units) + 4 + 7 (the reciprocal's busy cycles) + 4 (the
+    // output stages) later, the last 63 after that
+    assert_eq!(s["input"]["latency_cycles"], 63 + (64 + 12 + 15) + 63);
     assert_eq!(s["input"]["interval_cycles"], 64);
     assert_eq!(s["input"]["inference"], "row");
     assert_eq!(s["throughput"]["unit"], "rows/s");

@@ -44,8 +44,10 @@ pub const SOFTMAX_SLOTS: usize = 8;
 /// Logits the block holds at once (the ring buffer).
 pub const SOFTMAX_BUFFER: usize = 1024;
 
-/// Register stages after the output pass's exp unit (the output register).
-pub const SOFTMAX_OUTPUT_STAGES: u64 = 1;
+/// Register stages after the output pass's exp unit: e, 1/S and the shift;
+/// the product and the rounding bias; the biased product; the output
+/// register.
+pub const SOFTMAX_OUTPUT_STAGES: u64 = 4;
 
 /// Cycles between the first logits of consecutive rows of `n` logits in
 /// steady state when nothing stalls: one logit per cycle, and at most one
@@ -59,9 +61,9 @@ pub fn row_cycles(n: u64) -> u64 {
 /// `tvalid`, when the sum and output passes are free: the row's count (1),
 /// the first read (1), `n` reads into the exp unit, the reciprocal (its
 /// start and busy cycles) and the capture of 1/sum (1), the output pass's
-/// first read (1), its exp unit, the output register (1).
+/// first read (1), its exp unit, the output stages.
 pub fn first_output_delay(n: u64) -> u64 {
-    n + 2 * EXP_LATENCY + 5 + RECIPROCAL_BUSY_CYCLES
+    n + 2 * EXP_LATENCY + 4 + RECIPROCAL_BUSY_CYCLES + SOFTMAX_OUTPUT_STAGES
 }
 
 /// The softmax block.
@@ -124,6 +126,23 @@ pub struct SoftmaxUnit {
     out_data: DFF<Bits<16>>,
     out_valid: DFF<Bit>,
     out_last: DFF<Bit>,
+    // the output stages before out_*: [a] e, 1/S and the shift of its row;
+    // [b] the product and the rounding bias; [c] the biased product
+    a_valid: DFF<Bit>,
+    a_last: DFF<Bit>,
+    a_e: DFF<Bits<16>>,
+    a_inverse: DFF<Bits<16>>,
+    a_shift: DFF<Bits<5>>,
+    b_valid: DFF<Bit>,
+    b_last: DFF<Bit>,
+    b_product: DFF<Bits<32>>,
+    b_shift: DFF<Bits<5>>,
+    b_bias: DFF<Bits<34>>,
+    c_valid: DFF<Bit>,
+    c_last: DFF<Bit>,
+    c_biased: DFF<Bits<34>>,
+    c_shift: DFF<Bits<5>>,
+    out_advance: Signal<Local, Bit>,
     logit_key: Signal<Local, Bits<16>>,
     new_max: Signal<Local, Bits<16>>,
     ingest_slot: Signal<Local, Bits<3>>,
@@ -142,24 +161,31 @@ pub struct SoftmaxUnit {
     out_slot_next: Signal<Local, Bits<3>>,
     sum_length: Signal<Local, Bits<9>>,
     sum_max: Signal<Local, Bits<16>>,
+    sum_next_max: Signal<Local, Bits<16>>,
+    // the max of the row the sum pass reads, registered when the pass
+    // turns to it (the row is complete by then)
+    sum_row_max: DFF<Bits<16>>,
     out_length: Signal<Local, Bits<9>>,
     out_max: Signal<Local, Bits<16>>,
+    out_next_max: Signal<Local, Bits<16>>,
+    // the max of the row the output pass reads, registered as for the sum
+    out_row_max: DFF<Bits<16>>,
     emit_inverse: Signal<Local, Bits<16>>,
     emit_msb: Signal<Local, Bits<5>>,
     // the emitting row's scale, through balanced multiplexers (a chain of
     // eight `if`s was the critical path, in front of the product)
     emit_inverse_select: LaneSelect<8, 16>,
     emit_msb_select: LaneSelect<8, 5>,
-    sum_gap: Signal<Local, Bits<16>>,
-    out_gap: Signal<Local, Bits<16>>,
+    // x - max in 17 bits (order-preserving keys): one subtraction; below
+    // -2^15 the exp input saturates (its bits 16:15 are 10)
+    sum_diff: Signal<Local, Bits<17>>,
+    out_diff: Signal<Local, Bits<17>>,
     sum_next: Signal<Local, Bits<9>>,
     out_next: Signal<Local, Bits<9>>,
     sum_take: Signal<Local, Bit>,
     out_take: Signal<Local, Bit>,
     accumulate: Signal<Local, Bit>,
     new_sum: Signal<Local, Bits<32>>,
-    scaled: Signal<Local, Bits<34>>,
-    shift: Signal<Local, Bits<5>>,
     rounded: Signal<Local, Bits<34>>,
     emit: Signal<Local, Bit>,
     one: Constant<Bits<34>>,
@@ -216,6 +242,21 @@ impl SoftmaxUnit {
             out_data: Default::default(),
             out_valid: Default::default(),
             out_last: Default::default(),
+            a_valid: Default::default(),
+            a_last: Default::default(),
+            a_e: Default::default(),
+            a_inverse: Default::default(),
+            a_shift: Default::default(),
+            b_valid: Default::default(),
+            b_last: Default::default(),
+            b_product: Default::default(),
+            b_shift: Default::default(),
+            b_bias: Default::default(),
+            c_valid: Default::default(),
+            c_last: Default::default(),
+            c_biased: Default::default(),
+            c_shift: Default::default(),
+            out_advance: Default::default(),
             logit_key: Default::default(),
             new_max: Default::default(),
             ingest_slot: Default::default(),
@@ -234,22 +275,24 @@ impl SoftmaxUnit {
             out_slot_next: Default::default(),
             sum_length: Default::default(),
             sum_max: Default::default(),
+            sum_next_max: Default::default(),
+            sum_row_max: Default::default(),
             out_length: Default::default(),
             out_max: Default::default(),
+            out_next_max: Default::default(),
+            out_row_max: Default::default(),
             emit_inverse: Default::default(),
             emit_msb: Default::default(),
             emit_inverse_select: Default::default(),
             emit_msb_select: Default::default(),
-            sum_gap: Default::default(),
-            out_gap: Default::default(),
+            sum_diff: Default::default(),
+            out_diff: Default::default(),
             sum_next: Default::default(),
             out_next: Default::default(),
             sum_take: Default::default(),
             out_take: Default::default(),
             accumulate: Default::default(),
             new_sum: Default::default(),
-            scaled: Default::default(),
-            shift: Default::default(),
             rounded: Default::default(),
             emit: Default::default(),
             one: Constant::new(bits::<34>(1)),
@@ -287,7 +330,23 @@ impl Logic for SoftmaxUnit {
             out_valid_read,
             out_data,
             out_valid,
-            out_last
+            out_last,
+            sum_row_max,
+            out_row_max,
+            a_valid,
+            a_last,
+            a_e,
+            a_inverse,
+            a_shift,
+            b_valid,
+            b_last,
+            b_product,
+            b_shift,
+            b_bias,
+            c_valid,
+            c_last,
+            c_biased,
+            c_shift
         );
         for i in 0..8 {
             self.start[i].clock.next = self.clock.val();
@@ -326,8 +385,10 @@ impl Logic for SoftmaxUnit {
         self.emit_length.next = 0.into();
         self.sum_length.next = 0.into();
         self.sum_max.next = 0.into();
+        self.sum_next_max.next = 0.into();
         self.out_length.next = 0.into();
         self.out_max.next = 0.into();
+        self.out_next_max.next = 0.into();
         for i in 0..8 {
             if self.sum_slot.val() == i.to_bits() {
                 self.sum_start.next = self.start[i].q.val();
@@ -336,6 +397,7 @@ impl Logic for SoftmaxUnit {
             }
             if self.sum_slot_next.val() == i.to_bits() {
                 self.sum_next_start.next = self.start[i].q.val();
+                self.sum_next_max.next = self.max[i].q.val();
             }
             if self.out_slot.val() == i.to_bits() {
                 self.out_start.next = self.start[i].q.val();
@@ -344,6 +406,7 @@ impl Logic for SoftmaxUnit {
             }
             if self.out_slot_next.val() == i.to_bits() {
                 self.out_next_start.next = self.start[i].q.val();
+                self.out_next_max.next = self.max[i].q.val();
             }
             if self.emit_slot.val() == i.to_bits() {
                 self.emit_length.next = self.length[i].q.val();
@@ -398,9 +461,10 @@ impl Logic for SoftmaxUnit {
         // sum pass: reads slot `summed`, feeds exp_sum
         self.sum_next.next = self.sum_ptr.q.val() + 1;
         self.sum_ram.read_address.next = self.sum_start.val() + bit_cast::<10, 9>(self.sum_ptr.q.val());
-        self.sum_gap.next = self.sum_max.val() - (self.sum_ram.read_data.val() ^ self.sign.val());
-        self.exp_sum.s_axis_x_tdata.next = 0 - self.sum_gap.val();
-        if self.sum_gap.val() >= self.sign.val() {
+        self.sum_diff.next = bit_cast::<17, 16>(self.sum_ram.read_data.val() ^ self.sign.val())
+            - bit_cast::<17, 16>(self.sum_row_max.q.val());
+        self.exp_sum.s_axis_x_tdata.next = self.sum_diff.val().get_bits::<16>(0);
+        if self.sum_diff.val().get_bit(16) & !self.sum_diff.val().get_bit(15) {
             self.exp_sum.s_axis_x_tdata.next = self.sign.val();
         }
         self.exp_sum.s_axis_x_tvalid.next = self.sum_valid.q.val();
@@ -414,6 +478,7 @@ impl Logic for SoftmaxUnit {
                 self.sum_ptr.d.next = 0.into();
                 self.sum_ram.read_address.next = self.sum_next_start.val();
                 self.sum_valid.d.next = self.ingested.q.val() != self.summed_next.val();
+                self.sum_row_max.d.next = self.sum_next_max.val();
             } else {
                 self.sum_ptr.d.next = self.sum_next.val();
                 self.sum_ram.read_address.next =
@@ -422,6 +487,7 @@ impl Logic for SoftmaxUnit {
         } else if !self.sum_valid.q.val() & (self.ingested.q.val() != self.summed.q.val()) {
             // element 0 of a complete row is being read
             self.sum_valid.d.next = true;
+            self.sum_row_max.d.next = self.sum_max.val();
         }
 
         // accumulator: a row's last weight waits while the reciprocal of
@@ -458,9 +524,10 @@ impl Logic for SoftmaxUnit {
         // output pass: reads slot `output_read`, feeds exp_out
         self.out_next.next = self.out_ptr.q.val() + 1;
         self.out_ram.read_address.next = self.out_start.val() + bit_cast::<10, 9>(self.out_ptr.q.val());
-        self.out_gap.next = self.out_max.val() - (self.out_ram.read_data.val() ^ self.sign.val());
-        self.exp_out.s_axis_x_tdata.next = 0 - self.out_gap.val();
-        if self.out_gap.val() >= self.sign.val() {
+        self.out_diff.next = bit_cast::<17, 16>(self.out_ram.read_data.val() ^ self.sign.val())
+            - bit_cast::<17, 16>(self.out_row_max.q.val());
+        self.exp_out.s_axis_x_tdata.next = self.out_diff.val().get_bits::<16>(0);
+        if self.out_diff.val().get_bit(16) & !self.out_diff.val().get_bit(15) {
             self.exp_out.s_axis_x_tdata.next = self.sign.val();
         }
         self.exp_out.s_axis_x_tvalid.next = self.out_valid_read.q.val();
@@ -473,6 +540,7 @@ impl Logic for SoftmaxUnit {
                 self.out_ptr.d.next = 0.into();
                 self.out_ram.read_address.next = self.out_next_start.val();
                 self.out_valid_read.d.next = self.normalized.q.val() != self.output_read_next.val();
+                self.out_row_max.d.next = self.out_next_max.val();
             } else {
                 self.out_ptr.d.next = self.out_next.val();
                 self.out_ram.read_address.next =
@@ -480,20 +548,35 @@ impl Logic for SoftmaxUnit {
             }
         } else if !self.out_valid_read.q.val() & (self.normalized.q.val() != self.output_read.q.val()) {
             self.out_valid_read.d.next = true;
+            self.out_row_max.d.next = self.out_max.val();
         }
 
-        // probability: e * (1/S) rounded, shifted by msb - 8, saturated;
-        // the exp output's row is the oldest one not yet released
-        self.shift.next = self.emit_msb.val() - 8;
-        self.scaled.next = bit_cast::<34, 32>(
-            self.exp_out.m_axis_exp_tdata.val().get_bits::<16>(0) * self.emit_inverse.val(),
-        ) + (self.one.val() << (self.shift.val() - 1));
-        self.rounded.next = self.scaled.val() >> self.shift.val();
-        self.exp_out.m_axis_exp_tready.next = !self.out_valid.q.val() | self.m_axis_probs_tready.val();
-        self.emit.next = self.exp_out.m_axis_exp_tvalid.val() & self.exp_out.m_axis_exp_tready.val();
-        if !self.out_valid.q.val() | self.m_axis_probs_tready.val() {
-            self.out_valid.d.next = self.emit.val();
-            self.out_last.d.next = self.exp_out.m_axis_exp_tlast.val();
+        // probability: e * (1/S) rounded, shifted by msb - 8, saturated,
+        // through four lock-step stages (the exp output's row is the
+        // oldest one not yet released): [a] e, 1/S, the shift; [b] the
+        // product, the bias 2^(shift - 1); [c] the biased product; [out]
+        // shifted, saturated
+        self.out_advance.next = !self.out_valid.q.val() | self.m_axis_probs_tready.val();
+        self.exp_out.m_axis_exp_tready.next = self.out_advance.val();
+        self.emit.next = self.exp_out.m_axis_exp_tvalid.val() & self.out_advance.val();
+        self.rounded.next = self.c_biased.q.val() >> self.c_shift.q.val();
+        if self.out_advance.val() {
+            self.a_valid.d.next = self.emit.val();
+            self.a_last.d.next = self.exp_out.m_axis_exp_tlast.val();
+            self.a_e.d.next = self.exp_out.m_axis_exp_tdata.val().get_bits::<16>(0);
+            self.a_inverse.d.next = self.emit_inverse.val();
+            self.a_shift.d.next = self.emit_msb.val() - 8;
+            self.b_valid.d.next = self.a_valid.q.val();
+            self.b_last.d.next = self.a_last.q.val();
+            self.b_product.d.next = self.a_e.q.val() * self.a_inverse.q.val();
+            self.b_shift.d.next = self.a_shift.q.val();
+            self.b_bias.d.next = self.one.val() << (self.a_shift.q.val() - 1);
+            self.c_valid.d.next = self.b_valid.q.val();
+            self.c_last.d.next = self.b_last.q.val();
+            self.c_biased.d.next = bit_cast::<34, 32>(self.b_product.q.val()) + self.b_bias.q.val();
+            self.c_shift.d.next = self.b_shift.q.val();
+            self.out_valid.d.next = self.c_valid.q.val();
+            self.out_last.d.next = self.c_last.q.val();
             self.out_data.d.next = bit_cast::<16, 34>(self.rounded.val());
             if self.rounded.val() > 0xffff {
                 self.out_data.d.next = 0xffff.into();
