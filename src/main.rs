@@ -354,6 +354,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     println!("| block | module | latency | LUT | FF | CARRY4 | DSP48E1 | RAMB18 | RAMB36 | LUT levels | Fmax estimate |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut sdpa_fmax = None;
+    let mut slowest = Vec::new();
     for (block, d) in [(BlockArg::Exp, 0), (BlockArg::Softmax, 0), (BlockArg::Sdpa, 8)] {
         let manifest = export_block(block, d, &rtl)?;
         eprintln!("synthesizing {} with yosys ...", manifest.module);
@@ -377,11 +378,18 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         if manifest.block == "sdpa" {
             sdpa_fmax = Some(s.logic_depth.fmax_mhz);
         }
+        if let Some(path) = s.logic_depth.slowest_paths.first() {
+            slowest.push(format!("{}: {:.2} ns, {}", manifest.block, path.ns, path.nets.join(" -> ")));
+        }
     }
     println!(
         "\nFmax estimates: {} (an estimate from the netlist, not a timing analysis)",
         Family::Xc7.delays().name
     );
+    println!("slowest register-to-register paths (where the clock is set):");
+    for line in &slowest {
+        println!("  {line}");
+    }
     println!("\nVerilog and manifests: {}", rtl.display());
     println!(
         "\n-- 5. the exported sdpa (d=16) under Verilator: every beat against the integer model \
