@@ -379,7 +379,12 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
             sdpa_fmax = Some(s.logic_depth.fmax_mhz);
         }
         if let Some(path) = s.logic_depth.slowest_paths.first() {
-            slowest.push(format!("{}: {:.2} ns, {}", manifest.block, path.ns, path.nets.join(" -> ")));
+            slowest.push(format!(
+                "{}: {:.2} ns, {}",
+                manifest.block,
+                path.ns,
+                path.nets.join(" -> ")
+            ));
         }
     }
     println!(
