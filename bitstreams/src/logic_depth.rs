@@ -693,6 +693,42 @@ mod tests {
     }
 
     #[test]
+    fn the_slowest_paths_are_listed_once_per_endpoint_slowest_first() {
+        // r1 -> LUT -> LUT -> r2 (2 bits, the same register `slow`),
+        // r1 -> LUT -> r3 (`quick`); named nets
+        let d = DelayModel::XC7_SPEED_1;
+        let netlist = r#"{"modules": {"t": {"ports": {},
+          "netnames": {"start": {"bits": [2]}, "middle": {"bits": [3]}, "slow_d": {"bits": [4, 5]},
+                       "quick_d": {"bits": [6]}},
+          "cells": {
+          "r1": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                 "connections": {"C": [1], "D": [7], "Q": [2]}},
+          "l1": {"type": "LUT1", "port_directions": {"I0": "input", "O": "output"},
+                 "connections": {"I0": [2], "O": [3]}},
+          "l2": {"type": "LUT1", "port_directions": {"I0": "input", "O": "output"},
+                 "connections": {"I0": [3], "O": [4]}},
+          "l3": {"type": "LUT1", "port_directions": {"I0": "input", "O": "output"},
+                 "connections": {"I0": [3], "O": [5]}},
+          "l4": {"type": "LUT1", "port_directions": {"I0": "input", "O": "output"},
+                 "connections": {"I0": [2], "O": [6]}},
+          "r2a": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                  "connections": {"C": [1], "D": [4], "Q": [7]}},
+          "r2b": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                  "connections": {"C": [1], "D": [5], "Q": [8]}},
+          "r3": {"type": "FDRE", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                 "connections": {"C": [1], "D": [6], "Q": [9]}}}}}}"#;
+        let r = estimate(netlist, "t", &d).unwrap();
+        let two = d.clock_to_out + 2.0 * d.lut_and_net + d.setup;
+        let one = d.clock_to_out + d.lut_and_net + d.setup;
+        assert_eq!(r.slowest_paths.len(), 2, "{r:?}");
+        assert!((r.slowest_paths[0].ns - two).abs() < 1e-12);
+        assert_eq!(r.slowest_paths[0].nets, ["start", "middle", "slow_d[0]"]);
+        assert!((r.slowest_paths[1].ns - one).abs() < 1e-12);
+        assert_eq!(r.slowest_paths[1].nets, ["start", "quick_d"]);
+        assert_eq!(r.critical_path, r.slowest_paths[0].nets);
+    }
+
+    #[test]
     fn loops_and_junk_are_errors() {
         let looped = NETLIST.replace(r#""I0": [20], "O": [21]"#, r#""I0": [22], "O": [22]"#);
         assert!(estimate(&looped, "t", &DelayModel::XC7_SPEED_1)
