@@ -402,11 +402,11 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
     // sinks: sampled inputs and output ports
     let mut worst = (0.0f64, 0u32);
     let mut end = None;
-    let mut ends: Vec<(f64, u64)> = Vec::new();
+    let mut ends: Vec<(f64, u64, &str)> = Vec::new();
     for node in &nodes {
         for &(b, setup) in &node.sinks {
             let (t, l) = arrival_of(b, &arrival);
-            ends.push((t + setup, b));
+            ends.push((t + setup, b, node.name));
             if t + setup > worst.0 {
                 worst = (t + setup, l);
                 end = Some(b);
@@ -417,7 +417,7 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
         for port in ports.values().filter(|p| p["direction"] == "output") {
             for b in bits(&port["bits"]) {
                 let (t, l) = arrival_of(b, &arrival);
-                ends.push((t, b));
+                ends.push((t, b, "an output port"));
                 if t > worst.0 {
                     worst = (t, l);
                     end = Some(b);
@@ -442,14 +442,21 @@ pub fn estimate(netlist: &str, top: &str, delays: &DelayModel) -> Result<LogicDe
     ends.sort_by(|x, y| y.0.total_cmp(&x.0));
     let mut slowest_paths = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for &(t, b) in &ends {
+    for &(t, b, cell) in &ends {
         if slowest_paths.len() == SLOWEST_PATHS || t <= 0.0 {
             break;
         }
-        // the endpoint: the last named net on the path, without its index
-        let nets = names.along(&path_to(b));
-        let Some(last) = nets.last() else { continue };
-        if seen.insert(stem(last).to_string()) {
+        // the endpoint: the last named net on the path, without its index;
+        // paths through no named net count as one endpoint, named by the
+        // first cell one ends in (yosys' own names)
+        let mut nets = names.along(&path_to(b));
+        let key = nets
+            .last()
+            .map_or("(unnamed)".to_string(), |n| stem(n).to_string());
+        if nets.is_empty() {
+            nets.push(format!("(no named net) into cell {cell}"));
+        }
+        if seen.insert(key) {
             slowest_paths.push(TimedPath { ns: t, nets });
         }
     }
@@ -720,11 +727,14 @@ mod tests {
         let r = estimate(netlist, "t", &d).unwrap();
         let two = d.clock_to_out + 2.0 * d.lut_and_net + d.setup;
         let one = d.clock_to_out + d.lut_and_net + d.setup;
-        assert_eq!(r.slowest_paths.len(), 2, "{r:?}");
+        // and r2a's output straight back into r1, through no named net
+        assert_eq!(r.slowest_paths.len(), 3, "{r:?}");
         assert!((r.slowest_paths[0].ns - two).abs() < 1e-12);
         assert_eq!(r.slowest_paths[0].nets, ["start", "middle", "slow_d[0]"]);
         assert!((r.slowest_paths[1].ns - one).abs() < 1e-12);
         assert_eq!(r.slowest_paths[1].nets, ["start", "quick_d"]);
+        assert!((r.slowest_paths[2].ns - (d.clock_to_out + d.setup)).abs() < 1e-12);
+        assert_eq!(r.slowest_paths[2].nets, ["(no named net) into cell r1"]);
         assert_eq!(r.critical_path, r.slowest_paths[0].nets);
     }
 

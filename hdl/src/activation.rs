@@ -1,10 +1,12 @@
 //! The activation after a linear layer's rounding: none, ReLU, or GELU by
 //! quant's correction table (`hwformer_quant::tables::Gelu`), on signed
-//! 16-bit values. Combinational.
+//! 16-bit values. One register stage inside (moving when `enable` is
+//! high), so `out` is the activation of the `value` taken at the last
+//! enabled edge; the user registers `out` as its next stage.
 //!
 //! ```text
-//!  GELU:  |y| >> (F - 6) ──▶ index (>= 256: 0) ──▶ CORRECTION ROM (signed, in Q.F)
-//!         (y >= 0 ? y : 0)  +  correction ──▶ out
+//!  GELU:  |y| >> (F - 6) ──▶ [index (>= 256: 0), relu, y] ──▶ CORRECTION ROM (signed, in Q.F)
+//!         relu  +  correction ──▶ out
 //! ```
 //!
 //! The ROM holds quant's `Gelu::rounded_corrections`: its delta table with
@@ -26,10 +28,19 @@ enum Kind {
 /// One activation on one value.
 #[derive(LogicBlock)]
 pub struct ActivationUnit {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// The register stage takes `value` at this edge.
+    pub enable: Signal<In, Bit>,
     /// The rounded output of a linear layer (two's complement).
     pub value: Signal<In, Bits<16>>,
-    /// The activation of it, in the same format.
+    /// The activation of the value taken at the last enabled edge, in the
+    /// same format.
     pub out: Signal<Out, Bits<16>>,
+    taken: DFF<Bits<16>>,
+    taken_relu: DFF<Bits<16>>,
+    taken_index: DFF<Bits<8>>,
+    in_table: DFF<Bit>,
     corrections: ROM<Bits<16>, 8>,
     magnitude: Signal<Local, Bits<16>>,
     index: Signal<Local, Bits<16>>,
@@ -50,8 +61,14 @@ impl ActivationUnit {
             Some(IntActivation::Gelu(g)) => (Kind::Gelu, g.format().frac(), g.rounded_corrections()),
         };
         Self {
+            clock: Default::default(),
+            enable: Default::default(),
             value: Default::default(),
             out: Default::default(),
+            taken: Default::default(),
+            taken_relu: Default::default(),
+            taken_index: Default::default(),
+            in_table: Default::default(),
             corrections: rom_from_signed("gelu_corrections", &corrections),
             magnitude: Default::default(),
             index: Default::default(),
@@ -67,28 +84,37 @@ impl ActivationUnit {
 impl Logic for ActivationUnit {
     #[hdl_gen]
     fn update(&mut self) {
+        dff_setup!(self, clock, taken, taken_relu, taken_index, in_table);
+        // before the register: the table index and the ReLU
         self.magnitude.next = self.value.val();
         if self.value.val().get_bit(15) {
             self.magnitude.next = 0 - self.value.val();
         }
         self.index.next = self.magnitude.val() >> self.index_shift.val();
-        self.corrections.address.next = self.index.val().get_bits::<8>(0);
-        self.correction.next = 0.into();
-        if self.index.val() < self.table_size.val() {
-            self.correction.next = self.corrections.data.val();
-        }
         self.relu.next = self.value.val();
         if self.value.val().get_bit(15) {
             self.relu.next = 0.into();
         }
-        self.out.next = self.value.val();
+        if self.enable.val() {
+            self.taken.d.next = self.value.val();
+            self.taken_relu.d.next = self.relu.val();
+            self.taken_index.d.next = self.index.val().get_bits::<8>(0);
+            self.in_table.d.next = self.index.val() < self.table_size.val();
+        }
+        // after it: the table and the add
+        self.corrections.address.next = self.taken_index.q.val();
+        self.correction.next = 0.into();
+        if self.in_table.q.val() {
+            self.correction.next = self.corrections.data.val();
+        }
+        self.out.next = self.taken.q.val();
         match self.kind.val() {
             Kind::Identity => {}
             Kind::Relu => {
-                self.out.next = self.relu.val();
+                self.out.next = self.taken_relu.q.val();
             }
             Kind::Gelu => {
-                self.out.next = self.relu.val() + self.correction.val();
+                self.out.next = self.taken_relu.q.val() + self.correction.val();
             }
             _ => {}
         }
@@ -111,8 +137,12 @@ mod tests {
             let model = IntActivation::new(activation, QFormat::signed(16, frac).unwrap()).unwrap();
             let mut unit = ActivationUnit::new(Some(&model));
             unit.connect_all();
+            unit.enable.next = true;
             for raw in -32768i64..32768 {
                 unit.value.next = bits::<16>(raw as u16 as u64);
+                unit.clock.next = false.into();
+                assert!(simulate(&mut unit, 20));
+                unit.clock.next = true.into();
                 assert!(simulate(&mut unit, 20));
                 let got = unit.out.val().to_u64() as u16 as i16 as i64;
                 assert_eq!(got, model.apply(raw), "{activation:?} Q.{frac} at {raw}");

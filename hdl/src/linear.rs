@@ -9,7 +9,8 @@
 //!  [weight ROM: word g·d_in + k = P weights] ──┼─▶ [1] x_k, w (registered reads)
 //!                                              │   [2] P products x_k · w_p (registered)
 //!  [bias ROM: word g = P biases] ──────────────┴─▶ [3] acc_p = (k = 0 ? b_p : acc_p) + product_p
-//!  group done ─▶ [bank: P accumulators] ─ lane l ─▶ round, saturate ─▶ [rounded] ─▶ activation ─▶ [y] ─▶ y
+//!  group done ─▶ [bank: P accumulators] ─ lane l ─▶ [sent] ─▶ round, saturate (3 stages)
+//!        ─▶ activation (1 stage) ─▶ [y] ─▶ y
 //! ```
 //!
 //! Stages 1 to 3 move together; they stall only when a group has finished
@@ -22,7 +23,7 @@
 use crate::activation::ActivationUnit;
 use crate::export::{self, ExportError, Exported};
 use crate::fifo::FifoStorage;
-use crate::fixed::{RoundShift, SignExtend};
+use crate::fixed::{PipelinedRoundShift, SignExtend};
 use crate::lanes::LaneSelect;
 use crate::layer_weights::{
     activation_name, layer_from_tensors, parse_activation, quantized, raw_tensors, read_weights,
@@ -112,12 +113,15 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     lane: DFF<Bits<8>>,
     select: LaneSelect<P, 48>,
     widen: SignExtend<48, 64>,
-    round: RoundShift,
-    // the rounded output, then the activation's
-    rounded: DFF<Bits<16>>,
-    rounded_valid: DFF<Bit>,
-    rounded_last: DFF<Bit>,
+    // the lane sent from the bank, then rounding (three stages) and the
+    // activation (one), moving together, then y
+    sent: DFF<Bits<48>>,
+    sent_valid: DFF<Bit>,
+    sent_last: DFF<Bit>,
+    round: PipelinedRoundShift,
     activation: ActivationUnit,
+    out_valid: [DFF<Bit>; 4],
+    out_last: [DFF<Bit>; 4],
     y: DFF<Bits<16>>,
     y_valid: DFF<Bit>,
     y_last: DFF<Bit>,
@@ -199,10 +203,12 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             lane: Default::default(),
             select: Default::default(),
             widen: Default::default(),
+            sent: Default::default(),
+            sent_valid: Default::default(),
+            sent_last: Default::default(),
             round: Default::default(),
-            rounded: Default::default(),
-            rounded_valid: Default::default(),
-            rounded_last: Default::default(),
+            out_valid: std::array::from_fn(|_| Default::default()),
+            out_last: std::array::from_fn(|_| Default::default()),
             activation: ActivationUnit::new(model.activation()),
             y: Default::default(),
             y_valid: Default::default(),
@@ -257,9 +263,9 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             bank_full,
             bank_last,
             lane,
-            rounded,
-            rounded_valid,
-            rounded_last,
+            sent,
+            sent_valid,
+            sent_last,
             y,
             y_valid,
             y_last
@@ -296,7 +302,7 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         // the bank is free, or frees as its last lane leaves; the pipeline
         // moves unless a finished group waits for it
         self.y_free.next = !self.y_valid.q.val() | self.m_axis_y_tready.val();
-        self.send.next = self.bank_full.q.val() & (!self.rounded_valid.q.val() | self.y_free.val());
+        self.send.next = self.bank_full.q.val() & (!self.sent_valid.q.val() | self.y_free.val());
         self.to_bank.next = self.done.q.val()
             & (!self.bank_full.q.val() | (self.send.val() & (self.lane.q.val() == self.last_lane.val())));
         self.advance.next = !self.done.q.val() | self.to_bank.val();
@@ -376,27 +382,44 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             self.select.lanes[i].next = self.bank[i].q.val();
         }
         self.select.index.next = self.lane.q.val();
-        self.widen.value.next = self.select.lane.val();
-        self.round.value.next = self.widen.extended.val();
-        self.round.shift.next = self.out_shift.val();
-        // a lane leaves the bank, rounded, when `rounded` is free or moving
+        // a lane leaves the bank when `sent` is free or moving
         if self.send.val() {
-            self.rounded.d.next = self.round.saturated.val();
-            self.rounded_valid.d.next = true;
-            self.rounded_last.d.next = self.bank_last.q.val() & (self.lane.q.val() == self.last_lane.val());
+            self.sent.d.next = self.select.lane.val();
+            self.sent_valid.d.next = true;
+            self.sent_last.d.next = self.bank_last.q.val() & (self.lane.q.val() == self.last_lane.val());
             self.lane.d.next = self.lane.q.val() + 1;
             if self.lane.q.val() == self.last_lane.val() {
                 self.bank_full.d.next = false;
             }
         } else if self.y_free.val() {
-            self.rounded_valid.d.next = false;
+            self.sent_valid.d.next = false;
         }
-        // y takes the activation of `rounded` (or its bubble) when free
-        self.activation.value.next = self.rounded.q.val();
+        // then rounded and saturated, activated, into y: moving together
+        // (with their bubbles) when y is free
+        for i in 0..4 {
+            self.out_valid[i].clock.next = self.clock.val();
+            self.out_valid[i].d.next = self.out_valid[i].q.val();
+            self.out_last[i].clock.next = self.clock.val();
+            self.out_last[i].d.next = self.out_last[i].q.val();
+        }
+        self.widen.value.next = self.sent.q.val();
+        self.round.clock.next = self.clock.val();
+        self.round.enable.next = self.y_free.val();
+        self.round.value.next = self.widen.extended.val();
+        self.round.pre_shift.next = self.out_shift.val() - 1;
+        self.activation.clock.next = self.clock.val();
+        self.activation.enable.next = self.y_free.val();
+        self.activation.value.next = self.round.saturated.val();
         if self.y_free.val() {
+            self.out_valid[0].d.next = self.sent_valid.q.val();
+            self.out_last[0].d.next = self.sent_last.q.val();
+            for i in 1..4 {
+                self.out_valid[i].d.next = self.out_valid[i - 1].q.val();
+                self.out_last[i].d.next = self.out_last[i - 1].q.val();
+            }
             self.y.d.next = self.activation.out.val();
-            self.y_valid.d.next = self.rounded_valid.q.val();
-            self.y_last.d.next = self.rounded_last.q.val();
+            self.y_valid.d.next = self.out_valid[3].q.val();
+            self.y_last.d.next = self.out_last[3].q.val();
         }
         if self.to_bank.val() {
             self.bank_full.d.next = true;
@@ -432,8 +455,7 @@ impl EngineTiming {
 }
 
 /// The int16 engine: three issue stages (reads, products, accumulators),
-/// no setup, two registers after the bank (the rounded value, then the
-/// activation's `y`).
+/// no setup, six registers after the bank ([`LINEAR_OUTPUT_STAGES`]).
 pub const INT16_ENGINE: EngineTiming = EngineTiming {
     issue_stages: LINEAR_STAGES,
     setup_cycles: 0,
@@ -446,10 +468,11 @@ pub fn first_output_delay(d_in: u64) -> u64 {
     INT16_ENGINE.first_output_delay(d_in)
 }
 
-/// Registers after the bank: the rounded value, then the activation's
-/// (`y`); in the handshake graph a one-stage pipeline after the
-/// matrix-vector unit, whose own output register is `rounded`.
-pub const LINEAR_OUTPUT_STAGES: u64 = 2;
+/// Registers after the bank: the lane sent, three of rounding and
+/// saturation, the activation's, then `y`; in the handshake graph a
+/// five-stage pipeline after the matrix-vector unit, whose own output
+/// register is `sent`.
+pub const LINEAR_OUTPUT_STAGES: u64 = 6;
 
 /// The lane count `lanes` checked for a layer of `d_out` outputs.
 pub fn check_lanes(lanes: usize, d_out: usize, what: &str) -> Result<(), String> {

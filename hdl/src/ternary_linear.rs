@@ -13,7 +13,7 @@
 //!   [4] code = round(· / 2^shift)    (8 bits)
 //!   [5] acc_p = (k = 0 ? 0 : acc_p) ± code, or acc_p      (adders only)
 //!  group done ─▶ [bank: P accumulators, γ] ─ lane l ─▶ [lane, γ] ─▶ [· γ] ─▶ [· C]
-//!        ─▶ round, saturate ─▶ [rounded] ─▶ activation ─▶ [y] ─▶ y
+//!        ─▶ round, saturate (3 stages) ─▶ activation (1 stage) ─▶ [y] ─▶ y
 //! ```
 //!
 //! The control is the int16 engine's ([`crate::linear`]): a two-half
@@ -22,14 +22,14 @@
 //! Two things differ. A token can be issued only after its setup (its
 //! absmax's reciprocal), [`TERNARY_ENGINE`]`.setup_cycles` after its last
 //! beat; while a setup runs, the next token's last beat waits (the
-//! reciprocal unit is shared). And the registers after the bank are five,
-//! moving together: the lane, the two scale products, the rounded value
-//! and `y`.
+//! reciprocal unit is shared). And the registers after the bank are eight,
+//! moving together: the lane, the two scale products, three of rounding,
+//! the activation's and `y`.
 //! Multiplies: one in stage 2, two after the bank, none in the lanes.
 
 use crate::activation::ActivationUnit;
 use crate::fifo::FifoStorage;
-use crate::fixed::{RoundShift, SignExtend, WideProduct};
+use crate::fixed::{PipelinedRoundShift, RoundShift, SignExtend, WideProduct};
 use crate::lanes::LaneSelect;
 use crate::linear::EngineTiming;
 use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
@@ -43,12 +43,13 @@ use hwformer_quant::integer::bit_linear::BitLinear;
 use rust_hdl::prelude::*;
 
 /// The ternary engine's stage counts, for its handshake graph: five issue
-/// stages, [`SETUP_CYCLES`] setup cycles, five registers after the bank
-/// (the lane, its two scale products, the rounded value, `y`).
+/// stages, [`SETUP_CYCLES`] setup cycles, eight registers after the bank
+/// (the lane, its two scale products, three of rounding, the
+/// activation's, `y`).
 pub const TERNARY_ENGINE: EngineTiming = EngineTiming {
     issue_stages: 5,
     setup_cycles: SETUP_CYCLES as u64,
-    output_stages: 5,
+    output_stages: 8,
 };
 
 /// The ternary engine with `P` lanes; `W2 = 2 P` is the sign ROM's width.
@@ -155,10 +156,9 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     product_c: DFF<Bits<64>>,
     product_c_valid: DFF<Bit>,
     product_c_last: DFF<Bit>,
-    round: RoundShift,
-    rounded: DFF<Bits<16>>,
-    rounded_valid: DFF<Bit>,
-    rounded_last: DFF<Bit>,
+    round: PipelinedRoundShift,
+    out_valid: [DFF<Bit>; 4],
+    out_last: [DFF<Bit>; 4],
     activation: ActivationUnit,
     y: DFF<Bits<16>>,
     y_valid: DFF<Bit>,
@@ -290,9 +290,8 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             product_c_valid: Default::default(),
             product_c_last: Default::default(),
             round: Default::default(),
-            rounded: Default::default(),
-            rounded_valid: Default::default(),
-            rounded_last: Default::default(),
+            out_valid: std::array::from_fn(|_| Default::default()),
+            out_last: std::array::from_fn(|_| Default::default()),
             activation: ActivationUnit::new(model.activation()),
             y: Default::default(),
             y_valid: Default::default(),
@@ -395,9 +394,6 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             product_c,
             product_c_valid,
             product_c_last,
-            rounded,
-            rounded_valid,
-            rounded_last,
             y,
             y_valid,
             y_last
@@ -622,9 +618,19 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         // then · γ, · C, rounded and saturated, and the activation: moving together
         self.times_c.a.next = self.scaled.q.val().get_bits::<40>(0);
         self.times_c.b.next = self.output_scale.val();
+        for i in 0..4 {
+            self.out_valid[i].clock.next = self.clock.val();
+            self.out_valid[i].d.next = self.out_valid[i].q.val();
+            self.out_last[i].clock.next = self.clock.val();
+            self.out_last[i].d.next = self.out_last[i].q.val();
+        }
+        self.round.clock.next = self.clock.val();
+        self.round.enable.next = self.y_free.val();
         self.round.value.next = self.product_c.q.val();
-        self.round.shift.next = self.out_shift.val();
-        self.activation.value.next = self.rounded.q.val();
+        self.round.pre_shift.next = self.out_shift.val() - 1;
+        self.activation.clock.next = self.clock.val();
+        self.activation.enable.next = self.y_free.val();
+        self.activation.value.next = self.round.saturated.val();
         if self.y_free.val() {
             self.scaled.d.next = self.times_gamma.product.val();
             self.scaled_valid.d.next = self.selected_valid.q.val();
@@ -632,12 +638,15 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.product_c.d.next = self.times_c.product.val();
             self.product_c_valid.d.next = self.scaled_valid.q.val();
             self.product_c_last.d.next = self.scaled_last.q.val();
-            self.rounded.d.next = self.round.saturated.val();
-            self.rounded_valid.d.next = self.product_c_valid.q.val();
-            self.rounded_last.d.next = self.product_c_last.q.val();
+            self.out_valid[0].d.next = self.product_c_valid.q.val();
+            self.out_last[0].d.next = self.product_c_last.q.val();
+            for i in 1..4 {
+                self.out_valid[i].d.next = self.out_valid[i - 1].q.val();
+                self.out_last[i].d.next = self.out_last[i - 1].q.val();
+            }
             self.y.d.next = self.activation.out.val();
-            self.y_valid.d.next = self.rounded_valid.q.val();
-            self.y_last.d.next = self.rounded_last.q.val();
+            self.y_valid.d.next = self.out_valid[3].q.val();
+            self.y_last.d.next = self.out_last[3].q.val();
         }
         if self.to_bank.val() {
             self.bank_full.d.next = true;
