@@ -13,6 +13,7 @@
 //!                       # (default 256); other blocks: must be the built size
 //!
 //! [formats]             # optional: field = format; inputs are built as asked
+//!                       # (sdpa, binary_attention: also s, the score format, Q7.8 to Q3.12)
 //! q = "Q1.14"           # (sdpa q, k, v, o: any signed 16-bit format; exp x,
 //! o = "Q2.13"           # Q7.8 to Q3.12, softmax logit: Q7.8 to Q5.10), outputs are checked
 //!
@@ -191,6 +192,17 @@ impl BlockConfig {
         let built_as_asked = hwformer_hdl::WEIGHT_BLOCKS.contains(&manifest.block.as_str());
         for (name, wanted) in self.formats.iter().filter(|_| !built_as_asked) {
             let wanted: QFormat = wanted.parse().map_err(|e| format!("formats.{name}: {e}"))?;
+            // the attention heads' score format is a setting, not a stream field
+            if name == hwformer_hdl::sdpa::SCORE_FIELD && manifest.params.contains_key("score_format") {
+                let built = manifest.text("score_format")?;
+                if built != wanted.to_string() {
+                    return Err(format!(
+                        "formats.{name} = {wanted}: {} is built with scores in {built}",
+                        manifest.block
+                    ));
+                }
+                continue;
+            }
             let field = manifest.field(name).ok_or_else(|| {
                 format!(
                     "formats.{name}: {} has no field `{name}` (its fields: {})",

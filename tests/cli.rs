@@ -839,3 +839,50 @@ fn a_config_file_sets_the_block_and_the_simulation_and_is_checked_against_the_ha
     assert!(String::from_utf8_lossy(&out.stderr).contains("signed 16-bit formats"));
     assert!(!refused.exists());
 }
+
+#[test]
+fn the_score_format_is_a_setting_of_the_attention_heads() {
+    let dir = scratch("score-format");
+    let config = dir.join("head.toml");
+    for (score, module) in [("Q7.8", "hwformer_sdpa_d2_s8"), ("Q3.12", "hwformer_sdpa_d2_s12")] {
+        std::fs::write(
+            &config,
+            format!(
+                "block = \"sdpa\"\nd = 2\n[formats]\ns = \"{score}\"\n[sim]\nn = 20\nqueries = 3\nvalid = 0.8\nready = 0.8\n"
+            ),
+        )
+        .unwrap();
+        let out = hwformer(&[
+            "sim",
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--out",
+            dir.join(score).to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+        assert_eq!(json["verdict"]["beats_checked"], 3, "{json}");
+        let manifest = std::fs::read_to_string(dir.join(score).join("sdpa.json")).unwrap();
+        assert!(manifest.contains(module), "{manifest}");
+        assert!(
+            manifest.contains(&format!("\"score_format\": \"{score} ")),
+            "{manifest}"
+        );
+    }
+    // the exp unit takes 8 to 12 fraction bits
+    std::fs::write(&config, "block = \"sdpa\"\nd = 2\n[formats]\ns = \"Q9.6\"\n").unwrap();
+    let out = hwformer(&[
+        "gen",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        dir.join("refused").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("formats.s"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -242,7 +242,7 @@ pub fn export(
     let bits = model.bits();
     let stem = sdpa::head_stem(
         format!("binary_attention_d{d}_b{bits}"),
-        model.attention().config().n_max,
+        model.attention().config(),
     );
     let verilog = crate::with_lanes!(
         d,
@@ -254,7 +254,6 @@ pub fn export(
         },
         unreachable!("d is checked by settings_model")
     );
-    let c = *model.attention().config();
     let (bound, worst) = sdpa::measured_bound(model.attention(), |n, seed| model.worst_error(n, seed))?;
     let projection = RawTensor {
         name: "projection".into(),
@@ -270,7 +269,6 @@ pub fn export(
         model.attention(),
         vec![
             ("bits", Param::from(bits as f64)),
-            ("score_format", Param::from(c.score.to_string().as_str())),
             ("bound_measured_worst", Param::from(worst)),
         ],
         bound,

@@ -228,13 +228,18 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, K
 /// Head dimensions the block is built for.
 pub const SDPA_D_CHOICES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 
-/// The score format the block's exp units are built for.
+/// The default score format (the exp units' input; `formats.s` sets
+/// another).
 pub fn score_format() -> QFormat {
     SdpaConfig::with_d(1, SDPA_N_MAX).score
 }
 
+/// The configuration key of the score format.
+pub const SCORE_FIELD: &str = "s";
+
 /// `Ok` when the block can be built for `config`: any signed 16-bit query,
-/// key, value and output formats; the score format of [`score_format`];
+/// key, value and output formats; a score format the exp unit takes
+/// (signed 16-bit, 8 to 12 fraction bits: Q7.8 to Q3.12);
 /// `n_max` from 1 to [`SDPA_N_MAX_BUILT`] (`d` is checked by
 /// [`export_config`]). `n_max` sets no hardware: keys are counted by
 /// `tlast`, and the widths are built for the largest.
@@ -246,13 +251,7 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
             ));
         }
     }
-    if config.score != score_format() {
-        return Err(format!(
-            "score format {}: sdpa's exp units are built for {}",
-            config.score,
-            score_format()
-        ));
-    }
+    crate::exp::exp_input_supported(config.score).map_err(|e| format!("formats.{SCORE_FIELD}: {e}"))?;
     if !(1..=SDPA_N_MAX_BUILT).contains(&config.n_max) {
         return Err(format!(
             "n_max = {}: the attention heads are built for 1 to {SDPA_N_MAX_BUILT} keys a query \
@@ -287,6 +286,13 @@ pub fn head_config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, Stri
     for name in FORMAT_FIELDS {
         set_format(&mut config, name, manifest.field_format(name)?)?;
     }
+    // manifests written before the score format was a setting have none
+    if manifest.params.contains_key("score_format") {
+        config.score = manifest
+            .text("score_format")?
+            .parse()
+            .map_err(|e| format!("params.score_format: {e}"))?;
+    }
     buildable(&config)?;
     Ok(config)
 }
@@ -312,9 +318,10 @@ pub fn set_format(config: &mut SdpaConfig, name: &str, format: QFormat) -> Resul
         "k" => &mut config.key,
         "v" => &mut config.value,
         "o" => &mut config.output,
+        SCORE_FIELD => &mut config.score,
         _ => {
             return Err(format!(
-                "sdpa has no field `{name}` (its fields: {})",
+                "sdpa has no field `{name}` (its fields: {}, and {SCORE_FIELD} for the scores)",
                 FORMAT_FIELDS.join(", ")
             ))
         }
@@ -360,9 +367,12 @@ pub(crate) fn measured_bound(
 
 /// The module stem of a head built for `n_max` keys: `stem`, with
 /// `_n<n_max>` unless it is the default [`SDPA_N_MAX`].
-pub(crate) fn head_stem(mut stem: String, n_max: usize) -> String {
-    if n_max != SDPA_N_MAX {
-        stem.push_str(&format!("_n{n_max}"));
+pub(crate) fn head_stem(mut stem: String, config: &SdpaConfig) -> String {
+    if config.score != score_format() {
+        stem.push_str(&format!("_s{}", config.score.frac()));
+    }
+    if config.n_max != SDPA_N_MAX {
+        stem.push_str(&format!("_n{}", config.n_max));
     }
     stem
 }
@@ -384,7 +394,7 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             .collect();
         format!("sdpa_d{d}_{fractions}")
     };
-    let stem = head_stem(stem, c.n_max);
+    let stem = head_stem(stem, c);
     let verilog = crate::with_lanes!(
         d,
         SdpaUnit,
@@ -452,6 +462,10 @@ pub(crate) fn head_manifest(
         ("d".to_string(), Param::from(c.d as f64)),
         ("n_max".to_string(), Param::from(c.n_max as f64)),
         ("scale".to_string(), Param::from(model.applied_scale())),
+        (
+            "score_format".to_string(),
+            Param::from(c.score.to_string().as_str()),
+        ),
     ]);
     params.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
     Manifest {
