@@ -350,7 +350,12 @@ mod tests {
             (
                 "sdpa",
                 "block = \"sdpa\"\n[formats]\nz = \"Q3.12\"\n",
-                "sdpa has no field `z` (its fields: q, k, v, o)",
+                "sdpa has no field `z` (its fields: q, k, v, o, and s for the scores)",
+            ),
+            (
+                "sdpa",
+                "block = \"sdpa\"\n[formats]\ns = \"Q2.13\"\n",
+                "formats.s: Q2.13",
             ),
             (
                 "softmax",
