@@ -7,13 +7,15 @@
 //!  x ─▶ [token buffer: 2 halves × d_in × 16] ─ element k ─┐
 //!        (one half loads while the other's token is issued)  │  group g of P outputs, k = 0 .. d_in-1:
 //!  [weight ROM: word g·d_in + k = P weights] ──┼─▶ [1] x_k, w (registered reads)
-//!                                              │   [2] P products x_k · w_p (registered)
-//!  [bias ROM: word g = P biases] ──────────────┴─▶ [3] acc_p = (k = 0 ? b_p : acc_p) + product_p
+//!                                              │   [2] x_k, w again (the multipliers' input registers)
+//!                                              │   [3] P products x_k · w_p (registered)
+//!                                              │   [4] the products again (the DSPs' output registers)
+//!  [bias ROM: word g = P biases] ──────────────┴─▶ [5] acc_p = (k = 0 ? b_p : acc_p) + product_p
 //!  group done ─▶ [bank: P accumulators] ─ lane l ─▶ [sent] ─▶ round, saturate (3 stages)
 //!        ─▶ activation (1 stage) ─▶ [y] ─▶ y
 //! ```
 //!
-//! Stages 1 to 3 move together; they stall only when a group has finished
+//! Stages 1 to 5 move together; they stall only when a group has finished
 //! while the bank still holds the previous group's unsent outputs (the
 //! bank takes a group in the cycle its last lane leaves). The buffer has
 //! two halves: the next token loads into one while the other's is
@@ -37,7 +39,7 @@ use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
 /// Pipeline stages from an element's issue to its accumulation.
-pub const LINEAR_STAGES: u64 = 3;
+pub const LINEAR_STAGES: u64 = 5;
 
 /// Lane counts the block is built for (P must divide d_out).
 pub const LINEAR_LANE_CHOICES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
@@ -95,12 +97,29 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     last1: DFF<Bit>,
     token_last1: DFF<Bit>,
     x1: DFF<Bits<16>>,
+    // stage 2: the multipliers' input registers (the weight ROM's read
+    // data is not in front of a multiply)
+    validb: DFF<Bit>,
+    firstb: DFF<Bit>,
+    lastb: DFF<Bit>,
+    token_lastb: DFF<Bit>,
+    xb: DFF<Bits<16>>,
+    wb: DFF<Bits<WP>>,
+    groupb: DFF<Bits<16>>,
     group1: DFF<Bits<16>>,
     // stage 2: products
     valid2: DFF<Bit>,
     first2: DFF<Bit>,
     last2: DFF<Bit>,
     token_last2: DFF<Bit>,
+    group2: DFF<Bits<16>>,
+    // stage 4: the products again, so the accumulator's adder starts at
+    // a register, not behind a DSP's multiplier register
+    validp: DFF<Bit>,
+    firstp: DFF<Bit>,
+    lastp: DFF<Bit>,
+    token_lastp: DFF<Bit>,
+    products_p: [DFF<Bits<32>>; P],
     products: [DFF<Bits<32>>; P],
     // stage 3: accumulators
     acc: [DFF<Bits<48>>; P],
@@ -188,11 +207,24 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             last1: Default::default(),
             token_last1: Default::default(),
             x1: Default::default(),
+            validb: Default::default(),
+            firstb: Default::default(),
+            lastb: Default::default(),
+            token_lastb: Default::default(),
+            xb: Default::default(),
+            wb: Default::default(),
+            groupb: Default::default(),
             group1: Default::default(),
             valid2: Default::default(),
             first2: Default::default(),
             last2: Default::default(),
             token_last2: Default::default(),
+            group2: Default::default(),
+            validp: Default::default(),
+            firstp: Default::default(),
+            lastp: Default::default(),
+            token_lastp: Default::default(),
+            products_p: array_init::array_init(|_| Default::default()),
             products: array_init::array_init(|_| Default::default()),
             acc: array_init::array_init(|_| Default::default()),
             done: Default::default(),
@@ -253,11 +285,23 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             last1,
             token_last1,
             x1,
+            validb,
+            firstb,
+            lastb,
+            token_lastb,
+            xb,
+            wb,
+            groupb,
             group1,
             valid2,
             first2,
             last2,
             token_last2,
+            group2,
+            validp,
+            firstp,
+            lastp,
+            token_lastp,
             done,
             done_last,
             bank_full,
@@ -273,6 +317,8 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         for i in 0..P {
             self.products[i].clock.next = self.clock.val();
             self.products[i].d.next = self.products[i].q.val();
+            self.products_p[i].clock.next = self.clock.val();
+            self.products_p[i].d.next = self.products_p[i].q.val();
             self.acc[i].clock.next = self.clock.val();
             self.acc[i].d.next = self.acc[i].q.val();
             self.bank[i].clock.next = self.clock.val();
@@ -317,7 +363,7 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.buffer.read_address.next = self.read_base.val() + self.element.q.val();
         self.weights.address.next = self.address.q.val();
         self.weights.enable.next = self.advance.val();
-        self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.group1.q.val());
+        self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.group2.q.val());
         self.biases.enable.next = self.advance.val();
         if self.issue.val() {
             self.element.d.next = self.element.q.val() + 1;
@@ -343,8 +389,8 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         }
         for i in 0..P {
             self.lane_products[i].next =
-                signed_cast(self.x1.q.val()) * signed_cast(self.weights.data.val().get_bits::<16>(16 * i));
-            self.product_lanes[i].value.next = self.products[i].q.val();
+                signed_cast(self.xb.q.val()) * signed_cast(self.wb.q.val().get_bits::<16>(16 * i));
+            self.product_lanes[i].value.next = self.products_p[i].q.val();
             self.bias_lanes[i].value.next = self.biases.data.val().get_bits::<32>(32 * i);
         }
         if self.advance.val() {
@@ -354,16 +400,29 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             self.token_last1.d.next = self.group.q.val() == self.last_group.val();
             self.x1.d.next = self.buffer.read_data.val();
             self.group1.d.next = self.group.q.val();
-            self.valid2.d.next = self.valid1.q.val();
-            self.first2.d.next = self.first1.q.val();
-            self.last2.d.next = self.last1.q.val();
-            self.token_last2.d.next = self.token_last1.q.val();
+            self.validb.d.next = self.valid1.q.val();
+            self.firstb.d.next = self.first1.q.val();
+            self.lastb.d.next = self.last1.q.val();
+            self.token_lastb.d.next = self.token_last1.q.val();
+            self.xb.d.next = self.x1.q.val();
+            self.wb.d.next = self.weights.data.val();
+            self.groupb.d.next = self.group1.q.val();
+            self.valid2.d.next = self.validb.q.val();
+            self.first2.d.next = self.firstb.q.val();
+            self.last2.d.next = self.lastb.q.val();
+            self.token_last2.d.next = self.token_lastb.q.val();
+            self.group2.d.next = self.groupb.q.val();
+            self.validp.d.next = self.valid2.q.val();
+            self.firstp.d.next = self.first2.q.val();
+            self.lastp.d.next = self.last2.q.val();
+            self.token_lastp.d.next = self.token_last2.q.val();
             for i in 0..P {
                 self.products[i].d.next = unsigned_cast(self.lane_products[i].val());
+                self.products_p[i].d.next = self.products[i].q.val();
             }
-            if self.valid2.q.val() {
+            if self.validp.q.val() {
                 for i in 0..P {
-                    if self.first2.q.val() {
+                    if self.firstp.q.val() {
                         self.acc[i].d.next =
                             self.bias_lanes[i].extended.val() + self.product_lanes[i].extended.val();
                     } else {
@@ -371,8 +430,8 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
                     }
                 }
             }
-            self.done.d.next = self.valid2.q.val() & self.last2.q.val();
-            self.done_last.d.next = self.token_last2.q.val();
+            self.done.d.next = self.validp.q.val() & self.lastp.q.val();
+            self.done_last.d.next = self.token_lastp.q.val();
         }
         // the bank takes a finished group; its lanes leave one a cycle
         for i in 0..P {
