@@ -8,8 +8,10 @@ CARGO ?= cargo
 
 .PHONY: demo test tools fmt bench
 
+# the hardware tools, and the MiniLM model in ~/.cache/hwformer/minilm
 tools:
 	bash scripts/install-tools.sh
+	bash scripts/install-tools.sh --minilm >/dev/null
 
 demo: tools
 	$(CARGO) run --release --quiet -- run

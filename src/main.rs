@@ -15,6 +15,7 @@ mod binary_demo;
 mod config;
 mod dataflow_command;
 mod layer_demo;
+mod model_command;
 mod sim_command;
 mod xilinx_command;
 
@@ -60,6 +61,10 @@ enum Command {
     Synth(xilinx_command::SynthArgs),
     /// Write a block's Vivado flow: Verilog, XDC, batch TCL and run script.
     Vivado(xilinx_command::VivadoArgs),
+    /// A real model (all-MiniLM-L6-v2): run, calibrate formats, compare
+    /// variants, one head through the RTL.
+    #[command(subcommand)]
+    Model(model_command::ModelCommand),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
         /// Which block (or the config's).
@@ -308,6 +313,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Estimate(args) => xilinx_command::estimate(&args),
         Command::Vivado(args) => xilinx_command::vivado(&args),
         Command::Synth(args) => xilinx_command::synth(&args),
+        Command::Model(command) => model_command::model(&command),
     }
 }
 
@@ -438,6 +444,12 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
          attention --\n"
     );
     let binary = binary_demo::run(&out.join("binary_attention"), seed)?;
+    println!(
+        "\n-- 11. a real model: all-MiniLM-L6-v2 from its safetensors file, formats calibrated from \
+         its activations, int16 / ternary / binary against float, one real head on Verilator \
+         (hwformer model calibrate / compare / head) --\n"
+    );
+    let model = model_command::demo(&out.join("minilm"))?;
     Ok([
         accuracy,
         checked,
@@ -446,6 +458,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         timing,
         layers,
         binary,
+        model,
     ]
     .into_iter()
     .find(|c| *c != ExitCode::SUCCESS)

@@ -222,19 +222,26 @@ pub fn text(o: &SimOutcome) -> String {
     );
     match &o.result {
         Ok(v) => {
+            let float = if v.float_compared == 0 {
+                "float64 not compared (inputs beyond the error bound's domain)".to_string()
+            } else {
+                format!(
+                    "max error vs float64 {:.3e} (bound {})",
+                    v.max_error,
+                    v.error_bound.map_or("none".into(), |b| format!("{b:.3e}"))
+                )
+            };
             format!(
-            "PASS {} on {}: {} beats bit-exact, cycles {}, max error vs float64 {:.3e} (bound {}); {speed}\n",
-            o.block,
-            o.backend.name(),
-            v.beats_checked,
-            match (v.cycles_checked, v.closed_form_checked) {
-                (true, true) => "of every handshake equal to the handshake graph's and the closed form's",
-                (true, false) => "of every handshake equal to the handshake graph's",
-                _ => "not compared",
-            },
-            v.max_error,
-            v.error_bound.map_or("none".into(), |b| format!("{b:.3e}")),
-        )
+                "PASS {} on {}: {} beats bit-exact, cycles {}, {float}; {speed}\n",
+                o.block,
+                o.backend.name(),
+                v.beats_checked,
+                match (v.cycles_checked, v.closed_form_checked) {
+                    (true, true) => "of every handshake equal to the handshake graph's and the closed form's",
+                    (true, false) => "of every handshake equal to the handshake graph's",
+                    _ => "not compared",
+                },
+            )
         }
         Err(m) => format!("FAIL {} on {}: {m}; {speed}\n", o.block, o.backend.name()),
     }

@@ -10,12 +10,15 @@
 //! - [`random`]: seeded inputs for tests and measurements.
 //! - [`accuracy`]: measurements of the integer models against the float ones.
 //! - [`weights`]: safetensors files, float (models) and raw integer (blocks).
+//! - [`bert`]: a real BERT-style model (MiniLM) from its file: float and
+//!   integer forward passes, formats calibrated from its activations.
 //!
 //! This crate knows nothing of hardware description, simulators or vendor
 //! tools.
 #![warn(missing_docs)]
 
 pub mod accuracy;
+pub mod bert;
 pub mod error;
 pub mod format;
 pub mod integer;

@@ -376,6 +376,48 @@ fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workl
 
 type Rows = [Vec<i64>];
 
+/// One query of an attention head, raw: its query, keys and values (rows
+/// of `d` elements in the head's formats).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttentionQuery {
+    /// The query.
+    pub query: Vec<i64>,
+    /// Its keys, in stream order.
+    pub keys: Vec<Vec<i64>>,
+    /// One value per key.
+    pub values: Vec<Vec<i64>>,
+}
+
+impl Workload {
+    /// The sdpa workload of queries given by the caller (e.g. a real
+    /// model's q, k and v): outputs from the manifest's integer model; the
+    /// float reference where every input is inside `max_abs_input` (NaN,
+    /// not compared, elsewhere); the closed form's cycles when all queries
+    /// have the same number of keys.
+    pub fn sdpa_queries(manifest: &Manifest, queries: &[AttentionQuery]) -> Result<Self, SimError> {
+        let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
+        let c = *model.config();
+        let limit = model.max_abs_input();
+        let inside = |rows: &Rows, f: hwformer_quant::QFormat| {
+            rows.iter()
+                .flatten()
+                .all(|&x| f.to_f64(i128::from(x)).abs() <= limit)
+        };
+        attention_queries(
+            (c.d, c.n_max),
+            queries,
+            |q, k, v| model.run_query_with_status(q, k, v),
+            |q, k, v| {
+                if inside(&[q.to_vec()], c.query) && inside(k, c.key) && inside(v, c.value) {
+                    model.float_reference(q, k, v)
+                } else {
+                    Ok(vec![f64::NAN; c.d])
+                }
+            },
+        )
+    }
+}
+
 /// Queries of `size.n` keys (at most `n_max`) for an attention head of `d`
 /// lanes: elements
 /// uniform in `[-x, x]` for each (format, x) of q, k and v.
@@ -402,29 +444,71 @@ where
         quantize_all("x", &real, format).map_err(|e| SimError::Invalid(e.to_string()))
     };
     let [query, key, value] = inputs;
+    let mut queries = Vec::with_capacity(size.queries);
+    for _ in 0..size.queries {
+        let q = vector(query)?;
+        let (mut keys, mut values) = (Vec::with_capacity(size.n), Vec::with_capacity(size.n));
+        for _ in 0..size.n {
+            keys.push(vector(key)?);
+            values.push(vector(value)?);
+        }
+        queries.push(AttentionQuery {
+            query: q,
+            keys,
+            values,
+        });
+    }
+    attention_queries((d, n_max), &queries, run, reference)
+}
+
+/// The beats, model outputs, float references and closed-form cycles of
+/// `queries` for a head of `d` lanes built for `n_max` keys.
+fn attention_queries<O, R>(
+    (d, n_max): (usize, usize),
+    queries: &[AttentionQuery],
+    run: O,
+    reference: R,
+) -> Result<Workload, SimError>
+where
+    O: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<(Vec<i64>, bool)>,
+    R: Fn(&[i64], &Rows, &Rows) -> hwformer_quant::Result<Vec<f64>>,
+{
     let fail = |e: hwformer_quant::QuantError| SimError::Invalid(e.to_string());
     let (mut q_beats, mut kv_beats, mut out) = (Beats::new(16 * d), Beats::new(32 * d), Beats::new(16 * d));
     let (mut float, mut cycles, mut status) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..size.queries {
-        let q = vector(query)?;
-        let (mut keys, mut values) = (Vec::with_capacity(size.n), Vec::with_capacity(size.n));
-        for j in 0..size.n {
-            let (k, v) = (vector(key)?, vector(value)?);
-            let lanes: Vec<i64> = k.iter().chain(&v).copied().collect();
-            kv_beats.push_lanes16(&lanes, j + 1 == size.n);
-            keys.push(k);
-            values.push(v);
+    let same_length = queries.windows(2).all(|w| w[0].keys.len() == w[1].keys.len());
+    for (
+        i,
+        AttentionQuery {
+            query: q,
+            keys,
+            values,
+        },
+    ) in queries.iter().enumerate()
+    {
+        let n = keys.len();
+        if n == 0 || n > n_max || values.len() != n {
+            return Err(SimError::Invalid(format!(
+                "query {i} has {n} keys and {} values: the block takes 1 to n_max = {n_max} keys, one value each",
+                values.len()
+            )));
         }
-        q_beats.push_lanes16(&q, false);
-        let (o, saturated) = run(&q, &keys, &values).map_err(fail)?;
+        for (j, (k, v)) in keys.iter().zip(values).enumerate() {
+            let lanes: Vec<i64> = k.iter().chain(v).copied().collect();
+            kv_beats.push_lanes16(&lanes, j + 1 == n);
+        }
+        q_beats.push_lanes16(q, false);
+        let (o, saturated) = run(q, keys, values).map_err(fail)?;
         out.push_lanes16(&o, true);
         // sticky: this query's saturation or any earlier one's
         status.push(saturated || status.last().copied().unwrap_or(false));
-        float.extend(reference(&q, &keys, &values).map_err(fail)?);
+        float.extend(reference(q, keys, values).map_err(fail)?);
         // keys flow one per cycle from cycle 1 (the query loads in cycle 0);
         // short queries wait for the normalizer
-        let first = size.n as u64 + output_delay(d as u64);
-        cycles.push(first + i as u64 * query_cycles(size.n as u64, d as u64));
+        if same_length {
+            let first = n as u64 + output_delay(d as u64);
+            cycles.push(first + i as u64 * query_cycles(n as u64, d as u64));
+        }
     }
     Ok(Workload {
         inputs: vec![q_beats, kv_beats],

