@@ -10,10 +10,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use hwformer_quant::bert::calibrate::{calibrate, Calibration, HEADROOM, RESOLUTION_BITS_MIN};
 use hwformer_quant::bert::compare::{similarity_matrix, tensor_error, TensorError};
 use hwformer_quant::bert::integer::{
-    float_head_output, head_inputs, IntEncoder, LayerFormats, Variant, HEAD_N_MAX,
+    float_head_output, head_inputs, normalized_format, IntEncoder, IntLayerTensors, LayerFormats, Parameter,
+    Variant, HEAD_N_MAX,
 };
-use hwformer_quant::bert::{cosine, sentence_embedding, BertConfig, BertModel, LayerTensors, Tensor, Tokens};
-use hwformer_sim::session::{simulate_workload, Backend, SimRequest};
+use hwformer_quant::bert::{
+    cosine, masked_rows, sentence_embedding, BertConfig, BertModel, LayerTensors, Tensor, Tokens,
+};
+use hwformer_sim::session::{simulate_workload, Backend, SimOutcome, SimRequest};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
 use hwformer_sim::workload::{AttentionQuery, Workload, WorkloadSize};
@@ -62,6 +65,21 @@ pub enum ModelCommand {
     /// One real attention head through the exported sdpa RTL on a simulator,
     /// bit-exact against the integer model and compared with the float head.
     Head(HeadArgs),
+    /// A layer's blocks that have RTL on a simulator, fed a real sentence's
+    /// activations: one head, both LayerNorms, and with --linear the query
+    /// projection.
+    Layer(LayerArgs),
+}
+
+/// Arguments of `model layer`.
+#[derive(Args)]
+pub struct LayerArgs {
+    #[command(flatten)]
+    head: HeadArgs,
+    /// Also the query projection (a linear block with a 384 x 384 weight
+    /// ROM: about 75 s to verilate the first time).
+    #[arg(long)]
+    linear: bool,
 }
 
 /// Where the model's files are.
@@ -227,7 +245,8 @@ pub fn model(command: &ModelCommand) -> Result<ExitCode, String> {
         ModelCommand::Run(args) => run(args),
         ModelCommand::Calibrate(args) => calibrate_command(args),
         ModelCommand::Compare(args) => compare(args),
-        ModelCommand::Head(args) => head(args),
+        ModelCommand::Head(args) => layer_blocks(args, false, false),
+        ModelCommand::Layer(args) => layer_blocks(&args.head, true, args.linear),
     }
 }
 
@@ -516,10 +535,10 @@ pub fn read_formats(path: &Path, layers: usize) -> Result<Vec<LayerFormats>, Str
 }
 
 /// The sdpa block config of one layer's heads in their calibrated formats.
-pub fn head_config(config: &BertConfig, f: &LayerFormats) -> String {
+pub fn head_config(head_size: usize, f: &LayerFormats) -> String {
     format!(
         "# one attention head of a real model, in its calibrated formats (hwformer model calibrate)\nblock = \"sdpa\"\nd = {}\nn_max = {HEAD_N_MAX}\n\n[formats]\nq = \"{}\"\nk = \"{}\"\nv = \"{}\"\ns = \"{}\"\no = \"{}\"\n",
-        config.head_size(),
+        head_size,
         f.tensor(Tensor::Query),
         f.tensor(Tensor::Key),
         f.tensor(Tensor::Value),
@@ -559,7 +578,7 @@ fn calibrate_command(args: &CalibrateArgs) -> Result<ExitCode, String> {
                 calibration.formats.len()
             )
         })?;
-        write(path, &head_config(loaded.model.config(), f))?;
+        write(path, &head_config(loaded.model.config().head_size(), f))?;
         eprintln!(
             "sdpa config of layer {}'s heads: {} (hwformer sim --config {})",
             args.layer,
@@ -750,71 +769,74 @@ fn print_comparison(texts: &[String], float_similarity: &[Vec<f64>], reports: &[
     print_matrix(float_similarity);
 }
 
-/// The real head's check: the simulator's verdict and the error against
-/// the float model's head.
-fn head(args: &HeadArgs) -> Result<ExitCode, String> {
-    let loaded = Loaded::load(&args.files)?;
-    let config = *loaded.model.config();
-    let layers = loaded.model.layers().len();
-    if args.layer >= layers || args.head >= config.num_attention_heads {
-        return Err(format!(
-            "--layer {} --head {}: the run has layers 0 to {} and heads 0 to {}",
-            args.layer,
-            args.head,
-            layers - 1,
-            config.num_attention_heads - 1
-        ));
-    }
-    let formats = formats(&loaded, args.formats.as_deref())?;
-    let sentences = loaded.tokenize(std::slice::from_ref(&args.text))?;
-    let (ids, mask) = &sentences[0];
-    let float = loaded.model.forward(ids, mask).map_err(|e| e.to_string())?;
-    let encoder = encoder(&loaded, Variant::Int16, &formats[..layers])?;
-    let embeddings = loaded.model.embed(ids).map_err(|e| e.to_string())?;
-    let raw = encoder.forward(&embeddings, mask).map_err(|e| e.to_string())?;
-    let size = config.head_size();
-    let [queries, keys, values] = head_inputs(&raw[args.layer], args.head, size, mask);
-    let work: Vec<AttentionQuery> = queries
-        .into_iter()
-        .map(|query| AttentionQuery {
-            query,
-            keys: keys.clone(),
-            values: values.clone(),
+/// One sentence through a layer: float and integer tensors.
+struct SentenceRun {
+    mask: Vec<bool>,
+    float: Vec<LayerTensors>,
+    raw: Vec<IntLayerTensors>,
+    formats: Vec<LayerFormats>,
+    head_model: Vec<Option<hwformer_quant::integer::sdpa::StreamingSdpa>>,
+}
+
+impl SentenceRun {
+    fn new(
+        loaded: &Loaded,
+        files_layers: usize,
+        formats_path: Option<&Path>,
+        text: &str,
+    ) -> Result<Self, String> {
+        let formats = formats(loaded, formats_path)?;
+        let sentences = loaded.tokenize(&[text.to_string()])?;
+        let (ids, mask) = &sentences[0];
+        let float = loaded.model.forward(ids, mask).map_err(|e| e.to_string())?;
+        let encoder = encoder(loaded, Variant::Int16, &formats[..files_layers])?;
+        let embeddings = loaded.model.embed(ids).map_err(|e| e.to_string())?;
+        let raw = encoder.forward(&embeddings, mask).map_err(|e| e.to_string())?;
+        let head_model = encoder.layers().iter().map(|l| l.head_model().cloned()).collect();
+        Ok(Self {
+            mask: mask.clone(),
+            float,
+            raw,
+            formats,
+            head_model,
         })
-        .collect();
-    // the block, built from the config calibrate writes
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("target/hwformer-model/head"));
-    let config_path = dir.join("head.toml");
-    write(&config_path, &head_config(&config, &formats[args.layer]))?;
-    let block_config = BlockConfig::load(&config_path)?;
-    let manifest = export_checked_n_max("sdpa", size, None, Some(&block_config), &dir)?;
-    let workload = Workload::sdpa_queries(&manifest, &work).map_err(|e| e.to_string())?;
-    // the block's model is the layer's head: the same bits
-    let context = raw[args.layer].get(Tensor::Context);
-    for (t, beat) in (0..context.nrows()).zip(0..) {
-        let layer_row = &context.row(t).to_vec()[args.head * size..(args.head + 1) * size];
-        let block_row = workload.expected[0].lanes16(beat, size);
-        if layer_row != block_row.as_slice() {
-            return Err(format!(
-                "the exported head's model and the layer's head differ at token {t}: {layer_row:?} against {block_row:?}"
-            ));
-        }
     }
-    let backend = match args.backend {
+
+    fn tokens(&self) -> usize {
+        self.mask.iter().filter(|&&m| m).count()
+    }
+}
+
+fn backend(arg: BackendArg) -> Backend {
+    match arg {
         BackendArg::Verilator => Backend::Verilator,
         BackendArg::Rusthdl => Backend::RustHdl,
         BackendArg::Iverilog => Backend::Icarus,
-    };
+    }
+}
+
+/// Exports the block `config_text` describes into `dir` and runs
+/// `workload` (built from the export) on `backend`.
+fn simulate_block(
+    dir: &Path,
+    config_text: &str,
+    backend: Backend,
+    workload: impl FnOnce(&hwformer_hdl::manifest::Manifest) -> Result<Workload, String>,
+) -> Result<(SimOutcome, Workload), String> {
+    let config_path = dir.join("block.toml");
+    write(&config_path, config_text)?;
+    let block_config = BlockConfig::load(&config_path)?;
+    let block = block_config.block.clone();
+    let d = block_config.d.unwrap_or(8);
+    let manifest = export_checked_n_max(&block, d, None, Some(&block_config), dir)?;
+    let workload = workload(&manifest)?;
     let request = SimRequest {
-        dir: dir.clone(),
+        dir: dir.to_path_buf(),
         manifest,
         backend,
         size: WorkloadSize {
-            n: keys.len(),
-            queries: work.len(),
+            n: 1,
+            queries: workload.expected[0].len(),
             seed: 1,
         },
         pacing: Pacing {
@@ -827,58 +849,271 @@ fn head(args: &HeadArgs) -> Result<ExitCode, String> {
         build: BuildOptions::default(),
     };
     let outcome = simulate_workload(&request, &workload).map_err(|e| e.to_string())?;
-    let tokens = mask.iter().filter(|&&m| m).count();
-    println!(
-        "layer {} head {} of {:?} ({tokens} tokens: {tokens} queries of {tokens} keys, d = {size}), formats from {}",
-        args.layer,
-        args.head,
-        args.text,
-        args.formats.as_ref().map_or("calibration now".to_string(), |p| p.display().to_string())
-    );
-    print!("{}", sim_command::text(&outcome));
-    // the RTL's output (the integer head's, bit for bit) against the float
-    // model's head (q, k, v in float too)
-    let exact = float_head_output(&float[args.layer], args.head, size);
-    let o = formats[args.layer].tensor(Tensor::Context);
-    let (mut max, mut squares, mut count) = (0f64, 0f64, 0usize);
-    let mut worst_cosine = 1f64;
-    for t in 0..exact.nrows() {
-        let got: Vec<f64> = workload.expected[0]
-            .lanes16(t, size)
-            .iter()
-            .map(|&r| o.to_f64(i128::from(r)))
-            .collect();
-        let want = exact.row(t).to_vec();
-        for (g, w) in got.iter().zip(&want) {
-            max = max.max((g - w).abs());
-            squares += (g - w).powi(2);
-            count += 1;
+    Ok((outcome, workload))
+}
+
+/// Head `head` of layer `layer` on the simulator: its verdict, and the
+/// error against float attention and the float model's head.
+fn check_head(
+    run: &SentenceRun,
+    layer: usize,
+    head: usize,
+    size: usize,
+    dir: &Path,
+    backend: Backend,
+) -> Result<SimOutcome, String> {
+    let [queries, keys, values] = head_inputs(&run.raw[layer], head, size, &run.mask);
+    let work: Vec<AttentionQuery> = queries
+        .into_iter()
+        .map(|query| AttentionQuery {
+            query,
+            keys: keys.clone(),
+            values: values.clone(),
+        })
+        .collect();
+    let f = &run.formats[layer];
+    let (outcome, workload) = simulate_block(dir, &head_config(size, f), backend, |manifest| {
+        Workload::sdpa_queries(manifest, &work).map_err(|e| e.to_string())
+    })?;
+    // the exported block's model is the layer's head: the same bits
+    let context = run.raw[layer].get(Tensor::Context);
+    let o = f.tensor(Tensor::Context);
+    let outputs: Vec<Vec<i64>> = (0..context.nrows())
+        .map(|t| workload.expected[0].lanes16(t, size))
+        .collect();
+    for (t, block_row) in outputs.iter().enumerate() {
+        let layer_row = &context.row(t).to_vec()[head * size..(head + 1) * size];
+        if layer_row != block_row.as_slice() {
+            return Err(format!(
+                "the exported head's model and the layer's head differ at token {t}: {layer_row:?} against {block_row:?}"
+            ));
         }
-        worst_cosine = worst_cosine.min(cosine(&got, &want));
     }
-    // the block alone: float attention on the same quantized q, k and v
-    let model = encoder.layers()[args.layer]
-        .head_model()
+    println!(
+        "sdpa, layer {layer} head {head}: {n} queries of {n} keys, d = {size}",
+        n = run.tokens()
+    );
+    print!("  {}", sim_command::text(&outcome));
+    // the head alone: float attention on the same quantized q, k and v
+    let model = run.head_model[layer]
+        .as_ref()
         .ok_or("the int16 variant has streaming heads")?;
     let mut block_error = 0f64;
-    for (t, q) in work.iter().enumerate() {
+    for (q, got) in work.iter().zip(&outputs) {
         let reference = model
             .float_reference(&q.query, &q.keys, &q.values)
             .map_err(|e| e.to_string())?;
-        for (&r, &g) in reference.iter().zip(&workload.expected[0].lanes16(t, size)) {
+        for (&r, &g) in reference.iter().zip(got) {
             block_error = block_error.max((o.to_f64(i128::from(g)) - r).abs());
         }
     }
     println!(
-        "the head alone, against float attention on the same quantized q, k, v: max error {block_error:.3e} ({:.1} output LSBs)",
+        "  the head alone, against float attention on the same quantized q, k, v: max error {block_error:.3e} ({:.1} output LSBs)",
         block_error / o.lsb()
     );
+    // the RTL's output (the integer head's, bit for bit) against the float
+    // model's head (q, k, v in float too)
+    let exact = float_head_output(&run.float[layer], head, size);
+    let got: Vec<Vec<f64>> = outputs
+        .iter()
+        .map(|row| row.iter().map(|&r| o.to_f64(i128::from(r))).collect())
+        .collect();
+    let (max, rms, worst) = row_errors(&exact, &got);
     println!(
-        "RTL head against the float model's head: max error {max:.3e}, RMS {:.3e}, worst token cosine {worst_cosine:.6} (output {o})",
-        (squares / count.max(1) as f64).sqrt()
+        "  RTL head against the float model's head: max error {max:.3e}, RMS {rms:.3e}, worst token cosine {worst:.6} (output {o})"
     );
-    println!("exported: {}", dir.display());
-    Ok(if outcome.result.is_ok() {
+    Ok(outcome)
+}
+
+/// Max error, RMS error and the worst row cosine of `got` against `exact`.
+fn row_errors(exact: &ndarray::Array2<f64>, got: &[Vec<f64>]) -> (f64, f64, f64) {
+    let (mut max, mut squares, mut count, mut worst) = (0f64, 0f64, 0usize, 1f64);
+    for (t, row) in got.iter().enumerate() {
+        let want = exact.row(t).to_vec();
+        for (g, w) in row.iter().zip(&want) {
+            max = max.max((g - w).abs());
+            squares += (g - w).powi(2);
+            count += 1;
+        }
+        worst = worst.min(cosine(row, &want));
+    }
+    (max, (squares / count.max(1) as f64).sqrt(), worst)
+}
+
+/// A token block of layer `layer` on the simulator, fed the sentence's
+/// real (integer) `input` rows and checked against the layer's `output`.
+fn check_token_block(
+    run: &SentenceRun,
+    layer: usize,
+    (what, input, output): (&str, Tensor, Tensor),
+    config_text: &str,
+    dir: &Path,
+    backend: Backend,
+) -> Result<SimOutcome, String> {
+    let real: Vec<usize> = (0..run.mask.len()).filter(|&t| run.mask[t]).collect();
+    let rows: Vec<Vec<i64>> = real
+        .iter()
+        .map(|&t| run.raw[layer].get(input).row(t).to_vec())
+        .collect();
+    let (outcome, workload) = simulate_block(dir, config_text, backend, |manifest| {
+        Workload::token_rows(dir, manifest, &rows).map_err(|e| e.to_string())
+    })?;
+    let width = run.raw[layer].get(output).ncols();
+    let f = run.formats[layer].tensor(output);
+    let mut got = Vec::new();
+    for (k, &t) in real.iter().enumerate() {
+        let block: Vec<i64> = (0..width)
+            .map(|i| i64::from(workload.expected[0].beat(k * width + i)[0] as u16 as i16))
+            .collect();
+        if block != run.raw[layer].get(output).row(t).to_vec() {
+            return Err(format!(
+                "{what}: the exported block's model and the layer's differ at token {t}"
+            ));
+        }
+        got.push(
+            block
+                .iter()
+                .map(|&r| f.to_f64(i128::from(r)))
+                .collect::<Vec<f64>>(),
+        );
+    }
+    let exact = masked_rows(run.float[layer].get(output).view(), &run.mask);
+    let (max, rms, worst) = row_errors(&exact, &got);
+    println!("{what}, layer {layer}: {} tokens of {width}", real.len());
+    print!("  {}", sim_command::text(&outcome));
+    println!("  RTL against the float model's {}: max error {max:.3e}, RMS {rms:.3e}, worst token cosine {worst:.6} (output {f})", output.name());
+    Ok(outcome)
+}
+
+/// The layer norm block config of one of the layer's norms.
+fn norm_config(loaded: &Loaded, layer: usize, f: &LayerFormats, second: bool) -> String {
+    let (input, affine, output, name) = if second {
+        (
+            Tensor::Residual2,
+            Parameter::Norm2Affine,
+            Tensor::Output,
+            "output.LayerNorm",
+        )
+    } else {
+        (
+            Tensor::Residual1,
+            Parameter::Norm1Affine,
+            Tensor::Norm1,
+            "attention.output.LayerNorm",
+        )
+    };
+    let tensor = |n: &str| {
+        loaded
+            .model
+            .tensor_name(&format!("encoder.layer.{layer}.{name}.{n}"))
+    };
+    format!(
+        "block = \"layernorm\"\nd_model = {}\neps = {:e}\n\n[formats]\nx = \"{}\"\nz = \"{}\"\ng = \"{}\"\ny = \"{}\"\n\n[weights]\nsafetensors = {:?}\n\n[weights.tensors]\ngamma = \"{}\"\nbeta = \"{}\"\n",
+        loaded.model.config().hidden_size,
+        loaded.model.config().layer_norm_eps,
+        f.tensor(input),
+        normalized_format(),
+        f.parameter(affine),
+        f.tensor(output),
+        absolute(&loaded.weights),
+        tensor("weight"),
+        tensor("bias"),
+    )
+}
+
+/// The linear block config of the layer's query projection.
+fn query_config(loaded: &Loaded, layer: usize, f: &LayerFormats) -> String {
+    let tensor = |n: &str| {
+        loaded
+            .model
+            .tensor_name(&format!("encoder.layer.{layer}.attention.self.query.{n}"))
+    };
+    let width = loaded.model.config().hidden_size;
+    format!(
+        "block = \"linear\"\nd_in = {width}\nd_out = {width}\nlanes = 8\n\n[formats]\nx = \"{}\"\nw = \"{}\"\ny = \"{}\"\n\n[weights]\nsafetensors = {:?}\n\n[weights.tensors]\nw = \"{}\"\nb = \"{}\"\n",
+        f.tensor(Tensor::Input),
+        f.parameter(Parameter::QueryWeight),
+        f.tensor(Tensor::Query),
+        absolute(&loaded.weights),
+        tensor("weight"),
+        tensor("bias"),
+    )
+}
+
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// `model head` and `model layer`: blocks of one layer on a simulator with
+/// a real sentence's activations.
+fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool) -> Result<ExitCode, String> {
+    let loaded = Loaded::load(&args.files)?;
+    let config = *loaded.model.config();
+    let layers = loaded.model.layers().len();
+    if args.layer >= layers || args.head >= config.num_attention_heads {
+        return Err(format!(
+            "--layer {} --head {}: the run has layers 0 to {} and heads 0 to {}",
+            args.layer,
+            args.head,
+            layers - 1,
+            config.num_attention_heads - 1
+        ));
+    }
+    let run = SentenceRun::new(&loaded, layers, args.formats.as_deref(), &args.text)?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/hwformer-model/layer"));
+    let backend = backend(args.backend);
+    println!(
+        "{:?}: {} tokens; formats from {}\n",
+        args.text,
+        run.tokens(),
+        args.formats
+            .as_ref()
+            .map_or("calibration now".to_string(), |p| p.display().to_string())
+    );
+    let f = &run.formats[args.layer];
+    let mut outcomes = vec![check_head(
+        &run,
+        args.layer,
+        args.head,
+        config.head_size(),
+        &dir.join("sdpa"),
+        backend,
+    )?];
+    if norms {
+        for (second, what, tensors) in [
+            (false, "layernorm (first)", (Tensor::Residual1, Tensor::Norm1)),
+            (true, "layernorm (second)", (Tensor::Residual2, Tensor::Output)),
+        ] {
+            let sub = dir.join(if second { "norm2" } else { "norm1" });
+            outcomes.push(check_token_block(
+                &run,
+                args.layer,
+                (what, tensors.0, tensors.1),
+                &norm_config(&loaded, args.layer, f, second),
+                &sub,
+                backend,
+            )?);
+        }
+    }
+    if linear {
+        eprintln!("verilating the 384 x 384 query projection (its weight ROM takes about a minute the first time) ...");
+        outcomes.push(check_token_block(
+            &run,
+            args.layer,
+            ("linear (query projection)", Tensor::Input, Tensor::Query),
+            &query_config(&loaded, args.layer, f),
+            &dir.join("query"),
+            backend,
+        )?);
+    }
+    println!("\nexported: {}", dir.display());
+    Ok(if outcomes.iter().all(|o| o.result.is_ok()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -927,8 +1162,12 @@ pub fn demo(out: &Path) -> Result<ExitCode, String> {
         );
     }
     println!("\n(hwformer model compare prints every layer and tensor)\n");
-    head(&HeadArgs {
-        formats: Some(formats_file),
-        ..HeadArgs::demo(None, out.join("head"))
-    })
+    layer_blocks(
+        &HeadArgs {
+            formats: Some(formats_file),
+            ..HeadArgs::demo(None, out.join("layer0"))
+        },
+        true,
+        true,
+    )
 }

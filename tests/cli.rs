@@ -77,6 +77,18 @@ fn run_prints_every_part_of_the_main_job() {
         text.contains("latency ") && text.contains("energy (ASIC estimate)"),
         "the estimate section: {text}"
     );
+    // the real model (fetched by `bash scripts/install-tools.sh --minilm`)
+    assert!(
+        !text.contains("is not in") && text.contains("| int16 |"),
+        "the real-model section (fetch the model with `bash scripts/install-tools.sh --minilm`): {text}"
+    );
+    for block in ["sdpa", "layernorm", "linear"] {
+        let line = text
+            .lines()
+            .skip_while(|l| !l.contains("-- 11."))
+            .find(|l| l.contains(&format!("PASS {block} on verilator")));
+        assert!(line.is_some(), "{block} on the real model: {text}");
+    }
 }
 
 #[test]

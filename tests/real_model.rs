@@ -172,13 +172,13 @@ fn calibrated_int16_meets_the_accuracy_targets_and_ternary_and_binary_are_report
 }
 
 #[test]
-fn one_real_head_is_bit_exact_on_verilator() {
+fn a_real_layers_head_and_norms_are_bit_exact_on_verilator() {
     model_dir();
-    let dir = scratch("minilm-head");
+    let dir = scratch("minilm-layer");
     // the reduced run: one layer, one sentence
     let out = hwformer(&[
         "model",
-        "head",
+        "layer",
         "--layers",
         "1",
         "--head",
@@ -195,13 +195,20 @@ fn one_real_head_is_bit_exact_on_verilator() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("PASS sdpa on verilator"), "{text}");
-    let cosine: f64 = text
+    assert_eq!(text.matches("PASS layernorm on verilator").count(), 2, "{text}");
+    // every block's output against the float model's tensor
+    let cosines: Vec<f64> = text
         .split("worst token cosine ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|c| c.parse().ok())
-        .expect("a cosine");
-    assert!(cosine >= 0.999, "{text}");
+        .skip(1)
+        .map(|t| {
+            t.split_whitespace()
+                .next()
+                .and_then(|c| c.parse().ok())
+                .expect("a cosine")
+        })
+        .collect();
+    assert_eq!(cosines.len(), 3, "{text}");
+    assert!(cosines.iter().all(|&c| c >= 0.999), "{text}");
 }
 
 #[test]

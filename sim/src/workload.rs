@@ -89,93 +89,135 @@ impl Workload {
         if size.n == 0 || size.queries == 0 {
             return Err(SimError::Invalid("n and queries must be at least 1".into()));
         }
-        let invalid = |e: String| SimError::Invalid(e);
+        if let Some(block) = TokenBlock::from_folder(dir, manifest)? {
+            let mut rng = seeded(size.seed);
+            let fail = |e: hwformer_quant::QuantError| SimError::Invalid(e.to_string());
+            let rows = (0..size.queries)
+                .map(|_| quantize_all("x", &normal_vec(&mut rng, block.d_in, 1.0), block.input).map_err(fail))
+                .collect::<Result<Vec<_>, _>>()?;
+            return block.workload(&rows);
+        }
         match manifest.block.as_str() {
-            "linear" => {
-                let model = hwformer_hdl::linear::model_from_folder(dir, manifest).map_err(invalid)?;
-                let f = model.formats();
-                Self::tokens(
-                    model.d_in(),
-                    f.input,
-                    size,
-                    |x| model.run(x),
-                    |x| model.float_reference(x),
-                )
-            }
-            "ffn" => {
-                let model = hwformer_hdl::ffn::model_from_folder(dir, manifest).map_err(invalid)?;
-                let input = model.up().formats().input;
-                Self::tokens(
-                    model.up().d_in(),
-                    input,
-                    size,
-                    |x| model.run(x),
-                    |x| model.float_reference(x),
-                )
-            }
-            "ternary_ffn" => {
-                let model = hwformer_hdl::ternary_ffn::model_from_folder(dir, manifest).map_err(invalid)?;
-                let input = model.up().formats().input;
-                Self::tokens(
-                    model.up().d_in(),
-                    input,
-                    size,
-                    |x| model.run(x),
-                    |x| model.float_reference(x),
-                )
-            }
-            "layernorm" => {
-                let model = hwformer_hdl::layer_norm::model_from_folder(dir, manifest).map_err(invalid)?;
-                Self::tokens(
-                    model.n(),
-                    model.formats().input,
-                    size,
-                    |x| model.run(x),
-                    |x| model.float_reference(x),
-                )
-            }
             "binary_attention" => binary_attention(
-                &hwformer_hdl::binary_attention::model_from_folder(dir, manifest).map_err(invalid)?,
+                &hwformer_hdl::binary_attention::model_from_folder(dir, manifest)
+                    .map_err(SimError::Invalid)?,
                 size,
             ),
             _ => Self::new(manifest, size),
         }
     }
 
-    /// Tokens of `d` seeded inputs through a token block's model.
-    fn tokens(
-        d: usize,
-        input: hwformer_quant::QFormat,
-        size: WorkloadSize,
-        run: impl Fn(&[i64]) -> hwformer_quant::Result<Vec<i64>>,
-        reference: impl Fn(&[i64]) -> hwformer_quant::Result<Vec<f64>>,
+    /// The workload of a token block (linear, ffn, ternary_ffn, layernorm)
+    /// exported in `dir` on tokens given by the caller (e.g. a real
+    /// model's activations), raw in the block's input format.
+    pub fn token_rows(
+        dir: &std::path::Path,
+        manifest: &Manifest,
+        rows: &[Vec<i64>],
     ) -> Result<Self, SimError> {
-        let mut rng = seeded(size.seed);
-        let (mut x_beats, mut y_beats, mut float) = (Beats::new(16), Beats::new(16), Vec::new());
-        let fail = |e: hwformer_quant::QuantError| SimError::Invalid(e.to_string());
-        for _ in 0..size.queries {
-            let x = quantize_all("x", &normal_vec(&mut rng, d, 1.0), input).map_err(fail)?;
-            for (i, &v) in x.iter().enumerate() {
-                x_beats.push(&[u32::from(v as u16)], i + 1 == d);
+        TokenBlock::from_folder(dir, manifest)?
+            .ok_or_else(|| SimError::Invalid(format!("{} is not a token block", manifest.block)))?
+            .workload(rows)
+    }
+
+    /// Output beats expected on stream `s`.
+    pub fn expected_beats(&self) -> Vec<usize> {
+        self.expected.iter().map(Beats::len).collect()
+    }
+}
+
+type TokenRun = Box<dyn Fn(&[i64]) -> hwformer_quant::Result<Vec<i64>>>;
+type TokenReference = Box<dyn Fn(&[i64]) -> hwformer_quant::Result<Vec<f64>>>;
+
+/// A token block's model: one token in, one token out.
+struct TokenBlock {
+    d_in: usize,
+    input: hwformer_quant::QFormat,
+    run: TokenRun,
+    reference: TokenReference,
+}
+
+impl TokenBlock {
+    /// A model's token function and float reference, boxed.
+    fn of<M: Clone + 'static>(
+        d_in: usize,
+        input: hwformer_quant::QFormat,
+        model: M,
+        run: fn(&M, &[i64]) -> hwformer_quant::Result<Vec<i64>>,
+        reference: fn(&M, &[i64]) -> hwformer_quant::Result<Vec<f64>>,
+    ) -> Self {
+        let other = model.clone();
+        Self {
+            d_in,
+            input,
+            run: Box::new(move |x| run(&model, x)),
+            reference: Box::new(move |x| reference(&other, x)),
+        }
+    }
+
+    /// The model of the token block exported in `dir`; `None` for other blocks.
+    fn from_folder(dir: &std::path::Path, manifest: &Manifest) -> Result<Option<Self>, SimError> {
+        let invalid = |e: String| SimError::Invalid(e);
+        Ok(Some(match manifest.block.as_str() {
+            "linear" => {
+                let m = hwformer_hdl::linear::model_from_folder(dir, manifest).map_err(invalid)?;
+                Self::of(
+                    m.d_in(),
+                    m.formats().input,
+                    m,
+                    |m, x| m.run(x),
+                    |m, x| m.float_reference(x),
+                )
             }
-            let y = run(&x).map_err(fail)?;
+            "ffn" => {
+                let m = hwformer_hdl::ffn::model_from_folder(dir, manifest).map_err(invalid)?;
+                let (d, f) = (m.up().d_in(), m.up().formats().input);
+                Self::of(d, f, m, |m, x| m.run(x), |m, x| m.float_reference(x))
+            }
+            "ternary_ffn" => {
+                let m = hwformer_hdl::ternary_ffn::model_from_folder(dir, manifest).map_err(invalid)?;
+                let (d, f) = (m.up().d_in(), m.up().formats().input);
+                Self::of(d, f, m, |m, x| m.run(x), |m, x| m.float_reference(x))
+            }
+            "layernorm" => {
+                let m = hwformer_hdl::layer_norm::model_from_folder(dir, manifest).map_err(invalid)?;
+                Self::of(
+                    m.n(),
+                    m.formats().input,
+                    m,
+                    |m, x| m.run(x),
+                    |m, x| m.float_reference(x),
+                )
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Every row through the model: one beat an element, tlast on a
+    /// token's last.
+    fn workload(&self, rows: &[Vec<i64>]) -> Result<Workload, SimError> {
+        if rows.is_empty() {
+            return Err(SimError::Invalid("no token".into()));
+        }
+        let fail = |e: hwformer_quant::QuantError| SimError::Invalid(e.to_string());
+        let (mut x_beats, mut y_beats, mut float) = (Beats::new(16), Beats::new(16), Vec::new());
+        for x in rows {
+            for (i, &v) in x.iter().enumerate() {
+                x_beats.push(&[u32::from(v as u16)], i + 1 == x.len());
+            }
+            let y = (self.run)(x).map_err(fail)?;
             for (j, &v) in y.iter().enumerate() {
                 y_beats.push(&[u32::from(v as u16)], j + 1 == y.len());
             }
-            float.extend(reference(&x).map_err(fail)?);
+            float.extend((self.reference)(x).map_err(fail)?);
         }
-        Ok(Self {
+        Ok(Workload {
             inputs: vec![x_beats],
             expected: vec![y_beats],
             reference: vec![float],
             full_speed_cycles: vec![Vec::new()],
             expected_status: Vec::new(),
         })
-    }
-
-    /// Output beats expected on stream `s`.
-    pub fn expected_beats(&self) -> Vec<usize> {
-        self.expected.iter().map(Beats::len).collect()
     }
 }
 

@@ -108,6 +108,7 @@ pub struct BertModel {
     token_type: Array1<f64>,
     embedding_norm: (Array1<f64>, Array1<f64>),
     layers: Vec<EncoderWeights>,
+    prefix: &'static str,
 }
 
 fn vector(bytes: &[u8], file: &str, name: &str, len: usize) -> Result<Array1<f64>> {
@@ -232,12 +233,19 @@ impl BertModel {
             token_type: token_types.row(0).to_owned(),
             embedding_norm,
             layers,
+            prefix,
         })
     }
 
     /// The model's sizes.
     pub fn config(&self) -> &BertConfig {
         &self.config
+    }
+
+    /// The file's name of tensor `name` (e.g.
+    /// `encoder.layer.0.output.dense.weight`): with the file's prefix.
+    pub fn tensor_name(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
     }
 
     /// The encoder layers read.
