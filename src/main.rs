@@ -446,8 +446,8 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     let binary = binary_demo::run(&out.join("binary_attention"), seed)?;
     println!(
         "\n-- 11. a real model: all-MiniLM-L6-v2 from its safetensors file, formats calibrated from \
-         its activations, int16 / ternary / binary against float, one real head on Verilator \
-         (hwformer model calibrate / compare / head) --\n"
+         its activations, int16 / ternary / binary against float, a real layer's head, LayerNorms and \
+         query projection on Verilator (hwformer model calibrate / compare / layer --linear) --\n"
     );
     let model = model_command::demo(&out.join("minilm"))?;
     Ok([
