@@ -21,7 +21,7 @@
 
 use crate::export::{self, ExportError, Exported};
 use crate::fifo::FifoStorage;
-use crate::fixed::{RoundShift, SignExtend, WideProduct};
+use crate::fixed::{PipelinedProduct, PipelinedRoundShift, SignExtend, WideProduct};
 use crate::inv_sqrt::{InvSqrtUnit, INV_SQRT_BUSY_CYCLES};
 use crate::layer_weights::{read_weights, weights_file, LayerSettings};
 use crate::linear::{check_stream_format, measured_error, token_manifest};
@@ -45,11 +45,20 @@ pub struct LayerNormTiming {
     pub stages: u64,
 }
 
+/// Registers from a read to `y`: the read, n x, c, c inv (two), z (three),
+/// z gamma, the sum, y (three).
+pub const OUTPUT_STAGES: usize = 13;
+const _: () = assert!(OUTPUT_STAGES == 13, "the last stage is indexed [12]");
+
+/// Registers gamma and beta pass from the ROM read (stage 2) to the
+/// product z gamma (stage 9; indexed [6]).
+const AFFINE_DELAY: usize = 7;
+
 /// The layer norm's timing.
 pub const LAYER_NORM_TIMING: LayerNormTiming = LayerNormTiming {
     slots: 3,
     setup_cycles: 2 + INV_SQRT_BUSY_CYCLES + 1,
-    stages: 6,
+    stages: OUTPUT_STAGES as u64,
 };
 
 /// Cycles from a token's last input beat to its first output's `tvalid`
@@ -119,51 +128,49 @@ pub struct LayerNormUnit {
     shift0: DFF<Bits<7>>,
     shift1: DFF<Bits<7>>,
     shift2: DFF<Bits<7>>,
+    // the output stages: valid and last at every stage ([0] = stage 1, the
+    // reads; [OUTPUT_STAGES - 1] = y)
+    valid: [DFF<Bit>; OUTPUT_STAGES],
+    last: [DFF<Bit>; OUTPUT_STAGES],
     // stage 1: reads
-    valid1: DFF<Bit>,
-    last1: DFF<Bit>,
     x1: DFF<Bits<16>>,
     sum_1: DFF<Bits<32>>,
     inverse_1: DFF<Bits<16>>,
-    shift_1: DFF<Bits<7>>,
-    // stage 2: c = n x - S
-    valid2: DFF<Bit>,
-    last2: DFF<Bit>,
-    centered2: DFF<Bits<32>>,
-    inverse_2: DFF<Bits<16>>,
-    shift_2: DFF<Bits<7>>,
-    affine2: DFF<Bits<32>>,
-    // stage 3: c · inv
-    valid3: DFF<Bit>,
-    last3: DFF<Bit>,
-    product3: DFF<Bits<64>>,
-    shift_3: DFF<Bits<7>>,
-    affine3: DFF<Bits<32>>,
-    // stage 4: z
-    valid4: DFF<Bit>,
-    last4: DFF<Bit>,
-    z4: DFF<Bits<16>>,
-    affine4: DFF<Bits<32>>,
-    // stage 5: z gamma + beta 2^fz
-    valid5: DFF<Bit>,
-    last5: DFF<Bit>,
-    scaled5: DFF<Bits<64>>,
-    // the output
-    y: DFF<Bits<16>>,
-    y_valid: DFF<Bit>,
-    y_last: DFF<Bit>,
-    // datapath pieces
-    x_wide: SignExtend<16, 32>,
-    sum_wide: SignExtend<32, 64>,
+    pre_shift_1: DFF<Bits<7>>,
+    // stage 2: n x (one DSP)
     times_n: WideProduct<16>,
+    nx2: DFF<Bits<32>>,
+    sum_2: DFF<Bits<32>>,
+    inverse_2: DFF<Bits<16>>,
+    pre_shift_2: DFF<Bits<7>>,
+    // stage 3: c = n x - S
+    centered3: DFF<Bits<32>>,
+    inverse_3: DFF<Bits<16>>,
+    pre_shift_3: DFF<Bits<7>>,
+    // stages 4, 5: c · inv
+    centered_wide: SignExtend<32, 48>,
+    times_inverse: PipelinedProduct,
+    pre_shift_4: DFF<Bits<7>>,
+    pre_shift_5: DFF<Bits<7>>,
+    // stages 6 to 8: z = round(c inv / 2^(shift - fz)), saturated
+    z_round: PipelinedRoundShift,
+    // gamma and beta from stage 2 to stage 8
+    gamma_beta: [DFF<Bits<32>>; AFFINE_DELAY],
+    // stage 9: z gamma (one DSP), beta
+    zg9: DFF<Bits<32>>,
+    beta9: DFF<Bits<16>>,
+    // stage 10: z gamma + beta 2^fz (a 40-bit adder)
+    zg_wide: SignExtend<32, 40>,
+    beta_wide: SignExtend<16, 40>,
+    scaled10: DFF<Bits<40>>,
+    // stages 11 to 13: y = round(scaled / 2^shift), saturated
+    scaled_wide: SignExtend<40, 64>,
+    y_round: PipelinedRoundShift,
+    // the setup's pieces
+    x_wide: SignExtend<16, 32>,
     q_times_n: WideProduct<48>,
     square_low: WideProduct<48>,
     square_high: WideProduct<48>,
-    times_inverse: WideProduct<32>,
-    z_round: RoundShift,
-    beta_wide: SignExtend<16, 64>,
-    zg_wide: SignExtend<32, 64>,
-    y_round: RoundShift,
     // locals
     take: Signal<Local, Bit>,
     token_loaded: Signal<Local, Bit>,
@@ -178,13 +185,13 @@ pub struct LayerNormUnit {
     write_base: Signal<Local, Bits<16>>,
     read_base: Signal<Local, Bits<16>>,
     zg: Signal<Local, Signed<32>>,
+    z_pre_offset: Constant<Bits<7>>,
+    y_pre_shift: Constant<Bits<7>>,
     last_input: Constant<Bits<16>>,
     slot1_base: Constant<Bits<16>>,
     slot2_base: Constant<Bits<16>>,
     n: Constant<Bits<16>>,
     eps: Constant<Bits<64>>,
-    z_shift_offset: Constant<Bits<7>>,
-    y_shift: Constant<Bits<7>>,
     normalized_frac: Constant<Bits<7>>,
 }
 
@@ -235,44 +242,37 @@ impl LayerNormUnit {
             shift0: Default::default(),
             shift1: Default::default(),
             shift2: Default::default(),
-            valid1: Default::default(),
-            last1: Default::default(),
+            valid: Default::default(),
+            last: Default::default(),
             x1: Default::default(),
             sum_1: Default::default(),
             inverse_1: Default::default(),
-            shift_1: Default::default(),
-            valid2: Default::default(),
-            last2: Default::default(),
-            centered2: Default::default(),
-            inverse_2: Default::default(),
-            shift_2: Default::default(),
-            affine2: Default::default(),
-            valid3: Default::default(),
-            last3: Default::default(),
-            product3: Default::default(),
-            shift_3: Default::default(),
-            affine3: Default::default(),
-            valid4: Default::default(),
-            last4: Default::default(),
-            z4: Default::default(),
-            affine4: Default::default(),
-            valid5: Default::default(),
-            last5: Default::default(),
-            scaled5: Default::default(),
-            y: Default::default(),
-            y_valid: Default::default(),
-            y_last: Default::default(),
-            x_wide: Default::default(),
-            sum_wide: Default::default(),
+            pre_shift_1: Default::default(),
             times_n: Default::default(),
+            nx2: Default::default(),
+            sum_2: Default::default(),
+            inverse_2: Default::default(),
+            pre_shift_2: Default::default(),
+            centered3: Default::default(),
+            inverse_3: Default::default(),
+            pre_shift_3: Default::default(),
+            centered_wide: Default::default(),
+            times_inverse: Default::default(),
+            pre_shift_4: Default::default(),
+            pre_shift_5: Default::default(),
+            z_round: Default::default(),
+            gamma_beta: Default::default(),
+            zg9: Default::default(),
+            beta9: Default::default(),
+            zg_wide: Default::default(),
+            beta_wide: Default::default(),
+            scaled10: Default::default(),
+            scaled_wide: Default::default(),
+            y_round: Default::default(),
+            x_wide: Default::default(),
             q_times_n: Default::default(),
             square_low: Default::default(),
             square_high: Default::default(),
-            times_inverse: Default::default(),
-            z_round: Default::default(),
-            beta_wide: Default::default(),
-            zg_wide: Default::default(),
-            y_round: Default::default(),
             take: Default::default(),
             token_loaded: Default::default(),
             token_read: Default::default(),
@@ -291,9 +291,10 @@ impl LayerNormUnit {
             slot2_base: Constant::new(bits::<16>(2 * n as u64)),
             n: Constant::new(bits::<16>(n as u64)),
             eps: Constant::new(bits::<64>(model.eps_raw())),
-            // z = (c inv << 16) >> (shift - fz + 16): the shift stays >= 1
-            z_shift_offset: Constant::new(bits::<7>(16 - u64::from(f.normalized.frac()))),
-            y_shift: Constant::new(bits::<7>(u64::from(f.output_shift()))),
+            // z = (c inv << 16) >> (shift - fz + 16): the shift stays >= 1;
+            // the pipelined rounding takes it less one
+            z_pre_offset: Constant::new(bits::<7>(15 - u64::from(f.normalized.frac()))),
+            y_pre_shift: Constant::new(bits::<7>(u64::from(f.output_shift()) - 1)),
             normalized_frac: Constant::new(bits::<7>(u64::from(f.normalized.frac()))),
         }
     }
@@ -331,34 +332,36 @@ impl Logic for LayerNormUnit {
             shift0,
             shift1,
             shift2,
-            valid1,
-            last1,
             x1,
             sum_1,
             inverse_1,
-            shift_1,
-            valid2,
-            last2,
-            centered2,
+            pre_shift_1,
+            nx2,
+            sum_2,
             inverse_2,
-            shift_2,
-            affine2,
-            valid3,
-            last3,
-            product3,
-            shift_3,
-            affine3,
-            valid4,
-            last4,
-            z4,
-            affine4,
-            valid5,
-            last5,
-            scaled5,
-            y,
-            y_valid,
-            y_last
+            pre_shift_2,
+            centered3,
+            inverse_3,
+            pre_shift_3,
+            pre_shift_4,
+            pre_shift_5,
+            zg9,
+            beta9,
+            scaled10
         );
+        for i in 0..OUTPUT_STAGES {
+            self.valid[i].clock.next = self.clock.val();
+            self.valid[i].d.next = self.valid[i].q.val();
+            self.last[i].clock.next = self.clock.val();
+            self.last[i].d.next = self.last[i].q.val();
+        }
+        for i in 0..AFFINE_DELAY {
+            self.gamma_beta[i].clock.next = self.clock.val();
+            self.gamma_beta[i].d.next = self.gamma_beta[i].q.val();
+        }
+        self.times_inverse.clock.next = self.clock.val();
+        self.z_round.clock.next = self.clock.val();
+        self.y_round.clock.next = self.clock.val();
         self.buffer.clock.next = self.clock.val();
         self.affine.clock.next = self.clock.val();
         self.inv_sqrt.clock.next = self.clock.val();
@@ -462,7 +465,7 @@ impl Logic for LayerNormUnit {
             }
         }
         // read: the oldest set-up token, one element a cycle while y is free
-        self.y_free.next = !self.y_valid.q.val() | self.m_axis_y_tready.val();
+        self.y_free.next = !self.valid[12].q.val() | self.m_axis_y_tready.val();
         self.issue.next = self.issuable.q.val().any() & self.y_free.val();
         self.token_read.next = self.issue.val() & (self.element.q.val() == self.last_input.val());
         self.read_base.next = 0.into();
@@ -499,62 +502,72 @@ impl Logic for LayerNormUnit {
         if self.token_read.val() & !self.setup_last.q.val() {
             self.issuable.d.next = self.issuable.q.val() - 1;
         }
-        // the datapath
+        // the datapath: every stage moves when y is free
         self.times_n.a.next = self.x1.q.val();
         self.times_n.b.next = self.n.val();
-        self.sum_wide.value.next = self.sum_1.q.val();
-        self.times_inverse.a.next = self.centered2.q.val();
-        self.times_inverse.b.next = self.inverse_2.q.val();
-        self.z_round.value.next = self.product3.q.val() << 16;
-        self.z_round.shift.next = self.shift_3.q.val() + self.z_shift_offset.val();
-        self.zg.next = signed_cast(self.z4.q.val()) * signed_cast(self.affine4.q.val().get_bits::<16>(0));
-        self.zg_wide.value.next = unsigned_cast(self.zg.val());
-        self.beta_wide.value.next = self.affine4.q.val().get_bits::<16>(16);
-        self.y_round.value.next = self.scaled5.q.val();
-        self.y_round.shift.next = self.y_shift.val();
+        self.centered_wide.value.next = self.centered3.q.val();
+        self.times_inverse.enable.next = self.y_free.val();
+        self.times_inverse.a.next = self.centered_wide.extended.val();
+        self.times_inverse.b.next = self.inverse_3.q.val();
+        self.z_round.enable.next = self.y_free.val();
+        self.z_round.value.next = self.times_inverse.product.val() << 16;
+        self.z_round.pre_shift.next = self.pre_shift_5.q.val();
+        self.zg.next = signed_cast(self.z_round.saturated.val())
+            * signed_cast(self.gamma_beta[6].q.val().get_bits::<16>(0));
+        self.zg_wide.value.next = self.zg9.q.val();
+        self.beta_wide.value.next = self.beta9.q.val();
+        self.scaled_wide.value.next = self.scaled10.q.val();
+        self.y_round.enable.next = self.y_free.val();
+        self.y_round.value.next = self.scaled_wide.extended.val();
+        self.y_round.pre_shift.next = self.y_pre_shift.val();
         if self.y_free.val() {
-            self.valid1.d.next = self.issue.val();
-            self.last1.d.next = self.element.q.val() == self.last_input.val();
+            self.valid[0].d.next = self.issue.val();
+            self.last[0].d.next = self.element.q.val() == self.last_input.val();
+            for i in 1..OUTPUT_STAGES {
+                self.valid[i].d.next = self.valid[i - 1].q.val();
+                self.last[i].d.next = self.last[i - 1].q.val();
+            }
+            // [1] the reads: the element, its token's S, inverse and shift
             self.x1.d.next = self.buffer.read_data.val();
             self.sum_1.d.next = self.sum0.q.val();
             self.inverse_1.d.next = self.inverse0.q.val();
-            self.shift_1.d.next = self.shift0.q.val();
+            self.pre_shift_1.d.next = self.shift0.q.val() + self.z_pre_offset.val();
             if self.read_slot.q.val() == 1 {
                 self.sum_1.d.next = self.sum1.q.val();
                 self.inverse_1.d.next = self.inverse1.q.val();
-                self.shift_1.d.next = self.shift1.q.val();
+                self.pre_shift_1.d.next = self.shift1.q.val() + self.z_pre_offset.val();
             }
             if self.read_slot.q.val() == 2 {
                 self.sum_1.d.next = self.sum2.q.val();
                 self.inverse_1.d.next = self.inverse2.q.val();
-                self.shift_1.d.next = self.shift2.q.val();
+                self.pre_shift_1.d.next = self.shift2.q.val() + self.z_pre_offset.val();
             }
-            self.valid2.d.next = self.valid1.q.val();
-            self.last2.d.next = self.last1.q.val();
-            self.centered2.d.next = self.times_n.product.val().get_bits::<32>(0) - self.sum_1.q.val();
+            // [2] n x; gamma and beta arrive (the ROM read of stage 1)
+            self.nx2.d.next = self.times_n.product.val().get_bits::<32>(0);
+            self.sum_2.d.next = self.sum_1.q.val();
             self.inverse_2.d.next = self.inverse_1.q.val();
-            self.shift_2.d.next = self.shift_1.q.val();
-            self.affine2.d.next = self.affine.data.val();
-            self.valid3.d.next = self.valid2.q.val();
-            self.last3.d.next = self.last2.q.val();
-            self.product3.d.next = self.times_inverse.product.val();
-            self.shift_3.d.next = self.shift_2.q.val();
-            self.affine3.d.next = self.affine2.q.val();
-            self.valid4.d.next = self.valid3.q.val();
-            self.last4.d.next = self.last3.q.val();
-            self.z4.d.next = self.z_round.saturated.val();
-            self.affine4.d.next = self.affine3.q.val();
-            self.valid5.d.next = self.valid4.q.val();
-            self.last5.d.next = self.last4.q.val();
-            self.scaled5.d.next =
+            self.pre_shift_2.d.next = self.pre_shift_1.q.val();
+            self.gamma_beta[0].d.next = self.affine.data.val();
+            for i in 1..AFFINE_DELAY {
+                self.gamma_beta[i].d.next = self.gamma_beta[i - 1].q.val();
+            }
+            // [3] c = n x - S
+            self.centered3.d.next = self.nx2.q.val() - self.sum_2.q.val();
+            self.inverse_3.d.next = self.inverse_2.q.val();
+            self.pre_shift_3.d.next = self.pre_shift_2.q.val();
+            // [4], [5]: c inv in times_inverse; [6] to [8]: z in z_round
+            self.pre_shift_4.d.next = self.pre_shift_3.q.val();
+            self.pre_shift_5.d.next = self.pre_shift_4.q.val();
+            // [9] z gamma, beta
+            self.zg9.d.next = unsigned_cast(self.zg.val());
+            self.beta9.d.next = self.gamma_beta[6].q.val().get_bits::<16>(16);
+            // [10] z gamma + beta 2^fz; [11] to [13]: y in y_round
+            self.scaled10.d.next =
                 self.zg_wide.extended.val() + (self.beta_wide.extended.val() << self.normalized_frac.val());
-            self.y.d.next = self.y_round.saturated.val();
-            self.y_valid.d.next = self.valid5.q.val();
-            self.y_last.d.next = self.last5.q.val();
         }
-        self.m_axis_y_tdata.next = self.y.q.val();
-        self.m_axis_y_tvalid.next = self.y_valid.q.val();
-        self.m_axis_y_tlast.next = self.y_last.q.val();
+        self.m_axis_y_tdata.next = self.y_round.saturated.val();
+        self.m_axis_y_tvalid.next = self.valid[12].q.val();
+        self.m_axis_y_tlast.next = self.last[12].q.val();
     }
 }
 
