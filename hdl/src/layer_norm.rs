@@ -54,10 +54,18 @@ const _: () = assert!(OUTPUT_STAGES == 13, "the last stage is indexed [12]");
 /// product z gamma (stage 9; indexed [6]).
 const AFFINE_DELAY: usize = 7;
 
+/// Registers from a token's last element to the sums it completes: the
+/// element and its magnitude, its square.
+const LOAD_STAGES: u64 = 2;
+
+/// Setup stages before the inverse square root starts: |S|, the products
+/// (two), S², D, D + eps, the start.
+const SETUP_STAGES: usize = 7;
+
 /// The layer norm's timing.
 pub const LAYER_NORM_TIMING: LayerNormTiming = LayerNormTiming {
     slots: 3,
-    setup_cycles: 2 + INV_SQRT_BUSY_CYCLES + 1,
+    setup_cycles: LOAD_STAGES + SETUP_STAGES as u64 + INV_SQRT_BUSY_CYCLES + 1,
     stages: OUTPUT_STAGES as u64,
 };
 
@@ -111,12 +119,34 @@ pub struct LayerNormUnit {
     token_sum: DFF<Bits<32>>,
     token_squares: DFF<Bits<48>>,
     setup_slot: DFF<Bits<2>>,
-    setup1: DFF<Bit>,
-    setup2: DFF<Bit>,
+    // the sums' pipeline: [1] the element, |x|; [2] x²; then the sums
+    l1_valid: DFF<Bit>,
+    l1_first: DFF<Bit>,
+    l1_last: DFF<Bit>,
+    l1_slot: DFF<Bits<2>>,
+    l1_x: DFF<Bits<16>>,
+    l1_magnitude: DFF<Bits<16>>,
+    l2_valid: DFF<Bit>,
+    l2_first: DFF<Bit>,
+    l2_last: DFF<Bit>,
+    l2_slot: DFF<Bits<2>>,
+    l2_x: DFF<Bits<16>>,
+    l2_square: DFF<Bits<32>>,
+    // the setup's stages ([0] = the cycle after the sums are captured)
+    setup: [DFF<Bit>; SETUP_STAGES],
     setup_wait: DFF<Bit>,
     setup_last: DFF<Bit>,
-    n_times_q: DFF<Bits<64>>,
-    sum_squared: DFF<Bits<64>>,
+    // the setup's datapath, free-running: |S|; n Q and S² (two products
+    // of |S| by its halves); D = n Q - S²; D + eps 2^-12
+    s_magnitude: DFF<Bits<32>>,
+    q_times_n: PipelinedProduct,
+    square_low: PipelinedProduct,
+    square_high: PipelinedProduct,
+    nq4: DFF<Bits<52>>,
+    nq5: DFF<Bits<52>>,
+    s_squared5: DFF<Bits<52>>,
+    d6: DFF<Bits<52>>,
+    v7: DFF<Bits<52>>,
     inv_sqrt: InvSqrtUnit,
     // each slot's token scale: S, the inverse square root's mantissa and shift
     sum0: DFF<Bits<32>>,
@@ -168,9 +198,6 @@ pub struct LayerNormUnit {
     y_round: PipelinedRoundShift,
     // the setup's pieces
     x_wide: SignExtend<16, 32>,
-    q_times_n: WideProduct<48>,
-    square_low: WideProduct<48>,
-    square_high: WideProduct<48>,
     // locals
     take: Signal<Local, Bit>,
     token_loaded: Signal<Local, Bit>,
@@ -178,10 +205,9 @@ pub struct LayerNormUnit {
     setup_busy: Signal<Local, Bit>,
     y_free: Signal<Local, Bit>,
     issue: Signal<Local, Bit>,
-    magnitude: Signal<Local, Bits<16>>,
     sum_next: Signal<Local, Bits<32>>,
     squares_next: Signal<Local, Bits<48>>,
-    sum_magnitude: Signal<Local, Bits<32>>,
+    square_upper: Signal<Local, Bits<40>>,
     write_base: Signal<Local, Bits<16>>,
     read_base: Signal<Local, Bits<16>>,
     zg: Signal<Local, Signed<32>>,
@@ -191,7 +217,8 @@ pub struct LayerNormUnit {
     slot1_base: Constant<Bits<16>>,
     slot2_base: Constant<Bits<16>>,
     n: Constant<Bits<16>>,
-    eps: Constant<Bits<64>>,
+    eps_high: Constant<Bits<52>>,
+    eps_low: Constant<Bits<64>>,
     normalized_frac: Constant<Bits<7>>,
 }
 
@@ -226,12 +253,30 @@ impl LayerNormUnit {
             token_sum: Default::default(),
             token_squares: Default::default(),
             setup_slot: Default::default(),
-            setup1: Default::default(),
-            setup2: Default::default(),
+            l1_valid: Default::default(),
+            l1_first: Default::default(),
+            l1_last: Default::default(),
+            l1_slot: Default::default(),
+            l1_x: Default::default(),
+            l1_magnitude: Default::default(),
+            l2_valid: Default::default(),
+            l2_first: Default::default(),
+            l2_last: Default::default(),
+            l2_slot: Default::default(),
+            l2_x: Default::default(),
+            l2_square: Default::default(),
+            setup: Default::default(),
             setup_wait: Default::default(),
             setup_last: Default::default(),
-            n_times_q: Default::default(),
-            sum_squared: Default::default(),
+            s_magnitude: Default::default(),
+            q_times_n: Default::default(),
+            square_low: Default::default(),
+            square_high: Default::default(),
+            nq4: Default::default(),
+            nq5: Default::default(),
+            s_squared5: Default::default(),
+            d6: Default::default(),
+            v7: Default::default(),
             inv_sqrt: InvSqrtUnit::new(model.inv_sqrt(), EPS_FRACTION_BITS),
             sum0: Default::default(),
             sum1: Default::default(),
@@ -270,19 +315,15 @@ impl LayerNormUnit {
             scaled_wide: Default::default(),
             y_round: Default::default(),
             x_wide: Default::default(),
-            q_times_n: Default::default(),
-            square_low: Default::default(),
-            square_high: Default::default(),
             take: Default::default(),
             token_loaded: Default::default(),
             token_read: Default::default(),
             setup_busy: Default::default(),
             y_free: Default::default(),
             issue: Default::default(),
-            magnitude: Default::default(),
             sum_next: Default::default(),
             squares_next: Default::default(),
-            sum_magnitude: Default::default(),
+            square_upper: Default::default(),
             write_base: Default::default(),
             read_base: Default::default(),
             zg: Default::default(),
@@ -290,7 +331,8 @@ impl LayerNormUnit {
             slot1_base: Constant::new(bits::<16>(n as u64)),
             slot2_base: Constant::new(bits::<16>(2 * n as u64)),
             n: Constant::new(bits::<16>(n as u64)),
-            eps: Constant::new(bits::<64>(model.eps_raw())),
+            eps_high: Constant::new(bits::<52>(model.eps_raw() >> 12)),
+            eps_low: Constant::new(bits::<64>(model.eps_raw() & 0xfff)),
             // z = (c inv << 16) >> (shift - fz + 16): the shift stays >= 1;
             // the pipelined rounding takes it less one
             z_pre_offset: Constant::new(bits::<7>(15 - u64::from(f.normalized.frac()))),
@@ -317,12 +359,26 @@ impl Logic for LayerNormUnit {
             token_sum,
             token_squares,
             setup_slot,
-            setup1,
-            setup2,
+            l1_valid,
+            l1_first,
+            l1_last,
+            l1_slot,
+            l1_x,
+            l1_magnitude,
+            l2_valid,
+            l2_first,
+            l2_last,
+            l2_slot,
+            l2_x,
+            l2_square,
             setup_wait,
             setup_last,
-            n_times_q,
-            sum_squared,
+            s_magnitude,
+            nq4,
+            nq5,
+            s_squared5,
+            d6,
+            v7,
             sum0,
             sum1,
             sum2,
@@ -367,8 +423,26 @@ impl Logic for LayerNormUnit {
         self.inv_sqrt.clock.next = self.clock.val();
         // load: a free slot takes n elements; a token's last element waits
         // while the previous token's setup runs
-        self.setup_busy.next =
-            self.setup1.q.val() | self.setup2.q.val() | self.setup_wait.q.val() | self.setup_last.q.val();
+        for i in 0..SETUP_STAGES {
+            self.setup[i].clock.next = self.clock.val();
+        }
+        self.q_times_n.clock.next = self.clock.val();
+        self.square_low.clock.next = self.clock.val();
+        self.square_high.clock.next = self.clock.val();
+        // load: a free slot takes n elements; a token's last element waits
+        // while the previous token's last element is on its way to the sums
+        // or its setup runs
+        self.setup_busy.next = (self.l1_valid.q.val() & self.l1_last.q.val())
+            | (self.l2_valid.q.val() & self.l2_last.q.val())
+            | self.setup[0].q.val()
+            | self.setup[1].q.val()
+            | self.setup[2].q.val()
+            | self.setup[3].q.val()
+            | self.setup[4].q.val()
+            | self.setup[5].q.val()
+            | self.setup[6].q.val()
+            | self.setup_wait.q.val()
+            | self.setup_last.q.val();
         self.s_axis_x_tready.next = (self.held.q.val() != 3)
             & !(self.setup_busy.val() & (self.loaded.q.val() == self.last_input.val()));
         self.take.next = self.s_axis_x_tvalid.val()
@@ -385,23 +459,8 @@ impl Logic for LayerNormUnit {
         self.buffer.write.next = self.take.val();
         self.buffer.write_address.next = self.write_base.val() + self.loaded.q.val();
         self.buffer.write_data.next = self.s_axis_x_tdata.val();
-        // the sums: S in 32 bits, Q = Σ |x|² in 48
-        self.x_wide.value.next = self.s_axis_x_tdata.val();
-        self.magnitude.next = self.s_axis_x_tdata.val();
-        if self.s_axis_x_tdata.val().get_bit(15) {
-            self.magnitude.next = 0 - self.s_axis_x_tdata.val();
-        }
-        self.sum_next.next = self.sum.q.val() + self.x_wide.extended.val();
-        self.squares_next.next =
-            self.squares.q.val() + bit_cast::<48, 32>(self.magnitude.val() * self.magnitude.val());
-        if self.loaded.q.val() == 0 {
-            self.sum_next.next = self.x_wide.extended.val();
-            self.squares_next.next = bit_cast::<48, 32>(self.magnitude.val() * self.magnitude.val());
-        }
         if self.take.val() {
             self.loaded.d.next = self.loaded.q.val() + 1;
-            self.sum.d.next = self.sum_next.val();
-            self.squares.d.next = self.squares_next.val();
         }
         if self.token_loaded.val() {
             self.loaded.d.next = 0.into();
@@ -409,34 +468,71 @@ impl Logic for LayerNormUnit {
             if self.write_slot.q.val() == 2 {
                 self.write_slot.d.next = 0.into();
             }
-            self.setup_slot.d.next = self.write_slot.q.val();
+        }
+        // the sums: [1] x and |x|, [2] x² (one DSP), then S in 32 bits and
+        // Q = Σ |x|² in 48; a token's last element hands them to the setup
+        self.l1_valid.d.next = self.take.val();
+        self.l1_first.d.next = self.loaded.q.val() == 0;
+        self.l1_last.d.next = self.loaded.q.val() == self.last_input.val();
+        self.l1_slot.d.next = self.write_slot.q.val();
+        self.l1_x.d.next = self.s_axis_x_tdata.val();
+        self.l1_magnitude.d.next = self.s_axis_x_tdata.val();
+        if self.s_axis_x_tdata.val().get_bit(15) {
+            self.l1_magnitude.d.next = 0 - self.s_axis_x_tdata.val();
+        }
+        self.l2_valid.d.next = self.l1_valid.q.val();
+        self.l2_first.d.next = self.l1_first.q.val();
+        self.l2_last.d.next = self.l1_last.q.val();
+        self.l2_slot.d.next = self.l1_slot.q.val();
+        self.l2_x.d.next = self.l1_x.q.val();
+        self.l2_square.d.next = self.l1_magnitude.q.val() * self.l1_magnitude.q.val();
+        self.x_wide.value.next = self.l2_x.q.val();
+        self.sum_next.next = self.sum.q.val() + self.x_wide.extended.val();
+        self.squares_next.next = self.squares.q.val() + bit_cast::<48, 32>(self.l2_square.q.val());
+        if self.l2_first.q.val() {
+            self.sum_next.next = self.x_wide.extended.val();
+            self.squares_next.next = bit_cast::<48, 32>(self.l2_square.q.val());
+        }
+        if self.l2_valid.q.val() {
+            self.sum.d.next = self.sum_next.val();
+            self.squares.d.next = self.squares_next.val();
+        }
+        self.setup[0].d.next = self.l2_valid.q.val() & self.l2_last.q.val();
+        for i in 1..SETUP_STAGES {
+            self.setup[i].d.next = self.setup[i - 1].q.val();
+        }
+        if self.l2_valid.q.val() & self.l2_last.q.val() {
+            self.setup_slot.d.next = self.l2_slot.q.val();
             self.token_sum.d.next = self.sum_next.val();
             self.token_squares.d.next = self.squares_next.val();
         }
-        // setup: n Q and S² (|S| times its two 16-bit halves); then
-        // D 2^12 + eps into the inverse square root; then the slot's scale
-        self.setup1.d.next = self.token_loaded.val();
-        self.setup2.d.next = self.setup1.q.val();
-        if self.setup2.q.val() {
-            self.setup_wait.d.next = true;
-        }
-        if self.inv_sqrt.done.val() {
-            self.setup_wait.d.next = false;
-        }
-        self.setup_last.d.next = self.inv_sqrt.done.val();
-        self.sum_magnitude.next = self.token_sum.q.val();
+        // setup ([0] to [6], then the inverse square root): |S|; n Q and the
+        // halves' products |S| S_lo, |S| S_hi (two cycles each); S² =
+        // |S| S_lo + |S| S_hi 2^16 (|S| < 2^26: 48 bits); D = n Q - S² and
+        // D + eps 2^-12 in 52 bits (both below 2^51); start with D 2^12 + eps
+        self.s_magnitude.d.next = self.token_sum.q.val();
         if self.token_sum.q.val().get_bit(31) {
-            self.sum_magnitude.next = 0 - self.token_sum.q.val();
+            self.s_magnitude.d.next = 0 - self.token_sum.q.val();
         }
+        self.q_times_n.enable.next = true;
         self.q_times_n.a.next = self.token_squares.q.val();
         self.q_times_n.b.next = self.n.val();
-        self.square_low.a.next = bit_cast::<48, 32>(self.sum_magnitude.val());
-        self.square_low.b.next = self.sum_magnitude.val().get_bits::<16>(0);
-        self.square_high.a.next = bit_cast::<48, 32>(self.sum_magnitude.val());
-        self.square_high.b.next = self.sum_magnitude.val().get_bits::<16>(16);
-        if self.setup1.q.val() {
-            self.n_times_q.d.next = self.q_times_n.product.val();
-            self.sum_squared.d.next = self.square_low.product.val() + (self.square_high.product.val() << 16);
+        self.square_low.enable.next = true;
+        self.square_low.a.next = bit_cast::<48, 32>(self.s_magnitude.q.val());
+        self.square_low.b.next = self.s_magnitude.q.val().get_bits::<16>(0);
+        self.square_high.enable.next = true;
+        self.square_high.a.next = bit_cast::<48, 32>(self.s_magnitude.q.val());
+        self.square_high.b.next = self.s_magnitude.q.val().get_bits::<16>(16);
+        self.nq4.d.next = self.q_times_n.product.val().get_bits::<52>(0);
+        self.nq5.d.next = self.nq4.q.val();
+        // |S| S_lo < 2^42 and |S| S_hi < 2^36: S² >> 16 in a 40-bit adder
+        self.square_upper.next = self.square_low.product.val().get_bits::<40>(16)
+            + self.square_high.product.val().get_bits::<40>(0);
+        self.s_squared5.d.next = (bit_cast::<52, 40>(self.square_upper.val()) << 16)
+            | bit_cast::<52, 16>(self.square_low.product.val().get_bits::<16>(0));
+        self.d6.d.next = self.nq5.q.val() - self.s_squared5.q.val();
+        self.v7.d.next = self.d6.q.val() + self.eps_high.val();
+        if self.setup[0].q.val() {
             if self.setup_slot.q.val() == 0 {
                 self.sum0.d.next = self.token_sum.q.val();
             }
@@ -447,9 +543,15 @@ impl Logic for LayerNormUnit {
                 self.sum2.d.next = self.token_sum.q.val();
             }
         }
-        self.inv_sqrt.start.next = self.setup2.q.val();
-        self.inv_sqrt.value.next =
-            ((self.n_times_q.q.val() - self.sum_squared.q.val()) << 12) + self.eps.val();
+        if self.setup[6].q.val() {
+            self.setup_wait.d.next = true;
+        }
+        if self.inv_sqrt.done.val() {
+            self.setup_wait.d.next = false;
+        }
+        self.setup_last.d.next = self.inv_sqrt.done.val();
+        self.inv_sqrt.start.next = self.setup[6].q.val();
+        self.inv_sqrt.value.next = (bit_cast::<64, 52>(self.v7.q.val()) << 12) | self.eps_low.val();
         if self.setup_last.q.val() {
             if self.setup_slot.q.val() == 0 {
                 self.inverse0.d.next = self.inv_sqrt.inverse.val();

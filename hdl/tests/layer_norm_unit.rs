@@ -64,3 +64,23 @@ fn layer_norm_is_bit_exact_from_one_lsb_of_spread_to_the_full_range() {
         }
     }
 }
+
+#[test]
+fn layer_norm_is_bit_exact_at_the_largest_sums() {
+    // n = 1024, every element at the format's ends: |S| up to 2^25 and
+    // Q up to 2^40, the widths the setup's narrowed adders are cut for
+    let n = hwformer_quant::integer::layer_norm::LAYER_NORM_N_MAX;
+    let input = QFormat::signed(16, 12).unwrap();
+    let m = model(n, input, 1e-5);
+    let mut rng = seeded(9);
+    let tokens = vec![
+        vec![-32768; n],
+        vec![32767; n],
+        (0..n).map(|i| if i == 0 { 32767 } else { -32768 }).collect(),
+        (0..n)
+            .map(|_| if rng.gen_bool(0.9) { -32768 } else { 32767 })
+            .collect::<Vec<i64>>(),
+    ];
+    let want: Vec<i64> = tokens.iter().flat_map(|x| m.run(x).unwrap()).collect();
+    assert_eq!(run(&m, &tokens, 1.0, 1.0, 0), want);
+}
