@@ -270,6 +270,70 @@ impl Logic for RoundShift {
     }
 }
 
+/// The position of the leading one of a 32-bit value (0 for 0 and for 1),
+/// by a balanced tree of halves: the upper half if it is not zero, then
+/// the upper half of that, ... (five levels, not a 32-deep chain).
+/// Combinational.
+#[derive(LogicBlock, Default)]
+pub struct LeadingOne32 {
+    /// The value.
+    pub value: Signal<In, Bits<32>>,
+    /// Its leading one's bit position.
+    pub position: Signal<Out, Bits<5>>,
+    top16: Signal<Local, Bit>,
+    half16: Signal<Local, Bits<16>>,
+    top8: Signal<Local, Bit>,
+    half8: Signal<Local, Bits<8>>,
+    top4: Signal<Local, Bit>,
+    half4: Signal<Local, Bits<4>>,
+    top2: Signal<Local, Bit>,
+    half2: Signal<Local, Bits<2>>,
+    leading: Signal<Local, Bits<5>>,
+}
+
+impl Logic for LeadingOne32 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.top16.next = self.value.val().get_bits::<16>(16) != 0;
+        self.half16.next = self.value.val().get_bits::<16>(0);
+        if self.top16.val() {
+            self.half16.next = self.value.val().get_bits::<16>(16);
+        }
+        self.top8.next = self.half16.val().get_bits::<8>(8) != 0;
+        self.half8.next = self.half16.val().get_bits::<8>(0);
+        if self.top8.val() {
+            self.half8.next = self.half16.val().get_bits::<8>(8);
+        }
+        self.top4.next = self.half8.val().get_bits::<4>(4) != 0;
+        self.half4.next = self.half8.val().get_bits::<4>(0);
+        if self.top4.val() {
+            self.half4.next = self.half8.val().get_bits::<4>(4);
+        }
+        self.top2.next = self.half4.val().get_bits::<2>(2) != 0;
+        self.half2.next = self.half4.val().get_bits::<2>(0);
+        if self.top2.val() {
+            self.half2.next = self.half4.val().get_bits::<2>(2);
+        }
+        self.leading.next = 0.into();
+        if self.top16.val() {
+            self.leading.next = self.leading.val() + 16;
+        }
+        if self.top8.val() {
+            self.leading.next = self.leading.val() + 8;
+        }
+        if self.top4.val() {
+            self.leading.next = self.leading.val() + 4;
+        }
+        if self.top2.val() {
+            self.leading.next = self.leading.val() + 2;
+        }
+        if self.half2.val().get_bit(1) {
+            self.leading.next = self.leading.val() + 1;
+        }
+        self.position.next = self.leading.val();
+    }
+}
+
 /// The first stage of a 48 x 16 multiply: `a[47:24] * b` (signed) and
 /// `a[23:0] * b` (unsigned), each one DSP48 (at most 25 x 17 bits) with
 /// its output register, moving when enabled.

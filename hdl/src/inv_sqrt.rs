@@ -1,32 +1,44 @@
-//! `1 / sqrt(x)` of a 64-bit value with `FRAC` fraction bits in six
-//! cycles: the hardware form of `hwformer_quant::tables::InvSqrt::eval`.
+//! `1 / sqrt(x)` of a 64-bit value with `FRAC` fraction bits in eleven
+//! cycles, one register stage per step so that no path holds more than
+//! one multiply or one adder: the hardware form of
+//! `hwformer_quant::tables::InvSqrt::eval`.
 //!
 //! ```text
-//!  start:     msb = leading one of x (x = 0 is taken as 1)
+//!  start:     x = value (x = 0 is taken as 1)
+//!  upper:     the upper 32-bit half of x if it is not zero, else the lower
+//!  lead:      msb = leading one of x (LeadingOne32 of that half)
 //!  normalize: odd = (msb - FRAC) mod 2; m = x shifted so its leading one is bit 14 + odd  (UQ2.14)
 //!             shift = 16 + (msb - FRAC - odd) / 2
 //!  seed:      y0 = SEED[(m >> 8) - 64]                       (192 entries, UQ0.16)
-//!  square:    s = min((y0 y0 + 2^15) >> 16, 0xffff)
-//!  correct:   h = (3 2^30 - m s + 2^15) >> 16                ((3 - m y0^2) / 2, Q1.15)
-//!  newton (done): inverse = min((y0 h + 2^14) >> 15, 0xffff)
+//!  square:    p = y0 y0;  s = min((p + 2^15) >> 16, 0xffff)
+//!  correct:   p = m s;    h = (3 2^30 - p + 2^15) >> 16     ((3 - m y0^2) / 2, Q1.15)
+//!  newton:    p = y0 h;   r = (p + 2^14) >> 15;   (done) inverse = min(r, 0xffff)
 //!  1/sqrt(x / 2^FRAC) = inverse 2^-shift, valid from the cycle after `done`
 //! ```
 
+use crate::fixed::LeadingOne32;
 use crate::rom::rom_from_table;
 use hwformer_quant::tables::InvSqrt;
 use rust_hdl::prelude::*;
 
-/// Cycles the unit is busy after `start` before `done` is read:
-/// normalize, seed, square, correct, Newton.
-pub const INV_SQRT_BUSY_CYCLES: u64 = 5;
+/// Cycles the unit is busy after `start` before `done` is read: upper,
+/// lead, normalize, seed, a product and its rounding for each of square,
+/// correct and Newton, and the result's clamp.
+pub const INV_SQRT_BUSY_CYCLES: u64 = 11;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 enum Step {
     Idle,
+    Upper,
+    Lead,
     Normalize,
     Seed,
+    SquareProduct,
     Square,
+    CorrectProduct,
     Correct,
+    NewtonProduct,
+    NewtonRound,
     Newton,
 }
 
@@ -48,6 +60,8 @@ pub struct InvSqrtUnit {
     pub shift: Signal<Out, Bits<7>>,
     step: DFF<Step>,
     held: DFF<Bits<64>>,
+    upper: DFF<Bit>,
+    half32: DFF<Bits<32>>,
     msb: DFF<Bits<7>>,
     mantissa: DFF<Bits<16>>,
     shift_reg: DFF<Bits<7>>,
@@ -55,7 +69,12 @@ pub struct InvSqrtUnit {
     square: DFF<Bits<16>>,
     half: DFF<Bits<16>>,
     inverse_reg: DFF<Bits<16>>,
-    leading: Signal<Local, Bits<7>>,
+    newton_rounded: DFF<Bits<34>>,
+    // the three products, each one DSP with its output register
+    square_product: DFF<Bits<32>>,
+    correct_product: DFF<Bits<32>>,
+    newton_product: DFF<Bits<32>>,
+    leading: LeadingOne32,
     shifted_down: Signal<Local, Bits<64>>,
     shifted_up: Signal<Local, Bits<64>>,
     bucket: Signal<Local, Bits<16>>,
@@ -86,6 +105,8 @@ impl InvSqrtUnit {
             shift: Default::default(),
             step: Default::default(),
             held: Default::default(),
+            upper: Default::default(),
+            half32: Default::default(),
             msb: Default::default(),
             mantissa: Default::default(),
             shift_reg: Default::default(),
@@ -93,6 +114,10 @@ impl InvSqrtUnit {
             square: Default::default(),
             half: Default::default(),
             inverse_reg: Default::default(),
+            newton_rounded: Default::default(),
+            square_product: Default::default(),
+            correct_product: Default::default(),
+            newton_product: Default::default(),
             leading: Default::default(),
             shifted_down: Default::default(),
             shifted_up: Default::default(),
@@ -120,20 +145,21 @@ impl Logic for InvSqrtUnit {
             clock,
             step,
             held,
+            upper,
+            half32,
             msb,
             mantissa,
             shift_reg,
             seed,
             square,
             half,
-            inverse_reg
+            inverse_reg,
+            newton_rounded,
+            square_product,
+            correct_product,
+            newton_product
         );
-        self.leading.next = 0.into();
-        for i in 0..64 {
-            if self.value.val().get_bit(i) {
-                self.leading.next = i.to_bits();
-            }
-        }
+        self.leading.value.next = self.half32.q.val();
         // (msb - FRAC) mod 2, and the bit the leading one moves to
         self.odd.next = 0.into();
         self.lead.next = 14.into();
@@ -147,14 +173,15 @@ impl Logic for InvSqrtUnit {
         // a part-select needs a name in Verilog: the two shifts are signals
         self.shifted_down.next = self.held.q.val() >> (self.msb.q.val() - self.lead.val());
         self.shifted_up.next = self.held.q.val() << (self.lead.val() - self.msb.q.val());
-        self.squared.next =
-            (bit_cast::<34, 32>(self.seed.q.val() * self.seed.q.val()) + (self.one.val() << 15)) >> 16;
-        self.corrected.next = ((self.three_2_30.val()
-            - bit_cast::<34, 32>(self.mantissa.q.val() * self.square.q.val()))
+        // the products, free-running: each step reads the one it needs
+        self.square_product.d.next = self.seed.q.val() * self.seed.q.val();
+        self.correct_product.d.next = self.mantissa.q.val() * self.square.q.val();
+        self.newton_product.d.next = self.seed.q.val() * self.half.q.val();
+        self.squared.next = (bit_cast::<34, 32>(self.square_product.q.val()) + (self.one.val() << 15)) >> 16;
+        self.corrected.next = ((self.three_2_30.val() - bit_cast::<34, 32>(self.correct_product.q.val()))
             + (self.one.val() << 15))
             >> 16;
-        self.newton.next =
-            (bit_cast::<34, 32>(self.seed.q.val() * self.half.q.val()) + (self.one.val() << 14)) >> 15;
+        self.newton.next = (bit_cast::<34, 32>(self.newton_product.q.val()) + (self.one.val() << 14)) >> 15;
         self.finishing.next = false;
         match self.step.q.val() {
             Step::Idle => {
@@ -163,9 +190,23 @@ impl Logic for InvSqrtUnit {
                     if self.value.val() == 0 {
                         self.held.d.next = 1.into();
                     }
-                    self.msb.d.next = self.leading.val();
-                    self.step.d.next = Step::Normalize;
+                    self.step.d.next = Step::Upper;
                 }
+            }
+            Step::Upper => {
+                self.upper.d.next = self.held.q.val().get_bits::<32>(32) != 0;
+                self.half32.d.next = self.held.q.val().get_bits::<32>(0);
+                if self.held.q.val().get_bits::<32>(32) != 0 {
+                    self.half32.d.next = self.held.q.val().get_bits::<32>(32);
+                }
+                self.step.d.next = Step::Lead;
+            }
+            Step::Lead => {
+                self.msb.d.next = bit_cast::<7, 5>(self.leading.position.val());
+                if self.upper.q.val() {
+                    self.msb.d.next = bit_cast::<7, 5>(self.leading.position.val()) | 32;
+                }
+                self.step.d.next = Step::Normalize;
             }
             Step::Normalize => {
                 if self.msb.q.val() >= self.lead.val() {
@@ -179,6 +220,9 @@ impl Logic for InvSqrtUnit {
             }
             Step::Seed => {
                 self.seed.d.next = self.seed_rom.data.val();
+                self.step.d.next = Step::SquareProduct;
+            }
+            Step::SquareProduct => {
                 self.step.d.next = Step::Square;
             }
             Step::Square => {
@@ -186,16 +230,26 @@ impl Logic for InvSqrtUnit {
                 if self.squared.val() > 0xffff {
                     self.square.d.next = 0xffff.into();
                 }
+                self.step.d.next = Step::CorrectProduct;
+            }
+            Step::CorrectProduct => {
                 self.step.d.next = Step::Correct;
             }
             Step::Correct => {
                 self.half.d.next = self.corrected.val().get_bits::<16>(0);
+                self.step.d.next = Step::NewtonProduct;
+            }
+            Step::NewtonProduct => {
+                self.step.d.next = Step::NewtonRound;
+            }
+            Step::NewtonRound => {
+                self.newton_rounded.d.next = self.newton.val();
                 self.step.d.next = Step::Newton;
             }
             Step::Newton => {
                 self.finishing.next = true;
-                self.inverse_reg.d.next = self.newton.val().get_bits::<16>(0);
-                if self.newton.val() > 0xffff {
+                self.inverse_reg.d.next = self.newton_rounded.q.val().get_bits::<16>(0);
+                if self.newton_rounded.q.val() > 0xffff {
                     self.inverse_reg.d.next = 0xffff.into();
                 }
                 self.step.d.next = Step::Idle;

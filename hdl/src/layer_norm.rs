@@ -21,7 +21,7 @@
 
 use crate::export::{self, ExportError, Exported};
 use crate::fifo::FifoStorage;
-use crate::fixed::{PipelinedProduct, PipelinedRoundShift, SignExtend, WideProduct};
+use crate::fixed::{PipelinedProduct, PipelinedRoundShift, ShiftRight, SignExtend, WideProduct};
 use crate::inv_sqrt::{InvSqrtUnit, INV_SQRT_BUSY_CYCLES};
 use crate::layer_weights::{read_weights, weights_file, LayerSettings};
 use crate::linear::{check_stream_format, measured_error, token_manifest};
@@ -45,14 +45,14 @@ pub struct LayerNormTiming {
     pub stages: u64,
 }
 
-/// Registers from a read to `y`: the read, n x, c, c inv (two), z (three),
-/// z gamma, the sum, y (three).
-pub const OUTPUT_STAGES: usize = 13;
-const _: () = assert!(OUTPUT_STAGES == 13, "the last stage is indexed [12]");
+/// Registers from a read to `y`: the read, n x, c, c inv (two), the coarse
+/// shift, z (three), z gamma, the sum, y (three).
+pub const OUTPUT_STAGES: usize = 14;
+const _: () = assert!(OUTPUT_STAGES == 14, "the last stage is indexed [13]");
 
 /// Registers gamma and beta pass from the ROM read (stage 2) to the
-/// product z gamma (stage 9; indexed [6]).
-const AFFINE_DELAY: usize = 7;
+/// product z gamma (stage 10; indexed [7]).
+const AFFINE_DELAY: usize = 8;
 
 /// Registers from a token's last element to the sums it completes: the
 /// element and its magnitude, its square.
@@ -121,13 +121,11 @@ pub struct LayerNormUnit {
     setup_slot: DFF<Bits<2>>,
     // the sums' pipeline: [1] the element, |x|; [2] x²; then the sums
     l1_valid: DFF<Bit>,
-    l1_first: DFF<Bit>,
     l1_last: DFF<Bit>,
     l1_slot: DFF<Bits<2>>,
     l1_x: DFF<Bits<16>>,
     l1_magnitude: DFF<Bits<16>>,
     l2_valid: DFF<Bit>,
-    l2_first: DFF<Bit>,
     l2_last: DFF<Bit>,
     l2_slot: DFF<Bits<2>>,
     l2_x: DFF<Bits<16>>,
@@ -182,18 +180,22 @@ pub struct LayerNormUnit {
     times_inverse: PipelinedProduct,
     pre_shift_4: DFF<Bits<7>>,
     pre_shift_5: DFF<Bits<7>>,
-    // stages 6 to 8: z = round(c inv / 2^(shift - fz)), saturated
+    // stage 6: the shift's multiple of 8 (three mux levels, not six)
+    coarse_shift: ShiftRight,
+    coarse6: DFF<Bits<64>>,
+    fine_shift6: DFF<Bits<7>>,
+    // stages 7 to 9: z = round(c inv / 2^(shift - fz)), saturated
     z_round: PipelinedRoundShift,
-    // gamma and beta from stage 2 to stage 8
+    // gamma and beta from stage 2 to stage 9
     gamma_beta: [DFF<Bits<32>>; AFFINE_DELAY],
-    // stage 9: z gamma (one DSP), beta
-    zg9: DFF<Bits<32>>,
-    beta9: DFF<Bits<16>>,
-    // stage 10: z gamma + beta 2^fz (a 40-bit adder)
+    // stage 10: z gamma (one DSP), beta
+    zg10: DFF<Bits<32>>,
+    beta10: DFF<Bits<16>>,
+    // stage 11: z gamma + beta 2^fz (a 40-bit adder)
     zg_wide: SignExtend<32, 40>,
     beta_wide: SignExtend<16, 40>,
-    scaled10: DFF<Bits<40>>,
-    // stages 11 to 13: y = round(scaled / 2^shift), saturated
+    scaled11: DFF<Bits<40>>,
+    // stages 12 to 14: y = round(scaled / 2^shift), saturated
     scaled_wide: SignExtend<40, 64>,
     y_round: PipelinedRoundShift,
     // the setup's pieces
@@ -254,13 +256,11 @@ impl LayerNormUnit {
             token_squares: Default::default(),
             setup_slot: Default::default(),
             l1_valid: Default::default(),
-            l1_first: Default::default(),
             l1_last: Default::default(),
             l1_slot: Default::default(),
             l1_x: Default::default(),
             l1_magnitude: Default::default(),
             l2_valid: Default::default(),
-            l2_first: Default::default(),
             l2_last: Default::default(),
             l2_slot: Default::default(),
             l2_x: Default::default(),
@@ -305,13 +305,16 @@ impl LayerNormUnit {
             times_inverse: Default::default(),
             pre_shift_4: Default::default(),
             pre_shift_5: Default::default(),
+            coarse_shift: Default::default(),
+            coarse6: Default::default(),
+            fine_shift6: Default::default(),
             z_round: Default::default(),
             gamma_beta: Default::default(),
-            zg9: Default::default(),
-            beta9: Default::default(),
+            zg10: Default::default(),
+            beta10: Default::default(),
             zg_wide: Default::default(),
             beta_wide: Default::default(),
-            scaled10: Default::default(),
+            scaled11: Default::default(),
             scaled_wide: Default::default(),
             y_round: Default::default(),
             x_wide: Default::default(),
@@ -360,13 +363,11 @@ impl Logic for LayerNormUnit {
             token_squares,
             setup_slot,
             l1_valid,
-            l1_first,
             l1_last,
             l1_slot,
             l1_x,
             l1_magnitude,
             l2_valid,
-            l2_first,
             l2_last,
             l2_slot,
             l2_x,
@@ -401,9 +402,11 @@ impl Logic for LayerNormUnit {
             pre_shift_3,
             pre_shift_4,
             pre_shift_5,
-            zg9,
-            beta9,
-            scaled10
+            coarse6,
+            fine_shift6,
+            zg10,
+            beta10,
+            scaled11
         );
         for i in 0..OUTPUT_STAGES {
             self.valid[i].clock.next = self.clock.val();
@@ -472,7 +475,6 @@ impl Logic for LayerNormUnit {
         // the sums: [1] x and |x|, [2] x² (one DSP), then S in 32 bits and
         // Q = Σ |x|² in 48; a token's last element hands them to the setup
         self.l1_valid.d.next = self.take.val();
-        self.l1_first.d.next = self.loaded.q.val() == 0;
         self.l1_last.d.next = self.loaded.q.val() == self.last_input.val();
         self.l1_slot.d.next = self.write_slot.q.val();
         self.l1_x.d.next = self.s_axis_x_tdata.val();
@@ -481,21 +483,25 @@ impl Logic for LayerNormUnit {
             self.l1_magnitude.d.next = 0 - self.s_axis_x_tdata.val();
         }
         self.l2_valid.d.next = self.l1_valid.q.val();
-        self.l2_first.d.next = self.l1_first.q.val();
         self.l2_last.d.next = self.l1_last.q.val();
         self.l2_slot.d.next = self.l1_slot.q.val();
         self.l2_x.d.next = self.l1_x.q.val();
         self.l2_square.d.next = self.l1_magnitude.q.val() * self.l1_magnitude.q.val();
         self.x_wide.value.next = self.l2_x.q.val();
+        // a token's last element clears the sums for the next token's first
+        // (a reset after the adder, not a choice before it)
         self.sum_next.next = self.sum.q.val() + self.x_wide.extended.val();
-        self.squares_next.next = self.squares.q.val() + bit_cast::<48, 32>(self.l2_square.q.val());
-        if self.l2_first.q.val() {
-            self.sum_next.next = self.x_wide.extended.val();
-            self.squares_next.next = bit_cast::<48, 32>(self.l2_square.q.val());
-        }
+        // Q <= n 2^30 <= 2^40: a 42-bit adder
+        self.squares_next.next = bit_cast::<48, 42>(
+            self.squares.q.val().get_bits::<42>(0) + bit_cast::<42, 32>(self.l2_square.q.val()),
+        );
         if self.l2_valid.q.val() {
             self.sum.d.next = self.sum_next.val();
             self.squares.d.next = self.squares_next.val();
+            if self.l2_last.q.val() {
+                self.sum.d.next = 0.into();
+                self.squares.d.next = 0.into();
+            }
         }
         self.setup[0].d.next = self.l2_valid.q.val() & self.l2_last.q.val();
         for i in 1..SETUP_STAGES {
@@ -567,7 +573,7 @@ impl Logic for LayerNormUnit {
             }
         }
         // read: the oldest set-up token, one element a cycle while y is free
-        self.y_free.next = !self.valid[12].q.val() | self.m_axis_y_tready.val();
+        self.y_free.next = !self.valid[13].q.val() | self.m_axis_y_tready.val();
         self.issue.next = self.issuable.q.val().any() & self.y_free.val();
         self.token_read.next = self.issue.val() & (self.element.q.val() == self.last_input.val());
         self.read_base.next = 0.into();
@@ -611,14 +617,16 @@ impl Logic for LayerNormUnit {
         self.times_inverse.enable.next = self.y_free.val();
         self.times_inverse.a.next = self.centered_wide.extended.val();
         self.times_inverse.b.next = self.inverse_3.q.val();
+        self.coarse_shift.value.next = self.times_inverse.product.val() << 16;
+        self.coarse_shift.shift.next = self.pre_shift_5.q.val() & 0x78;
         self.z_round.enable.next = self.y_free.val();
-        self.z_round.value.next = self.times_inverse.product.val() << 16;
-        self.z_round.pre_shift.next = self.pre_shift_5.q.val();
+        self.z_round.value.next = self.coarse6.q.val();
+        self.z_round.pre_shift.next = self.fine_shift6.q.val();
         self.zg.next = signed_cast(self.z_round.saturated.val())
-            * signed_cast(self.gamma_beta[6].q.val().get_bits::<16>(0));
-        self.zg_wide.value.next = self.zg9.q.val();
-        self.beta_wide.value.next = self.beta9.q.val();
-        self.scaled_wide.value.next = self.scaled10.q.val();
+            * signed_cast(self.gamma_beta[7].q.val().get_bits::<16>(0));
+        self.zg_wide.value.next = self.zg10.q.val();
+        self.beta_wide.value.next = self.beta10.q.val();
+        self.scaled_wide.value.next = self.scaled11.q.val();
         self.y_round.enable.next = self.y_free.val();
         self.y_round.value.next = self.scaled_wide.extended.val();
         self.y_round.pre_shift.next = self.y_pre_shift.val();
@@ -657,19 +665,22 @@ impl Logic for LayerNormUnit {
             self.centered3.d.next = self.nx2.q.val() - self.sum_2.q.val();
             self.inverse_3.d.next = self.inverse_2.q.val();
             self.pre_shift_3.d.next = self.pre_shift_2.q.val();
-            // [4], [5]: c inv in times_inverse; [6] to [8]: z in z_round
+            // [4], [5]: c inv in times_inverse
             self.pre_shift_4.d.next = self.pre_shift_3.q.val();
             self.pre_shift_5.d.next = self.pre_shift_4.q.val();
-            // [9] z gamma, beta
-            self.zg9.d.next = unsigned_cast(self.zg.val());
-            self.beta9.d.next = self.gamma_beta[6].q.val().get_bits::<16>(16);
-            // [10] z gamma + beta 2^fz; [11] to [13]: y in y_round
-            self.scaled10.d.next =
+            // [6] the coarse shift; [7] to [9]: the rest and z in z_round
+            self.coarse6.d.next = self.coarse_shift.shifted.val();
+            self.fine_shift6.d.next = self.pre_shift_5.q.val() & 7;
+            // [10] z gamma, beta
+            self.zg10.d.next = unsigned_cast(self.zg.val());
+            self.beta10.d.next = self.gamma_beta[7].q.val().get_bits::<16>(16);
+            // [11] z gamma + beta 2^fz; [12] to [14]: y in y_round
+            self.scaled11.d.next =
                 self.zg_wide.extended.val() + (self.beta_wide.extended.val() << self.normalized_frac.val());
         }
         self.m_axis_y_tdata.next = self.y_round.saturated.val();
-        self.m_axis_y_tvalid.next = self.valid[12].q.val();
-        self.m_axis_y_tlast.next = self.last[12].q.val();
+        self.m_axis_y_tvalid.next = self.valid[13].q.val();
+        self.m_axis_y_tlast.next = self.last[13].q.val();
     }
 }
 

@@ -15,6 +15,7 @@
 //! ```
 //! `x` must be at least 2^15 (every sum of exponentials here is).
 
+use crate::fixed::LeadingOne32;
 use crate::rom::rom_from_table;
 use hwformer_quant::tables::Reciprocal;
 use rust_hdl::prelude::*;
@@ -60,16 +61,7 @@ pub struct ReciprocalUnit {
     correction: DFF<Bits<16>>,
     newton_product: DFF<Bits<32>>,
     inverse_reg: DFF<Bits<16>>,
-    // the leading one, half by half
-    top16: Signal<Local, Bit>,
-    half16: Signal<Local, Bits<16>>,
-    top8: Signal<Local, Bit>,
-    half8: Signal<Local, Bits<8>>,
-    top4: Signal<Local, Bit>,
-    half4: Signal<Local, Bits<4>>,
-    top2: Signal<Local, Bit>,
-    half2: Signal<Local, Bits<2>>,
-    leading: Signal<Local, Bits<5>>,
+    leading: LeadingOne32,
     corrected: Signal<Local, Bits<34>>,
     rounded: Signal<Local, Bits<34>>,
     finishing: Signal<Local, Bit>,
@@ -97,14 +89,6 @@ impl ReciprocalUnit {
             correction: Default::default(),
             newton_product: Default::default(),
             inverse_reg: Default::default(),
-            top16: Default::default(),
-            half16: Default::default(),
-            top8: Default::default(),
-            half8: Default::default(),
-            top4: Default::default(),
-            half4: Default::default(),
-            top2: Default::default(),
-            half2: Default::default(),
             leading: Default::default(),
             corrected: Default::default(),
             rounded: Default::default(),
@@ -132,44 +116,7 @@ impl Logic for ReciprocalUnit {
             newton_product,
             inverse_reg
         );
-        // leading one of x: the upper half if it is not zero, then the
-        // upper half of that, ... (five levels, not a 32-deep chain)
-        self.top16.next = self.x.q.val().get_bits::<16>(16) != 0;
-        self.half16.next = self.x.q.val().get_bits::<16>(0);
-        if self.top16.val() {
-            self.half16.next = self.x.q.val().get_bits::<16>(16);
-        }
-        self.top8.next = self.half16.val().get_bits::<8>(8) != 0;
-        self.half8.next = self.half16.val().get_bits::<8>(0);
-        if self.top8.val() {
-            self.half8.next = self.half16.val().get_bits::<8>(8);
-        }
-        self.top4.next = self.half8.val().get_bits::<4>(4) != 0;
-        self.half4.next = self.half8.val().get_bits::<4>(0);
-        if self.top4.val() {
-            self.half4.next = self.half8.val().get_bits::<4>(4);
-        }
-        self.top2.next = self.half4.val().get_bits::<2>(2) != 0;
-        self.half2.next = self.half4.val().get_bits::<2>(0);
-        if self.top2.val() {
-            self.half2.next = self.half4.val().get_bits::<2>(2);
-        }
-        self.leading.next = 0.into();
-        if self.top16.val() {
-            self.leading.next = self.leading.val() + 16;
-        }
-        if self.top8.val() {
-            self.leading.next = self.leading.val() + 8;
-        }
-        if self.top4.val() {
-            self.leading.next = self.leading.val() + 4;
-        }
-        if self.top2.val() {
-            self.leading.next = self.leading.val() + 2;
-        }
-        if self.half2.val().get_bit(1) {
-            self.leading.next = self.leading.val() + 1;
-        }
+        self.leading.value.next = self.x.q.val();
         self.seed_rom.address.next = self.mantissa.q.val().get_bits::<8>(7);
         self.corrected.next = self.two_to_32_and_half.val() - bit_cast::<34, 32>(self.error_product.q.val());
         self.rounded.next = bit_cast::<34, 32>(self.newton_product.q.val()) + self.half.val();
@@ -182,7 +129,7 @@ impl Logic for ReciprocalUnit {
                 }
             }
             Step::Lead => {
-                self.msb_reg.d.next = self.leading.val();
+                self.msb_reg.d.next = self.leading.position.val();
                 self.step.d.next = Step::Shift;
             }
             Step::Shift => {
