@@ -40,7 +40,11 @@ use std::collections::BTreeMap;
 ///   T = max( W,  (R + d_in + S) / 2,  S + 1 )      S = 9
 /// ```
 /// Against the handshake graph over d_in 1 to 17, d_out 1 to 64 and every
-/// lane count: exact for every d_in >= S; for d_in < S an upper bound.
+/// lane count: exact for every d_in >= S where `W` and `(R + d_in + S) / 2`
+/// differ by more than a cycle; where they nearly tie (both the bank's
+/// drain and the setup bind) the graph takes up to one cycle more (seen:
+/// d_in 11 and 12 at d_out = P = 16, half a cycle, since the issue stages
+/// became seven); for d_in < S an upper bound.
 /// Test `ternary_cycles_per_token_are_the_graphs`. (With the 4-cycle
 /// reciprocal of before 2026-12-07 the formula had `W` for `R`, which was
 /// exact there and overestimates with `S = 9`.)

@@ -9,10 +9,10 @@
 //!  issue element k of group g:
 //!   [1] x_k, inv, shift, γ; signs word g·d_in + k (P × 2 bits, registered read)
 //!   [2] x_k · inv                    (one multiply, shared by the lanes)
-//!   [3] · 127                        (shift and subtract)
-//!   [4] code = round(· / 2^shift)    (8 bits)
-//!   [5] acc_p = (k = 0 ? 0 : acc_p) ± code, or acc_p      (adders only)
-//!  group done ─▶ [bank: P accumulators, γ] ─ lane l ─▶ [lane, γ] ─▶ [· γ] ─▶ [· C]
+//!   [3] · 127                        (shift and subtract, 40 bits)
+//!   [4..6] code = round(· / 2^shift) (PipelinedRoundShift; 8 bits)
+//!   [7] acc_p = (k = 0 ? 0 : acc_p) ± code, or acc_p      (adders only)
+//!  group done ─▶ [bank: P accumulators, γ] ─ lane l ─▶ [lane, γ] ─▶ [· γ] ─▶ [· C (two)]
 //!        ─▶ round, saturate (3 stages) ─▶ activation (1 stage) ─▶ [y] ─▶ y
 //! ```
 //!
@@ -22,14 +22,14 @@
 //! Two things differ. A token can be issued only after its setup (its
 //! absmax's reciprocal), [`TERNARY_ENGINE`]`.setup_cycles` after its last
 //! beat; while a setup runs, the next token's last beat waits (the
-//! reciprocal unit is shared). And the registers after the bank are eight,
-//! moving together: the lane, the two scale products, three of rounding,
-//! the activation's and `y`.
+//! reciprocal unit is shared). And the registers after the bank are nine,
+//! moving together: the lane, the scale products (`· γ` one, `· C` two:
+//! a `PipelinedProduct`), three of rounding, the activation's and `y`.
 //! Multiplies: one in stage 2, two after the bank, none in the lanes.
 
 use crate::activation::ActivationUnit;
 use crate::fifo::FifoStorage;
-use crate::fixed::{PipelinedRoundShift, RoundShift, SignExtend, WideProduct};
+use crate::fixed::{PipelinedProduct, PipelinedRoundShift, SignExtend, WideProduct};
 use crate::lanes::LaneSelect;
 use crate::linear::EngineTiming;
 use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
@@ -47,9 +47,9 @@ use rust_hdl::prelude::*;
 /// (the lane, its two scale products, three of rounding, the
 /// activation's, `y`).
 pub const TERNARY_ENGINE: EngineTiming = EngineTiming {
-    issue_stages: 5,
+    issue_stages: 7,
     setup_cycles: SETUP_CYCLES as u64,
-    output_stages: 8,
+    output_stages: 9,
 };
 
 /// The ternary engine with `P` lanes; `W2 = 2 P` is the sign ROM's width.
@@ -111,7 +111,7 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     first2: DFF<Bit>,
     last2: DFF<Bit>,
     token_last2: DFF<Bit>,
-    product2: DFF<Bits<64>>,
+    product2: DFF<Bits<40>>,
     shift_2: DFF<Bits<7>>,
     gamma_2: DFF<Bits<16>>,
     signs2: DFF<Bits<W2>>,
@@ -120,18 +120,30 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     first3: DFF<Bit>,
     last3: DFF<Bit>,
     token_last3: DFF<Bit>,
-    scaled3: DFF<Bits<64>>,
+    scaled3: DFF<Bits<40>>,
     shift_3: DFF<Bits<7>>,
     gamma_3: DFF<Bits<16>>,
     signs3: DFF<Bits<W2>>,
-    // stage 4: the code
+    // stages 4 and 5: the code's rounding (in code_round)
     valid4: DFF<Bit>,
     first4: DFF<Bit>,
     last4: DFF<Bit>,
     token_last4: DFF<Bit>,
-    code4: DFF<Bits<8>>,
     gamma_4: DFF<Bits<16>>,
     signs4: DFF<Bits<W2>>,
+    valid5: DFF<Bit>,
+    first5: DFF<Bit>,
+    last5: DFF<Bit>,
+    token_last5: DFF<Bit>,
+    gamma_5: DFF<Bits<16>>,
+    signs5: DFF<Bits<W2>>,
+    // stage 6: the code (code_round's output)
+    valid6: DFF<Bit>,
+    first6: DFF<Bit>,
+    last6: DFF<Bit>,
+    token_last6: DFF<Bit>,
+    gamma_6: DFF<Bits<16>>,
+    signs6: DFF<Bits<W2>>,
     // stage 5: accumulators
     acc: [DFF<Bits<24>>; P],
     done: DFF<Bit>,
@@ -152,8 +164,10 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     scaled: DFF<Bits<64>>,
     scaled_valid: DFF<Bit>,
     scaled_last: DFF<Bit>,
-    times_c: WideProduct<40>,
-    product_c: DFF<Bits<64>>,
+    scaled_wide: SignExtend<40, 48>,
+    times_c: PipelinedProduct,
+    product_a_valid: DFF<Bit>,
+    product_a_last: DFF<Bit>,
     product_c_valid: DFF<Bit>,
     product_c_last: DFF<Bit>,
     round: PipelinedRoundShift,
@@ -165,7 +179,8 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     y_last: DFF<Bit>,
     // the shared datapath pieces of the issue stages
     times_inverse: WideProduct<16>,
-    code_round: RoundShift,
+    code_round: PipelinedRoundShift,
+    scaled3_wide: SignExtend<40, 64>,
     code_wide: SignExtend<8, 24>,
     // locals: one signal per lane (see hwformer_sim::verilator)
     take: Signal<Local, Bit>,
@@ -264,9 +279,20 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             first4: Default::default(),
             last4: Default::default(),
             token_last4: Default::default(),
-            code4: Default::default(),
             gamma_4: Default::default(),
             signs4: Default::default(),
+            valid5: Default::default(),
+            first5: Default::default(),
+            last5: Default::default(),
+            token_last5: Default::default(),
+            gamma_5: Default::default(),
+            signs5: Default::default(),
+            valid6: Default::default(),
+            first6: Default::default(),
+            last6: Default::default(),
+            token_last6: Default::default(),
+            gamma_6: Default::default(),
+            signs6: Default::default(),
             acc: array_init::array_init(|_| Default::default()),
             done: Default::default(),
             done_last: Default::default(),
@@ -285,8 +311,10 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             scaled: Default::default(),
             scaled_valid: Default::default(),
             scaled_last: Default::default(),
+            scaled_wide: Default::default(),
             times_c: Default::default(),
-            product_c: Default::default(),
+            product_a_valid: Default::default(),
+            product_a_last: Default::default(),
             product_c_valid: Default::default(),
             product_c_last: Default::default(),
             round: Default::default(),
@@ -298,6 +326,7 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             y_last: Default::default(),
             times_inverse: Default::default(),
             code_round: Default::default(),
+            scaled3_wide: Default::default(),
             code_wide: Default::default(),
             take: Default::default(),
             token_loaded: Default::default(),
@@ -374,9 +403,20 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             first4,
             last4,
             token_last4,
-            code4,
             gamma_4,
             signs4,
+            valid5,
+            first5,
+            last5,
+            token_last5,
+            gamma_5,
+            signs5,
+            valid6,
+            first6,
+            last6,
+            token_last6,
+            gamma_6,
+            signs6,
             done,
             done_last,
             done_gamma,
@@ -391,7 +431,8 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             scaled,
             scaled_valid,
             scaled_last,
-            product_c,
+            product_a_valid,
+            product_a_last,
             product_c_valid,
             product_c_last,
             y,
@@ -524,9 +565,14 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         // the shared datapath: x · inv, · 127, rounded to the code
         self.times_inverse.a.next = self.x1.q.val();
         self.times_inverse.b.next = self.inverse_1.q.val();
-        self.code_round.value.next = self.scaled3.q.val();
-        self.code_round.shift.next = self.shift_3.q.val();
-        self.code_wide.value.next = self.code4.q.val();
+        // the code: round(x inv 127 / 2^shift) in three stages (it never
+        // leaves [-127, 127], so its low 8 bits are the code)
+        self.code_round.clock.next = self.clock.val();
+        self.code_round.enable.next = self.advance.val();
+        self.scaled3_wide.value.next = self.scaled3.q.val();
+        self.code_round.value.next = self.scaled3_wide.extended.val();
+        self.code_round.pre_shift.next = self.shift_3.q.val();
+        self.code_wide.value.next = self.code_round.saturated.val().get_bits::<8>(0);
         self.code_negated.next = 0 - self.code_wide.extended.val();
         if self.advance.val() {
             self.valid1.d.next = self.issue.val();
@@ -536,18 +582,19 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.x1.d.next = self.buffer.read_data.val();
             if self.read_half.q.val() {
                 self.inverse_1.d.next = self.inverse1.q.val();
-                self.shift_1.d.next = self.shift1.q.val();
+                self.shift_1.d.next = self.shift1.q.val() - 1;
                 self.gamma_1.d.next = self.gamma1.q.val();
             } else {
                 self.inverse_1.d.next = self.inverse0.q.val();
-                self.shift_1.d.next = self.shift0.q.val();
+                self.shift_1.d.next = self.shift0.q.val() - 1;
                 self.gamma_1.d.next = self.gamma0.q.val();
             }
             self.valid2.d.next = self.valid1.q.val();
             self.first2.d.next = self.first1.q.val();
             self.last2.d.next = self.last1.q.val();
             self.token_last2.d.next = self.token_last1.q.val();
-            self.product2.d.next = self.times_inverse.product.val();
+            // |x inv| < 2^31 and |x inv 127| < 2^38: 40 bits hold them
+            self.product2.d.next = self.times_inverse.product.val().get_bits::<40>(0);
             self.shift_2.d.next = self.shift_1.q.val();
             self.gamma_2.d.next = self.gamma_1.q.val();
             self.signs2.d.next = self.signs.data.val();
@@ -563,23 +610,34 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.first4.d.next = self.first3.q.val();
             self.last4.d.next = self.last3.q.val();
             self.token_last4.d.next = self.token_last3.q.val();
-            self.code4.d.next = self.code_round.shifted.val().get_bits::<8>(0);
             self.gamma_4.d.next = self.gamma_3.q.val();
             self.signs4.d.next = self.signs3.q.val();
-            if self.valid4.q.val() {
+            self.valid5.d.next = self.valid4.q.val();
+            self.first5.d.next = self.first4.q.val();
+            self.last5.d.next = self.last4.q.val();
+            self.token_last5.d.next = self.token_last4.q.val();
+            self.gamma_5.d.next = self.gamma_4.q.val();
+            self.signs5.d.next = self.signs4.q.val();
+            self.valid6.d.next = self.valid5.q.val();
+            self.first6.d.next = self.first5.q.val();
+            self.last6.d.next = self.last5.q.val();
+            self.token_last6.d.next = self.token_last5.q.val();
+            self.gamma_6.d.next = self.gamma_5.q.val();
+            self.signs6.d.next = self.signs5.q.val();
+            if self.valid6.q.val() {
                 for i in 0..P {
-                    if self.first4.q.val() {
+                    if self.first6.q.val() {
                         self.acc[i].d.next = 0.into();
                     }
                     // sign 01: add, 11: subtract, 00: skip
-                    if self.signs4.q.val().get_bit(2 * i) {
-                        if self.signs4.q.val().get_bit(2 * i + 1) {
-                            if self.first4.q.val() {
+                    if self.signs6.q.val().get_bit(2 * i) {
+                        if self.signs6.q.val().get_bit(2 * i + 1) {
+                            if self.first6.q.val() {
                                 self.acc[i].d.next = self.code_negated.val();
                             } else {
                                 self.acc[i].d.next = self.acc[i].q.val() + self.code_negated.val();
                             }
-                        } else if self.first4.q.val() {
+                        } else if self.first6.q.val() {
                             self.acc[i].d.next = self.code_wide.extended.val();
                         } else {
                             self.acc[i].d.next = self.acc[i].q.val() + self.code_wide.extended.val();
@@ -587,9 +645,9 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
                     }
                 }
             }
-            self.done.d.next = self.valid4.q.val() & self.last4.q.val();
-            self.done_last.d.next = self.token_last4.q.val();
-            self.done_gamma.d.next = self.gamma_4.q.val();
+            self.done.d.next = self.valid6.q.val() & self.last6.q.val();
+            self.done_last.d.next = self.token_last6.q.val();
+            self.done_gamma.d.next = self.gamma_6.q.val();
         }
         // the bank takes a finished group; its lanes leave one a cycle
         for i in 0..P {
@@ -616,7 +674,10 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.selected_valid.d.next = false;
         }
         // then · γ, · C, rounded and saturated, and the activation: moving together
-        self.times_c.a.next = self.scaled.q.val().get_bits::<40>(0);
+        self.times_c.clock.next = self.clock.val();
+        self.times_c.enable.next = self.y_free.val();
+        self.scaled_wide.value.next = self.scaled.q.val().get_bits::<40>(0);
+        self.times_c.a.next = self.scaled_wide.extended.val();
         self.times_c.b.next = self.output_scale.val();
         for i in 0..4 {
             self.out_valid[i].clock.next = self.clock.val();
@@ -626,7 +687,7 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         }
         self.round.clock.next = self.clock.val();
         self.round.enable.next = self.y_free.val();
-        self.round.value.next = self.product_c.q.val();
+        self.round.value.next = self.times_c.product.val();
         self.round.pre_shift.next = self.out_shift.val() - 1;
         self.activation.clock.next = self.clock.val();
         self.activation.enable.next = self.y_free.val();
@@ -635,9 +696,10 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             self.scaled.d.next = self.times_gamma.product.val();
             self.scaled_valid.d.next = self.selected_valid.q.val();
             self.scaled_last.d.next = self.selected_last.q.val();
-            self.product_c.d.next = self.times_c.product.val();
-            self.product_c_valid.d.next = self.scaled_valid.q.val();
-            self.product_c_last.d.next = self.scaled_last.q.val();
+            self.product_a_valid.d.next = self.scaled_valid.q.val();
+            self.product_a_last.d.next = self.scaled_last.q.val();
+            self.product_c_valid.d.next = self.product_a_valid.q.val();
+            self.product_c_last.d.next = self.product_a_last.q.val();
             self.out_valid[0].d.next = self.product_c_valid.q.val();
             self.out_last[0].d.next = self.product_c_last.q.val();
             for i in 1..4 {

@@ -222,7 +222,19 @@ fn ternary_cycles_per_token_are_the_graphs() {
                     hwformer_hdl::ternary_ffn::engine_token_cycles(d_in as u64, d_out as u64, lanes as u64);
                 // over two tokens, as the setup's wait alternates between the halves
                 let measured = (first[7] - first[5]) as f64 / 2.0;
-                if d_in as u64 >= engine.setup_cycles {
+                let reads = (d_in * (d_out / lanes)) as f64;
+                let near_tie = ((reads.max(d_out as f64))
+                    - (reads + (d_in as u64 + engine.setup_cycles) as f64) / 2.0)
+                    .abs()
+                    <= 1.0;
+                if d_in as u64 >= engine.setup_cycles && near_tie {
+                    // the bank's drain and the setup's wait both bind: up to
+                    // one cycle more than either alone
+                    assert!(
+                        (formula..=formula + 1.0).contains(&measured),
+                        "d_in {d_in} d_out {d_out} lanes {lanes}: {first:?}"
+                    );
+                } else if d_in as u64 >= engine.setup_cycles {
                     assert_eq!(
                         measured, formula,
                         "d_in {d_in} d_out {d_out} lanes {lanes}: {first:?}"
