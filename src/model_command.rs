@@ -80,6 +80,10 @@ pub struct LayerArgs {
     /// ROM: about 75 s to verilate the first time).
     #[arg(long)]
     linear: bool,
+    /// Also the FFN (384 x 1536 x 384: two weight ROMs of 590 k entries;
+    /// minutes to verilate the first time).
+    #[arg(long)]
+    ffn: bool,
 }
 
 /// Where the model's files are.
@@ -245,8 +249,8 @@ pub fn model(command: &ModelCommand) -> Result<ExitCode, String> {
         ModelCommand::Run(args) => run(args),
         ModelCommand::Calibrate(args) => calibrate_command(args),
         ModelCommand::Compare(args) => compare(args),
-        ModelCommand::Head(args) => layer_blocks(args, false, false),
-        ModelCommand::Layer(args) => layer_blocks(&args.head, true, args.linear),
+        ModelCommand::Head(args) => layer_blocks(args, false, false, false),
+        ModelCommand::Layer(args) => layer_blocks(&args.head, true, args.linear, args.ffn),
     }
 }
 
@@ -1047,9 +1051,30 @@ fn absolute(path: &Path) -> String {
         .to_string()
 }
 
+/// The ffn block config of the layer's FFN.
+fn ffn_config(loaded: &Loaded, layer: usize, f: &LayerFormats) -> String {
+    let tensor = |n: &str| loaded.model.tensor_name(&format!("encoder.layer.{layer}.{n}"));
+    let c = loaded.model.config();
+    format!(
+        "block = \"ffn\"\nd_model = {}\nd_ff = {}\nlanes = 8\nactivation = \"gelu\"\n\n[formats]\nx = \"{}\"\nw = \"{}\"\nw2 = \"{}\"\nh = \"{}\"\ny = \"{}\"\n\n[weights]\nsafetensors = {:?}\n\n[weights.tensors]\nw1 = \"{}\"\nb1 = \"{}\"\nw2 = \"{}\"\nb2 = \"{}\"\n",
+        c.hidden_size,
+        c.intermediate_size,
+        f.tensor(Tensor::Norm1),
+        f.parameter(Parameter::UpWeight),
+        f.parameter(Parameter::DownWeight),
+        f.tensor(Tensor::Hidden),
+        f.tensor(Tensor::Ffn),
+        absolute(&loaded.weights),
+        tensor("intermediate.dense.weight"),
+        tensor("intermediate.dense.bias"),
+        tensor("output.dense.weight"),
+        tensor("output.dense.bias"),
+    )
+}
+
 /// `model head` and `model layer`: blocks of one layer on a simulator with
 /// a real sentence's activations.
-fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool) -> Result<ExitCode, String> {
+fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool, ffn: bool) -> Result<ExitCode, String> {
     let loaded = Loaded::load(&args.files)?;
     let config = *loaded.model.config();
     let layers = loaded.model.layers().len();
@@ -1112,6 +1137,17 @@ fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool) -> Result<ExitCode, 
             backend,
         )?);
     }
+    if ffn {
+        eprintln!("verilating the 384 x 1536 x 384 FFN (two weight ROMs of 590 k entries: minutes the first time) ...");
+        outcomes.push(check_token_block(
+            &run,
+            args.layer,
+            ("ffn", Tensor::Norm1, Tensor::Ffn),
+            &ffn_config(&loaded, args.layer, f),
+            &dir.join("ffn"),
+            backend,
+        )?);
+    }
     println!("\nexported: {}", dir.display());
     Ok(if outcomes.iter().all(|o| o.result.is_ok()) {
         ExitCode::SUCCESS
@@ -1169,5 +1205,6 @@ pub fn demo(out: &Path) -> Result<ExitCode, String> {
         },
         true,
         true,
+        false,
     )
 }

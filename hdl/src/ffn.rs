@@ -140,8 +140,11 @@ pub struct FfnSettings {
     pub activation: Activation,
     /// Slots of the hidden FIFO.
     pub hidden_depth: usize,
-    /// The formats.
+    /// The formats (`weight`: the first layer's, or both layers' scales
+    /// of the ternary FFN).
     pub formats: FfnFormats,
+    /// The second layer's weights (`w2`; the int16 ffn only, default `w`).
+    pub down_weight: QFormat,
 }
 
 /// The settings of FFN block `block` (`ffn`, `ternary_ffn`), checked.
@@ -150,9 +153,17 @@ pub fn ffn_settings(
     settings: &LayerSettings,
     formats: &BTreeMap<String, QFormat>,
 ) -> Result<FfnSettings, String> {
+    let names: &[&str] = if block == "ffn" {
+        &["x", "w", "w2", "h", "y"]
+    } else {
+        &["x", "w", "h", "y"]
+    };
     for name in formats.keys() {
-        if !["x", "w", "h", "y"].contains(&name.as_str()) {
-            return Err(format!("formats.{name}: {block} has the formats x, w, h and y"));
+        if !names.contains(&name.as_str()) {
+            return Err(format!(
+                "formats.{name}: {block} has the formats {}",
+                names.join(", ")
+            ));
         }
     }
     if settings.d_in.is_some() || settings.d_out.is_some() {
@@ -185,6 +196,7 @@ pub fn ffn_settings(
         activation,
         hidden_depth,
         formats: f,
+        down_weight: formats.get("w2").copied().unwrap_or(f.weight),
     })
 }
 
@@ -202,7 +214,7 @@ pub fn settings_model(
     };
     let down_formats = LinearFormats {
         input: f.hidden,
-        weight: f.weight,
+        weight: s.down_weight,
         output: f.output,
     };
     let up = quantized(

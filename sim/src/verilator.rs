@@ -271,7 +271,9 @@ pub fn build(dir: &Path, manifest: &Manifest, options: &BuildOptions) -> Result<
             "hwformer.mk",
             "-j2",
             "OPT_FAST=-O2",
-            "OPT_SLOW=-O1",
+            // the once-run code (the ROMs' initial values) unoptimized: g++ -O1
+            // crashed on a 384 x 1536 FFN's (an internal compiler error)
+            "OPT_SLOW=-O0",
             "OPT_GLOBAL=-O2",
             "model.so",
         ],

@@ -616,3 +616,34 @@ fn the_hidden_fifo_depth_the_search_finds_keeps_full_throughput_on_verilator_and
     );
     assert!(e.contains("hidden_depth"), "{e}");
 }
+
+#[test]
+fn the_ffn_holds_each_layers_weights_in_their_own_format() {
+    // a real model's two FFN matrices need different formats (MiniLM's
+    // second layer reaches 2.7 where its first stays under 1)
+    let q = |f: &str| -> hwformer_quant::QFormat { f.parse().unwrap() };
+    let formats = BTreeMap::from([("w".to_string(), q("Q2.13")), ("w2".to_string(), q("Q3.12"))]);
+    let (dir, manifest) = common::export_with("ffn", 0, "w2", formats, &ffn(4, 8, 2, "gelu"));
+    let model = hwformer_hdl::ffn::model_from_folder(&dir, &manifest).unwrap();
+    assert_eq!(model.up().formats().weight, q("Q2.13"));
+    assert_eq!(model.down().formats().weight, q("Q3.12"));
+    let pacing = Pacing {
+        valid_probability: 0.6,
+        ready_probability: 0.6,
+        seed: 3,
+    };
+    let size = WorkloadSize {
+        n: 1,
+        queries: 4,
+        seed: 3,
+    };
+    assert!(
+        run(&dir, &manifest, Backend::Verilator, size, pacing)
+            .result
+            .unwrap()
+            .cycles_checked
+    );
+    // the ternary FFN has one scale format for both layers
+    let e = build_error("ternary_ffn", &ffn(4, 8, 2, "gelu"), &[("w2", "Q3.12")]);
+    assert!(e.contains("ternary_ffn has the formats x, w, h, y"), "{e}");
+}
