@@ -288,7 +288,7 @@ pub struct LeadingOne32 {
     half4: Signal<Local, Bits<4>>,
     top2: Signal<Local, Bit>,
     half2: Signal<Local, Bits<2>>,
-    leading: Signal<Local, Bits<5>>,
+    found: Signal<Local, Bits<5>>,
 }
 
 impl Logic for LeadingOne32 {
@@ -314,23 +314,23 @@ impl Logic for LeadingOne32 {
         if self.top2.val() {
             self.half2.next = self.half4.val().get_bits::<2>(2);
         }
-        self.leading.next = 0.into();
+        self.found.next = 0.into();
         if self.top16.val() {
-            self.leading.next = self.leading.val() + 16;
+            self.found.next = self.found.val() + 16;
         }
         if self.top8.val() {
-            self.leading.next = self.leading.val() + 8;
+            self.found.next = self.found.val() + 8;
         }
         if self.top4.val() {
-            self.leading.next = self.leading.val() + 4;
+            self.found.next = self.found.val() + 4;
         }
         if self.top2.val() {
-            self.leading.next = self.leading.val() + 2;
+            self.found.next = self.found.val() + 2;
         }
         if self.half2.val().get_bit(1) {
-            self.leading.next = self.leading.val() + 1;
+            self.found.next = self.found.val() + 1;
         }
-        self.position.next = self.leading.val();
+        self.position.next = self.found.val();
     }
 }
 

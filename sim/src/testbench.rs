@@ -229,7 +229,7 @@ pub fn run(sim: &mut dyn Simulator, ports: &PortMap, stimulus: &Stimulus) -> Res
                 .map(|(b, k)| format!("{k}/{}", b.len()))
                 .collect();
             return Err(SimError::Invalid(format!(
-                "no progress within {max_cycles} cycles: inputs taken {}, outputs seen {}",
+                "not finished within {max_cycles} cycles (the limit for this workload): inputs taken {}, outputs seen {}",
                 took.join(", "),
                 got.join(", ")
             )));
