@@ -66,8 +66,8 @@ pub enum ModelCommand {
     /// bit-exact against the integer model and compared with the float head.
     Head(HeadArgs),
     /// A layer's blocks that have RTL on a simulator, fed a real sentence's
-    /// activations: one head, both LayerNorms, and with --linear the query
-    /// projection.
+    /// activations: one head, both LayerNorms, with --linear the query
+    /// projection, with --ffn the FFN.
     Layer(LayerArgs),
 }
 
