@@ -1208,3 +1208,68 @@ pub fn demo(out: &Path) -> Result<ExitCode, String> {
         false,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn formats_file(text: &str) -> Result<Vec<LayerFormats>, String> {
+        let dir = std::env::temp_dir().join(format!("hwformer-formats-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("f{}.toml", text.len()));
+        std::fs::write(&path, text).unwrap();
+        read_formats(&path, 1)
+    }
+
+    fn one_layer() -> String {
+        let names = Tensor::ALL
+            .iter()
+            .map(|t| t.name())
+            .chain(Parameter::ALL.iter().map(|p| p.name()))
+            .chain(["score"]);
+        let mut text = String::from("[[layer]]\n");
+        for name in names {
+            text.push_str(&format!("{name} = \"Q3.12\"\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn a_formats_file_reads_and_every_mistake_is_named() {
+        let layers = formats_file(&one_layer()).unwrap();
+        assert_eq!(layers[0].score.to_string(), "Q3.12 (16 bits)");
+        for (text, why) in [
+            ("x = 1\n".to_string(), "no [[layer]] tables"),
+            ("[[layer]]\n".to_string(), "no `input`"),
+            (
+                one_layer().replace("score = \"Q3.12\"", "score = 3"),
+                "`score` is not a string",
+            ),
+            (
+                one_layer().replace("query = \"Q3.12\"", "query = \"Q3\""),
+                "query",
+            ),
+            (
+                format!("{}bogus = \"Q3.12\"\n", one_layer()),
+                "unknown key `bogus`",
+            ),
+            ("[[layer\n".to_string(), "f"),
+        ] {
+            let e = formats_file(&text).unwrap_err();
+            assert!(e.contains(why), "{why}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_head_config_is_a_block_config_the_sdpa_block_takes() {
+        let layers = formats_file(&one_layer()).unwrap();
+        let dir = std::env::temp_dir().join(format!("hwformer-head-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("head.toml");
+        std::fs::write(&path, head_config(4, &layers[0])).unwrap();
+        let config = BlockConfig::load(&path).unwrap();
+        let manifest = export_checked_n_max("sdpa", 4, None, Some(&config), &dir.join("rtl")).unwrap();
+        assert_eq!(manifest.params["n_max"].number(), Some(HEAD_N_MAX as f64));
+        assert_eq!(manifest.text("score_format").unwrap(), "Q3.12 (16 bits)");
+    }
+}
