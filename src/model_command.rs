@@ -379,6 +379,8 @@ fn formats(loaded: &Loaded, path: Option<&Path>) -> Result<Vec<LayerFormats>, St
 struct Forward {
     layers: Vec<LayerTensors>,
     embedding: Vec<f64>,
+    /// Per layer, values at a format's limit (integer variants).
+    at_limits: Vec<usize>,
 }
 
 fn forward(
@@ -387,20 +389,34 @@ fn forward(
     ids: &[u32],
     mask: &[bool],
 ) -> Result<Forward, String> {
-    let layers = match encoder {
-        None => loaded.model.forward(ids, mask).map_err(|e| e.to_string())?,
+    let (layers, at_limits) = match encoder {
+        None => {
+            let layers = loaded.model.forward(ids, mask).map_err(|e| e.to_string())?;
+            let none = vec![0; layers.len()];
+            (layers, none)
+        }
         Some(encoder) => {
             let embeddings = loaded.model.embed(ids).map_err(|e| e.to_string())?;
             let raw = encoder.forward(&embeddings, mask).map_err(|e| e.to_string())?;
-            raw.iter()
-                .zip(encoder.layers())
-                .map(|(t, layer)| t.dequantized(layer.formats()))
-                .collect()
+            let pairs = raw.iter().zip(encoder.layers());
+            (
+                pairs
+                    .clone()
+                    .map(|(t, layer)| t.dequantized(layer.formats()))
+                    .collect(),
+                pairs
+                    .map(|(t, layer)| t.at_limits(layer.formats(), mask))
+                    .collect(),
+            )
         }
     };
     let last = layers.last().ok_or("the model has no layer")?.get(Tensor::Output);
     let embedding = sentence_embedding(last.view(), mask).map_err(|e| e.to_string())?;
-    Ok(Forward { layers, embedding })
+    Ok(Forward {
+        layers,
+        embedding,
+        at_limits,
+    })
 }
 
 fn encoder(loaded: &Loaded, variant: Variant, formats: &[LayerFormats]) -> Result<IntEncoder, String> {
@@ -643,6 +659,9 @@ struct VariantReport {
     /// Per sentence, the embedding's cosine with float's.
     embedding_cosine: Vec<f64>,
     similarity: Vec<Vec<f64>>,
+    /// Per layer, values at a format's limit (saturated, or exactly at
+    /// the edge) over all sentences' real tokens.
+    values_at_limits: Vec<usize>,
 }
 
 fn worst(a: TensorError, b: TensorError) -> TensorError {
@@ -678,8 +697,12 @@ fn compare_runs(
         let mut layers: Vec<BTreeMap<&'static str, TensorError>> = vec![BTreeMap::new(); formats.len()];
         let mut embedding_cosine = Vec::new();
         let mut embeddings = Vec::new();
+        let mut values_at_limits = vec![0; formats.len()];
         for ((ids, mask), exact) in sentences.iter().zip(&float) {
             let run = forward(loaded, Some(&encoder), ids, mask)?;
+            for (total, n) in values_at_limits.iter_mut().zip(&run.at_limits) {
+                *total += n;
+            }
             for (l, (e, a)) in exact.layers.iter().zip(&run.layers).enumerate() {
                 for &t in &Tensor::ALL {
                     let err = tensor_error(e, a, t, mask);
@@ -697,6 +720,7 @@ fn compare_runs(
             layers,
             embedding_cosine,
             similarity: similarity_matrix(&embeddings),
+            values_at_limits,
         });
     }
     Ok((similarity_matrix(&float_embeddings), reports))
@@ -749,7 +773,7 @@ fn print_comparison(texts: &[String], float_similarity: &[Vec<f64>], reports: &[
         );
         let names: Vec<&str> = shown.iter().map(|t| t.name()).collect();
         println!(
-            "| layer | {} | output max error | output RMS error | worst token cosine |\n|---|{}---|---|---|",
+            "| layer | {} | output max error | output RMS error | worst token cosine | values at a format's limit |\n|---|{}---|---|---|---|",
             names.join(" | "),
             "---|".repeat(names.len())
         );
@@ -757,11 +781,12 @@ fn print_comparison(texts: &[String], float_similarity: &[Vec<f64>], reports: &[
             let cells: Vec<String> = names.iter().map(|n| format!("{:.5}", m[n].cosine)).collect();
             let out = m["output"];
             println!(
-                "| {l} | {} | {:.3e} | {:.3e} | {:.5} |",
+                "| {l} | {} | {:.3e} | {:.3e} | {:.5} | {} |",
                 cells.join(" | "),
                 out.max,
                 out.rms,
-                out.worst_token_cosine
+                out.worst_token_cosine,
+                r.values_at_limits[l]
             );
         }
         let cosines: Vec<String> = r.embedding_cosine.iter().map(|c| format!("{c:.5}")).collect();

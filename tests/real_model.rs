@@ -169,6 +169,39 @@ fn calibrated_int16_meets_the_accuracy_targets_and_ternary_and_binary_are_report
     // ternary weights after training lose much; the report says how much
     let ternary = floats(&variants[1]["embedding_cosine"]);
     assert!(ternary.iter().all(|c| c.is_finite() && *c < 0.999), "{ternary:?}");
+    // the calibrated formats hold these sentences; layer 0's FFN output
+    // (about 194) in Q3.12 does not, and the report counts it
+    let at_limits = |report: &serde_json::Value| -> Vec<u64> {
+        report["variants"][0]["values_at_limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect()
+    };
+    assert!(
+        at_limits(&report).iter().all(|&n| n == 0),
+        "{:?}",
+        at_limits(&report)
+    );
+    let text = std::fs::read_to_string(&formats).unwrap();
+    let ffn_line = text.lines().find(|l| l.starts_with("ffn = ")).unwrap();
+    let narrow = dir.join("narrow.toml");
+    std::fs::write(&narrow, text.replacen(ffn_line, "ffn = \"Q3.12\"", 1)).unwrap();
+    let out = hwformer(&[
+        "model",
+        "compare",
+        "--json",
+        "--layers",
+        "1",
+        "--variant",
+        "int16",
+        "--formats",
+        narrow.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let narrowed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(at_limits(&narrowed)[0] > 0, "{narrowed}");
 }
 
 #[test]

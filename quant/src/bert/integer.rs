@@ -568,6 +568,26 @@ impl IntLayerTensors {
         &self.tensors[t as usize]
     }
 
+    /// Values of the real tokens (rows where `mask` holds) at their
+    /// format's smallest or largest value, over every tensor but the
+    /// input: saturated ones, or ones exactly at the edge.
+    pub fn at_limits(&self, formats: &LayerFormats, mask: &[bool]) -> usize {
+        Tensor::ALL[1..]
+            .iter()
+            .map(|&t| {
+                let f = formats.tensor(t);
+                let (low, high) = (f.min_raw() as i64, f.max_raw() as i64);
+                self.get(t)
+                    .rows()
+                    .into_iter()
+                    .zip(mask)
+                    .filter(|(_, &real)| real)
+                    .map(|(row, _)| row.iter().filter(|&&v| v == low || v == high).count())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Every tensor as the real numbers its raw values stand for.
     pub fn dequantized(&self, formats: &LayerFormats) -> LayerTensors {
         LayerTensors {
