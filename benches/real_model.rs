@@ -8,14 +8,9 @@ use hwformer_quant::bert::calibrate::calibrate;
 use hwformer_quant::bert::integer::{IntEncoder, Variant};
 use hwformer_quant::bert::{BertConfig, BertModel};
 use std::hint::black_box;
-use std::path::PathBuf;
 
 fn model() -> BertModel {
-    let home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
-    let dir = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache"))
-        .join("hwformer/minilm");
+    let dir = hwformer_sim::verilator::default_cache_dir().join("minilm");
     let read = |name: &str| {
         std::fs::read(dir.join(name)).unwrap_or_else(|e| {
             panic!(

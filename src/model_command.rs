@@ -8,7 +8,7 @@ use crate::config::{export_checked_n_max, BlockConfig};
 use crate::sim_command::{self, BackendArg};
 use clap::{Args, Subcommand, ValueEnum};
 use hwformer_quant::bert::calibrate::{calibrate, Calibration, HEADROOM, RESOLUTION_BITS_MIN};
-use hwformer_quant::bert::compare::{similarity_matrix, tensor_error, TensorError};
+use hwformer_quant::bert::compare::{rows_error, similarity_matrix, tensor_error, TensorError};
 use hwformer_quant::bert::integer::{
     float_head_output, head_inputs, normalized_format, IntEncoder, IntLayerTensors, LayerFormats, Parameter,
     Variant, HEAD_N_MAX,
@@ -16,6 +16,8 @@ use hwformer_quant::bert::integer::{
 use hwformer_quant::bert::{
     cosine, masked_rows, sentence_embedding, BertConfig, BertModel, LayerTensors, Tensor, Tokens,
 };
+use hwformer_quant::integer::dequantize_all;
+use hwformer_quant::QFormat;
 use hwformer_sim::session::{simulate_workload, Backend, SimOutcome, SimRequest};
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::verilator::BuildOptions;
@@ -256,11 +258,7 @@ pub fn model(command: &ModelCommand) -> Result<ExitCode, String> {
 
 /// The folder `install-tools.sh --minilm` fills.
 pub fn default_model_dir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("hwformer/minilm")
+    hwformer_sim::verilator::default_cache_dir().join("minilm")
 }
 
 /// A model and its tokenizer, loaded.
@@ -836,14 +834,6 @@ impl SentenceRun {
     }
 }
 
-fn backend(arg: BackendArg) -> Backend {
-    match arg {
-        BackendArg::Verilator => Backend::Verilator,
-        BackendArg::Rusthdl => Backend::RustHdl,
-        BackendArg::Iverilog => Backend::Icarus,
-    }
-}
-
 /// Exports the block `config_text` describes into `dir` and runs
 /// `workload` (built from the export) on `backend`.
 fn simulate_block(
@@ -943,30 +933,21 @@ fn check_head(
     // the RTL's output (the integer head's, bit for bit) against the float
     // model's head (q, k, v in float too)
     let exact = float_head_output(&run.float[layer], head, size);
-    let got: Vec<Vec<f64>> = outputs
-        .iter()
-        .map(|row| row.iter().map(|&r| o.to_f64(i128::from(r))).collect())
-        .collect();
-    let (max, rms, worst) = row_errors(&exact, &got);
-    println!(
-        "  RTL head against the float model's head: max error {max:.3e}, RMS {rms:.3e}, worst token cosine {worst:.6} (output {o})"
-    );
+    print_error("head", &exact, &outputs, o);
     Ok(outcome)
 }
 
-/// Max error, RMS error and the worst row cosine of `got` against `exact`.
-fn row_errors(exact: &ndarray::Array2<f64>, got: &[Vec<f64>]) -> (f64, f64, f64) {
-    let (mut max, mut squares, mut count, mut worst) = (0f64, 0f64, 0usize, 1f64);
-    for (t, row) in got.iter().enumerate() {
-        let want = exact.row(t).to_vec();
-        for (g, w) in row.iter().zip(&want) {
-            max = max.max((g - w).abs());
-            squares += (g - w).powi(2);
-            count += 1;
-        }
-        worst = worst.min(cosine(row, &want));
-    }
-    (max, (squares / count.max(1) as f64).sqrt(), worst)
+/// One block's RTL output (`got`, raw rows in `format`) against the float
+/// model's tensor, as a line.
+fn print_error(what: &str, exact: &ndarray::Array2<f64>, got: &[Vec<i64>], format: QFormat) {
+    let got =
+        ndarray::Array2::from_shape_vec((got.len(), exact.ncols()), dequantize_all(&got.concat(), format))
+            .expect("one row per token");
+    let e = rows_error(exact.view(), got.view());
+    println!(
+        "  RTL against the float model's {what}: max error {:.3e}, RMS {:.3e}, worst token cosine {:.6} (output {format})",
+        e.max, e.rms, e.worst_token_cosine
+    );
 }
 
 /// A token block of layer `layer` on the simulator, fed the sentence's
@@ -992,25 +973,19 @@ fn check_token_block(
     let mut got = Vec::new();
     for (k, &t) in real.iter().enumerate() {
         let block: Vec<i64> = (0..width)
-            .map(|i| i64::from(workload.expected[0].beat(k * width + i)[0] as u16 as i16))
+            .map(|i| workload.expected[0].lanes16(k * width + i, 1)[0])
             .collect();
         if block != run.raw[layer].get(output).row(t).to_vec() {
             return Err(format!(
                 "{what}: the exported block's model and the layer's differ at token {t}"
             ));
         }
-        got.push(
-            block
-                .iter()
-                .map(|&r| f.to_f64(i128::from(r)))
-                .collect::<Vec<f64>>(),
-        );
+        got.push(block);
     }
     let exact = masked_rows(run.float[layer].get(output).view(), &run.mask);
-    let (max, rms, worst) = row_errors(&exact, &got);
     println!("{what}, layer {layer}: {} tokens of {width}", real.len());
     print!("  {}", sim_command::text(&outcome));
-    println!("  RTL against the float model's {}: max error {max:.3e}, RMS {rms:.3e}, worst token cosine {worst:.6} (output {f})", output.name());
+    print_error(output.name(), &exact, &got, f);
     Ok(outcome)
 }
 
@@ -1117,7 +1092,7 @@ fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool, ffn: bool) -> Result
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/hwformer-model/layer"));
-    let backend = backend(args.backend);
+    let backend = args.backend.backend();
     println!(
         "{:?}: {} tokens; formats from {}\n",
         args.text,

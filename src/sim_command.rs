@@ -22,6 +22,17 @@ pub enum BackendArg {
     Iverilog,
 }
 
+impl BackendArg {
+    /// The simulator it names.
+    pub fn backend(self) -> Backend {
+        match self {
+            BackendArg::Verilator => Backend::Verilator,
+            BackendArg::Rusthdl => Backend::RustHdl,
+            BackendArg::Iverilog => Backend::Icarus,
+        }
+    }
+}
+
 /// Arguments of `hwformer sim`.
 #[derive(Args)]
 pub struct SimArgs {
@@ -158,15 +169,10 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         let built = manifest.params.get("n_max").and_then(|p| p.number());
         built.map_or(64, |n_max| 64.min(n_max as usize))
     });
-    let backend = match args.backend {
-        BackendArg::Verilator => Backend::Verilator,
-        BackendArg::Rusthdl => Backend::RustHdl,
-        BackendArg::Iverilog => Backend::Icarus,
-    };
     let request = SimRequest {
         dir,
         manifest,
-        backend,
+        backend: args.backend.backend(),
         size: WorkloadSize { n, queries, seed },
         pacing: Pacing {
             valid_probability: valid,

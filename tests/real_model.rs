@@ -12,10 +12,7 @@ use hwformer_quant::bert::{cosine, sentence_embedding, BertConfig, BertModel};
 use std::path::PathBuf;
 
 fn model_dir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
-    let dir = cache.join("hwformer/minilm");
+    let dir = hwformer_sim::verilator::default_cache_dir().join("minilm");
     assert!(
         dir.join("model.safetensors").is_file(),
         "all-MiniLM-L6-v2 is not in {}: run `bash scripts/install-tools.sh --minilm` (make test does)",

@@ -33,21 +33,33 @@ use crate::fixed::{PipelinedProduct, PipelinedRoundShift, SignExtend, WideProduc
 use crate::lanes::LaneSelect;
 use crate::linear::EngineTiming;
 use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
+use crate::weight_rom::{WeightRom, ROM_ADDRESS_BITS};
+use hwformer_quant::integer::bit_linear::BitLinear;
+use rust_hdl::prelude::*;
 
 /// A token's setup: the reciprocal's start, its busy cycles, the capture
 /// of its result.
 const SETUP_CYCLES: usize = RECIPROCAL_BUSY_CYCLES as usize + 2;
 const _: () = assert!(SETUP_CYCLES == 9, "the setup's last cycle is indexed [8]");
-use crate::weight_rom::{WeightRom, ROM_ADDRESS_BITS};
-use hwformer_quant::integer::bit_linear::BitLinear;
-use rust_hdl::prelude::*;
 
-/// The ternary engine's stage counts, for its handshake graph: five issue
-/// stages, [`SETUP_CYCLES`] setup cycles, eight registers after the bank
-/// (the lane, its two scale products, three of rounding, the
+/// Issue stages that carry an element's flags (stage 7 is the
+/// accumulators; the last flags are indexed [5]).
+const ISSUE_FLAG_STAGES: usize = 6;
+const _: () = assert!(
+    ISSUE_FLAG_STAGES == 6,
+    "the accumulators read stage 6, indexed [5]"
+);
+
+/// Stages that carry the signs word (from stage 2, the ROM read's).
+const SIGN_STAGES: usize = ISSUE_FLAG_STAGES - 1;
+
+/// The ternary engine's stage counts, for its handshake graph: seven issue
+/// stages (the six of [`ISSUE_FLAG_STAGES`], the accumulators),
+/// [`SETUP_CYCLES`] setup cycles, nine registers after the bank (the lane,
+/// its scale products `· γ` and `· C` (two), three of rounding, the
 /// activation's, `y`).
 pub const TERNARY_ENGINE: EngineTiming = EngineTiming {
-    issue_stages: 7,
+    issue_stages: ISSUE_FLAG_STAGES as u64 + 1,
     setup_cycles: SETUP_CYCLES as u64,
     output_stages: 9,
 };
@@ -98,52 +110,25 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     shift0: DFF<Bits<7>>,
     shift1: DFF<Bits<7>>,
     // stage 1: registered reads
-    valid1: DFF<Bit>,
-    first1: DFF<Bit>,
-    last1: DFF<Bit>,
-    token_last1: DFF<Bit>,
+    // the flags of stages 1 to 6 ([k - 1] = stage k), γ from stage 1,
+    // the signs from stage 2 ([k - 2])
+    valid: [DFF<Bit>; ISSUE_FLAG_STAGES],
+    first: [DFF<Bit>; ISSUE_FLAG_STAGES],
+    last: [DFF<Bit>; ISSUE_FLAG_STAGES],
+    token_last: [DFF<Bit>; ISSUE_FLAG_STAGES],
+    gamma_stage: [DFF<Bits<16>>; ISSUE_FLAG_STAGES],
+    signs_stage: [DFF<Bits<W2>>; SIGN_STAGES],
     x1: DFF<Bits<16>>,
     inverse_1: DFF<Bits<16>>,
     shift_1: DFF<Bits<7>>,
-    gamma_1: DFF<Bits<16>>,
     // stage 2: x · inv
-    valid2: DFF<Bit>,
-    first2: DFF<Bit>,
-    last2: DFF<Bit>,
-    token_last2: DFF<Bit>,
     product2: DFF<Bits<40>>,
     shift_2: DFF<Bits<7>>,
-    gamma_2: DFF<Bits<16>>,
-    signs2: DFF<Bits<W2>>,
     // stage 3: · 127
-    valid3: DFF<Bit>,
-    first3: DFF<Bit>,
-    last3: DFF<Bit>,
-    token_last3: DFF<Bit>,
     scaled3: DFF<Bits<40>>,
     shift_3: DFF<Bits<7>>,
-    gamma_3: DFF<Bits<16>>,
-    signs3: DFF<Bits<W2>>,
     // stages 4 and 5: the code's rounding (in code_round)
-    valid4: DFF<Bit>,
-    first4: DFF<Bit>,
-    last4: DFF<Bit>,
-    token_last4: DFF<Bit>,
-    gamma_4: DFF<Bits<16>>,
-    signs4: DFF<Bits<W2>>,
-    valid5: DFF<Bit>,
-    first5: DFF<Bit>,
-    last5: DFF<Bit>,
-    token_last5: DFF<Bit>,
-    gamma_5: DFF<Bits<16>>,
-    signs5: DFF<Bits<W2>>,
     // stage 6: the code (code_round's output)
-    valid6: DFF<Bit>,
-    first6: DFF<Bit>,
-    last6: DFF<Bit>,
-    token_last6: DFF<Bit>,
-    gamma_6: DFF<Bits<16>>,
-    signs6: DFF<Bits<W2>>,
     // stage 5: accumulators
     acc: [DFF<Bits<24>>; P],
     done: DFF<Bit>,
@@ -251,48 +236,19 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             inverse1: Default::default(),
             shift0: Default::default(),
             shift1: Default::default(),
-            valid1: Default::default(),
-            first1: Default::default(),
-            last1: Default::default(),
-            token_last1: Default::default(),
+            valid: Default::default(),
+            first: Default::default(),
+            last: Default::default(),
+            token_last: Default::default(),
+            gamma_stage: Default::default(),
+            signs_stage: Default::default(),
             x1: Default::default(),
             inverse_1: Default::default(),
             shift_1: Default::default(),
-            gamma_1: Default::default(),
-            valid2: Default::default(),
-            first2: Default::default(),
-            last2: Default::default(),
-            token_last2: Default::default(),
             product2: Default::default(),
             shift_2: Default::default(),
-            gamma_2: Default::default(),
-            signs2: Default::default(),
-            valid3: Default::default(),
-            first3: Default::default(),
-            last3: Default::default(),
-            token_last3: Default::default(),
             scaled3: Default::default(),
             shift_3: Default::default(),
-            gamma_3: Default::default(),
-            signs3: Default::default(),
-            valid4: Default::default(),
-            first4: Default::default(),
-            last4: Default::default(),
-            token_last4: Default::default(),
-            gamma_4: Default::default(),
-            signs4: Default::default(),
-            valid5: Default::default(),
-            first5: Default::default(),
-            last5: Default::default(),
-            token_last5: Default::default(),
-            gamma_5: Default::default(),
-            signs5: Default::default(),
-            valid6: Default::default(),
-            first6: Default::default(),
-            last6: Default::default(),
-            token_last6: Default::default(),
-            gamma_6: Default::default(),
-            signs6: Default::default(),
             acc: array_init::array_init(|_| Default::default()),
             done: Default::default(),
             done_last: Default::default(),
@@ -375,48 +331,13 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             inverse1,
             shift0,
             shift1,
-            valid1,
-            first1,
-            last1,
-            token_last1,
             x1,
             inverse_1,
             shift_1,
-            gamma_1,
-            valid2,
-            first2,
-            last2,
-            token_last2,
             product2,
             shift_2,
-            gamma_2,
-            signs2,
-            valid3,
-            first3,
-            last3,
-            token_last3,
             scaled3,
             shift_3,
-            gamma_3,
-            signs3,
-            valid4,
-            first4,
-            last4,
-            token_last4,
-            gamma_4,
-            signs4,
-            valid5,
-            first5,
-            last5,
-            token_last5,
-            gamma_5,
-            signs5,
-            valid6,
-            first6,
-            last6,
-            token_last6,
-            gamma_6,
-            signs6,
             done,
             done_last,
             done_gamma,
@@ -439,6 +360,22 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             y_valid,
             y_last
         );
+        for k in 0..ISSUE_FLAG_STAGES {
+            self.valid[k].clock.next = self.clock.val();
+            self.valid[k].d.next = self.valid[k].q.val();
+            self.first[k].clock.next = self.clock.val();
+            self.first[k].d.next = self.first[k].q.val();
+            self.last[k].clock.next = self.clock.val();
+            self.last[k].d.next = self.last[k].q.val();
+            self.token_last[k].clock.next = self.clock.val();
+            self.token_last[k].d.next = self.token_last[k].q.val();
+            self.gamma_stage[k].clock.next = self.clock.val();
+            self.gamma_stage[k].d.next = self.gamma_stage[k].q.val();
+        }
+        for k in 0..SIGN_STAGES {
+            self.signs_stage[k].clock.next = self.clock.val();
+            self.signs_stage[k].d.next = self.signs_stage[k].q.val();
+        }
         for i in 0..P {
             self.acc[i].clock.next = self.clock.val();
             self.acc[i].d.next = self.acc[i].q.val();
@@ -575,69 +512,51 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         self.code_wide.value.next = self.code_round.saturated.val().get_bits::<8>(0);
         self.code_negated.next = 0 - self.code_wide.extended.val();
         if self.advance.val() {
-            self.valid1.d.next = self.issue.val();
-            self.first1.d.next = self.element.q.val() == 0;
-            self.last1.d.next = self.element.q.val() == self.last_input.val();
-            self.token_last1.d.next = self.group.q.val() == self.last_group.val();
+            self.valid[0].d.next = self.issue.val();
+            self.first[0].d.next = self.element.q.val() == 0;
+            self.last[0].d.next = self.element.q.val() == self.last_input.val();
+            self.token_last[0].d.next = self.group.q.val() == self.last_group.val();
             self.x1.d.next = self.buffer.read_data.val();
             if self.read_half.q.val() {
                 self.inverse_1.d.next = self.inverse1.q.val();
                 self.shift_1.d.next = self.shift1.q.val() - 1;
-                self.gamma_1.d.next = self.gamma1.q.val();
+                self.gamma_stage[0].d.next = self.gamma1.q.val();
             } else {
                 self.inverse_1.d.next = self.inverse0.q.val();
                 self.shift_1.d.next = self.shift0.q.val() - 1;
-                self.gamma_1.d.next = self.gamma0.q.val();
+                self.gamma_stage[0].d.next = self.gamma0.q.val();
             }
-            self.valid2.d.next = self.valid1.q.val();
-            self.first2.d.next = self.first1.q.val();
-            self.last2.d.next = self.last1.q.val();
-            self.token_last2.d.next = self.token_last1.q.val();
             // |x inv| < 2^31 and |x inv 127| < 2^38: 40 bits hold them
             self.product2.d.next = self.times_inverse.product.val().get_bits::<40>(0);
             self.shift_2.d.next = self.shift_1.q.val();
-            self.gamma_2.d.next = self.gamma_1.q.val();
-            self.signs2.d.next = self.signs.data.val();
-            self.valid3.d.next = self.valid2.q.val();
-            self.first3.d.next = self.first2.q.val();
-            self.last3.d.next = self.last2.q.val();
-            self.token_last3.d.next = self.token_last2.q.val();
+            self.signs_stage[0].d.next = self.signs.data.val();
+            // stages 2 to 6 carry the flags, γ and the signs on
+            for k in 1..ISSUE_FLAG_STAGES {
+                self.valid[k].d.next = self.valid[k - 1].q.val();
+                self.first[k].d.next = self.first[k - 1].q.val();
+                self.last[k].d.next = self.last[k - 1].q.val();
+                self.token_last[k].d.next = self.token_last[k - 1].q.val();
+                self.gamma_stage[k].d.next = self.gamma_stage[k - 1].q.val();
+            }
+            for k in 1..SIGN_STAGES {
+                self.signs_stage[k].d.next = self.signs_stage[k - 1].q.val();
+            }
             self.scaled3.d.next = (self.product2.q.val() << 7) - self.product2.q.val();
             self.shift_3.d.next = self.shift_2.q.val();
-            self.gamma_3.d.next = self.gamma_2.q.val();
-            self.signs3.d.next = self.signs2.q.val();
-            self.valid4.d.next = self.valid3.q.val();
-            self.first4.d.next = self.first3.q.val();
-            self.last4.d.next = self.last3.q.val();
-            self.token_last4.d.next = self.token_last3.q.val();
-            self.gamma_4.d.next = self.gamma_3.q.val();
-            self.signs4.d.next = self.signs3.q.val();
-            self.valid5.d.next = self.valid4.q.val();
-            self.first5.d.next = self.first4.q.val();
-            self.last5.d.next = self.last4.q.val();
-            self.token_last5.d.next = self.token_last4.q.val();
-            self.gamma_5.d.next = self.gamma_4.q.val();
-            self.signs5.d.next = self.signs4.q.val();
-            self.valid6.d.next = self.valid5.q.val();
-            self.first6.d.next = self.first5.q.val();
-            self.last6.d.next = self.last5.q.val();
-            self.token_last6.d.next = self.token_last5.q.val();
-            self.gamma_6.d.next = self.gamma_5.q.val();
-            self.signs6.d.next = self.signs5.q.val();
-            if self.valid6.q.val() {
+            if self.valid[5].q.val() {
                 for i in 0..P {
-                    if self.first6.q.val() {
+                    if self.first[5].q.val() {
                         self.acc[i].d.next = 0.into();
                     }
                     // sign 01: add, 11: subtract, 00: skip
-                    if self.signs6.q.val().get_bit(2 * i) {
-                        if self.signs6.q.val().get_bit(2 * i + 1) {
-                            if self.first6.q.val() {
+                    if self.signs_stage[4].q.val().get_bit(2 * i) {
+                        if self.signs_stage[4].q.val().get_bit(2 * i + 1) {
+                            if self.first[5].q.val() {
                                 self.acc[i].d.next = self.code_negated.val();
                             } else {
                                 self.acc[i].d.next = self.acc[i].q.val() + self.code_negated.val();
                             }
-                        } else if self.first6.q.val() {
+                        } else if self.first[5].q.val() {
                             self.acc[i].d.next = self.code_wide.extended.val();
                         } else {
                             self.acc[i].d.next = self.acc[i].q.val() + self.code_wide.extended.val();
@@ -645,9 +564,9 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
                     }
                 }
             }
-            self.done.d.next = self.valid6.q.val() & self.last6.q.val();
-            self.done_last.d.next = self.token_last6.q.val();
-            self.done_gamma.d.next = self.gamma_6.q.val();
+            self.done.d.next = self.valid[5].q.val() & self.last[5].q.val();
+            self.done_last.d.next = self.token_last[5].q.val();
+            self.done_gamma.d.next = self.gamma_stage[5].q.val();
         }
         // the bank takes a finished group; its lanes leave one a cycle
         for i in 0..P {

@@ -66,7 +66,7 @@ fn backends(c: &mut Criterion) {
             inputs: &workload.inputs,
             expected: &expected,
             pacing,
-            max_cycles: cycle_limit(&workload, pacing),
+            max_cycles: cycle_limit(&manifest, &workload, pacing),
         };
         let once = |stimulus: &Stimulus| match name.split('_').next() {
             Some("verilator") => {

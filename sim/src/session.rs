@@ -89,26 +89,26 @@ pub struct SimOutcome {
 }
 
 /// A cycle limit generous enough for any correct block: a stuck block
-/// ends there with an error instead of running forever.
-pub fn cycle_limit(workload: &Workload, pacing: Pacing) -> u64 {
+/// ends there with an error instead of running forever. It allows for
+/// the beats under the pacing, and for a block that computes longer than
+/// it streams (a layer block with few lanes: 73 728 cycles a token for a
+/// 384 x 1536 layer at 8 lanes) twice its manifest's `cycles_per_token`
+/// for every token, and its latency.
+pub fn cycle_limit(manifest: &hwformer_hdl::manifest::Manifest, workload: &Workload, pacing: Pacing) -> u64 {
     let beats: usize = workload.inputs.iter().map(|b| b.len()).sum::<usize>()
         + workload.expected.iter().map(|b| b.len()).sum::<usize>();
     let slowest = pacing.valid_probability.min(pacing.ready_probability).max(0.01);
-    (4.0 * beats as f64 / slowest) as u64 + 40 * workload.expected[0].len() as u64 + 2000
-}
-
-/// Cycles to allow beyond [`cycle_limit`] for a block that computes
-/// longer than it streams (a layer block with few lanes: 73 728 cycles a
-/// token for a 384 x 1536 layer at 8 lanes): twice its manifest's
-/// `cycles_per_token` for every token, and its latency.
-pub fn compute_allowance(manifest: &hwformer_hdl::manifest::Manifest, workload: &Workload) -> u64 {
     let tokens = workload.expected[0].last.iter().filter(|&&l| l).count() as f64;
     let per_token = manifest
         .params
         .get("cycles_per_token")
         .and_then(|p| p.number())
         .unwrap_or(0.0);
-    (2.0 * per_token * tokens) as u64 + manifest.latency_cycles
+    (4.0 * beats as f64 / slowest) as u64
+        + 40 * workload.expected[0].len() as u64
+        + 2000
+        + (2.0 * per_token * tokens) as u64
+        + manifest.latency_cycles
 }
 
 /// Builds the workload, runs it, and checks it.
@@ -131,7 +131,7 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
         inputs: &workload.inputs,
         expected: &expected,
         pacing: request.pacing,
-        max_cycles: cycle_limit(workload, request.pacing) + compute_allowance(&request.manifest, workload),
+        max_cycles: cycle_limit(&request.manifest, workload, request.pacing),
     };
     let ports = PortMap::new(&request.manifest);
     let built = Instant::now();

@@ -2,6 +2,7 @@
 //! largest and RMS error and the cosine similarity over the real tokens.
 
 use super::{cosine, masked_rows, LayerTensors, Tensor};
+use ndarray::ArrayView2;
 use serde::Serialize;
 
 /// The error of one tensor.
@@ -24,10 +25,16 @@ pub fn tensor_error(
     t: Tensor,
     mask: &[bool],
 ) -> TensorError {
-    let a = masked_rows(exact.get(t).view(), mask);
-    let b = masked_rows(approximate.get(t).view(), mask);
+    rows_error(
+        masked_rows(exact.get(t).view(), mask).view(),
+        masked_rows(approximate.get(t).view(), mask).view(),
+    )
+}
+
+/// The error of `b` against `a`, rows of tokens of the same shape.
+pub fn rows_error(a: ArrayView2<f64>, b: ArrayView2<f64>) -> TensorError {
     let diff = &a - &b;
-    let flat = |m: &ndarray::Array2<f64>| m.iter().copied().collect::<Vec<_>>();
+    let flat = |m: &ArrayView2<f64>| m.iter().copied().collect::<Vec<_>>();
     TensorError {
         max: diff.iter().fold(0.0, |m, d| m.max(d.abs())),
         rms: (diff.iter().map(|d| d * d).sum::<f64>() / diff.len().max(1) as f64).sqrt(),

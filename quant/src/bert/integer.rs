@@ -351,8 +351,8 @@ impl IntEncoderLayer {
             };
             IntLayerNorm::new(
                 formats,
-                g.as_slice().unwrap_or(&g.to_vec()),
-                b.as_slice().unwrap_or(&b.to_vec()),
+                g.as_slice().expect("an owned vector is contiguous"),
+                b.as_slice().expect("an owned vector is contiguous"),
                 w.eps,
             )
             .map_err(|e| prefixed(what, e))
@@ -384,7 +384,7 @@ impl IntEncoderLayer {
                                 .map_err(|e| prefixed(what, e))?;
                         let bias = quantize_all(
                             what,
-                            layer.bias.as_slice().unwrap_or(&layer.bias.to_vec()),
+                            layer.bias.as_slice().expect("an owned vector is contiguous"),
                             output,
                         )?;
                         Ok((bit, bias))
@@ -469,7 +469,7 @@ impl IntEncoderLayer {
             let out: Vec<Vec<i64>> = m
                 .rows()
                 .into_iter()
-                .map(|r| run(&r.to_vec()))
+                .map(|r| run(r.as_slice().expect("row-major")))
                 .collect::<Result<_>>()?;
             let cols = out.first().map_or(0, Vec::len);
             Array2::from_shape_vec((out.len(), cols), out.concat())
@@ -489,7 +489,8 @@ impl IntEncoderLayer {
             };
             let (keys, values) = (head_rows(&k), head_rows(&v));
             for t in 0..q.nrows() {
-                let query = &q.row(t).to_vec()[cols.clone()];
+                let row = q.row(t);
+                let query = &row.as_slice().expect("row-major")[cols.clone()];
                 let out = match &self.attention_heads {
                     Heads::Streaming(m) => m.run_query(query, &keys, &values)?,
                     Heads::Binary(b) => b[h].run_query(query, &keys, &values)?,
@@ -676,7 +677,9 @@ pub fn head_inputs(t: &IntLayerTensors, head: usize, head_size: usize, mask: &[b
     let take = |m: &Array2<i64>, only_real: bool| -> Vec<Vec<i64>> {
         (0..m.nrows())
             .filter(|&r| !only_real || mask[r])
-            .map(|r| m.row(r).to_vec()[head * head_size..(head + 1) * head_size].to_vec())
+            .map(|r| {
+                m.row(r).as_slice().expect("row-major")[head * head_size..(head + 1) * head_size].to_vec()
+            })
             .collect()
     };
     [
