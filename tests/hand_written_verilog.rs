@@ -22,18 +22,51 @@ fn icarus(
     output: &str,
     cases: &[String],
 ) -> Vec<String> {
+    icarus_run(name, verilog, inputs, input_bits, output, cases, false)
+}
+
+/// [`icarus`] for a clocked module (port `clock`): each case's inputs are
+/// driven, then one rising edge, and `output` is read after it.
+fn icarus_clocked(
+    name: &str,
+    verilog: &str,
+    inputs: &str,
+    input_bits: usize,
+    output: &str,
+    cases: &[String],
+) -> Vec<String> {
+    icarus_run(name, verilog, inputs, input_bits, output, cases, true)
+}
+
+fn icarus_run(
+    name: &str,
+    verilog: &str,
+    inputs: &str,
+    input_bits: usize,
+    output: &str,
+    cases: &[String],
+    clocked: bool,
+) -> Vec<String> {
+    let (ports, step) = if clocked {
+        (
+            format!(".clock(clock), {inputs}"),
+            "#1 clock = 1;\n      #1 $display(\"%h\", dut.{output});\n      clock = 0;",
+        )
+    } else {
+        (inputs.to_string(), "#1 $display(\"%h\", dut.{output});")
+    };
+    let step = step.replace("{output}", output);
     let dir = scratch(&format!("hand-written-{name}"));
     std::fs::write(dir.join("dut.v"), verilog).unwrap();
     std::fs::write(dir.join("cases.hex"), cases.join("\n") + "\n").unwrap();
     let testbench = format!(
-        "module tb;\n  reg [{top}:0] cases [0:{last}];\n  reg [{top}:0] drive;\n  integer i;\n  \
+        "module tb;\n  reg [{top}:0] cases [0:{last}];\n  reg [{top}:0] drive;\n  reg clock = 0;\n  integer i;\n  \
          hwformer_{name} dut({ports});\n  \
          initial begin\n    $readmemh(\"cases.hex\", cases);\n    \
-         for (i = 0; i <= {last}; i = i + 1) begin\n      drive = cases[i];\n      #1 $display(\"%h\", dut.{output});\n    end\n    \
+         for (i = 0; i <= {last}; i = i + 1) begin\n      drive = cases[i];\n      {step}\n    end\n    \
          $finish;\n  end\nendmodule\n",
         top = input_bits - 1,
         last = cases.len() - 1,
-        ports = inputs,
     );
     std::fs::write(dir.join("tb.v"), testbench).unwrap();
     assert_ok(
@@ -195,9 +228,9 @@ fn lane_select_verilog_picks_the_indexed_lane_like_its_model() {
 
 #[test]
 fn sign_projection_and_popcount_verilog_agree_with_their_models_and_exact_sums() {
-    use hwformer_hdl::sign_codes::{Popcount, SignProjection};
-    const D: usize = 4;
-    // 6 rows of +-1 (bits 6..63 of the code stay 0)
+    use hwformer_hdl::sign_codes::{Popcount, SignProjection, SIGN_PROJECTION_STAGES};
+    const D: usize = 5;
+    // 6 rows of +-1 (bits 6..63 of the code stay 0); 5 lanes: an odd node at every level
     let weights: Vec<i64> = (0..6 * D)
         .map(|i| if (i * 7 + i / 3) % 3 == 0 { -1 } else { 1 })
         .collect();
@@ -205,45 +238,73 @@ fn sign_projection_and_popcount_verilog_agree_with_their_models_and_exact_sums()
     model.connect_all();
     let verilog = hwformer_hdl::export::verilog("sign_projection", &model).unwrap();
     let mut rng = seeded(11);
-    // extremes (every row's sum at its largest magnitude, exact zeros) and random lanes
-    let mut cases: Vec<[i16; D]> = vec![
+    // extremes (every row's sum at its largest magnitude, exact zeros) and
+    // random lanes, each with a random load and advance
+    let mut lanes: Vec<[i16; D]> = vec![
         [i16::MIN; D],
         [i16::MAX; D],
         [0; D],
-        [1, -1, 1, -1],
-        [-1, 1, -1, 1],
+        [1, -1, 1, -1, 1],
+        [-1, 1, -1, 1, -1],
     ];
-    cases.extend((0..300).map(|_| rng.gen::<[i16; D]>()));
+    lanes.extend((0..400).map(|_| rng.gen::<[i16; D]>()));
+    let cases: Vec<([i16; D], bool, bool)> = lanes
+        .iter()
+        .enumerate()
+        .map(|(k, &l)| (l, k < 12 || rng.gen_bool(0.7), k < 12 || rng.gen_bool(0.7)))
+        .collect();
     let lines: Vec<String> = cases
         .iter()
-        .map(|c| c.iter().rev().map(|&l| format!("{:04x}", l as u16)).collect())
+        .map(|(c, load, advance)| {
+            let x: String = c.iter().rev().map(|&l| format!("{:04x}", l as u16)).collect();
+            format!("{}{x}", u8::from(*load) * 2 + u8::from(*advance))
+        })
         .collect();
-    let got = icarus(
+    let got = icarus_clocked(
         "sign_projection",
         &verilog,
-        ".x(drive), .code()",
-        16 * D,
+        &format!(
+            ".load(drive[{a}]), .advance(drive[{b}]), .x(drive[{c}:0]), .code()",
+            a = 16 * D + 1,
+            b = 16 * D,
+            c = 16 * D - 1
+        ),
+        16 * D + 4,
         "code",
         &lines,
     );
     assert_eq!(got.len(), cases.len());
-    for (lanes, line) in cases.iter().zip(&got) {
-        let exact: u64 = weights.chunks(D).enumerate().fold(0, |code, (r, row)| {
-            let sum: i64 = row.iter().zip(lanes).map(|(w, &x)| w * i64::from(x)).sum();
+    let exact = |x: &[i16; D]| -> u64 {
+        weights.chunks(D).enumerate().fold(0, |code, (r, row)| {
+            let sum: i64 = row.iter().zip(x).map(|(w, &x)| w * i64::from(x)).sum();
             code | (u64::from(sum >= 0) << r)
-        });
-        let word = lanes
-            .iter()
-            .enumerate()
-            .fold(0u64, |w, (i, &l)| w | (u64::from(l as u16) << (16 * i)));
-        model.x.next = word.to_bits();
+        })
+    };
+    // the levels as a queue of exact codes: level 1 loads, the rest advance
+    let mut levels = [exact(&[0; D]); SIGN_PROJECTION_STAGES];
+    for (k, ((x, load, advance), line)) in cases.iter().zip(&got).enumerate() {
+        if *advance {
+            levels.copy_within(0..SIGN_PROJECTION_STAGES - 1, 1);
+        }
+        if *load {
+            levels[0] = exact(x);
+        }
+        let want = levels[SIGN_PROJECTION_STAGES - 1];
+        let mut word = Bits::<{ 16 * D }>::default();
+        for (i, &l) in x.iter().enumerate() {
+            for b in (0..16).filter(|b| (l as u16) >> b & 1 == 1) {
+                word = word.replace_bit(16 * i + b, true);
+            }
+        }
+        model.x.next = word;
+        model.load.next = *load;
+        model.advance.next = *advance;
+        model.clock.next = false.into();
         assert!(simulate(&mut model, 20));
-        assert_eq!(model.code.val().to_u64(), exact, "model: {lanes:?}");
-        assert_eq!(
-            u64::from_str_radix(line, 16).unwrap(),
-            exact,
-            "Verilog: {lanes:?}"
-        );
+        model.clock.next = true.into();
+        assert!(simulate(&mut model, 20));
+        assert_eq!(model.code.val().to_u64(), want, "model: cycle {k}");
+        assert_eq!(u64::from_str_radix(line, 16).unwrap(), want, "Verilog: cycle {k}");
     }
 
     let mut count = Popcount::default();

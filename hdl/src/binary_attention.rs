@@ -6,10 +6,10 @@
 //! and the scores go through sdpa's online-softmax back end.
 //!
 //! ```text
-//!  query ─▶ SignProjection ─▶ [query code, 64 bits]   (the query itself is not kept)
-//!  kv ────▶ SignProjection(k) ^ query code ─▶ [1] differing bits
-//!           [2] score = table[popcount]  (bits + 1 entries, scale · (bits − 2h))
-//!           [3..12] delay: sdpa's twelve score stages, so both heads share one timing
+//!  query ─▶ SignProjection [six levels] ─▶ query code[parity]   (the query itself is not kept)
+//!  kv ────▶ [1..6] SignProjection(k) ─▶ [7] ^ query code[the key's parity]: differing bits
+//!           [8] popcount  [9] score = table[count]  (bits + 1 entries, scale · (bits − 2h))
+//!           [10..12] delay: sdpa's twelve score stages, so both heads share one timing
 //!           ─▶ OnlineSoftmax: [3] running max, [4..8] exp, issue ─▶ four
 //!              partial states (3 pipelined cycles each), last key ─▶
 //!              normalizer: merge the states, 1/sum, a lane a cycle (d + 25 cycles) ─▶ out
@@ -17,17 +17,29 @@
 //!
 //! Same streams, stage counts and handshakes as sdpa (its handshake
 //! graph, with sdpa's constants), one key per cycle.
+//!
+//! The query's projection takes its six levels at the key stages' edges
+//! (`advance`) after the query is loaded, and its code lands in one of
+//! two registers by the query's parity; every key carries the parity of
+//! its query. A query's code lands at the sixth `advance` edge after its
+//! load, before its first key (taken at an `advance` edge after the load)
+//! reaches stage 7; the next query of the same parity loads only after
+//! the query between has taken a key, so its code lands after the last
+//! key of this one has passed stage 7.
 
 use crate::export::{self, ExportError, Exported};
 use crate::key_stream::{KeyStream, FRONT_STAGES};
 
-const _: () = assert!(FRONT_STAGES == 12, "two score stages and a delay of ten");
+const _: () = assert!(
+    FRONT_STAGES == 12 && SIGN_PROJECTION_STAGES == 6,
+    "six projection levels, three score stages and a delay of three"
+);
 use crate::layer_weights::{read_weights, weights_file};
 use crate::manifest::{Manifest, Param};
 use crate::online_softmax::OnlineSoftmax;
 use crate::rom::rom_from_signed;
 use crate::sdpa::{self, SDPA_D_CHOICES, SDPA_N_MAX};
-use crate::sign_codes::{Popcount, SignProjection};
+use crate::sign_codes::{Popcount, SignProjection, SIGN_PROJECTION_STAGES};
 use crate::LayerSettings;
 use hwformer_quant::integer::binarized::RandomProjection;
 use hwformer_quant::integer::binary_attention::{default_scale, BinaryAttention, BINARY_BITS_MAX};
@@ -76,17 +88,25 @@ pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> 
     query_hash: SignProjection<D, W>,
     key_hash: SignProjection<D, W>,
     keys: KeyStream<W, KV>,
-    query_code: DFF<Bits<64>>,
-    // stage 1: the codes' differing bits; stage 2: the score
-    differ1: DFF<Bits<64>>,
+    // the query codes by parity, the parity of the last query loaded
+    query_codes: [DFF<Bits<64>>; 2],
+    parity: DFF<Bit>,
+    // the query's projection levels: holding a query, and its parity
+    query_level_valid: [DFF<Bit>; SIGN_PROJECTION_STAGES],
+    query_level_parity: [DFF<Bit>; SIGN_PROJECTION_STAGES],
+    // stages 1 to 6: the key's projection levels, and its query's parity
+    key_level_parity: [DFF<Bit>; SIGN_PROJECTION_STAGES],
+    // stage 7: the codes' differing bits; 8: their count; 9: the score
+    differ7: DFF<Bits<64>>,
     popcount: Popcount,
+    count8: DFF<Bits<8>>,
     score_table: ROM<Bits<16>, 8>,
     score_clipped: ROM<Bits<16>, 8>,
-    s2: DFF<Bits<16>>,
-    sat2: DFF<Bit>,
-    // stages 3 to 12: the score waits for the key stream's last stage
-    s_delay: [DFF<Bits<16>>; 10],
-    sat_delay: [DFF<Bit>; 10],
+    s9: DFF<Bits<16>>,
+    sat9: DFF<Bit>,
+    // stages 10 to 12: the score waits for the key stream's last stage
+    s_delay: [DFF<Bits<16>>; 3],
+    sat_delay: [DFF<Bit>; 3],
     softmax: OnlineSoftmax<D, W>,
 }
 
@@ -117,9 +137,14 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
             query_hash: SignProjection::new(weights),
             key_hash: SignProjection::new(weights),
             keys: Default::default(),
-            query_code: Default::default(),
-            differ1: Default::default(),
+            query_codes: array_init::array_init(|_| Default::default()),
+            parity: Default::default(),
+            query_level_valid: array_init::array_init(|_| Default::default()),
+            query_level_parity: array_init::array_init(|_| Default::default()),
+            key_level_parity: array_init::array_init(|_| Default::default()),
+            differ7: Default::default(),
             popcount: Default::default(),
+            count8: Default::default(),
             score_table: rom_from_signed("binary scores", model.score_table()),
             score_clipped: rom_from_signed(
                 "binary score saturation",
@@ -129,8 +154,8 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
                     .map(|&c| i64::from(c))
                     .collect::<Vec<_>>(),
             ),
-            s2: Default::default(),
-            sat2: Default::default(),
+            s9: Default::default(),
+            sat9: Default::default(),
             s_delay: array_init::array_init(|_| Default::default()),
             sat_delay: array_init::array_init(|_| Default::default()),
             softmax: OnlineSoftmax::new(attention),
@@ -141,8 +166,20 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
 impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionUnit<D, W, KV> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, query_code, differ1, s2, sat2);
-        for i in 0..10 {
+        dff_setup!(self, clock, parity, differ7, count8, s9, sat9);
+        for i in 0..2 {
+            self.query_codes[i].clock.next = self.clock.val();
+            self.query_codes[i].d.next = self.query_codes[i].q.val();
+        }
+        for i in 0..6 {
+            self.query_level_valid[i].clock.next = self.clock.val();
+            self.query_level_valid[i].d.next = self.query_level_valid[i].q.val();
+            self.query_level_parity[i].clock.next = self.clock.val();
+            self.query_level_parity[i].d.next = self.query_level_parity[i].q.val();
+            self.key_level_parity[i].clock.next = self.clock.val();
+            self.key_level_parity[i].d.next = self.key_level_parity[i].q.val();
+        }
+        for i in 0..3 {
             self.s_delay[i].clock.next = self.clock.val();
             self.s_delay[i].d.next = self.s_delay[i].q.val();
             self.sat_delay[i].clock.next = self.clock.val();
@@ -150,6 +187,8 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
         }
         self.keys.clock.next = self.clock.val();
         self.softmax.clock.next = self.clock.val();
+        self.query_hash.clock.next = self.clock.val();
+        self.key_hash.clock.next = self.clock.val();
         // the streams' handshakes; the query's code is all that is kept of it
         self.keys.query_valid.next = self.s_axis_query_tvalid.val();
         self.s_axis_query_tready.next = self.keys.query_ready.val();
@@ -158,23 +197,54 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
         self.keys.kv_last.next = self.s_axis_kv_tlast.val();
         self.s_axis_kv_tready.next = self.keys.kv_ready.val();
         self.keys.advance.next = self.softmax.advance.val();
+        // the query's levels: loaded with it, moved with the key stages
         self.query_hash.x.next = self.s_axis_query_tdata.val();
-        if self.keys.load_query.val() {
-            self.query_code.d.next = self.query_hash.code.val();
-        }
-        // stage 1: the key's code against the query's
-        self.key_hash.x.next = self.s_axis_kv_tdata.val().get_bits::<W>(0);
-        // stage 2: the score of the Hamming distance
-        self.popcount.word.next = self.differ1.q.val();
-        self.score_table.address.next = self.popcount.count.val();
-        self.score_clipped.address.next = self.popcount.count.val();
+        self.query_hash.load.next = self.keys.load_query.val();
+        self.query_hash.advance.next = self.softmax.advance.val();
         if self.softmax.advance.val() {
-            self.differ1.d.next = self.key_hash.code.val() ^ self.query_code.q.val();
-            self.s2.d.next = self.score_table.data.val();
-            self.sat2.d.next = self.score_clipped.data.val().get_bit(0);
-            self.s_delay[0].d.next = self.s2.q.val();
-            self.sat_delay[0].d.next = self.sat2.q.val();
-            for i in 1..10 {
+            if self.query_level_valid[5].q.val() {
+                if self.query_level_parity[5].q.val() {
+                    self.query_codes[1].d.next = self.query_hash.code.val();
+                } else {
+                    self.query_codes[0].d.next = self.query_hash.code.val();
+                }
+            }
+            self.query_level_valid[0].d.next = false;
+            for i in 1..6 {
+                self.query_level_valid[i].d.next = self.query_level_valid[i - 1].q.val();
+                self.query_level_parity[i].d.next = self.query_level_parity[i - 1].q.val();
+            }
+        }
+        if self.keys.load_query.val() {
+            self.parity.d.next = !self.parity.q.val();
+            self.query_level_valid[0].d.next = true;
+            self.query_level_parity[0].d.next = !self.parity.q.val();
+        }
+        // stages 1 to 6: the key's levels, with its query's parity
+        self.key_hash.x.next = self.s_axis_kv_tdata.val().get_bits::<W>(0);
+        self.key_hash.load.next = self.softmax.advance.val();
+        self.key_hash.advance.next = self.softmax.advance.val();
+        // stage 8: the count of differing bits; 9: its score
+        self.popcount.word.next = self.differ7.q.val();
+        self.score_table.address.next = self.count8.q.val();
+        self.score_clipped.address.next = self.count8.q.val();
+        if self.softmax.advance.val() {
+            self.key_level_parity[0].d.next = self.parity.q.val();
+            for i in 1..6 {
+                self.key_level_parity[i].d.next = self.key_level_parity[i - 1].q.val();
+            }
+            // stage 7: the key's code against its query's
+            if self.key_level_parity[5].q.val() {
+                self.differ7.d.next = self.key_hash.code.val() ^ self.query_codes[1].q.val();
+            } else {
+                self.differ7.d.next = self.key_hash.code.val() ^ self.query_codes[0].q.val();
+            }
+            self.count8.d.next = self.popcount.count.val();
+            self.s9.d.next = self.score_table.data.val();
+            self.sat9.d.next = self.score_clipped.data.val().get_bit(0);
+            self.s_delay[0].d.next = self.s9.q.val();
+            self.sat_delay[0].d.next = self.sat9.q.val();
+            for i in 1..3 {
                 self.s_delay[i].d.next = self.s_delay[i - 1].q.val();
                 self.sat_delay[i].d.next = self.sat_delay[i - 1].q.val();
             }
@@ -183,8 +253,8 @@ impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionU
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();
         self.softmax.score_first.next = self.keys.score_first.val();
-        self.softmax.score.next = self.s_delay[9].q.val();
-        self.softmax.score_saturated.next = self.sat_delay[9].q.val();
+        self.softmax.score.next = self.s_delay[2].q.val();
+        self.softmax.score_saturated.next = self.sat_delay[2].q.val();
         self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();

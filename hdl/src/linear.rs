@@ -10,12 +10,13 @@
 //!                                              │   [2] x_k, w again (the multipliers' input registers)
 //!                                              │   [3] P products x_k · w_p (registered)
 //!                                              │   [4] the products again (the DSPs' output registers)
-//!  [bias ROM: word g = P biases] ──────────────┴─▶ [5] acc_p = (k = 0 ? b_p : acc_p) + product_p
+//!  [bias ROM: word g = P biases, word G = 0] ──┴─▶ [5] term_p = product_p + (k = 0 ? b_p : 0)
+//!                                                  [6] acc_p = (k = 0 ? 0 : acc_p) + term_p
 //!  group done ─▶ [bank: P accumulators] ─ lane l ─▶ [sent] ─▶ round, saturate (3 stages)
 //!        ─▶ activation (1 stage) ─▶ [y] ─▶ y
 //! ```
 //!
-//! Stages 1 to 5 move together; they stall only when a group has finished
+//! Stages 1 to 6 move together; they stall only when a group has finished
 //! while the bank still holds the previous group's unsent outputs (the
 //! bank takes a group in the cycle its last lane leaves). The buffer has
 //! two halves: the next token loads into one while the other's is
@@ -39,7 +40,7 @@ use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
 /// Pipeline stages from an element's issue to its accumulation.
-pub const LINEAR_STAGES: u64 = 5;
+pub const LINEAR_STAGES: u64 = 6;
 
 /// Lane counts the block is built for (P must divide d_out).
 pub const LINEAR_LANE_CHOICES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
@@ -121,7 +122,14 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     token_lastp: DFF<Bit>,
     products_p: [DFF<Bits<32>>; P],
     products: [DFF<Bits<32>>; P],
-    // stage 3: accumulators
+    // stage 5: the terms, a product plus (a group's first) its bias, so
+    // the accumulator's adder has no choice of operand in front of it
+    validt: DFF<Bit>,
+    firstt: DFF<Bit>,
+    lastt: DFF<Bit>,
+    token_lastt: DFF<Bit>,
+    terms: [DFF<Bits<48>>; P],
+    // stage 6: accumulators
     acc: [DFF<Bits<48>>; P],
     done: DFF<Bit>,
     done_last: DFF<Bit>,
@@ -158,6 +166,9 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     lane_products: [Signal<Local, Signed<32>>; P],
     product_lanes: [SignExtend<32, 48>; P],
     bias_lanes: [SignExtend<32, 48>; P],
+    keep: Signal<Local, Bits<48>>,
+    all_ones: Constant<Bits<48>>,
+    zero_bias: Constant<Bits<16>>,
     last_input: Constant<Bits<16>>,
     half: Constant<Bits<16>>,
     last_group: Constant<Bits<16>>,
@@ -181,7 +192,12 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
                 (0..P).map(|p| w[(g * P + p) * d_in + k]).collect()
             })
             .collect();
-        let bias_words: Vec<Vec<i64>> = (0..groups).map(|g| b[g * P..(g + 1) * P].to_vec()).collect();
+        // the groups' biases, then a word of zeros: the bias of every
+        // element after a group's first
+        let bias_words: Vec<Vec<i64>> = (0..groups)
+            .map(|g| b[g * P..(g + 1) * P].to_vec())
+            .chain([vec![0; P]])
+            .collect();
         Self {
             clock: Default::default(),
             s_axis_x_tdata: Default::default(),
@@ -226,6 +242,11 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             token_lastp: Default::default(),
             products_p: array_init::array_init(|_| Default::default()),
             products: array_init::array_init(|_| Default::default()),
+            validt: Default::default(),
+            firstt: Default::default(),
+            lastt: Default::default(),
+            token_lastt: Default::default(),
+            terms: array_init::array_init(|_| Default::default()),
             acc: array_init::array_init(|_| Default::default()),
             done: Default::default(),
             done_last: Default::default(),
@@ -258,6 +279,9 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             lane_products: array_init::array_init(|_| Default::default()),
             product_lanes: array_init::array_init(|_| Default::default()),
             bias_lanes: array_init::array_init(|_| Default::default()),
+            keep: Default::default(),
+            all_ones: Constant::new(bits::<48>((1u64 << 48) - 1)),
+            zero_bias: Constant::new(bits::<16>(groups as u64)),
             last_input: Constant::new(bits::<16>(d_in as u64 - 1)),
             half: Constant::new(bits::<16>(d_in as u64)),
             last_group: Constant::new(bits::<16>(groups as u64 - 1)),
@@ -302,6 +326,10 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             firstp,
             lastp,
             token_lastp,
+            validt,
+            firstt,
+            lastt,
+            token_lastt,
             done,
             done_last,
             bank_full,
@@ -319,6 +347,8 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             self.products[i].d.next = self.products[i].q.val();
             self.products_p[i].clock.next = self.clock.val();
             self.products_p[i].d.next = self.products_p[i].q.val();
+            self.terms[i].clock.next = self.clock.val();
+            self.terms[i].d.next = self.terms[i].q.val();
             self.acc[i].clock.next = self.clock.val();
             self.acc[i].d.next = self.acc[i].q.val();
             self.bank[i].clock.next = self.clock.val();
@@ -363,7 +393,10 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.buffer.read_address.next = self.read_base.val() + self.element.q.val();
         self.weights.address.next = self.address.q.val();
         self.weights.enable.next = self.advance.val();
-        self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.group2.q.val());
+        self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.zero_bias.val());
+        if self.first2.q.val() {
+            self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.group2.q.val());
+        }
         self.biases.enable.next = self.advance.val();
         if self.issue.val() {
             self.element.d.next = self.element.q.val() + 1;
@@ -393,6 +426,12 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
             self.product_lanes[i].value.next = self.products_p[i].q.val();
             self.bias_lanes[i].value.next = self.biases.data.val().get_bits::<32>(32 * i);
         }
+        // a group's first term starts its accumulator: an AND in the
+        // adder's LUTs, no choice after it
+        self.keep.next = self.all_ones.val();
+        if self.firstt.q.val() {
+            self.keep.next = 0.into();
+        }
         if self.advance.val() {
             self.valid1.d.next = self.issue.val();
             self.first1.d.next = self.element.q.val() == 0;
@@ -420,18 +459,21 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
                 self.products[i].d.next = unsigned_cast(self.lane_products[i].val());
                 self.products_p[i].d.next = self.products[i].q.val();
             }
-            if self.validp.q.val() {
+            self.validt.d.next = self.validp.q.val();
+            self.firstt.d.next = self.firstp.q.val();
+            self.lastt.d.next = self.lastp.q.val();
+            self.token_lastt.d.next = self.token_lastp.q.val();
+            for i in 0..P {
+                self.terms[i].d.next =
+                    self.product_lanes[i].extended.val() + self.bias_lanes[i].extended.val();
+            }
+            if self.validt.q.val() {
                 for i in 0..P {
-                    if self.firstp.q.val() {
-                        self.acc[i].d.next =
-                            self.bias_lanes[i].extended.val() + self.product_lanes[i].extended.val();
-                    } else {
-                        self.acc[i].d.next = self.acc[i].q.val() + self.product_lanes[i].extended.val();
-                    }
+                    self.acc[i].d.next = (self.acc[i].q.val() & self.keep.val()) + self.terms[i].q.val();
                 }
             }
-            self.done.d.next = self.validp.q.val() & self.lastp.q.val();
-            self.done_last.d.next = self.token_lastp.q.val();
+            self.done.d.next = self.validt.q.val() & self.lastt.q.val();
+            self.done_last.d.next = self.token_lastt.q.val();
         }
         // the bank takes a finished group; its lanes leave one a cycle
         for i in 0..P {
@@ -513,8 +555,8 @@ impl EngineTiming {
     }
 }
 
-/// The int16 engine: three issue stages (reads, products, accumulators),
-/// no setup, six registers after the bank ([`LINEAR_OUTPUT_STAGES`]).
+/// The int16 engine: [`LINEAR_STAGES`] issue stages (reads, the
+/// multipliers' inputs, products twice, terms, accumulators), no setup, six registers after the bank ([`LINEAR_OUTPUT_STAGES`]).
 pub const INT16_ENGINE: EngineTiming = EngineTiming {
     issue_stages: LINEAR_STAGES,
     setup_cycles: 0,
