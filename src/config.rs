@@ -289,8 +289,7 @@ pub fn export_checked_n_max(
     if let Some(c) = config {
         c.check(&built.manifest)?;
     }
-    built.write(dir).map_err(|e| e.to_string())?;
-    Ok(built.manifest)
+    built.write(dir).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

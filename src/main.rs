@@ -446,8 +446,8 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     let binary = binary_demo::run(&out.join("binary_attention"), seed)?;
     println!(
         "\n-- 11. a real model: all-MiniLM-L6-v2 from its safetensors file, formats calibrated from \
-         its activations, int16 / ternary / binary against float, a real layer's head, LayerNorms and \
-         query projection on Verilator (hwformer model calibrate / compare / layer --linear) --\n"
+         its activations, int16 / ternary / binary against float, a real layer's head, LayerNorms, \
+         query projection and FFN on Verilator (hwformer model calibrate / compare / layer --linear --ffn) --\n"
     );
     let model = model_command::demo(&out.join("minilm"))?;
     Ok([
@@ -489,6 +489,9 @@ fn gen(
     println!("wrote {}", out.join(format!("{}.json", manifest.block)).display());
     if let Some(weights) = &manifest.weights {
         println!("wrote {} ({})", out.join(&weights.file).display(), weights.source);
+    }
+    for memory in &manifest.memories {
+        println!("wrote {} (read by $readmemh)", out.join(memory).display());
     }
     Ok(ExitCode::SUCCESS)
 }

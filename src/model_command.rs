@@ -79,11 +79,11 @@ pub struct LayerArgs {
     #[command(flatten)]
     head: HeadArgs,
     /// Also the query projection (a linear block with a 384 x 384 weight
-    /// ROM: about 75 s to verilate the first time).
+    /// ROM, read from a memory file at run time).
     #[arg(long)]
     linear: bool,
-    /// Also the FFN (384 x 1536 x 384: two weight ROMs of 590 k entries;
-    /// minutes to verilate the first time).
+    /// Also the FFN (384 x 1536 x 384: two weight ROMs of 590 k entries,
+    /// read from memory files at run time).
     #[arg(long)]
     ffn: bool,
 }
@@ -1127,7 +1127,6 @@ fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool, ffn: bool) -> Result
         }
     }
     if linear {
-        eprintln!("verilating the 384 x 384 query projection (its weight ROM takes about a minute the first time) ...");
         outcomes.push(check_token_block(
             &run,
             args.layer,
@@ -1138,7 +1137,6 @@ fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool, ffn: bool) -> Result
         )?);
     }
     if ffn {
-        eprintln!("verilating the 384 x 1536 x 384 FFN (two weight ROMs of 590 k entries: minutes the first time) ...");
         outcomes.push(check_token_block(
             &run,
             args.layer,
@@ -1157,7 +1155,8 @@ fn layer_blocks(args: &HeadArgs, norms: bool, linear: bool, ffn: bool) -> Result
 }
 
 /// The main job's section on the real model: calibration, the variants on
-/// two sentences, one real head on Verilator; or how to fetch the model.
+/// two sentences, one real layer's head, LayerNorms, query projection and
+/// FFN on Verilator; or how to fetch the model.
 pub fn demo(out: &Path) -> Result<ExitCode, String> {
     let files = ModelFiles::default_with_layers(None);
     if !default_model_dir().join("model.safetensors").is_file() {
@@ -1205,7 +1204,7 @@ pub fn demo(out: &Path) -> Result<ExitCode, String> {
         },
         true,
         true,
-        false,
+        true,
     )
 }
 

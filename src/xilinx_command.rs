@@ -646,6 +646,9 @@ pub fn vivado(args: &VivadoArgs) -> Result<ExitCode, String> {
     .with_out_of_context(!args.in_context)
     .with_write_bitstream(args.write_bitstream)
     .map_err(|e| e.to_string())?;
+    for memory in manifest.memories.clone() {
+        project = project.with_memory_file(memory).map_err(|e| e.to_string())?;
+    }
     for file in &args.xdc {
         project = project.with_extra_xdc(file.clone()).map_err(|e| e.to_string())?;
     }

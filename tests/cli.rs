@@ -82,7 +82,7 @@ fn run_prints_every_part_of_the_main_job() {
         !text.contains("is not in") && text.contains("| int16 |"),
         "the real-model section (fetch the model with `bash scripts/install-tools.sh --minilm`): {text}"
     );
-    for block in ["sdpa", "layernorm", "linear"] {
+    for block in ["sdpa", "layernorm", "linear", "ffn"] {
         let line = text
             .lines()
             .skip_while(|l| !l.contains("-- 11."))

@@ -202,7 +202,7 @@ fn calibrated_int16_meets_the_accuracy_targets_and_ternary_and_binary_are_report
 }
 
 #[test]
-fn a_real_layers_head_and_norms_are_bit_exact_on_verilator() {
+fn a_real_layers_head_norms_projection_and_ffn_are_bit_exact_on_verilator() {
     model_dir();
     let dir = scratch("minilm-layer");
     // the reduced run: one layer, one sentence
@@ -215,6 +215,8 @@ fn a_real_layers_head_and_norms_are_bit_exact_on_verilator() {
         "3",
         "--text",
         "A chef is cooking pasta in a busy kitchen.",
+        "--linear",
+        "--ffn",
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -226,6 +228,8 @@ fn a_real_layers_head_and_norms_are_bit_exact_on_verilator() {
     );
     assert!(text.contains("PASS sdpa on verilator"), "{text}");
     assert_eq!(text.matches("PASS layernorm on verilator").count(), 2, "{text}");
+    assert!(text.contains("PASS linear on verilator"), "{text}");
+    assert!(text.contains("PASS ffn on verilator"), "{text}");
     // every block's output against the float model's tensor
     let cosines: Vec<f64> = text
         .split("worst token cosine ")
@@ -237,7 +241,7 @@ fn a_real_layers_head_and_norms_are_bit_exact_on_verilator() {
                 .expect("a cosine")
         })
         .collect();
-    assert_eq!(cosines.len(), 3, "{text}");
+    assert_eq!(cosines.len(), 5, "{text}");
     assert!(cosines.iter().all(|&c| c >= 0.999), "{text}");
 }
 

@@ -414,6 +414,9 @@ pub struct VivadoProject {
     /// End with `write_bitstream`; only for a top that is not out of
     /// context.
     pub write_bitstream: bool,
+    /// Memory files the Verilog reads with `$readmemh` (an exported
+    /// block's `memories`), read with `read_mem` after the sources.
+    pub memory_files: Vec<String>,
 }
 
 impl VivadoProject {
@@ -443,6 +446,7 @@ impl VivadoProject {
             saif: None,
             extra_xdc: Vec::new(),
             write_bitstream: false,
+            memory_files: Vec::new(),
         };
         project.validate()?;
         Ok(project)
@@ -466,6 +470,14 @@ impl VivadoProject {
         let file = file.into();
         check_path("XDC file", &file)?;
         self.extra_xdc.push(file);
+        Ok(self)
+    }
+
+    /// Adds a memory file (`$readmemh` contents) read with `read_mem`.
+    pub fn with_memory_file(mut self, file: impl Into<String>) -> Result<Self, VivadoError> {
+        let file = file.into();
+        check_path("memory file", &file)?;
+        self.memory_files.push(file);
         Ok(self)
     }
 
@@ -568,6 +580,9 @@ impl VivadoProject {
         for file in &self.verilog_files {
             let sv = if file.ends_with(".sv") { "-sv " } else { "" };
             lines.push(format!("read_verilog {sv}{}", in_dir(file)));
+        }
+        for file in &self.memory_files {
+            lines.push(format!("read_mem {}", in_dir(file)));
         }
         lines.push(format!("read_xdc {}", in_dir(&self.xdc_file_name())));
         for file in &self.extra_xdc {
@@ -1157,6 +1172,25 @@ mod tests {
         assert!(p.tcl().contains("synth_design -top {a$b} -part "));
         assert!(p.tcl().contains("read_xdc [file join $out_dir {a$b.xdc}]"));
         assert!(p.xdc().contains("-name {c$k} [get_ports {c$k}]"));
+    }
+
+    #[test]
+    fn memory_files_are_checked_and_read_after_the_sources() {
+        let part = Part::parse("xczu9eg").unwrap();
+        let p = VivadoProject::new("top", ["top.v"], "clk", part, 100.0).unwrap();
+        assert!(matches!(
+            p.clone().with_memory_file("a}.mem"),
+            Err(VivadoError::InvalidPath { .. })
+        ));
+        let tcl = p.with_memory_file("top__rom.mem").unwrap().tcl();
+        assert_in_order(
+            &tcl,
+            &[
+                "read_verilog [file join $out_dir top.v]".into(),
+                "read_mem [file join $out_dir top__rom.mem]".into(),
+                "synth_design".into(),
+            ],
+        );
     }
 
     #[test]

@@ -269,6 +269,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
         }),
         weights: None,
         status: None,
+        memories: Vec::new(),
         lint_waivers: {
             let mut waivers = export::standard_waivers();
             waivers.insert(

@@ -5,6 +5,19 @@
 //! with `$` separators. Several exported blocks must coexist in one Vivado
 //! project, so every module is renamed `hwformer_<block>` (the top) or
 //! `hwformer_<block>__<path>` (the rest, `$` turned into `__`).
+//!
+//! Memory contents (the weight ROMs' words) travel inside the Verilog
+//! text as a marked comment ([`memory_verilog`]); [`write`] moves each
+//! into a file `<module>.mem` beside the Verilog, read by `$readmemh`, so
+//! a simulator compiles the design without a million constants in it:
+//!
+//! ```text
+//!  in memory:  module M ... initial $readmemh("@memory@") ... //@ 0a0b ... (one line a word)
+//!  on disk:    <block>.v (the module reads "M.mem"), M.mem (the words), manifest `memories`
+//! ```
+//! Synthesis (`SYNTHESIS` defined) reads `M.mem` from the folder it runs
+//! in; simulators read `<dir>/M.mem` with `dir` from the plusarg
+//! `+hwformer_memory_dir=<dir>` (default `.`).
 
 use crate::manifest::Manifest;
 use hwformer_quant::QFormat;
@@ -133,6 +146,74 @@ fn split_name(s: &str) -> (&str, &str) {
     s.split_at(end)
 }
 
+/// The placeholder a memory's Verilog names its file by until [`write`].
+const MEMORY_FILE: &str = "@memory@";
+/// Marks a line of a memory's words (hexadecimal) inside the Verilog.
+const MEMORY_WORD: &str = "//@ ";
+
+/// Verilog that fills `array` from its memory file at power-up (see the
+/// module doc), followed by its `words` (hexadecimal, one a line, the
+/// first at index 0). For a hand-written module's text; one memory a
+/// module.
+pub fn memory_verilog<I: IntoIterator<Item = String>>(array: &str, words: I) -> String {
+    let mut text = format!(
+        "`ifdef SYNTHESIS\n\
+         initial $readmemh(\"{MEMORY_FILE}\", {array});\n\
+         `else\n\
+         initial begin : load_{array}\n\
+         \x20   reg [8*1024-1:0] memory_dir;\n\
+         \x20   if (!$value$plusargs(\"hwformer_memory_dir=%s\", memory_dir)) memory_dir = \".\";\n\
+         \x20   $readmemh({{memory_dir, \"/{MEMORY_FILE}\"}}, {array});\n\
+         end\n\
+         `endif\n"
+    );
+    for word in words {
+        text.push_str(MEMORY_WORD);
+        text.push_str(&word);
+        text.push('\n');
+    }
+    text
+}
+
+/// A memory file of an exported design: its name and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryFile {
+    /// `<module>.mem`.
+    pub name: String,
+    /// One hexadecimal word a line.
+    pub text: String,
+}
+
+/// `verilog` without its memories' words, each module's placeholder
+/// replaced by its file's name, and the files.
+pub fn split_memories(verilog: &str) -> (String, Vec<MemoryFile>) {
+    let mut text = String::with_capacity(verilog.len());
+    let mut files: Vec<MemoryFile> = Vec::new();
+    let mut module = "";
+    for line in verilog.lines() {
+        if let Some(name) = declared_module(line) {
+            module = name;
+        }
+        let body = line.trim_start();
+        if let Some(word) = body.strip_prefix(MEMORY_WORD) {
+            let name = format!("{module}.mem");
+            if files.last().map(|f| &f.name) != Some(&name) {
+                files.push(MemoryFile {
+                    name,
+                    text: String::new(),
+                });
+            }
+            let file = files.last_mut().expect("pushed above");
+            file.text.push_str(word.trim());
+            file.text.push('\n');
+        } else {
+            text.push_str(&line.replace(MEMORY_FILE, &format!("{module}.mem")));
+            text.push('\n');
+        }
+    }
+    (text, files)
+}
+
 /// An exported block in memory: its Verilog, its manifest and, for blocks
 /// that hold weights, the bytes of its weights file.
 #[derive(Debug, Clone)]
@@ -155,24 +236,35 @@ impl Exported {
         }
     }
 
-    /// Writes `<block>.v`, `<block>.json` and the weights file into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), ExportError> {
-        write(dir, &self.verilog, &self.manifest)?;
+    /// Writes `<block>.v`, its memory files, `<block>.json` and the
+    /// weights file into `dir`; returns the manifest as written (with its
+    /// `memories`).
+    pub fn write(&self, dir: &Path) -> Result<Manifest, ExportError> {
+        let (_, json) = write(dir, &self.verilog, &self.manifest)?;
         if let (Some(bytes), Some(entry)) = (&self.weights, &self.manifest.weights) {
             let path = dir.join(&entry.file);
             std::fs::write(&path, bytes).map_err(|e| ExportError::Io(path.clone(), e))?;
         }
-        Ok(())
+        Manifest::read(&json).map_err(|e| ExportError::Io(json, std::io::Error::other(e)))
     }
 }
 
-/// Writes `<block>.v` and `<block>.json` into `dir`; returns their paths.
+/// Writes `<block>.v`, its memory files ([`split_memories`]) and
+/// `<block>.json` (which lists them in `memories`) into `dir`; returns the
+/// paths of the Verilog and the manifest.
 pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<(PathBuf, PathBuf), ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;
     let v = dir.join(&manifest.verilog);
     let j = dir.join(format!("{}.json", manifest.block));
+    let (verilog, memories) = split_memories(verilog);
     std::fs::write(&v, verilog).map_err(|e| ExportError::Io(v.clone(), e))?;
-    let json = serde_json::to_string_pretty(manifest).expect("manifests serialize");
+    for memory in &memories {
+        let path = dir.join(&memory.name);
+        std::fs::write(&path, &memory.text).map_err(|e| ExportError::Io(path.clone(), e))?;
+    }
+    let mut manifest = manifest.clone();
+    manifest.memories = memories.into_iter().map(|m| m.name).collect();
+    let json = serde_json::to_string_pretty(&manifest).expect("manifests serialize");
     std::fs::write(&j, json + "\n").map_err(|e| ExportError::Io(j.clone(), e))?;
     Ok((v, j))
 }

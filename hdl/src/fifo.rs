@@ -233,6 +233,7 @@ pub fn export(depth: usize) -> Result<(String, Manifest), ExportError> {
         }),
         weights: None,
         status: None,
+        memories: Vec::new(),
         lint_waivers: {
             let mut waivers = export::standard_waivers();
             waivers.insert(

@@ -164,13 +164,12 @@ fn build_plain_block(
 }
 
 /// Exports block `block` (`d` lanes for sdpa, ignored otherwise) into
-/// `dir` as `<block>.v` and `<block>.json`; returns its manifest.
+/// `dir` as `<block>.v` and `<block>.json`; returns its manifest as
+/// written.
 pub fn export_block(
     block: &str,
     d: usize,
     dir: &std::path::Path,
 ) -> Result<manifest::Manifest, export::ExportError> {
-    let built = build_block(block, d)?;
-    built.write(dir)?;
-    Ok(built.manifest)
+    build_block(block, d)?.write(dir)
 }

@@ -698,6 +698,7 @@ pub(crate) fn token_manifest(
         },
         weights: Some(weights),
         status: None,
+        memories: Vec::new(),
     })
 }
 

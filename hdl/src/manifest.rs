@@ -178,6 +178,11 @@ pub struct Manifest {
     /// The saturation status output, for blocks that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// Memory files beside the Verilog, read by `$readmemh` (see
+    /// `export`): synthesis reads them from its folder, simulators from
+    /// the plusarg `+hwformer_memory_dir=<dir>`. Filled in when written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memories: Vec<String>,
 }
 
 impl Manifest {

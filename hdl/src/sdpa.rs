@@ -498,5 +498,6 @@ pub(crate) fn head_manifest(
                       detected"
                 .into(),
         }),
+        memories: Vec::new(),
     }
 }

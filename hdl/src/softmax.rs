@@ -660,6 +660,7 @@ pub fn export_with(input: QFormat) -> Result<(String, Manifest), ExportError> {
         }),
         weights: None,
         status: None,
+        memories: Vec::new(),
         lint_waivers: {
             let mut w = export::standard_waivers();
             w.insert(

@@ -7,8 +7,9 @@
 //!
 //! The register read is what lets synthesis place a large table in block
 //! RAM (a Xilinx BRAM has a registered output); the enable holds `data`
-//! while the pipeline reading it stalls. Its Verilog is written by hand:
-//! an `initial` block lists the words.
+//! while the pipeline reading it stalls. Its Verilog is written by hand;
+//! the words go to a memory file read by `$readmemh`
+//! (`export::memory_verilog`).
 
 use rust_hdl::prelude::*;
 
@@ -105,12 +106,7 @@ impl<const W: usize> Logic for WeightRom<W> {
 
     fn hdl(&self) -> Verilog {
         let hex_digits = W.div_ceil(4);
-        let mut text = format!(
-            "reg [{top}:0] words [0:{last}];\nreg [{top}:0] value;\ninitial begin\n    value = {W}'d0;\n",
-            top = W - 1,
-            last = self._words.len() - 1,
-        );
-        for (i, word) in self._words.iter().enumerate() {
+        let words = self._words.iter().map(|word| {
             let mut hex = String::with_capacity(hex_digits);
             for digit in (0..hex_digits).rev() {
                 let mut nibble = 0u32;
@@ -122,10 +118,16 @@ impl<const W: usize> Logic for WeightRom<W> {
                 }
                 hex.push(char::from_digit(nibble, 16).expect("a nibble"));
             }
-            text.push_str(&format!("    words[{i}] = {W}'h{hex};\n"));
-        }
+            hex
+        });
+        let mut text = format!(
+            "reg [{top}:0] words [0:{last}];\nreg [{top}:0] value;\ninitial value = {W}'d0;\n",
+            top = W - 1,
+            last = self._words.len() - 1,
+        );
+        text.push_str(&crate::export::memory_verilog("words", words));
         text.push_str(&format!(
-            "end\nalways @(posedge clock) if (enable) value <= words[address[{top_bit}:0]];\n\
+            "always @(posedge clock) if (enable) value <= words[address[{top_bit}:0]];\n\
              always @(*) data = value;",
             top_bit = self.address_bits() - 1
         ));
@@ -157,7 +159,14 @@ mod tests {
         assert_eq!(read(&mut rom, 6, true), 0x0006_0005, "the low 2 address bits");
         assert_eq!(rom.depth(), 4);
         let text = rom.hdl_text();
-        assert!(text.contains("words[2] = 32'h00060005;"), "{text}");
+        let (split, files) =
+            crate::export::split_memories(&format!("module rom_test(clock);\n{text}\nendmodule\n"));
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "rom_test.mem");
+        assert_eq!(files[0].text, "ffff0001\n7fff8000\n00060005\n00000000\n");
+        assert!(split.contains("$readmemh(\"rom_test.mem\", words);"), "{split}");
+        assert!(split.contains("\"/rom_test.mem\"}, words);"), "{split}");
+        assert!(!split.contains("//@"), "{split}");
         assert!(text.contains("value <= words[address[1:0]];"), "{text}");
     }
 

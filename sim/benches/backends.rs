@@ -70,7 +70,7 @@ fn backends(c: &mut Criterion) {
         };
         let once = |stimulus: &Stimulus| match name.split('_').next() {
             Some("verilator") => {
-                let mut model = VerilatedModel::load(&library, &ports).expect("load");
+                let mut model = VerilatedModel::load(&library, &ports, &dir).expect("load");
                 run(&mut model, &ports, stimulus).expect("run")
             }
             Some("rusthdl") => run(

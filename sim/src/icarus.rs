@@ -199,7 +199,10 @@ pub fn run(
     for stale in ["inputs.txt", "outputs.txt"] {
         let _ = std::fs::remove_file(work.join(stale));
     }
-    run_tool(work, "vvp", "vvp", &["-n", "tb.vvp"])?;
+    // the memory files (the manifest's `memories`) are read from the export folder
+    let memory_dir = std::fs::canonicalize(dir).map_err(SimError::io(dir))?;
+    let memory_dir = format!("+hwformer_memory_dir={}", memory_dir.to_string_lossy());
+    run_tool(work, "vvp", "vvp", &["-n", "tb.vvp", &memory_dir])?;
     Ok((read_trace(work, &ports, inputs.len())?, compile_seconds))
 }
 

@@ -126,6 +126,16 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
         request.vcd = Some(absolute(&request.dir.join("activity.vcd"))?);
     }
     let request = &request;
+    // the RTL reads its memory files at run time: a missing one would read as zeros
+    for memory in &request.manifest.memories {
+        let path = request.dir.join(memory);
+        if !path.is_file() {
+            return Err(SimError::Invalid(format!(
+                "{}: the memory file the manifest names is missing (write the block again with `hwformer gen`)",
+                path.display()
+            )));
+        }
+    }
     let expected = workload.expected_beats();
     let stimulus = Stimulus {
         inputs: &workload.inputs,
@@ -142,7 +152,7 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
                 ..request.build.clone()
             };
             let library = verilator::build(&request.dir, &request.manifest, &options)?;
-            let mut model = VerilatedModel::load(&library, &ports)?;
+            let mut model = VerilatedModel::load(&library, &ports, &request.dir)?;
             if let Some(vcd) = &request.vcd {
                 model.open_vcd(vcd)?;
             }

@@ -177,7 +177,7 @@ fn softmax_rows_of_one_length_flow_at_one_logit_per_cycle() {
             pacing: Pacing::FULL_SPEED,
             max_cycles: 100_000,
         };
-        let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
+        let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports, &dir).unwrap();
         let trace = drive(&mut model, &ports, &stimulus).unwrap();
         let graph = hwformer_sim::timing::block_graph(&manifest).unwrap();
         let predicted = hwformer_sim::timing::predict(&graph, &ports, &stimulus).unwrap();
@@ -291,7 +291,7 @@ fn exp_every_non_positive_input_on_icarus_and_verilator() {
     .0;
     let ports = hwformer_sim::ports::PortMap::new(&manifest);
     let library = hwformer_sim::verilator::build(&dir, &manifest, &BuildOptions::default()).unwrap();
-    let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
+    let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports, &dir).unwrap();
     let verilated = hwformer_sim::testbench::run(&mut model, &ports, &stimulus).unwrap();
     assert_eq!(icarus, verilated, "Icarus and Verilator disagree");
     let bound = manifest.error_bound.unwrap().value;
@@ -403,7 +403,8 @@ fn a_beat_too_many_is_caught_in_the_drain() {
                 let ports = hwformer_sim::ports::PortMap::new(&manifest);
                 let library =
                     hwformer_sim::verilator::build(&dir, &manifest, &BuildOptions::default()).unwrap();
-                let mut model = hwformer_sim::verilator::VerilatedModel::load(&library, &ports).unwrap();
+                let mut model =
+                    hwformer_sim::verilator::VerilatedModel::load(&library, &ports, &dir).unwrap();
                 drive(&mut model, &ports, &stimulus).unwrap()
             }
             _ => {

@@ -647,3 +647,63 @@ fn the_ffn_holds_each_layers_weights_in_their_own_format() {
     let e = build_error("ternary_ffn", &ffn(4, 8, 2, "gelu"), &[("w2", "Q3.12")]);
     assert!(e.contains("ternary_ffn has the formats x, w, h, y"), "{e}");
 }
+
+#[test]
+fn weights_are_read_at_run_time_so_other_weights_reuse_the_built_model_and_a_missing_file_is_named() {
+    let seeded = |seed| LayerSettings {
+        weights: WeightsSource::Seeded(seed),
+        ..linear(8, 8, 2, "relu")
+    };
+    let (first, first_manifest) = export_layer("linear", "memory-a", &seeded(3));
+    let (second, second_manifest) = export_layer("linear", "memory-b", &seeded(4));
+    assert_eq!(first_manifest.memories.len(), 2, "{:?}", first_manifest.memories);
+    // the Verilog holds no weights: one build serves both
+    assert_eq!(
+        std::fs::read(first.join(&first_manifest.verilog)).unwrap(),
+        std::fs::read(second.join(&second_manifest.verilog)).unwrap()
+    );
+    for memory in &first_manifest.memories {
+        assert_ne!(
+            std::fs::read(first.join(memory)).unwrap(),
+            std::fs::read(second.join(memory)).unwrap(),
+            "{memory}"
+        );
+    }
+    let options = hwformer_sim::verilator::BuildOptions::default();
+    assert_eq!(
+        hwformer_sim::verilator::build(&first, &first_manifest, &options).unwrap(),
+        hwformer_sim::verilator::build(&second, &second_manifest, &options).unwrap()
+    );
+    // and each runs bit-exact with its own weights, on both Verilog simulators
+    for (dir, manifest) in [(&first, &first_manifest), (&second, &second_manifest)] {
+        for backend in [Backend::Verilator, Backend::Icarus] {
+            let size = WorkloadSize {
+                n: 1,
+                queries: 3,
+                seed: 1,
+            };
+            let verdict = run(dir, manifest, backend, size, Pacing::FULL_SPEED)
+                .result
+                .unwrap();
+            assert!(verdict.cycles_checked);
+        }
+    }
+    // a missing memory file is an error that names it, not a run on zeros
+    std::fs::remove_file(second.join(&second_manifest.memories[0])).unwrap();
+    let request = common::request(
+        &second,
+        &second_manifest,
+        Backend::Verilator,
+        WorkloadSize {
+            n: 1,
+            queries: 3,
+            seed: 1,
+        },
+        Pacing::FULL_SPEED,
+    );
+    let e = hwformer_sim::session::simulate(&request).unwrap_err().to_string();
+    assert!(
+        e.contains(&second_manifest.memories[0]) && e.contains("missing"),
+        "{e}"
+    );
+}

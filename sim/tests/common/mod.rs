@@ -40,8 +40,8 @@ pub fn export_with(
     let _ = std::fs::remove_dir_all(&dir);
     let built =
         hwformer_hdl::build_block_with(block, d, &formats, settings).unwrap_or_else(|e| panic!("{e}"));
-    built.write(&dir).unwrap();
-    (dir, built.manifest)
+    let manifest = built.write(&dir).unwrap();
+    (dir, manifest)
 }
 
 /// The request to run the block exported in `dir` on `backend`.
