@@ -225,6 +225,39 @@ pub fn min_depth_ffn(
     Ok(status)
 }
 
+/// `hwformer dataflow min-depth --layer PRESET`: the FIFOs of a whole
+/// encoder layer's handshake graph over `sequences` sequences.
+pub fn min_depth_layer(
+    preset: &str,
+    sequences: usize,
+    ample: Option<usize>,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let plan = hwformer_sim::timing::LayerPlan::preset(preset).map_err(|e| e.to_string())?;
+    let graph = plan.graph().map_err(|e| format!("layer {preset}: {e}"))?;
+    let s = plan.shape;
+    let sequence = s.tokens as usize * s.d_model as usize;
+    if !(1..=64).contains(&sequences) {
+        return Err(format!("--sequences must be 1 to 64, not {sequences}"));
+    }
+    let ample = ample.unwrap_or(2 * sequence);
+    let start = Instant::now();
+    let search = graph
+        .search_depths(sequences, ample)
+        .map_err(|e| format!("layer {preset}: {e}"))?;
+    let title = format!(
+        "min-depth layer {preset} (d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence{}), {sequences} sequences at full speed",
+        s.d_model,
+        s.heads,
+        s.head_size,
+        plan.d_ff,
+        plan.lanes,
+        s.tokens,
+        if s.layer_norm { "" } else { ", no layer norm" }
+    );
+    print_search(&title, &search, json, start)
+}
+
 /// Prints a depth search as a table (or JSON).
 fn print_search(
     title: &str,

@@ -168,10 +168,18 @@ struct MinDepthArgs {
     /// With --block: probability that the sink is ready in a cycle.
     #[arg(long, default_value_t = 1.0, requires = "block")]
     ready: f64,
-    /// With --block: the depth every search starts from (default 256;
-    /// ffn: d_ff).
-    #[arg(long, requires = "block")]
+    /// With --block or --layer: the depth every search starts from
+    /// (default 256; ffn: d_ff; a layer: two sequences of tokens).
+    #[arg(long)]
     ample: Option<usize>,
+    /// Search a whole encoder layer's FIFOs instead (its handshake graph:
+    /// the blocks' graphs joined): a preset, tiny, jet-tagging or
+    /// minilm-layer.
+    #[arg(long, conflicts_with_all = ["block", "variant", "d", "heads", "fifo_depth", "format", "plot"])]
+    layer: Option<String>,
+    /// With --layer: sequences run through the layer in each simulation.
+    #[arg(long, default_value_t = 2, requires = "layer")]
+    sequences: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -271,6 +279,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Dataflow(DataflowCommand::Fifo(args)) => dataflow_command::run_block("fifo", &args),
         Command::Dataflow(DataflowCommand::Attention(args)) => dataflow_sdpa(&args),
         Command::Dataflow(DataflowCommand::MinDepth(args)) => match args.block {
+            None if args.layer.is_some() => dataflow_command::min_depth_layer(
+                args.layer.as_deref().unwrap_or_default(),
+                args.sequences,
+                args.ample,
+                args.attention.json,
+            ),
             None => dataflow_min_depth(&args.attention),
             Some(block @ (BlockArg::Fifo | BlockArg::Ffn | BlockArg::TernaryFfn)) => {
                 let a = &args.attention;
@@ -450,6 +464,17 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
          query projection and FFN on Verilator (hwformer model calibrate / compare / layer --linear --ffn) --\n"
     );
     let model = model_command::demo(&out.join("minilm"))?;
+    println!(
+        "\n-- 12. a whole encoder layer as one handshake graph (the blocks' graphs joined by forks, \
+         residual adds and the attention's sequence memory): each FIFO's depth for full throughput \
+         and the depth below which the layer deadlocks, found by running the graph (the layer's RTL \
+         is not built yet; hwformer dataflow min-depth --layer PRESET) --\n"
+    );
+    let mut layer_fifos = ExitCode::SUCCESS;
+    for preset in ["tiny", "jet-tagging"] {
+        layer_fifos = dataflow_command::min_depth_layer(preset, 2, None, false)?;
+        println!();
+    }
     Ok([
         accuracy,
         checked,
@@ -459,6 +484,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         layers,
         binary,
         model,
+        layer_fifos,
     ]
     .into_iter()
     .find(|c| *c != ExitCode::SUCCESS)

@@ -89,6 +89,24 @@ fn run_prints_every_part_of_the_main_job() {
             .find(|l| l.contains(&format!("PASS {block} on verilator")));
         assert!(line.is_some(), "{block} on the real model: {text}");
     }
+    // the layer's FIFOs, sized on its handshake graph
+    let section: Vec<&str> = text.lines().skip_while(|l| !l.contains("-- 12.")).collect();
+    for preset in ["tiny", "jet-tagging"] {
+        assert!(
+            section
+                .iter()
+                .any(|l| l.starts_with(&format!("min-depth layer {preset} "))),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        section
+            .iter()
+            .filter(|l| l.starts_with("| residual 1 fifo | "))
+            .count(),
+        2,
+        "{text}"
+    );
 }
 
 #[test]

@@ -297,3 +297,89 @@ proptest! {
         prop_assert!(cycles.windows(2).all(|w| w[1] <= w[0]), "{:?}", cycles);
     }
 }
+
+mod layer_units {
+    use super::*;
+    use hwformer_dataflow::handshake::units::{Fork, Join, SequenceMemory, SequenceSize, Serialize};
+
+    #[test]
+    fn a_fork_passes_a_beat_a_cycle_to_every_branch_and_waits_for_the_slowest() {
+        // two branches, one through a FIFO of one (it takes every other cycle)
+        let mut g = Graph::new("fork");
+        let x = g.source("x", lasts(4, 2)).unwrap();
+        let (a, b) = (g.link("a"), g.link("b"));
+        g.add("fork", Fork::new(x, vec![a, b])).unwrap();
+        let slow = g.link("slow");
+        g.add("slow", Fifo::new(b, slow, 1)).unwrap();
+        g.sink("a", a, 4).unwrap();
+        g.sink("b", slow, 4).unwrap();
+        let t = run(&mut g, Pacing::FULL_SPEED);
+        // the fast branch alone would take one a cycle: the slow one paces both
+        assert_eq!(t.input_cycles[0], vec![0, 1, 3, 5]);
+        assert_eq!(t.output_cycles[0], vec![1, 2, 4, 6]);
+        assert_eq!(t.output_last[0], vec![false, true, false, true]);
+        assert_eq!(t.output_cycles[1], vec![2, 4, 6, 8]);
+    }
+
+    #[test]
+    fn a_join_takes_a_pair_when_both_are_there_and_keeps_the_first_inputs_last() {
+        let mut g = Graph::new("join");
+        let a = g.source("a", vec![false, true, false]).unwrap();
+        let b0 = g.source("b", vec![true, true, true]).unwrap();
+        // b comes through two pipeline stages: every pair waits for it
+        let b = g.link("b late");
+        g.add("late", Pipeline::new(b0, b, 2, Stalling::Lockstep))
+            .unwrap();
+        let y = g.link("y");
+        g.add("join", Join::new(a, b, y)).unwrap();
+        g.sink("y", y, 3).unwrap();
+        let t = run(&mut g, Pacing::FULL_SPEED);
+        assert_eq!(t.input_cycles[0], vec![2, 3, 4]);
+        assert_eq!(t.output_cycles[0], vec![3, 4, 5]);
+        assert_eq!(t.output_last[0], vec![false, true, false]);
+    }
+
+    #[test]
+    fn a_serializer_gives_each_vectors_elements_one_a_cycle_back_to_back() {
+        let mut g = Graph::new("serialize");
+        let x = g.source("x", vec![true, true]).unwrap();
+        let y = g.link("y");
+        g.add("serialize", Serialize::new(x, y, 3)).unwrap();
+        g.sink("y", y, 6).unwrap();
+        let t = run(&mut g, Pacing::FULL_SPEED);
+        // the second vector is taken as the first one's last element leaves
+        assert_eq!(t.input_cycles[0], vec![0, 3]);
+        assert_eq!(t.output_cycles[0], vec![1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_sequence_memory_replays_every_query_with_all_keys_of_its_head_after_the_whole_sequence() {
+        // 3 tokens of width 4 (2 heads of 2) on each of q, k, v
+        let size = SequenceSize {
+            tokens: 3,
+            width: 4,
+            heads: 2,
+        };
+        let mut g = Graph::new("memory");
+        let q = g.source("q", vec![false; 12]).unwrap();
+        let k = g.source("k", vec![false; 12]).unwrap();
+        // v comes late: nothing is replayed before its last beat
+        let v0 = g.source("v", vec![false; 12]).unwrap();
+        let v = g.link("v late");
+        g.add("late", Pipeline::new(v0, v, 5, Stalling::Lockstep))
+            .unwrap();
+        let (query, kv) = (g.link("query"), g.link("kv"));
+        g.add("memory", SequenceMemory::new(q, k, v, query, kv, size))
+            .unwrap();
+        g.sink("query", query, 6).unwrap();
+        g.sink("kv", kv, 18).unwrap();
+        let t = run(&mut g, Pacing::FULL_SPEED);
+        // v's last beat is written at cycle 16; replay from cycle 17
+        assert_eq!(*t.input_cycles[2].last().unwrap(), 11);
+        assert_eq!(t.output_cycles[0], (17..23).collect::<Vec<u64>>());
+        assert_eq!(t.output_cycles[1], (17..35).collect::<Vec<u64>>());
+        // tlast on each query's last key: every third
+        let expected: Vec<bool> = (0..18).map(|j| j % 3 == 2).collect();
+        assert_eq!(t.output_last[1], expected);
+    }
+}

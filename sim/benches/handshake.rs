@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hwformer_dataflow::handshake::RunOptions;
 use hwformer_dataflow::pacing::Pacing;
-use hwformer_sim::timing::{block_graph_for, boundary_beats};
+use hwformer_sim::timing::{block_graph_for, boundary_beats, LayerPlan};
 use std::hint::black_box;
 
 fn graphs(c: &mut Criterion) {
@@ -45,5 +45,21 @@ fn graphs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, graphs);
+/// A whole layer's FIFO search (every graph run it makes), two sequences
+/// at full speed, as `hwformer dataflow min-depth --layer PRESET` runs it.
+fn layer_depth_search(c: &mut Criterion) {
+    let mut g = c.benchmark_group("layer_depth_search");
+    g.sample_size(10);
+    for preset in ["tiny", "jet-tagging"] {
+        let plan = LayerPlan::preset(preset).unwrap();
+        let graph = plan.graph().unwrap();
+        let ample = 2 * (plan.shape.tokens * plan.shape.d_model) as usize;
+        g.bench_function(BenchmarkId::from_parameter(preset), |b| {
+            b.iter(|| black_box(graph.search_depths(2, ample).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, graphs, layer_depth_search);
 criterion_main!(benches);

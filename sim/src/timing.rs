@@ -8,6 +8,7 @@ use crate::ports::PortMap;
 use crate::testbench::{Beats, Stimulus, Trace, DRAIN_CYCLES};
 use crate::SimError;
 use hwformer_dataflow::handshake::blocks::{BlockGraph, BlockTiming};
+use hwformer_dataflow::handshake::layer::{LayerGraph, LayerShape};
 use hwformer_dataflow::handshake::min_depth::{self, DepthSearch};
 use hwformer_dataflow::handshake::units::{MatrixSize, RingSize, Stalling, TokenPassSize};
 use hwformer_dataflow::handshake::{Graph, GraphError, RunOptions};
@@ -407,4 +408,107 @@ pub fn sdpa_latencies(d: usize) -> Result<hwformer_dataflow::sdpa::Latencies, Si
     let graph = block_graph_for("sdpa", d)?;
     hwformer_dataflow::sdpa::Latencies::from_block(&graph.timing, d)
         .ok_or_else(|| SimError::Invalid("the sdpa graph has no sdpa timing".into()))
+}
+
+/// An encoder layer to build: its shape and the multiply-accumulate
+/// lanes of its linear blocks (they must divide every block's outputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerPlan {
+    /// The shape.
+    pub shape: LayerShape,
+    /// Hidden width of the FFN.
+    pub d_ff: u32,
+    /// Lanes of the projections and the FFN's engines.
+    pub lanes: u32,
+}
+
+impl LayerPlan {
+    /// The built-in layers: `tiny` (the demo's), `jet-tagging` (the shape
+    /// of the particle-physics transformer hls4ml put on a VU13P: 15
+    /// particles of 6 features, 2 heads of 32, FFN 6 -> 8 -> 6, no layer
+    /// norm) and `minilm-layer` (one layer of all-MiniLM-L6-v2).
+    pub const PRESETS: [(&'static str, LayerPlan); 3] = [
+        (
+            "tiny",
+            LayerPlan {
+                shape: LayerShape {
+                    d_model: 16,
+                    heads: 2,
+                    head_size: 8,
+                    tokens: 8,
+                    layer_norm: true,
+                },
+                d_ff: 32,
+                lanes: 4,
+            },
+        ),
+        (
+            "jet-tagging",
+            LayerPlan {
+                shape: LayerShape {
+                    d_model: 6,
+                    heads: 2,
+                    head_size: 32,
+                    tokens: 15,
+                    layer_norm: false,
+                },
+                d_ff: 8,
+                lanes: 2,
+            },
+        ),
+        (
+            "minilm-layer",
+            LayerPlan {
+                shape: LayerShape {
+                    d_model: 384,
+                    heads: 12,
+                    head_size: 32,
+                    tokens: 128,
+                    layer_norm: true,
+                },
+                d_ff: 1536,
+                lanes: 8,
+            },
+        ),
+    ];
+
+    /// The preset called `name`, or an error listing them.
+    pub fn preset(name: &str) -> Result<Self, SimError> {
+        Self::PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, plan)| plan)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::PRESETS.iter().map(|(n, _)| *n).collect();
+                SimError::Invalid(format!(
+                    "no layer preset `{name}` (presets: {})",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// The layer's handshake graph with hwformer-hdl's stage counts; an
+    /// error names the block whose sizes the hardware does not build.
+    pub fn graph(&self) -> Result<LayerGraph, SimError> {
+        let s = self.shape;
+        let (d_model, width, lanes) = (
+            s.d_model as usize,
+            s.attention_width() as usize,
+            self.lanes as usize,
+        );
+        let named = |what: &'static str| move |e: SimError| SimError::Invalid(format!("{what}: {e}"));
+        Ok(LayerGraph {
+            shape: s,
+            projection: linear_timing(d_model, width, lanes).map_err(named("the q, k, v projections"))?,
+            attention: block_graph_for("sdpa", s.head_size as usize)
+                .map_err(named("the attention head"))?
+                .timing,
+            output_projection: linear_timing(width, d_model, lanes)
+                .map_err(named("the output projection"))?,
+            ffn: ffn_timing(d_model, self.d_ff as usize, lanes, 2, &INT16_ENGINE)
+                .map_err(named("the ffn"))?,
+            norm: layer_norm_timing(d_model).map_err(named("the layer norm"))?,
+            stalling: Stalling::Lockstep,
+        })
+    }
 }

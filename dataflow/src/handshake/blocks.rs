@@ -102,7 +102,7 @@ pub struct BlockGraph {
 /// `output_stages - 1` pipeline stages after it; returns the output link.
 fn engine(
     g: &mut Graph,
-    name: &'static str,
+    name: &str,
     input: LinkId,
     size: MatrixSize,
     output_stages: u32,
@@ -194,25 +194,45 @@ impl BlockGraph {
                 expected.len()
             )));
         }
-        self.check()?;
         let mut g = Graph::new(self.block);
+        let sources = ins
+            .iter()
+            .zip(inputs)
+            .map(|(name, lasts)| g.source(name, lasts.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self.add_units(&mut g, "", &sources)?;
+        g.sink(outs[0], out, expected[0])?;
+        Ok(g)
+    }
+
+    /// Adds the block's units to `g`, each unit and link named with
+    /// `prefix` in front, reading the links `inputs` (one per input
+    /// stream, in [`Self::streams`] order); returns its output link.
+    pub fn add_units(&self, g: &mut Graph, prefix: &str, inputs: &[LinkId]) -> Result<LinkId, GraphError> {
+        if inputs.len() != self.streams().0.len() {
+            return Err(GraphError::Invalid(format!(
+                "{} has {} input streams; given {}",
+                self.block,
+                self.streams().0.len(),
+                inputs.len()
+            )));
+        }
+        self.check()?;
         let stalling = self.stalling;
+        let named = |name: &str| format!("{prefix}{name}");
         let out = match self.timing {
             BlockTiming::Exp { stages } => {
-                let x = g.source(ins[0], inputs[0].clone())?;
-                let y = g.link("exp");
-                g.add("exp", Pipeline::new(x, y, stages, stalling))?;
+                let y = g.link(&named("exp"));
+                g.add(&named("exp"), Pipeline::new(inputs[0], y, stages, stalling))?;
                 y
             }
             BlockTiming::Fifo { depth } => {
-                let x = g.source(ins[0], inputs[0].clone())?;
-                let y = g.link("fifo");
-                g.add("fifo", Fifo::new(x, y, depth))?;
+                let y = g.link(&named("fifo"));
+                g.add(&named("fifo"), Fifo::new(inputs[0], y, depth))?;
                 y
             }
             BlockTiming::Linear { size, output_stages } => {
-                let x = g.source(ins[0], inputs[0].clone())?;
-                engine(&mut g, "linear", x, size, output_stages, stalling)?
+                engine(g, &named("linear"), inputs[0], size, output_stages, stalling)?
             }
             BlockTiming::Ffn {
                 up,
@@ -220,18 +240,16 @@ impl BlockGraph {
                 down,
                 output_stages,
             } => {
-                let x = g.source(ins[0], inputs[0].clone())?;
-                let hidden = engine(&mut g, "up", x, up, output_stages, stalling)?;
-                let buffered = g.link("hidden fifo");
-                g.add("hidden fifo", Fifo::new(hidden, buffered, hidden_depth))?;
-                engine(&mut g, "down", buffered, down, output_stages, stalling)?
+                let hidden = engine(g, &named("up"), inputs[0], up, output_stages, stalling)?;
+                let buffered = g.link(&named("hidden fifo"));
+                g.add(&named("hidden fifo"), Fifo::new(hidden, buffered, hidden_depth))?;
+                engine(g, &named("down"), buffered, down, output_stages, stalling)?
             }
             BlockTiming::LayerNorm { buffer, stages } => {
-                let x = g.source(ins[0], inputs[0].clone())?;
-                let read = g.link("token buffer");
-                g.add("token buffer", TokenPass::new(x, read, buffer))?;
-                let y = g.link("normalize");
-                g.add("normalize", Pipeline::new(read, y, stages, stalling))?;
+                let read = g.link(&named("token buffer"));
+                g.add(&named("token buffer"), TokenPass::new(inputs[0], read, buffer))?;
+                let y = g.link(&named("normalize"));
+                g.add(&named("normalize"), Pipeline::new(read, y, stages, stalling))?;
                 y
             }
             BlockTiming::Sdpa {
@@ -239,18 +257,16 @@ impl BlockGraph {
                 exp_stages,
                 normalizer_cycles,
             } => {
-                let query = g.source(ins[0], inputs[0].clone())?;
-                let kv = g.source(ins[1], inputs[1].clone())?;
-                let keys = g.link("keys");
-                let weights = g.link("weights");
-                let out = g.link("normalizer");
-                g.add("q register", HoldJoin::new(query, kv, keys))?;
+                let keys = g.link(&named("keys"));
+                let weights = g.link(&named("weights"));
+                let out = g.link(&named("normalizer"));
+                g.add(&named("q register"), HoldJoin::new(inputs[0], inputs[1], keys))?;
                 g.add(
-                    "score and exp",
+                    &named("score and exp"),
                     Pipeline::new(keys, weights, score_stages + exp_stages, stalling),
                 )?;
                 g.add(
-                    "accumulate and normalize",
+                    &named("accumulate and normalize"),
                     RowReduce::new(weights, out, normalizer_cycles),
                 )?;
                 out
@@ -261,25 +277,35 @@ impl BlockGraph {
                 output_stages,
                 ring,
             } => {
-                let logits = g.source(ins[0], inputs[0].clone())?;
-                let (first, second) = (g.link("sum pass read"), g.link("output pass read"));
-                let (go, release) = (g.link("reciprocal done"), g.link("output exp"));
-                let (weights, probs) = (g.link("sum exp"), g.link("output register"));
-                g.add("row ring", RowRing::new(logits, first, second, go, release, ring))?;
-                g.add("sum exp", Pipeline::new(first, weights, exp_stages, stalling))?;
+                let (first, second) = (
+                    g.link(&named("sum pass read")),
+                    g.link(&named("output pass read")),
+                );
+                let (go, release) = (g.link(&named("reciprocal done")), g.link(&named("output exp")));
+                let (weights, probs) = (g.link(&named("sum exp")), g.link(&named("output register")));
                 g.add(
-                    "sum and reciprocal",
+                    &named("row ring"),
+                    RowRing::new(inputs[0], first, second, go, release, ring),
+                )?;
+                g.add(
+                    &named("sum exp"),
+                    Pipeline::new(first, weights, exp_stages, stalling),
+                )?;
+                g.add(
+                    &named("sum and reciprocal"),
                     RowReduce::new(weights, go, reciprocal_cycles),
                 )?;
-                g.add("output exp", Pipeline::new(second, release, exp_stages, stalling))?;
                 g.add(
-                    "output register",
+                    &named("output exp"),
+                    Pipeline::new(second, release, exp_stages, stalling),
+                )?;
+                g.add(
+                    &named("output register"),
                     Pipeline::new(release, probs, output_stages, stalling),
                 )?;
                 probs
             }
         };
-        g.sink(outs[0], out, expected[0])?;
-        Ok(g)
+        Ok(out)
     }
 }

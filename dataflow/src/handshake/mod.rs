@@ -23,6 +23,7 @@
 //! handshakes.
 
 pub mod blocks;
+pub mod layer;
 pub mod min_depth;
 pub mod units;
 mod vcd;

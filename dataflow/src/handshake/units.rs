@@ -1000,3 +1000,351 @@ impl Unit for TokenPass {
         )
     }
 }
+
+/// Sends every beat of its input to each of its outputs through a
+/// one-beat register per output: the input is taken when every register
+/// is free or leaving, so each output's valid comes from its register
+/// (AXI4-Stream's rule) and the branches move together at one beat a
+/// cycle while all take.
+///
+/// ```text
+///   in ─┬─▶ [ reg 0 ] ─▶ out 0        in.ready = every (reg_i empty | out_i.ready)
+///       └─▶ [ reg k ] ─▶ out k
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fork {
+    input: LinkId,
+    outs: Vec<LinkId>,
+    /// Per output: its register holds a beat, and that beat's tlast.
+    held: Vec<(bool, bool)>,
+}
+
+impl Fork {
+    /// A fork of `input` into `outs` (at least one).
+    pub fn new(input: LinkId, outs: Vec<LinkId>) -> Self {
+        let held = vec![(false, false); outs.len()];
+        Self { input, outs, held }
+    }
+}
+
+impl Unit for Fork {
+    fn kind(&self) -> &'static str {
+        "fork"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        for (out, &(valid, last)) in self.outs.iter().zip(&self.held) {
+            let w = &mut wires[out.0];
+            w.valid = valid;
+            w.last = last;
+        }
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        wires[self.input.0].ready = self
+            .outs
+            .iter()
+            .zip(&self.held)
+            .all(|(out, &(valid, _))| !valid || wires[out.0].ready);
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        let i = wires[self.input.0];
+        for (out, held) in self.outs.iter().zip(self.held.iter_mut()) {
+            if wires[out.0].fires() {
+                held.0 = false;
+            }
+            if i.fires() {
+                *held = (true, i.last);
+            }
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        self.outs.clone()
+    }
+    fn occupancy(&self) -> usize {
+        self.held.iter().filter(|h| h.0).count()
+    }
+    fn state(&self) -> String {
+        let regs: String = self.held.iter().map(|h| if h.0 { 'o' } else { '.' }).collect();
+        format!("registers [{regs}] (o full, . empty)")
+    }
+}
+
+/// Joins two streams beat by beat (a residual add) into a one-beat
+/// output register: a pair is taken when both are valid and the register
+/// is free or leaving; the output's tlast is the first input's.
+///
+/// ```text
+///   a ─┐
+///      ├─ both valid ─▶ [ reg ] ─▶ out      a.ready = b.ready = a.valid & b.valid & (reg empty | out.ready)
+///   b ─┘
+/// ```
+#[derive(Debug, Clone)]
+pub struct Join {
+    a: LinkId,
+    b: LinkId,
+    out: LinkId,
+    held: (bool, bool),
+}
+
+impl Join {
+    /// A join of `a` and `b` into `out`.
+    pub fn new(a: LinkId, b: LinkId, out: LinkId) -> Self {
+        Self {
+            a,
+            b,
+            out,
+            held: (false, false),
+        }
+    }
+}
+
+impl Unit for Join {
+    fn kind(&self) -> &'static str {
+        "join"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let w = &mut wires[self.out.0];
+        w.valid = self.held.0;
+        w.last = self.held.1;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let free = !self.held.0 || wires[self.out.0].ready;
+        let both = wires[self.a.0].valid && wires[self.b.0].valid;
+        wires[self.a.0].ready = free && both;
+        wires[self.b.0].ready = free && both;
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        if wires[self.out.0].fires() {
+            self.held.0 = false;
+        }
+        let a = wires[self.a.0];
+        if a.fires() {
+            self.held = (true, a.last);
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.a, self.b]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        usize::from(self.held.0)
+    }
+    fn state(&self) -> String {
+        format!("register full {}", self.held.0)
+    }
+}
+
+/// Splits each input beat (a vector of `lanes` elements) into `lanes`
+/// beats, one a cycle, from a register: the next vector is taken as the
+/// last element of the one before leaves. Every element beat carries
+/// tlast (an element stream's consumer counts its tokens itself).
+///
+/// ```text
+///   in ─▶ [ vector, lanes left ] ─ one a cycle ─▶ out      in.ready = left == 0 | (left == 1 & out.ready)
+/// ```
+#[derive(Debug, Clone)]
+pub struct Serialize {
+    input: LinkId,
+    out: LinkId,
+    lanes: u32,
+    left: u32,
+}
+
+impl Serialize {
+    /// A serializer of vectors of `lanes` (at least 1) elements.
+    pub fn new(input: LinkId, out: LinkId, lanes: u32) -> Self {
+        Self {
+            input,
+            out,
+            lanes: lanes.max(1),
+            left: 0,
+        }
+    }
+}
+
+impl Unit for Serialize {
+    fn kind(&self) -> &'static str {
+        "serialize"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let w = &mut wires[self.out.0];
+        w.valid = self.left > 0;
+        w.last = self.left > 0;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        wires[self.input.0].ready = self.left == 0 || (self.left == 1 && wires[self.out.0].ready);
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        if wires[self.out.0].fires() {
+            self.left -= 1;
+        }
+        if wires[self.input.0].fires() {
+            self.left = self.lanes;
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        vec![self.input]
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.out]
+    }
+    fn occupancy(&self) -> usize {
+        usize::from(self.left > 0)
+    }
+    fn state(&self) -> String {
+        format!("{} of {} elements left", self.left, self.lanes)
+    }
+}
+
+/// The sizes of a [`SequenceMemory`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequenceSize {
+    /// Tokens a sequence.
+    pub tokens: u32,
+    /// Elements a token on each of the q, k, v streams (`heads × head_size`).
+    pub width: u32,
+    /// Heads: each query token is asked once per head.
+    pub heads: u32,
+}
+
+/// The attention's sequence memory: it takes one sequence's projected
+/// q, k and v (element streams of `tokens × width` beats each, every
+/// stream ready until it has its sequence), then replays it for the
+/// attention head: for each token `i` and head `h`, the query `(i, h)` on
+/// `query` and the `tokens` keys and values of head `h` on `kv` (tlast on
+/// a query's last key), each stream one beat a cycle from a registered
+/// read. The next sequence is taken when the replay is over.
+///
+/// ```text
+///   q, k, v ─▶ write: [ q | k | v ] × tokens ──(all three complete)──▶ replay
+///   replay:  query (i, h) for i < tokens, h < heads ─▶ query
+///            keys and values of head h, tokens of them a query ─▶ kv
+/// ```
+#[derive(Debug, Clone)]
+pub struct SequenceMemory {
+    inputs: [LinkId; 3],
+    query: LinkId,
+    kv: LinkId,
+    size: SequenceSize,
+    /// Beats written per input stream in this sequence.
+    written: [u64; 3],
+    replaying: bool,
+    queries_left: u64,
+    keys_left: u64,
+}
+
+impl SequenceMemory {
+    /// A memory of `size` (each size at least 1) taking `q`, `k`, `v`.
+    pub fn new(q: LinkId, k: LinkId, v: LinkId, query: LinkId, kv: LinkId, size: SequenceSize) -> Self {
+        Self {
+            inputs: [q, k, v],
+            query,
+            kv,
+            size: SequenceSize {
+                tokens: size.tokens.max(1),
+                width: size.width.max(1),
+                heads: size.heads.max(1),
+            },
+            written: [0; 3],
+            replaying: false,
+            queries_left: 0,
+            keys_left: 0,
+        }
+    }
+
+    fn beats(&self) -> u64 {
+        u64::from(self.size.tokens) * u64::from(self.size.width)
+    }
+}
+
+impl Unit for SequenceMemory {
+    fn kind(&self) -> &'static str {
+        "sequence memory"
+    }
+    #[inline]
+    fn forward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let tokens = u64::from(self.size.tokens);
+        wires[self.query.0].valid = self.replaying && self.queries_left > 0;
+        wires[self.query.0].last = true;
+        let w = &mut wires[self.kv.0];
+        w.valid = self.replaying && self.keys_left > 0;
+        w.last = self.keys_left % tokens == 1 || tokens == 1;
+    }
+    #[inline]
+    fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
+        let beats = self.beats();
+        for (input, &written) in self.inputs.iter().zip(&self.written) {
+            wires[input.0].ready = !self.replaying && written < beats;
+        }
+    }
+    #[inline]
+    fn edge(&mut self, wires: &[Wire], _: &Cycle) {
+        let (tokens, heads) = (u64::from(self.size.tokens), u64::from(self.size.heads));
+        if self.replaying {
+            if wires[self.query.0].fires() {
+                self.queries_left -= 1;
+            }
+            if wires[self.kv.0].fires() {
+                self.keys_left -= 1;
+            }
+            if self.queries_left == 0 && self.keys_left == 0 {
+                self.replaying = false;
+                self.written = [0; 3];
+            }
+            return;
+        }
+        for (input, written) in self.inputs.iter().zip(self.written.iter_mut()) {
+            if wires[input.0].fires() {
+                *written += 1;
+            }
+        }
+        let beats = self.beats();
+        if self.written.iter().all(|&w| w == beats) {
+            self.replaying = true;
+            self.queries_left = tokens * heads;
+            self.keys_left = tokens * heads * tokens;
+        }
+    }
+    fn inputs(&self) -> Vec<LinkId> {
+        self.inputs.to_vec()
+    }
+    fn outputs(&self) -> Vec<LinkId> {
+        vec![self.query, self.kv]
+    }
+    fn occupancy(&self) -> usize {
+        if self.replaying {
+            self.beats() as usize * 3
+        } else {
+            self.written.iter().sum::<u64>() as usize
+        }
+    }
+    fn state(&self) -> String {
+        if self.replaying {
+            format!(
+                "replaying: {} queries and {} keys left",
+                self.queries_left, self.keys_left
+            )
+        } else {
+            format!(
+                "writing: q {}, k {}, v {} of {} beats",
+                self.written[0],
+                self.written[1],
+                self.written[2],
+                self.beats()
+            )
+        }
+    }
+}
