@@ -374,10 +374,11 @@ mod layer_units {
         g.sink("query", query, 6).unwrap();
         g.sink("kv", kv, 18).unwrap();
         let t = run(&mut g, Pacing::FULL_SPEED);
-        // v's last beat is written at cycle 16; replay from cycle 17
+        // v's last beat is written at cycle 16, the first reads issued at
+        // 17, the replay offered from 18
         assert_eq!(*t.input_cycles[2].last().unwrap(), 11);
-        assert_eq!(t.output_cycles[0], (17..23).collect::<Vec<u64>>());
-        assert_eq!(t.output_cycles[1], (17..35).collect::<Vec<u64>>());
+        assert_eq!(t.output_cycles[0], (18..24).collect::<Vec<u64>>());
+        assert_eq!(t.output_cycles[1], (18..36).collect::<Vec<u64>>());
         // tlast on each query's last key: every third
         let expected: Vec<bool> = (0..18).map(|j| j % 3 == 2).collect();
         assert_eq!(t.output_last[1], expected);

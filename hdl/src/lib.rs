@@ -39,6 +39,7 @@ pub mod online_softmax;
 pub mod reciprocal;
 pub mod rom;
 pub mod sdpa;
+pub mod sequence_memory;
 pub mod sign_codes;
 pub mod slot_accumulator;
 pub mod softmax;

@@ -1226,10 +1226,12 @@ pub struct SequenceSize {
 /// attention head: for each token `i` and head `h`, the query `(i, h)` on
 /// `query` and the `tokens` keys and values of head `h` on `kv` (tlast on
 /// a query's last key), each stream one beat a cycle from a registered
-/// read. The next sequence is taken when the replay is over.
+/// read: the first reads are issued the cycle after the last write, so
+/// both streams offer from the cycle after that. The next sequence is
+/// taken when the replay is over.
 ///
 /// ```text
-///   q, k, v ─▶ write: [ q | k | v ] × tokens ──(all three complete)──▶ replay
+///   q, k, v ─▶ write: [ q | k | v ] × tokens ──(all three complete)──▶ first reads ─▶ replay
 ///   replay:  query (i, h) for i < tokens, h < heads ─▶ query
 ///            keys and values of head h, tokens of them a query ─▶ kv
 /// ```
@@ -1241,6 +1243,8 @@ pub struct SequenceMemory {
     size: SequenceSize,
     /// Beats written per input stream in this sequence.
     written: [u64; 3],
+    /// The cycle of the first reads (after the last write).
+    starting: bool,
     replaying: bool,
     queries_left: u64,
     keys_left: u64,
@@ -1259,6 +1263,7 @@ impl SequenceMemory {
                 heads: size.heads.max(1),
             },
             written: [0; 3],
+            starting: false,
             replaying: false,
             queries_left: 0,
             keys_left: 0,
@@ -1287,12 +1292,17 @@ impl Unit for SequenceMemory {
     fn backward(&mut self, wires: &mut [Wire], _: &Cycle) {
         let beats = self.beats();
         for (input, &written) in self.inputs.iter().zip(&self.written) {
-            wires[input.0].ready = !self.replaying && written < beats;
+            wires[input.0].ready = !self.replaying && !self.starting && written < beats;
         }
     }
     #[inline]
     fn edge(&mut self, wires: &[Wire], _: &Cycle) {
         let (tokens, heads) = (u64::from(self.size.tokens), u64::from(self.size.heads));
+        if self.starting {
+            self.starting = false;
+            self.replaying = true;
+            return;
+        }
         if self.replaying {
             if wires[self.query.0].fires() {
                 self.queries_left -= 1;
@@ -1313,7 +1323,7 @@ impl Unit for SequenceMemory {
         }
         let beats = self.beats();
         if self.written.iter().all(|&w| w == beats) {
-            self.replaying = true;
+            self.starting = true;
             self.queries_left = tokens * heads;
             self.keys_left = tokens * heads * tokens;
         }
@@ -1325,14 +1335,16 @@ impl Unit for SequenceMemory {
         vec![self.query, self.kv]
     }
     fn occupancy(&self) -> usize {
-        if self.replaying {
+        if self.replaying || self.starting {
             self.beats() as usize * 3
         } else {
             self.written.iter().sum::<u64>() as usize
         }
     }
     fn state(&self) -> String {
-        if self.replaying {
+        if self.starting {
+            "issuing the first reads".to_string()
+        } else if self.replaying {
             format!(
                 "replaying: {} queries and {} keys left",
                 self.queries_left, self.keys_left
