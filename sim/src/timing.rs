@@ -508,6 +508,7 @@ impl LayerPlan {
             ffn: ffn_timing(d_model, self.d_ff as usize, lanes, 2, &INT16_ENGINE)
                 .map_err(named("the ffn"))?,
             norm: layer_norm_timing(d_model).map_err(named("the layer norm"))?,
+            residual_stages: hwformer_hdl::residual_add::RESIDUAL_ADD_STAGES,
             stalling: Stalling::Lockstep,
         })
     }

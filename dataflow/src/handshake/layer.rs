@@ -9,8 +9,8 @@
 //!             ├─▶ k projection ─┼─▶ sequence memory ─query, kv─▶ head (sdpa) ─▶ serialize ─▶ o projection ─┐
 //!             ├─▶ v projection ─┘                                                                          │
 //!             └─▶ residual 1 fifo ─────────────────────────────────────────────────────────────────▶ join ─┘
-//!  ─▶ [norm 1] ─▶ fork ─┬─▶ ffn (up ─▶ hidden fifo ─▶ down) ─┐
-//!                       └─▶ residual 2 fifo ─────────▶ join ─┘─▶ [norm 2] ─▶ y
+//!  ─▶ rounding ─▶ [norm 1] ─▶ fork ─┬─▶ ffn (up ─▶ hidden fifo ─▶ down) ─┐
+//!                                   └─▶ residual 2 fifo ─────────▶ join ─┘─▶ rounding ─▶ [norm 2] ─▶ y
 //! ```
 //!
 //! The residual FIFOs hold a token's input while the other branch works
@@ -23,7 +23,7 @@
 
 use super::blocks::{BlockGraph, BlockTiming};
 use super::min_depth::{search, DepthSearch};
-use super::units::{Fifo, Fork, Join, SequenceMemory, SequenceSize, Serialize, Stalling};
+use super::units::{Fifo, Fork, Join, Pipeline, SequenceMemory, SequenceSize, Serialize, Stalling};
 use super::{Graph, GraphError, LinkId, RunOptions};
 use crate::pacing::Pacing;
 
@@ -68,6 +68,8 @@ pub struct LayerGraph {
     pub ffn: BlockTiming,
     /// The LayerNorm of `d_model` elements (unused without layer norms).
     pub norm: BlockTiming,
+    /// Lock-step stages after a residual add's sum register (its rounding).
+    pub residual_stages: u32,
     /// How the pipelines stall.
     pub stalling: Stalling,
 }
@@ -152,8 +154,7 @@ impl LayerGraph {
             LAYER_FIFOS[0],
             Fifo::new(branches[3], residual1, depths.residual1),
         )?;
-        let sum1 = g.link("residual 1 sum");
-        g.add("residual 1 add", Join::new(projected, residual1, sum1))?;
+        let sum1 = self.residual_add(&mut g, "residual 1", projected, residual1)?;
         let normed1 = self.norm(&mut g, "norm 1: ", sum1)?;
         // FFN sublayer
         let (to_ffn, to_residual2) = (g.link("to ffn"), g.link("to residual 2"));
@@ -164,11 +165,29 @@ impl LayerGraph {
             LAYER_FIFOS[2],
             Fifo::new(to_residual2, residual2, depths.residual2),
         )?;
-        let sum2 = g.link("residual 2 sum");
-        g.add("residual 2 add", Join::new(ffn_out, residual2, sum2))?;
+        let sum2 = self.residual_add(&mut g, "residual 2", ffn_out, residual2)?;
         let y = self.norm(&mut g, "norm 2: ", sum2)?;
         g.sink("y", y, beats)?;
         Ok(g)
+    }
+
+    /// A residual add of `branch` and `residual`: the pair's register, then
+    /// the rounding's lock-step stages.
+    fn residual_add(
+        &self,
+        g: &mut Graph,
+        name: &str,
+        branch: LinkId,
+        residual: LinkId,
+    ) -> Result<LinkId, GraphError> {
+        let sum = g.link(&format!("{name} sum"));
+        g.add(&format!("{name} add"), Join::new(branch, residual, sum))?;
+        let rounded = g.link(&format!("{name} rounded"));
+        g.add(
+            &format!("{name} rounding"),
+            Pipeline::new(sum, rounded, self.residual_stages, self.stalling),
+        )?;
+        Ok(rounded)
     }
 
     /// A LayerNorm on `input` when the shape has them, else `input`.
