@@ -53,15 +53,12 @@ impl Bench {
             pacing,
             pacers: vec![SourcePacer::default(); beats.len()],
             next: vec![0; beats.len()],
+            cycles: (vec![Vec::new(); beats.len()], vec![Vec::new(); sinks]),
             beats,
-            cycles: (vec![Vec::new(); 0], vec![Vec::new(); sinks]),
         }
     }
     /// This cycle's valid of source `s`, and the index of its beat.
     fn offer(&mut self, s: usize, cycle: u64) -> (bool, usize) {
-        if self.cycles.0.len() < self.pacers.len() {
-            self.cycles.0.resize(self.pacers.len(), Vec::new());
-        }
         let left = self.next[s] < self.beats[s];
         let valid = self.pacers[s].valid(&self.pacing, s, cycle, left);
         (valid, self.next[s].min(self.beats[s].saturating_sub(1)))
@@ -108,8 +105,8 @@ fn the_fork_gives_every_branch_every_beat_at_the_graphs_cycles() {
             uut.in_data.next = (b as u64 * 7 + 3).to_bits();
             uut.in_last.next = b % 5 == 4;
             let ready: Vec<bool> = (0..N).map(|i| bench.ready(i, cycle)).collect();
-            for i in 0..N {
-                uut.out_ready[i].next = ready[i];
+            for (port, &r) in uut.out_ready.iter_mut().zip(&ready) {
+                port.next = r;
             }
             settle_low(&mut uut, cycle, |u| u.clock.next = false.into());
             if valid && uut.in_ready.val() {
