@@ -381,3 +381,42 @@ fn streaming_sdpa_takes_2_to_the_20_keys_within_its_bound() {
         "key 2^20 + 1 is refused"
     );
 }
+
+#[test]
+fn a_seeded_layer_calibrated_on_seeded_tokens_follows_the_float_layer_on_unseen_ones() {
+    use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
+    // the tiny preset's shape
+    let size = LayerSize {
+        d_model: 16,
+        heads: 2,
+        d_ff: 32,
+        tokens: 8,
+    };
+    let layer = SeededLayer::new(size, 7).unwrap();
+    assert_eq!(layer.calibration.sentences, 8);
+    let mut worst = f64::INFINITY;
+    for k in 0..6 {
+        let e = layer.error(&layer.evaluation_sequence(k)).unwrap();
+        worst = worst.min(e.worst_token_cosine);
+        // an output element is within a few output LSBs of float (post-norm values of about 1)
+        assert!(e.max < 0.05, "sequence {k}: {e:?}");
+    }
+    assert!(worst > 0.999, "worst token cosine {worst}");
+    // the same seed gives the same layer, another seed another
+    let again = SeededLayer::new(size, 7).unwrap();
+    assert_eq!(
+        again.run_integer(&layer.evaluation_sequence(0)).unwrap(),
+        layer.run_integer(&layer.evaluation_sequence(0)).unwrap()
+    );
+    let other = SeededLayer::new(size, 8).unwrap();
+    assert_ne!(
+        other.run_integer(&layer.evaluation_sequence(0)).unwrap().1,
+        layer.run_integer(&layer.evaluation_sequence(0)).unwrap().1
+    );
+    // a shape BERT cannot have is an error, not a panic
+    let bad = LayerSize { heads: 3, ..size };
+    assert!(SeededLayer::new(bad, 7)
+        .unwrap_err()
+        .to_string()
+        .contains("multiple of heads"));
+}

@@ -13,6 +13,7 @@ use super::integer::{LayerFormats, Parameter};
 use super::{head_columns, masked_rows, BertModel, LayerTensors, Tensor, Tokens};
 use crate::error::{QuantError, Result};
 use crate::format::QFormat;
+use crate::reference::EncoderWeights;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -132,17 +133,37 @@ impl Accumulated {
 /// Chooses every format of `model` from its float run on `sentences`
 /// (token ids with their masks).
 pub fn calibrate(model: &BertModel, sentences: &[Tokens]) -> Result<Calibration> {
-    if sentences.is_empty() {
+    let runs = sentences
+        .iter()
+        .map(|(ids, mask)| Ok((model.forward(ids, mask)?, mask.clone())))
+        .collect::<Result<Vec<_>>>()?;
+    calibrate_runs(model.layers(), &runs)
+}
+
+/// Chooses every format of the layers `layers` from float runs through
+/// them: each run is every layer's tensors ([`super::float_layer`]) with
+/// the run's token mask.
+pub fn calibrate_runs(
+    layers: &[EncoderWeights],
+    runs: &[(Vec<LayerTensors>, Vec<bool>)],
+) -> Result<Calibration> {
+    if runs.is_empty() {
         return Err(QuantError::Empty("calibration sentences".into()));
     }
-    let layers = model.layers().len();
+    let weights = layers;
+    let layers = weights.len();
     let mut seen = vec![BTreeMap::<Tensor, Accumulated>::new(); layers];
     let mut scores = vec![Accumulated::default(); layers];
-    let heads = model.config().num_attention_heads;
-    let head_size = model.config().head_size();
-    for (ids, mask) in sentences {
-        let run: Vec<LayerTensors> = model.forward(ids, mask)?;
+    for (run, mask) in runs {
+        if run.len() != layers {
+            return Err(QuantError::InvalidParameter(format!(
+                "a calibration run has {} layers; the model has {layers}",
+                run.len()
+            )));
+        }
         for (l, t) in run.iter().enumerate() {
+            let heads = weights[l].attention.heads;
+            let head_size = t.get(Tensor::Query).ncols() / heads;
             for &name in &Tensor::ALL {
                 let real = masked_rows(t.get(name).view(), mask);
                 seen[l].entry(name).or_default().add(real.iter().copied());
@@ -156,7 +177,7 @@ pub fn calibrate(model: &BertModel, sentences: &[Tokens]) -> Result<Calibration>
         }
     }
     let mut calibration = Calibration {
-        sentences: sentences.len(),
+        sentences: runs.len(),
         tensors: Vec::new(),
         parameters: Vec::new(),
         formats: Vec::new(),
@@ -191,7 +212,7 @@ pub fn calibrate(model: &BertModel, sentences: &[Tokens]) -> Result<Calibration>
         let mut parameter_ranges = BTreeMap::new();
         for &p in &Parameter::ALL {
             let mut acc = Accumulated::default();
-            acc.add(p.values(&model.layers()[l]).into_iter());
+            acc.add(p.values(&weights[l]).into_iter());
             // weights are known exactly: no headroom, only half an LSB of rounding
             let format = format_for(acc.max_abs, 1.0, 0, TENSOR_BITS - 1);
             parameters.insert(p, format);

@@ -18,6 +18,7 @@
 pub mod calibrate;
 pub mod compare;
 pub mod integer;
+pub mod seeded;
 
 use crate::error::{QuantError, Result};
 use crate::reference::{layer_norm, sdpa, Activation, EncoderWeights, FfnWeights, Linear, MultiHeadWeights};

@@ -1,0 +1,160 @@
+//! A BERT encoder layer of any shape with seeded weights, its formats
+//! calibrated on seeded token sequences, and its integer model beside the
+//! float one: the layer a preset builds when no model file is given.
+//!
+//! ```text
+//!  seed ─▶ weights N(0, 1/d_in), biases N(0, 0.05²), γ = 1 + N(0, 0.1²), β N(0, 0.1²), exact GELU
+//!  seed + 1, + 2, ... ─▶ calibration sequences, tokens N(0, 1) ─▶ float_layer ─▶ calibrate_runs ─▶ LayerFormats
+//!  LayerFormats + weights ─▶ IntEncoderLayer (int16)
+//! ```
+
+use super::calibrate::{calibrate_runs, Calibration};
+use super::compare::{rows_error, TensorError};
+use super::integer::{IntEncoderLayer, LayerFormats, Variant};
+use super::{float_layer, Tensor};
+use crate::error::{QuantError, Result};
+use crate::integer::{dequantize_all, quantize_all};
+use crate::random::{normal_vec, seeded, SeededRng};
+use crate::reference::{Activation, EncoderWeights, FfnWeights, Linear, MultiHeadWeights};
+use ndarray::{Array1, Array2};
+
+/// Sequences the formats are calibrated on.
+pub const CALIBRATION_SEQUENCES: usize = 8;
+
+/// The layer's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerSize {
+    /// Token width.
+    pub d_model: usize,
+    /// Heads (`d_model` a multiple of it).
+    pub heads: usize,
+    /// FFN width.
+    pub d_ff: usize,
+    /// Tokens a sequence.
+    pub tokens: usize,
+}
+
+/// A seeded layer: float weights, calibrated formats, the integer model.
+#[derive(Debug, Clone)]
+pub struct SeededLayer {
+    /// The float weights.
+    pub weights: EncoderWeights,
+    /// The calibration (formats and the ranges that chose them).
+    pub calibration: Calibration,
+    /// The int16 layer in those formats.
+    pub integer: IntEncoderLayer,
+    size: LayerSize,
+    seed: u64,
+}
+
+fn linear(rng: &mut SeededRng, d_in: usize, d_out: usize) -> Linear {
+    let weight = normal_vec(rng, d_in * d_out, 1.0 / (d_in as f64).sqrt());
+    Linear {
+        weight: Array2::from_shape_vec((d_in, d_out), weight).expect("d_in x d_out values"),
+        bias: Array1::from(normal_vec(rng, d_out, 0.05)),
+    }
+}
+
+fn norm(rng: &mut SeededRng, d: usize) -> (Array1<f64>, Array1<f64>) {
+    let gamma = normal_vec(rng, d, 0.1)
+        .into_iter()
+        .map(|g| 1.0 + g)
+        .collect::<Vec<_>>();
+    (Array1::from(gamma), Array1::from(normal_vec(rng, d, 0.1)))
+}
+
+impl SeededLayer {
+    /// The layer of `size` from `seed`, calibrated on
+    /// [`CALIBRATION_SEQUENCES`] sequences drawn from the seeds after it.
+    pub fn new(size: LayerSize, seed: u64) -> Result<Self> {
+        let LayerSize {
+            d_model,
+            heads,
+            d_ff,
+            tokens,
+        } = size;
+        if d_model == 0 || heads == 0 || d_ff == 0 || tokens == 0 || d_model % heads != 0 {
+            return Err(QuantError::InvalidParameter(format!(
+                "a layer needs d_model, heads, d_ff and tokens of at least 1 and d_model a multiple of heads: {size:?}"
+            )));
+        }
+        let mut rng = seeded(seed);
+        let weights = EncoderWeights {
+            attention: MultiHeadWeights {
+                query: linear(&mut rng, d_model, d_model),
+                key: linear(&mut rng, d_model, d_model),
+                value: linear(&mut rng, d_model, d_model),
+                output: linear(&mut rng, d_model, d_model),
+                heads,
+            },
+            ffn: FfnWeights {
+                up: linear(&mut rng, d_model, d_ff),
+                down: linear(&mut rng, d_ff, d_model),
+                activation: Activation::Gelu,
+            },
+            norm1: norm(&mut rng, d_model),
+            norm2: norm(&mut rng, d_model),
+            eps: 1e-12,
+        };
+        let mask = vec![true; tokens];
+        let runs = (1..=CALIBRATION_SEQUENCES as u64)
+            .map(|k| {
+                let x = Self::sequence_of(size, seed + k);
+                Ok((vec![float_layer(x.view(), &weights, &mask)?], mask.clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let calibration = calibrate_runs(std::slice::from_ref(&weights), &runs)?;
+        let integer = IntEncoderLayer::new(&weights, &calibration.formats[0], Variant::Int16, seed)?;
+        Ok(Self {
+            weights,
+            calibration,
+            integer,
+            size,
+            seed,
+        })
+    }
+
+    fn sequence_of(size: LayerSize, seed: u64) -> Array2<f64> {
+        let mut rng = seeded(seed);
+        Array2::from_shape_vec(
+            (size.tokens, size.d_model),
+            normal_vec(&mut rng, size.tokens * size.d_model, 1.0),
+        )
+        .expect("tokens x d_model values")
+    }
+
+    /// Sequence `k` of evaluation tokens (never one the formats were
+    /// calibrated on), N(0, 1).
+    pub fn evaluation_sequence(&self, k: u64) -> Array2<f64> {
+        Self::sequence_of(self.size, self.seed + CALIBRATION_SEQUENCES as u64 + 1 + k)
+    }
+
+    /// The formats.
+    pub fn formats(&self) -> &LayerFormats {
+        &self.calibration.formats[0]
+    }
+
+    /// The integer layer's raw input and output for the float sequence
+    /// `x` (quantized into the input format).
+    pub fn run_integer(&self, x: &Array2<f64>) -> Result<(Array2<i64>, Array2<i64>)> {
+        let input = self.formats().tensor(Tensor::Input);
+        let raw = quantize_all("layer input", x.as_slice().expect("standard layout"), input)?;
+        let raw =
+            Array2::from_shape_vec(x.dim(), raw).map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
+        let out = self.integer.run(&raw, &vec![true; x.nrows()])?;
+        Ok((raw, out.get(Tensor::Output).clone()))
+    }
+
+    /// The integer layer's output against the float layer's on `x`.
+    pub fn error(&self, x: &Array2<f64>) -> Result<TensorError> {
+        let (_, raw) = self.run_integer(x)?;
+        let output = self.formats().tensor(Tensor::Output);
+        let got = Array2::from_shape_vec(
+            raw.dim(),
+            dequantize_all(raw.as_slice().expect("standard layout"), output),
+        )
+        .map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
+        let exact = float_layer(x.view(), &self.weights, &vec![true; x.nrows()])?;
+        Ok(rows_error(got.view(), exact.get(Tensor::Output).view()))
+    }
+}
