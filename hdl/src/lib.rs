@@ -22,6 +22,7 @@
 pub mod activation;
 pub mod adder_tree;
 pub mod binary_attention;
+pub mod encoder_layer;
 pub mod exp;
 pub mod export;
 pub mod ffn;

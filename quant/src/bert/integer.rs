@@ -236,6 +236,29 @@ enum Heads {
     Binary(Vec<BinaryAttention>),
 }
 
+/// The block models of an int16 layer, in the order the data flows.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerParts<'a> {
+    /// The query projection.
+    pub query: &'a IntLinear,
+    /// The key projection.
+    pub key: &'a IntLinear,
+    /// The value projection.
+    pub value: &'a IntLinear,
+    /// The attention every head uses.
+    pub head: &'a StreamingSdpa,
+    /// The output projection.
+    pub output: &'a IntLinear,
+    /// The first LayerNorm.
+    pub norm1: &'a IntLayerNorm,
+    /// The FFN's first layer (with its activation).
+    pub up: &'a IntLinear,
+    /// The FFN's second layer.
+    pub down: &'a IntLinear,
+    /// The second LayerNorm.
+    pub norm2: &'a IntLayerNorm,
+}
+
 /// One encoder layer on integers.
 #[derive(Debug, Clone)]
 pub struct IntEncoderLayer {
@@ -449,6 +472,26 @@ impl IntEncoderLayer {
     /// The formats it was built for.
     pub fn formats(&self) -> &LayerFormats {
         &self.formats
+    }
+
+    /// The models of the int16 layer's blocks, for hardware built from
+    /// them (`None` for the ternary and binary variants).
+    pub fn int16_parts(&self) -> Option<LayerParts<'_>> {
+        let (IntFfnPath::Int16 { up, down }, Heads::Streaming(head)) = (&self.ffn, &self.attention_heads)
+        else {
+            return None;
+        };
+        Some(LayerParts {
+            query: &self.query,
+            key: &self.key,
+            value: &self.value,
+            head,
+            output: &self.output,
+            norm1: &self.norm1,
+            up,
+            down,
+            norm2: &self.norm2,
+        })
     }
 
     /// The streaming attention model every head of the int16 and ternary

@@ -1,0 +1,256 @@
+//! A whole post-norm encoder layer as one design: the blocks joined as
+//! `dataflow::handshake::layer::LayerGraph` joins their graphs, each
+//! built from the int16 layer model's own block models
+//! (`quant::bert::integer::LayerParts`), so the layer is that model bit for
+//! bit and makes its handshakes when the layer graph does.
+//!
+//! ```text
+//!  x ─▶ StreamFork<4> ─┬─▶ q, k, v LinearUnits ─▶ SequenceMemoryUnit ─query, kv─▶ SdpaUnit ─▶ LaneSerializer ─▶ o LinearUnit ─┐
+//!                      └─▶ residual 1 FifoUnit ──────────────────────────────────────────────────────────────▶ ResidualAdd ─┘
+//!  ─▶ LayerNormUnit ─▶ StreamFork<2> ─┬─▶ FfnUnit ─────────────────┐
+//!                                     └─▶ residual 2 FifoUnit ─▶ ResidualAdd ─▶ LayerNormUnit ─▶ y
+//! ```
+//! One head unit serves every head in turn (the sequence memory replays
+//! query `(i, h)` with head `h`'s keys and values); `P` lanes in every
+//! linear engine, heads of `HS` lanes. The sticky `status_saturated` is
+//! any block's saturation (the head's, the residual adds').
+
+use crate::ffn::FfnUnit;
+use crate::fifo::FifoUnit;
+use crate::lane_serializer::LaneSerializer;
+use crate::layer_norm::LayerNormUnit;
+use crate::linear::LinearUnit;
+use crate::residual_add::ResidualAdd;
+use crate::sdpa::SdpaUnit;
+use crate::sequence_memory::SequenceMemoryUnit;
+use crate::stream_fork::StreamFork;
+use hwformer_quant::bert::integer::IntEncoderLayer;
+use hwformer_quant::bert::Tensor;
+use hwformer_quant::integer::ffn::IntFfn;
+use rust_hdl::prelude::*;
+
+/// The depths of the layer's FIFOs (as `LayerDepths` in the graph).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderDepths {
+    /// Residual 1: the layer's input beside the attention.
+    pub residual1: usize,
+    /// The FFN's hidden FIFO.
+    pub hidden: usize,
+    /// Residual 2: the FFN's input beside it.
+    pub residual2: usize,
+}
+
+/// The encoder layer: `P` lanes (`WP = 16 P`, `WB = 32 P`), heads of `HS`
+/// lanes (`W = 16 HS`, `KV = 32 HS`).
+#[derive(LogicBlock)]
+pub struct EncoderLayerUnit<
+    const P: usize,
+    const WP: usize,
+    const WB: usize,
+    const HS: usize,
+    const W: usize,
+    const KV: usize,
+> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// One element of a token (the layer's input format).
+    pub s_axis_x_tdata: Signal<In, Bits<16>>,
+    /// Input valid.
+    pub s_axis_x_tvalid: Signal<In, Bit>,
+    /// Input ready.
+    pub s_axis_x_tready: Signal<Out, Bit>,
+    /// Ignored: a token is `d_model` beats, a sequence `tokens` tokens.
+    pub s_axis_x_tlast: Signal<In, Bit>,
+    /// One element of an output token (the layer's output format).
+    pub m_axis_y_tdata: Signal<Out, Bits<16>>,
+    /// Output valid.
+    pub m_axis_y_tvalid: Signal<Out, Bit>,
+    /// Output ready.
+    pub m_axis_y_tready: Signal<In, Bit>,
+    /// The layer norm's tlast.
+    pub m_axis_y_tlast: Signal<Out, Bit>,
+    /// Sticky: a block saturated a value.
+    pub status_saturated: Signal<Out, Bit>,
+    input_fork: StreamFork<4>,
+    query_projection: LinearUnit<P, WP, WB>,
+    key_projection: LinearUnit<P, WP, WB>,
+    value_projection: LinearUnit<P, WP, WB>,
+    memory: SequenceMemoryUnit<HS, W, KV>,
+    head: SdpaUnit<HS, W, KV>,
+    serializer: LaneSerializer<HS, W>,
+    output_projection: LinearUnit<P, WP, WB>,
+    residual1: FifoUnit,
+    add1: ResidualAdd,
+    norm1: LayerNormUnit,
+    ffn_fork: StreamFork<2>,
+    ffn: FfnUnit<P, WP, WB>,
+    residual2: FifoUnit,
+    add2: ResidualAdd,
+    norm2: LayerNormUnit,
+}
+
+impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W: usize, const KV: usize>
+    EncoderLayerUnit<P, WP, WB, HS, W, KV>
+{
+    /// The layer of the int16 model `layer` for sequences of `tokens`
+    /// tokens, with FIFOs of `depths`; an error says why the model cannot
+    /// be this hardware.
+    pub fn new(layer: &IntEncoderLayer, tokens: usize, depths: EncoderDepths) -> Result<Self, String> {
+        let parts = layer
+            .int16_parts()
+            .ok_or("only the int16 layer has hardware here (not the ternary or binary variants)")?;
+        let f = |t: Tensor| layer.formats().tensor(t);
+        let width = parts.query.d_out();
+        if width % HS != 0 {
+            return Err(format!(
+                "q, k and v of {width} elements are no whole number of heads of {HS}"
+            ));
+        }
+        let heads = width / HS;
+        let ffn = IntFfn::from_layers(parts.up.clone(), parts.down.clone()).map_err(|e| e.to_string())?;
+        Ok(Self {
+            clock: Default::default(),
+            s_axis_x_tdata: Default::default(),
+            s_axis_x_tvalid: Default::default(),
+            s_axis_x_tready: Default::default(),
+            s_axis_x_tlast: Default::default(),
+            m_axis_y_tdata: Default::default(),
+            m_axis_y_tvalid: Default::default(),
+            m_axis_y_tready: Default::default(),
+            m_axis_y_tlast: Default::default(),
+            status_saturated: Default::default(),
+            input_fork: Default::default(),
+            query_projection: LinearUnit::new(parts.query),
+            key_projection: LinearUnit::new(parts.key),
+            value_projection: LinearUnit::new(parts.value),
+            memory: SequenceMemoryUnit::new(tokens, heads),
+            head: SdpaUnit::new(parts.head),
+            serializer: LaneSerializer::new(),
+            output_projection: LinearUnit::new(parts.output),
+            residual1: FifoUnit::new(depths.residual1),
+            add1: ResidualAdd::new(f(Tensor::Attention), f(Tensor::Input), f(Tensor::Residual1)),
+            norm1: LayerNormUnit::new(parts.norm1),
+            ffn_fork: Default::default(),
+            ffn: FfnUnit::new(&ffn, depths.hidden),
+            residual2: FifoUnit::new(depths.residual2),
+            add2: ResidualAdd::new(f(Tensor::Ffn), f(Tensor::Norm1), f(Tensor::Residual2)),
+            norm2: LayerNormUnit::new(parts.norm2),
+        })
+    }
+}
+
+impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W: usize, const KV: usize> Logic
+    for EncoderLayerUnit<P, WP, WB, HS, W, KV>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.input_fork.clock.next = self.clock.val();
+        self.query_projection.clock.next = self.clock.val();
+        self.key_projection.clock.next = self.clock.val();
+        self.value_projection.clock.next = self.clock.val();
+        self.memory.clock.next = self.clock.val();
+        self.head.clock.next = self.clock.val();
+        self.serializer.clock.next = self.clock.val();
+        self.output_projection.clock.next = self.clock.val();
+        self.residual1.clock.next = self.clock.val();
+        self.add1.clock.next = self.clock.val();
+        self.norm1.clock.next = self.clock.val();
+        self.ffn_fork.clock.next = self.clock.val();
+        self.ffn.clock.next = self.clock.val();
+        self.residual2.clock.next = self.clock.val();
+        self.add2.clock.next = self.clock.val();
+        self.norm2.clock.next = self.clock.val();
+        // the input to the three projections and the first residual
+        self.input_fork.in_data.next = self.s_axis_x_tdata.val();
+        self.input_fork.in_valid.next = self.s_axis_x_tvalid.val();
+        self.input_fork.in_last.next = self.s_axis_x_tlast.val();
+        self.s_axis_x_tready.next = self.input_fork.in_ready.val();
+        self.query_projection.s_axis_x_tdata.next = self.input_fork.out_data.val();
+        self.query_projection.s_axis_x_tvalid.next = self.input_fork.out_valid[0].val();
+        self.query_projection.s_axis_x_tlast.next = self.input_fork.out_last.val();
+        self.input_fork.out_ready[0].next = self.query_projection.s_axis_x_tready.val();
+        self.key_projection.s_axis_x_tdata.next = self.input_fork.out_data.val();
+        self.key_projection.s_axis_x_tvalid.next = self.input_fork.out_valid[1].val();
+        self.key_projection.s_axis_x_tlast.next = self.input_fork.out_last.val();
+        self.input_fork.out_ready[1].next = self.key_projection.s_axis_x_tready.val();
+        self.value_projection.s_axis_x_tdata.next = self.input_fork.out_data.val();
+        self.value_projection.s_axis_x_tvalid.next = self.input_fork.out_valid[2].val();
+        self.value_projection.s_axis_x_tlast.next = self.input_fork.out_last.val();
+        self.input_fork.out_ready[2].next = self.value_projection.s_axis_x_tready.val();
+        self.residual1.s_axis_x_tdata.next = self.input_fork.out_data.val();
+        self.residual1.s_axis_x_tvalid.next = self.input_fork.out_valid[3].val();
+        self.residual1.s_axis_x_tlast.next = self.input_fork.out_last.val();
+        self.input_fork.out_ready[3].next = self.residual1.s_axis_x_tready.val();
+        // the projections into the sequence memory
+        self.memory.s_axis_q_tdata.next = self.query_projection.m_axis_y_tdata.val();
+        self.memory.s_axis_q_tvalid.next = self.query_projection.m_axis_y_tvalid.val();
+        self.memory.s_axis_q_tlast.next = self.query_projection.m_axis_y_tlast.val();
+        self.query_projection.m_axis_y_tready.next = self.memory.s_axis_q_tready.val();
+        self.memory.s_axis_k_tdata.next = self.key_projection.m_axis_y_tdata.val();
+        self.memory.s_axis_k_tvalid.next = self.key_projection.m_axis_y_tvalid.val();
+        self.memory.s_axis_k_tlast.next = self.key_projection.m_axis_y_tlast.val();
+        self.key_projection.m_axis_y_tready.next = self.memory.s_axis_k_tready.val();
+        self.memory.s_axis_v_tdata.next = self.value_projection.m_axis_y_tdata.val();
+        self.memory.s_axis_v_tvalid.next = self.value_projection.m_axis_y_tvalid.val();
+        self.memory.s_axis_v_tlast.next = self.value_projection.m_axis_y_tlast.val();
+        self.value_projection.m_axis_y_tready.next = self.memory.s_axis_v_tready.val();
+        // the replay into the head, its outputs into the output projection
+        self.head.s_axis_query_tdata.next = self.memory.m_axis_query_tdata.val();
+        self.head.s_axis_query_tvalid.next = self.memory.m_axis_query_tvalid.val();
+        self.head.s_axis_query_tlast.next = self.memory.m_axis_query_tlast.val();
+        self.memory.m_axis_query_tready.next = self.head.s_axis_query_tready.val();
+        self.head.s_axis_kv_tdata.next = self.memory.m_axis_kv_tdata.val();
+        self.head.s_axis_kv_tvalid.next = self.memory.m_axis_kv_tvalid.val();
+        self.head.s_axis_kv_tlast.next = self.memory.m_axis_kv_tlast.val();
+        self.memory.m_axis_kv_tready.next = self.head.s_axis_kv_tready.val();
+        self.serializer.in_data.next = self.head.m_axis_out_tdata.val();
+        self.serializer.in_valid.next = self.head.m_axis_out_tvalid.val();
+        self.head.m_axis_out_tready.next = self.serializer.in_ready.val();
+        self.output_projection.s_axis_x_tdata.next = self.serializer.out_data.val();
+        self.output_projection.s_axis_x_tvalid.next = self.serializer.out_valid.val();
+        self.output_projection.s_axis_x_tlast.next = self.serializer.out_last.val();
+        self.serializer.out_ready.next = self.output_projection.s_axis_x_tready.val();
+        // the first residual add and norm
+        self.add1.a_data.next = self.output_projection.m_axis_y_tdata.val();
+        self.add1.a_valid.next = self.output_projection.m_axis_y_tvalid.val();
+        self.add1.a_last.next = self.output_projection.m_axis_y_tlast.val();
+        self.output_projection.m_axis_y_tready.next = self.add1.a_ready.val();
+        self.add1.b_data.next = self.residual1.m_axis_y_tdata.val();
+        self.add1.b_valid.next = self.residual1.m_axis_y_tvalid.val();
+        self.residual1.m_axis_y_tready.next = self.add1.b_ready.val();
+        self.norm1.s_axis_x_tdata.next = self.add1.y_data.val();
+        self.norm1.s_axis_x_tvalid.next = self.add1.y_valid.val();
+        self.norm1.s_axis_x_tlast.next = self.add1.y_last.val();
+        self.add1.y_ready.next = self.norm1.s_axis_x_tready.val();
+        // the FFN and the second residual
+        self.ffn_fork.in_data.next = self.norm1.m_axis_y_tdata.val();
+        self.ffn_fork.in_valid.next = self.norm1.m_axis_y_tvalid.val();
+        self.ffn_fork.in_last.next = self.norm1.m_axis_y_tlast.val();
+        self.norm1.m_axis_y_tready.next = self.ffn_fork.in_ready.val();
+        self.ffn.s_axis_x_tdata.next = self.ffn_fork.out_data.val();
+        self.ffn.s_axis_x_tvalid.next = self.ffn_fork.out_valid[0].val();
+        self.ffn.s_axis_x_tlast.next = self.ffn_fork.out_last.val();
+        self.ffn_fork.out_ready[0].next = self.ffn.s_axis_x_tready.val();
+        self.residual2.s_axis_x_tdata.next = self.ffn_fork.out_data.val();
+        self.residual2.s_axis_x_tvalid.next = self.ffn_fork.out_valid[1].val();
+        self.residual2.s_axis_x_tlast.next = self.ffn_fork.out_last.val();
+        self.ffn_fork.out_ready[1].next = self.residual2.s_axis_x_tready.val();
+        self.add2.a_data.next = self.ffn.m_axis_y_tdata.val();
+        self.add2.a_valid.next = self.ffn.m_axis_y_tvalid.val();
+        self.add2.a_last.next = self.ffn.m_axis_y_tlast.val();
+        self.ffn.m_axis_y_tready.next = self.add2.a_ready.val();
+        self.add2.b_data.next = self.residual2.m_axis_y_tdata.val();
+        self.add2.b_valid.next = self.residual2.m_axis_y_tvalid.val();
+        self.residual2.m_axis_y_tready.next = self.add2.b_ready.val();
+        self.norm2.s_axis_x_tdata.next = self.add2.y_data.val();
+        self.norm2.s_axis_x_tvalid.next = self.add2.y_valid.val();
+        self.norm2.s_axis_x_tlast.next = self.add2.y_last.val();
+        self.add2.y_ready.next = self.norm2.s_axis_x_tready.val();
+        self.m_axis_y_tdata.next = self.norm2.m_axis_y_tdata.val();
+        self.m_axis_y_tvalid.next = self.norm2.m_axis_y_tvalid.val();
+        self.m_axis_y_tlast.next = self.norm2.m_axis_y_tlast.val();
+        self.norm2.m_axis_y_tready.next = self.m_axis_y_tready.val();
+        self.status_saturated.next =
+            self.head.status_saturated.val() | self.add1.saturated.val() | self.add2.saturated.val();
+    }
+}

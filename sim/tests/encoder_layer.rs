@@ -1,0 +1,114 @@
+//! The tiny encoder layer as one design (`hdl::encoder_layer`) in
+//! rust-hdl's simulator: every output element bit for bit the int16 layer
+//! model's (`quant::bert::seeded`), every input and output handshake in
+//! the layer graph's cycle (`dataflow::handshake::layer`, the tiny
+//! preset), under seeded gaps and back-pressure, two sequences back to
+//! back.
+
+use hwformer_dataflow::handshake::layer::LayerDepths;
+use hwformer_dataflow::handshake::RunOptions;
+use hwformer_dataflow::pacing::{sink_ready, Pacing, SourcePacer};
+use hwformer_hdl::encoder_layer::{EncoderDepths, EncoderLayerUnit};
+use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
+use hwformer_sim::timing::LayerPlan;
+use rust_hdl::prelude::*;
+
+#[test]
+fn the_tiny_layer_is_its_model_bit_for_bit_at_its_graphs_cycles() {
+    // the design is one large struct of blocks: build and run it on a big stack
+    std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(tiny_layer)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn tiny_layer() {
+    let plan = LayerPlan::preset("tiny").unwrap();
+    let s = plan.shape;
+    let size = LayerSize {
+        d_model: s.d_model as usize,
+        heads: s.heads as usize,
+        d_ff: plan.d_ff as usize,
+        tokens: s.tokens as usize,
+    };
+    let layer = SeededLayer::new(size, 7).unwrap();
+    let sequences = 2;
+    let mut inputs = Vec::new();
+    let mut expected = Vec::new();
+    for k in 0..sequences {
+        let (x, y) = layer.run_integer(&layer.evaluation_sequence(k as u64)).unwrap();
+        inputs.extend(x.iter().copied());
+        expected.extend(y.iter().copied());
+    }
+    let depths = EncoderDepths {
+        residual1: 128,
+        hidden: 2,
+        residual2: 40,
+    };
+    let token = s.d_model as usize;
+    for (valid_p, ready_p, seed) in [(1.0, 1.0, 0), (0.7, 0.8, 1)] {
+        let pacing = Pacing {
+            valid_probability: valid_p,
+            ready_probability: ready_p,
+            seed,
+        };
+        let mut graph = plan
+            .graph()
+            .unwrap()
+            .build(
+                sequences,
+                LayerDepths {
+                    residual1: depths.residual1,
+                    hidden: depths.hidden,
+                    residual2: depths.residual2,
+                },
+            )
+            .unwrap();
+        let trace = graph.run(&pacing, RunOptions::default()).unwrap();
+        let mut uut =
+            EncoderLayerUnit::<4, 64, 128, 8, 128, 256>::new(&layer.integer, size.tokens, depths).unwrap();
+        uut.connect_all();
+        let mut pacer = SourcePacer::default();
+        let (mut next, mut cycle) = (0usize, 0u64);
+        let (mut input_cycles, mut output_cycles, mut got) = (Vec::new(), Vec::new(), Vec::new());
+        while got.len() < expected.len() {
+            assert!(
+                cycle < 20_000,
+                "stuck at cycle {cycle}: {} of {} outputs",
+                got.len(),
+                expected.len()
+            );
+            let valid = pacer.valid(&pacing, 0, cycle, next < inputs.len());
+            uut.s_axis_x_tvalid.next = valid;
+            uut.s_axis_x_tdata.next = (inputs[next.min(inputs.len() - 1)] as u16 as u64).to_bits();
+            uut.s_axis_x_tlast.next = next % token == token - 1;
+            let ready = sink_ready(&pacing, 0, cycle, false);
+            uut.m_axis_y_tready.next = ready;
+            uut.clock.next = false.into();
+            assert!(simulate(&mut uut, 1000), "did not settle at cycle {cycle}");
+            if valid && uut.s_axis_x_tready.val() {
+                input_cycles.push(cycle);
+                next += 1;
+                pacer.taken();
+            }
+            if ready && uut.m_axis_y_tvalid.val() {
+                output_cycles.push(cycle);
+                got.push(uut.m_axis_y_tdata.val().to_u64() as u16 as i16 as i64);
+            }
+            uut.clock.next = true.into();
+            assert!(simulate(&mut uut, 1000), "did not settle after cycle {cycle}");
+            cycle += 1;
+        }
+        assert_eq!(got, expected, "the outputs, pacing {pacing:?}");
+        assert_eq!(
+            input_cycles, trace.input_cycles[0],
+            "input handshakes, {pacing:?}"
+        );
+        assert_eq!(
+            output_cycles, trace.output_cycles[0],
+            "output handshakes, {pacing:?}"
+        );
+    }
+}
