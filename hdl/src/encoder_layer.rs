@@ -254,3 +254,94 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
             self.head.status_saturated.val() | self.add1.saturated.val() | self.add2.saturated.val();
     }
 }
+
+/// The exported layer: its Verilog (weights in memory files when
+/// written) and a manifest with the streams `x` and `y` (one element a
+/// beat, the layer's input and output formats), the sizes and depths in
+/// its params and the sticky status. `stem` names the module
+/// (`hwformer_<stem>`).
+pub fn export<
+    const P: usize,
+    const WP: usize,
+    const WB: usize,
+    const HS: usize,
+    const W: usize,
+    const KV: usize,
+>(
+    layer: &IntEncoderLayer,
+    tokens: usize,
+    depths: EncoderDepths,
+    stem: &str,
+) -> Result<crate::export::Exported, crate::export::ExportError> {
+    use crate::manifest::{Direction, Field, Manifest, Param, Status, Stream};
+    let check = crate::export::ExportError::Check;
+    let mut uut = EncoderLayerUnit::<P, WP, WB, HS, W, KV>::new(layer, tokens, depths).map_err(check)?;
+    uut.connect_all();
+    let verilog = crate::export::verilog(stem, &uut)?;
+    let f = |t: Tensor| layer.formats().tensor(t);
+    let parts = layer.int16_parts().expect("checked by new");
+    let field = |name: &str, format| Field {
+        name: name.into(),
+        count: 1,
+        format,
+    };
+    let params = [
+        ("d_model", parts.query.d_in()),
+        ("heads", parts.query.d_out() / HS),
+        ("head_size", HS),
+        ("d_ff", parts.up.d_out()),
+        ("tokens", tokens),
+        ("lanes", P),
+        ("residual1_depth", depths.residual1),
+        ("hidden_depth", depths.hidden),
+        ("residual2_depth", depths.residual2),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), Param::from(v as f64)))
+    .chain([(
+        "timing".to_string(),
+        Param::from("the layer's handshake graph (dataflow::handshake::layer); latency_cycles is not a closed form here"),
+    )])
+    .collect();
+    let mut waivers = crate::export::standard_waivers();
+    waivers.insert(
+        "UNUSEDSIGNAL".into(),
+        "input tlasts the blocks ignore (tokens and sequences are counted), and counters and \
+         addresses wider than the sizes need"
+            .into(),
+    );
+    waivers.insert(
+        "UNUSEDPARAM".into(),
+        "rust-hdl declares an enum's states in every module that stores one, used or not".into(),
+    );
+    waivers.insert(
+        "UNOPTFLAT".into(),
+        "rust-hdl writes one always @(*) per module, so Verilator sees loops through the blocks' \
+         tables and handshakes where the signals have none (the logic settles)"
+            .into(),
+    );
+    let manifest = Manifest {
+        block: "encoder_layer".into(),
+        module: crate::export::module_name(stem),
+        verilog: "encoder_layer.v".into(),
+        clock: "clock".into(),
+        reset: None,
+        streams: vec![
+            Stream::new("x", Direction::In, vec![field("x", f(Tensor::Input))]),
+            Stream::new("y", Direction::Out, vec![field("y", f(Tensor::Output))]),
+        ],
+        params,
+        latency_cycles: 0,
+        initiation_interval: 1,
+        error_bound: None,
+        lint_waivers: waivers,
+        weights: None,
+        status: Some(Status {
+            port: "status_saturated".into(),
+            sticky: true,
+            meaning: "the head saturated a score or an output, or a residual add a sum".into(),
+        }),
+        memories: Vec::new(),
+    };
+    Ok(crate::export::Exported::new(verilog, manifest))
+}

@@ -1,9 +1,9 @@
 //! The tiny encoder layer as one design (`hdl::encoder_layer`) in
-//! rust-hdl's simulator: every output element bit for bit the int16 layer
-//! model's (`quant::bert::seeded`), every input and output handshake in
-//! the layer graph's cycle (`dataflow::handshake::layer`, the tiny
-//! preset), under seeded gaps and back-pressure, two sequences back to
-//! back.
+//! rust-hdl's simulator, and its exported Verilog on Verilator and Icarus:
+//! every output element bit for bit the int16 layer model's
+//! (`quant::bert::seeded`), every input and output handshake in the layer
+//! graph's cycle (`dataflow::handshake::layer`, the tiny preset), under
+//! seeded gaps and back-pressure, two sequences back to back.
 
 use hwformer_dataflow::handshake::layer::LayerDepths;
 use hwformer_dataflow::handshake::RunOptions;
@@ -110,5 +110,110 @@ fn tiny_layer() {
             output_cycles, trace.output_cycles[0],
             "output handshakes, {pacing:?}"
         );
+    }
+}
+
+#[test]
+fn the_tiny_layers_verilog_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator_and_icarus() {
+    std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(tiny_layer_verilog)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn tiny_layer_verilog() {
+    use hwformer_sim::icarus::{self, IcarusOptions};
+    use hwformer_sim::ports::PortMap;
+    use hwformer_sim::testbench::{run as drive, Beats, Stimulus};
+    use hwformer_sim::verilator::{build, BuildOptions, VerilatedModel};
+    let plan = LayerPlan::preset("tiny").unwrap();
+    let s = plan.shape;
+    let size = LayerSize {
+        d_model: s.d_model as usize,
+        heads: s.heads as usize,
+        d_ff: plan.d_ff as usize,
+        tokens: s.tokens as usize,
+    };
+    let layer = SeededLayer::new(size, 7).unwrap();
+    let depths = EncoderDepths {
+        residual1: 128,
+        hidden: 2,
+        residual2: 40,
+    };
+    let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let exported = hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(
+        &layer.integer,
+        size.tokens,
+        depths,
+        "encoder_layer_tiny",
+    )
+    .unwrap();
+    let manifest = exported.write(&dir).unwrap();
+    assert!(
+        !manifest.memories.is_empty(),
+        "the projections' weights are memory files"
+    );
+    let sequences = 2;
+    let token = size.d_model;
+    let mut x = Beats::new(16);
+    let mut expected = Vec::new();
+    for k in 0..sequences {
+        let (input, output) = layer.run_integer(&layer.evaluation_sequence(k as u64)).unwrap();
+        for (i, &v) in input.iter().enumerate() {
+            x.push_lanes16(&[v], i % token == token - 1);
+        }
+        expected.extend(output.iter().copied());
+    }
+    let ports = PortMap::new(&manifest);
+    let library = build(&dir, &manifest, &BuildOptions::default()).unwrap();
+    for (valid_p, ready_p, seed) in [(1.0, 1.0, 0), (0.7, 0.8, 1)] {
+        let pacing = Pacing {
+            valid_probability: valid_p,
+            ready_probability: ready_p,
+            seed,
+        };
+        let graph = plan
+            .graph()
+            .unwrap()
+            .build(
+                sequences,
+                LayerDepths {
+                    residual1: depths.residual1,
+                    hidden: depths.hidden,
+                    residual2: depths.residual2,
+                },
+            )
+            .unwrap()
+            .run(&pacing, RunOptions::default())
+            .unwrap();
+        let inputs = [x.clone()];
+        let stimulus = Stimulus {
+            inputs: &inputs,
+            expected: &[expected.len()],
+            pacing,
+            max_cycles: 50_000,
+        };
+        let mut model = VerilatedModel::load(&library, &ports, &dir).unwrap();
+        let verilated = drive(&mut model, &ports, &stimulus).unwrap();
+        let work = dir.join(format!("icarus-{seed}"));
+        std::fs::create_dir_all(&work).unwrap();
+        let (icarus, _) = icarus::run(&dir, &work, &manifest, &stimulus, &IcarusOptions::default()).unwrap();
+        for (name, trace) in [("verilator", &verilated), ("icarus", &icarus)] {
+            let got: Vec<i64> = (0..trace.outputs[0].len())
+                .map(|k| trace.outputs[0].lanes16(k, 1)[0])
+                .collect();
+            assert_eq!(got, expected, "{name}: the outputs, {pacing:?}");
+            assert_eq!(
+                trace.input_cycles, graph.input_cycles,
+                "{name}: input handshakes, {pacing:?}"
+            );
+            assert_eq!(
+                trace.output_cycles, graph.output_cycles,
+                "{name}: output handshakes, {pacing:?}"
+            );
+        }
     }
 }
