@@ -14,6 +14,7 @@ use std::time::Instant;
 mod binary_demo;
 mod config;
 mod dataflow_command;
+mod layer_command;
 mod layer_demo;
 mod model_command;
 mod sim_command;
@@ -65,6 +66,10 @@ enum Command {
     /// variants, one head through the RTL.
     #[command(subcommand)]
     Model(model_command::ModelCommand),
+    /// A whole encoder layer of a preset as one design: write it, or write
+    /// and check it on a simulator.
+    #[command(subcommand)]
+    Layer(layer_command::LayerCommand),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
         /// Which block (or the config's).
@@ -328,6 +333,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Vivado(args) => xilinx_command::vivado(&args),
         Command::Synth(args) => xilinx_command::synth(&args),
         Command::Model(command) => model_command::model(&command),
+        Command::Layer(command) => layer_command::layer(&command),
     }
 }
 

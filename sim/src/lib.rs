@@ -14,6 +14,7 @@
 pub mod check;
 pub mod error;
 pub mod icarus;
+pub mod layer;
 pub mod ports;
 pub mod rusthdl;
 pub mod saif;

@@ -124,96 +124,89 @@ fn the_tiny_layers_verilog_is_its_model_bit_for_bit_at_its_graphs_cycles_on_veri
 }
 
 fn tiny_layer_verilog() {
-    use hwformer_sim::icarus::{self, IcarusOptions};
-    use hwformer_sim::ports::PortMap;
-    use hwformer_sim::testbench::{run as drive, Beats, Stimulus};
-    use hwformer_sim::verilator::{build, BuildOptions, VerilatedModel};
-    let plan = LayerPlan::preset("tiny").unwrap();
-    let s = plan.shape;
-    let size = LayerSize {
-        d_model: s.d_model as usize,
-        heads: s.heads as usize,
-        d_ff: plan.d_ff as usize,
-        tokens: s.tokens as usize,
-    };
-    let layer = SeededLayer::new(size, 7).unwrap();
-    let depths = EncoderDepths {
-        residual1: 128,
-        hidden: 2,
-        residual2: 40,
-    };
+    use hwformer_sim::layer::{check_layer, LayerDesign};
+    use hwformer_sim::session::Backend;
+    let design = LayerDesign::new("tiny", 7).unwrap();
+    // the depths the layer graph chose
+    let search = design.plan.graph().unwrap().search_depths(2, 256).unwrap();
+    assert_eq!(design.depths.residual1, search.fifos[0].full_throughput_depth);
     let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let exported = hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(
-        &layer.integer,
-        size.tokens,
-        depths,
-        "encoder_layer_tiny",
-    )
-    .unwrap();
-    let manifest = exported.write(&dir).unwrap();
+    let manifest = design.write(&dir).unwrap();
     assert!(
         !manifest.memories.is_empty(),
         "the projections' weights are memory files"
     );
-    let sequences = 2;
-    let token = size.d_model;
-    let mut x = Beats::new(16);
-    let mut expected = Vec::new();
-    for k in 0..sequences {
-        let (input, output) = layer.run_integer(&layer.evaluation_sequence(k as u64)).unwrap();
-        for (i, &v) in input.iter().enumerate() {
-            x.push_lanes16(&[v], i % token == token - 1);
+    for backend in [Backend::Verilator, Backend::Icarus] {
+        for (valid_p, ready_p, seed) in [(1.0, 1.0, 0), (0.7, 0.8, 1)] {
+            let pacing = Pacing {
+                valid_probability: valid_p,
+                ready_probability: ready_p,
+                seed,
+            };
+            let v = check_layer(&design, &dir, &manifest, backend, 2, pacing)
+                .unwrap_or_else(|e| panic!("{backend:?} {pacing:?}: {e}"));
+            assert_eq!(v.beats, 2 * 8 * 16);
+            // at full speed the found depths keep the graph's full-throughput cycles
+            if valid_p == 1.0 && ready_p == 1.0 {
+                assert_eq!(v.cycles, search.full_throughput_cycles, "{backend:?}");
+            }
+            assert!(v.float_error.worst_token_cosine > 0.999, "{:?}", v.float_error);
         }
-        expected.extend(output.iter().copied());
     }
+}
+
+#[test]
+fn one_slot_less_does_on_verilator_what_the_layer_graph_says() {
+    std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(one_slot_less)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn one_slot_less() {
+    use hwformer_dataflow::handshake::GraphError;
+    use hwformer_sim::layer::{check_layer, LayerDesign};
+    use hwformer_sim::ports::PortMap;
+    use hwformer_sim::session::Backend;
+    use hwformer_sim::testbench::{run as drive, Beats, Stimulus};
+    use hwformer_sim::verilator::{build, BuildOptions, VerilatedModel};
+    let found = LayerDesign::new("tiny", 7).unwrap();
+    let full = found.plan.graph().unwrap().cycles(2, found.depths).unwrap();
+    // the second residual one slot short: the graph says slower, the RTL takes exactly that
+    let mut short = LayerDesign::new("tiny", 7).unwrap();
+    short.depths.residual2 -= 1;
+    let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-short-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let manifest = short.write(&dir).unwrap();
+    let v = check_layer(&short, &dir, &manifest, Backend::Verilator, 2, Pacing::FULL_SPEED).unwrap();
+    assert!(v.cycles > full, "{} against {full}", v.cycles);
+    // the first residual one slot short: the graph deadlocks, and so does the RTL
+    let mut starved = LayerDesign::new("tiny", 7).unwrap();
+    starved.depths.residual1 -= 1;
+    assert!(matches!(
+        starved.plan.graph().unwrap().cycles(2, starved.depths),
+        Err(GraphError::Deadlock(_))
+    ));
+    let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-starved-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let manifest = starved.write(&dir).unwrap();
     let ports = PortMap::new(&manifest);
     let library = build(&dir, &manifest, &BuildOptions::default()).unwrap();
-    for (valid_p, ready_p, seed) in [(1.0, 1.0, 0), (0.7, 0.8, 1)] {
-        let pacing = Pacing {
-            valid_probability: valid_p,
-            ready_probability: ready_p,
-            seed,
-        };
-        let graph = plan
-            .graph()
-            .unwrap()
-            .build(
-                sequences,
-                LayerDepths {
-                    residual1: depths.residual1,
-                    hidden: depths.hidden,
-                    residual2: depths.residual2,
-                },
-            )
-            .unwrap()
-            .run(&pacing, RunOptions::default())
-            .unwrap();
-        let inputs = [x.clone()];
-        let stimulus = Stimulus {
-            inputs: &inputs,
-            expected: &[expected.len()],
-            pacing,
-            max_cycles: 50_000,
-        };
-        let mut model = VerilatedModel::load(&library, &ports, &dir).unwrap();
-        let verilated = drive(&mut model, &ports, &stimulus).unwrap();
-        let work = dir.join(format!("icarus-{seed}"));
-        std::fs::create_dir_all(&work).unwrap();
-        let (icarus, _) = icarus::run(&dir, &work, &manifest, &stimulus, &IcarusOptions::default()).unwrap();
-        for (name, trace) in [("verilator", &verilated), ("icarus", &icarus)] {
-            let got: Vec<i64> = (0..trace.outputs[0].len())
-                .map(|k| trace.outputs[0].lanes16(k, 1)[0])
-                .collect();
-            assert_eq!(got, expected, "{name}: the outputs, {pacing:?}");
-            assert_eq!(
-                trace.input_cycles, graph.input_cycles,
-                "{name}: input handshakes, {pacing:?}"
-            );
-            assert_eq!(
-                trace.output_cycles, graph.output_cycles,
-                "{name}: output handshakes, {pacing:?}"
-            );
-        }
+    let mut model = VerilatedModel::load(&library, &ports, &dir).unwrap();
+    let mut x = Beats::new(16);
+    for i in 0..2 * 8 * 16 {
+        x.push_lanes16(&[i % 300], i % 16 == 15);
     }
+    let inputs = [x];
+    let stimulus = Stimulus {
+        inputs: &inputs,
+        expected: &[2 * 8 * 16],
+        pacing: Pacing::FULL_SPEED,
+        max_cycles: 4 * full,
+    };
+    let e = drive(&mut model, &ports, &stimulus).unwrap_err().to_string();
+    assert!(e.contains("not finished within"), "{e}");
 }

@@ -1,0 +1,240 @@
+//! A whole encoder layer written out and checked on a simulator: the
+//! preset's seeded layer (`quant::bert::seeded`), its FIFOs sized on its
+//! handshake graph, its Verilog (`hdl::encoder_layer`), then every output
+//! element against the int16 layer model bit for bit, against the float
+//! layer (reported), and every input and output handshake against the
+//! layer graph under the same seeded gaps and back-pressure.
+//!
+//! ```text
+//!  preset ─▶ LayerPlan ─▶ LayerGraph ─search_depths─▶ depths ─┐
+//!  preset ─▶ SeededLayer (weights, formats, int16 model) ─────┴─▶ EncoderLayerUnit ─▶ Verilog + memory files
+//!  sequences ─▶ int16 model ─▶ expected y     Verilator | Icarus ─▶ trace ─▶ equal? (beats, cycles)
+//! ```
+//! Only the tiny preset has hardware yet (its sizes are the hdl's const
+//! generics here); the others say why not.
+
+use crate::icarus::{self, IcarusOptions};
+use crate::ports::PortMap;
+use crate::session::Backend;
+use crate::testbench::{run as drive, Beats, Pacing, Stimulus, Trace};
+use crate::timing::LayerPlan;
+use crate::verilator::{build, BuildOptions, VerilatedModel};
+use crate::SimError;
+use hwformer_dataflow::handshake::layer::LayerDepths;
+use hwformer_dataflow::handshake::RunOptions;
+use hwformer_hdl::encoder_layer::EncoderDepths;
+use hwformer_hdl::manifest::Manifest;
+use hwformer_quant::bert::compare::{rows_error, TensorError};
+use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
+use hwformer_quant::bert::{float_layer, Tensor};
+use hwformer_quant::integer::dequantize_all;
+use ndarray::Array2;
+use std::path::Path;
+use std::time::Instant;
+
+/// A preset's layer, ready to write and check.
+pub struct LayerDesign {
+    /// The preset's name.
+    pub preset: String,
+    /// Its plan (shape, lanes).
+    pub plan: LayerPlan,
+    /// Its seeded layer.
+    pub layer: SeededLayer,
+    /// The FIFO depths the search chose (full throughput over two sequences).
+    pub depths: LayerDepths,
+}
+
+/// Sequences the depth search runs.
+pub const SEARCH_SEQUENCES: usize = 2;
+
+impl LayerDesign {
+    /// The layer of `preset` with weights from `seed`; its FIFOs sized by
+    /// the layer graph.
+    pub fn new(preset: &str, seed: u64) -> Result<Self, SimError> {
+        let plan = LayerPlan::preset(preset)?;
+        if preset != "tiny" {
+            return Err(SimError::Invalid(format!(
+                "layer `{preset}`: only the tiny preset has hardware yet (jet-tagging's attention is 64 wide \
+                 on tokens of 6 with no LayerNorm, which the BERT layer model does not have; minilm-layer's \
+                 first residual FIFO needs 49 151 slots, beyond the FIFO block's {}); its graph is \
+                 `hwformer dataflow min-depth --layer {preset}`",
+                hwformer_hdl::fifo::FIFO_DEPTH_MAX
+            )));
+        }
+        let s = plan.shape;
+        let size = LayerSize {
+            d_model: s.d_model as usize,
+            heads: s.heads as usize,
+            d_ff: plan.d_ff as usize,
+            tokens: s.tokens as usize,
+        };
+        let layer = SeededLayer::new(size, seed).map_err(|e| SimError::Invalid(e.to_string()))?;
+        let sequence = (s.tokens * s.d_model) as usize;
+        let search = plan
+            .graph()?
+            .search_depths(SEARCH_SEQUENCES, 2 * sequence)
+            .map_err(|e| SimError::Invalid(e.to_string()))?;
+        let depths = LayerDepths::from_slice(
+            &search
+                .fifos
+                .iter()
+                .map(|f| f.full_throughput_depth)
+                .collect::<Vec<_>>(),
+        );
+        Ok(Self {
+            preset: preset.to_string(),
+            plan,
+            layer,
+            depths,
+        })
+    }
+
+    /// Writes the layer's Verilog, memory files and manifest into `dir`;
+    /// returns the manifest as written.
+    pub fn write(&self, dir: &Path) -> Result<Manifest, SimError> {
+        let d = self.depths;
+        let depths = EncoderDepths {
+            residual1: d.residual1,
+            hidden: d.hidden,
+            residual2: d.residual2,
+        };
+        let stem = format!("encoder_layer_{}", self.preset.replace('-', "_"));
+        let tokens = self.plan.shape.tokens as usize;
+        // the tiny preset's sizes: 4 lanes, heads of 8 (LayerDesign::new admits no other)
+        let exported = hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(
+            &self.layer.integer,
+            tokens,
+            depths,
+            &stem,
+        )
+        .map_err(|e| SimError::Invalid(e.to_string()))?;
+        exported.write(dir).map_err(|e| SimError::Invalid(e.to_string()))
+    }
+}
+
+/// What a checked run of the layer found.
+#[derive(Debug, Clone)]
+pub struct LayerVerdict {
+    /// Output elements, every one equal to the int16 model's.
+    pub beats: usize,
+    /// Cycles to the last output.
+    pub cycles: u64,
+    /// The outputs against the float layer.
+    pub float_error: TensorError,
+    /// The simulator's seconds (the run alone).
+    pub seconds: f64,
+    /// Seconds to build the simulation (Verilator's compile, or Icarus').
+    pub build_seconds: f64,
+    /// The sticky status at the end.
+    pub saturated: bool,
+}
+
+/// Runs `sequences` evaluation sequences through the layer written in
+/// `dir` on `backend` (Verilator or Icarus) under `pacing`; every output
+/// element must be the int16 model's and every handshake the graph's, or
+/// the error says which first differed.
+pub fn check_layer(
+    design: &LayerDesign,
+    dir: &Path,
+    manifest: &Manifest,
+    backend: Backend,
+    sequences: usize,
+    pacing: Pacing,
+) -> Result<LayerVerdict, String> {
+    let s = design.plan.shape;
+    let token = s.d_model as usize;
+    let mut x = Beats::new(16);
+    let mut expected = Vec::new();
+    let mut float = Vec::new();
+    for k in 0..sequences {
+        let input = design.layer.evaluation_sequence(k as u64);
+        let (raw, output) = design.layer.run_integer(&input).map_err(|e| e.to_string())?;
+        for (i, &v) in raw.iter().enumerate() {
+            x.push_lanes16(&[v], i % token == token - 1);
+        }
+        expected.extend(output.iter().copied());
+        let exact = float_layer(input.view(), &design.layer.weights, &vec![true; input.nrows()])
+            .map_err(|e| e.to_string())?;
+        float.extend(exact.get(Tensor::Output).iter().copied());
+    }
+    let graph = design
+        .plan
+        .graph()
+        .map_err(|e| e.to_string())?
+        .build(sequences, design.depths)
+        .map_err(|e| e.to_string())?
+        .run(&pacing, RunOptions::default())
+        .map_err(|e| format!("the layer graph: {e}"))?;
+    let inputs = [x];
+    let stimulus = Stimulus {
+        inputs: &inputs,
+        expected: &[expected.len()],
+        pacing,
+        max_cycles: 4 * graph.cycles + 10_000,
+    };
+    let started = Instant::now();
+    let (trace, build_seconds, seconds): (Trace, f64, f64) = match backend {
+        Backend::Verilator => {
+            let library = build(dir, manifest, &BuildOptions::default()).map_err(|e| e.to_string())?;
+            let built = started.elapsed().as_secs_f64();
+            let ports = PortMap::new(manifest);
+            let mut model = VerilatedModel::load(&library, &ports, dir).map_err(|e| e.to_string())?;
+            let run = Instant::now();
+            let trace = drive(&mut model, &ports, &stimulus).map_err(|e| e.to_string())?;
+            (trace, built, run.elapsed().as_secs_f64())
+        }
+        Backend::Icarus => {
+            let work = dir.join("icarus");
+            std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+            let (trace, compile) = icarus::run(dir, &work, manifest, &stimulus, &IcarusOptions::default())
+                .map_err(|e| e.to_string())?;
+            let all = started.elapsed().as_secs_f64();
+            (trace, compile, all - compile)
+        }
+        Backend::RustHdl => {
+            return Err(
+                "the layer runs on Verilator or Icarus (rust-hdl's simulator: sim/tests/encoder_layer.rs)"
+                    .into(),
+            )
+        }
+    };
+    let got: Vec<i64> = (0..trace.outputs[0].len())
+        .map(|k| trace.outputs[0].lanes16(k, 1)[0])
+        .collect();
+    if let Some(k) = (0..expected.len()).find(|&k| got.get(k) != Some(&expected[k])) {
+        return Err(format!(
+            "output element {k} (token {}, element {}): expected {}, got {:?}",
+            k / token,
+            k % token,
+            expected[k],
+            got.get(k)
+        ));
+    }
+    for (what, rtl, model) in [
+        ("input", &trace.input_cycles[0], &graph.input_cycles[0]),
+        ("output", &trace.output_cycles[0], &graph.output_cycles[0]),
+    ] {
+        if let Some(k) = (0..model.len()).find(|&k| rtl.get(k) != model.get(k)) {
+            return Err(format!(
+                "{what} beat {k}: handshake at cycle {:?}, the layer graph says {}",
+                rtl.get(k),
+                model[k]
+            ));
+        }
+    }
+    let output = design.layer.formats().tensor(Tensor::Output);
+    let shape = (got.len() / token, token);
+    let as_array = |v: Vec<f64>| Array2::from_shape_vec(shape, v).map_err(|e| e.to_string());
+    let float_error = rows_error(
+        as_array(dequantize_all(&got, output))?.view(),
+        as_array(float)?.view(),
+    );
+    Ok(LayerVerdict {
+        beats: got.len(),
+        cycles: trace.output_cycles[0].last().map_or(0, |c| c + 1),
+        float_error,
+        seconds,
+        build_seconds,
+        saturated: trace.status.last().copied().unwrap_or(false),
+    })
+}
