@@ -21,6 +21,22 @@ pub enum LayerCommand {
     /// layer model bit for bit and against float, every handshake against
     /// the layer graph.
     Sim(LayerSimArgs),
+    /// Write it and synthesize it with yosys: resources and an Fmax
+    /// estimate (from the netlist, not a timing analysis).
+    Synth(LayerSynthArgs),
+}
+
+/// The layer through yosys.
+#[derive(Args)]
+pub struct LayerSynthArgs {
+    #[command(flatten)]
+    layer: LayerArgs,
+    /// Target family.
+    #[arg(long, value_enum, default_value = "xc7")]
+    family: crate::xilinx_command::FamilyArg,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Which layer and where.
@@ -74,6 +90,19 @@ pub fn layer(command: &LayerCommand) -> Result<ExitCode, String> {
     match command {
         LayerCommand::Gen(args) => generate(args).map(|_| ExitCode::SUCCESS),
         LayerCommand::Sim(args) => simulate(args),
+        LayerCommand::Synth(args) => {
+            let (_, dir) = generate(&args.layer)?;
+            let manifest = hwformer_hdl::manifest::Manifest::read(&dir.join("encoder_layer.json"))?;
+            let family = args.family.family();
+            eprintln!(
+                "synthesizing {} for {} with yosys ...",
+                manifest.module,
+                family.name()
+            );
+            let s = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, family)
+                .map_err(|e| e.to_string())?;
+            crate::xilinx_command::print_synthesis(&manifest.module, family, &s, args.json)
+        }
     }
 }
 
@@ -111,6 +140,30 @@ fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf), String> {
         started.elapsed().as_secs_f64()
     );
     Ok((design, dir))
+}
+
+/// The main job's section: the tiny layer written under `out` and run
+/// on Verilator at full speed and under gaps and back-pressure.
+pub fn demo(out: &Path) -> Result<ExitCode, String> {
+    let mut status = ExitCode::SUCCESS;
+    for (valid, ready, seed) in [(1.0, 1.0, 1), (0.7, 0.8, 2)] {
+        let args = LayerSimArgs {
+            layer: LayerArgs {
+                preset: "tiny".into(),
+                weights_seed: 7,
+                out: Some(out.to_path_buf()),
+            },
+            backend: LayerBackend::Verilator,
+            sequences: 2,
+            valid,
+            ready,
+            seed,
+        };
+        if simulate(&args)? != ExitCode::SUCCESS {
+            status = ExitCode::FAILURE;
+        }
+    }
+    Ok(status)
 }
 
 fn simulate(args: &LayerSimArgs) -> Result<ExitCode, String> {

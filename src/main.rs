@@ -481,6 +481,12 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         layer_fifos = dataflow_command::min_depth_layer(preset, 2, None, false)?;
         println!();
     }
+    println!(
+        "\n-- 13. the tiny encoder layer as one design, its FIFOs at the depths section 12 found: on \
+         Verilator, every output against the int16 layer model, every handshake against the layer graph, \
+         at full speed and under gaps and back-pressure (hwformer layer sim) --\n"
+    );
+    let layer = layer_command::demo(&out.join("layer"))?;
     Ok([
         accuracy,
         checked,
@@ -491,6 +497,7 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         binary,
         model,
         layer_fifos,
+        layer,
     ]
     .into_iter()
     .find(|c| *c != ExitCode::SUCCESS)

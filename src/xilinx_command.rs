@@ -722,10 +722,7 @@ pub struct SynthArgs {
 
 /// Runs `hwformer synth`: yosys resources and the Fmax estimate.
 pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
-    let family = match args.family {
-        FamilyArg::Xc7 => Family::Xc7,
-        FamilyArg::Xcup => Family::Xcup,
-    };
+    let family = args.family.family();
     let block = args.block.name();
     let dir = args
         .out
@@ -744,8 +741,29 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
         family.name()
     );
     let s = synthesize(&dir, &manifest.verilog, &manifest.module, family).map_err(|e| e.to_string())?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
+    print_synthesis(&manifest.module, family, &s, args.json)
+}
+
+impl FamilyArg {
+    /// The family.
+    pub fn family(self) -> Family {
+        match self {
+            FamilyArg::Xc7 => Family::Xc7,
+            FamilyArg::Xcup => Family::Xcup,
+        }
+    }
+}
+
+/// Prints a synthesis: resources, the Fmax estimate and its slowest paths
+/// (or the JSON of it all).
+pub fn print_synthesis(
+    module: &str,
+    family: Family,
+    s: &hwformer_bitstreams::yosys::Synthesis,
+    json: bool,
+) -> Result<ExitCode, String> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s).map_err(|e| e.to_string())?);
         return Ok(ExitCode::SUCCESS);
     }
     let r = &s.resources;
@@ -762,11 +780,7 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
     ] {
         t.add_row([name.to_string(), count.to_string()]);
     }
-    println!(
-        "{} on {} (yosys synth_xilinx -flatten)",
-        manifest.module,
-        family.name()
-    );
+    println!("{module} on {} (yosys synth_xilinx -flatten)", family.name());
     print!("{}", t.render());
     let d = &s.logic_depth;
     println!(

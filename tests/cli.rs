@@ -107,6 +107,16 @@ fn run_prints_every_part_of_the_main_job() {
         2,
         "{text}"
     );
+    // the tiny layer on Verilator, at full speed and paced
+    let layer: Vec<&str> = text.lines().skip_while(|l| !l.contains("-- 13.")).collect();
+    assert_eq!(
+        layer
+            .iter()
+            .filter(|l| l.starts_with("PASS layer tiny on verilator: 256 output elements bit-exact"))
+            .count(),
+        2,
+        "{text}"
+    );
 }
 
 #[test]
