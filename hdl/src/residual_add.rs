@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!  a ─┐  both valid, register free or moving
-//!     ├─▶ [sum = a << sa + b << sb] ─▶ PipelinedRoundShift: [shift] [clamp] [round, saturate] ─▶ y
+//!     ├─▶ [a, b] ─▶ [sum = a << sa + b << sb] ─▶ PipelinedRoundShift: [shift] [clamp] [round, saturate] ─▶ y
 //!  b ─┘
 //! ```
 //! The shifts align both to `frac = max(fa, fb)` fraction bits; an output
@@ -20,8 +20,9 @@ use crate::fixed::{PipelinedRoundShift, SignExtend};
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 
-/// Lock-step stages after the sum's register (the rounder's).
-pub const RESIDUAL_ADD_STAGES: u32 = 3;
+/// Lock-step stages after the pair's register: the sum, then the
+/// rounder's three.
+pub const RESIDUAL_ADD_STAGES: u32 = 4;
 
 /// The residual adder.
 #[derive(LogicBlock)]
@@ -54,12 +55,14 @@ pub struct ResidualAdd {
     pub saturated: Signal<Out, Bit>,
     a_wide: SignExtend<16, 64>,
     b_wide: SignExtend<16, 64>,
-    sum: DFF<Bits<64>>,
+    a: DFF<Bits<16>>,
+    b: DFF<Bits<16>>,
     full: DFF<Bit>,
     last: DFF<Bit>,
+    sum: DFF<Bits<64>>,
     round: PipelinedRoundShift,
-    valid: [DFF<Bit>; 3],
-    lasts: [DFF<Bit>; 3],
+    valid: [DFF<Bit>; 4],
+    lasts: [DFF<Bit>; 4],
     sticky: DFF<Bit>,
     advance: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
@@ -69,8 +72,8 @@ pub struct ResidualAdd {
 }
 
 const _: () = assert!(
-    RESIDUAL_ADD_STAGES == 3,
-    "the valid loops are written for three stages"
+    RESIDUAL_ADD_STAGES == 4,
+    "the valid loops are written for four stages"
 );
 
 impl ResidualAdd {
@@ -100,6 +103,8 @@ impl ResidualAdd {
             saturated: Default::default(),
             a_wide: Default::default(),
             b_wide: Default::default(),
+            a: Default::default(),
+            b: Default::default(),
             sum: Default::default(),
             full: Default::default(),
             last: Default::default(),
@@ -119,8 +124,8 @@ impl ResidualAdd {
 impl Logic for ResidualAdd {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, sum, full, last, sticky);
-        for i in 0..3 {
+        dff_setup!(self, clock, a, b, sum, full, last, sticky);
+        for i in 0..4 {
             self.valid[i].clock.next = self.clock.val();
             self.valid[i].d.next = self.valid[i].q.val();
             self.lasts[i].clock.next = self.clock.val();
@@ -128,20 +133,25 @@ impl Logic for ResidualAdd {
         }
         self.round.clock.next = self.clock.val();
         // the rounder's stages move together, when the last is empty or taken
-        self.advance.next = !self.valid[2].q.val() | self.y_ready.val();
+        self.advance.next = !self.valid[3].q.val() | self.y_ready.val();
         self.take.next = self.a_valid.val() & self.b_valid.val() & (!self.full.q.val() | self.advance.val());
         self.a_ready.next = self.take.val();
         self.b_ready.next = self.take.val();
-        self.a_wide.value.next = self.a_data.val();
-        self.b_wide.value.next = self.b_data.val();
         if self.full.q.val() & self.advance.val() {
             self.full.d.next = false;
         }
         if self.take.val() {
-            self.sum.d.next = (self.a_wide.extended.val() << self.a_shift.val())
-                + (self.b_wide.extended.val() << self.b_shift.val());
+            self.a.d.next = self.a_data.val();
+            self.b.d.next = self.b_data.val();
             self.full.d.next = true;
             self.last.d.next = self.a_last.val();
+        }
+        // the sum: both aligned to the finer format (and any extra left shift)
+        self.a_wide.value.next = self.a.q.val();
+        self.b_wide.value.next = self.b.q.val();
+        if self.advance.val() {
+            self.sum.d.next = (self.a_wide.extended.val() << self.a_shift.val())
+                + (self.b_wide.extended.val() << self.b_shift.val());
         }
         self.round.enable.next = self.advance.val();
         self.round.value.next = self.sum.q.val();
@@ -149,17 +159,17 @@ impl Logic for ResidualAdd {
         if self.advance.val() {
             self.valid[0].d.next = self.full.q.val();
             self.lasts[0].d.next = self.last.q.val();
-            for i in 1..3 {
+            for i in 1..4 {
                 self.valid[i].d.next = self.valid[i - 1].q.val();
                 self.lasts[i].d.next = self.lasts[i - 1].q.val();
             }
         }
-        if self.valid[2].q.val() & self.round.clipped.val() {
+        if self.valid[3].q.val() & self.round.clipped.val() {
             self.sticky.d.next = true;
         }
-        self.y_valid.next = self.valid[2].q.val();
+        self.y_valid.next = self.valid[3].q.val();
         self.y_data.next = self.round.saturated.val();
-        self.y_last.next = self.lasts[2].q.val();
+        self.y_last.next = self.lasts[3].q.val();
         self.saturated.next = self.sticky.q.val();
     }
 }

@@ -232,9 +232,10 @@ pub struct SequenceMemoryUnit<const HS: usize, const W: usize, const KV: usize> 
     take_q: Signal<Local, Bit>,
     take_k: Signal<Local, Bit>,
     take_v: Signal<Local, Bit>,
-    q_words_next: Signal<Local, Bits<16>>,
-    k_words_next: Signal<Local, Bits<16>>,
-    v_words_next: Signal<Local, Bits<16>>,
+    // a stream has all its words after this edge (compares, no adder)
+    q_full: Signal<Local, Bit>,
+    k_full: Signal<Local, Bit>,
+    v_full: Signal<Local, Bit>,
     query_read: Signal<Local, Bit>,
     kv_read: Signal<Local, Bit>,
     query_valid_next: Signal<Local, Bit>,
@@ -245,6 +246,7 @@ pub struct SequenceMemoryUnit<const HS: usize, const W: usize, const KV: usize> 
     last_head: Constant<Bits<16>>,
     last_key: Constant<Bits<16>>,
     kv_top: Constant<Bits<16>>,
+    last_word: Constant<Bits<16>>,
 }
 
 /// Most words a store holds (`tokens × heads`).
@@ -303,9 +305,9 @@ impl<const HS: usize, const W: usize, const KV: usize> SequenceMemoryUnit<HS, W,
             take_q: Default::default(),
             take_k: Default::default(),
             take_v: Default::default(),
-            q_words_next: Default::default(),
-            k_words_next: Default::default(),
-            v_words_next: Default::default(),
+            q_full: Default::default(),
+            k_full: Default::default(),
+            v_full: Default::default(),
             query_read: Default::default(),
             kv_read: Default::default(),
             query_valid_next: Default::default(),
@@ -316,6 +318,7 @@ impl<const HS: usize, const W: usize, const KV: usize> SequenceMemoryUnit<HS, W,
             last_head: Constant::new(bits::<16>(heads as u64 - 1)),
             last_key: Constant::new(bits::<16>(tokens as u64 - 1)),
             kv_top: Constant::new(bits::<16>(W as u64)),
+            last_word: Constant::new(bits::<16>(words as u64 - 1)),
         }
     }
 }
@@ -367,21 +370,21 @@ impl<const HS: usize, const W: usize, const KV: usize> Logic for SequenceMemoryU
         self.v_store.write.next = self.v_packer.complete.val();
         self.v_store.write_address.next = self.v_words.q.val();
         self.v_store.write_data.next = self.v_packer.word.val();
-        self.q_words_next.next = self.q_words.q.val();
         if self.q_packer.complete.val() {
-            self.q_words_next.next = self.q_words.q.val() + 1;
+            self.q_words.d.next = self.q_words.q.val() + 1;
         }
-        self.k_words_next.next = self.k_words.q.val();
         if self.k_packer.complete.val() {
-            self.k_words_next.next = self.k_words.q.val() + 1;
+            self.k_words.d.next = self.k_words.q.val() + 1;
         }
-        self.v_words_next.next = self.v_words.q.val();
         if self.v_packer.complete.val() {
-            self.v_words_next.next = self.v_words.q.val() + 1;
+            self.v_words.d.next = self.v_words.q.val() + 1;
         }
-        self.q_words.d.next = self.q_words_next.val();
-        self.k_words.d.next = self.k_words_next.val();
-        self.v_words.d.next = self.v_words_next.val();
+        self.q_full.next = (self.q_words.q.val() == self.words.val())
+            | (self.q_packer.complete.val() & (self.q_words.q.val() == self.last_word.val()));
+        self.k_full.next = (self.k_words.q.val() == self.words.val())
+            | (self.k_packer.complete.val() & (self.k_words.q.val() == self.last_word.val()));
+        self.v_full.next = (self.v_words.q.val() == self.words.val())
+            | (self.v_packer.complete.val() & (self.v_words.q.val() == self.last_word.val()));
         // replaying: a stream's read register refills when empty or taken
         self.query_read.next = self.replaying.q.val()
             & (self.query_reads.q.val() != self.words.val())
@@ -422,9 +425,9 @@ impl<const HS: usize, const W: usize, const KV: usize> Logic for SequenceMemoryU
         self.kv_valid.d.next = self.kv_valid_next.val();
         // the phases
         if !self.replaying.q.val()
-            & (self.q_words_next.val() == self.words.val())
-            & (self.k_words_next.val() == self.words.val())
-            & (self.v_words_next.val() == self.words.val())
+            & self.q_full.val()
+            & self.k_full.val()
+            & self.v_full.val()
         {
             self.replaying.d.next = true;
         }
