@@ -24,6 +24,11 @@ use rust_hdl::prelude::*;
 /// rounder's three.
 pub const RESIDUAL_ADD_STAGES: u32 = 4;
 
+/// Width of the aligned sum: each operand is shifted left by at most 16
+/// (`fo - fa + 1` when the output is finer, else `frac - fa <= 15`), so
+/// both fit 32 bits and their sum 33; one bit spare.
+const SUM_BITS: usize = 34;
+
 /// The residual adder.
 #[derive(LogicBlock)]
 pub struct ResidualAdd {
@@ -53,13 +58,14 @@ pub struct ResidualAdd {
     pub y_last: Signal<Out, Bit>,
     /// Sticky: an output was saturated.
     pub saturated: Signal<Out, Bit>,
-    a_wide: SignExtend<16, 64>,
-    b_wide: SignExtend<16, 64>,
+    a_wide: SignExtend<16, SUM_BITS>,
+    b_wide: SignExtend<16, SUM_BITS>,
+    sum_wide: SignExtend<SUM_BITS, 64>,
     a: DFF<Bits<16>>,
     b: DFF<Bits<16>>,
     full: DFF<Bit>,
     last: DFF<Bit>,
-    sum: DFF<Bits<64>>,
+    sum: DFF<Bits<SUM_BITS>>,
     round: PipelinedRoundShift,
     valid: [DFF<Bit>; 4],
     lasts: [DFF<Bit>; 4],
@@ -81,6 +87,10 @@ impl ResidualAdd {
     /// formats).
     pub fn new(fa: QFormat, fb: QFormat, out: QFormat) -> Self {
         let frac = fa.frac().max(fb.frac());
+        assert!(
+            fa.bits() == 16 && fb.bits() == 16 && out.bits() == 16 && out.frac() <= 15,
+            "signed 16-bit formats"
+        );
         // the sum left by `extra`, then right by `shift` (at least 1)
         let (extra, shift) = if frac > out.frac() {
             (0, frac - out.frac())
@@ -103,6 +113,7 @@ impl ResidualAdd {
             saturated: Default::default(),
             a_wide: Default::default(),
             b_wide: Default::default(),
+            sum_wide: Default::default(),
             a: Default::default(),
             b: Default::default(),
             sum: Default::default(),
@@ -154,7 +165,8 @@ impl Logic for ResidualAdd {
                 + (self.b_wide.extended.val() << self.b_shift.val());
         }
         self.round.enable.next = self.advance.val();
-        self.round.value.next = self.sum.q.val();
+        self.sum_wide.value.next = self.sum.q.val();
+        self.round.value.next = self.sum_wide.extended.val();
         self.round.pre_shift.next = self.pre_shift.val();
         if self.advance.val() {
             self.valid[0].d.next = self.full.q.val();
