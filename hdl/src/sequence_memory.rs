@@ -424,11 +424,7 @@ impl<const HS: usize, const W: usize, const KV: usize> Logic for SequenceMemoryU
         }
         self.kv_valid.d.next = self.kv_valid_next.val();
         // the phases
-        if !self.replaying.q.val()
-            & self.q_full.val()
-            & self.k_full.val()
-            & self.v_full.val()
-        {
+        if !self.replaying.q.val() & self.q_full.val() & self.k_full.val() & self.v_full.val() {
             self.replaying.d.next = true;
         }
         if self.replaying.q.val()
