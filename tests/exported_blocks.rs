@@ -238,3 +238,31 @@ fn yosys_gives_binary_attention_scores_no_multiplier() {
         "binary {b8} DSPs, sdpa {sdpa}: the d = 4 q.k products must be gone"
     );
 }
+
+#[test]
+fn yosys_synthesizes_the_tiny_encoder_layer_at_a_full_clock() {
+    // the layer's struct of blocks is large: build it on a big stack
+    let synthesis = std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(|| {
+            let design = hwformer_sim::layer::LayerDesign::new("tiny", 7).unwrap();
+            let dir = scratch("yosys-encoder-layer");
+            let manifest = design.write(&dir).unwrap();
+            hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let r = &synthesis.resources;
+    // the multipliers are DSPs: at least one per lane of the four linear
+    // engines and the FFN's two, and the head's
+    assert!(r.dsp >= 4 * 4 + 2 * 4, "{r:?}");
+    // every block was pipelined to 200 MHz by this estimate; the layer keeps it
+    let fmax = synthesis.logic_depth.fmax_mhz;
+    assert!(
+        fmax >= 200.0,
+        "{fmax:.0} MHz: {:?}",
+        synthesis.logic_depth.slowest_paths
+    );
+}
