@@ -9,8 +9,6 @@ use hwformer_dataflow::handshake::layer::LayerDepths;
 use hwformer_dataflow::handshake::RunOptions;
 use hwformer_dataflow::pacing::{sink_ready, Pacing, SourcePacer};
 use hwformer_hdl::encoder_layer::{EncoderDepths, EncoderLayerUnit};
-use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
-use hwformer_sim::timing::LayerPlan;
 use rust_hdl::prelude::*;
 
 #[test]
@@ -25,15 +23,10 @@ fn the_tiny_layer_is_its_model_bit_for_bit_at_its_graphs_cycles() {
 }
 
 fn tiny_layer() {
-    let plan = LayerPlan::preset("tiny").unwrap();
+    let design = hwformer_sim::layer::LayerDesign::new("tiny", 7).unwrap();
+    let (plan, layer) = (design.plan, &design.layer);
     let s = plan.shape;
-    let size = LayerSize {
-        d_model: s.d_model as usize,
-        heads: s.heads as usize,
-        d_ff: plan.d_ff as usize,
-        tokens: s.tokens as usize,
-    };
-    let layer = SeededLayer::new(size, 7).unwrap();
+    let tokens = s.tokens as usize;
     let sequences = 2;
     let mut inputs = Vec::new();
     let mut expected = Vec::new();
@@ -68,7 +61,7 @@ fn tiny_layer() {
             .unwrap();
         let trace = graph.run(&pacing, RunOptions::default()).unwrap();
         let mut uut =
-            EncoderLayerUnit::<4, 64, 128, 8, 128, 256>::new(&layer.integer, size.tokens, depths).unwrap();
+            EncoderLayerUnit::<4, 64, 128, 8, 128, 256>::new(&layer.integer, tokens, depths).unwrap();
         uut.connect_all();
         let mut pacer = SourcePacer::default();
         let (mut next, mut cycle) = (0usize, 0u64);

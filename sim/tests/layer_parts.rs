@@ -5,7 +5,8 @@
 //! lock-step pipeline of `RESIDUAL_ADD_STAGES`): every handshake in the
 //! graph's cycle and every value as the model says (the residual add bit
 //! for bit against `quant::bert::integer::residual_add`, saturation
-//! included). Each block's Verilog is linted by Verilator.
+//! included). Each block's Verilog, and the sequence memory's, is linted
+//! by Verilator.
 
 use hwformer_dataflow::handshake::units::{Fork, Join, Pipeline, Serialize, Stalling};
 use hwformer_dataflow::handshake::{Graph, RunOptions};
@@ -297,6 +298,15 @@ fn lint(name: &str, verilog: String, allowed: &[&str]) {
 
 #[test]
 fn the_layer_parts_lint_clean_on_verilator() {
+    let mut memory = hwformer_hdl::sequence_memory::SequenceMemoryUnit::<4, 64, 128>::new(5, 3);
+    memory.connect_all();
+    // the ignored input tlasts, and the stores' 16-bit addresses wider
+    // than these 15 words need
+    lint(
+        "sequence_memory",
+        hwformer_hdl::export::verilog("sequence_memory", &memory).unwrap(),
+        &["_tlast'", "'read_address'[15:4]", "'write_address'[15:4]"],
+    );
     let mut fork = StreamFork::<4>::default();
     fork.connect_all();
     lint(
