@@ -4,7 +4,8 @@
 //! or Icarus against the int16 layer model, the float layer and the graph.
 
 use clap::{Args, Subcommand, ValueEnum};
-use hwformer_sim::layer::{check_layer, LayerDesign};
+use hwformer_hdl::manifest::Manifest;
+use hwformer_sim::layer::{check_layer, LayerDesign, SEARCH_SEQUENCES};
 use hwformer_sim::session::Backend;
 use hwformer_sim::testbench::Pacing;
 use std::path::{Path, PathBuf};
@@ -91,8 +92,7 @@ pub fn layer(command: &LayerCommand) -> Result<ExitCode, String> {
         LayerCommand::Gen(args) => generate(args).map(|_| ExitCode::SUCCESS),
         LayerCommand::Sim(args) => simulate(args),
         LayerCommand::Synth(args) => {
-            let (_, dir) = generate(&args.layer)?;
-            let manifest = hwformer_hdl::manifest::Manifest::read(&dir.join("encoder_layer.json"))?;
+            let (_, dir, manifest) = generate(&args.layer)?;
             let family = args.family.family();
             eprintln!(
                 "synthesizing {} for {} with yosys ...",
@@ -107,7 +107,7 @@ pub fn layer(command: &LayerCommand) -> Result<ExitCode, String> {
 }
 
 /// Builds and writes the layer; prints what it wrote.
-fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf), String> {
+fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), String> {
     let dir = args
         .out
         .clone()
@@ -129,7 +129,7 @@ fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf), String> {
         manifest.module
     );
     println!(
-        "FIFO depths from the layer graph (full throughput over 2 sequences): residual 1 {}, ffn hidden {}, residual 2 {}",
+        "FIFO depths from the layer graph (full throughput over {SEARCH_SEQUENCES} sequences): residual 1 {}, ffn hidden {}, residual 2 {}",
         d.residual1, d.hidden, d.residual2
     );
     println!(
@@ -139,7 +139,7 @@ fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf), String> {
         dir.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok((design, dir))
+    Ok((design, dir, manifest))
 }
 
 /// The main job's section: the tiny layer written under `out` and run
@@ -175,8 +175,7 @@ fn simulate(args: &LayerSimArgs) -> Result<ExitCode, String> {
             return Err(format!("{name} must be above 0 and at most 1, not {p}"));
         }
     }
-    let (design, dir) = generate(&args.layer)?;
-    let manifest = hwformer_hdl::manifest::Manifest::read(&dir.join("encoder_layer.json"))?;
+    let (design, dir, manifest) = generate(&args.layer)?;
     let (backend, name) = match args.backend {
         LayerBackend::Verilator => (Backend::Verilator, "verilator"),
         LayerBackend::Iverilog => (Backend::Icarus, "iverilog"),

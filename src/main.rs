@@ -283,6 +283,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Dataflow(DataflowCommand::Sdpa(args)) => dataflow_command::run_block("sdpa", &args),
         Command::Dataflow(DataflowCommand::Fifo(args)) => dataflow_command::run_block("fifo", &args),
         Command::Dataflow(DataflowCommand::Attention(args)) => dataflow_sdpa(&args),
+        Command::Dataflow(DataflowCommand::MinDepth(args))
+            if args.ample.is_some() && args.block.is_none() && args.layer.is_none() =>
+        {
+            Err("--ample goes with --block or --layer (the attention graphs search their channels from their own bounds)".into())
+        }
         Command::Dataflow(DataflowCommand::MinDepth(args)) => match args.block {
             None if args.layer.is_some() => dataflow_command::min_depth_layer(
                 args.layer.as_deref().unwrap_or_default(),
@@ -473,12 +478,14 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
     println!(
         "\n-- 12. a whole encoder layer as one handshake graph (the blocks' graphs joined by forks, \
          residual adds and the attention's sequence memory): each FIFO's depth for full throughput \
-         and the depth below which the layer deadlocks, found by running the graph (the layer's RTL \
-         is not built yet; hwformer dataflow min-depth --layer PRESET) --\n"
+         and the depth below which the layer deadlocks, found by running the graph \
+         (hwformer dataflow min-depth --layer PRESET) --\n"
     );
     let mut layer_fifos = ExitCode::SUCCESS;
     for preset in ["tiny", "jet-tagging"] {
-        layer_fifos = dataflow_command::min_depth_layer(preset, 2, None, false)?;
+        if dataflow_command::min_depth_layer(preset, 2, None, false)? != ExitCode::SUCCESS {
+            layer_fifos = ExitCode::FAILURE;
+        }
         println!();
     }
     println!(

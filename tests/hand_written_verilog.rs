@@ -232,9 +232,12 @@ fn lane_select_verilog_picks_the_indexed_lane_like_its_model() {
 fn sign_projection_and_popcount_verilog_agree_with_their_models_and_exact_sums() {
     use hwformer_hdl::sign_codes::{Popcount, SignProjection, SIGN_PROJECTION_STAGES};
     const D: usize = 5;
-    // 6 rows of +-1 (bits 6..63 of the code stay 0); 5 lanes: an odd node at every level
+    // 6 rows of +-1 and a row of -1 (bits 7..63 of the code stay 0); 5
+    // lanes: an odd node at every level. The all -1 row on all-minimum
+    // lanes is every level's largest sum (-(-2^15) = +2^15 per lane).
     let weights: Vec<i64> = (0..6 * D)
         .map(|i| if (i * 7 + i / 3) % 3 == 0 { -1 } else { 1 })
+        .chain(std::iter::repeat_n(-1, D))
         .collect();
     let mut model = SignProjection::<D, { 16 * D }>::new(&weights);
     model.connect_all();

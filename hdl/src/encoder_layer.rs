@@ -13,16 +13,17 @@
 //! One head unit serves every head in turn (the sequence memory replays
 //! query `(i, h)` with head `h`'s keys and values); `P` lanes in every
 //! linear engine, heads of `HS` lanes. The sticky `status_saturated` is
-//! any block's saturation (the head's, the residual adds').
+//! the head's or a residual add's (the projections, the FFN and the layer
+//! norms have no status output).
 
 use crate::ffn::FfnUnit;
-use crate::fifo::FifoUnit;
+use crate::fifo::{FifoUnit, FIFO_DEPTH_MAX};
 use crate::lane_serializer::LaneSerializer;
 use crate::layer_norm::LayerNormUnit;
 use crate::linear::LinearUnit;
 use crate::residual_add::ResidualAdd;
 use crate::sdpa::SdpaUnit;
-use crate::sequence_memory::SequenceMemoryUnit;
+use crate::sequence_memory::{SequenceMemoryUnit, SEQUENCE_WORDS_MAX};
 use crate::stream_fork::StreamFork;
 use hwformer_quant::bert::integer::IntEncoderLayer;
 use hwformer_quant::bert::Tensor;
@@ -107,6 +108,56 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
             ));
         }
         let heads = width / HS;
+        // every size the blocks assert, checked here with an error
+        for (what, linear) in [
+            ("q projection", parts.query),
+            ("k projection", parts.key),
+            ("v projection", parts.value),
+            ("output projection", parts.output),
+            ("ffn up", parts.up),
+            ("ffn down", parts.down),
+        ] {
+            crate::linear::check_lanes(P, linear.d_out(), what)?;
+        }
+        if parts.head.config().d != HS {
+            return Err(format!(
+                "the head has d = {}, the layer heads of {HS}",
+                parts.head.config().d
+            ));
+        }
+        crate::sdpa::buildable(parts.head.config())?;
+        if tokens == 0 || tokens * heads > SEQUENCE_WORDS_MAX {
+            return Err(format!(
+                "{tokens} tokens of {heads} heads: the sequence memory holds 1 to {SEQUENCE_WORDS_MAX} words"
+            ));
+        }
+        for (what, depth) in [
+            ("residual1", depths.residual1),
+            ("hidden", depths.hidden),
+            ("residual2", depths.residual2),
+        ] {
+            if !(1..=FIFO_DEPTH_MAX).contains(&depth) {
+                return Err(format!(
+                    "depths.{what} = {depth}: a FIFO is 1 to {FIFO_DEPTH_MAX} deep"
+                ));
+            }
+        }
+        for t in [
+            Tensor::Input,
+            Tensor::Attention,
+            Tensor::Residual1,
+            Tensor::Norm1,
+            Tensor::Ffn,
+            Tensor::Residual2,
+        ] {
+            let format = f(t);
+            if !format.is_signed() || format.bits() != 16 || format.frac() > 15 {
+                return Err(format!(
+                    "the {} format {format}: the residual adds take signed 16-bit formats with at most 15 fraction bits",
+                    t.name()
+                ));
+            }
+        }
         let ffn = IntFfn::from_layers(parts.up.clone(), parts.down.clone()).map_err(|e| e.to_string())?;
         Ok(Self {
             clock: Default::default(),

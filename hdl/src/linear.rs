@@ -108,7 +108,7 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     wb: DFF<Bits<WP>>,
     groupb: DFF<Bits<16>>,
     group1: DFF<Bits<16>>,
-    // stage 2: products
+    // stage 3: products
     valid2: DFF<Bit>,
     first2: DFF<Bit>,
     last2: DFF<Bit>,
@@ -168,7 +168,7 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     bias_lanes: [SignExtend<32, 48>; P],
     keep: Signal<Local, Bits<48>>,
     all_ones: Constant<Bits<48>>,
-    zero_bias: Constant<Bits<16>>,
+    zero_bias_address: Constant<Bits<16>>,
     last_input: Constant<Bits<16>>,
     half: Constant<Bits<16>>,
     last_group: Constant<Bits<16>>,
@@ -281,7 +281,7 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             bias_lanes: array_init::array_init(|_| Default::default()),
             keep: Default::default(),
             all_ones: Constant::new(bits::<48>((1u64 << 48) - 1)),
-            zero_bias: Constant::new(bits::<16>(groups as u64)),
+            zero_bias_address: Constant::new(bits::<16>(groups as u64)),
             last_input: Constant::new(bits::<16>(d_in as u64 - 1)),
             half: Constant::new(bits::<16>(d_in as u64)),
             last_group: Constant::new(bits::<16>(groups as u64 - 1)),
@@ -393,7 +393,7 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.buffer.read_address.next = self.read_base.val() + self.element.q.val();
         self.weights.address.next = self.address.q.val();
         self.weights.enable.next = self.advance.val();
-        self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.zero_bias.val());
+        self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.zero_bias_address.val());
         if self.first2.q.val() {
             self.biases.address.next = bit_cast::<ROM_ADDRESS_BITS, 16>(self.group2.q.val());
         }

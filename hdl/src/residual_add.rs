@@ -24,9 +24,10 @@ use rust_hdl::prelude::*;
 /// rounder's three.
 pub const RESIDUAL_ADD_STAGES: u32 = 4;
 
-/// Width of the aligned sum: each operand is shifted left by at most 16
-/// (`fo - fa + 1` when the output is finer, else `frac - fa <= 15`), so
-/// both fit 32 bits and their sum 33; one bit spare.
+/// Width of the aligned sum: with at most 15 fraction bits in every
+/// format, each operand is shifted left by at most 16 (`fo - fa + 1` when
+/// the output is finer, else `frac - fa <= 15`), so both fit 32 bits and
+/// their sum 33; one bit spare.
 const SUM_BITS: usize = 34;
 
 /// The residual adder.
@@ -84,12 +85,15 @@ const _: () = assert!(
 
 impl ResidualAdd {
     /// The adder of `a` in `fa` and `b` in `fb` into `out` (signed 16-bit
-    /// formats).
+    /// formats with at most 15 fraction bits; others panic, the callers
+    /// check).
     pub fn new(fa: QFormat, fb: QFormat, out: QFormat) -> Self {
         let frac = fa.frac().max(fb.frac());
         assert!(
-            fa.bits() == 16 && fb.bits() == 16 && out.bits() == 16 && out.frac() <= 15,
-            "signed 16-bit formats"
+            [fa, fb, out]
+                .iter()
+                .all(|f| f.is_signed() && f.bits() == 16 && f.frac() <= 15),
+            "signed 16-bit formats with at most 15 fraction bits"
         );
         // the sum left by `extra`, then right by `shift` (at least 1)
         let (extra, shift) = if frac > out.frac() {

@@ -109,8 +109,10 @@ impl<const D: usize, const W: usize> Logic for SignProjection<D, W> {
 
     fn hdl(&self) -> Verilog {
         let mut text = String::new();
-        // level k holds sums of up to 2^k lanes: 16 + k bits
-        let width = |level: usize| 16 + level;
+        // level k holds sums of up to 2^k lanes, each -x or x of a 16-bit
+        // x: up to 2^k * 2^15 = 2^(15+k) in magnitude (-(-2^15) is +2^15),
+        // so 17 + k bits
+        let width = |level: usize| 17 + level;
         let extend = |name: &str, from: usize, to: usize| {
             if from == to {
                 name.to_string()

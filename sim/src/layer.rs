@@ -21,7 +21,6 @@ use crate::timing::LayerPlan;
 use crate::verilator::{build, BuildOptions, VerilatedModel};
 use crate::SimError;
 use hwformer_dataflow::handshake::layer::LayerDepths;
-use hwformer_dataflow::handshake::RunOptions;
 use hwformer_hdl::encoder_layer::EncoderDepths;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_quant::bert::compare::{rows_error, TensorError};
@@ -98,9 +97,16 @@ impl LayerDesign {
             hidden: d.hidden,
             residual2: d.residual2,
         };
+        let s = self.plan.shape;
+        if (self.plan.lanes, s.head_size) != (4, 8) {
+            return Err(SimError::Invalid(format!(
+                "layer `{}`: the hardware here is instantiated for 4 lanes and heads of 8, not {} and {}",
+                self.preset, self.plan.lanes, s.head_size
+            )));
+        }
         let stem = format!("encoder_layer_{}", self.preset.replace('-', "_"));
-        let tokens = self.plan.shape.tokens as usize;
-        // the tiny preset's sizes: 4 lanes, heads of 8 (LayerDesign::new admits no other)
+        let tokens = s.tokens as usize;
+        // the tiny preset's sizes, checked above
         let exported = hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(
             &self.layer.integer,
             tokens,
@@ -161,9 +167,7 @@ pub fn check_layer(
         .plan
         .graph()
         .map_err(|e| e.to_string())?
-        .build(sequences, design.depths)
-        .map_err(|e| e.to_string())?
-        .run(&pacing, RunOptions::default())
+        .run(sequences, design.depths, &pacing)
         .map_err(|e| format!("the layer graph: {e}"))?;
     let inputs = [x];
     let stimulus = Stimulus {

@@ -235,3 +235,36 @@ fn the_tiny_layers_verilog_lints_clean_with_its_manifests_waivers() {
         .join()
         .unwrap();
 }
+
+#[test]
+fn a_layer_the_hardware_cannot_be_is_an_error_not_a_panic() {
+    std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(|| {
+            let mut design = hwformer_sim::layer::LayerDesign::new("tiny", 7).unwrap();
+            let depths = EncoderDepths {
+                residual1: 128,
+                hidden: 2,
+                residual2: 40,
+            };
+            // heads of 4 where the model's head has 8 lanes
+            let e = EncoderLayerUnit::<4, 64, 128, 4, 64, 128>::new(&design.layer.integer, 8, depths)
+                .err()
+                .expect("an error");
+            assert!(e.contains("the head has d = 8"), "{e}");
+            // 3 lanes divide no width of the layer
+            let e = EncoderLayerUnit::<3, 48, 96, 8, 128, 256>::new(&design.layer.integer, 8, depths)
+                .err()
+                .expect("an error");
+            assert!(e.contains("lanes = 3"), "{e}");
+            // a FIFO deeper than the block builds
+            design.depths.residual1 = 5000;
+            let dir =
+                std::env::temp_dir().join(format!("hwformer-encoder-layer-deep-{}", std::process::id()));
+            let e = design.write(&dir).unwrap_err().to_string();
+            assert!(e.contains("depths.residual1 = 5000"), "{e}");
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -24,7 +24,7 @@
 use super::blocks::{BlockGraph, BlockTiming};
 use super::min_depth::{search, DepthSearch};
 use super::units::{Fifo, Fork, Join, Pipeline, SequenceMemory, SequenceSize, Serialize, Stalling};
-use super::{Graph, GraphError, LinkId, RunOptions};
+use super::{Graph, GraphError, HandshakeTrace, LinkId, RunOptions};
 use crate::pacing::Pacing;
 
 /// The FIFOs of a layer, in the order of [`LayerDepths`].
@@ -278,16 +278,26 @@ impl LayerGraph {
             .unwrap_or(0)
     }
 
-    /// Runs `sequences` sequences at full speed with `depths`: the cycles,
-    /// or a deadlock.
-    pub fn cycles(&self, sequences: usize, depths: LayerDepths) -> Result<u64, GraphError> {
+    /// Runs `sequences` sequences with `depths` under `pacing`, with a
+    /// deadlock limit longer than any engine computes without a handshake.
+    pub fn run(
+        &self,
+        sequences: usize,
+        depths: LayerDepths,
+        pacing: &Pacing,
+    ) -> Result<HandshakeTrace, GraphError> {
         let mut g = self.build(sequences, depths)?;
         let options = RunOptions {
             idle_limit: self.idle_limit(),
             ..RunOptions::default()
         };
-        let trace = g.run(&Pacing::FULL_SPEED, options)?;
-        Ok(trace.cycles)
+        g.run(pacing, options)
+    }
+
+    /// Runs `sequences` sequences at full speed with `depths`: the cycles,
+    /// or a deadlock.
+    pub fn cycles(&self, sequences: usize, depths: LayerDepths) -> Result<u64, GraphError> {
+        Ok(self.run(sequences, depths, &Pacing::FULL_SPEED)?.cycles)
     }
 
     /// Each FIFO's smallest depth for full throughput over `sequences`
