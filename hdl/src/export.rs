@@ -240,19 +240,19 @@ impl Exported {
     /// weights file into `dir`; returns the manifest as written (with its
     /// `memories`).
     pub fn write(&self, dir: &Path) -> Result<Manifest, ExportError> {
-        let (_, json) = write(dir, &self.verilog, &self.manifest)?;
+        let written = write(dir, &self.verilog, &self.manifest)?;
         if let (Some(bytes), Some(entry)) = (&self.weights, &self.manifest.weights) {
             let path = dir.join(&entry.file);
             std::fs::write(&path, bytes).map_err(|e| ExportError::Io(path.clone(), e))?;
         }
-        Manifest::read(&json).map_err(|e| ExportError::Io(json, std::io::Error::other(e)))
+        Ok(written)
     }
 }
 
 /// Writes `<block>.v`, its memory files ([`split_memories`]) and
 /// `<block>.json` (which lists them in `memories`) into `dir`; returns the
-/// paths of the Verilog and the manifest.
-pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<(PathBuf, PathBuf), ExportError> {
+/// manifest as written.
+pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<Manifest, ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))?;
     let v = dir.join(&manifest.verilog);
     let j = dir.join(format!("{}.json", manifest.block));
@@ -266,5 +266,5 @@ pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<(PathBuf,
     manifest.memories = memories.into_iter().map(|m| m.name).collect();
     let json = serde_json::to_string_pretty(&manifest).expect("manifests serialize");
     std::fs::write(&j, json + "\n").map_err(|e| ExportError::Io(j.clone(), e))?;
-    Ok((v, j))
+    Ok(manifest)
 }

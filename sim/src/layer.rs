@@ -118,6 +118,39 @@ impl LayerDesign {
     }
 }
 
+/// Evaluation sequences through a layer: the raw inputs and the int16
+/// model's raw outputs (token-major, one element after another) and the
+/// float layer's outputs.
+pub struct LayerSequences {
+    /// Raw input elements (the input format).
+    pub inputs: Vec<i64>,
+    /// The int16 model's raw outputs (the output format).
+    pub expected: Vec<i64>,
+    /// The float layer's outputs.
+    pub float: Vec<f64>,
+}
+
+impl LayerDesign {
+    /// Evaluation sequences 0 to `sequences - 1` (never calibrated on).
+    pub fn sequences(&self, sequences: usize) -> Result<LayerSequences, String> {
+        let mut out = LayerSequences {
+            inputs: Vec::new(),
+            expected: Vec::new(),
+            float: Vec::new(),
+        };
+        for k in 0..sequences {
+            let input = self.layer.evaluation_sequence(k as u64);
+            let (raw, output) = self.layer.run_integer(&input).map_err(|e| e.to_string())?;
+            out.inputs.extend(raw.iter().copied());
+            out.expected.extend(output.iter().copied());
+            let exact = float_layer(input.view(), &self.layer.weights, &vec![true; input.nrows()])
+                .map_err(|e| e.to_string())?;
+            out.float.extend(exact.get(Tensor::Output).iter().copied());
+        }
+        Ok(out)
+    }
+}
+
 /// What a checked run of the layer found.
 #[derive(Debug, Clone)]
 pub struct LayerVerdict {
@@ -149,19 +182,14 @@ pub fn check_layer(
 ) -> Result<LayerVerdict, String> {
     let s = design.plan.shape;
     let token = s.d_model as usize;
+    let LayerSequences {
+        inputs,
+        expected,
+        float,
+    } = design.sequences(sequences)?;
     let mut x = Beats::new(16);
-    let mut expected = Vec::new();
-    let mut float = Vec::new();
-    for k in 0..sequences {
-        let input = design.layer.evaluation_sequence(k as u64);
-        let (raw, output) = design.layer.run_integer(&input).map_err(|e| e.to_string())?;
-        for (i, &v) in raw.iter().enumerate() {
-            x.push_lanes16(&[v], i % token == token - 1);
-        }
-        expected.extend(output.iter().copied());
-        let exact = float_layer(input.view(), &design.layer.weights, &vec![true; input.nrows()])
-            .map_err(|e| e.to_string())?;
-        float.extend(exact.get(Tensor::Output).iter().copied());
+    for (i, &v) in inputs.iter().enumerate() {
+        x.push_lanes16(&[v], i % token == token - 1);
     }
     let graph = design
         .plan

@@ -28,13 +28,7 @@ fn tiny_layer() {
     let s = plan.shape;
     let tokens = s.tokens as usize;
     let sequences = 2;
-    let mut inputs = Vec::new();
-    let mut expected = Vec::new();
-    for k in 0..sequences {
-        let (x, y) = layer.run_integer(&layer.evaluation_sequence(k as u64)).unwrap();
-        inputs.extend(x.iter().copied());
-        expected.extend(y.iter().copied());
-    }
+    let hwformer_sim::layer::LayerSequences { inputs, expected, .. } = design.sequences(sequences).unwrap();
     let depths = EncoderDepths {
         residual1: 128,
         hidden: 2,
