@@ -23,7 +23,11 @@ const QUERIES: usize = 64;
 
 /// Writes, checks and synthesizes binary attention at each of
 /// [`CODE_BITS`] under `out`; prints one table.
-pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
+pub fn run(
+    out: &Path,
+    seed: u64,
+    synthesis: &mut Vec<crate::report::SynthesisRow>,
+) -> Result<ExitCode, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut table = TextTable::new([
         "head",
@@ -55,6 +59,11 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
         eprintln!("synthesizing {} with yosys ...", manifest.module);
         let s =
             synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;
+        synthesis.push(crate::report::SynthesisRow::new(
+            "binary_attention",
+            &format!("d = {RTL_D}, {bits} bits"),
+            &s,
+        ));
         let a = agreement(Some(bits))?;
         table.add_row([
             format!("binary, {bits} bits"),

@@ -225,28 +225,46 @@ pub fn min_depth_ffn(
     Ok(status)
 }
 
-/// `hwformer dataflow min-depth --layer PRESET`: the FIFOs of a whole
-/// encoder layer's handshake graph over `sequences` sequences.
+/// A layer's FIFO search: its name, plan and the search.
+pub struct LayerSearch {
+    /// The preset's or configuration's name.
+    pub name: String,
+    /// The plan searched.
+    pub plan: hwformer_sim::timing::LayerPlan,
+    /// What the search found.
+    pub search: hwformer_dataflow::handshake::min_depth::DepthSearch,
+}
+
+/// `hwformer dataflow min-depth --layer PRESET|CONFIG.toml`: the FIFOs of
+/// a whole encoder layer's handshake graph over `sequences` sequences;
+/// prints them and returns the search.
 pub fn min_depth_layer(
-    preset: &str,
+    layer: &str,
     sequences: usize,
     ample: Option<usize>,
     json: bool,
-) -> Result<ExitCode, String> {
-    let plan = hwformer_sim::timing::LayerPlan::preset(preset).map_err(|e| e.to_string())?;
-    let graph = plan.graph().map_err(|e| format!("layer {preset}: {e}"))?;
+) -> Result<LayerSearch, String> {
+    let config = if layer.ends_with(".toml") || std::path::Path::new(layer).is_file() {
+        crate::layer_config::LayerConfig::load(std::path::Path::new(layer))?
+    } else {
+        crate::layer_config::LayerConfig {
+            preset: Some(layer.to_string()),
+            ..Default::default()
+        }
+    };
+    let plan = config.plan()?;
+    let name = config.name().to_string();
+    let graph = plan.graph().map_err(|e| format!("layer {name}: {e}"))?;
     let s = plan.shape;
     let sequence = s.tokens as usize * s.d_model as usize;
-    if !(1..=64).contains(&sequences) {
-        return Err(format!("--sequences must be 1 to 64, not {sequences}"));
-    }
+    crate::layer_config::check_sequences(sequences).map_err(|e| format!("--sequences: {e}"))?;
     let ample = ample.unwrap_or(2 * sequence);
     let start = Instant::now();
     let search = graph
         .search_depths(sequences, ample)
-        .map_err(|e| format!("layer {preset}: {e}"))?;
+        .map_err(|e| format!("layer {name}: {e}"))?;
     let title = format!(
-        "min-depth layer {preset} (d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence{}), {sequences} sequences at full speed",
+        "min-depth layer {name} (d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence{}), {sequences} sequences at full speed",
         s.d_model,
         s.heads,
         s.head_size,
@@ -255,7 +273,8 @@ pub fn min_depth_layer(
         s.tokens,
         if s.layer_norm { "" } else { ", no layer norm" }
     );
-    print_search(&title, &search, json, start)
+    print_search(&title, &search, json, start)?;
+    Ok(LayerSearch { name, plan, search })
 }
 
 /// Prints a depth search as a table (or JSON).

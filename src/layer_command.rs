@@ -1,13 +1,17 @@
-//! `hwformer layer gen|sim`: a whole encoder layer of a preset as one
+//! `hwformer layer gen|sim|synth`: a whole encoder layer (a preset, or a
+//! configuration file's changes to one) as one
 //! Verilog design (seeded weights, formats calibrated on seeded tokens,
 //! FIFOs sized on the layer's handshake graph), and its check on Verilator
 //! or Icarus against the int16 layer model, the float layer and the graph.
 
+use crate::layer_config::{check_probability, check_sequences, LayerConfig};
 use clap::{Args, Subcommand, ValueEnum};
+use hwformer_bitstreams::yosys::{Family, Synthesis};
 use hwformer_hdl::manifest::Manifest;
 use hwformer_sim::layer::{check_layer, LayerDesign, SEARCH_SEQUENCES};
 use hwformer_sim::session::Backend;
 use hwformer_sim::testbench::Pacing;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -32,32 +36,59 @@ pub enum LayerCommand {
 pub struct LayerSynthArgs {
     #[command(flatten)]
     layer: LayerArgs,
-    /// Target family.
-    #[arg(long, value_enum, default_value = "xc7")]
-    family: crate::xilinx_command::FamilyArg,
+    /// Target family (default the config's, else xc7).
+    #[arg(long, value_enum)]
+    family: Option<crate::xilinx_command::FamilyArg>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 /// Which layer and where.
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct LayerArgs {
-    /// The preset: tiny (the only one with hardware yet), jet-tagging,
-    /// minilm-layer.
-    #[arg(long, default_value = "tiny")]
-    preset: String,
-    /// Seed of the weights (and of the calibration and evaluation tokens).
-    #[arg(long, default_value_t = 7)]
-    weights_seed: u64,
-    /// Output folder (default target/hwformer-layer/<preset>).
+    /// The preset: tiny (the default; hardware for heads of 8 and 4 lanes),
+    /// jet-tagging, minilm-layer (graphs only).
+    #[arg(long, conflicts_with = "config")]
+    preset: Option<String>,
+    /// A layer configuration (TOML; see docs/LAYER.md): a preset and
+    /// changes to it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Seed of the weights (and of the calibration and evaluation tokens;
+    /// default the config's, else 7).
+    #[arg(long)]
+    weights_seed: Option<u64>,
+    /// Output folder (default target/hwformer-layer/<name>).
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
+impl LayerArgs {
+    /// The configuration these arguments give: the file's, or the preset's.
+    pub fn config(&self) -> Result<LayerConfig, String> {
+        match (&self.config, &self.preset) {
+            (Some(path), _) => LayerConfig::load(path),
+            (None, preset) => Ok(LayerConfig {
+                preset: preset.clone(),
+                ..LayerConfig::default()
+            }),
+        }
+    }
+
+    /// The layer of `config` (default the tiny preset) written into `out`.
+    pub fn new(config: Option<PathBuf>, out: PathBuf) -> Self {
+        Self {
+            config,
+            out: Some(out),
+            ..Self::default()
+        }
+    }
+}
+
 /// A simulator for the layer.
 #[derive(Clone, Copy, ValueEnum)]
-enum LayerBackend {
+pub enum LayerBackend {
     /// Verilator, compiled at run time and cached.
     Verilator,
     /// Icarus Verilog (an independent simulator; slower).
@@ -69,57 +100,78 @@ enum LayerBackend {
 pub struct LayerSimArgs {
     #[command(flatten)]
     layer: LayerArgs,
-    /// The simulator.
-    #[arg(long, value_enum, default_value = "verilator")]
-    backend: LayerBackend,
-    /// Sequences run through, back to back.
-    #[arg(long, default_value_t = 2)]
-    sequences: usize,
-    /// Probability that the input offers an element in a cycle.
-    #[arg(long, default_value_t = 1.0)]
-    valid: f64,
-    /// Probability that the output is taken in a cycle.
-    #[arg(long, default_value_t = 1.0)]
-    ready: f64,
-    /// Seed of the gaps and back-pressure.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// The simulator (default the config's, else verilator).
+    #[arg(long, value_enum)]
+    backend: Option<LayerBackend>,
+    /// Sequences run through, back to back (default the config's, else 2).
+    #[arg(long)]
+    sequences: Option<usize>,
+    /// Probability that the input offers an element in a cycle (default
+    /// the config's, else 1).
+    #[arg(long)]
+    valid: Option<f64>,
+    /// Probability that the output is taken in a cycle (default the
+    /// config's, else 1).
+    #[arg(long)]
+    ready: Option<f64>,
+    /// Seed of the gaps and back-pressure (default the config's, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// Runs a layer command.
 pub fn layer(command: &LayerCommand) -> Result<ExitCode, String> {
     match command {
         LayerCommand::Gen(args) => generate(args).map(|_| ExitCode::SUCCESS),
-        LayerCommand::Sim(args) => simulate(args),
+        LayerCommand::Sim(args) => {
+            let (_, check) = simulate(args)?;
+            Ok(if check.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         LayerCommand::Synth(args) => {
-            let (_, dir, manifest) = generate(&args.layer)?;
-            let family = args.family.family();
-            eprintln!(
-                "synthesizing {} for {} with yosys ...",
-                manifest.module,
-                family.name()
-            );
-            let s = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, family)
-                .map_err(|e| e.to_string())?;
+            let (s, manifest, family) = synthesize(&args.layer, args.family)?;
             crate::xilinx_command::print_synthesis(&manifest.module, family, &s, args.json)
         }
     }
 }
 
+/// Writes the layer of `args` and synthesizes it with yosys for `family`
+/// (default the config's).
+pub fn synthesize(
+    args: &LayerArgs,
+    family: Option<crate::xilinx_command::FamilyArg>,
+) -> Result<(Synthesis, Manifest, Family), String> {
+    let config = args.config()?;
+    let family = family.map_or_else(|| config.family(), Ok)?.family();
+    let (_, dir, manifest) = generate(args)?;
+    eprintln!(
+        "synthesizing {} for {} with yosys ...",
+        manifest.module,
+        family.name()
+    );
+    let s = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, family)
+        .map_err(|e| e.to_string())?;
+    Ok((s, manifest, family))
+}
+
 /// Builds and writes the layer; prints what it wrote.
-fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), String> {
+pub fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), String> {
+    let config = args.config()?;
     let dir = args
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("target/hwformer-layer").join(&args.preset));
+        .unwrap_or_else(|| Path::new("target/hwformer-layer").join(config.name()));
     let started = Instant::now();
-    let design = LayerDesign::new(&args.preset, args.weights_seed).map_err(|e| e.to_string())?;
+    let design = config.design(args.weights_seed)?;
     let manifest = design.write(&dir).map_err(|e| e.to_string())?;
     let s = design.plan.shape;
     let d = design.depths;
     println!(
         "layer {}: d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence; module {}",
-        design.preset,
+        design.name,
         s.d_model,
         s.heads,
         s.head_size,
@@ -128,9 +180,14 @@ fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), String
         s.tokens,
         manifest.module
     );
+    let source = if design.search.is_some() {
+        format!("from the layer graph (full throughput over {SEARCH_SEQUENCES} sequences)")
+    } else {
+        "from the configuration".to_string()
+    };
     println!(
-        "FIFO depths from the layer graph (full throughput over {SEARCH_SEQUENCES} sequences): residual 1 {}, ffn hidden {}, residual 2 {}",
-        d.residual1, d.hidden, d.residual2
+        "FIFO depths {source}: residual 1 {}, ffn hidden {}, residual 2 {}; the graph runs {SEARCH_SEQUENCES} sequences in {} cycles",
+        d.residual1, d.hidden, d.residual2, design.cycles
     );
     println!(
         "wrote {} and {} memory files into {} ({:.1} s)",
@@ -142,73 +199,139 @@ fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), String
     Ok((design, dir, manifest))
 }
 
-/// The main job's section: the tiny layer written under `out` and run
-/// on Verilator at full speed and under gaps and back-pressure.
-pub fn demo(out: &Path) -> Result<ExitCode, String> {
-    let mut status = ExitCode::SUCCESS;
-    for (valid, ready, seed) in [(1.0, 1.0, 1), (0.7, 0.8, 2)] {
-        let args = LayerSimArgs {
-            layer: LayerArgs {
-                preset: "tiny".into(),
-                weights_seed: 7,
-                out: Some(out.to_path_buf()),
-            },
-            backend: LayerBackend::Verilator,
-            sequences: 2,
-            valid,
-            ready,
-            seed,
-        };
-        if simulate(&args)? != ExitCode::SUCCESS {
-            status = ExitCode::FAILURE;
-        }
-    }
-    Ok(status)
+/// One checked run of a layer on a simulator.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerCheck {
+    /// `verilator` or `iverilog`.
+    pub backend: &'static str,
+    /// Sequences run.
+    pub sequences: usize,
+    /// Input valid probability.
+    pub valid: f64,
+    /// Output ready probability.
+    pub ready: f64,
+    /// Seed of the pacing.
+    pub seed: u64,
+    /// Output elements, all bit-exact (when it passed).
+    pub beats: Option<usize>,
+    /// Cycles to the last output, the graph's (when it passed).
+    pub cycles: Option<u64>,
+    /// Largest error against the float layer.
+    pub float_max_error: Option<f64>,
+    /// Worst token's cosine against the float layer.
+    pub worst_token_cosine: Option<f64>,
+    /// The sticky saturation status at the end.
+    pub saturated: Option<bool>,
+    /// Seconds of Verilator's (or Icarus') build.
+    pub build_seconds: Option<f64>,
+    /// Seconds of the run.
+    pub run_seconds: Option<f64>,
+    /// Why it failed, when it did.
+    pub failure: Option<String>,
 }
 
-fn simulate(args: &LayerSimArgs) -> Result<ExitCode, String> {
-    if !(1..=64).contains(&args.sequences) {
-        return Err(format!("--sequences must be 1 to 64, not {}", args.sequences));
+impl LayerCheck {
+    /// Every output bit-exact and every handshake at the graph's cycle.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
     }
-    for (name, p) in [("--valid", args.valid), ("--ready", args.ready)] {
-        if !(p > 0.0 && p <= 1.0) {
-            return Err(format!("{name} must be above 0 and at most 1, not {p}"));
-        }
+}
+
+/// The main job's section: the layer of `args` (written under its `out`)
+/// on Verilator at full speed and under gaps and back-pressure.
+pub fn demo(args: &LayerArgs) -> Result<(LayerDesign, Vec<LayerCheck>), String> {
+    let mut checks = Vec::new();
+    let mut design = None;
+    for (valid, ready, seed) in [(1.0, 1.0, 1), (0.7, 0.8, 2)] {
+        let run = LayerSimArgs {
+            layer: LayerArgs {
+                preset: args.preset.clone(),
+                config: args.config.clone(),
+                weights_seed: args.weights_seed,
+                out: args.out.clone(),
+            },
+            backend: Some(LayerBackend::Verilator),
+            sequences: Some(2),
+            valid: Some(valid),
+            ready: Some(ready),
+            seed: Some(seed),
+        };
+        let (d, check) = simulate(&run)?;
+        design = Some(d);
+        checks.push(check);
     }
+    Ok((design.expect("two runs"), checks))
+}
+
+/// Writes the layer and checks it on the simulator the arguments (or the
+/// configuration) name.
+pub fn simulate(args: &LayerSimArgs) -> Result<(LayerDesign, LayerCheck), String> {
+    let config = args.layer.config()?;
+    let sequences = args.sequences.or(config.sim.sequences).unwrap_or(2);
+    check_sequences(sequences).map_err(|e| format!("--sequences: {e}"))?;
+    let valid = args.valid.or(config.sim.valid).unwrap_or(1.0);
+    let ready = args.ready.or(config.sim.ready).unwrap_or(1.0);
+    for (name, p) in [("--valid", valid), ("--ready", ready)] {
+        check_probability(p).map_err(|e| format!("{name} {e}"))?;
+    }
+    let seed = args.seed.or(config.sim.seed).unwrap_or(1);
+    let backend = match (args.backend, config.sim.backend.as_deref()) {
+        (Some(b), _) => b,
+        (None, Some("iverilog")) => LayerBackend::Iverilog,
+        (None, _) => LayerBackend::Verilator,
+    };
     let (design, dir, manifest) = generate(&args.layer)?;
-    let (backend, name) = match args.backend {
+    let (backend, name) = match backend {
         LayerBackend::Verilator => (Backend::Verilator, "verilator"),
         LayerBackend::Iverilog => (Backend::Icarus, "iverilog"),
     };
     let pacing = Pacing {
-        valid_probability: args.valid,
-        ready_probability: args.ready,
-        seed: args.seed,
+        valid_probability: valid,
+        ready_probability: ready,
+        seed,
     };
-    match check_layer(&design, &dir, &manifest, backend, args.sequences, pacing) {
+    let mut check = LayerCheck {
+        backend: name,
+        sequences,
+        valid,
+        ready,
+        seed,
+        beats: None,
+        cycles: None,
+        float_max_error: None,
+        worst_token_cosine: None,
+        saturated: None,
+        build_seconds: None,
+        run_seconds: None,
+        failure: None,
+    };
+    match check_layer(&design, &dir, &manifest, backend, sequences, pacing) {
         Ok(v) => {
             println!(
                 "PASS layer {} on {name}: {} output elements bit-exact with the int16 layer model, every handshake \
-                 at the layer graph's cycle; {} cycles ({} sequences, valid {} ready {} seed {}); against the float \
-                 layer max error {:.3e}, worst token cosine {:.6}{}; run {:.2} s, build {:.1} s",
-                design.preset,
+                 at the layer graph's cycle; {} cycles ({sequences} sequences, valid {valid} ready {ready} seed {seed}); \
+                 against the float layer max error {:.3e}, worst token cosine {:.6}{}; run {:.2} s, build {:.1} s",
+                design.name,
                 v.beats,
                 v.cycles,
-                args.sequences,
-                args.valid,
-                args.ready,
-                args.seed,
                 v.float_error.max,
                 v.float_error.worst_token_cosine,
                 if v.saturated { "; a value saturated (status)" } else { "" },
                 v.seconds,
                 v.build_seconds
             );
-            Ok(ExitCode::SUCCESS)
+            check.beats = Some(v.beats);
+            check.cycles = Some(v.cycles);
+            check.float_max_error = Some(v.float_error.max);
+            check.worst_token_cosine = Some(v.float_error.worst_token_cosine);
+            check.saturated = Some(v.saturated);
+            check.build_seconds = Some(v.build_seconds);
+            check.run_seconds = Some(v.seconds);
         }
         Err(e) => {
-            println!("FAIL layer {} on {name}: {e}", design.preset);
-            Ok(ExitCode::FAILURE)
+            println!("FAIL layer {} on {name}: {e}", design.name);
+            check.failure = Some(e);
         }
     }
+    Ok((design, check))
 }

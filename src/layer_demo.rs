@@ -41,7 +41,11 @@ const LAYER_CONFIGS: [(&str, &str); 4] = [
 
 /// Writes, checks and synthesizes each layer block under `out`; prints a
 /// table of cycles per token, error and resources.
-pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
+pub fn run(
+    out: &Path,
+    seed: u64,
+    synthesis: &mut Vec<crate::report::SynthesisRow>,
+) -> Result<ExitCode, String> {
     let mut table = TextTable::new([
         "block",
         "size",
@@ -82,6 +86,7 @@ pub fn run(out: &Path, seed: u64) -> Result<ExitCode, String> {
             "linear" => format!("{} x {}", manifest.number("d_in")?, manifest.number("d_out")?),
             _ => format!("{} x {}", manifest.number("d_model")?, manifest.number("d_ff")?),
         };
+        synthesis.push(crate::report::SynthesisRow::new(name, &size, &s));
         let r = &s.resources;
         table.add_row([
             name.to_string(),

@@ -15,8 +15,11 @@ mod binary_demo;
 mod config;
 mod dataflow_command;
 mod layer_command;
+mod layer_config;
 mod layer_demo;
 mod model_command;
+mod report;
+mod report_plots;
 mod sim_command;
 mod xilinx_command;
 
@@ -30,14 +33,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The main job on the built-in default design (what `make demo` runs).
+    /// The main job on the built-in default design (what `make demo` runs):
+    /// every block checked, the layer built, checked and synthesized, and
+    /// a report (report.md, report.json, plots) in --out.
     Run {
         /// Seed of every random input.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Folder for the files it writes (plots).
+        /// Folder of the report and of every file the run writes (replaced
+        /// only when the run finishes; the run works in <out>.partial).
         #[arg(long, default_value = "target/hwformer-demo")]
         out: PathBuf,
+        /// A layer configuration (TOML, docs/LAYER.md) for the layer
+        /// sections (default the tiny preset).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Measure every integer model and table against its f64 reference.
     Quant {
@@ -179,7 +189,7 @@ struct MinDepthArgs {
     ample: Option<usize>,
     /// Search a whole encoder layer's FIFOs instead (its handshake graph:
     /// the blocks' graphs joined): a preset, tiny, jet-tagging or
-    /// minilm-layer.
+    /// minilm-layer, or a layer configuration file (.toml).
     #[arg(long, conflicts_with_all = ["block", "variant", "d", "heads", "fifo_depth", "format", "plot"])]
     layer: Option<String>,
     /// With --layer: sequences run through the layer in each simulation.
@@ -228,7 +238,8 @@ struct SdpaArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
-    /// Also draw memory and cycles against N for both graphs (SVG).
+    /// Also draw memory and cycles against N for both graphs (SVG and PNG:
+    /// the path with each extension).
     #[arg(long)]
     plot: Option<PathBuf>,
 }
@@ -276,7 +287,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Run { seed, out } => demo(seed, &out),
+        Command::Run { seed, out, config } => demo(seed, &out, config.as_deref()),
         Command::Quant { seed, json } => quant(seed, json),
         Command::Dataflow(DataflowCommand::Exp(args)) => dataflow_command::run_block("exp", &args),
         Command::Dataflow(DataflowCommand::Softmax(args)) => dataflow_command::run_block("softmax", &args),
@@ -294,7 +305,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 args.sequences,
                 args.ample,
                 args.attention.json,
-            ),
+            )
+            .map(|_| ExitCode::SUCCESS),
             None => dataflow_min_depth(&args.attention),
             Some(block @ (BlockArg::Fifo | BlockArg::Ffn | BlockArg::TernaryFfn)) => {
                 let a = &args.attention;
@@ -347,11 +359,72 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 const DEMO_FORMATS_CONFIG: &str = "block = \"sdpa\"\nd = 8\n\n[formats]\nq = \"Q1.14\"\nk = \"Q2.13\"\nv = \"Q4.11\"\no = \"Q0.15\"\n\n[sim]\nn = 64\nqueries = 4\n";
 
 /// The main job: every capability on the default design.
-fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
-    println!("== hwformer: default design ==\n");
-    println!("-- 1. accuracy of the integer models against f64 (hwformer quant --seed {seed}) --\n");
-    let accuracy = quant(seed, false)?;
-    println!("\n-- 2. attention as streaming dataflow: memory and cycles vs N (d=16, 1 query) --\n");
+/// `hwformer run`: every section in `<out>.partial`, then the report, then
+/// the rename to `out`.
+fn demo(seed: u64, out: &Path, layer_config: Option<&Path>) -> Result<ExitCode, String> {
+    // a wrong key or a layer the hardware does not build stops the run
+    // before any work
+    if let Some(path) = layer_config {
+        layer_config::LayerConfig::load(path)?.design(None)?;
+    }
+    let folder = report::RunFolder::start(out)?;
+    let mut reporter = report::Reporter::new(seed, layer_config);
+    match demo_sections(seed, &folder.work, layer_config, &mut reporter) {
+        Ok(()) => {}
+        Err(e) => {
+            return Err(format!(
+                "{e}\n(the run stopped; {} is as it was, the partial run is in {})",
+                out.display(),
+                folder.work.display()
+            ))
+        }
+    }
+    let report = reporter.write(&folder.work)?;
+    folder.finish()?;
+    println!(
+        "\n== {}: report {}, {} and {} plots in {} ==",
+        match report.verdict {
+            report::Verdict::Pass => "PASS",
+            report::Verdict::Fail => "FAIL",
+        },
+        out.join("report.md").display(),
+        out.join("report.json").display(),
+        report.plots.len() * 2,
+        out.join("plots").display()
+    );
+    Ok(match report.verdict {
+        report::Verdict::Pass => ExitCode::SUCCESS,
+        report::Verdict::Fail => ExitCode::FAILURE,
+    })
+}
+
+/// The sections of `hwformer run`, each writing under `out` and into
+/// `reporter`.
+fn demo_sections(
+    seed: u64,
+    out: &Path,
+    layer_config: Option<&Path>,
+    reporter: &mut report::Reporter,
+) -> Result<(), String> {
+    println!("== hwformer: default design ==");
+    reporter.start(
+        1,
+        "accuracy of the integer models against f64",
+        &format!("accuracy of the integer models against f64 (hwformer quant --seed {seed})"),
+    );
+    let accuracy = AccuracyReport::measure(seed).map_err(|e| e.to_string())?;
+    print!("{}", accuracy.to_markdown());
+    reporter.report.accuracy = accuracy.measurements.clone();
+    reporter.finish(if accuracy.passes() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    });
+    reporter.start(
+        2,
+        "attention as streaming dataflow: memory and cycles vs N",
+        "attention as streaming dataflow: memory and cycles vs N (d=16, 1 query)",
+    );
     let ns: Vec<usize> = (6..=12).map(|k| 1 << k).collect();
     let points = plot::scaling(16, 1, &ns).map_err(|e| e.to_string())?;
     println!("| N | naive peak memory | streaming peak memory | naive cycles | streaming cycles |");
@@ -369,18 +442,26 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
             a.intermediate_peak, b.intermediate_peak, a.cycles, b.cycles
         );
     }
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let svg = out.join("sdpa_scaling.svg");
-    plot::draw(&points, &svg).map_err(|e| e.to_string())?;
-    println!("\nplot: {}", svg.display());
-    println!("\n-- 3. streaming SDPA, fixed point, bit-exact against the integer model --\n");
+    println!("\n(plotted in the report)");
+    reporter.report.attention_scaling = points;
+    reporter.finish(ExitCode::SUCCESS);
+    reporter.start(
+        3,
+        "streaming SDPA in fixed point against the integer model",
+        "streaming SDPA, fixed point, bit-exact against the integer model",
+    );
     let mut run = SdpaRun::new(Variant::Streaming, 1024, 16);
     run.latencies = Some(hwformer_sim::timing::sdpa_latencies(16).map_err(|e| e.to_string())?);
     run.queries = 4;
     run.format = NumberFormat::Fixed;
     run.seed = seed;
     let checked = simulate(&run, false)?;
-    println!("\n-- 4. RTL blocks: Verilog export and yosys synth_xilinx (xc7) resources --\n");
+    reporter.finish(checked);
+    reporter.start(
+        4,
+        "RTL blocks through yosys",
+        "RTL blocks: Verilog export and yosys synth_xilinx (xc7) resources",
+    );
     let rtl = out.join("rtl");
     println!("| block | module | latency | LUT | FF | CARRY4 | DSP48E1 | RAMB18 | RAMB36 | LUT levels | Fmax estimate |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
@@ -406,6 +487,11 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
             s.logic_depth.lut_levels,
             s.logic_depth.fmax_mhz,
         );
+        let variant = if d > 0 { format!("d = {d}") } else { String::new() };
+        reporter
+            .report
+            .synthesis
+            .push(report::SynthesisRow::new(&manifest.block, &variant, &s));
         if manifest.block == "sdpa" {
             sdpa_fmax = Some(s.logic_depth.fmax_mhz);
         }
@@ -427,88 +513,157 @@ fn demo(seed: u64, out: &Path) -> Result<ExitCode, String> {
         println!("  {line}");
     }
     println!("\nVerilog and manifests: {}", rtl.display());
-    println!(
-        "\n-- 5. the exported sdpa (d=16) under Verilator: every beat against the integer model \
-         (hwformer sim sdpa --d 16 --n 256 --queries 16 --valid 0.9 --ready 0.9) --\n"
+    reporter.finish(ExitCode::SUCCESS);
+    reporter.start(
+        5,
+        "the exported sdpa under Verilator, every beat against the integer model",
+        "the exported sdpa (d=16) under Verilator: every beat against the integer model \
+         (hwformer sim sdpa --d 16 --n 256 --queries 16 --valid 0.9 --ready 0.9)",
     );
     eprintln!("building the Verilator model (cached after the first run) ...");
     let verified = sim_command::sim(&sim_command::SimArgs::demo(seed))?;
+    reporter.finish(verified);
     let config = out.join("sdpa_formats.toml");
     std::fs::write(&config, DEMO_FORMATS_CONFIG).map_err(|e| format!("{}: {e}", config.display()))?;
-    println!(
-        "\n-- 6. sdpa built from a configuration file in other formats (hwformer sim --config {}) --\n\n{}\n",
-        config.display(),
-        DEMO_FORMATS_CONFIG.trim_end()
+    reporter.start(
+        6,
+        "sdpa from a configuration file in other formats",
+        &format!(
+            "sdpa built from a configuration file in other formats (hwformer sim --config {})",
+            config.display()
+        ),
     );
+    println!("{}\n", DEMO_FORMATS_CONFIG.trim_end());
     eprintln!("building the Verilator model (cached after the first run) ...");
     let formats_verified = sim_command::sim(&sim_command::SimArgs::from_config(config, seed))?;
-    println!(
-        "\n-- 7. latency and energy of sdpa d=8, n=256 at the Fmax estimate above (hwformer estimate \
+    reporter.finish(formats_verified);
+    reporter.start(
+        7,
+        "latency and energy of sdpa at the Fmax estimate",
+        "latency and energy of sdpa d=8, n=256 at the Fmax estimate above (hwformer estimate \
          --d 8 --cycles-from sim --synth; --vivado-dir with Vivado's routed reports gives the achieved \
-         clock and the measured power) --\n"
+         clock and the measured power)",
     );
     println!("{}\n", xilinx_command::sdpa_cycles_agree(8, 256)?);
     let clock = sdpa_fmax
         .map(|f| hwformer_bitstreams::estimate::ClockChoice::estimated(f, "yosys xc7 netlist"))
         .transpose()?;
     xilinx_command::estimate_at(&xilinx_command::EstimateArgs::demo(), clock)?;
-    println!(
-        "\n-- 8. one timing model: each block's handshake graph against its RTL on Verilator \
-         (valid 0.6, ready 0.5, seed {seed}; hwformer dataflow <block> runs the graph alone) --\n"
+    reporter.finish(ExitCode::SUCCESS);
+    reporter.start(
+        8,
+        "one timing model: each block's graph against its RTL",
+        &format!(
+            "one timing model: each block's handshake graph against its RTL on Verilator \
+             (valid 0.6, ready 0.5, seed {seed}; hwformer dataflow <block> runs the graph alone)"
+        ),
     );
     let timing = dataflow_command::demo(&out.join("timing"), seed)?;
-    println!(
-        "\n-- 9. layer blocks: a linear layer, an FFN (int16 weights in ROM; seeded, a safetensors \
+    reporter.finish(timing);
+    reporter.start(
+        9,
+        "layer blocks: linear, FFN, ternary FFN, layer norm",
+        "layer blocks: a linear layer, an FFN (int16 weights in ROM; seeded, a safetensors \
          model file works the same way), the FFN with ternary weights, a layer norm; on Verilator and \
-         through yosys --\n"
+         through yosys",
     );
-    let layers = layer_demo::run(&out.join("layers"), seed)?;
-    println!(
-        "\n-- 10. binary attention: q and k hashed to 8 to 64 sign bits by a ±1 projection, \
+    let layers = layer_demo::run(&out.join("layers"), seed, &mut reporter.report.synthesis)?;
+    reporter.finish(layers);
+    reporter.start(
+        10,
+        "binary attention",
+        "binary attention: q and k hashed to 8 to 64 sign bits by a ±1 projection, \
          XNOR-popcount scores, sdpa's online softmax; on Verilator, through yosys, and against float \
-         attention --\n"
+         attention",
     );
-    let binary = binary_demo::run(&out.join("binary_attention"), seed)?;
-    println!(
-        "\n-- 11. a real model: all-MiniLM-L6-v2 from its safetensors file, formats calibrated from \
+    let binary = binary_demo::run(
+        &out.join("binary_attention"),
+        seed,
+        &mut reporter.report.synthesis,
+    )?;
+    reporter.finish(binary);
+    reporter.start(
+        11,
+        "a real model: all-MiniLM-L6-v2",
+        "a real model: all-MiniLM-L6-v2 from its safetensors file, formats calibrated from \
          its activations, int16 / ternary / binary against float, a real layer's head, LayerNorms, \
-         query projection and FFN on Verilator (hwformer model calibrate / compare / layer --linear --ffn) --\n"
+         query projection and FFN on Verilator (hwformer model calibrate / compare / layer --linear --ffn)",
     );
     let model = model_command::demo(&out.join("minilm"))?;
-    println!(
-        "\n-- 12. a whole encoder layer as one handshake graph (the blocks' graphs joined by forks, \
+    reporter.finish(model);
+    let layer_name = match layer_config {
+        Some(path) => path.display().to_string(),
+        None => "tiny".to_string(),
+    };
+    reporter.start(
+        12,
+        "a whole layer's FIFOs sized on its handshake graph",
+        "a whole encoder layer as one handshake graph (the blocks' graphs joined by forks, \
          residual adds and the attention's sequence memory): each FIFO's depth for full throughput \
          and the depth below which the layer deadlocks, found by running the graph \
-         (hwformer dataflow min-depth --layer PRESET) --\n"
+         (hwformer dataflow min-depth --layer PRESET|CONFIG)",
     );
-    let mut layer_fifos = ExitCode::SUCCESS;
-    for preset in ["tiny", "jet-tagging"] {
-        if dataflow_command::min_depth_layer(preset, 2, None, false)? != ExitCode::SUCCESS {
-            layer_fifos = ExitCode::FAILURE;
-        }
+    for layer in [layer_name.as_str(), "jet-tagging"] {
+        let started = Instant::now();
+        let found = dataflow_command::min_depth_layer(layer, 2, None, false)?;
+        reporter.report.layer_graphs.push(report::LayerGraphRow {
+            name: found.name,
+            shape: report::LayerShapeRow::of(&found.plan),
+            sequences: 2,
+            full_throughput_cycles: found.search.full_throughput_cycles,
+            fifos: found.search.fifos,
+            seconds: started.elapsed().as_secs_f64(),
+        });
         println!();
     }
-    println!(
-        "\n-- 13. the tiny encoder layer as one design, its FIFOs at the depths section 12 found: on \
+    reporter.finish(ExitCode::SUCCESS);
+    reporter.start(
+        13,
+        "the layer as one design on Verilator",
+        "the encoder layer as one design, its FIFOs at the depths section 12 found: on \
          Verilator, every output against the int16 layer model, every handshake against the layer graph, \
-         at full speed and under gaps and back-pressure (hwformer layer sim) --\n"
+         at full speed and under gaps and back-pressure (hwformer layer sim)",
     );
-    let layer = layer_command::demo(&out.join("layer"))?;
-    Ok([
-        accuracy,
-        checked,
-        verified,
-        formats_verified,
-        timing,
-        layers,
-        binary,
-        model,
-        layer_fifos,
-        layer,
-    ]
-    .into_iter()
-    .find(|c| *c != ExitCode::SUCCESS)
-    .unwrap_or(ExitCode::SUCCESS))
+    let layer_args = layer_command::LayerArgs::new(layer_config.map(Path::to_path_buf), out.join("layer"));
+    let (design, checks) = layer_command::demo(&layer_args)?;
+    let layer_verdict = if checks.iter().all(|c| c.passed()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    reporter.finish(layer_verdict);
+    reporter.start(
+        14,
+        "the layer through yosys; the report",
+        "the encoder layer through yosys (hwformer layer synth), its latency at the Fmax estimate, \
+         its error per block against the float layer; then the report",
+    );
+    let (synthesis, manifest, family) = layer_command::synthesize(&layer_args, None)?;
+    crate::xilinx_command::print_synthesis(&manifest.module, family, &synthesis, false)?;
+    let one_sequence = design
+        .plan
+        .graph()
+        .map_err(|e| e.to_string())?
+        .cycles(1, design.depths)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "one sequence: {one_sequence} cycles from its first input to its last output (the layer graph at full speed), \
+         {:.0} ns at the Fmax estimate of {:.0} MHz (an estimate, not a timing analysis)",
+        one_sequence as f64 * 1000.0 / synthesis.logic_depth.fmax_mhz,
+        synthesis.logic_depth.fmax_mhz
+    );
+    let sequences = checks.first().map_or(2, |c| c.sequences);
+    let errors = report::LayerReport::error_samples(&design, sequences)?;
+    reporter.report.layer = Some(report::LayerReport::new(
+        &design,
+        &manifest.module,
+        checks,
+        Some((&synthesis, one_sequence)),
+        &errors,
+    ));
+    reporter.layer_errors = errors;
+    reporter.finish(ExitCode::SUCCESS);
+    Ok(())
 }
 
 /// Writes `<block>.v` and `<block>.json` into `out`; returns the manifest.
@@ -567,8 +722,8 @@ fn dataflow_sdpa(args: &SdpaArgs) -> Result<ExitCode, String> {
     if let Some(path) = &args.plot {
         let ns: Vec<usize> = (6..=12).map(|k| 1 << k).collect();
         let points = plot::scaling(args.d, args.queries, &ns).map_err(|e| e.to_string())?;
-        plot::draw(&points, path).map_err(|e| e.to_string())?;
-        eprintln!("plot: {}", path.display());
+        let [svg, png] = plot::draw(&points, path).map_err(|e| e.to_string())?;
+        eprintln!("plots: {} and {}", svg.display(), png.display());
     }
     Ok(code)
 }

@@ -71,8 +71,6 @@ fn run_prints_every_part_of_the_main_job() {
         text.contains("keeps full throughput") && !text.contains("DIFFERS"),
         "{text}"
     );
-    let svg = std::fs::read_to_string(dir.join("sdpa_scaling.svg")).unwrap();
-    assert!(svg.starts_with("<svg"));
     assert!(
         text.contains("latency ") && text.contains("energy (ASIC estimate)"),
         "the estimate section: {text}"
@@ -117,6 +115,236 @@ fn run_prints_every_part_of_the_main_job() {
         2,
         "{text}"
     );
+    // the layer through yosys, and the report
+    assert!(
+        text.contains("hwformer_encoder_layer_tiny on xc7") && text.contains("one sequence: "),
+        "{text}"
+    );
+    check_report(&dir);
+}
+
+/// The report of a passed default run in `dir`: the JSON's schema and
+/// verdicts, the page, the plots as SVG and PNG.
+fn check_report(dir: &std::path::Path) {
+    let partial = dir.with_file_name(format!("{}.partial", dir.file_name().unwrap().to_string_lossy()));
+    assert!(
+        !partial.exists(),
+        "the work folder was renamed: {}",
+        partial.display()
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["schema"], 1);
+    assert_eq!(json["verdict"], "pass");
+    let sections = json["sections"].as_array().unwrap();
+    assert_eq!(sections.len(), 14);
+    assert!(sections.iter().all(|s| s["verdict"] == "pass"), "{sections:?}");
+    let layer = &json["layer"];
+    assert_eq!(layer["name"], "tiny");
+    assert_eq!(layer["shape"]["d_model"], 16);
+    let checks = layer["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2);
+    for c in checks {
+        assert_eq!(c["beats"], 256, "{c}");
+        assert!(c["failure"].is_null(), "{c}");
+        assert!(c["float_max_error"].as_f64().unwrap() < 1e-2, "{c}");
+    }
+    // the layer's own synthesis, and its latency at that estimate
+    let fmax = layer["synthesis"]["fmax_estimate_mhz"].as_f64().unwrap();
+    let latency = &layer["latency"];
+    let cycles = latency["cycles_per_sequence"].as_f64().unwrap();
+    assert!(cycles >= 128.0, "a sequence is 128 input elements: {latency}");
+    let ns = latency["ns_per_sequence"].as_f64().unwrap();
+    assert!((ns - cycles * 1000.0 / fmax).abs() < 1e-6 * ns, "{latency}");
+    // every block output of the layer, each within the layer's own float error
+    let tensors = layer["tensor_errors"].as_array().unwrap();
+    assert_eq!(tensors.len(), 11, "{tensors:?}");
+    assert!(tensors.iter().all(|t| t["elements"].as_u64().unwrap() > 0));
+    // every synthesis of the run: 3 blocks, 4 layer blocks, 4 binary heads
+    assert_eq!(json["synthesis"].as_array().unwrap().len(), 11);
+    assert_eq!(json["layer_graphs"].as_array().unwrap().len(), 2);
+    let plots = json["plots"].as_array().unwrap();
+    assert_eq!(plots.len(), 4, "{plots:?}");
+    for p in plots {
+        let svg = std::fs::read_to_string(dir.join(p["svg"].as_str().unwrap())).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<text"), "{p}");
+        let png = std::fs::read(dir.join(p["png"].as_str().unwrap())).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{p}");
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.starts_with("# hwformer run: PASS"), "{md}");
+    for heading in [
+        "## Verdict per section",
+        "## The encoder layer `tiny`",
+        "## Resources",
+        "## Accuracy",
+        "## Plots",
+    ] {
+        assert!(md.contains(heading), "{heading}: {md}");
+    }
+}
+
+#[test]
+fn run_refuses_a_folder_it_did_not_write_and_a_bad_config_before_any_work() {
+    let dir = scratch("run-refusals");
+    let foreign = dir.join("mine");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep").unwrap();
+    let out = hwformer(&["run", "--out", foreign.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not an earlier hwformer run's"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "keep"
+    );
+    // an earlier run's folder stays as it was when the configuration is wrong
+    let earlier = dir.join("earlier");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("report.json"), "{}").unwrap();
+    let config = dir.join("bad.toml");
+    std::fs::write(&config, "[shape]\nhead_size = 16\nd_model = 32\n").unwrap();
+    let out = hwformer(&[
+        "run",
+        "--out",
+        earlier.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("shape: heads of 16") && err.contains("bad.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(earlier.join("report.json")).unwrap(),
+        "{}"
+    );
+    assert!(!dir.join("earlier.partial").exists());
+}
+
+#[test]
+fn a_layer_config_builds_a_wider_layer_checked_on_verilator_and_its_mistakes_name_the_key() {
+    let dir = scratch("layer-config");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/layer-example.toml");
+    let out = hwformer(&[
+        "layer",
+        "sim",
+        "--config",
+        example.to_str().unwrap(),
+        "--out",
+        dir.join("small").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // d_model 32, 8 tokens, 2 sequences: 512 outputs, each checked
+    assert!(
+        text.contains("layer small: d_model 32, 4 heads of 8, d_ff 64")
+            && text.contains("PASS layer small on verilator: 512 output elements bit-exact"),
+        "{text}"
+    );
+    // the search's depths, given in the file, give the graph's cycles too;
+    // one slot less on residual 1 deadlocks the graph: an error naming [fifo]
+    let search = hwformer(&[
+        "dataflow",
+        "min-depth",
+        "--layer",
+        example.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        search.status.success(),
+        "{}",
+        String::from_utf8_lossy(&search.stderr)
+    );
+    let found: serde_json::Value = serde_json::from_slice(&search.stdout).unwrap();
+    let depth = |i: usize, key: &str| found["fifos"][i][key].as_u64().unwrap();
+    let (r1, hidden, r2) = (
+        depth(0, "full_throughput_depth"),
+        depth(1, "full_throughput_depth"),
+        depth(2, "full_throughput_depth"),
+    );
+    let base = std::fs::read_to_string(&example).unwrap();
+    let with_fifo = |r1: u64| {
+        let path = dir.join(format!("fifo-{r1}.toml"));
+        std::fs::write(
+            &path,
+            format!("{base}\n[fifo]\nresidual1 = {r1}\nhidden = {hidden}\nresidual2 = {r2}\n"),
+        )
+        .unwrap();
+        path
+    };
+    let given = with_fifo(r1);
+    let out = hwformer(&[
+        "layer",
+        "gen",
+        "--config",
+        given.to_str().unwrap(),
+        "--out",
+        dir.join("given").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && text.contains(&format!(
+                "FIFO depths from the configuration: residual 1 {r1}, ffn hidden {hidden}, residual 2 {r2}"
+            )),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let starved = with_fifo(depth(0, "deadlock_free_depth") - 1);
+    let out = hwformer(&[
+        "layer",
+        "gen",
+        "--config",
+        starved.to_str().unwrap(),
+        "--out",
+        dir.join("starved").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("fifo: ") && err.contains("deadlock"),
+        "{err}"
+    );
+    // each mistake names its key
+    for (text, key) in [
+        ("[shape]\nd_modle = 32\n", "d_modle"),
+        ("[shape]\ntokens = 0\n", "shape.tokens = 0"),
+        ("[shape]\nlanes = 3\n", "lanes = 3"),
+        ("[sim]\nvalid = 1.5\n", "sim.valid"),
+        ("[sim]\nbackend = \"vcs\"\n", "sim.backend"),
+        ("[synth]\nfamily = \"ice40\"\n", "synth.family"),
+        ("name = \"a b\"\n", "name = \"a b\""),
+        ("preset = \"huge\"\n", "preset: no layer preset `huge`"),
+        ("preset = \"jet-tagging\"\n", "preset `jet-tagging`: heads of 32"),
+        ("[fifo]\nresidual1 = 100\n", "missing field `hidden`"),
+        (
+            "[fifo]\nresidual1 = 0\nhidden = 2\nresidual2 = 8\n",
+            "fifo.residual1 = 0",
+        ),
+    ] {
+        let path = dir.join("mistake.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = hwformer(&[
+            "layer",
+            "gen",
+            "--config",
+            path.to_str().unwrap(),
+            "--out",
+            dir.join("mistake").to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code() == Some(1) && err.contains(key) && err.contains("mistake.toml"),
+            "{text}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -240,12 +240,13 @@ fn yosys_gives_binary_attention_scores_no_multiplier() {
 }
 
 #[test]
-fn yosys_synthesizes_the_tiny_encoder_layer_at_a_full_clock() {
+fn yosys_synthesizes_the_small_encoder_layer_at_a_full_clock() {
     // the layer's struct of blocks is large: build it on a big stack
     let synthesis = std::thread::Builder::new()
         .stack_size(1 << 30)
         .spawn(|| {
-            let design = hwformer_sim::layer::LayerDesign::new("tiny", 7).unwrap();
+            // d_model 32: 4 heads of 8, d_ff 64 (the tiny preset at twice the width)
+            let design = hwformer_sim::layer::LayerDesign::new("small", 7).unwrap();
             let dir = scratch("yosys-encoder-layer");
             let manifest = design.write(&dir).unwrap();
             hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)

@@ -2,6 +2,8 @@
 //! dashes, then the rows, columns separated by two spaces. Numeric columns
 //! are right-aligned, text columns left-aligned.
 //!
+//! [`TextTable::render_markdown`] gives the same table as Markdown.
+//!
 //! ```
 //! use hwformer_bitstreams::text_table::TextTable;
 //!
@@ -90,6 +92,30 @@ impl TextTable {
     /// True when the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The table as a Markdown (GitHub) table: `|` between cells, `|` in
+    /// a cell escaped, one line per row, each ending in `\n`.
+    pub fn render_markdown(&self) -> String {
+        let ncols = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.headers.len()])
+            .max()
+            .unwrap_or(0);
+        let line = |row: &[String]| {
+            let cells: Vec<String> = (0..ncols)
+                .map(|c| row.get(c).map_or(String::new(), |s| s.replace('|', "\\|")))
+                .collect();
+            format!("| {} |\n", cells.join(" | "))
+        };
+        let mut out = line(&self.headers);
+        out.push_str(&format!("|{}\n", "---|".repeat(ncols)));
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out
     }
 
     /// The table as text, one line per row, each line ending in `\n`,
@@ -181,6 +207,17 @@ fn is_placeholder(s: &str) -> bool {
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_pads_short_rows_and_escapes_bars() {
+        let mut t = TextTable::new(["a", "b"]);
+        t.add_row(["x|y"]);
+        t.add_row(["1", "2", "3"]);
+        assert_eq!(
+            t.render_markdown(),
+            "| a | b |  |\n|---|---|---|\n| x\\|y |  |  |\n| 1 | 2 | 3 |\n"
+        );
+    }
 
     #[test]
     fn numeric_columns_align_right_and_text_left() {

@@ -10,8 +10,9 @@
 //!  preset ─▶ SeededLayer (weights, formats, int16 model) ─────┴─▶ EncoderLayerUnit ─▶ Verilog + memory files
 //!  sequences ─▶ int16 model ─▶ expected y     Verilator | Icarus ─▶ trace ─▶ equal? (beats, cycles)
 //! ```
-//! Only the tiny preset has hardware yet (its sizes are the hdl's const
-//! generics here); the others say why not.
+//! The hardware is compiled for 4 lanes and heads of 8 (the hdl's const
+//! generics here); other sizes, and the presets that need them, say why
+//! not ([`hardware_support`]).
 
 use crate::icarus::{self, IcarusOptions};
 use crate::ports::PortMap;
@@ -21,6 +22,7 @@ use crate::timing::LayerPlan;
 use crate::verilator::{build, BuildOptions, VerilatedModel};
 use crate::SimError;
 use hwformer_dataflow::handshake::layer::LayerDepths;
+use hwformer_dataflow::handshake::min_depth::DepthSearch;
 use hwformer_hdl::encoder_layer::EncoderDepths;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_quant::bert::compare::{rows_error, TensorError};
@@ -31,35 +33,61 @@ use ndarray::Array2;
 use std::path::Path;
 use std::time::Instant;
 
-/// A preset's layer, ready to write and check.
+/// A layer (a preset's, or a configuration's), ready to write and check.
 pub struct LayerDesign {
-    /// The preset's name.
-    pub preset: String,
+    /// The layer's name (the preset's, or the configuration's); the module
+    /// is `hwformer_encoder_layer_<name>`.
+    pub name: String,
     /// Its plan (shape, lanes).
     pub plan: LayerPlan,
     /// Its seeded layer.
     pub layer: SeededLayer,
-    /// The FIFO depths the search chose (full throughput over two sequences).
+    /// The FIFO depths: the search's (full throughput over two sequences),
+    /// or the ones given.
     pub depths: LayerDepths,
+    /// The depth search, when the depths came from it.
+    pub search: Option<DepthSearch>,
+    /// Graph cycles of [`SEARCH_SEQUENCES`] sequences at full speed with
+    /// [`Self::depths`].
+    pub cycles: u64,
 }
 
 /// Sequences the depth search runs.
 pub const SEARCH_SEQUENCES: usize = 2;
 
+/// Lanes of the linear blocks the layer hardware is compiled for.
+pub const HARDWARE_LANES: u32 = 4;
+
+/// Head size the layer hardware is compiled for.
+pub const HARDWARE_HEAD_SIZE: u32 = 8;
+
 impl LayerDesign {
     /// The layer of `preset` with weights from `seed`; its FIFOs sized by
     /// the layer graph.
     pub fn new(preset: &str, seed: u64) -> Result<Self, SimError> {
-        let plan = LayerPlan::preset(preset)?;
-        if preset != "tiny" {
+        Self::build(preset, LayerPlan::preset(preset)?, seed, None)
+    }
+
+    /// The layer `name` of `plan` with weights from `seed`; its FIFOs at
+    /// `depths`, or sized by the layer graph when `None`. Given depths
+    /// that deadlock the graph are an error. An error says which size the
+    /// hardware does not build, and why.
+    pub fn build(
+        name: &str,
+        plan: LayerPlan,
+        seed: u64,
+        depths: Option<LayerDepths>,
+    ) -> Result<Self, SimError> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(SimError::Invalid(format!(
-                "layer `{preset}`: only the tiny preset has hardware yet (jet-tagging's attention is 64 wide \
-                 on tokens of 6 with no LayerNorm, which the BERT layer model does not have; minilm-layer's \
-                 first residual FIFO needs 49 151 slots, beyond the FIFO block's {}); its graph is \
-                 `hwformer dataflow min-depth --layer {preset}`",
-                hwformer_hdl::fifo::FIFO_DEPTH_MAX
+                "layer name `{name}`: letters, digits, `-` and `_` only (it names the module)"
             )));
         }
+        hardware_support(&plan).map_err(|why| SimError::Invalid(format!("layer `{name}`: {why}")))?;
         let s = plan.shape;
         let size = LayerSize {
             d_model: s.d_model as usize,
@@ -67,24 +95,36 @@ impl LayerDesign {
             d_ff: plan.d_ff as usize,
             tokens: s.tokens as usize,
         };
+        let graph = plan.graph()?;
+        let (depths, search) = match depths {
+            Some(depths) => (depths, None),
+            None => {
+                let sequence = (s.tokens * s.d_model) as usize;
+                let search = graph
+                    .search_depths(SEARCH_SEQUENCES, 2 * sequence)
+                    .map_err(|e| SimError::Invalid(e.to_string()))?;
+                let found = search
+                    .fifos
+                    .iter()
+                    .map(|f| f.full_throughput_depth)
+                    .collect::<Vec<_>>();
+                (LayerDepths::from_slice(&found), Some(search))
+            }
+        };
+        let cycles = graph.cycles(SEARCH_SEQUENCES, depths).map_err(|e| {
+            SimError::Invalid(format!(
+                "layer `{name}`: FIFO depths residual 1 {}, ffn hidden {}, residual 2 {}: {e}",
+                depths.residual1, depths.hidden, depths.residual2
+            ))
+        })?;
         let layer = SeededLayer::new(size, seed).map_err(|e| SimError::Invalid(e.to_string()))?;
-        let sequence = (s.tokens * s.d_model) as usize;
-        let search = plan
-            .graph()?
-            .search_depths(SEARCH_SEQUENCES, 2 * sequence)
-            .map_err(|e| SimError::Invalid(e.to_string()))?;
-        let depths = LayerDepths::from_slice(
-            &search
-                .fifos
-                .iter()
-                .map(|f| f.full_throughput_depth)
-                .collect::<Vec<_>>(),
-        );
         Ok(Self {
-            preset: preset.to_string(),
+            name: name.to_string(),
             plan,
             layer,
             depths,
+            search,
+            cycles,
         })
     }
 
@@ -98,15 +138,11 @@ impl LayerDesign {
             residual2: d.residual2,
         };
         let s = self.plan.shape;
-        if (self.plan.lanes, s.head_size) != (4, 8) {
-            return Err(SimError::Invalid(format!(
-                "layer `{}`: the hardware here is instantiated for 4 lanes and heads of 8, not {} and {}",
-                self.preset, self.plan.lanes, s.head_size
-            )));
-        }
-        let stem = format!("encoder_layer_{}", self.preset.replace('-', "_"));
+        hardware_support(&self.plan)
+            .map_err(|why| SimError::Invalid(format!("layer `{}`: {why}", self.name)))?;
+        let stem = format!("encoder_layer_{}", self.name.replace('-', "_"));
         let tokens = s.tokens as usize;
-        // the tiny preset's sizes, checked above
+        // HARDWARE_LANES and HARDWARE_HEAD_SIZE, checked above
         let exported = hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(
             &self.layer.integer,
             tokens,
@@ -116,6 +152,51 @@ impl LayerDesign {
         .map_err(|e| SimError::Invalid(e.to_string()))?;
         exported.write(dir).map_err(|e| SimError::Invalid(e.to_string()))
     }
+}
+
+/// Why the layer hardware cannot be built for `plan`, if it cannot: its
+/// const generics are instantiated for [`HARDWARE_LANES`] lanes and heads
+/// of [`HARDWARE_HEAD_SIZE`], the BERT layer model has attention as wide
+/// as `d_model` and a LayerNorm after each residual add, and the first
+/// residual FIFO holds about a sequence.
+pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
+    let s = plan.shape;
+    if s.head_size != HARDWARE_HEAD_SIZE {
+        return Err(format!(
+            "heads of {}: the layer hardware is compiled for heads of {HARDWARE_HEAD_SIZE} only (a const generic; \
+             each other size is another compiled instance)",
+            s.head_size
+        ));
+    }
+    if plan.lanes != HARDWARE_LANES {
+        return Err(format!(
+            "{} lanes: the layer hardware is compiled for {HARDWARE_LANES} lanes only (a const generic)",
+            plan.lanes
+        ));
+    }
+    if s.attention_width() != s.d_model {
+        return Err(format!(
+            "{} heads of {} make attention {} wide, but the BERT layer model's attention is d_model = {} wide",
+            s.heads,
+            s.head_size,
+            s.attention_width(),
+            s.d_model
+        ));
+    }
+    if !s.layer_norm {
+        return Err("no layer norm: the BERT layer model has a LayerNorm after each residual add".into());
+    }
+    let sequence = (s.tokens * s.d_model) as usize;
+    if sequence > hwformer_hdl::fifo::FIFO_DEPTH_MAX + 1 {
+        return Err(format!(
+            "{} tokens of {}: the first residual FIFO holds about a sequence ({sequence} elements) while the \
+             attention reads it, beyond the FIFO block's {} slots (a block-RAM FIFO is not built yet)",
+            s.tokens,
+            s.d_model,
+            hwformer_hdl::fifo::FIFO_DEPTH_MAX
+        ));
+    }
+    Ok(())
 }
 
 /// Evaluation sequences through a layer: the raw inputs and the int16

@@ -423,11 +423,12 @@ pub struct LayerPlan {
 }
 
 impl LayerPlan {
-    /// The built-in layers: `tiny` (the demo's), `jet-tagging` (the shape
+    /// The built-in layers: `tiny` (the demo's), `small` (tiny at d_model
+    /// 32: 4 heads of 8, d_ff 64; CI's synthesis), `jet-tagging` (the shape
     /// of the particle-physics transformer hls4ml put on a VU13P: 15
     /// particles of 6 features, 2 heads of 32, FFN 6 -> 8 -> 6, no layer
     /// norm) and `minilm-layer` (one layer of all-MiniLM-L6-v2).
-    pub const PRESETS: [(&'static str, LayerPlan); 3] = [
+    pub const PRESETS: [(&'static str, LayerPlan); 4] = [
         (
             "tiny",
             LayerPlan {
@@ -439,6 +440,20 @@ impl LayerPlan {
                     layer_norm: true,
                 },
                 d_ff: 32,
+                lanes: 4,
+            },
+        ),
+        (
+            "small",
+            LayerPlan {
+                shape: LayerShape {
+                    d_model: 32,
+                    heads: 4,
+                    head_size: 8,
+                    tokens: 8,
+                    layer_norm: true,
+                },
+                d_ff: 64,
                 lanes: 4,
             },
         ),

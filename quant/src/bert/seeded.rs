@@ -134,13 +134,17 @@ impl SeededLayer {
         &self.calibration.formats[0]
     }
 
+    /// The float sequence `x` in the layer's input format.
+    fn quantize_input(&self, x: &Array2<f64>) -> Result<Array2<i64>> {
+        let input = self.formats().tensor(Tensor::Input);
+        let raw = quantize_all("layer input", x.as_slice().expect("standard layout"), input)?;
+        Array2::from_shape_vec(x.dim(), raw).map_err(|e| QuantError::InvalidParameter(e.to_string()))
+    }
+
     /// The integer layer's raw input and output for the float sequence
     /// `x` (quantized into the input format).
     pub fn run_integer(&self, x: &Array2<f64>) -> Result<(Array2<i64>, Array2<i64>)> {
-        let input = self.formats().tensor(Tensor::Input);
-        let raw = quantize_all("layer input", x.as_slice().expect("standard layout"), input)?;
-        let raw =
-            Array2::from_shape_vec(x.dim(), raw).map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
+        let raw = self.quantize_input(x)?;
         let out = self.integer.run(&raw, &vec![true; x.nrows()])?;
         Ok((raw, out.get(Tensor::Output).clone()))
     }
@@ -156,5 +160,28 @@ impl SeededLayer {
         .map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
         let exact = float_layer(x.view(), &self.weights, &vec![true; x.nrows()])?;
         Ok(rows_error(got.view(), exact.get(Tensor::Output).view()))
+    }
+
+    /// Every tensor after the input, int16 model minus float layer, each
+    /// element dequantized, on `x` (each block's output tensor: its error
+    /// includes the error of the blocks before it).
+    pub fn tensor_errors(&self, x: &Array2<f64>) -> Result<Vec<(Tensor, Vec<f64>)>> {
+        let raw = self.quantize_input(x)?;
+        let mask = vec![true; x.nrows()];
+        let integer = self.integer.run(&raw, &mask)?;
+        let exact = float_layer(x.view(), &self.weights, &mask)?;
+        Ok(Tensor::ALL[1..]
+            .iter()
+            .map(|&t| {
+                let format = self.formats().tensor(t);
+                let errors = integer
+                    .get(t)
+                    .iter()
+                    .zip(exact.get(t))
+                    .map(|(&g, &w)| format.to_f64(i128::from(g)) - w)
+                    .collect();
+                (t, errors)
+            })
+            .collect())
     }
 }
