@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the hardware tools hwformer drives (Verilator, Yosys, Icarus
-# Verilog, and g++ and make to compile verilated models) with apt-get when they are missing, then prints their versions.
+# Verilog, and g++ and make to compile verilated models) and the plots' font
+# (fonts-dejavu-core) with apt-get when they are missing, then prints their versions.
 # Idempotent: a second run installs nothing. Fails with a clear message
 # where it cannot install (not root, no apt-get).
 #
@@ -108,6 +109,8 @@ missing=()
 for tool in verilator yosys iverilog g++ make; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${packages[$tool]}")
 done
+# the font of the report's plots (hwformer_dataflow::plot::FONT_PATHS)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-tools: missing: ${missing[*]}" >&2

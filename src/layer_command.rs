@@ -29,6 +29,123 @@ pub enum LayerCommand {
     /// Write it and synthesize it with yosys: resources and an Fmax
     /// estimate (from the netlist, not a timing analysis).
     Synth(LayerSynthArgs),
+    /// Cycles a sequence and a token from the layer graph, latency at a
+    /// clock, and an ASIC energy estimate per token; any preset, with or
+    /// without hardware.
+    Estimate(LayerEstimateArgs),
+}
+
+/// The layer's figures without hardware.
+#[derive(Args)]
+pub struct LayerEstimateArgs {
+    #[command(flatten)]
+    layer: LayerArgs,
+    /// The clock of the latency, in MHz (say where it comes from: the
+    /// layer's `hwformer layer synth` estimate, or a target).
+    #[arg(long, default_value_t = 200.0)]
+    clock_mhz: f64,
+    /// Process node of the ASIC estimate, in nm (Horowitz's energies are
+    /// for 45).
+    #[arg(long, default_value_t = 45.0)]
+    node_nm: f64,
+    /// Print JSON instead of lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A layer's cycles, latency and energy, from its graph and its
+/// operation counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerEstimate {
+    /// The preset's or configuration's name.
+    pub name: String,
+    /// Cycles from a sequence's first input to its last output, alone,
+    /// full speed (the layer graph, FIFOs ample).
+    pub sequence_latency_cycles: u64,
+    /// Cycles between sequences back to back (two sequences' cycles minus
+    /// one's).
+    pub sequence_interval_cycles: u64,
+    /// The interval over the tokens of a sequence.
+    pub cycles_per_token: f64,
+    /// The clock of the latency, MHz.
+    pub clock_mhz: f64,
+    /// The latency at that clock, µs.
+    pub sequence_latency_us: f64,
+    /// Operations a token (arithmetic and weight reads; registers and
+    /// control not counted).
+    pub operations_per_token: hwformer_bitstreams::estimate::OperationCounts,
+    /// ASIC energy a token at `node_nm`, nJ (a lower bound: see
+    /// `OperationCounts::encoder_layer_token`).
+    pub asic_energy_per_token_nj: f64,
+    /// The process node of that estimate, nm.
+    pub node_nm: f64,
+}
+
+/// Runs the layer graph of `plan` for one and two sequences and counts
+/// its operations; the energy at `node_nm`.
+pub fn estimate_layer(
+    name: &str,
+    plan: &hwformer_sim::timing::LayerPlan,
+    clock_mhz: f64,
+    node_nm: f64,
+) -> Result<LayerEstimate, String> {
+    use hwformer_bitstreams::estimate::{LayerSize, OperationCounts, OperationEnergies};
+    if !(clock_mhz.is_finite() && clock_mhz > 0.0) {
+        return Err(format!("--clock-mhz {clock_mhz}: a clock above 0 MHz"));
+    }
+    let s = plan.shape;
+    let graph = plan.graph().map_err(|e| format!("layer {name}: {e}"))?;
+    let sequence = (s.tokens * s.d_model) as usize;
+    let ample = hwformer_dataflow::handshake::layer::LayerDepths {
+        residual1: 2 * sequence,
+        hidden: 2 * sequence,
+        residual2: 2 * sequence,
+    };
+    let one = graph.cycles(1, ample).map_err(|e| format!("layer {name}: {e}"))?;
+    let two = graph.cycles(2, ample).map_err(|e| format!("layer {name}: {e}"))?;
+    let operations = OperationCounts::encoder_layer_token(LayerSize {
+        d_model: s.d_model.into(),
+        heads: s.heads.into(),
+        head_size: s.head_size.into(),
+        d_ff: plan.d_ff.into(),
+        tokens: s.tokens.into(),
+        layer_norm: s.layer_norm,
+    });
+    let energies = OperationEnergies::HOROWITZ_45NM.at_node(node_nm)?;
+    Ok(LayerEstimate {
+        name: name.to_string(),
+        sequence_latency_cycles: one,
+        sequence_interval_cycles: two - one,
+        cycles_per_token: (two - one) as f64 / f64::from(s.tokens),
+        clock_mhz,
+        sequence_latency_us: one as f64 / clock_mhz,
+        operations_per_token: operations,
+        asic_energy_per_token_nj: energies.energy_pj(&operations) / 1000.0,
+        node_nm,
+    })
+}
+
+impl LayerEstimate {
+    /// The lines `hwformer layer estimate` prints.
+    pub fn print(&self) {
+        println!(
+            "layer {}: one sequence alone {} cycles from its first input to its last output, {:.2} µs at {} MHz; \
+             sequences back to back every {} cycles ({:.1} cycles a token) (the layer graph at full speed, FIFOs ample)",
+            self.name,
+            self.sequence_latency_cycles,
+            self.sequence_latency_us,
+            self.clock_mhz,
+            self.sequence_interval_cycles,
+            self.cycles_per_token
+        );
+        println!(
+            "ASIC energy estimate, {} nm: {:.2} nJ a token (Horowitz's energies per operation; arithmetic and weight \
+             reads only, registers and control not counted: a lower bound); a token: {}",
+            self.node_nm,
+            self.asic_energy_per_token_nj,
+            self.operations_per_token.describe()
+        );
+    }
 }
 
 /// The layer through yosys.
@@ -130,6 +247,19 @@ pub fn layer(command: &LayerCommand) -> Result<ExitCode, String> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        LayerCommand::Estimate(args) => {
+            let config = args.layer.config()?;
+            let estimate = estimate_layer(config.name(), &config.plan()?, args.clock_mhz, args.node_nm)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&estimate).map_err(|e| e.to_string())?
+                );
+            } else {
+                estimate.print();
+            }
+            Ok(ExitCode::SUCCESS)
         }
         LayerCommand::Synth(args) => {
             let (s, manifest, family) = synthesize(&args.layer, args.family)?;

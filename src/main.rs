@@ -635,30 +635,22 @@ fn demo_sections(
     reporter.start(
         14,
         "the layer through yosys; the report",
-        "the encoder layer through yosys (hwformer layer synth), its latency at the Fmax estimate, \
-         its error per block against the float layer; then the report",
+        "the encoder layer through yosys (hwformer layer synth), its latency at the Fmax estimate and \
+         its energy a token (hwformer layer estimate), its error per block against the float layer; then the report",
     );
     let (synthesis, manifest, family) = layer_command::synthesize(&layer_args, None)?;
     crate::xilinx_command::print_synthesis(&manifest.module, family, &synthesis, false)?;
-    let one_sequence = design
-        .plan
-        .graph()
-        .map_err(|e| e.to_string())?
-        .cycles(1, design.depths)
-        .map_err(|e| e.to_string())?;
-    println!(
-        "one sequence: {one_sequence} cycles from its first input to its last output (the layer graph at full speed), \
-         {:.0} ns at the Fmax estimate of {:.0} MHz (an estimate, not a timing analysis)",
-        one_sequence as f64 * 1000.0 / synthesis.logic_depth.fmax_mhz,
-        synthesis.logic_depth.fmax_mhz
-    );
+    let estimate =
+        layer_command::estimate_layer(&design.name, &design.plan, synthesis.logic_depth.fmax_mhz, 45.0)?;
+    estimate.print();
     let sequences = checks.first().map_or(2, |c| c.sequences);
     let errors = report::LayerReport::error_samples(&design, sequences)?;
     reporter.report.layer = Some(report::LayerReport::new(
         &design,
         &manifest.module,
         checks,
-        Some((&synthesis, one_sequence)),
+        Some(&synthesis),
+        Some(estimate),
         &errors,
     ));
     reporter.layer_errors = errors;

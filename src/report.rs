@@ -9,7 +9,7 @@
 //! The run works in `DIR.partial` and renames it to `DIR` only at the end,
 //! so a run that stops with an error leaves `DIR` as it was.
 
-use crate::layer_command::LayerCheck;
+use crate::layer_command::{LayerCheck, LayerEstimate};
 use crate::report_plots;
 use hwformer_bitstreams::text_table::TextTable;
 use hwformer_bitstreams::yosys::{Family, Synthesis};
@@ -188,18 +188,6 @@ pub struct TensorErrorRow {
     pub rms: f64,
 }
 
-/// The layer's latency at the Fmax estimate.
-#[derive(Debug, Clone, Serialize)]
-pub struct LayerLatency {
-    /// Cycles from a sequence's first input to its last output (the first
-    /// of the checked sequences, full speed).
-    pub cycles_per_sequence: u64,
-    /// At the clock below, ns.
-    pub ns_per_sequence: f64,
-    /// The clock: the yosys Fmax **estimate**, MHz.
-    pub clock_mhz: f64,
-}
-
 /// The layer the run built and checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerReport {
@@ -217,8 +205,9 @@ pub struct LayerReport {
     pub checks: Vec<LayerCheck>,
     /// Its synthesis.
     pub synthesis: Option<SynthesisRow>,
-    /// Latency at the Fmax estimate.
-    pub latency: Option<LayerLatency>,
+    /// Cycles, latency at the Fmax estimate, and the ASIC energy estimate
+    /// a token.
+    pub estimate: Option<LayerEstimate>,
     /// Each block's output tensor, int16 layer model against the float
     /// layer, over the checked sequences.
     pub tensor_errors: Vec<TensorErrorRow>,
@@ -355,13 +344,14 @@ impl Reporter {
 }
 
 impl LayerReport {
-    /// The layer `design` as written (`module`), its checks, synthesis
-    /// (with cycles a sequence) and tensor errors ([`Self::error_samples`]).
+    /// The layer `design` as written (`module`), its checks, synthesis,
+    /// estimate and tensor errors ([`Self::error_samples`]).
     pub fn new(
         design: &LayerDesign,
         module: &str,
         checks: Vec<LayerCheck>,
-        synthesis: Option<(&Synthesis, u64)>,
+        synthesis: Option<&Synthesis>,
+        estimate: Option<LayerEstimate>,
         errors: &[(&'static str, Vec<f64>)],
     ) -> Self {
         let tensor_errors = errors
@@ -385,12 +375,8 @@ impl LayerReport {
                 "configuration"
             },
             checks,
-            synthesis: synthesis.map(|(s, _)| SynthesisRow::new("encoder layer", &design.name, s)),
-            latency: synthesis.map(|(s, cycles)| LayerLatency {
-                cycles_per_sequence: cycles,
-                ns_per_sequence: cycles as f64 * 1000.0 / s.logic_depth.fmax_mhz,
-                clock_mhz: s.logic_depth.fmax_mhz,
-            }),
+            synthesis: synthesis.map(|s| SynthesisRow::new("encoder layer", &design.name, s)),
+            estimate,
             tensor_errors,
         }
     }
@@ -564,19 +550,25 @@ impl LayerReport {
             ]);
         }
         md += &format!("\n{}", t.render_markdown());
-        if let (Some(s), Some(l)) = (&self.synthesis, &self.latency) {
+        if let Some(s) = &self.synthesis {
             md += &format!(
-                "\nyosys ({}): {} LUT, {} FF, {} DSP, {} RAMB18, {} RAMB36; Fmax estimate {:.0} MHz. \
-                 One sequence: {} cycles, {:.0} ns at that estimate.\n",
-                s.family,
-                s.luts,
-                s.flip_flops,
-                s.dsp,
-                s.ramb18,
-                s.ramb36,
-                s.fmax_estimate_mhz,
-                l.cycles_per_sequence,
-                l.ns_per_sequence
+                "\nyosys ({}): {} LUT, {} FF, {} DSP, {} RAMB18, {} RAMB36; Fmax estimate {:.0} MHz.\n",
+                s.family, s.luts, s.flip_flops, s.dsp, s.ramb18, s.ramb36, s.fmax_estimate_mhz,
+            );
+        }
+        if let Some(e) = &self.estimate {
+            md += &format!(
+                "\nOne sequence alone: {} cycles from its first input to its last output, {:.2} µs at {:.0} MHz \
+                 (the Fmax estimate); sequences back to back every {} cycles ({:.1} cycles a token). \
+                 ASIC energy estimate at {} nm: {:.2} nJ a token (Horowitz's energies per operation, arithmetic \
+                 and weight reads only: a lower bound).\n",
+                e.sequence_latency_cycles,
+                e.sequence_latency_us,
+                e.clock_mhz,
+                e.sequence_interval_cycles,
+                e.cycles_per_token,
+                e.node_nm,
+                e.asic_energy_per_token_nj
             );
         }
         let mut t = TextTable::new(["block output", "elements", "max |error|", "RMS error"]);

@@ -117,7 +117,9 @@ fn run_prints_every_part_of_the_main_job() {
     );
     // the layer through yosys, and the report
     assert!(
-        text.contains("hwformer_encoder_layer_tiny on xc7") && text.contains("one sequence: "),
+        text.contains("hwformer_encoder_layer_tiny on xc7")
+            && text.contains("layer tiny: one sequence alone ")
+            && text.contains("nJ a token"),
         "{text}"
     );
     check_report(&dir);
@@ -149,13 +151,20 @@ fn check_report(dir: &std::path::Path) {
         assert!(c["failure"].is_null(), "{c}");
         assert!(c["float_max_error"].as_f64().unwrap() < 1e-2, "{c}");
     }
-    // the layer's own synthesis, and its latency at that estimate
+    // the layer's own synthesis, its latency at that estimate, the graph's
+    // cycles the Verilator run took for two sequences
     let fmax = layer["synthesis"]["fmax_estimate_mhz"].as_f64().unwrap();
-    let latency = &layer["latency"];
-    let cycles = latency["cycles_per_sequence"].as_f64().unwrap();
-    assert!(cycles >= 128.0, "a sequence is 128 input elements: {latency}");
-    let ns = latency["ns_per_sequence"].as_f64().unwrap();
-    assert!((ns - cycles * 1000.0 / fmax).abs() < 1e-6 * ns, "{latency}");
+    let estimate = &layer["estimate"];
+    assert_eq!(estimate["clock_mhz"].as_f64().unwrap(), fmax);
+    let one = estimate["sequence_latency_cycles"].as_u64().unwrap();
+    let interval = estimate["sequence_interval_cycles"].as_u64().unwrap();
+    assert!(one >= 128, "a sequence is 128 input elements: {estimate}");
+    assert_eq!(Some(one + interval), checks[0]["cycles"].as_u64(), "{estimate}");
+    let us = estimate["sequence_latency_us"].as_f64().unwrap();
+    assert!((us - one as f64 / fmax).abs() < 1e-9 * us, "{estimate}");
+    // every weight read once a token: 4 x 16 x 16 + 2 x 16 x 32
+    assert_eq!(estimate["operations_per_token"]["weight_reads"], 2048);
+    assert!(estimate["asic_energy_per_token_nj"].as_f64().unwrap() > 0.0);
     // every block output of the layer, each within the layer's own float error
     let tensors = layer["tensor_errors"].as_array().unwrap();
     assert_eq!(tensors.len(), 11, "{tensors:?}");
@@ -181,6 +190,52 @@ fn check_report(dir: &std::path::Path) {
         "## Plots",
     ] {
         assert!(md.contains(heading), "{heading}: {md}");
+    }
+}
+
+#[test]
+fn layer_estimate_gives_cycles_latency_and_energy_of_a_preset_without_hardware() {
+    let out = hwformer(&[
+        "layer",
+        "estimate",
+        "--preset",
+        "jet-tagging",
+        "--clock-mhz",
+        "250",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // every weight once a token: q, k, v 6 -> 64, out 64 -> 6, FFN 6 -> 8 -> 6
+    assert_eq!(
+        e["operations_per_token"]["weight_reads"],
+        3 * 6 * 64 + 64 * 6 + 6 * 8 + 8 * 6
+    );
+    assert_eq!(e["operations_per_token"]["register_bits"], 0);
+    let cycles = e["sequence_latency_cycles"].as_f64().unwrap();
+    assert!((e["sequence_latency_us"].as_f64().unwrap() - cycles / 250.0).abs() < 1e-9);
+    let interval = e["sequence_interval_cycles"].as_f64().unwrap();
+    assert!(interval > 0.0 && interval <= cycles);
+    assert!((e["cycles_per_token"].as_f64().unwrap() - interval / 15.0).abs() < 1e-9);
+    // a finer node costs less energy, in proportion
+    let finer = hwformer(&[
+        "layer",
+        "estimate",
+        "--preset",
+        "jet-tagging",
+        "--node-nm",
+        "22.5",
+        "--json",
+    ]);
+    let f: serde_json::Value = serde_json::from_slice(&finer.stdout).unwrap();
+    let (coarse, fine) = (
+        e["asic_energy_per_token_nj"].as_f64().unwrap(),
+        f["asic_energy_per_token_nj"].as_f64().unwrap(),
+    );
+    assert!((fine - coarse / 2.0).abs() < 1e-9 * coarse, "{coarse} {fine}");
+    for bad in [["--clock-mhz", "0"], ["--node-nm", "1"]] {
+        let out = hwformer(&["layer", "estimate", bad[0], bad[1]]);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}");
     }
 }
 

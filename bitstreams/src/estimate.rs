@@ -118,6 +118,8 @@ pub struct OperationCounts {
     pub ram_accesses: u64,
     /// Register bits loaded (each pipeline register a fire writes).
     pub register_bits: u64,
+    /// 16-bit reads of a weight memory (a linear block's ROM).
+    pub weight_reads: u64,
     /// Operations as accelerator surveys count them for GOP/s: 2 per
     /// multiply-accumulate of QK^T and PV; 1 per exponential; 5 per
     /// softmax element (max, subtract, exponential, sum, scale).
@@ -230,6 +232,84 @@ impl OperationCounts {
         .plus(Self::reciprocal())
     }
 
+    /// One token through a linear block of `d_in` inputs and `d_out`
+    /// outputs (hdl/src/linear.rs, its stages 3 to 6 and the output
+    /// rounding), arithmetic only: per multiply-accumulate a weight read, a
+    /// 16x16 product and two wide adds (the term with the bias or zero, and
+    /// the accumulation); per output a rounding add. Registers are not
+    /// counted. Operations: 2 per multiply-accumulate.
+    pub fn linear(d_in: u64, d_out: u64) -> Self {
+        let macs = d_in * d_out;
+        Self {
+            mult16: macs,
+            add32: 2 * macs + d_out,
+            weight_reads: macs,
+            ops: 2 * macs,
+            ..Self::default()
+        }
+    }
+
+    /// One token of `d` elements through the layer norm, arithmetic only,
+    /// counted from the integer model it is bit-exact with
+    /// (`IntLayerNorm::run`): per element the sum and the sum of squares
+    /// (a 16x16 square, two wide adds), `n x - sum` (a 16x16 product, a
+    /// wide add), its scaling by the token's reciprocal deviation (a wide
+    /// product and its rounding add), the affine step (a 16x16 product by
+    /// gamma, the beta add, the rounding add); per token the inverse
+    /// square root table and the two wide products that make the scale.
+    /// Registers are not counted; no operations are counted for GOP/s.
+    pub fn layer_norm(d: u64) -> Self {
+        Self {
+            mult16: 3 * d,
+            mult32: d + 2,
+            add32: 6 * d,
+            table_reads: 1,
+            ..Self::default()
+        }
+    }
+
+    /// One token through a post-norm encoder layer ([`LayerSize`]),
+    /// arithmetic and weight reads only (registers and control are not
+    /// counted, so it is a lower bound on the datapath's energy): the q,
+    /// k, v projections, one attention query of `tokens` keys in each head
+    /// (the sdpa counts above without their registers), the output
+    /// projection, two residual adds (a wide add an element), two layer
+    /// norms when the layer has them, the FFN's two linear blocks and its
+    /// activation table (one read a hidden element).
+    pub fn encoder_layer_token(size: LayerSize) -> Self {
+        let LayerSize {
+            d_model,
+            heads,
+            head_size,
+            d_ff,
+            tokens,
+            layer_norm,
+        } = size;
+        let width = heads * head_size;
+        let attention = Self {
+            register_bits: 0,
+            ..Self::sdpa(head_size, tokens)
+        };
+        let mut counts = Self::linear(d_model, width)
+            .times(3)
+            .plus(attention.times(heads))
+            .plus(Self::linear(width, d_model))
+            .plus(Self::linear(d_model, d_ff))
+            .plus(Self {
+                table_reads: d_ff,
+                ..Self::default()
+            })
+            .plus(Self::linear(d_ff, d_model))
+            .plus(Self {
+                add32: 2 * d_model,
+                ..Self::default()
+            });
+        if layer_norm {
+            counts = counts.plus(Self::layer_norm(d_model).times(2));
+        }
+        counts
+    }
+
     /// One query of `n` keys through the streaming attention block.
     pub fn sdpa(d: u64, n: u64) -> Self {
         Self::sdpa_key(d).times(n).plus(Self::sdpa_query(d))
@@ -239,13 +319,14 @@ impl OperationCounts {
     pub fn describe(&self) -> String {
         format!(
             "{} 16x16 and {} wide multiplies, {} 16-bit and {} wide adds, {} table reads, \
-             {} RAM accesses, {} register bits loaded ({} operations)",
+             {} RAM accesses, {} weight reads, {} register bits loaded ({} operations)",
             self.mult16,
             self.mult32,
             self.add16,
             self.add32,
             self.table_reads,
             self.ram_accesses,
+            self.weight_reads,
             self.register_bits,
             self.ops
         )
@@ -271,6 +352,7 @@ impl OperationCounts {
             table_reads: f(self.table_reads, other.table_reads),
             ram_accesses: f(self.ram_accesses, other.ram_accesses),
             register_bits: f(self.register_bits, other.register_bits),
+            weight_reads: f(self.weight_reads, other.weight_reads),
             ops: f(self.ops, other.ops),
         }
     }
@@ -284,7 +366,9 @@ impl OperationCounts {
 /// of a 512-byte table 0.625 pJ (the SRAM read scaled by width, 1/4, and
 /// by the square root of capacity, 1/4), a 16-bit access of a 2 KB RAM
 /// 1.25 pJ (1/4 for width, 1/2 for capacity; a write priced as a read).
-/// Assumed (Horowitz gives no
+/// A 16-bit weight read 2.5 pJ: the 8 KB SRAM read scaled by width (1/4),
+/// which assumes weights banked in memories of 8 KB or less (a larger
+/// memory costs more a read). Assumed (Horowitz gives no
 /// figure): a register bit loaded costs as much as one bit of the 32-bit
 /// add, 0.1 / 32 pJ.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -303,6 +387,8 @@ pub struct OperationEnergies {
     pub ram_access_pj: f64,
     /// pJ per register bit loaded (an assumption, see the type's doc).
     pub register_bit_pj: f64,
+    /// pJ per 16-bit weight read (from an 8 KB bank, see the type's doc).
+    pub weight_read_pj: f64,
     /// Process node in nm the energies are for.
     pub node_nm: f64,
 }
@@ -317,6 +403,7 @@ impl OperationEnergies {
         table_read_pj: 0.625,
         ram_access_pj: 1.25,
         register_bit_pj: 0.1 / 32.0,
+        weight_read_pj: 2.5,
         node_nm: 45.0,
     };
 
@@ -336,6 +423,7 @@ impl OperationEnergies {
             table_read_pj: self.table_read_pj * k,
             ram_access_pj: self.ram_access_pj * k,
             register_bit_pj: self.register_bit_pj * k,
+            weight_read_pj: self.weight_read_pj * k,
             node_nm,
         })
     }
@@ -349,7 +437,25 @@ impl OperationEnergies {
             + ops.table_reads as f64 * self.table_read_pj
             + ops.ram_accesses as f64 * self.ram_access_pj
             + ops.register_bits as f64 * self.register_bit_pj
+            + ops.weight_reads as f64 * self.weight_read_pj
     }
+}
+
+/// The sizes of an encoder layer that its operation counts depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LayerSize {
+    /// Width of a token.
+    pub d_model: u64,
+    /// Attention heads.
+    pub heads: u64,
+    /// Elements of a head's query, key and value.
+    pub head_size: u64,
+    /// Hidden width of the FFN.
+    pub d_ff: u64,
+    /// Tokens a sequence (the keys of each query).
+    pub tokens: u64,
+    /// A LayerNorm after each residual add.
+    pub layer_norm: bool,
 }
 
 /// One inference of a block: what latency, throughput and energy are per.
@@ -588,6 +694,35 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_token_counts_its_blocks_operations() {
+        let size = LayerSize {
+            d_model: 16,
+            heads: 2,
+            head_size: 8,
+            d_ff: 32,
+            tokens: 8,
+            layer_norm: true,
+        };
+        let layer = OperationCounts::encoder_layer_token(size);
+        // every weight read once a token: 4 x 16 x 16 + 2 x 16 x 32
+        assert_eq!(layer.weight_reads, 4 * 256 + 2 * 512);
+        // the products of the linear blocks, the heads' q.k and p.v for 8
+        // keys and the layer norms' squares, scales and gammas
+        let heads = OperationCounts::sdpa(8, 8).mult16 * 2;
+        assert_eq!(layer.mult16, 4 * 256 + 2 * 512 + heads + 2 * 3 * 16);
+        assert_eq!(layer.register_bits, 0, "registers are not counted");
+        let without_norm = OperationCounts::encoder_layer_token(LayerSize {
+            layer_norm: false,
+            ..size
+        });
+        assert_eq!(without_norm.plus(OperationCounts::layer_norm(16).times(2)), layer);
+        // the attention grows with the keys, the rest does not
+        let longer = OperationCounts::encoder_layer_token(LayerSize { tokens: 16, ..size });
+        assert_eq!(longer.weight_reads, layer.weight_reads);
+        assert!(longer.mult16 > layer.mult16);
+    }
+
+    #[test]
     fn asic_energy_is_the_sum_of_counted_operations_and_scales_with_the_node() {
         let ops = OperationCounts {
             add16: 10,
@@ -597,10 +732,11 @@ mod tests {
             table_reads: 4,
             ram_accesses: 4,
             register_bits: 64,
+            weight_reads: 2,
             ops: 0,
         };
         let e45 = OperationEnergies::HOROWITZ_45NM;
-        let expected = 0.5 + 0.1 + 1.6 + 3.1 + 2.5 + 5.0 + 0.2;
+        let expected = 0.5 + 0.1 + 1.6 + 3.1 + 2.5 + 5.0 + 0.2 + 5.0;
         assert!((e45.energy_pj(&ops) - expected).abs() < 1e-12);
         let e22 = e45.at_node(22.5).unwrap();
         assert!((e22.energy_pj(&ops) - e45.energy_pj(&ops) / 2.0).abs() < 1e-12);
