@@ -56,7 +56,7 @@ pub fn run(
             status = verdict;
         }
         let manifest = Manifest::read(&dir.join("binary_attention.json"))?;
-        eprintln!("synthesizing {} with yosys ...", manifest.module);
+        crate::progress::note!("synthesizing {} with yosys ...", manifest.module);
         let s =
             synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;
         synthesis.push(crate::report::SynthesisRow::new(

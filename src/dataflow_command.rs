@@ -75,7 +75,7 @@ pub fn run_block(block: &str, args: &GraphArgs) -> Result<ExitCode, String> {
     let trace = match graph.run(&pacing, options) {
         Ok(t) => t,
         Err(GraphError::Deadlock(stuck)) => {
-            eprintln!("hwformer: deadlock: {stuck}");
+            crate::progress::note!("hwformer: deadlock: {stuck}");
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e.to_string()),
@@ -99,7 +99,7 @@ pub fn run_block(block: &str, args: &GraphArgs) -> Result<ExitCode, String> {
         print_run(block, args, &graph, &trace, &report, seconds);
     }
     if let Some(path) = &args.vcd {
-        eprintln!("vcd: {}", path.display());
+        crate::progress::note!("vcd: {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -256,7 +256,7 @@ pub fn min_depth_layer(
     let name = config.name().to_string();
     let graph = plan.graph().map_err(|e| format!("layer {name}: {e}"))?;
     let s = plan.shape;
-    let sequence = s.tokens as usize * s.d_model as usize;
+    let sequence = s.sequence_elements();
     crate::layer_config::check_sequences(sequences).map_err(|e| format!("--sequences: {e}"))?;
     let ample = ample.unwrap_or(2 * sequence);
     let start = Instant::now();
@@ -264,14 +264,8 @@ pub fn min_depth_layer(
         .search_depths(sequences, ample)
         .map_err(|e| format!("layer {name}: {e}"))?;
     let title = format!(
-        "min-depth layer {name} (d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence{}), {sequences} sequences at full speed",
-        s.d_model,
-        s.heads,
-        s.head_size,
-        plan.d_ff,
-        plan.lanes,
-        s.tokens,
-        if s.layer_norm { "" } else { ", no layer norm" }
+        "min-depth layer {name} ({}), {sequences} sequences at full speed",
+        crate::layer_command::describe_plan(&plan)
     );
     print_search(&title, &search, json, start)?;
     Ok(LayerSearch { name, plan, search })
@@ -336,7 +330,7 @@ fn verilator_run(
     };
     let outcome = simulate(&request).map_err(|e| format!("{block}: {e}"))?;
     if let Err(m) = &outcome.result {
-        eprintln!("hwformer: FAIL: {m}");
+        crate::progress::note!("hwformer: FAIL: {m}");
     }
     Ok(outcome)
 }

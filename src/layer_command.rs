@@ -95,7 +95,7 @@ pub fn estimate_layer(
     }
     let s = plan.shape;
     let graph = plan.graph().map_err(|e| format!("layer {name}: {e}"))?;
-    let sequence = (s.tokens * s.d_model) as usize;
+    let sequence = s.sequence_elements();
     let ample = hwformer_dataflow::handshake::layer::LayerDepths {
         residual1: 2 * sequence,
         hidden: 2 * sequence,
@@ -162,10 +162,10 @@ pub struct LayerSynthArgs {
 }
 
 /// Which layer and where.
-#[derive(Args, Default)]
+#[derive(Args, Default, Clone)]
 pub struct LayerArgs {
-    /// The preset: tiny (the default; hardware for heads of 8 and 4 lanes),
-    /// jet-tagging, minilm-layer (graphs only).
+    /// The preset: tiny (the default) or small (hardware for heads of 8
+    /// and 4 lanes), jet-tagging, minilm-layer (graphs and estimates only).
     #[arg(long, conflicts_with = "config")]
     preset: Option<String>,
     /// A layer configuration (TOML; see docs/LAYER.md): a preset and
@@ -240,14 +240,7 @@ pub struct LayerSimArgs {
 pub fn layer(command: &LayerCommand) -> Result<ExitCode, String> {
     match command {
         LayerCommand::Gen(args) => generate(args).map(|_| ExitCode::SUCCESS),
-        LayerCommand::Sim(args) => {
-            let (_, check) = simulate(args)?;
-            Ok(if check.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        LayerCommand::Sim(args) => Ok(crate::report::Verdict::passed(simulate(args)?.passed()).into()),
         LayerCommand::Estimate(args) => {
             let config = args.layer.config()?;
             let estimate = estimate_layer(config.name(), &config.plan()?, args.clock_mhz, args.node_nm)?;
@@ -276,19 +269,40 @@ pub fn synthesize(
 ) -> Result<(Synthesis, Manifest, Family), String> {
     let config = args.config()?;
     let family = family.map_or_else(|| config.family(), Ok)?.family();
-    let (_, dir, manifest) = generate(args)?;
-    eprintln!(
-        "synthesizing {} for {} with yosys ...",
-        manifest.module,
-        family.name()
-    );
-    let s = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, family)
-        .map_err(|e| e.to_string())?;
-    Ok((s, manifest, family))
+    let layer = generate(args)?;
+    let s = synthesize_written(&layer, family)?;
+    Ok((s, layer.manifest, family))
+}
+
+/// Synthesizes a written layer with yosys for `family`.
+pub fn synthesize_written(layer: &WrittenLayer, family: Family) -> Result<Synthesis, String> {
+    let m = &layer.manifest;
+    crate::progress::note!("synthesizing {} for {} with yosys ...", m.module, family.name());
+    hwformer_bitstreams::yosys::synthesize(&layer.dir, &m.verilog, &m.module, family)
+        .map_err(|e| e.to_string())
+}
+
+/// A layer built and written: its design, its folder and its manifest.
+pub struct WrittenLayer {
+    /// The design.
+    pub design: LayerDesign,
+    /// Where its files are.
+    pub dir: PathBuf,
+    /// Its manifest as written.
+    pub manifest: Manifest,
+}
+
+/// Where a layer's FIFO depths came from, in words.
+pub fn depths_source(design: &LayerDesign) -> &'static str {
+    if design.search.is_some() {
+        "graph search"
+    } else {
+        "configuration"
+    }
 }
 
 /// Builds and writes the layer; prints what it wrote.
-pub fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), String> {
+pub fn generate(args: &LayerArgs) -> Result<WrittenLayer, String> {
     let config = args.config()?;
     let dir = args
         .out
@@ -297,27 +311,21 @@ pub fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), St
     let started = Instant::now();
     let design = config.design(args.weights_seed)?;
     let manifest = design.write(&dir).map_err(|e| e.to_string())?;
-    let s = design.plan.shape;
     let d = design.depths;
     println!(
-        "layer {}: d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence; module {}",
+        "layer {}: {}; module {}",
         design.name,
-        s.d_model,
-        s.heads,
-        s.head_size,
-        design.plan.d_ff,
-        design.plan.lanes,
-        s.tokens,
+        describe_plan(&design.plan),
         manifest.module
     );
-    let source = if design.search.is_some() {
-        format!("from the layer graph (full throughput over {SEARCH_SEQUENCES} sequences)")
-    } else {
-        "from the configuration".to_string()
-    };
     println!(
-        "FIFO depths {source}: residual 1 {}, ffn hidden {}, residual 2 {}; the graph runs {SEARCH_SEQUENCES} sequences in {} cycles",
-        d.residual1, d.hidden, d.residual2, design.cycles
+        "FIFO depths from the {}: residual 1 {}, ffn hidden {}, residual 2 {}; the graph runs \
+         {SEARCH_SEQUENCES} sequences at full speed in {} cycles",
+        depths_source(&design),
+        d.residual1,
+        d.hidden,
+        d.residual2,
+        design.cycles
     );
     println!(
         "wrote {} and {} memory files into {} ({:.1} s)",
@@ -326,7 +334,26 @@ pub fn generate(args: &LayerArgs) -> Result<(LayerDesign, PathBuf, Manifest), St
         dir.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok((design, dir, manifest))
+    Ok(WrittenLayer {
+        design,
+        dir,
+        manifest,
+    })
+}
+
+/// A layer plan in words: its shape, lanes and tokens.
+pub fn describe_plan(plan: &hwformer_sim::timing::LayerPlan) -> String {
+    let s = plan.shape;
+    format!(
+        "d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence{}",
+        s.d_model,
+        s.heads,
+        s.head_size,
+        plan.d_ff,
+        plan.lanes,
+        s.tokens,
+        if s.layer_norm { "" } else { ", no layer norm" }
+    )
 }
 
 /// One checked run of a layer on a simulator.
@@ -367,35 +394,28 @@ impl LayerCheck {
     }
 }
 
-/// The main job's section: the layer of `args` (written under its `out`)
-/// on Verilator at full speed and under gaps and back-pressure.
-pub fn demo(args: &LayerArgs) -> Result<(LayerDesign, Vec<LayerCheck>), String> {
-    let mut checks = Vec::new();
-    let mut design = None;
-    for (valid, ready, seed) in [(1.0, 1.0, 1), (0.7, 0.8, 2)] {
-        let run = LayerSimArgs {
-            layer: LayerArgs {
-                preset: args.preset.clone(),
-                config: args.config.clone(),
-                weights_seed: args.weights_seed,
-                out: args.out.clone(),
-            },
-            backend: Some(LayerBackend::Verilator),
-            sequences: Some(2),
-            valid: Some(valid),
-            ready: Some(ready),
-            seed: Some(seed),
-        };
-        let (d, check) = simulate(&run)?;
-        design = Some(d);
-        checks.push(check);
-    }
-    Ok((design.expect("two runs"), checks))
+/// The main job's section: the layer of `args` written once (under its
+/// `out`) and run on Verilator at full speed and under gaps and
+/// back-pressure (pacing seeds `seed` and `seed + 1`).
+pub fn demo(args: &LayerArgs, seed: u64) -> Result<(WrittenLayer, Vec<LayerCheck>), String> {
+    let layer = generate(args)?;
+    let checks = [(1.0, 1.0, seed), (0.7, 0.8, seed + 1)]
+        .into_iter()
+        .map(|(valid, ready, seed)| {
+            let pacing = Pacing {
+                valid_probability: valid,
+                ready_probability: ready,
+                seed,
+            };
+            check(&layer, LayerBackend::Verilator, 2, pacing)
+        })
+        .collect();
+    Ok((layer, checks))
 }
 
 /// Writes the layer and checks it on the simulator the arguments (or the
 /// configuration) name.
-pub fn simulate(args: &LayerSimArgs) -> Result<(LayerDesign, LayerCheck), String> {
+pub fn simulate(args: &LayerSimArgs) -> Result<LayerCheck, String> {
     let config = args.layer.config()?;
     let sequences = args.sequences.or(config.sim.sequences).unwrap_or(2);
     check_sequences(sequences).map_err(|e| format!("--sequences: {e}"))?;
@@ -410,16 +430,27 @@ pub fn simulate(args: &LayerSimArgs) -> Result<(LayerDesign, LayerCheck), String
         (None, Some("iverilog")) => LayerBackend::Iverilog,
         (None, _) => LayerBackend::Verilator,
     };
-    let (design, dir, manifest) = generate(&args.layer)?;
-    let (backend, name) = match backend {
-        LayerBackend::Verilator => (Backend::Verilator, "verilator"),
-        LayerBackend::Iverilog => (Backend::Icarus, "iverilog"),
-    };
+    let layer = generate(&args.layer)?;
     let pacing = Pacing {
         valid_probability: valid,
         ready_probability: ready,
         seed,
     };
+    Ok(check(&layer, backend, sequences, pacing))
+}
+
+/// Runs a written layer on `backend` under `pacing` and prints PASS or
+/// FAIL with what it found.
+pub fn check(layer: &WrittenLayer, backend: LayerBackend, sequences: usize, pacing: Pacing) -> LayerCheck {
+    let (backend, name) = match backend {
+        LayerBackend::Verilator => (Backend::Verilator, "verilator"),
+        LayerBackend::Iverilog => (Backend::Icarus, "iverilog"),
+    };
+    let Pacing {
+        valid_probability: valid,
+        ready_probability: ready,
+        seed,
+    } = pacing;
     let mut check = LayerCheck {
         backend: name,
         sequences,
@@ -435,7 +466,8 @@ pub fn simulate(args: &LayerSimArgs) -> Result<(LayerDesign, LayerCheck), String
         run_seconds: None,
         failure: None,
     };
-    match check_layer(&design, &dir, &manifest, backend, sequences, pacing) {
+    let design = &layer.design;
+    match check_layer(design, &layer.dir, &layer.manifest, backend, sequences, pacing) {
         Ok(v) => {
             println!(
                 "PASS layer {} on {name}: {} output elements bit-exact with the int16 layer model, every handshake \
@@ -463,5 +495,5 @@ pub fn simulate(args: &LayerSimArgs) -> Result<(LayerDesign, LayerCheck), String
             check.failure = Some(e);
         }
     }
-    Ok((design, check))
+    check
 }

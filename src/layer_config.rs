@@ -6,8 +6,8 @@
 //!
 //! ```toml
 //! name = "small"          # names the module hwformer_encoder_layer_small
-//!                         # (default: the preset's name)
-//! preset = "tiny"         # tiny | jet-tagging | minilm-layer (default tiny)
+//!                         # (default: the preset's name; `-` becomes `_`)
+//! preset = "tiny"         # tiny | small | jet-tagging | minilm-layer (default tiny)
 //!
 //! [shape]                 # optional: changes to the preset's shape
 //! d_model = 32
@@ -40,7 +40,7 @@
 use crate::xilinx_command::FamilyArg;
 use clap::ValueEnum;
 use hwformer_dataflow::handshake::layer::LayerDepths;
-use hwformer_sim::layer::{hardware_support, LayerDesign};
+use hwformer_sim::layer::{check_layer_name, hardware_support, LayerDesign};
 use hwformer_sim::timing::LayerPlan;
 use serde::Deserialize;
 use std::path::Path;
@@ -136,6 +136,10 @@ pub struct LayerSynthConfig {
     pub family: Option<String>,
 }
 
+/// Most elements of a sequence (tokens × d_model) a configuration may ask
+/// for: 2^24, far beyond any layer the hardware builds.
+pub const SEQUENCE_ELEMENTS_MAX: usize = 1 << 24;
+
 /// The seed of the weights when neither a file nor a flag gives one.
 pub const DEFAULT_WEIGHTS_SEED: u64 = 7;
 
@@ -153,15 +157,7 @@ impl LayerConfig {
     pub fn parse(text: &str) -> Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         if let Some(name) = &config.name {
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return Err(format!(
-                    "name = \"{name}\": letters, digits, `-` and `_` only (it names the module)"
-                ));
-            }
+            check_layer_name(name).map_err(|why| format!("name = \"{name}\": {why}"))?;
         }
         config.plan()?;
         if let Some(b) = &config.sim.backend {
@@ -213,6 +209,19 @@ impl LayerConfig {
         }
         if let Some(norm) = s.layer_norm {
             plan.shape.layer_norm = norm;
+        }
+        let shape = plan.shape;
+        if u64::from(shape.heads) * u64::from(shape.head_size) > 65_536 {
+            return Err(format!(
+                "shape.heads × shape.head_size = {} × {}: attention at most 65536 wide",
+                shape.heads, shape.head_size
+            ));
+        }
+        if shape.sequence_elements() > SEQUENCE_ELEMENTS_MAX {
+            return Err(format!(
+                "shape.tokens × shape.d_model = {} × {}: at most {SEQUENCE_ELEMENTS_MAX} elements a sequence",
+                shape.tokens, shape.d_model
+            ));
         }
         plan.graph().map_err(|e| format!("shape: {e}"))?;
         Ok(plan)

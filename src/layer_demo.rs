@@ -72,13 +72,13 @@ pub fn run(
             text.trim_end()
         );
         let dir = out.join(name);
-        eprintln!("building the Verilator model (cached after the first run) ...");
+        crate::progress::note!("building the Verilator model (cached after the first run) ...");
         let verdict = sim_command::sim(&SimArgs::from_config(config, seed).with_out(dir.clone()))?;
         if verdict != ExitCode::SUCCESS {
             status = verdict;
         }
         let manifest = Manifest::read(&dir.join(format!("{name}.json")))?;
-        eprintln!("synthesizing {} with yosys ...", manifest.module);
+        crate::progress::note!("synthesizing {} with yosys ...", manifest.module);
         let s =
             synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;
         let size = match name {
@@ -171,7 +171,7 @@ fn hidden_fifo(out: &Path, seed: u64) -> Result<ExitCode, String> {
         let built = hwformer_hdl::build_block_with("ffn", 0, &Default::default(), &sized)
             .map_err(|e| e.to_string())?;
         built.write(&dir).map_err(|e| e.to_string())?;
-        eprintln!("building the Verilator model of the ffn with hidden_depth {d} ...");
+        crate::progress::note!("building the Verilator model of the ffn with hidden_depth {d} ...");
         let outcome = simulate(&SimRequest {
             dir,
             manifest: built.manifest,

@@ -18,6 +18,7 @@ mod layer_command;
 mod layer_config;
 mod layer_demo;
 mod model_command;
+mod progress;
 mod report;
 mod report_plots;
 mod sim_command;
@@ -188,7 +189,7 @@ struct MinDepthArgs {
     #[arg(long)]
     ample: Option<usize>,
     /// Search a whole encoder layer's FIFOs instead (its handshake graph:
-    /// the blocks' graphs joined): a preset, tiny, jet-tagging or
+    /// the blocks' graphs joined): a preset, tiny, small, jet-tagging or
     /// minilm-layer, or a layer configuration file (.toml).
     #[arg(long, conflicts_with_all = ["block", "variant", "d", "heads", "fifo_depth", "format", "plot"])]
     layer: Option<String>,
@@ -362,40 +363,33 @@ const DEMO_FORMATS_CONFIG: &str = "block = \"sdpa\"\nd = 8\n\n[formats]\nq = \"Q
 /// `hwformer run`: every section in `<out>.partial`, then the report, then
 /// the rename to `out`.
 fn demo(seed: u64, out: &Path, layer_config: Option<&Path>) -> Result<ExitCode, String> {
-    // a wrong key or a layer the hardware does not build stops the run
-    // before any work
+    // a wrong key, a layer the hardware does not build or no font for the
+    // plots stops the run before any work
     if let Some(path) = layer_config {
         layer_config::LayerConfig::load(path)?.design(None)?;
     }
+    plot::register_font().map_err(|e| e.to_string())?;
     let folder = report::RunFolder::start(out)?;
+    let stopped = |e: String| {
+        format!(
+            "{e}\n(the run stopped; {} is as it was, the partial run is in {})",
+            folder.dir.display(),
+            folder.work.display()
+        )
+    };
     let mut reporter = report::Reporter::new(seed, layer_config);
-    match demo_sections(seed, &folder.work, layer_config, &mut reporter) {
-        Ok(()) => {}
-        Err(e) => {
-            return Err(format!(
-                "{e}\n(the run stopped; {} is as it was, the partial run is in {})",
-                out.display(),
-                folder.work.display()
-            ))
-        }
-    }
-    let report = reporter.write(&folder.work)?;
+    demo_sections(seed, &folder.work, layer_config, &mut reporter).map_err(stopped)?;
+    let report = reporter.write(&folder.work).map_err(stopped)?;
     folder.finish()?;
     println!(
         "\n== {}: report {}, {} and {} plots in {} ==",
-        match report.verdict {
-            report::Verdict::Pass => "PASS",
-            report::Verdict::Fail => "FAIL",
-        },
-        out.join("report.md").display(),
-        out.join("report.json").display(),
+        report.verdict.word(),
+        folder.dir.join("report.md").display(),
+        folder.dir.join("report.json").display(),
         report.plots.len() * 2,
-        out.join("plots").display()
+        folder.dir.join("plots").display()
     );
-    Ok(match report.verdict {
-        report::Verdict::Pass => ExitCode::SUCCESS,
-        report::Verdict::Fail => ExitCode::FAILURE,
-    })
+    Ok(report.verdict.into())
 }
 
 /// The sections of `hwformer run`, each writing under `out` and into
@@ -415,11 +409,7 @@ fn demo_sections(
     let accuracy = AccuracyReport::measure(seed).map_err(|e| e.to_string())?;
     print!("{}", accuracy.to_markdown());
     reporter.report.accuracy = accuracy.measurements.clone();
-    reporter.finish(if accuracy.passes() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    });
+    reporter.finish(report::Verdict::passed(accuracy.passes()).into());
     reporter.start(
         2,
         "attention as streaming dataflow: memory and cycles vs N",
@@ -469,7 +459,7 @@ fn demo_sections(
     let mut slowest = Vec::new();
     for (block, d) in [(BlockArg::Exp, 0), (BlockArg::Softmax, 0), (BlockArg::Sdpa, 8)] {
         let manifest = export_block(block, d, &rtl)?;
-        eprintln!("synthesizing {} with yosys ...", manifest.module);
+        crate::progress::note!("synthesizing {} with yosys ...", manifest.module);
         let s =
             synthesize(&rtl, &manifest.verilog, &manifest.module, Family::Xc7).map_err(|e| e.to_string())?;
         let r = &s.resources;
@@ -520,7 +510,7 @@ fn demo_sections(
         "the exported sdpa (d=16) under Verilator: every beat against the integer model \
          (hwformer sim sdpa --d 16 --n 256 --queries 16 --valid 0.9 --ready 0.9)",
     );
-    eprintln!("building the Verilator model (cached after the first run) ...");
+    crate::progress::note!("building the Verilator model (cached after the first run) ...");
     let verified = sim_command::sim(&sim_command::SimArgs::demo(seed))?;
     reporter.finish(verified);
     let config = out.join("sdpa_formats.toml");
@@ -534,7 +524,7 @@ fn demo_sections(
         ),
     );
     println!("{}\n", DEMO_FORMATS_CONFIG.trim_end());
-    eprintln!("building the Verilator model (cached after the first run) ...");
+    crate::progress::note!("building the Verilator model (cached after the first run) ...");
     let formats_verified = sim_command::sim(&sim_command::SimArgs::from_config(config, seed))?;
     reporter.finish(formats_verified);
     reporter.start(
@@ -625,34 +615,32 @@ fn demo_sections(
          at full speed and under gaps and back-pressure (hwformer layer sim)",
     );
     let layer_args = layer_command::LayerArgs::new(layer_config.map(Path::to_path_buf), out.join("layer"));
-    let (design, checks) = layer_command::demo(&layer_args)?;
-    let layer_verdict = if checks.iter().all(|c| c.passed()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    };
-    reporter.finish(layer_verdict);
+    let (layer, checks) = layer_command::demo(&layer_args, seed)?;
+    reporter.finish(report::Verdict::passed(checks.iter().all(|c| c.passed())).into());
     reporter.start(
         14,
         "the layer through yosys; the report",
         "the encoder layer through yosys (hwformer layer synth), its latency at the Fmax estimate and \
          its energy a token (hwformer layer estimate), its error per block against the float layer; then the report",
     );
-    let (synthesis, manifest, family) = layer_command::synthesize(&layer_args, None)?;
-    crate::xilinx_command::print_synthesis(&manifest.module, family, &synthesis, false)?;
+    let synthesis = layer_command::synthesize_written(&layer, Family::Xc7)?;
+    crate::xilinx_command::print_synthesis(&layer.manifest.module, Family::Xc7, &synthesis, false)?;
+    let design = &layer.design;
     let estimate =
         layer_command::estimate_layer(&design.name, &design.plan, synthesis.logic_depth.fmax_mhz, 45.0)?;
     estimate.print();
     let sequences = checks.first().map_or(2, |c| c.sequences);
-    let errors = report::LayerReport::error_samples(&design, sequences)?;
-    reporter.report.layer = Some(report::LayerReport::new(
-        &design,
-        &manifest.module,
+    let errors = report::LayerReport::error_samples(design, sequences)?;
+    let layer_report = report::LayerReport::new(
+        design,
+        &layer.manifest.module,
         checks,
         Some(&synthesis),
         Some(estimate),
         &errors,
-    ));
+    );
+    reporter.report.synthesis.extend(layer_report.synthesis.clone());
+    reporter.report.layer = Some(layer_report);
     reporter.layer_errors = errors;
     reporter.finish(ExitCode::SUCCESS);
     Ok(())
@@ -700,7 +688,7 @@ fn quant(seed: u64, json: bool) -> Result<ExitCode, String> {
     if report.passes() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("hwformer: a measurement exceeds its limit (row marked NO)");
+        crate::progress::note!("hwformer: a measurement exceeds its limit (row marked NO)");
         Ok(ExitCode::FAILURE)
     }
 }
@@ -715,7 +703,7 @@ fn dataflow_sdpa(args: &SdpaArgs) -> Result<ExitCode, String> {
         let ns: Vec<usize> = (6..=12).map(|k| 1 << k).collect();
         let points = plot::scaling(args.d, args.queries, &ns).map_err(|e| e.to_string())?;
         let [svg, png] = plot::draw(&points, path).map_err(|e| e.to_string())?;
-        eprintln!("plots: {} and {}", svg.display(), png.display());
+        crate::progress::note!("plots: {} and {}", svg.display(), png.display());
     }
     Ok(code)
 }
@@ -735,7 +723,7 @@ fn simulate(run: &SdpaRun, json: bool) -> Result<ExitCode, String> {
             if report.passed() {
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!("hwformer: FAIL: an output differs from its oracle (see check)");
+                crate::progress::note!("hwformer: FAIL: an output differs from its oracle (see check)");
                 Ok(ExitCode::FAILURE)
             }
         }

@@ -361,7 +361,7 @@ fn formats(loaded: &Loaded, path: Option<&Path>) -> Result<Vec<LayerFormats>, St
     match path {
         Some(path) => read_formats(path, loaded.model.layers().len()),
         None => {
-            eprintln!(
+            crate::progress::note!(
                 "formats: calibrated now on the {} built-in calibration sentences (hwformer model calibrate --out FILE keeps them)",
                 CALIBRATION_SENTENCES.len()
             );
@@ -586,7 +586,7 @@ fn calibrate_command(args: &CalibrateArgs) -> Result<ExitCode, String> {
     }
     if let Some(out) = &args.out {
         write(out, &formats_toml(&calibration, &loaded.weights))?;
-        eprintln!("formats: {}", out.display());
+        crate::progress::note!("formats: {}", out.display());
     }
     if let Some(path) = &args.head_config {
         let f = calibration.formats.get(args.layer).ok_or_else(|| {
@@ -597,7 +597,7 @@ fn calibrate_command(args: &CalibrateArgs) -> Result<ExitCode, String> {
             )
         })?;
         write(path, &head_config(loaded.model.config().head_size(), f))?;
-        eprintln!(
+        crate::progress::note!(
             "sdpa config of layer {}'s heads: {} (hwformer sim --config {})",
             args.layer,
             path.display(),
@@ -686,7 +686,7 @@ fn compare_runs(
     let float_embeddings: Vec<Vec<f64>> = float.iter().map(|f| f.embedding.clone()).collect();
     let mut reports = Vec::new();
     for &variant in variants {
-        eprintln!(
+        crate::progress::note!(
             "running the {} variant on {} sentences ...",
             variant.name(),
             texts.len()

@@ -18,7 +18,7 @@ use hwformer_dataflow::plot::ScalingPoint;
 use hwformer_quant::accuracy::Measurement;
 use hwformer_sim::layer::LayerDesign;
 use hwformer_sim::timing::LayerPlan;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,17 +41,32 @@ pub enum Verdict {
 impl Verdict {
     /// The verdict of an exit code.
     pub fn of(code: ExitCode) -> Self {
-        if code == ExitCode::SUCCESS {
+        Self::passed(code == ExitCode::SUCCESS)
+    }
+
+    /// Pass when `ok`.
+    pub fn passed(ok: bool) -> Self {
+        if ok {
             Self::Pass
         } else {
             Self::Fail
         }
     }
 
-    fn word(self) -> &'static str {
+    /// `PASS` or `FAIL`.
+    pub fn word(self) -> &'static str {
         match self {
             Self::Pass => "PASS",
             Self::Fail => "FAIL",
+        }
+    }
+}
+
+impl From<Verdict> for ExitCode {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Pass => ExitCode::SUCCESS,
+            Verdict::Fail => ExitCode::FAILURE,
         }
     }
 }
@@ -145,16 +160,17 @@ impl LayerShapeRow {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "d_model {}, {} heads of {}, d_ff {}, {} tokens a sequence, {} lanes{}",
-            self.d_model,
-            self.heads,
-            self.head_size,
-            self.d_ff,
-            self.tokens,
-            self.lanes,
-            if self.layer_norm { "" } else { ", no LayerNorm" }
-        )
+        crate::layer_command::describe_plan(&LayerPlan {
+            shape: hwformer_dataflow::handshake::layer::LayerShape {
+                d_model: self.d_model,
+                heads: self.heads,
+                head_size: self.head_size,
+                tokens: self.tokens,
+                layer_norm: self.layer_norm,
+            },
+            d_ff: self.d_ff,
+            lanes: self.lanes,
+        })
     }
 }
 
@@ -231,7 +247,9 @@ pub struct RunReport {
     pub schema: u32,
     /// hwformer's version.
     pub hwformer_version: &'static str,
-    /// Seed of every random input.
+    /// Seed of the run's random inputs and of the layer checks' pacing
+    /// (`seed`, `seed + 1`); the layer's weights and its evaluation
+    /// sequences come from its own seed (`weights.seed`, default 7).
     pub seed: u64,
     /// The layer configuration file, if one was given.
     pub layer_config: Option<String>,
@@ -245,7 +263,7 @@ pub struct RunReport {
     pub accuracy: Vec<Measurement>,
     /// Attention's intermediate memory and cycles against N.
     pub attention_scaling: Vec<ScalingPoint>,
-    /// Every yosys synthesis of the run.
+    /// Every yosys synthesis of the run, the layer's last.
     pub synthesis: Vec<SynthesisRow>,
     /// Layer FIFO searches.
     pub layer_graphs: Vec<LayerGraphRow>,
@@ -272,11 +290,7 @@ pub struct Reporter {
 impl Reporter {
     /// A report of a run with `seed` (and the layer configuration file).
     pub fn new(seed: u64, layer_config: Option<&Path>) -> Self {
-        let progress = ProgressBar::new(SECTIONS as u64);
-        progress.set_style(
-            ProgressStyle::with_template("[{elapsed_precise}] section {pos}/{len} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        let progress = crate::progress::start(SECTIONS as u64);
         Self {
             report: RunReport {
                 schema: REPORT_SCHEMA,
@@ -329,7 +343,7 @@ impl Reporter {
     /// Draws the plots into `dir/plots`, writes `report.md` and
     /// `report.json` into `dir`; returns the report.
     pub fn write(mut self, dir: &Path) -> Result<RunReport, String> {
-        self.progress.finish_and_clear();
+        crate::progress::finish();
         self.report.seconds = self.started.elapsed().as_secs_f64();
         let plots = dir.join("plots");
         std::fs::create_dir_all(&plots).map_err(|e| format!("{}: {e}", plots.display()))?;
@@ -369,11 +383,7 @@ impl LayerReport {
             module: module.to_string(),
             shape: LayerShapeRow::of(&design.plan),
             fifo_depths: [d.residual1, d.hidden, d.residual2],
-            fifo_depths_from: if design.search.is_some() {
-                "graph search"
-            } else {
-                "configuration"
-            },
+            fifo_depths_from: crate::layer_command::depths_source(design),
             checks,
             synthesis: synthesis.map(|s| SynthesisRow::new("encoder layer", &design.name, s)),
             estimate,
@@ -598,48 +608,169 @@ pub struct RunFolder {
     pub work: PathBuf,
 }
 
-/// The file that marks a folder as a finished run's.
-pub const REPORT_FILE: &str = "report.json";
+/// The file that marks a folder as a hwformer run's (written first into
+/// the work folder): only such a folder, or an empty one, is replaced.
+pub const RUN_MARKER: &str = ".hwformer-run";
 
 impl RunFolder {
     /// Checks that `dir` is free (missing, empty, or an earlier run's) and
-    /// makes an empty `<dir>.partial`.
+    /// makes an empty `<dir>.partial` holding the marker.
     pub fn start(dir: &Path) -> Result<Self, String> {
+        // `foo/.` is `foo`; `.`, `..` and `/` name no folder of their own
+        let dir: PathBuf = dir.components().collect();
         let name = dir
             .file_name()
-            .ok_or_else(|| format!("--out {}: names no folder", dir.display()))?;
+            .filter(|_| {
+                dir.components()
+                    .next_back()
+                    .is_some_and(|c| matches!(c, std::path::Component::Normal(_)))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "--out {}: names no folder of its own (give one, e.g. target/hwformer-demo)",
+                    dir.display()
+                )
+            })?;
         let mut partial = name.to_os_string();
         partial.push(".partial");
         let work = dir.with_file_name(partial);
-        if dir.exists() && !Self::replaceable(dir)? {
-            return Err(format!(
-                "--out {}: the folder exists and is not an earlier hwformer run's (no {REPORT_FILE}); \
-                 choose another or remove it",
-                dir.display()
-            ));
+        for folder in [&dir, &work] {
+            if !Self::replaceable(folder)? {
+                return Err(format!(
+                    "--out {}: {} exists and is not a hwformer run's folder (no {RUN_MARKER}); choose another \
+                     --out or remove it",
+                    dir.display(),
+                    folder.display()
+                ));
+            }
         }
         if work.exists() {
             std::fs::remove_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
         }
         std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            work,
-        })
+        let marker = work.join(RUN_MARKER);
+        std::fs::write(
+            &marker,
+            "a folder written by `hwformer run`; the next run into it replaces it\n",
+        )
+        .map_err(|e| format!("{}: {e}", marker.display()))?;
+        Ok(Self { dir, work })
     }
 
-    fn replaceable(dir: &Path) -> Result<bool, String> {
-        let mut entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        Ok(entries.next().is_none() || dir.join(REPORT_FILE).is_file())
-    }
-
-    /// Moves the finished work folder to the report's folder (replacing an
-    /// earlier run's).
-    pub fn finish(&self) -> Result<(), String> {
-        if self.dir.exists() {
-            std::fs::remove_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+    /// Missing, empty, or marked as a run's.
+    fn replaceable(folder: &Path) -> Result<bool, String> {
+        if !folder.exists() {
+            return Ok(true);
         }
-        std::fs::rename(&self.work, &self.dir)
-            .map_err(|e| format!("{} -> {}: {e}", self.work.display(), self.dir.display()))
+        let mut entries = std::fs::read_dir(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        Ok(entries.next().is_none() || folder.join(RUN_MARKER).is_file())
+    }
+
+    /// Moves the finished work folder to the report's folder: an earlier
+    /// run's is renamed aside first and removed only after the new one is
+    /// in place, so a failure leaves one of the two whole.
+    pub fn finish(&self) -> Result<(), String> {
+        let kept = |e: String| format!("{e} (the finished run is in {})", self.work.display());
+        if !Self::replaceable(&self.dir)? {
+            return Err(kept(format!(
+                "{} was written to during the run and is no hwformer run's folder now; not replaced",
+                self.dir.display()
+            )));
+        }
+        let mut old = self.work.clone().into_os_string();
+        old.push(".old");
+        let old = PathBuf::from(old);
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| kept(format!("{}: {e}", old.display())))?;
+        }
+        let had = self.dir.exists();
+        if had {
+            std::fs::rename(&self.dir, &old)
+                .map_err(|e| kept(format!("{} -> {}: {e}", self.dir.display(), old.display())))?;
+        }
+        if let Err(e) = std::fs::rename(&self.work, &self.dir) {
+            if had {
+                // put the earlier run back
+                let _ = std::fs::rename(&old, &self.dir);
+            }
+            return Err(kept(format!(
+                "{} -> {}: {e}",
+                self.work.display(),
+                self.dir.display()
+            )));
+        }
+        if had {
+            std::fs::remove_dir_all(&old).map_err(|e| format!("{}: {e}", old.display()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hwformer-run-folder-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_run_replaces_only_its_own_folders_and_a_stopped_run_leaves_the_last_one() {
+        let root = scratch("replace");
+        let dir = root.join("out");
+        // a first run into a missing folder
+        let first = RunFolder::start(&dir).unwrap();
+        std::fs::write(first.work.join("report.json"), "first").unwrap();
+        first.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("report.json")).unwrap(), "first");
+        assert!(!first.work.exists());
+        // a second run that stops before finishing leaves the first whole
+        let stopped = RunFolder::start(&dir).unwrap();
+        std::fs::write(stopped.work.join("report.json"), "stopped").unwrap();
+        drop(stopped);
+        assert_eq!(std::fs::read_to_string(dir.join("report.json")).unwrap(), "first");
+        // a third run replaces it (and the stopped run's partial folder)
+        let third = RunFolder::start(&dir).unwrap();
+        assert!(!third.work.join("report.json").exists());
+        std::fs::write(third.work.join("report.json"), "third").unwrap();
+        third.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("report.json")).unwrap(), "third");
+        assert!(dir.join(RUN_MARKER).is_file());
+        // `out/.` is `out`
+        let dotted = RunFolder::start(&dir.join(".")).unwrap();
+        assert_eq!(dotted.dir, dir);
+        dotted.finish().unwrap();
+    }
+
+    #[test]
+    fn a_folder_it_did_not_write_is_refused_and_kept() {
+        let root = scratch("refuse");
+        let mine = root.join("mine");
+        std::fs::create_dir_all(&mine).unwrap();
+        // a report.json alone does not make a folder a run's
+        std::fs::write(mine.join("report.json"), "{}").unwrap();
+        let e = RunFolder::start(&mine).err().unwrap();
+        assert!(e.contains("not a hwformer run's folder"), "{e}");
+        assert_eq!(std::fs::read_to_string(mine.join("report.json")).unwrap(), "{}");
+        // nor is a foreign <out>.partial removed
+        let other = root.join("other");
+        std::fs::create_dir_all(root.join("other.partial")).unwrap();
+        std::fs::write(root.join("other.partial/notes"), "keep").unwrap();
+        assert!(RunFolder::start(&other).is_err());
+        assert!(root.join("other.partial/notes").is_file());
+        for odd in [".", "..", "/"] {
+            assert!(RunFolder::start(Path::new(odd)).is_err(), "{odd}");
+        }
+        // a folder filled during the run is not replaced at the end
+        let busy = root.join("busy");
+        let run = RunFolder::start(&busy).unwrap();
+        std::fs::create_dir_all(&busy).unwrap();
+        std::fs::write(busy.join("new"), "user's").unwrap();
+        let e = run.finish().unwrap_err();
+        assert!(e.contains("not replaced") && e.contains(".partial"), "{e}");
+        assert!(busy.join("new").is_file() && run.work.is_dir());
     }
 }

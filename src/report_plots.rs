@@ -53,11 +53,7 @@ pub fn draw_all(
             ),
         )?;
     }
-    let synthesized: Vec<_> = report
-        .synthesis
-        .iter()
-        .chain(report.layer.iter().filter_map(|l| l.synthesis.as_ref()))
-        .collect();
+    let synthesized: Vec<_> = report.synthesis.iter().collect();
     if !synthesized.is_empty() {
         let bars = BarsFigure {
             categories: synthesized

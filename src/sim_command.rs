@@ -197,10 +197,10 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         }
     }
     if let Some(vcd) = &args.vcd {
-        eprintln!("waveform: {}", vcd.display());
+        crate::progress::note!("waveform: {}", vcd.display());
     }
     if let Some((file, instance)) = &outcome.saif {
-        eprintln!(
+        crate::progress::note!(
             "activity: {} (for Vivado: hwformer vivado ... --saif {} --saif-strip-path {instance})",
             file.display(),
             file.display()

@@ -525,7 +525,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         None if args.synth => {
             let dir = PathBuf::from("target/hwformer-estimate").join(format!("{block}_d{}_synth", args.d));
             let manifest = hwformer_hdl::export_block(block, args.d, &dir).map_err(|e| e.to_string())?;
-            eprintln!(
+            crate::progress::note!(
                 "synthesizing {} with yosys for its Fmax estimate ...",
                 manifest.module
             );
@@ -543,7 +543,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         match read_report(dir, TIMING_REPORT)? {
             Some((Report::Timing(t), file)) => clock = ClockChoice::achieved(&t, &file)?,
             Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
-            None => eprintln!(
+            None => crate::progress::note!(
                 "estimate: no {TIMING_REPORT} in {}: using the clock of the {}",
                 dir.display(),
                 clock.source
@@ -552,7 +552,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         match read_report(dir, POWER_REPORT)? {
             Some((Report::Power(p), file)) => power = Some((p, file)),
             Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
-            None => eprintln!(
+            None => crate::progress::note!(
                 "estimate: no {POWER_REPORT} in {}: no FPGA energy figures",
                 dir.display()
             ),
@@ -735,7 +735,7 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
         .transpose()?;
     let (block, d) = crate::config::block_and_d(Some(block), args.d, config.as_ref())?;
     let manifest = crate::config::export_checked(&block, d, config.as_ref(), &dir)?;
-    eprintln!(
+    crate::progress::note!(
         "synthesizing {} for {} with yosys ...",
         manifest.module,
         family.name()

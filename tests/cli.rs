@@ -169,8 +169,11 @@ fn check_report(dir: &std::path::Path) {
     let tensors = layer["tensor_errors"].as_array().unwrap();
     assert_eq!(tensors.len(), 11, "{tensors:?}");
     assert!(tensors.iter().all(|t| t["elements"].as_u64().unwrap() > 0));
-    // every synthesis of the run: 3 blocks, 4 layer blocks, 4 binary heads
-    assert_eq!(json["synthesis"].as_array().unwrap().len(), 11);
+    // every synthesis of the run: 3 blocks, 4 layer blocks, 4 binary heads,
+    // the layer
+    let synthesis = json["synthesis"].as_array().unwrap();
+    assert_eq!(synthesis.len(), 12);
+    assert_eq!(synthesis[11]["design"], "encoder layer");
     assert_eq!(json["layer_graphs"].as_array().unwrap().len(), 2);
     let plots = json["plots"].as_array().unwrap();
     assert_eq!(plots.len(), 4, "{plots:?}");
@@ -258,6 +261,7 @@ fn run_refuses_a_folder_it_did_not_write_and_a_bad_config_before_any_work() {
     // an earlier run's folder stays as it was when the configuration is wrong
     let earlier = dir.join("earlier");
     std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join(".hwformer-run"), "").unwrap();
     std::fs::write(earlier.join("report.json"), "{}").unwrap();
     let config = dir.join("bad.toml");
     std::fs::write(&config, "[shape]\nhead_size = 16\nd_model = 32\n").unwrap();
@@ -345,10 +349,12 @@ fn a_layer_config_builds_a_wider_layer_checked_on_verilator_and_its_mistakes_nam
         dir.join("given").to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
+    let cycles = found["full_throughput_cycles"].as_u64().unwrap();
     assert!(
         out.status.success()
             && text.contains(&format!(
-                "FIFO depths from the configuration: residual 1 {r1}, ffn hidden {hidden}, residual 2 {r2}"
+                "FIFO depths from the configuration: residual 1 {r1}, ffn hidden {hidden}, residual 2 {r2}; \
+                 the graph runs 2 sequences at full speed in {cycles} cycles"
             )),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)

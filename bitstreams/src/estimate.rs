@@ -234,10 +234,12 @@ impl OperationCounts {
 
     /// One token through a linear block of `d_in` inputs and `d_out`
     /// outputs (hdl/src/linear.rs, its stages 3 to 6 and the output
-    /// rounding), arithmetic only: per multiply-accumulate a weight read, a
-    /// 16x16 product and two wide adds (the term with the bias or zero, and
-    /// the accumulation); per output a rounding add. Registers are not
-    /// counted. Operations: 2 per multiply-accumulate.
+    /// rounding): per multiply-accumulate a weight read, a 16x16 product
+    /// and two wide adds (the term with the bias or zero, and the
+    /// accumulation); per output a rounding add. Not counted: registers;
+    /// the bias ROM, which the RTL reads on every issue (its address picks
+    /// a word of zeros after a group's first; an ASIC would gate it); the
+    /// token buffer's read of `x_k`. Operations: 2 per multiply-accumulate.
     pub fn linear(d_in: u64, d_out: u64) -> Self {
         let macs = d_in * d_out;
         Self {
@@ -255,22 +257,26 @@ impl OperationCounts {
     /// (a 16x16 square, two wide adds), `n x - sum` (a 16x16 product, a
     /// wide add), its scaling by the token's reciprocal deviation (a wide
     /// product and its rounding add), the affine step (a 16x16 product by
-    /// gamma, the beta add, the rounding add); per token the inverse
-    /// square root table and the two wide products that make the scale.
-    /// Registers are not counted; no operations are counted for GOP/s.
+    /// gamma, the beta add, the rounding add); per token `D = n Q - S^2`
+    /// (two wide products, a wide subtract), `+ eps` (a wide add), and the
+    /// inverse square root (`InvSqrt::eval`: a table read and its Newton
+    /// step, three 16x16 products and four adds). Registers are not
+    /// counted; no operations are counted for GOP/s.
     pub fn layer_norm(d: u64) -> Self {
         Self {
-            mult16: 3 * d,
+            mult16: 3 * d + 3,
             mult32: d + 2,
-            add32: 6 * d,
+            add32: 6 * d + 2 + 4,
             table_reads: 1,
             ..Self::default()
         }
     }
 
     /// One token through a post-norm encoder layer ([`LayerSize`]),
-    /// arithmetic and weight reads only (registers and control are not
-    /// counted, so it is a lower bound on the datapath's energy): the q,
+    /// arithmetic and weight reads only (registers, control, the sequence
+    /// memory's key and value reads, the residual FIFOs' RAM and the
+    /// linear blocks' bias ROMs are not counted, so it is a lower bound on
+    /// the datapath's energy): the q,
     /// k, v projections, one attention query of `tokens` keys in each head
     /// (the sdpa counts above without their registers), the output
     /// projection, two residual adds (a wide add an element), two layer
@@ -709,7 +715,8 @@ mod tests {
         // the products of the linear blocks, the heads' q.k and p.v for 8
         // keys and the layer norms' squares, scales and gammas
         let heads = OperationCounts::sdpa(8, 8).mult16 * 2;
-        assert_eq!(layer.mult16, 4 * 256 + 2 * 512 + heads + 2 * 3 * 16);
+        // (the layer norms' 3 per element and 3 per token)
+        assert_eq!(layer.mult16, 4 * 256 + 2 * 512 + heads + 2 * (3 * 16 + 3));
         assert_eq!(layer.register_bits, 0, "registers are not counted");
         let without_norm = OperationCounts::encoder_layer_token(LayerSize {
             layer_norm: false,

@@ -64,19 +64,27 @@ pub fn register_font() -> Result<()> {
     static REGISTERED: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
     REGISTERED
         .get_or_init(|| {
-            let candidates: Vec<std::path::PathBuf> = std::env::var_os("HWFORMER_FONT")
-                .map(std::path::PathBuf::from)
-                .into_iter()
-                .chain(FONT_PATHS.iter().map(std::path::PathBuf::from))
-                .collect();
-            let path = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
-                format!(
-                    "no font for the plots' text at {}: install Debian's fonts-dejavu-core \
-                     (scripts/install-tools.sh does), or set HWFORMER_FONT to a TrueType file",
-                    FONT_PATHS.join(" or ")
-                )
-            })?;
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let path = match std::env::var_os("HWFORMER_FONT") {
+                Some(named) => {
+                    let path = std::path::PathBuf::from(named);
+                    if !path.is_file() {
+                        return Err(format!("HWFORMER_FONT={}: no such file", path.display()));
+                    }
+                    path
+                }
+                None => FONT_PATHS
+                    .iter()
+                    .map(std::path::PathBuf::from)
+                    .find(|p| p.is_file())
+                    .ok_or_else(|| {
+                        format!(
+                            "no font for the plots' text at {}: install Debian's fonts-dejavu-core \
+                             (scripts/install-tools.sh does), or set HWFORMER_FONT to a TrueType file",
+                            FONT_PATHS.join(" or ")
+                        )
+                    })?,
+            };
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             // plotters keeps a font for the program's life
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
             plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)

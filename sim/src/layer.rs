@@ -99,7 +99,7 @@ impl LayerDesign {
         let (depths, search) = match depths {
             Some(depths) => (depths, None),
             None => {
-                let sequence = (s.tokens * s.d_model) as usize;
+                let sequence = s.sequence_elements();
                 let search = graph
                     .search_depths(SEARCH_SEQUENCES, 2 * sequence)
                     .map_err(|e| SimError::Invalid(e.to_string()))?;
@@ -154,6 +154,20 @@ impl LayerDesign {
     }
 }
 
+/// An error unless `name` can name a layer's module: letters, digits,
+/// `-` and `_` (a `-` becomes `_` in the module's name).
+pub fn check_layer_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Err("letters, digits, `-` and `_` only (it names the module; `-` becomes `_`)".into())
+    } else {
+        Ok(())
+    }
+}
+
 /// Why the layer hardware cannot be built for `plan`, if it cannot: its
 /// const generics are instantiated for [`HARDWARE_LANES`] lanes and heads
 /// of [`HARDWARE_HEAD_SIZE`], the BERT layer model has attention as wide
@@ -186,7 +200,7 @@ pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
     if !s.layer_norm {
         return Err("no layer norm: the BERT layer model has a LayerNorm after each residual add".into());
     }
-    let sequence = (s.tokens * s.d_model) as usize;
+    let sequence = s.sequence_elements();
     if sequence > hwformer_hdl::fifo::FIFO_DEPTH_MAX + 1 {
         return Err(format!(
             "{} tokens of {}: the first residual FIFO holds about a sequence ({sequence} elements) while the \

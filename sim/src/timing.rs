@@ -363,10 +363,9 @@ pub fn fifo_depth_search(
     min_depth::search(&["fifo"], ample, |depths| {
         let description =
             block_graph_for("fifo", depths[0]).map_err(|e| GraphError::Invalid(e.to_string()))?;
-        Ok(description
-            .build(&inputs, &expected)?
-            .run(pacing, RunOptions::default())?
-            .cycles)
+        let mut g = description.build(&inputs, &expected)?;
+        let cycles = g.run(pacing, RunOptions::default())?.cycles;
+        Ok(min_depth::SearchRun::of(&g, cycles, &["fifo"]))
     })
     .map_err(fail)
 }
@@ -393,10 +392,9 @@ pub fn ffn_depth_search(
             timing,
             stalling: Stalling::Lockstep,
         };
-        Ok(graph
-            .build(&inputs, &expected)?
-            .run(pacing, RunOptions::default())?
-            .cycles)
+        let mut g = graph.build(&inputs, &expected)?;
+        let cycles = g.run(pacing, RunOptions::default())?.cycles;
+        Ok(min_depth::SearchRun::of(&g, cycles, &["hidden fifo"]))
     })
     .map_err(fail)
 }

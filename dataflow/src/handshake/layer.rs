@@ -22,7 +22,7 @@
 //! graph ([`super::min_depth`]).
 
 use super::blocks::{BlockGraph, BlockTiming};
-use super::min_depth::{search, DepthSearch};
+use super::min_depth::{search, DepthSearch, SearchRun};
 use super::units::{Fifo, Fork, Join, Pipeline, SequenceMemory, SequenceSize, Serialize, Stalling};
 use super::{Graph, GraphError, HandshakeTrace, LinkId, RunOptions};
 use crate::pacing::Pacing;
@@ -46,9 +46,15 @@ pub struct LayerShape {
 }
 
 impl LayerShape {
-    /// Elements of a token's q, k and v (all heads).
+    /// Elements of a token's q, k and v (all heads; saturates at
+    /// `u32::MAX`, a width no block is built for).
     pub fn attention_width(&self) -> u32 {
-        self.heads * self.head_size
+        self.heads.saturating_mul(self.head_size)
+    }
+
+    /// Elements of a sequence at the layer's input (tokens × d_model).
+    pub fn sequence_elements(&self) -> usize {
+        self.tokens as usize * self.d_model as usize
     }
 }
 
@@ -286,12 +292,16 @@ impl LayerGraph {
         depths: LayerDepths,
         pacing: &Pacing,
     ) -> Result<HandshakeTrace, GraphError> {
-        let mut g = self.build(sequences, depths)?;
-        let options = RunOptions {
+        self.build(sequences, depths)?.run(pacing, self.run_options())
+    }
+
+    /// Run options with a deadlock limit longer than any engine computes
+    /// without a handshake.
+    fn run_options(&self) -> RunOptions<'_> {
+        RunOptions {
             idle_limit: self.idle_limit(),
             ..RunOptions::default()
-        };
-        g.run(pacing, options)
+        }
     }
 
     /// Runs `sequences` sequences at full speed with `depths`: the cycles,
@@ -306,7 +316,9 @@ impl LayerGraph {
     /// beats are always enough for the first residual).
     pub fn search_depths(&self, sequences: usize, ample: usize) -> Result<DepthSearch, GraphError> {
         search(&LAYER_FIFOS, ample, |depths| {
-            self.cycles(sequences, LayerDepths::from_slice(depths))
+            let mut g = self.build(sequences, LayerDepths::from_slice(depths))?;
+            let cycles = g.run(&Pacing::FULL_SPEED, self.run_options())?.cycles;
+            Ok(SearchRun::of(&g, cycles, &LAYER_FIFOS))
         })
     }
 }

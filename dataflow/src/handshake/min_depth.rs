@@ -1,7 +1,8 @@
 //! Smallest FIFO depths of a handshake graph: for each FIFO, with every
 //! other at an ample depth, the smallest depth that keeps the ample run's
 //! cycle count (full throughput) and the smallest that does not deadlock,
-//! by bisection (cycles do not grow with depth).
+//! by bisection (cycles do not grow with depth) below the FIFO's peak in
+//! the ample run, top first ([`search`]).
 
 use super::GraphError;
 use crate::bisect::bisect;
@@ -37,40 +38,91 @@ pub struct DepthSearch {
     pub simulations: usize,
 }
 
+/// One graph run of a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRun {
+    /// Cycles of the run.
+    pub cycles: u64,
+    /// The most beats each searched FIFO held, in the order of the names
+    /// (`None`: not known).
+    pub peaks: Vec<Option<usize>>,
+}
+
+impl SearchRun {
+    /// The run of `graph` that took `cycles`: the peaks of its units
+    /// named `names`.
+    pub fn of(graph: &super::Graph, cycles: u64, names: &[&str]) -> Self {
+        Self {
+            cycles,
+            peaks: names.iter().map(|n| graph.peak_occupancy(n)).collect(),
+        }
+    }
+}
+
 /// Searches the depths of the FIFOs `names`; `run(depths)` builds and runs
-/// the graph with those depths and gives its cycles, or a
-/// [`GraphError::Deadlock`].
+/// the graph with those depths and gives its cycles and the FIFOs' peak
+/// occupancies ([`SearchRun`]), or a [`GraphError::Deadlock`].
+///
+/// Each FIFO's full-throughput depth is at most one more than its peak in
+/// the ample run: a FIFO that never fills behaves as an ample one (its
+/// ready is `count < depth`). The search tries the depth just below that
+/// bound first, and the one just below the full-throughput depth first
+/// for the deadlock bound, since both answers are often at the top; it
+/// bisects only when they are not, and runs no depth twice. The answers
+/// are those of a plain bisection over `1..=ample` (cycles do not grow
+/// with depth).
 pub fn search(
     names: &[&str],
     ample_depth: usize,
-    mut run: impl FnMut(&[usize]) -> Result<u64, GraphError>,
+    mut run: impl FnMut(&[usize]) -> Result<SearchRun, GraphError>,
 ) -> Result<DepthSearch, GraphError> {
     let mut simulations = 0;
-    let mut attempt = |depths: &[usize]| -> Result<Option<u64>, GraphError> {
+    let mut attempt = |depths: &[usize]| -> Result<Option<SearchRun>, GraphError> {
         simulations += 1;
         match run(depths) {
-            Ok(c) => Ok(Some(c)),
+            Ok(r) => Ok(Some(r)),
             Err(GraphError::Deadlock(_)) => Ok(None),
             Err(e) => Err(e),
         }
     };
     let ample = vec![ample_depth; names.len()];
-    let Some(full) = attempt(&ample)? else {
+    let Some(first) = attempt(&ample)? else {
         return Err(GraphError::Invalid(format!(
             "the ample depth {ample_depth} deadlocks already"
         )));
     };
+    let full = first.cycles;
     let mut fifos = Vec::new();
     let mut chosen = ample.clone();
     for (i, name) in names.iter().enumerate() {
-        let mut at = |depth: usize| {
+        // depth -> cycles (None: deadlock), each depth run once
+        let mut seen: Vec<(usize, Option<u64>)> = vec![(ample_depth, Some(full))];
+        let mut at = |depth: usize| -> Result<Option<u64>, GraphError> {
+            if let Some(&(_, cycles)) = seen.iter().find(|(d, _)| *d == depth) {
+                return Ok(cycles);
+            }
             let mut d = ample.clone();
             d[i] = depth;
-            attempt(&d)
+            let cycles = attempt(&d)?.map(|r| r.cycles);
+            seen.push((depth, cycles));
+            Ok(cycles)
         };
-        // within 1..=ample, which meets both
-        let full_depth = bisect(1, ample_depth, |k| Ok(at(k)? == Some(full)))?;
-        let free_depth = bisect(1, full_depth, |k| Ok(at(k)?.is_some()))?;
+        let bound = first
+            .peaks
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(ample_depth, |peak| (peak + 1).clamp(1, ample_depth));
+        let full_depth = if bound == 1 || at(bound - 1)? != Some(full) {
+            bound
+        } else {
+            bisect(1, bound - 1, |k| Ok(at(k)? == Some(full)))?
+        };
+        let free_depth = if full_depth == 1 || at(full_depth - 1)?.is_none() {
+            full_depth
+        } else {
+            bisect(1, full_depth - 1, |k| Ok(at(k)?.is_some()))?
+        };
         let one_less = if full_depth > 1 { at(full_depth - 1)? } else { None };
         chosen[i] = full_depth;
         fifos.push(FifoDepth {
@@ -80,7 +132,7 @@ pub fn search(
             cycles_one_less: one_less,
         });
     }
-    let joint = attempt(&chosen)?;
+    let joint = attempt(&chosen)?.map(|r| r.cycles);
     Ok(DepthSearch {
         ample_depth,
         full_throughput_cycles: full,

@@ -588,6 +588,15 @@ impl Graph {
         }
     }
 
+    /// The most beats the unit called `name` held so far (`None`: no such
+    /// unit).
+    pub fn peak_occupancy(&self, name: &str) -> Option<usize> {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| n.stats.peak_occupancy)
+    }
+
     /// Names of the input streams, in source order.
     pub fn input_streams(&self) -> Vec<&str> {
         self.sources.iter().map(|b| b.stream.as_str()).collect()
