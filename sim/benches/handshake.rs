@@ -53,7 +53,7 @@ fn layer_depth_search(c: &mut Criterion) {
     for preset in ["tiny", "jet-tagging"] {
         let plan = LayerPlan::preset(preset).unwrap();
         let graph = plan.graph().unwrap();
-        let ample = 2 * (plan.shape.tokens * plan.shape.d_model) as usize;
+        let ample = 2 * plan.shape.sequence_elements();
         g.bench_function(BenchmarkId::from_parameter(preset), |b| {
             b.iter(|| black_box(graph.search_depths(2, ample).unwrap()))
         });
