@@ -593,7 +593,7 @@ fn demo_sections(
          and the depth below which the layer deadlocks, found by running the graph \
          (hwformer dataflow min-depth --layer PRESET|CONFIG)",
     );
-    for layer in [layer_name.as_str(), "jet-tagging"] {
+    for layer in [layer_name.as_str(), "jet-tagging", "minilm-layer"] {
         let started = Instant::now();
         let found = dataflow_command::min_depth_layer(layer, 2, None, false)?;
         reporter.report.layer_graphs.push(report::LayerGraphRow {

@@ -89,7 +89,7 @@ fn run_prints_every_part_of_the_main_job() {
     }
     // the layer's FIFOs, sized on its handshake graph
     let section: Vec<&str> = text.lines().skip_while(|l| !l.contains("-- 12.")).collect();
-    for preset in ["tiny", "jet-tagging"] {
+    for preset in ["tiny", "jet-tagging", "minilm-layer"] {
         assert!(
             section
                 .iter()
@@ -102,7 +102,7 @@ fn run_prints_every_part_of_the_main_job() {
             .iter()
             .filter(|l| l.starts_with("| residual 1 fifo | "))
             .count(),
-        2,
+        3,
         "{text}"
     );
     // the tiny layer on Verilator, at full speed and paced
@@ -174,7 +174,11 @@ fn check_report(dir: &std::path::Path) {
     let synthesis = json["synthesis"].as_array().unwrap();
     assert_eq!(synthesis.len(), 12);
     assert_eq!(synthesis[11]["design"], "encoder layer");
-    assert_eq!(json["layer_graphs"].as_array().unwrap().len(), 2);
+    // the FIFO searches of tiny, jet-tagging and minilm-layer; minilm's
+    // first residual holds a sequence of 128 tokens of 384 less one
+    let graphs = json["layer_graphs"].as_array().unwrap();
+    assert_eq!(graphs.len(), 3);
+    assert_eq!(graphs[2]["fifos"][0]["full_throughput_depth"], 128 * 384 - 1);
     let plots = json["plots"].as_array().unwrap();
     assert_eq!(plots.len(), 4, "{plots:?}");
     for p in plots {

@@ -93,6 +93,20 @@ pub trait Unit {
     fn outputs(&self) -> Vec<LinkId>;
     /// Beats it holds now.
     fn occupancy(&self) -> usize;
+    /// In a cycle in which no link fires, with the wires settled as
+    /// `wires`: how many clock edges in a row, this cycle's first, leave
+    /// every wire it drives and its occupancy as they are, as long as no
+    /// link fires (`u64::MAX`: until one does). 0 when the next edge may
+    /// change them on its own (a beat moving through bubbles, a count
+    /// reaching its end, a paced stream's next pattern bit). The graph
+    /// jumps over cycles in which every unit is quiet ([`Unit::skip`]).
+    fn quiet_edges(&self, _wires: &[Wire], _now: &Cycle) -> u64 {
+        0
+    }
+    /// Takes `edges` clock edges with no link firing at once, as many
+    /// calls of [`Unit::edge`] would (only ever called with at most what
+    /// [`Unit::quiet_edges`] said).
+    fn skip(&mut self, _edges: u64) {}
     /// Its registers, for mismatch reports.
     fn state(&self) -> String;
 }
@@ -234,6 +248,11 @@ pub struct RunOptions<'a> {
     /// Stops as this cycle starts: the units keep the registers they have
     /// during it.
     pub stop_at: Option<u64>,
+    /// Jump over runs of cycles in which no link fires and every unit
+    /// says it is quiet ([`Unit::quiet_edges`]): the same handshakes,
+    /// counters and states as stepping each cycle, faster. Off when a VCD
+    /// is written or `stop_at` is set.
+    pub skip_quiet: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -244,6 +263,7 @@ impl Default for RunOptions<'_> {
             idle_limit: 4096,
             vcd: None,
             stop_at: None,
+            skip_quiet: true,
         }
     }
 }
@@ -436,7 +456,9 @@ impl Graph {
             idle_limit,
             vcd,
             stop_at,
+            skip_quiet,
         } = options;
+        let skip_quiet = skip_quiet && vcd.is_none() && stop_at.is_none();
         let mut trace = HandshakeTrace {
             input_cycles: vec![Vec::new(); self.sources.len()],
             output_cycles: vec![Vec::new(); self.sinks.len()],
@@ -502,14 +524,42 @@ impl Graph {
             if let Some(w) = writer.as_mut() {
                 w.cycle(cycle, &wires, self)?;
             }
+            // quiet cycles: the same wires, no handshake, until the edge
+            // after which some unit may change them
+            let edges = if skip_quiet && !moved {
+                let limit = match finished {
+                    Some(f) => f + drain_cycles,
+                    None => max_cycles.min(last_activity.saturating_add(idle_limit).saturating_add(1)),
+                };
+                let mut edges = limit.saturating_sub(cycle);
+                for node in &self.nodes {
+                    if edges < 2 {
+                        break;
+                    }
+                    edges = edges.min(node.unit.quiet_edges(&wires, &now));
+                }
+                edges.max(1)
+            } else {
+                1
+            };
             for node in &mut self.nodes {
                 node.unit.edge(&wires, &now);
+                if edges > 1 {
+                    node.unit.skip(edges - 1);
+                }
                 let held = node.unit.occupancy();
                 let s = &mut node.stats;
                 s.peak_occupancy = s.peak_occupancy.max(held);
-                s.occupied_cycles += u64::from(held > 0);
+                s.occupied_cycles += edges * u64::from(held > 0);
             }
-            cycle += 1;
+            if edges > 1 {
+                // the skipped cycles' wires were this cycle's
+                for (w, st) in wires.iter().zip(self.link_stats.iter_mut()) {
+                    st.stalled_cycles += (edges - 1) * u64::from(w.valid && !w.ready);
+                    st.starved_cycles += (edges - 1) * u64::from(w.ready && !w.valid);
+                }
+            }
+            cycle += edges;
         }
         if let Some(w) = writer {
             w.finish(cycle)?;

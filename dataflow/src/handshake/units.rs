@@ -53,6 +53,15 @@ impl Unit for Source {
             self.pacer.taken();
         }
     }
+    fn quiet_edges(&self, _: &[Wire], now: &Cycle) -> u64 {
+        // an offered beat stays offered; at full speed the next is offered at once
+        let left = self.next < self.last.len();
+        if !left || self.pacer.offered() || now.pacing.valid_probability >= 1.0 {
+            u64::MAX
+        } else {
+            0
+        }
+    }
     fn inputs(&self) -> Vec<LinkId> {
         Vec::new()
     }
@@ -104,6 +113,13 @@ impl Unit for Sink {
     #[inline]
     fn edge(&mut self, wires: &[Wire], _: &Cycle) {
         self.taken += u64::from(wires[self.input.0].fires());
+    }
+    fn quiet_edges(&self, _: &[Wire], now: &Cycle) -> u64 {
+        if now.draining || now.pacing.ready_probability >= 1.0 {
+            u64::MAX
+        } else {
+            0
+        }
     }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
@@ -243,6 +259,26 @@ impl Unit for Pipeline {
             }
         }
     }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        let top = self.top();
+        if self.valid == 0 || self.valid & top != 0 {
+            // empty, or its head offered and not taken: nothing moves
+            return u64::MAX;
+        }
+        match self.stalling {
+            // the beats move up a stage an edge: the first reaches the
+            // head after `stages - 1 - msb` edges
+            Stalling::Lockstep => u64::from(self.stages - 1 - (63 - self.valid.leading_zeros())) - 1,
+            Stalling::Elastic => 0,
+        }
+    }
+    fn skip(&mut self, edges: u64) {
+        // lock-step with an empty head: the beats move up `edges` stages
+        if self.valid != 0 && self.valid & self.top() == 0 {
+            self.valid = (self.valid << edges) & self.mask();
+            self.last = (self.last << edges) & self.mask();
+        }
+    }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
     }
@@ -321,6 +357,10 @@ impl Unit for Fifo {
             self.lasts.push_back(i.last);
         }
     }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        // its registers change only when a link fires
+        u64::MAX
+    }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
     }
@@ -392,6 +432,10 @@ impl Unit for HoldJoin {
         } else if s.fires() && s.last {
             self.loaded = false;
         }
+    }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        // its registers change only when a link fires
+        u64::MAX
     }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.hold, self.stream]
@@ -473,6 +517,18 @@ impl Unit for RowReduce {
             Finisher::Hold if wires[self.out.0].ready => Finisher::Idle,
             other => other,
         };
+    }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        match self.finisher {
+            // its result is offered on the edge that ends the count
+            Finisher::Busy(n) => u64::from(n - 1),
+            Finisher::Idle | Finisher::Hold => u64::MAX,
+        }
+    }
+    fn skip(&mut self, edges: u64) {
+        if let Finisher::Busy(n) = self.finisher {
+            self.finisher = Finisher::Busy(n - edges as u32);
+        }
     }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
@@ -641,6 +697,15 @@ impl Unit for RowRing {
         if r.fires() && r.last {
             self.released_beats += self.lengths[self.slot(self.released_rows)];
             self.released_rows += 1;
+        }
+    }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        // an idle read port shows a readable row's first element a cycle later
+        let waiting = |port: &ReadPort, readable: u64| !port.valid && readable != port.row;
+        if waiting(&self.first_port, self.written_rows) || waiting(&self.second_port, self.go_rows) {
+            0
+        } else {
+            u64::MAX
         }
     }
     fn inputs(&self) -> Vec<LinkId> {
@@ -849,6 +914,37 @@ impl Unit for MatrixVector {
             self.lane = 0;
         }
     }
+    fn quiet_edges(&self, wires: &[Wire], _: &Cycle) -> u64 {
+        let s = self.size;
+        let stages = &self.stages[..s.issue_stages as usize - 1];
+        let send = self.bank_full && (!self.y_valid || wires[self.out.0].ready);
+        if self.setup_left > 0 || send {
+            return 0;
+        }
+        if self.done {
+            // a finished group waiting for a bank whose output is not
+            // taken stops the issue: frozen until a handshake
+            return if self.bank_full { u64::MAX } else { 0 };
+        }
+        if self.issuable == 0 {
+            // nothing to issue: quiet once the issue stages are empty
+            return if stages.iter().any(|st| st.0) { 0 } else { u64::MAX };
+        }
+        // issuing inside a group with every stage full and no group end
+        // among them: each edge issues the next element, the stages' flags
+        // stay as they are, until the group's last element is issued
+        if stages.iter().all(|st| st.0 && !st.1) {
+            u64::from(s.d_in - 1 - self.element)
+        } else {
+            0
+        }
+    }
+    fn skip(&mut self, edges: u64) {
+        // issuing (not frozen behind a full bank): one element an edge
+        if self.issuable > 0 && !self.done {
+            self.element += edges as u32;
+        }
+    }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
     }
@@ -984,6 +1080,13 @@ impl Unit for TokenPass {
             }
         }
     }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        if self.setup_left > 0 {
+            0
+        } else {
+            u64::MAX
+        }
+    }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
     }
@@ -1059,6 +1162,10 @@ impl Unit for Fork {
             }
         }
     }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        // its registers change only when a link fires
+        u64::MAX
+    }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
     }
@@ -1130,6 +1237,10 @@ impl Unit for Join {
             self.held = (true, a.last);
         }
     }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        // its registers change only when a link fires
+        u64::MAX
+    }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.a, self.b]
     }
@@ -1194,6 +1305,10 @@ impl Unit for Serialize {
         if wires[self.input.0].fires() {
             self.left = self.lanes;
         }
+    }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        // its registers change only when a link fires
+        u64::MAX
     }
     fn inputs(&self) -> Vec<LinkId> {
         vec![self.input]
@@ -1326,6 +1441,14 @@ impl Unit for SequenceMemory {
             self.starting = true;
             self.queries_left = tokens * heads;
             self.keys_left = tokens * heads * tokens;
+        }
+    }
+    fn quiet_edges(&self, _: &[Wire], _: &Cycle) -> u64 {
+        // the first reads' cycle ends on its own; otherwise only handshakes move it
+        if self.starting {
+            0
+        } else {
+            u64::MAX
         }
     }
     fn inputs(&self) -> Vec<LinkId> {
