@@ -6,6 +6,10 @@
 
 use crate::layer_config::{check_probability, check_sequences, LayerConfig};
 use clap::{Args, Subcommand, ValueEnum};
+use hwformer_bitstreams::estimate::{
+    ClockChoice, Estimate, EstimateInput, Inference, LayerSize, OperationCounts, OperationEnergies,
+};
+use hwformer_bitstreams::report::power::PowerReport;
 use hwformer_bitstreams::yosys::{Family, Synthesis};
 use hwformer_hdl::manifest::Manifest;
 use hwformer_sim::layer::{check_layer, LayerDesign, SEARCH_SEQUENCES};
@@ -40,10 +44,16 @@ pub enum LayerCommand {
 pub struct LayerEstimateArgs {
     #[command(flatten)]
     layer: LayerArgs,
-    /// The clock of the latency, in MHz (say where it comes from: the
-    /// layer's `hwformer layer synth` estimate, or a target).
+    /// The clock of the latency, in MHz, when no timing report is given
+    /// (say where it comes from: the layer's `hwformer layer synth`
+    /// estimate, or a target).
     #[arg(long, default_value_t = 200.0)]
     clock_mhz: f64,
+    /// Folder with Vivado's routed reports of the layer
+    /// (timing_summary_routed.rpt, power_routed.rpt): the achieved clock
+    /// and the measured power, for FPGA energy a token.
+    #[arg(long)]
+    vivado_dir: Option<PathBuf>,
     /// Process node of the ASIC estimate, in nm (Horowitz's energies are
     /// for 45).
     #[arg(long, default_value_t = 45.0)]
@@ -53,8 +63,8 @@ pub struct LayerEstimateArgs {
     json: bool,
 }
 
-/// A layer's cycles, latency and energy, from its graph and its
-/// operation counts.
+/// A layer's cycles, latency and energy, from its graph, its operation
+/// counts and (when given) Vivado's reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerEstimate {
     /// The preset's or configuration's name.
@@ -67,32 +77,37 @@ pub struct LayerEstimate {
     pub sequence_interval_cycles: u64,
     /// The interval over the tokens of a sequence.
     pub cycles_per_token: f64,
-    /// The clock of the latency, MHz.
+    /// The clock, MHz (its source is in `figures.clock`).
     pub clock_mhz: f64,
     /// The latency at that clock, µs.
     pub sequence_latency_us: f64,
     /// Operations a token (arithmetic and weight reads; registers and
     /// control not counted).
-    pub operations_per_token: hwformer_bitstreams::estimate::OperationCounts,
+    pub operations_per_token: OperationCounts,
     /// ASIC energy a token at `node_nm`, nJ (a lower bound: see
     /// `OperationCounts::encoder_layer_token`).
     pub asic_energy_per_token_nj: f64,
     /// The process node of that estimate, nm.
     pub node_nm: f64,
+    /// FPGA energy a token at full throughput, nJ: the power report's
+    /// total on-chip power over a token's share of the sequence interval
+    /// (with a power report).
+    pub fpga_energy_per_token_nj: Option<f64>,
+    /// Every figure of one sequence with its source (latency, throughput,
+    /// energies), as `hwformer estimate` gives them for a block.
+    pub figures: Estimate,
 }
 
 /// Runs the layer graph of `plan` for one and two sequences and counts
-/// its operations; the energy at `node_nm`.
+/// its operations; the figures at `clock`, with `power` (a routed power
+/// report and its file) when given, the ASIC energy at `node_nm`.
 pub fn estimate_layer(
     name: &str,
     plan: &hwformer_sim::timing::LayerPlan,
-    clock_mhz: f64,
+    clock: ClockChoice,
+    power: Option<(&PowerReport, &str)>,
     node_nm: f64,
 ) -> Result<LayerEstimate, String> {
-    use hwformer_bitstreams::estimate::{LayerSize, OperationCounts, OperationEnergies};
-    if !(clock_mhz.is_finite() && clock_mhz > 0.0) {
-        return Err(format!("--clock-mhz {clock_mhz}: a clock above 0 MHz"));
-    }
     let s = plan.shape;
     let graph = plan.graph().map_err(|e| format!("layer {name}: {e}"))?;
     let sequence = s.sequence_elements();
@@ -111,17 +126,40 @@ pub fn estimate_layer(
         tokens: s.tokens.into(),
         layer_norm: s.layer_norm,
     });
+    let tokens = u64::from(s.tokens);
     let energies = OperationEnergies::HOROWITZ_45NM.at_node(node_nm)?;
+    let figures = Estimate::new(
+        EstimateInput {
+            block: format!("encoder layer {name}"),
+            inference: Inference::Sequence,
+            latency_cycles: one,
+            interval_cycles: two - one,
+            cycles_source: "the layer graph at full speed, FIFOs ample".into(),
+            operations: operations.times(tokens),
+            operations_source: format!(
+                "OperationCounts::encoder_layer_token x {tokens} tokens (arithmetic and weight reads)"
+            ),
+        },
+        clock,
+        power,
+        energies,
+    );
+    let per_token_nj = |joules: f64| joules * 1e9 / tokens as f64;
     Ok(LayerEstimate {
         name: name.to_string(),
         sequence_latency_cycles: one,
         sequence_interval_cycles: two - one,
-        cycles_per_token: (two - one) as f64 / f64::from(s.tokens),
-        clock_mhz,
-        sequence_latency_us: one as f64 / clock_mhz,
+        cycles_per_token: (two - one) as f64 / tokens as f64,
+        clock_mhz: 1000.0 / figures.clock.period_ns,
+        sequence_latency_us: figures.latency.value * 1e6,
         operations_per_token: operations,
-        asic_energy_per_token_nj: energies.energy_pj(&operations) / 1000.0,
+        asic_energy_per_token_nj: per_token_nj(figures.asic_energy.value),
         node_nm,
+        fpga_energy_per_token_nj: figures
+            .energy_total_pipelined
+            .as_ref()
+            .map(|f| per_token_nj(f.value)),
+        figures,
     })
 }
 
@@ -129,12 +167,14 @@ impl LayerEstimate {
     /// The lines `hwformer layer estimate` prints.
     pub fn print(&self) {
         println!(
-            "layer {}: one sequence alone {} cycles from its first input to its last output, {:.2} µs at {} MHz; \
-             sequences back to back every {} cycles ({:.1} cycles a token) (the layer graph at full speed, FIFOs ample)",
+            "layer {}: one sequence alone {} cycles from its first input to its last output, {:.2} µs at {:.1} MHz \
+             ({}); sequences back to back every {} cycles ({:.1} cycles a token) (the layer graph at full speed, \
+             FIFOs ample)",
             self.name,
             self.sequence_latency_cycles,
             self.sequence_latency_us,
             self.clock_mhz,
+            self.figures.clock.source,
             self.sequence_interval_cycles,
             self.cycles_per_token
         );
@@ -145,6 +185,15 @@ impl LayerEstimate {
             self.asic_energy_per_token_nj,
             self.operations_per_token.describe()
         );
+        if let (Some(nj), Some(f)) = (
+            self.fpga_energy_per_token_nj,
+            &self.figures.energy_total_pipelined,
+        ) {
+            println!(
+                "FPGA energy: {nj:.2} nJ a token at full throughput ({})",
+                f.source
+            );
+        }
     }
 }
 
@@ -243,7 +292,13 @@ pub fn layer(command: &LayerCommand) -> Result<ExitCode, String> {
         LayerCommand::Sim(args) => Ok(crate::report::Verdict::passed(simulate(args)?.passed()).into()),
         LayerCommand::Estimate(args) => {
             let config = args.layer.config()?;
-            let estimate = estimate_layer(config.name(), &config.plan()?, args.clock_mhz, args.node_nm)?;
+            let clock = ClockChoice::requested(args.clock_mhz)?;
+            let (clock, power) = match &args.vivado_dir {
+                Some(dir) => crate::xilinx_command::vivado_reports(dir, clock)?,
+                None => (clock, None),
+            };
+            let power = power.as_ref().map(|(p, f)| (p, f.as_str()));
+            let estimate = estimate_layer(config.name(), &config.plan()?, clock, power, args.node_nm)?;
             if args.json {
                 println!(
                     "{}",

@@ -626,8 +626,11 @@ fn demo_sections(
     let synthesis = layer_command::synthesize_written(&layer, Family::Xc7)?;
     crate::xilinx_command::print_synthesis(&layer.manifest.module, Family::Xc7, &synthesis, false)?;
     let design = &layer.design;
-    let estimate =
-        layer_command::estimate_layer(&design.name, &design.plan, synthesis.logic_depth.fmax_mhz, 45.0)?;
+    let clock = hwformer_bitstreams::estimate::ClockChoice::estimated(
+        synthesis.logic_depth.fmax_mhz,
+        "yosys xc7 netlist",
+    )?;
+    let estimate = layer_command::estimate_layer(&design.name, &design.plan, clock, None, 45.0)?;
     estimate.print();
     let sequences = checks.first().map_or(2, |c| c.sequences);
     let errors = report::LayerReport::error_samples(design, sequences)?;

@@ -520,7 +520,7 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         operations: cycles.operations,
         operations_source: cycles.operations_source,
     };
-    let mut clock = match known_clock {
+    let clock = match known_clock {
         Some(c) => c,
         None if args.synth => {
             let dir = PathBuf::from("target/hwformer-estimate").join(format!("{block}_d{}_synth", args.d));
@@ -535,29 +535,10 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         }
         None => ClockChoice::requested(args.clock_mhz)?,
     };
-    let mut power = None;
-    if let Some(dir) = &args.vivado_dir {
-        if !dir.is_dir() {
-            return Err(format!("--vivado-dir {}: not a folder", dir.display()));
-        }
-        match read_report(dir, TIMING_REPORT)? {
-            Some((Report::Timing(t), file)) => clock = ClockChoice::achieved(&t, &file)?,
-            Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
-            None => crate::progress::note!(
-                "estimate: no {TIMING_REPORT} in {}: using the clock of the {}",
-                dir.display(),
-                clock.source
-            ),
-        }
-        match read_report(dir, POWER_REPORT)? {
-            Some((Report::Power(p), file)) => power = Some((p, file)),
-            Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
-            None => crate::progress::note!(
-                "estimate: no {POWER_REPORT} in {}: no FPGA energy figures",
-                dir.display()
-            ),
-        }
-    }
+    let (clock, power) = match &args.vivado_dir {
+        Some(dir) => vivado_reports(dir, clock)?,
+        None => (clock, None),
+    };
     let energies = OperationEnergies::HOROWITZ_45NM.at_node(args.node_nm)?;
     let e = Estimate::new(
         input,
@@ -587,6 +568,43 @@ pub fn estimate_at(args: &EstimateArgs, known_clock: Option<ClockChoice>) -> Res
         print!("{}", e.table());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The clock and power of Vivado's routed reports in `dir`
+/// ([`TIMING_REPORT`], [`POWER_REPORT`]): the achieved clock when the
+/// timing report is there (else `clock`, said so), the power report when
+/// it is (with its file name).
+pub fn vivado_reports(
+    dir: &Path,
+    clock: ClockChoice,
+) -> Result<(ClockChoice, Option<(report::power::PowerReport, String)>), String> {
+    if !dir.is_dir() {
+        return Err(format!("--vivado-dir {}: not a folder", dir.display()));
+    }
+    let clock = match read_report(dir, TIMING_REPORT)? {
+        Some((Report::Timing(t), file)) => ClockChoice::achieved(&t, &file)?,
+        Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
+        None => {
+            crate::progress::note!(
+                "estimate: no {TIMING_REPORT} in {}: using the clock of the {}",
+                dir.display(),
+                clock.source
+            );
+            clock
+        }
+    };
+    let power = match read_report(dir, POWER_REPORT)? {
+        Some((Report::Power(p), file)) => Some((p, file)),
+        Some((other, file)) => return Err(format!("{file} is a {} report", other.kind().name())),
+        None => {
+            crate::progress::note!(
+                "estimate: no {POWER_REPORT} in {}: no FPGA energy figures",
+                dir.display()
+            );
+            None
+        }
+    };
+    Ok((clock, power))
 }
 
 /// Arguments of `hwformer vivado`.

@@ -474,6 +474,8 @@ pub enum Inference {
     Row,
     /// A batch of elements (the exp unit).
     Batch,
+    /// A sequence of tokens through an encoder layer.
+    Sequence,
 }
 
 impl Inference {
@@ -482,6 +484,7 @@ impl Inference {
             Self::Query => "query",
             Self::Row => "row",
             Self::Batch => "batch",
+            Self::Sequence => "sequence",
         }
     }
 
@@ -491,6 +494,7 @@ impl Inference {
             Self::Query => "queries",
             Self::Row => "rows",
             Self::Batch => "batches",
+            Self::Sequence => "sequences",
         }
     }
 }
