@@ -199,31 +199,38 @@ fn one_slot_less() {
 }
 
 #[test]
-fn the_tiny_layers_verilog_lints_clean_with_its_manifests_waivers() {
+fn the_tiny_and_small_layers_verilog_lints_clean_with_its_manifests_waivers() {
     std::thread::Builder::new()
         .stack_size(1 << 30)
         .spawn(|| {
-            let design = hwformer_sim::layer::LayerDesign::new("tiny", 7).unwrap();
-            let dir =
-                std::env::temp_dir().join(format!("hwformer-encoder-layer-lint-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            let manifest = design.write(&dir).unwrap();
-            let mut args = vec!["--lint-only".to_string(), "-Wall".to_string()];
-            args.extend(manifest.lint_waivers.keys().map(|w| format!("-Wno-{w}")));
-            args.extend([
-                "--top-module".to_string(),
-                manifest.module.clone(),
-                manifest.verilog.clone(),
-            ]);
-            let verilator = hwformer_sim::verilator::verilator_program().unwrap();
-            let out = std::process::Command::new(verilator)
-                .current_dir(&dir)
-                .args(&args)
-                .output()
-                .expect("verilator runs");
-            let text = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{text}");
-            assert!(!text.contains("%Warning") && !text.contains("%Error"), "{text}");
+            for preset in ["tiny", "small"] {
+                let design = hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap();
+                let dir = std::env::temp_dir().join(format!(
+                    "hwformer-encoder-layer-lint-{preset}-{}",
+                    std::process::id()
+                ));
+                let _ = std::fs::remove_dir_all(&dir);
+                let manifest = design.write(&dir).unwrap();
+                let mut args = vec!["--lint-only".to_string(), "-Wall".to_string()];
+                args.extend(manifest.lint_waivers.keys().map(|w| format!("-Wno-{w}")));
+                args.extend([
+                    "--top-module".to_string(),
+                    manifest.module.clone(),
+                    manifest.verilog.clone(),
+                ]);
+                let verilator = hwformer_sim::verilator::verilator_program().unwrap();
+                let out = std::process::Command::new(verilator)
+                    .current_dir(&dir)
+                    .args(&args)
+                    .output()
+                    .expect("verilator runs");
+                let text = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success(), "{preset}: {text}");
+                assert!(
+                    !text.contains("%Warning") && !text.contains("%Error"),
+                    "{preset}: {text}"
+                );
+            }
         })
         .unwrap()
         .join()
