@@ -7,6 +7,7 @@
 use super::GraphError;
 use crate::bisect::bisect;
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One FIFO's depths.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,15 +71,15 @@ impl SearchRun {
 /// for the deadlock bound, since both answers are often at the top; it
 /// bisects only when they are not, and runs no depth twice. The answers
 /// are those of a plain bisection over `1..=ample` (cycles do not grow
-/// with depth).
+/// with depth). The FIFOs are searched at once, a thread each.
 pub fn search(
     names: &[&str],
     ample_depth: usize,
-    mut run: impl FnMut(&[usize]) -> Result<SearchRun, GraphError>,
+    run: impl Fn(&[usize]) -> Result<SearchRun, GraphError> + Sync,
 ) -> Result<DepthSearch, GraphError> {
-    let mut simulations = 0;
-    let mut attempt = |depths: &[usize]| -> Result<Option<SearchRun>, GraphError> {
-        simulations += 1;
+    let simulations = AtomicUsize::new(0);
+    let attempt = |depths: &[usize]| -> Result<Option<SearchRun>, GraphError> {
+        simulations.fetch_add(1, Ordering::Relaxed);
         match run(depths) {
             Ok(r) => Ok(Some(r)),
             Err(GraphError::Deadlock(_)) => Ok(None),
@@ -92,9 +93,8 @@ pub fn search(
         )));
     };
     let full = first.cycles;
-    let mut fifos = Vec::new();
-    let mut chosen = ample.clone();
-    for (i, name) in names.iter().enumerate() {
+    // one FIFO's depths, the others ample
+    let one_fifo = |i: usize| -> Result<FifoDepth, GraphError> {
         // depth -> cycles (None: deadlock), each depth run once
         let mut seen: Vec<(usize, Option<u64>)> = vec![(ample_depth, Some(full))];
         let mut at = |depth: usize| -> Result<Option<u64>, GraphError> {
@@ -124,20 +124,30 @@ pub fn search(
             bisect(1, full_depth - 1, |k| Ok(at(k)?.is_some()))?
         };
         let one_less = if full_depth > 1 { at(full_depth - 1)? } else { None };
-        chosen[i] = full_depth;
-        fifos.push(FifoDepth {
-            name: name.to_string(),
+        Ok(FifoDepth {
+            name: names[i].to_string(),
             full_throughput_depth: full_depth,
             deadlock_free_depth: free_depth,
             cycles_one_less: one_less,
-        });
-    }
+        })
+    };
+    // the FIFOs' searches are independent: one thread each
+    let fifos = std::thread::scope(|scope| {
+        let searches: Vec<_> = (0..names.len())
+            .map(|i| scope.spawn(move || one_fifo(i)))
+            .collect();
+        searches
+            .into_iter()
+            .map(|s| s.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let chosen: Vec<usize> = fifos.iter().map(|f| f.full_throughput_depth).collect();
     let joint = attempt(&chosen)?.map(|r| r.cycles);
     Ok(DepthSearch {
         ample_depth,
         full_throughput_cycles: full,
         fifos,
         joint_cycles: joint,
-        simulations,
+        simulations: simulations.into_inner(),
     })
 }
