@@ -13,7 +13,7 @@
 //!                       # (default 256); other blocks: must be the built size
 //!
 //! [formats]             # optional: field = format; inputs are built as asked
-//!                       # (sdpa, binary_attention: also s, the score format, Q7.8 to Q3.12)
+//!                       # (sdpa, binary_attention: also s, the score format, Q7.8 to Q4.11)
 //! q = "Q1.14"           # (sdpa q, k, v, o: any signed 16-bit format; exp x,
 //! o = "Q2.13"           # Q7.8 to Q3.12, softmax logit: Q7.8 to Q5.10), outputs are checked
 //!

@@ -267,14 +267,17 @@ impl LayerConfig {
             residual2: f.residual2,
         });
         if let Some(f) = self.fifo {
-            let max = hwformer_hdl::fifo::FIFO_DEPTH_MAX;
-            for (key, depth) in [
-                ("fifo.residual1", f.residual1),
-                ("fifo.hidden", f.hidden),
-                ("fifo.residual2", f.residual2),
+            let (fifo, unit) = (
+                hwformer_hdl::fifo::FIFO_DEPTH_MAX,
+                hwformer_hdl::fifo::FIFO_UNIT_DEPTH_MAX,
+            );
+            for (key, depth, max) in [
+                ("fifo.residual1", f.residual1, unit),
+                ("fifo.hidden", f.hidden, fifo),
+                ("fifo.residual2", f.residual2, unit),
             ] {
                 if !(1..=max).contains(&depth) {
-                    return Err(format!("{key} = {depth}: a FIFO is 1 to {max} deep"));
+                    return Err(format!("{key} = {depth}: this FIFO is 1 to {max} deep"));
                 }
             }
         }

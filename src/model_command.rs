@@ -1228,7 +1228,9 @@ mod tests {
             .chain(["score"]);
         let mut text = String::from("[[layer]]\n");
         for name in names {
-            text.push_str(&format!("{name} = \"Q3.12\"\n"));
+            // the heads take scores with at most 11 fraction bits
+            let format = if name == "score" { "Q4.11" } else { "Q3.12" };
+            text.push_str(&format!("{name} = \"{format}\"\n"));
         }
         text
     }
@@ -1236,12 +1238,12 @@ mod tests {
     #[test]
     fn a_formats_file_reads_and_every_mistake_is_named() {
         let layers = formats_file(&one_layer()).unwrap();
-        assert_eq!(layers[0].score.to_string(), "Q3.12 (16 bits)");
+        assert_eq!(layers[0].score.to_string(), "Q4.11 (16 bits)");
         for (text, why) in [
             ("x = 1\n".to_string(), "no [[layer]] tables"),
             ("[[layer]]\n".to_string(), "no `input`"),
             (
-                one_layer().replace("score = \"Q3.12\"", "score = 3"),
+                one_layer().replace("score = \"Q4.11\"", "score = 3"),
                 "`score` is not a string",
             ),
             (
@@ -1269,6 +1271,6 @@ mod tests {
         let config = BlockConfig::load(&path).unwrap();
         let manifest = export_checked_n_max("sdpa", 4, None, Some(&config), &dir.join("rtl")).unwrap();
         assert_eq!(manifest.params["n_max"].number(), Some(HEAD_N_MAX as f64));
-        assert_eq!(manifest.text("score_format").unwrap(), "Q3.12 (16 bits)");
+        assert_eq!(manifest.text("score_format").unwrap(), "Q4.11 (16 bits)");
     }
 }

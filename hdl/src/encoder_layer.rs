@@ -17,7 +17,7 @@
 //! norms have no status output).
 
 use crate::ffn::FfnUnit;
-use crate::fifo::{FifoUnit, FIFO_DEPTH_MAX};
+use crate::fifo::{FifoUnit, FIFO_DEPTH_MAX, FIFO_UNIT_DEPTH_MAX};
 use crate::lane_serializer::LaneSerializer;
 use crate::layer_norm::LayerNormUnit;
 use crate::linear::LinearUnit;
@@ -131,15 +131,13 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
                 "{tokens} tokens of {heads} heads: the sequence memory holds 1 to {SEQUENCE_WORDS_MAX} words"
             ));
         }
-        for (what, depth) in [
-            ("residual1", depths.residual1),
-            ("hidden", depths.hidden),
-            ("residual2", depths.residual2),
+        for (what, depth, max) in [
+            ("residual1", depths.residual1, FIFO_UNIT_DEPTH_MAX),
+            ("hidden", depths.hidden, FIFO_DEPTH_MAX),
+            ("residual2", depths.residual2, FIFO_UNIT_DEPTH_MAX),
         ] {
-            if !(1..=FIFO_DEPTH_MAX).contains(&depth) {
-                return Err(format!(
-                    "depths.{what} = {depth}: a FIFO is 1 to {FIFO_DEPTH_MAX} deep"
-                ));
+            if !(1..=max).contains(&depth) {
+                return Err(format!("depths.{what} = {depth}: this FIFO is 1 to {max} deep"));
             }
         }
         for t in [

@@ -19,8 +19,16 @@ use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
-/// Deepest FIFO the block builds.
+/// Deepest FIFO the block builds on its own (`hwformer gen fifo`): LUT
+/// RAM of a size any part has.
 pub const FIFO_DEPTH_MAX: usize = 4096;
+
+/// Deepest FIFO the unit can be (its 16-bit count): a layer's residual
+/// FIFO, which holds a whole sequence, may need it. At that depth the
+/// storage is still a register array with a combinational read, which
+/// Vivado maps to LUT RAM (about depth × 17 / 64 LUTs); a block-RAM FIFO
+/// is not built.
+pub const FIFO_UNIT_DEPTH_MAX: usize = 65_535;
 
 /// The storage: `depth` words of `W` bits, one write port (at the clock
 /// edge) and one combinational read port.
@@ -119,9 +127,10 @@ pub struct FifoUnit {
 }
 
 impl FifoUnit {
-    /// A FIFO of `depth` beats (1 to [`FIFO_DEPTH_MAX`]; checked by [`export`]).
+    /// A FIFO of `depth` beats (1 to [`FIFO_UNIT_DEPTH_MAX`]; the block
+    /// alone, 1 to [`FIFO_DEPTH_MAX`], checked by [`export`]).
     pub fn new(depth: usize) -> Self {
-        let depth = depth.clamp(1, FIFO_DEPTH_MAX);
+        let depth = depth.clamp(1, FIFO_UNIT_DEPTH_MAX);
         Self {
             clock: Default::default(),
             s_axis_x_tdata: Default::default(),

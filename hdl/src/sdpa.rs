@@ -35,6 +35,13 @@ use std::collections::BTreeMap;
 /// Most keys per query when a configuration names no `n_max`.
 pub const SDPA_N_MAX: usize = 256;
 
+/// Most fraction bits of the score format: the exp units take the gap
+/// `s - m` in the score format, saturated at its most negative value, and
+/// `e^x` in UQ1.15 is 0 from `-2^15 / 2^11 = -16` on, so the saturation is
+/// exact; at 12 fraction bits (`-8`) it is not, and the model and the
+/// hardware would differ on queries whose scores spread over more than 8.
+pub const SCORE_FRAC_MAX: u32 = 11;
+
 /// The largest `n_max` the block is built for: its running sum is 32 bits
 /// (`n_max · 2^15` must fit) and its accumulators 48 bits (`n_max · 2^30`
 /// and a sign), so `StreamingSdpa::sum_bits() <= 32` and `acc_bits() <= 48`.
@@ -238,8 +245,8 @@ pub fn score_format() -> QFormat {
 pub const SCORE_FIELD: &str = "s";
 
 /// `Ok` when the block can be built for `config`: any signed 16-bit query,
-/// key, value and output formats; a score format the exp unit takes
-/// (signed 16-bit, 8 to 12 fraction bits: Q7.8 to Q3.12);
+/// key, value and output formats; a score format the exp unit takes with
+/// at most [`SCORE_FRAC_MAX`] fraction bits (Q7.8 to Q4.11);
 /// `n_max` from 1 to [`SDPA_N_MAX_BUILT`] (`d` is checked by
 /// [`export_config`]). `n_max` sets no hardware: keys are counted by
 /// `tlast`, and the widths are built for the largest.
@@ -252,6 +259,14 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
         }
     }
     crate::exp::exp_input_supported(config.score).map_err(|e| format!("formats.{SCORE_FIELD}: {e}"))?;
+    if config.score.frac() > SCORE_FRAC_MAX {
+        return Err(format!(
+            "formats.{SCORE_FIELD} = {}: the heads are built for scores with 8 to {SCORE_FRAC_MAX} fraction bits \
+             (Q7.8 to Q4.11): they saturate s - m at -2^15 LSBs, which matches the model only where e^x is \
+             already 0 in UQ1.15 (-2^15 / 2^F <= -11.1)",
+            config.score
+        ));
+    }
     if !(1..=SDPA_N_MAX_BUILT).contains(&config.n_max) {
         return Err(format!(
             "n_max = {}: the attention heads are built for 1 to {SDPA_N_MAX_BUILT} keys a query \

@@ -151,3 +151,33 @@ fn one_key_per_cycle_and_the_documented_delay() {
         assert_eq!(output_delay(2), delay);
     }
 }
+
+/// The heads saturate the gap `s - m` (as low as `-(2^16 - 1)` LSBs) at
+/// `-2^15` before the exp unit; the model takes the exact gap. The two
+/// agree exactly when `e^x` is already 0 in UQ1.15 at `-2^15`: so for
+/// every score format the heads are built for, and not for the first one
+/// refused.
+#[test]
+fn the_saturated_score_gap_is_exact_for_every_score_format_the_heads_take() {
+    use hwformer_hdl::sdpa::SCORE_FRAC_MAX;
+    use hwformer_quant::tables::ExpNeg;
+    use hwformer_quant::QFormat;
+    for frac in 8..=SCORE_FRAC_MAX + 1 {
+        let exp = ExpNeg::new(QFormat::signed(16, frac).unwrap()).unwrap();
+        let saturated = exp.eval(-(1 << 15));
+        let differs = (-(1i64 << 16) + 1..=-(1 << 15)).any(|gap| exp.eval(gap) != saturated);
+        if frac <= SCORE_FRAC_MAX {
+            assert!(
+                !differs && saturated == 0,
+                "Q{}.{frac}: e^(-2^15 LSB) = {saturated}",
+                15 - frac
+            );
+        } else {
+            assert!(
+                differs,
+                "Q{}.{frac} would be exact too: raise SCORE_FRAC_MAX",
+                15 - frac
+            );
+        }
+    }
+}

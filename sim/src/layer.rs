@@ -55,11 +55,10 @@ pub struct LayerDesign {
 /// Sequences the depth search runs.
 pub const SEARCH_SEQUENCES: usize = 2;
 
-/// Lanes of the linear blocks the layer hardware is compiled for.
-pub const HARDWARE_LANES: u32 = 4;
-
-/// Head size the layer hardware is compiled for.
-pub const HARDWARE_HEAD_SIZE: u32 = 8;
+/// The (lanes of the linear blocks, head size) pairs the layer hardware
+/// is compiled for: each is an instance of `hdl::encoder_layer`'s const
+/// generics, and each adds to the build time (the second about 45 s).
+pub const HARDWARE: [(u32, u32); 2] = [(4, 8), (8, 32)];
 
 impl LayerDesign {
     /// The layer of `preset` with weights from `seed`; its FIFOs sized by
@@ -142,13 +141,13 @@ impl LayerDesign {
             .map_err(|why| SimError::Invalid(format!("layer `{}`: {why}", self.name)))?;
         let stem = format!("encoder_layer_{}", self.name.replace('-', "_"));
         let tokens = s.tokens as usize;
-        // HARDWARE_LANES and HARDWARE_HEAD_SIZE, checked above
-        let exported = hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(
-            &self.layer.integer,
-            tokens,
-            depths,
-            &stem,
-        )
+        // the instances of HARDWARE (lanes, head size), checked above
+        let layer = &self.layer.integer;
+        let exported = if (self.plan.lanes, s.head_size) == HARDWARE[0] {
+            hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(layer, tokens, depths, &stem)
+        } else {
+            hwformer_hdl::encoder_layer::export::<8, 128, 256, 32, 512, 1024>(layer, tokens, depths, &stem)
+        }
         .map_err(|e| SimError::Invalid(e.to_string()))?;
         exported.write(dir).map_err(|e| SimError::Invalid(e.to_string()))
     }
@@ -169,23 +168,23 @@ pub fn check_layer_name(name: &str) -> Result<(), String> {
 }
 
 /// Why the layer hardware cannot be built for `plan`, if it cannot: its
-/// const generics are instantiated for [`HARDWARE_LANES`] lanes and heads
-/// of [`HARDWARE_HEAD_SIZE`], the BERT layer model has attention as wide
+/// const generics are instantiated for the pairs of [`HARDWARE`], the BERT
+/// layer model has attention as wide
 /// as `d_model` and a LayerNorm after each residual add, and the first
 /// residual FIFO holds about a sequence.
 pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
     let s = plan.shape;
-    if s.head_size != HARDWARE_HEAD_SIZE {
+    if !HARDWARE.contains(&(plan.lanes, s.head_size)) {
+        let built: Vec<String> = HARDWARE
+            .iter()
+            .map(|(lanes, head)| format!("{lanes} lanes with heads of {head}"))
+            .collect();
         return Err(format!(
-            "heads of {}: the layer hardware is compiled for heads of {HARDWARE_HEAD_SIZE} only (a const generic; \
-             each other size is another compiled instance)",
-            s.head_size
-        ));
-    }
-    if plan.lanes != HARDWARE_LANES {
-        return Err(format!(
-            "{} lanes: the layer hardware is compiled for {HARDWARE_LANES} lanes only (a const generic)",
-            plan.lanes
+            "{} lanes with heads of {}: the layer hardware is compiled for {} only (const generics; each \
+             other pair is another compiled instance)",
+            plan.lanes,
+            s.head_size,
+            built.join(" or ")
         ));
     }
     if s.attention_width() != s.d_model {
@@ -201,13 +200,12 @@ pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
         return Err("no layer norm: the BERT layer model has a LayerNorm after each residual add".into());
     }
     let sequence = s.sequence_elements();
-    if sequence > hwformer_hdl::fifo::FIFO_DEPTH_MAX + 1 {
+    let max = hwformer_hdl::fifo::FIFO_UNIT_DEPTH_MAX;
+    if sequence > max + 1 {
         return Err(format!(
             "{} tokens of {}: the first residual FIFO holds about a sequence ({sequence} elements) while the \
-             attention reads it, beyond the FIFO block's {} slots (a block-RAM FIFO is not built yet)",
-            s.tokens,
-            s.d_model,
-            hwformer_hdl::fifo::FIFO_DEPTH_MAX
+             attention reads it, beyond the FIFO unit's {max} slots (its 16-bit count)",
+            s.tokens, s.d_model
         ));
     }
     Ok(())

@@ -258,12 +258,19 @@ fn a_layer_the_hardware_cannot_be_is_an_error_not_a_panic() {
                 .err()
                 .expect("an error");
             assert!(e.contains("lanes = 3"), "{e}");
-            // a FIFO deeper than the block builds
-            design.depths.residual1 = 5000;
+            // FIFOs deeper than the unit's count, or than the hidden FIFO builds
             let dir =
                 std::env::temp_dir().join(format!("hwformer-encoder-layer-deep-{}", std::process::id()));
+            design.depths.residual1 = 70_000;
             let e = design.write(&dir).unwrap_err().to_string();
-            assert!(e.contains("depths.residual1 = 5000"), "{e}");
+            assert!(e.contains("depths.residual1 = 70000"), "{e}");
+            design.depths.residual1 = 128;
+            design.depths.hidden = 5000;
+            let e = design.write(&dir).unwrap_err().to_string();
+            assert!(
+                e.contains("depths.hidden = 5000: this FIFO is 1 to 4096 deep"),
+                "{e}"
+            );
         })
         .unwrap()
         .join()

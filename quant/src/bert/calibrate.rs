@@ -33,8 +33,11 @@ pub const TENSOR_BITS: u32 = 16;
 /// at -8 or below, where GELU is within 1e-14 of zero.
 pub const HIDDEN_INTEGER_BITS_MIN: u32 = 3;
 
-/// The score formats the exp unit takes: 3 to 7 integer bits.
-pub const SCORE_INTEGER_BITS: std::ops::RangeInclusive<u32> = 3..=7;
+/// The score formats the attention heads take: 4 to 7 integer bits (Q4.11
+/// to Q7.8). The exp unit would take Q3.12, but the heads saturate the
+/// gap `s - m` at the score format's most negative value, which is exact
+/// only where `e^x` is already 0 in UQ1.15 beyond it (`hdl::sdpa::SCORE_FRAC_MAX`).
+pub const SCORE_INTEGER_BITS: std::ops::RangeInclusive<u32> = 4..=7;
 
 /// What one tensor reached over the calibration sentences.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -138,7 +138,7 @@ pub struct LayerFormats {
     /// Each tensor's format ([`Tensor::ALL`]; the FFN's hidden layer has
     /// one format before and after GELU).
     pub tensors: BTreeMap<Tensor, QFormat>,
-    /// The scaled scores (the exponential's input): Q7.8 to Q3.12.
+    /// The scaled scores (the exponential's input): Q7.8 to Q4.11.
     pub score: QFormat,
     /// Each parameter's format.
     pub parameters: BTreeMap<Parameter, QFormat>,
