@@ -201,6 +201,34 @@ fn check_report(dir: &std::path::Path) {
 }
 
 #[test]
+fn a_layer_of_minilms_shape_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator() {
+    // d_model 384, 12 heads of 32, d_ff 1536, 8 lanes, 128 tokens: the FIFOs
+    // from the layer graph's search, one sequence of 49 152 elements
+    let dir = scratch("minilm-layer");
+    let out = hwformer(&[
+        "layer",
+        "sim",
+        "--preset",
+        "minilm-layer",
+        "--sequences",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("residual 1 49151")
+            && text.contains("PASS layer minilm-layer on verilator: 49152 output elements bit-exact"),
+        "{text}"
+    );
+}
+
+#[test]
 fn layer_estimate_gives_cycles_latency_and_energy_of_a_preset_without_hardware() {
     let out = hwformer(&[
         "layer",

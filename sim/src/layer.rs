@@ -10,7 +10,8 @@
 //!  preset ─▶ SeededLayer (weights, formats, int16 model) ─────┴─▶ EncoderLayerUnit ─▶ Verilog + memory files
 //!  sequences ─▶ int16 model ─▶ expected y     Verilator | Icarus ─▶ trace ─▶ equal? (beats, cycles)
 //! ```
-//! The hardware is compiled for 4 lanes and heads of 8 (the hdl's const
+//! The hardware is compiled for two (lanes, head size) pairs, 4 lanes with
+//! heads of 8 and 8 lanes with heads of 32 ([`HARDWARE`], the hdl's const
 //! generics here); other sizes, and the presets that need them, say why
 //! not ([`hardware_support`]).
 
