@@ -225,6 +225,13 @@ pub struct LayerArgs {
     /// default the config's, else 7).
     #[arg(long)]
     weights_seed: Option<u64>,
+    /// Build layer L of the real model (all-MiniLM-L6-v2 in
+    /// ~/.cache/hwformer/minilm, which `bash scripts/install-tools.sh
+    /// --minilm` fetches) with its real weights and formats calibrated on
+    /// its activations, on the minilm-layer plan (128 tokens, 8 lanes),
+    /// checked on 128-token texts it was not calibrated on.
+    #[arg(long, conflicts_with_all = ["preset", "config", "weights_seed"])]
+    model_layer: Option<usize>,
     /// Output folder (default target/hwformer-layer/<name>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -239,6 +246,15 @@ impl LayerArgs {
                 preset: preset.clone(),
                 ..LayerConfig::default()
             }),
+        }
+    }
+
+    /// Layer `layer` of the real model written into `out`.
+    pub fn model(layer: usize, out: PathBuf) -> Self {
+        Self {
+            model_layer: Some(layer),
+            out: Some(out),
+            ..Self::default()
         }
     }
 
@@ -359,12 +375,15 @@ pub fn depths_source(design: &LayerDesign) -> &'static str {
 /// Builds and writes the layer; prints what it wrote.
 pub fn generate(args: &LayerArgs) -> Result<WrittenLayer, String> {
     let config = args.config()?;
+    let started = Instant::now();
+    let design = match args.model_layer {
+        None => config.design(args.weights_seed)?,
+        Some(layer) => model_design(layer)?,
+    };
     let dir = args
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("target/hwformer-layer").join(config.name()));
-    let started = Instant::now();
-    let design = config.design(args.weights_seed)?;
+        .unwrap_or_else(|| Path::new("target/hwformer-layer").join(&design.name));
     let manifest = design.write(&dir).map_err(|e| e.to_string())?;
     let d = design.depths;
     println!(
@@ -394,6 +413,25 @@ pub fn generate(args: &LayerArgs) -> Result<WrittenLayer, String> {
         dir,
         manifest,
     })
+}
+
+/// Layer `layer` of the real model on the minilm-layer plan (the model's
+/// sizes, 128 tokens, 8 lanes), its FIFOs sized by the layer graph.
+fn model_design(layer: usize) -> Result<LayerDesign, String> {
+    let mut plan = hwformer_sim::timing::LayerPlan::preset("minilm-layer").map_err(|e| e.to_string())?;
+    crate::progress::note!(
+        "reading the model, calibrating its formats, running it on the evaluation texts ..."
+    );
+    let files = crate::model_command::ModelFiles::default_with_layers(None);
+    let (source, [d_model, heads, head_size, d_ff]) =
+        crate::model_command::model_layer(&files, layer, plan.shape.tokens as usize)?;
+    let size = |n: usize| u32::try_from(n).map_err(|_| format!("the model's size {n} is too large"));
+    plan.shape.d_model = size(d_model)?;
+    plan.shape.heads = size(heads)?;
+    plan.shape.head_size = size(head_size)?;
+    plan.d_ff = size(d_ff)?;
+    LayerDesign::from_source(&format!("minilm-l{layer}"), plan, Box::new(source), None)
+        .map_err(|e| e.to_string())
 }
 
 /// A layer plan in words: its shape, lanes and tokens.

@@ -13,6 +13,7 @@ use hwformer_quant::bert::integer::{
     float_head_output, head_inputs, normalized_format, IntEncoder, IntLayerTensors, LayerFormats, Parameter,
     Variant, HEAD_N_MAX,
 };
+use hwformer_quant::bert::layer_source::ModelLayer;
 use hwformer_quant::bert::{
     cosine, masked_rows, sentence_embedding, BertConfig, BertModel, LayerTensors, Tensor, Tokens,
 };
@@ -51,6 +52,73 @@ pub const EVALUATION_SENTENCES: [&str; 6] = [
     "The satellite was launched into orbit last night.",
     "Interest rates will rise again next year.",
 ];
+
+/// Texts of more than 128 tokens, none calibrated on: a model's layer in
+/// hardware is checked on the first `tokens` tokens of each (the hardware
+/// has no attention mask, so every sequence is exactly that long).
+pub const LONG_TEXTS: [&str; 2] = [
+    "Engineers who move a neural network from a laptop into silicon spend most of their time on details \
+     that the textbooks leave out. Every number must be given a width and a position for its binary point, \
+     every sum must be kept from overflowing, and every memory between two blocks must be large enough that \
+     neither side waits too long, yet small enough to fit on the chip. A single wrong bit can turn a good \
+     answer into a bad one without any warning, which is why careful teams compare the hardware against an \
+     exact software model for every value it produces, cycle after cycle, before they trust a single result \
+     or send the design to be manufactured at great cost.",
+    "On a quiet morning in early spring the harbour was almost empty. A few fishing boats rocked gently at \
+     their moorings while gulls circled above the market, waiting for the first crates of the day to be \
+     opened. An old man sat on a bench near the lighthouse, reading a newspaper that was already two days \
+     old, and a group of children ran along the wall, shouting at the waves that broke against the stones \
+     below. Later the wind turned, clouds came in from the sea, and by noon the streets were wet with a fine \
+     cold rain that kept most people indoors until the evening, when the cafes filled again with music.",
+];
+
+/// Layer `layer` of the model in `files` for the layer hardware: its real
+/// weights, its formats calibrated on [`CALIBRATION_SENTENCES`] as
+/// `hwformer model calibrate` does, evaluated on the first `tokens` tokens
+/// of each of [`LONG_TEXTS`] (the layer's input for them in the float
+/// model). Also the model's sizes: d_model, heads, head size, d_ff.
+pub fn model_layer(
+    files: &ModelFiles,
+    layer: usize,
+    tokens: usize,
+) -> Result<(ModelLayer, [usize; 4]), String> {
+    let loaded = Loaded::load(files)?;
+    let layers = loaded.model.layers();
+    if layer >= layers.len() {
+        return Err(format!(
+            "--model-layer {layer}: the model has {} layers",
+            layers.len()
+        ));
+    }
+    let texts: Vec<String> = CALIBRATION_SENTENCES.iter().map(|s| s.to_string()).collect();
+    let calibration = calibrate(&loaded.model, &loaded.tokenize(&texts)?).map_err(|e| e.to_string())?;
+    let mut inputs = Vec::new();
+    for text in LONG_TEXTS {
+        let (ids, _) = loaded.tokenize(&[text.to_string()])?.remove(0);
+        if ids.len() < tokens {
+            return Err(format!(
+                "an evaluation text has {} tokens, the layer {tokens}",
+                ids.len()
+            ));
+        }
+        let ids = &ids[..tokens];
+        let float = loaded
+            .model
+            .forward(ids, &vec![true; tokens])
+            .map_err(|e| e.to_string())?;
+        inputs.push(float[layer].get(Tensor::Input).clone());
+    }
+    let c = loaded.model.config();
+    let sizes = [
+        c.hidden_size,
+        c.num_attention_heads,
+        c.head_size(),
+        c.intermediate_size,
+    ];
+    let source = ModelLayer::new(layers[layer].clone(), &calibration.formats[layer], inputs)
+        .map_err(|e| e.to_string())?;
+    Ok((source, sizes))
+}
 
 /// `hwformer model ...`.
 #[derive(Subcommand)]

@@ -229,6 +229,23 @@ pub struct LayerReport {
     pub tensor_errors: Vec<TensorErrorRow>,
 }
 
+/// A real model's layer the run built and checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelLayerRow {
+    /// Its name (`minilm-l<layer>`).
+    pub name: String,
+    /// The module.
+    pub module: String,
+    /// Its shape.
+    pub shape: LayerShapeRow,
+    /// FIFO depths: residual 1, ffn hidden, residual 2 (the graph search's).
+    pub fifo_depths: [usize; 3],
+    /// Seconds from reading the model file to the verdict.
+    pub seconds: f64,
+    /// The run on the simulator.
+    pub check: LayerCheck,
+}
+
 /// A plot the run drew.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlotRow {
@@ -269,12 +286,14 @@ pub struct RunReport {
     pub layer_graphs: Vec<LayerGraphRow>,
     /// The layer built and checked.
     pub layer: Option<LayerReport>,
+    /// A real model's layer built and checked.
+    pub model_layer: Option<ModelLayerRow>,
     /// The plots.
     pub plots: Vec<PlotRow>,
 }
 
 /// Sections of `hwformer run`.
-pub const SECTIONS: usize = 14;
+pub const SECTIONS: usize = 15;
 
 /// Collects a run's results section by section, with a progress bar.
 pub struct Reporter {
@@ -305,6 +324,7 @@ impl Reporter {
                 synthesis: Vec::new(),
                 layer_graphs: Vec::new(),
                 layer: None,
+                model_layer: None,
                 plots: Vec::new(),
             },
             layer_errors: Vec::new(),
@@ -399,7 +419,7 @@ impl LayerReport {
     ) -> Result<Vec<(&'static str, Vec<f64>)>, String> {
         let mut out: Vec<(&'static str, Vec<f64>)> = Vec::new();
         for k in 0..sequences {
-            let x = design.layer.evaluation_sequence(k as u64);
+            let x = design.layer.evaluation_input(k).map_err(|e| e.to_string())?;
             for (i, (tensor, e)) in design
                 .layer
                 .tensor_errors(&x)
@@ -444,6 +464,28 @@ impl RunReport {
         md += &format!("\n## Verdict per section\n\n{}", t.render_markdown());
         if let Some(layer) = &self.layer {
             md += &layer.to_markdown();
+        }
+        if let Some(m) = &self.model_layer {
+            let c = &m.check;
+            md += &format!(
+                "\n## A real model's layer: `{}` ({})\n\n{}; FIFO depths {:?} from the graph search. On {}: {}; \
+                 {:.0} s from the model file to the verdict.\n",
+                m.name,
+                m.module,
+                m.shape.describe(),
+                m.fifo_depths,
+                c.backend,
+                match (&c.failure, c.beats, c.cycles, c.float_max_error, c.worst_token_cosine) {
+                    (None, Some(beats), Some(cycles), Some(max), Some(cosine)) => format!(
+                        "PASS, {beats} outputs bit-exact with the int16 layer model, every handshake at the graph's \
+                         cycle ({cycles} cycles); against the float layer max error {max:.2e}, worst token cosine \
+                         {cosine:.6}"
+                    ),
+                    (Some(why), ..) => format!("FAIL: {why}"),
+                    _ => "no verdict".to_string(),
+                },
+                m.seconds
+            );
         }
         let mut t = TextTable::new([
             "design",

@@ -139,7 +139,7 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(json["schema"], 1);
     assert_eq!(json["verdict"], "pass");
     let sections = json["sections"].as_array().unwrap();
-    assert_eq!(sections.len(), 14);
+    assert_eq!(sections.len(), 15);
     assert!(sections.iter().all(|s| s["verdict"] == "pass"), "{sections:?}");
     let layer = &json["layer"];
     assert_eq!(layer["name"], "tiny");
@@ -187,11 +187,17 @@ fn check_report(dir: &std::path::Path) {
         let png = std::fs::read(dir.join(p["png"].as_str().unwrap())).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{p}");
     }
+    // a real model's layer: MiniLM's layer 0, one sequence of 128 tokens
+    let real = &json["model_layer"];
+    assert_eq!(real["name"], "minilm-l0");
+    assert_eq!(real["check"]["beats"], 128 * 384, "{real}");
+    assert!(real["check"]["failure"].is_null(), "{real}");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.starts_with("# hwformer run: PASS"), "{md}");
     for heading in [
         "## Verdict per section",
         "## The encoder layer `tiny`",
+        "## A real model's layer: `minilm-l0`",
         "## Resources",
         "## Accuracy",
         "## Plots",
@@ -201,15 +207,17 @@ fn check_report(dir: &std::path::Path) {
 }
 
 #[test]
-fn a_layer_of_minilms_shape_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator() {
-    // d_model 384, 12 heads of 32, d_ff 1536, 8 lanes, 128 tokens: the FIFOs
-    // from the layer graph's search, one sequence of 49 152 elements
-    let dir = scratch("minilm-layer");
+fn a_real_minilm_layer_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator() {
+    // layer 0 of all-MiniLM-L6-v2 with its real weights and calibrated
+    // formats, d_model 384, 12 heads of 32, d_ff 1536, 8 lanes, on the
+    // first 128 tokens of a text it was not calibrated on; the FIFOs from
+    // the layer graph's search
+    let dir = scratch("minilm-l0");
     let out = hwformer(&[
         "layer",
         "sim",
-        "--preset",
-        "minilm-layer",
+        "--model-layer",
+        "0",
         "--sequences",
         "1",
         "--out",
@@ -218,14 +226,28 @@ fn a_layer_of_minilms_shape_is_its_model_bit_for_bit_at_its_graphs_cycles_on_ver
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{text}{}",
+        "{text}{} (the model: `bash scripts/install-tools.sh --minilm`)",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("residual 1 49151")
-            && text.contains("PASS layer minilm-layer on verilator: 49152 output elements bit-exact"),
+        text.contains("layer minilm-l0: d_model 384, 12 heads of 32, d_ff 1536, 8 lanes, 128 tokens")
+            && text.contains("residual 1 49151")
+            && text.contains("PASS layer minilm-l0 on verilator: 49152 output elements bit-exact"),
         "{text}"
     );
+    // a layer the model does not have, and a second source of weights, are errors
+    let out = hwformer(&[
+        "layer",
+        "gen",
+        "--model-layer",
+        "6",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("the model has"), "{err}");
+    let out = hwformer(&["layer", "gen", "--model-layer", "0", "--preset", "tiny"]);
+    assert!(!out.status.success());
 }
 
 #[test]

@@ -384,6 +384,7 @@ fn streaming_sdpa_takes_2_to_the_20_keys_within_its_bound() {
 
 #[test]
 fn a_seeded_layer_calibrated_on_seeded_tokens_follows_the_float_layer_on_unseen_ones() {
+    use hwformer_quant::bert::layer_source::LayerSource;
     use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
     // the tiny preset's shape
     let size = LayerSize {

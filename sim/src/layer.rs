@@ -27,6 +27,7 @@ use hwformer_dataflow::handshake::min_depth::DepthSearch;
 use hwformer_hdl::encoder_layer::EncoderDepths;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_quant::bert::compare::{rows_error, TensorError};
+use hwformer_quant::bert::layer_source::LayerSource;
 use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
 use hwformer_quant::bert::{float_layer, Tensor};
 use hwformer_quant::integer::dequantize_all;
@@ -41,8 +42,9 @@ pub struct LayerDesign {
     pub name: String,
     /// Its plan (shape, lanes).
     pub plan: LayerPlan,
-    /// Its seeded layer.
-    pub layer: SeededLayer,
+    /// Its layer: weights, int16 model, evaluation sequences (seeded, or a
+    /// model file's).
+    pub layer: Box<dyn LayerSource>,
     /// The FIFO depths: the search's (full throughput over two sequences),
     /// or the ones given.
     pub depths: LayerDepths,
@@ -78,15 +80,7 @@ impl LayerDesign {
         seed: u64,
         depths: Option<LayerDepths>,
     ) -> Result<Self, SimError> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(SimError::Invalid(format!(
-                "layer name `{name}`: letters, digits, `-` and `_` only (it names the module)"
-            )));
-        }
+        check_layer_name(name).map_err(|why| SimError::Invalid(format!("layer name `{name}`: {why}")))?;
         hardware_support(&plan).map_err(|why| SimError::Invalid(format!("layer `{name}`: {why}")))?;
         let s = plan.shape;
         let size = LayerSize {
@@ -95,6 +89,42 @@ impl LayerDesign {
             d_ff: plan.d_ff as usize,
             tokens: s.tokens as usize,
         };
+        let layer = SeededLayer::new(size, seed).map_err(|e| SimError::Invalid(e.to_string()))?;
+        Self::from_source(name, plan, Box::new(layer), depths)
+    }
+
+    /// The layer `name` of `plan` built from `layer` (seeded, or a model
+    /// file's), whose sizes must be the plan's; its FIFOs at `depths`, or
+    /// sized by the layer graph when `None`.
+    pub fn from_source(
+        name: &str,
+        plan: LayerPlan,
+        layer: Box<dyn LayerSource>,
+        depths: Option<LayerDepths>,
+    ) -> Result<Self, SimError> {
+        check_layer_name(name).map_err(|why| SimError::Invalid(format!("layer name `{name}`: {why}")))?;
+        hardware_support(&plan).map_err(|why| SimError::Invalid(format!("layer `{name}`: {why}")))?;
+        let s = plan.shape;
+        let parts = layer.integer().int16_parts().ok_or_else(|| {
+            SimError::Invalid(format!("layer `{name}`: the hardware is built for int16 layers"))
+        })?;
+        let tokens = layer
+            .evaluation_input(0)
+            .map_err(|e| SimError::Invalid(e.to_string()))?
+            .nrows();
+        let sizes = [
+            ("d_model", parts.query.d_in(), s.d_model as usize),
+            ("head size", parts.head.config().d, s.head_size as usize),
+            ("d_ff", parts.up.d_out(), plan.d_ff as usize),
+            ("tokens", tokens, s.tokens as usize),
+        ];
+        for (what, has, planned) in sizes {
+            if has != planned {
+                return Err(SimError::Invalid(format!(
+                    "layer `{name}`: the layer's {what} is {has}, the plan's {planned}"
+                )));
+            }
+        }
         let graph = plan.graph()?;
         let (depths, search) = match depths {
             Some(depths) => (depths, None),
@@ -117,7 +147,6 @@ impl LayerDesign {
                 depths.residual1, depths.hidden, depths.residual2
             ))
         })?;
-        let layer = SeededLayer::new(size, seed).map_err(|e| SimError::Invalid(e.to_string()))?;
         Ok(Self {
             name: name.to_string(),
             plan,
@@ -143,7 +172,7 @@ impl LayerDesign {
         let stem = format!("encoder_layer_{}", self.name.replace('-', "_"));
         let tokens = s.tokens as usize;
         // the instances of HARDWARE (lanes, head size), checked above
-        let layer = &self.layer.integer;
+        let layer = self.layer.integer();
         let exported = if (self.plan.lanes, s.head_size) == HARDWARE[0] {
             hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(layer, tokens, depths, &stem)
         } else {
@@ -233,11 +262,11 @@ impl LayerDesign {
             float: Vec::new(),
         };
         for k in 0..sequences {
-            let input = self.layer.evaluation_sequence(k as u64);
+            let input = self.layer.evaluation_input(k).map_err(|e| e.to_string())?;
             let (raw, output) = self.layer.run_integer(&input).map_err(|e| e.to_string())?;
             out.inputs.extend(raw.iter().copied());
             out.expected.extend(output.iter().copied());
-            let exact = float_layer(input.view(), &self.layer.weights, &vec![true; input.nrows()])
+            let exact = float_layer(input.view(), self.layer.weights(), &vec![true; input.nrows()])
                 .map_err(|e| e.to_string())?;
             out.float.extend(exact.get(Tensor::Output).iter().copied());
         }

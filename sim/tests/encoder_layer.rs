@@ -249,12 +249,12 @@ fn a_layer_the_hardware_cannot_be_is_an_error_not_a_panic() {
                 residual2: 40,
             };
             // heads of 4 where the model's head has 8 lanes
-            let e = EncoderLayerUnit::<4, 64, 128, 4, 64, 128>::new(&design.layer.integer, 8, depths)
+            let e = EncoderLayerUnit::<4, 64, 128, 4, 64, 128>::new(design.layer.integer(), 8, depths)
                 .err()
                 .expect("an error");
             assert!(e.contains("the head has d = 8"), "{e}");
             // 3 lanes divide no width of the layer
-            let e = EncoderLayerUnit::<3, 48, 96, 8, 128, 256>::new(&design.layer.integer, 8, depths)
+            let e = EncoderLayerUnit::<3, 48, 96, 8, 128, 256>::new(design.layer.integer(), 8, depths)
                 .err()
                 .expect("an error");
             assert!(e.contains("lanes = 3"), "{e}");

@@ -18,6 +18,7 @@
 pub mod calibrate;
 pub mod compare;
 pub mod integer;
+pub mod layer_source;
 pub mod seeded;
 
 use crate::error::{QuantError, Result};

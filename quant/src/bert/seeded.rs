@@ -9,11 +9,10 @@
 //! ```
 
 use super::calibrate::{calibrate_runs, Calibration};
-use super::compare::{rows_error, TensorError};
-use super::integer::{IntEncoderLayer, LayerFormats, Variant};
-use super::{float_layer, Tensor};
+use super::float_layer;
+use super::integer::{IntEncoderLayer, Variant};
+use super::layer_source::LayerSource;
 use crate::error::{QuantError, Result};
-use crate::integer::{dequantize_all, quantize_all};
 use crate::random::{normal_vec, seeded, SeededRng};
 use crate::reference::{Activation, EncoderWeights, FfnWeights, Linear, MultiHeadWeights};
 use ndarray::{Array1, Array2};
@@ -128,60 +127,18 @@ impl SeededLayer {
     pub fn evaluation_sequence(&self, k: u64) -> Array2<f64> {
         Self::sequence_of(self.size, self.seed + CALIBRATION_SEQUENCES as u64 + 1 + k)
     }
+}
 
-    /// The formats.
-    pub fn formats(&self) -> &LayerFormats {
-        &self.calibration.formats[0]
+impl LayerSource for SeededLayer {
+    fn weights(&self) -> &EncoderWeights {
+        &self.weights
     }
 
-    /// The float sequence `x` in the layer's input format.
-    fn quantize_input(&self, x: &Array2<f64>) -> Result<Array2<i64>> {
-        let input = self.formats().tensor(Tensor::Input);
-        let raw = quantize_all("layer input", x.as_slice().expect("standard layout"), input)?;
-        Array2::from_shape_vec(x.dim(), raw).map_err(|e| QuantError::InvalidParameter(e.to_string()))
+    fn integer(&self) -> &IntEncoderLayer {
+        &self.integer
     }
 
-    /// The integer layer's raw input and output for the float sequence
-    /// `x` (quantized into the input format).
-    pub fn run_integer(&self, x: &Array2<f64>) -> Result<(Array2<i64>, Array2<i64>)> {
-        let raw = self.quantize_input(x)?;
-        let out = self.integer.run(&raw, &vec![true; x.nrows()])?;
-        Ok((raw, out.get(Tensor::Output).clone()))
-    }
-
-    /// The integer layer's output against the float layer's on `x`.
-    pub fn error(&self, x: &Array2<f64>) -> Result<TensorError> {
-        let (_, raw) = self.run_integer(x)?;
-        let output = self.formats().tensor(Tensor::Output);
-        let got = Array2::from_shape_vec(
-            raw.dim(),
-            dequantize_all(raw.as_slice().expect("standard layout"), output),
-        )
-        .map_err(|e| QuantError::InvalidParameter(e.to_string()))?;
-        let exact = float_layer(x.view(), &self.weights, &vec![true; x.nrows()])?;
-        Ok(rows_error(got.view(), exact.get(Tensor::Output).view()))
-    }
-
-    /// Every tensor after the input, int16 model minus float layer, each
-    /// element dequantized, on `x` (each block's output tensor: its error
-    /// includes the error of the blocks before it).
-    pub fn tensor_errors(&self, x: &Array2<f64>) -> Result<Vec<(Tensor, Vec<f64>)>> {
-        let raw = self.quantize_input(x)?;
-        let mask = vec![true; x.nrows()];
-        let integer = self.integer.run(&raw, &mask)?;
-        let exact = float_layer(x.view(), &self.weights, &mask)?;
-        Ok(Tensor::ALL[1..]
-            .iter()
-            .map(|&t| {
-                let format = self.formats().tensor(t);
-                let errors = integer
-                    .get(t)
-                    .iter()
-                    .zip(exact.get(t))
-                    .map(|(&g, &w)| format.to_f64(i128::from(g)) - w)
-                    .collect();
-                (t, errors)
-            })
-            .collect())
+    fn evaluation_input(&self, k: usize) -> Result<Array2<f64>> {
+        Ok(self.evaluation_sequence(k as u64))
     }
 }
