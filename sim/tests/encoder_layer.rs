@@ -55,7 +55,7 @@ fn tiny_layer() {
             .unwrap();
         let trace = graph.run(&pacing, RunOptions::default()).unwrap();
         let mut uut =
-            EncoderLayerUnit::<4, 64, 128, 8, 128, 256>::new(&layer.integer, tokens, depths).unwrap();
+            EncoderLayerUnit::<4, 64, 128, 8, 128, 256>::new(layer.integer(), tokens, depths).unwrap();
         uut.connect_all();
         let mut pacer = SourcePacer::default();
         let (mut next, mut cycle) = (0usize, 0u64);
