@@ -369,7 +369,7 @@ fn run_refuses_a_folder_it_did_not_write_and_a_bad_config_before_any_work() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && err.contains("shape: heads of 16") && err.contains("bad.toml"),
+        !out.status.success() && err.contains("shape: 4 lanes with heads of 16") && err.contains("bad.toml"),
         "{err}"
     );
     assert_eq!(
@@ -478,7 +478,10 @@ fn a_layer_config_builds_a_wider_layer_checked_on_verilator_and_its_mistakes_nam
         ("[synth]\nfamily = \"ice40\"\n", "synth.family"),
         ("name = \"a b\"\n", "name = \"a b\""),
         ("preset = \"huge\"\n", "preset: no layer preset `huge`"),
-        ("preset = \"jet-tagging\"\n", "preset `jet-tagging`: heads of 32"),
+        (
+            "preset = \"jet-tagging\"\n",
+            "preset `jet-tagging`: 2 lanes with heads of 32",
+        ),
         ("[fifo]\nresidual1 = 100\n", "missing field `hidden`"),
         (
             "[fifo]\nresidual1 = 0\nhidden = 2\nresidual2 = 8\n",
