@@ -5,6 +5,8 @@
 
 use crate::report::{PlotRow, RunReport};
 use hwformer_dataflow::plot::{save, Figure, ScalingFigure};
+use plotters::coord::ranged1d::{SegmentedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordusize;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -180,6 +182,39 @@ impl Figure for HistogramFigure<'_> {
     }
 }
 
+/// The mesh (categories on the y axis), the bars and their value labels
+/// of one panel, on either x scale.
+fn draw_bars<'a, DB, X>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, SegmentedCoord<RangedCoordusize>>>,
+    rows: usize,
+    categories: &dyn Fn(&SegmentValue<usize>) -> String,
+    bars: impl Iterator<
+        Item = (
+            Rectangle<(f64, SegmentValue<usize>)>,
+            Text<'a, (f64, SegmentValue<usize>), String>,
+        ),
+    >,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let fail = |e: &dyn std::fmt::Display| e.to_string();
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .x_labels(5)
+        .x_label_formatter(&|x| format!("{}", x.round() as u64))
+        .y_labels(rows)
+        .y_label_formatter(categories)
+        .draw()
+        .map_err(|e| fail(&e))?;
+    let (rectangles, labels): (Vec<_>, Vec<_>) = bars.unzip();
+    chart.draw_series(rectangles).map_err(|e| fail(&e))?;
+    chart.draw_series(labels).map_err(|e| fail(&e))?;
+    Ok(())
+}
+
 /// One quantity of a [`BarsFigure`].
 struct BarPanel {
     title: &'static str,
@@ -262,38 +297,20 @@ impl Figure for BarsFigure {
                 let mut chart = chart
                     .build_cartesian_2d((low..high).log_scale(), y)
                     .map_err(|e| fail(&e))?;
-                chart
-                    .configure_mesh()
-                    .light_line_style(WHITE)
-                    .x_labels(5)
-                    .x_label_formatter(&|x| format!("{}", x.round() as u64))
-                    .y_labels(n)
-                    .y_label_formatter(&categories)
-                    .draw()
-                    .map_err(|e| fail(&e))?;
-                chart
-                    .draw_series(shown().map(|(i, v)| bar(i, v)))
-                    .map_err(|e| fail(&e))?;
-                chart
-                    .draw_series(shown().map(|(i, v)| label(i, v)))
-                    .map_err(|e| fail(&e))?;
+                draw_bars(
+                    &mut chart,
+                    n,
+                    &categories,
+                    shown().map(|(i, v)| (bar(i, v), label(i, v))),
+                )?;
             } else {
                 let mut chart = chart.build_cartesian_2d(low..high, y).map_err(|e| fail(&e))?;
-                chart
-                    .configure_mesh()
-                    .light_line_style(WHITE)
-                    .x_labels(5)
-                    .x_label_formatter(&|x| format!("{}", x.round() as u64))
-                    .y_labels(n)
-                    .y_label_formatter(&categories)
-                    .draw()
-                    .map_err(|e| fail(&e))?;
-                chart
-                    .draw_series(shown().map(|(i, v)| bar(i, v)))
-                    .map_err(|e| fail(&e))?;
-                chart
-                    .draw_series(shown().map(|(i, v)| label(i, v)))
-                    .map_err(|e| fail(&e))?;
+                draw_bars(
+                    &mut chart,
+                    n,
+                    &categories,
+                    shown().map(|(i, v)| (bar(i, v), label(i, v))),
+                )?;
             }
         }
         Ok(())

@@ -94,16 +94,20 @@ impl TextTable {
         self.rows.is_empty()
     }
 
-    /// The table as a Markdown (GitHub) table: `|` between cells, `|` in
-    /// a cell escaped, one line per row, each ending in `\n`.
-    pub fn render_markdown(&self) -> String {
-        let ncols = self
-            .rows
+    /// Columns: the longest of the header and the rows.
+    fn columns(&self) -> usize {
+        self.rows
             .iter()
             .map(Vec::len)
             .chain([self.headers.len()])
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+    }
+
+    /// The table as a Markdown (GitHub) table: `|` between cells, `|` in
+    /// a cell escaped, one line per row, each ending in `\n`.
+    pub fn render_markdown(&self) -> String {
+        let ncols = self.columns();
         let line = |row: &[String]| {
             let cells: Vec<String> = (0..ncols)
                 .map(|c| row.get(c).map_or(String::new(), |s| s.replace('|', "\\|")))
@@ -121,13 +125,7 @@ impl TextTable {
     /// The table as text, one line per row, each line ending in `\n`,
     /// without trailing spaces.
     pub fn render(&self) -> String {
-        let ncols = self
-            .rows
-            .iter()
-            .map(Vec::len)
-            .chain([self.headers.len()])
-            .max()
-            .unwrap_or(0);
+        let ncols = self.columns();
         fn cell(row: &[String], c: usize) -> &str {
             row.get(c).map(String::as_str).unwrap_or("")
         }
