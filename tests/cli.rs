@@ -301,16 +301,7 @@ fn layer_estimate_gives_cycles_latency_and_energy_of_a_preset_without_hardware()
     // with Vivado's routed reports: their achieved clock and measured power
     let Some(fixtures) = fixtures() else { return };
     let dir = scratch("layer-estimate-vivado");
-    std::fs::copy(
-        fixtures.join("timing/tori3112__CDD_Labs__wrap_adder_timing_summary_routed.rpt"),
-        dir.join("timing_summary_routed.rpt"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixtures.join("power/sunglen__ebaz4205__design_1_wrapper_power_routed.rpt"),
-        dir.join("power_routed.rpt"),
-    )
-    .unwrap();
+    routed_reports(&fixtures, &dir);
     let out = hwformer(&[
         "layer",
         "estimate",
@@ -804,6 +795,23 @@ fn sim_prints_pass_and_json_and_rejects_bad_arguments() {
 /// The shared Xilinx fixtures (third-party reports, never copied into the
 /// repository): `$HWFORMER_XILINX_FIXTURES`, else `../shared/fixtures/xilinx`.
 /// Absent under CI is a failure; absent elsewhere skips the caller.
+/// Copies a routed run's timing report (125 MHz missed by 2.319 ns) and a
+/// 1.394 W power report into `dir` under the names `--vivado-dir` reads.
+fn routed_reports(fixtures: &std::path::Path, dir: &std::path::Path) {
+    for (fixture, name) in [
+        (
+            "timing/tori3112__CDD_Labs__wrap_adder_timing_summary_routed.rpt",
+            "timing_summary_routed.rpt",
+        ),
+        (
+            "power/sunglen__ebaz4205__design_1_wrapper_power_routed.rpt",
+            "power_routed.rpt",
+        ),
+    ] {
+        std::fs::copy(fixtures.join(fixture), dir.join(name)).unwrap();
+    }
+}
+
 fn fixtures() -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("HWFORMER_XILINX_FIXTURES")
         .map(std::path::PathBuf::from)
@@ -848,16 +856,7 @@ fn estimate_uses_the_achieved_clock_and_the_measured_power() {
     let Some(fixtures) = fixtures() else { return };
     let dir = scratch("estimate");
     // a routed run that missed 125 MHz by 2.319 ns, and a 1.394 W design
-    std::fs::copy(
-        fixtures.join("timing/tori3112__CDD_Labs__wrap_adder_timing_summary_routed.rpt"),
-        dir.join("timing_summary_routed.rpt"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixtures.join("power/sunglen__ebaz4205__design_1_wrapper_power_routed.rpt"),
-        dir.join("power_routed.rpt"),
-    )
-    .unwrap();
+    routed_reports(&fixtures, &dir);
     let out = hwformer(&[
         "estimate",
         "--n",
