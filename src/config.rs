@@ -9,7 +9,7 @@
 //! block = "sdpa"        # exp | softmax | sdpa | binary_attention | fifo | linear | ...
 //! d = 16                # sdpa, binary_attention: 1, 2, 4, 8, 16, 32 or 64
 //! bits = 32             # binary_attention: code bits, 1 to 64
-//! n_max = 65536         # sdpa, binary_attention: most keys a query, 1 to 65536
+//! n_max = 65536         # sdpa, binary_attention: most keys a query, 1 to 1048576
 //!                       # (default 256); other blocks: must be the built size
 //!
 //! [formats]             # optional: field = format; inputs are built as asked

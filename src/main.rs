@@ -94,7 +94,7 @@ enum Command {
         /// A block configuration (TOML; see docs/BLOCKS.md).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Most keys a query of sdpa and binary_attention, 1 to 65536
+        /// Most keys a query of sdpa and binary_attention, 1 to 1048576
         /// (or the config's n_max; default 256).
         #[arg(long)]
         n_max: Option<usize>,

@@ -54,7 +54,7 @@ pub struct SimArgs {
     /// (default 64, or n_max when that is smaller).
     #[arg(long)]
     n: Option<usize>,
-    /// Most keys a query the attention head is built for, 1 to 65536 (or
+    /// Most keys a query the attention head is built for, 1 to 1048576 (or
     /// the config's n_max; default 256).
     #[arg(long)]
     n_max: Option<usize>,
@@ -184,10 +184,17 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
         build: BuildOptions::default(),
     };
     let outcome = simulate(&request).map_err(|e| e.to_string())?;
-    let replay = format!(
+    // everything that built the design and drove the run
+    let mut replay = format!(
         "hwformer sim {block} --backend {} --d {d} --n {n} --queries {queries} --seed {seed} --valid {valid} --ready {ready}",
         request.backend.name()
     );
+    if let Some(path) = &args.config {
+        replay.push_str(&format!(" --config {}", path.display()));
+    }
+    if let Some(n_max) = args.n_max {
+        replay.push_str(&format!(" --n-max {n_max}"));
+    }
     if args.json {
         println!("{}", json(&outcome)?);
     } else {

@@ -1,7 +1,7 @@
 //! Streaming scaled dot-product attention for one head, O(1) memory: the
 //! hardware form of `hwformer_quant::integer::sdpa::StreamingSdpa` for any
 //! signed 16-bit q, k, v and output formats (default Q3.12), Q5.10 scores,
-//! a UQ1.14 scale and up to `n_max` keys per query (1 to 65536), with a
+//! a UQ1.14 scale and up to `n_max` keys per query (1 to 2^20), with a
 //! sticky saturation status.
 //!
 //! ```text
@@ -42,10 +42,16 @@ pub const SDPA_N_MAX: usize = 256;
 /// hardware would differ on queries whose scores spread over more than 8.
 pub const SCORE_FRAC_MAX: u32 = 11;
 
-/// The largest `n_max` the block is built for: its running sum is 32 bits
-/// (`n_max · 2^15` must fit) and its accumulators 48 bits (`n_max · 2^30`
-/// and a sign), so `StreamingSdpa::sum_bits() <= 32` and `acc_bits() <= 48`.
-pub const SDPA_N_MAX_BUILT: usize = 1 << 16;
+/// The largest `n_max` the block is built for. Its running sum is 32 bits
+/// and its accumulators 48 (`StreamingSdpa::sum_bits() <= 32`,
+/// `acc_bits() <= 48`): up to 65 536 keys they take every term whole,
+/// above that `n_max` sets how many bits each key's terms are rounded by
+/// first (`StreamingSdpa::term_shift`, 4 at 2^20), the only hardware it
+/// sets.
+pub const SDPA_N_MAX_BUILT: usize = 1 << 20;
+// a term shift of at most 4 keeps every sum at 2^11 or more, the least
+// the reciprocal unit takes
+const _: () = assert!(SDPA_N_MAX_BUILT <= hwformer_quant::integer::sdpa::SDPA_WHOLE_TERM_KEYS << 4);
 
 /// Stages before the exp units, moving with them: the score stages of the
 /// key stream (q.k, its adder tree and scaling for sdpa; the codes and
@@ -248,8 +254,9 @@ pub const SCORE_FIELD: &str = "s";
 /// key, value and output formats; a score format the exp unit takes with
 /// at most [`SCORE_FRAC_MAX`] fraction bits (Q7.8 to Q4.11);
 /// `n_max` from 1 to [`SDPA_N_MAX_BUILT`] (`d` is checked by
-/// [`export_config`]). `n_max` sets no hardware: keys are counted by
-/// `tlast`, and the widths are built for the largest.
+/// [`export_config`]). Keys are counted by `tlast`, not by a counter;
+/// `n_max` sets only the accumulators' rounding of each key's terms
+/// above 65 536 keys (`StreamingSdpa::term_shift`).
 pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
     for (name, format) in stream_formats(config) {
         if !format.is_signed() || format.bits() != 16 || format.frac() > 15 {
@@ -269,8 +276,7 @@ pub fn buildable(config: &SdpaConfig) -> Result<(), String> {
     }
     if !(1..=SDPA_N_MAX_BUILT).contains(&config.n_max) {
         return Err(format!(
-            "n_max = {}: the attention heads are built for 1 to {SDPA_N_MAX_BUILT} keys a query \
-             (a 32-bit running sum and 48-bit accumulators)",
+            "n_max = {}: the attention heads are built for 1 to {SDPA_N_MAX_BUILT} keys a query",
             config.n_max
         ));
     }
@@ -476,6 +482,10 @@ pub(crate) fn head_manifest(
     let mut params = BTreeMap::from([
         ("d".to_string(), Param::from(c.d as f64)),
         ("n_max".to_string(), Param::from(c.n_max as f64)),
+        (
+            "term_shift".to_string(),
+            Param::from(f64::from(model.term_shift())),
+        ),
         ("scale".to_string(), Param::from(model.applied_scale())),
         (
             "score_format".to_string(),

@@ -6,14 +6,16 @@
 //!
 //! ```text
 //!  issue:  [state] = keep ? slot[read_slot] : 0     [v] = value
-//!  U1,U2:  round(state * alpha / 2^15) (PipelinedRescale)   v * p ─▶ [term] ─▶ [term]
+//!  U1,U2:  round(state * alpha / 2^15) (PipelinedRescale)   v * p ─▶ [term] ─▶ round(term / 2^e) ─▶ [term]
 //!  write:  slot[write_slot] = round(state * alpha / 2^15) + term
 //!          capture: held[j] = every slot as written (the query's last key)
 //! ```
 //! The parent registers `alpha` and `p` in the issue cycle and delays the
 //! write controls by [`UPDATE_STAGES`]; everything here is free-running.
+//! `e` is the model's `term_shift` (a build constant, 0 up to 65 536 keys a
+//! query: then the rounding is not built).
 
-use crate::fixed::{PipelinedRescale, SignExtend, WideProduct};
+use crate::fixed::{PipelinedRescale, ShiftRight, SignExtend, WideProduct};
 use hwformer_quant::integer::sdpa::SDPA_SLOTS;
 use rust_hdl::prelude::*;
 
@@ -70,12 +72,26 @@ pub struct SlotAccumulator {
     term1: DFF<Bits<32>>,
     term2: DFF<Bits<32>>,
     term_wide: SignExtend<32, 48>,
+    // round(term1 / 2^e), half-up: (term1 + 2^(e-1)) >>> e
+    rounds: Constant<Bit>,
+    term_half: Constant<Bits<32>>,
+    term_shift: Constant<Bits<7>>,
+    halfway: SignExtend<32, 64>,
+    term_shifter: ShiftRight,
     read: Signal<Local, Bits<48>>,
     result: Signal<Local, Bits<48>>,
 }
 
-impl Default for SlotAccumulator {
-    fn default() -> Self {
+impl SlotAccumulator {
+    /// An accumulator whose terms are rounded by `term_shift` bits
+    /// (`StreamingSdpa::term_shift`, 0 to 16) before they are added.
+    pub fn new(term_shift: u32) -> Self {
+        assert!(term_shift <= 16, "a term is rounded by at most 16 bits");
+        let half = if term_shift == 0 {
+            0
+        } else {
+            1u64 << (term_shift - 1)
+        };
         Self {
             clock: Default::default(),
             read_slot: Default::default(),
@@ -99,6 +115,11 @@ impl Default for SlotAccumulator {
             term1: Default::default(),
             term2: Default::default(),
             term_wide: Default::default(),
+            rounds: Constant::new(term_shift > 0),
+            term_half: Constant::new(bits::<32>(half)),
+            term_shift: Constant::new(bits::<7>(u64::from(term_shift))),
+            halfway: Default::default(),
+            term_shifter: Default::default(),
             read: Default::default(),
             result: Default::default(),
         }
@@ -133,6 +154,12 @@ impl Logic for SlotAccumulator {
         self.weighted.b.next = self.p.val();
         self.term1.d.next = self.weighted.product.val().get_bits::<32>(0);
         self.term2.d.next = self.term1.q.val();
+        self.halfway.value.next = self.term1.q.val() + self.term_half.val();
+        self.term_shifter.value.next = self.halfway.extended.val();
+        self.term_shifter.shift.next = self.term_shift.val();
+        if self.rounds.val() {
+            self.term2.d.next = self.term_shifter.shifted.val().get_bits::<32>(0);
+        }
         // write
         self.term_wide.value.next = self.term2.q.val();
         self.result.next = self.rescale.rescaled.val() + self.term_wide.extended.val();

@@ -1,14 +1,16 @@
 //! Attention heads at real lengths: `n_max` is a build parameter (1 to
-//! 65536 in the RTL: it sets no hardware, the 32-bit sum and 48-bit
-//! accumulators are built for the largest), and queries of 4096 and 65536
-//! keys run bit-exact on Verilator at one key per cycle, every handshake
-//! at its graph's cycle.
+//! 2^20 in the RTL: it sets only how many bits each key's terms are
+//! rounded by before the 32-bit sum and 48-bit accumulators take them,
+//! none up to 65536), and queries of 4096, 65536 and 2^20 keys run
+//! bit-exact on Verilator at one key per cycle, every handshake at its
+//! graph's cycle.
 
 mod common;
 
 use common::{export_with, run, run_workload};
 use hwformer_hdl::sdpa::SDPA_N_MAX_BUILT;
 use hwformer_hdl::LayerSettings;
+use hwformer_quant::integer::sdpa::{StreamingSdpa, SDPA_WHOLE_TERM_KEYS};
 use hwformer_sim::session::Backend;
 use hwformer_sim::testbench::Pacing;
 use hwformer_sim::workload::WorkloadSize;
@@ -28,11 +30,14 @@ const FULL_SPEED: Pacing = Pacing {
 
 #[test]
 fn sdpa_takes_65536_keys_a_query_at_one_key_per_cycle_on_verilator() {
-    let (dir, manifest) = export_with("sdpa", 4, "n65536", Default::default(), &n_max(SDPA_N_MAX_BUILT));
+    let n = SDPA_WHOLE_TERM_KEYS;
+    let (dir, manifest) = export_with("sdpa", 4, "n65536", Default::default(), &n_max(n));
     assert_eq!(manifest.number("n_max").unwrap(), 65536.0);
+    // the largest n_max whose terms are taken whole
+    assert_eq!(manifest.number("term_shift").unwrap(), 0.0);
     assert_eq!(manifest.module, "hwformer_sdpa_d4_n65536");
     let size = WorkloadSize {
-        n: SDPA_N_MAX_BUILT,
+        n,
         queries: 2,
         seed: 3,
     };
@@ -40,9 +45,82 @@ fn sdpa_takes_65536_keys_a_query_at_one_key_per_cycle_on_verilator() {
     // at full speed every output beat's cycle is also the closed form's:
     // one key per cycle, the second output n cycles after the first
     assert!(outcome.result.unwrap().cycles_checked);
+    assert!(outcome.cycles >= 2 * n as u64 && outcome.cycles < 2 * n as u64 + 200);
+}
+
+/// The outputs of `model` on an sdpa workload of `d` lanes, query after
+/// query (its kv beats end each query with tlast).
+fn model_outputs(
+    model: &StreamingSdpa,
+    workload: &hwformer_sim::workload::Workload,
+    d: usize,
+) -> Vec<Vec<i64>> {
+    let (queries, kv) = (&workload.inputs[0], &workload.inputs[1]);
+    let mut outputs = Vec::new();
+    let mut state = model.start(&queries.lanes16(0, d)).unwrap();
+    for j in 0..kv.len() {
+        let lanes = kv.lanes16(j, 2 * d);
+        // the model's i64 state holds any number of keys, the hardware's not
+        model.push_unchecked(&mut state, &lanes[..d], &lanes[d..]);
+        if kv.last[j] {
+            outputs.push(model.finish(&state));
+            if outputs.len() < queries.len() {
+                state = model.start(&queries.lanes16(outputs.len(), d)).unwrap();
+            }
+        }
+    }
+    outputs
+}
+
+#[test]
+fn sdpa_built_for_2_to_the_20_keys_rounds_each_keys_terms_like_its_model_on_verilator() {
+    let n = SDPA_N_MAX_BUILT;
+    assert_eq!(n, 1 << 20);
+    let (dir, manifest) = export_with("sdpa", 2, "n1m", Default::default(), &n_max(n));
+    assert_eq!(manifest.number("term_shift").unwrap(), 4.0);
+    let model = hwformer_hdl::sdpa::model_from_manifest(&manifest).unwrap();
+    assert_eq!((model.sum_bits(), model.acc_bits()), (32, 48));
+    // short queries of full-range values: rounding a key's weight by 4 bits
+    // moves their outputs by LSBs, so a head that took the terms whole (or
+    // rounded them otherwise) would fail here
+    let short = WorkloadSize {
+        n: 3,
+        queries: 48,
+        seed: 21,
+    };
+    let workload = hwformer_sim::workload::Workload::sdpa_full_range(&manifest, short).unwrap();
+    let mut whole = *model.config();
+    whole.n_max = SDPA_WHOLE_TERM_KEYS;
+    let whole = StreamingSdpa::new(whole).unwrap();
+    assert_eq!(whole.term_shift(), 0);
+    let rounded: Vec<Vec<i64>> = (0..short.queries)
+        .map(|k| workload.expected[0].lanes16(k, 2))
+        .collect();
+    assert_eq!(model_outputs(&model, &workload, 2), rounded);
+    let differ = model_outputs(&whole, &workload, 2)
+        .iter()
+        .zip(&rounded)
+        .filter(|(w, r)| w != r)
+        .count();
     assert!(
-        outcome.cycles >= 2 * SDPA_N_MAX_BUILT as u64 && outcome.cycles < 2 * SDPA_N_MAX_BUILT as u64 + 200
+        differ >= 8,
+        "only {differ} of 48 outputs tell rounded terms from whole ones"
     );
+    let pacing = Pacing {
+        valid_probability: 0.7,
+        ready_probability: 0.6,
+        seed: 9,
+    };
+    run_workload(&dir, &manifest, Backend::Verilator, &workload, pacing);
+    // and one query of 2^20 keys at one key a cycle
+    let long = WorkloadSize {
+        n,
+        queries: 1,
+        seed: 20,
+    };
+    let outcome = run(&dir, &manifest, Backend::Verilator, long, FULL_SPEED);
+    assert!(outcome.result.unwrap().cycles_checked);
+    assert!(outcome.cycles >= n as u64 && outcome.cycles < n as u64 + 200);
 }
 
 #[test]
@@ -79,7 +157,7 @@ fn n_max_outside_what_the_widths_hold_is_refused() {
     for (block, n) in [
         ("sdpa", 0),
         ("sdpa", SDPA_N_MAX_BUILT + 1),
-        ("binary_attention", 1 << 20),
+        ("binary_attention", SDPA_N_MAX_BUILT + 1),
     ] {
         let e = hwformer_hdl::build_block_with(block, 4, &Default::default(), &n_max(n)).unwrap_err();
         assert!(e.to_string().contains(&format!("n_max = {n}")), "{e}");
@@ -162,8 +240,9 @@ fn a_binary_head_whose_outputs_saturate_raises_its_status() {
 #[test]
 fn a_running_sum_of_exactly_2_to_the_31_is_held() {
     // a zero query scores every key 0: each weight is exp(0) = 1.0 (2^15 in
-    // UQ1.15), so 65536 keys sum to 2^31, the top of the 32-bit sum the
-    // reciprocal takes, and it sees its largest leading one
+    // UQ1.15, rounded by the term shift of 4 bits to 2^11), so 2^20 keys
+    // sum to 2^31, the top of the 32-bit sum the reciprocal takes, and it
+    // sees its largest leading one
     use hwformer_sim::testbench::Beats;
     let (dir, manifest) = export_with("sdpa", 2, "sum-top", Default::default(), &n_max(SDPA_N_MAX_BUILT));
     let model = hwformer_hdl::sdpa::model_from_manifest(&manifest).unwrap();

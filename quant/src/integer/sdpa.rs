@@ -20,6 +20,12 @@
 //! the textbook one-state recurrence. Every product is exact before one
 //! rounding (half-up), so hardware may build wide products from partial
 //! products and match bit for bit.
+//!
+//! Above [`SDPA_WHOLE_TERM_KEYS`] keys a query, `p_j` and `p_j * v_j` are
+//! rounded by `e = ceil(log2 n_max) - 16` bits before they are added
+//! ([`StreamingSdpa::term_shift`]): `l` and `o` lose the same `e` bits, so
+//! their ratio keeps its format and the sum still fits 32 bits and each
+//! accumulator 48, for any `n_max`.
 
 use super::{ceil_log2, check_len, check_raw};
 use crate::error::{check_finite, QuantError, Result};
@@ -33,6 +39,12 @@ pub const SDPA_SLOTS: usize = 4;
 /// Most partial states a model takes.
 pub const SDPA_SLOTS_MAX: usize = 16;
 
+/// Keys a query up to which the accumulators take every weight and
+/// product whole (a 32-bit running sum, 48-bit accumulators). Above it,
+/// each key's terms are rounded by [`StreamingSdpa::term_shift`] bits
+/// first, so those widths hold any `n_max`.
+pub const SDPA_WHOLE_TERM_KEYS: usize = 1 << 16;
+
 /// Fractional bits of the scale constant (unsigned Q1.14, 16 bits).
 pub const SCALE_FRAC: u32 = 14;
 /// Fractional bits of the normalized probabilities of the two-pass order
@@ -44,7 +56,8 @@ pub const TWO_PASS_PROB_FRAC: u32 = 16;
 pub struct SdpaConfig {
     /// Head dimension (elements of q, k and v).
     pub d: usize,
-    /// Most keys per query (sets counter and accumulator widths only).
+    /// Most keys per query (sets the accumulators' least significant bit
+    /// only: [`StreamingSdpa::term_shift`]).
     pub n_max: usize,
     /// Query element format.
     pub query: QFormat,
@@ -96,6 +109,7 @@ fn rescale(x: i64, factor: u32) -> i64 {
 pub struct StreamingSdpa {
     config: SdpaConfig,
     slots: usize,
+    term_shift: u32,
     scale_raw: i64,
     exp: ExpNeg,
     reciprocal: Reciprocal,
@@ -109,10 +123,11 @@ pub struct SdpaState {
     pub max: Option<i64>,
     /// Per slot: the running maximum when the slot last took a key.
     pub slot_max: Vec<i64>,
-    /// Per slot: the sum of exponentials, UQ.15, relative to `slot_max`.
+    /// Per slot: the sum of exponentials, UQ.(15 - term shift), relative
+    /// to `slot_max`.
     pub sum: Vec<u64>,
     /// Per slot (slot-major, `d` each): output accumulators,
-    /// frac = 15 + value frac.
+    /// frac = 15 + value frac - term shift.
     pub acc: Vec<i64>,
     /// Keys seen so far.
     pub keys: usize,
@@ -179,6 +194,7 @@ impl StreamingSdpa {
         Ok(Self {
             config,
             slots,
+            term_shift: ceil_log2(config.n_max).saturating_sub(ceil_log2(SDPA_WHOLE_TERM_KEYS)),
             scale_raw: scale_raw as i64,
             exp: ExpNeg::new(config.score)?,
             reciprocal: Reciprocal::new()?,
@@ -215,14 +231,22 @@ impl StreamingSdpa {
         &self.reciprocal
     }
 
-    /// Width of the running sum: UQ(1 + log2 n_max).15.
-    pub fn sum_bits(&self) -> u32 {
-        EXP_OUT_FRAC + 1 + ceil_log2(self.config.n_max)
+    /// Bits each key's terms (`p` to the sum, `p * v` to the
+    /// accumulators) are rounded by (half-up) before they are added: 0 up
+    /// to [`SDPA_WHOLE_TERM_KEYS`] keys, else `ceil(log2 n_max) - 16`.
+    pub fn term_shift(&self) -> u32 {
+        self.term_shift
     }
 
-    /// Width of each output accumulator (signed).
+    /// Width of the running sum: UQ(1 + log2 n_max).(15 - term shift), at
+    /// most 32 bits.
+    pub fn sum_bits(&self) -> u32 {
+        EXP_OUT_FRAC + 1 + ceil_log2(self.config.n_max) - self.term_shift()
+    }
+
+    /// Width of each output accumulator (signed), at most 48 bits.
     pub fn acc_bits(&self) -> u32 {
-        EXP_OUT_FRAC + 1 + self.config.value.bits() + ceil_log2(self.config.n_max)
+        EXP_OUT_FRAC + 1 + self.config.value.bits() + ceil_log2(self.config.n_max) - self.term_shift()
     }
 
     /// Documented error bound against f64 for inputs drawn from a standard
@@ -350,10 +374,12 @@ impl StreamingSdpa {
         let d = self.config.d;
         let acc = &mut state.acc[slot * d..(slot + 1) * d];
         let p = i64::from(self.exp.eval(s - max));
+        let e = self.term_shift;
+        let term = |x: i64| shift_right_rounded_i64(x, e, Rounding::HalfUp);
         if state.keys < self.slots {
-            state.sum[slot] = p as u64;
+            state.sum[slot] = term(p) as u64;
             for (a, v) in acc.iter_mut().zip(value) {
-                *a = p * v;
+                *a = term(p * v);
             }
         } else {
             // exp(0) is exactly 1.0, so a slot whose maximum did not move
@@ -365,9 +391,9 @@ impl StreamingSdpa {
                     *a = rescale(*a, alpha);
                 }
             }
-            state.sum[slot] += p as u64;
+            state.sum[slot] += term(p) as u64;
             for (a, v) in acc.iter_mut().zip(value) {
-                *a += p * v;
+                *a += term(p * v);
             }
         }
         state.slot_max[slot] = max;
