@@ -11,6 +11,8 @@
 //! bits = 32             # binary_attention: code bits, 1 to 64
 //! n_max = 65536         # sdpa, binary_attention: most keys a query, 1 to 1048576
 //!                       # (default 256); other blocks: must be the built size
+//! output_multipliers = 4 # sdpa, binary_attention: lanes of an output a cycle,
+//!                       # a power of two from 1 to d (default 1)
 //!
 //! [formats]             # optional: field = format; inputs are built as asked
 //!                       # (sdpa, binary_attention: also s, the score format, Q7.8 to Q4.11)
@@ -58,6 +60,8 @@ pub struct BlockConfig {
     pub d: Option<usize>,
     /// Longest row or query.
     pub n_max: Option<usize>,
+    /// sdpa, binary_attention: output multipliers (a power of two, 1 to d).
+    pub output_multipliers: Option<usize>,
     /// Field name to format (`Q3.12`, `UQ0.16`).
     #[serde(default)]
     pub formats: BTreeMap<String, String>,
@@ -145,6 +149,7 @@ impl BlockConfig {
             n_max: self
                 .n_max
                 .filter(|_| hwformer_hdl::ATTENTION_BLOCKS.contains(&self.block.as_str())),
+            output_multipliers: self.output_multipliers,
             weights,
         })
     }

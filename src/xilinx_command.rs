@@ -198,13 +198,13 @@ fn sdpa_cycles(args: &EstimateArgs) -> Result<Cycles, String> {
     match args.cycles_from {
         CyclesFrom::Model => Ok(Cycles::new(
             (
-                n + output_delay(d),
-                query_cycles(n, d),
+                n + output_delay(d, 1),
+                query_cycles(n, d, 1),
                 format!(
                     "closed form: one key per cycle, output {} cycles after the last key, \
                      at least {} cycles per query",
-                    output_delay(d),
-                    min_query_cycles(d)
+                    output_delay(d, 1),
+                    min_query_cycles(d, 1)
                 ),
             ),
             counted("closed form"),

@@ -55,7 +55,7 @@ pub const BITS_DEFAULT: usize = 32;
 /// The binary attention head with `D` lanes; `W = 16 D` and `KV = 32 D`
 /// are the stream widths.
 #[derive(LogicBlock)]
-pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> {
+pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize, const M: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Query: d elements in the query format, element 0 lowest.
@@ -107,10 +107,10 @@ pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize> 
     // stages 10 to 12: the score waits for the key stream's last stage
     s_delay: [DFF<Bits<16>>; 3],
     sat_delay: [DFF<Bit>; 3],
-    softmax: OnlineSoftmax<D, W>,
+    softmax: OnlineSoftmax<D, W, M>,
 }
 
-impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, KV> {
+impl<const D: usize, const W: usize, const KV: usize, const M: usize> BinaryAttentionUnit<D, W, KV, M> {
     /// The block for `model` (`d = D`; checked with errors by [`export`],
     /// here a mismatch panics).
     pub fn new(model: &BinaryAttention) -> Self {
@@ -163,7 +163,9 @@ impl<const D: usize, const W: usize, const KV: usize> BinaryAttentionUnit<D, W, 
     }
 }
 
-impl<const D: usize, const W: usize, const KV: usize> Logic for BinaryAttentionUnit<D, W, KV> {
+impl<const D: usize, const W: usize, const KV: usize, const M: usize> Logic
+    for BinaryAttentionUnit<D, W, KV, M>
+{
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, parity, differ7, count8, s9, sat9);
@@ -274,11 +276,14 @@ pub fn settings_model(
     let foreign = LayerSettings {
         bits: settings.bits,
         n_max: settings.n_max,
+        output_multipliers: settings.output_multipliers,
         weights: settings.weights.clone(),
         ..Default::default()
     };
     if *settings != foreign {
-        return Err("binary_attention has the settings d, bits, n_max and weights".into());
+        return Err(
+            "binary_attention has the settings d, bits, n_max, output_multipliers and weights".into(),
+        );
     }
     if !SDPA_D_CHOICES.contains(&d) {
         return Err(format!(
@@ -309,20 +314,24 @@ pub fn export(
     formats: &BTreeMap<String, QFormat>,
 ) -> Result<Exported, ExportError> {
     let model = settings_model(d, settings, formats).map_err(ExportError::Check)?;
+    let m = settings.output_multipliers.unwrap_or(1);
+    sdpa::check_output_multipliers(d, m).map_err(ExportError::Check)?;
     let bits = model.bits();
     let stem = sdpa::head_stem(
         format!("binary_attention_d{d}_b{bits}"),
         model.attention().config(),
+        m,
     );
-    let verilog = crate::with_lanes!(
+    let verilog = crate::with_head!(
         d,
+        m,
         BinaryAttentionUnit,
         |Unit| {
             let mut uut = Unit::new(&model);
             uut.connect_all();
             export::verilog(&stem, &uut)?
         },
-        unreachable!("d is checked by settings_model")
+        unreachable!("d and m are checked above")
     );
     let (bound, worst) = sdpa::measured_bound(model.attention(), |n, seed| model.worst_error(n, seed))?;
     let projection = RawTensor {
@@ -343,6 +352,7 @@ pub fn export(
         ],
         bound,
         Some(entry),
+        m,
     );
     Ok(Exported {
         verilog,

@@ -77,7 +77,7 @@ pub struct EncoderLayerUnit<
     key_projection: LinearUnit<P, WP, WB>,
     value_projection: LinearUnit<P, WP, WB>,
     memory: SequenceMemoryUnit<HS, W, KV>,
-    head: SdpaUnit<HS, W, KV>,
+    head: SdpaUnit<HS, W, KV, 1>,
     serializer: LaneSerializer<HS, W>,
     output_projection: LinearUnit<P, WP, WB>,
     residual1: FifoUnit,

@@ -104,6 +104,129 @@ impl<const D: usize, const N: usize> Logic for LaneSelect<D, N> {
     }
 }
 
+/// `out[k] = lanes[M group + k]` for `k` in `0..M` (group 0 for a group of
+/// `D / M` or more), `N` bits wide: the lanes an output engine of `M`
+/// takes a cycle. Its Verilog is one `case` on the group per output, a
+/// `D / M`-input multiplexer each; [`LaneSelect`] is the case `M = 1`.
+///
+/// ```text
+///  lanes[0] .. lanes[D-1] ──▶ [ M muxes of D/M:1 ] ──▶ out[0] .. out[M-1]
+///  group ───────────────────────┘
+/// ```
+#[derive(LogicBlock)]
+pub struct LaneGroups<const D: usize, const M: usize, const N: usize> {
+    /// The lanes.
+    pub lanes: [Signal<In, Bits<N>>; D],
+    /// Which group of `M` consecutive lanes.
+    pub group: Signal<In, Bits<8>>,
+    /// The group's lanes.
+    pub out: [Signal<Out, Bits<N>>; M],
+}
+
+impl<const D: usize, const M: usize, const N: usize> Default for LaneGroups<D, M, N> {
+    fn default() -> Self {
+        assert!(
+            M >= 1 && D % M == 0 && D / M <= 256,
+            "groups of M lanes divide the D lanes, at most 256 groups"
+        );
+        Self {
+            lanes: std::array::from_fn(|_| Default::default()),
+            group: Default::default(),
+            out: std::array::from_fn(|_| Default::default()),
+        }
+    }
+}
+
+impl<const D: usize, const M: usize, const N: usize> Logic for LaneGroups<D, M, N> {
+    fn update(&mut self) {
+        let group = self.group.val().to_u64() as usize;
+        let group = if group < D / M { group } else { 0 };
+        for k in 0..M {
+            self.out[k].next = self.lanes[M * group + k].val();
+        }
+    }
+
+    fn connect(&mut self) {
+        for out in &mut self.out {
+            out.connect();
+        }
+    }
+
+    fn hdl(&self) -> Verilog {
+        let mut code = String::from("always @(*) begin\n");
+        for k in 0..M {
+            code.push_str("    case (group)\n");
+            for g in 1..D / M {
+                code.push_str(&format!("        8'd{g}: out${k} = lanes${};\n", M * g + k));
+            }
+            code.push_str(&format!("        default: out${k} = lanes${k};\n    endcase\n"));
+        }
+        code.push_str("end");
+        Verilog::Custom(code)
+    }
+}
+
+/// The inverse of [`LaneGroups`]: `lanes[i] = values[i mod M]`, and
+/// `hit[i]` is high for the lanes of `group` (`i / M == group`). A parent
+/// writes lane `i` from `lanes[i]` when `hit[i]`: no loop index is needed
+/// beyond the lane's own.
+#[derive(LogicBlock)]
+pub struct LaneDeal<const D: usize, const M: usize, const N: usize> {
+    /// One value per output engine.
+    pub values: [Signal<In, Bits<N>>; M],
+    /// The group of lanes they belong to.
+    pub group: Signal<In, Bits<8>>,
+    /// Each lane's engine value.
+    pub lanes: [Signal<Out, Bits<N>>; D],
+    /// The lane is in `group`.
+    pub hit: [Signal<Out, Bit>; D],
+}
+
+impl<const D: usize, const M: usize, const N: usize> Default for LaneDeal<D, M, N> {
+    fn default() -> Self {
+        assert!(
+            M >= 1 && D % M == 0 && D / M <= 256,
+            "groups of M lanes divide the D lanes, at most 256 groups"
+        );
+        Self {
+            values: std::array::from_fn(|_| Default::default()),
+            group: Default::default(),
+            lanes: std::array::from_fn(|_| Default::default()),
+            hit: std::array::from_fn(|_| Default::default()),
+        }
+    }
+}
+
+impl<const D: usize, const M: usize, const N: usize> Logic for LaneDeal<D, M, N> {
+    fn update(&mut self) {
+        let group = self.group.val().to_u64() as usize;
+        for i in 0..D {
+            self.lanes[i].next = self.values[i % M].val();
+            self.hit[i].next = i / M == group;
+        }
+    }
+
+    fn connect(&mut self) {
+        for i in 0..D {
+            self.lanes[i].connect();
+            self.hit[i].connect();
+        }
+    }
+
+    fn hdl(&self) -> Verilog {
+        let mut code = String::from("always @(*) begin\n");
+        for i in 0..D {
+            code.push_str(&format!(
+                "    lanes${i} = values${};\n    hit${i} = group == 8'd{};\n",
+                i % M,
+                i / M
+            ));
+        }
+        code.push_str("end");
+        Verilog::Custom(code)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,7 +169,8 @@ impl WeightsSource {
 
 /// The settings of the blocks beyond their formats: the layer blocks'
 /// (`linear`, `ffn`, `ternary_ffn`, `layernorm`) and the attention heads'
-/// (`n_max`; binary_attention's `bits` and projection), each optional with
+/// (`n_max`, `output_multipliers`; binary_attention's `bits` and
+/// projection), each optional with
 /// a default.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LayerSettings {
@@ -195,6 +196,9 @@ pub struct LayerSettings {
     pub bits: Option<usize>,
     /// sdpa, binary_attention: most keys a query (default 256).
     pub n_max: Option<usize>,
+    /// sdpa, binary_attention: output multipliers, a power of two from 1
+    /// to d (default 1): the lanes of an output go out that many a cycle.
+    pub output_multipliers: Option<usize>,
     /// Where the weights come from (default seeded, seed 1).
     pub weights: WeightsSource,
 }

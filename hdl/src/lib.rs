@@ -38,6 +38,7 @@ pub mod layer_weights;
 pub mod linear;
 pub mod manifest;
 pub mod online_softmax;
+pub mod output_engine;
 pub mod reciprocal;
 pub mod residual_add;
 pub mod rom;
@@ -95,7 +96,30 @@ pub fn build_block(block: &str, d: usize) -> Result<export::Exported, export::Ex
 /// The layer blocks (`linear`, `ffn`) take their sizes, lanes, activation
 /// and weights from `layer`, and any signed 16-bit formats for their
 /// fields (`x`, `w`, `y`, and the ffn's hidden `h`); `d` is not theirs.
+///
+/// Runs on a thread of its own with a 256 MiB stack: rust-hdl builds a
+/// block as one value, and the wide heads outgrow a default thread's stack.
 pub fn build_block_with(
+    block: &str,
+    d: usize,
+    formats: &BTreeMap<String, QFormat>,
+    layer: &LayerSettings,
+) -> Result<export::Exported, export::ExportError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(format!("build {block}"))
+            .stack_size(BUILD_STACK_BYTES)
+            .spawn_scoped(scope, || build_on_this_thread(block, d, formats, layer))
+            .map_err(|e| export::ExportError::Check(format!("no thread to build {block} on: {e}")))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The stack of the thread a block is built on.
+const BUILD_STACK_BYTES: usize = 256 << 20;
+
+fn build_on_this_thread(
     block: &str,
     d: usize,
     formats: &BTreeMap<String, QFormat>,
@@ -106,18 +130,24 @@ pub fn build_block_with(
             "bits is a setting of binary_attention, not of {block}"
         )));
     }
-    if layer.n_max.is_some() && !ATTENTION_BLOCKS.contains(&block) {
-        return Err(export::ExportError::Check(format!(
-            "n_max is a setting of sdpa and binary_attention, not of {block}"
-        )));
+    for (name, given) in [
+        ("n_max", layer.n_max.is_some()),
+        (sdpa::MULTIPLIERS_PARAM, layer.output_multipliers.is_some()),
+    ] {
+        if given && !ATTENTION_BLOCKS.contains(&block) {
+            return Err(export::ExportError::Check(format!(
+                "{name} is a setting of sdpa and binary_attention, not of {block}"
+            )));
+        }
     }
-    let sdpa_n_max = LayerSettings {
+    let sdpa_settings = LayerSettings {
         n_max: layer.n_max,
+        output_multipliers: layer.output_multipliers,
         ..Default::default()
     };
-    if block == "sdpa" && *layer != sdpa_n_max {
+    if block == "sdpa" && *layer != sdpa_settings {
         return Err(export::ExportError::Check(
-            "sdpa has the settings d, n_max and formats".into(),
+            "sdpa has the settings d, n_max, output_multipliers and formats".into(),
         ));
     }
     if !WEIGHT_BLOCKS.contains(&block) && block != "sdpa" && *layer != LayerSettings::default() {
@@ -134,14 +164,14 @@ pub fn build_block_with(
         "ternary_ffn" => ternary_ffn::export(layer, formats),
         "layernorm" => layer_norm::export(layer, formats),
         "binary_attention" => binary_attention::export(d, layer, formats),
-        other => plain(build_plain_block(other, d, layer.n_max, formats)),
+        other => plain(build_plain_block(other, d, layer, formats)),
     }
 }
 
 fn build_plain_block(
     block: &str,
     d: usize,
-    n_max: Option<usize>,
+    layer: &LayerSettings,
     formats: &BTreeMap<String, QFormat>,
 ) -> Result<(String, manifest::Manifest), export::ExportError> {
     match block {
@@ -153,12 +183,12 @@ fn build_plain_block(
                 .unwrap_or_else(|| SoftmaxModel::default_design().input()),
         ),
         "sdpa" => {
-            let mut config = SdpaConfig::with_d(d, n_max.unwrap_or(sdpa::SDPA_N_MAX));
+            let mut config = SdpaConfig::with_d(d, layer.n_max.unwrap_or(sdpa::SDPA_N_MAX));
             for (name, &format) in formats {
                 sdpa::set_format(&mut config, name, format)
                     .map_err(|e| export::ExportError::Check(format!("formats.{name}: {e}")))?;
             }
-            sdpa::export_config(config)
+            sdpa::export_head(config, layer.output_multipliers.unwrap_or(1))
         }
         "fifo" => fifo::export(d),
         other => Err(export::ExportError::Check(format!(

@@ -9,8 +9,8 @@
 //!   [3] running max m; slot = key mod 4; gap to the slot's last m    [4..9] exp(s - m), exp(m_slot - m)
 //!   issue ─▶ d + 1 SlotAccumulators (sum and lanes): slot = slot * alpha + p (* v), 3 cycles, 4 slots
 //!   last key ─▶ merge factors exp(m_slot - m) (a third exp unit, 4 cycles in)
-//!            ─▶ merge engine: per lane, sum over slots of held * beta (4 products, a 2-level tree)
-//!            ─▶ the sum first ─▶ reciprocal (3 cycles) ─▶ the lanes, one a cycle
+//!            ─▶ M OutputEngines: per lane, sum over slots of held * beta (4 products, a 2-level tree)
+//!            ─▶ the sum first (engine 0) ─▶ reciprocal ─▶ the lanes, M a cycle
 //!            ─▶ total * (1/sum), pipelined, rounded, saturated ─▶ out
 //! ```
 //!
@@ -21,8 +21,8 @@
 //! with the previous query.
 
 use crate::exp::{ExpUnit, EXP_LATENCY};
-use crate::fixed::{PipelinedProduct, PipelinedRescale, PipelinedRoundShift};
-use crate::lanes::{LanePacker, LaneSelect};
+use crate::lanes::{LaneDeal, LaneGroups, LanePacker};
+use crate::output_engine::{OutputEngine, MERGE_STAGES, OUTPUT_STAGES};
 use crate::reciprocal::{ReciprocalUnit, RECIPROCAL_BUSY_CYCLES};
 use crate::slot_accumulator::{SlotAccumulator, SLOTS, UPDATE_STAGES};
 use hwformer_quant::integer::sdpa::StreamingSdpa;
@@ -31,20 +31,21 @@ use rust_hdl::prelude::*;
 /// Stages of the back end before the exp units: the running max.
 pub const MAX_STAGES: u64 = 1;
 
-/// Stages of the merge engine: the held slots selected, the two stages of
-/// the products, the pair sums, the total.
-const MERGE_STAGES: u64 = 5;
-/// Stages of the output multiply (the total times 1/sum) and its rounding
-/// shift, before the lane is written.
-const OUTPUT_STAGES: u64 = 5;
-
 /// Cycles the normalizer is busy with a query, from the cycle its last key
 /// is issued to the accumulators to the first cycle it offers the output,
-/// for `d` lanes: the merge factors (fed one a cycle into an exp unit),
-/// the sum through the merge engine, the reciprocal, then one lane a cycle
-/// through the merge engine and the output multiply.
-pub fn normalizer_cycles(d: u64) -> u64 {
-    SLOTS as u64 + EXP_LATENCY + MERGE_STAGES + 1 + RECIPROCAL_BUSY_CYCLES + d + MERGE_STAGES + OUTPUT_STAGES
+/// for `d` lanes and `m` output multipliers (`m` divides `d`): the merge
+/// factors (fed one a cycle into an exp unit), the sum through output
+/// engine 0, the reciprocal, then `m` lanes a cycle through the engines'
+/// merge and output multiply: `d / m + 33`.
+pub fn normalizer_cycles(d: u64, m: u64) -> u64 {
+    SLOTS as u64
+        + EXP_LATENCY
+        + MERGE_STAGES
+        + 1
+        + RECIPROCAL_BUSY_CYCLES
+        + d / m.max(1)
+        + MERGE_STAGES
+        + OUTPUT_STAGES
 }
 
 // registers beside the exp units; `#[hdl_gen]` reads only literals, so
@@ -64,9 +65,10 @@ enum Normalizer {
     Hold,
 }
 
-/// The back end for `D` lanes of values (`W = 16 D` bits a value vector).
+/// The back end for `D` lanes of values (`W = 16 D` bits a value vector)
+/// and `M` output multipliers (`M` divides `D`).
 #[derive(LogicBlock)]
-pub struct OnlineSoftmax<const D: usize, const W: usize> {
+pub struct OnlineSoftmax<const D: usize, const W: usize, const M: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// A score is in the front end's score register.
@@ -157,22 +159,19 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     merge_sum: [DFF<Bit>; 5],
     merge_last: [DFF<Bit>; 5],
     merge_lane: [DFF<Bits<8>>; 5],
-    held_select0: LaneSelect<D, 48>,
-    held_select1: LaneSelect<D, 48>,
-    held_select2: LaneSelect<D, 48>,
-    held_select3: LaneSelect<D, 48>,
-    selected: [DFF<Bits<48>>; SLOTS],
-    merge_product: [PipelinedRescale; SLOTS],
-    pair: [DFF<Bits<48>>; 2],
-    total: DFF<Bits<48>>,
+    held_groups0: LaneGroups<D, M, 48>,
+    held_groups1: LaneGroups<D, M, 48>,
+    held_groups2: LaneGroups<D, M, 48>,
+    held_groups3: LaneGroups<D, M, 48>,
+    engines: [OutputEngine; M],
     reciprocal: ReciprocalUnit,
-    // output: total * (1/sum), rounded, saturated, one lane a cycle
-    out_product: PipelinedProduct,
+    // output: total * (1/sum), rounded, saturated, M lanes a cycle
     out_valid: [DFF<Bit>; 5],
     out_last: [DFF<Bit>; 5],
     out_lane: [DFF<Bits<8>>; 5],
-    out_round: PipelinedRoundShift,
     out_pre_shift: DFF<Bits<7>>,
+    out_deal: LaneDeal<D, M, 16>,
+    out_clipped: Signal<Local, Bit>,
     out_lanes: [DFF<Bits<16>>; D],
     out_packer: LanePacker<D, W>,
     // locals
@@ -191,12 +190,13 @@ pub struct OnlineSoftmax<const D: usize, const W: usize> {
     out_shift: Constant<Bits<7>>,
 }
 
-impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
+impl<const D: usize, const W: usize, const M: usize> OnlineSoftmax<D, W, M> {
     /// The back end of `model` (its exp and reciprocal tables, its value
     /// and output formats); `D` must be the model's `d` and its slots the
     /// hardware's.
     pub fn new(model: &StreamingSdpa) -> Self {
         assert_eq!(W, 16 * D, "W must be 16 D");
+        assert!(M >= 1 && D % M == 0, "the output multipliers divide the lanes");
         let c = model.config();
         assert_eq!(c.d, D, "the model's d is the block's");
         assert_eq!(model.slots(), SLOTS, "the model's slots are the block's");
@@ -272,21 +272,18 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             merge_sum: array_init::array_init(|_| Default::default()),
             merge_last: array_init::array_init(|_| Default::default()),
             merge_lane: array_init::array_init(|_| Default::default()),
-            held_select0: Default::default(),
-            held_select1: Default::default(),
-            held_select2: Default::default(),
-            held_select3: Default::default(),
-            selected: array_init::array_init(|_| Default::default()),
-            merge_product: array_init::array_init(|_| Default::default()),
-            pair: array_init::array_init(|_| Default::default()),
-            total: Default::default(),
+            held_groups0: Default::default(),
+            held_groups1: Default::default(),
+            held_groups2: Default::default(),
+            held_groups3: Default::default(),
+            engines: array_init::array_init(|_| Default::default()),
             reciprocal: ReciprocalUnit::new(model.reciprocal()),
-            out_product: Default::default(),
             out_valid: array_init::array_init(|_| Default::default()),
             out_last: array_init::array_init(|_| Default::default()),
             out_lane: array_init::array_init(|_| Default::default()),
-            out_round: Default::default(),
             out_pre_shift: Default::default(),
+            out_deal: Default::default(),
+            out_clipped: Default::default(),
             out_lanes: array_init::array_init(|_| Default::default()),
             out_packer: Default::default(),
             take: Default::default(),
@@ -298,7 +295,7 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
             refs_after: Default::default(),
             seen_after: Default::default(),
             lanes: Constant::new(bits::<8>(D as u64)),
-            last_lane: Constant::new(bits::<8>(D as u64 - 1)),
+            last_lane: Constant::new(bits::<8>((D / M) as u64 - 1)),
             sign: Constant::new(bits::<16>(0x8000)),
             one: Constant::new(bits::<16>(1)),
             out_shift: Constant::new(bits::<7>(u64::from(out_shift))),
@@ -306,7 +303,7 @@ impl<const D: usize, const W: usize> OnlineSoftmax<D, W> {
     }
 }
 
-impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
+impl<const D: usize, const W: usize, const M: usize> Logic for OnlineSoftmax<D, W, M> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -338,7 +335,6 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             feed,
             collect,
             lane,
-            total,
             out_pre_shift
         );
         for i in 0..6 {
@@ -378,16 +374,11 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.out_last[i].clock.next = self.clock.val();
             self.out_lane[i].clock.next = self.clock.val();
         }
-        for i in 0..2 {
-            self.pair[i].clock.next = self.clock.val();
-        }
         for j in 0..4 {
             self.refs[j].clock.next = self.clock.val();
             self.refs[j].d.next = self.refs[j].q.val();
             self.beta[j].clock.next = self.clock.val();
             self.beta[j].d.next = self.beta[j].q.val();
-            self.selected[j].clock.next = self.clock.val();
-            self.merge_product[j].clock.next = self.clock.val();
         }
         for i in 0..D {
             self.out_lanes[i].clock.next = self.clock.val();
@@ -399,7 +390,9 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         self.exp_a.clock.next = self.clock.val();
         self.exp_merge.clock.next = self.clock.val();
         self.reciprocal.clock.next = self.clock.val();
-        self.out_product.clock.next = self.clock.val();
+        for k in 0..M {
+            self.engines[k].clock.next = self.clock.val();
+        }
         // the accumulators issue the exp outputs unless a last key must
         // wait for the normalizer
         self.take.next = !(self.carry_last[5].q.val() & (self.normalizer.q.val() != Normalizer::Idle));
@@ -528,7 +521,13 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         if self.carry_first[5].q.val() {
             self.new_sat.next = self.carry_sat[5].q.val();
         }
-        if self.out_valid[4].q.val() & self.out_round.clipped.val() {
+        self.out_clipped.next = false;
+        for k in 0..M {
+            if self.engines[k].clipped.val() {
+                self.out_clipped.next = true;
+            }
+        }
+        if self.out_valid[4].q.val() & self.out_clipped.val() {
             self.sticky.d.next = true;
         }
         if self.issue.val() {
@@ -583,43 +582,49 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
         self.engine_last.next =
             (self.normalizer.q.val() == Normalizer::Lanes) & (self.lane.q.val() == self.last_lane.val());
         // one loop per slot: hdl_gen substitutes a loop index only at the
-        // first array of a path
+        // first array of a path; `lane` counts groups of M lanes
         for i in 0..D {
-            self.held_select0.lanes[i].next = self.lane_slots[i].held0.val();
-        }
-        self.held_select0.index.next = self.lane.q.val();
-        self.selected[0].d.next = self.held_select0.lane.val();
-        if self.engine_sum.val() {
-            self.selected[0].d.next = self.sum_slots.held0.val();
+            self.held_groups0.lanes[i].next = self.lane_slots[i].held0.val();
         }
         for i in 0..D {
-            self.held_select1.lanes[i].next = self.lane_slots[i].held1.val();
-        }
-        self.held_select1.index.next = self.lane.q.val();
-        self.selected[1].d.next = self.held_select1.lane.val();
-        if self.engine_sum.val() {
-            self.selected[1].d.next = self.sum_slots.held1.val();
+            self.held_groups1.lanes[i].next = self.lane_slots[i].held1.val();
         }
         for i in 0..D {
-            self.held_select2.lanes[i].next = self.lane_slots[i].held2.val();
-        }
-        self.held_select2.index.next = self.lane.q.val();
-        self.selected[2].d.next = self.held_select2.lane.val();
-        if self.engine_sum.val() {
-            self.selected[2].d.next = self.sum_slots.held2.val();
+            self.held_groups2.lanes[i].next = self.lane_slots[i].held2.val();
         }
         for i in 0..D {
-            self.held_select3.lanes[i].next = self.lane_slots[i].held3.val();
+            self.held_groups3.lanes[i].next = self.lane_slots[i].held3.val();
         }
-        self.held_select3.index.next = self.lane.q.val();
-        self.selected[3].d.next = self.held_select3.lane.val();
+        self.held_groups0.group.next = self.lane.q.val();
+        self.held_groups1.group.next = self.lane.q.val();
+        self.held_groups2.group.next = self.lane.q.val();
+        self.held_groups3.group.next = self.lane.q.val();
+        for k in 0..M {
+            self.engines[k].slot0.next = self.held_groups0.out[k].val();
+        }
+        for k in 0..M {
+            self.engines[k].slot1.next = self.held_groups1.out[k].val();
+        }
+        for k in 0..M {
+            self.engines[k].slot2.next = self.held_groups2.out[k].val();
+        }
+        for k in 0..M {
+            self.engines[k].slot3.next = self.held_groups3.out[k].val();
+        }
+        for k in 0..M {
+            self.engines[k].beta0.next = self.beta[0].q.val();
+            self.engines[k].beta1.next = self.beta[1].q.val();
+            self.engines[k].beta2.next = self.beta[2].q.val();
+            self.engines[k].beta3.next = self.beta[3].q.val();
+            self.engines[k].inverse.next = self.reciprocal.inverse.val();
+            self.engines[k].pre_shift.next = self.out_pre_shift.q.val();
+        }
+        // the sum goes through engine 0
         if self.engine_sum.val() {
-            self.selected[3].d.next = self.sum_slots.held3.val();
-        }
-        for j in 0..4 {
-            self.merge_product[j].enable.next = true;
-            self.merge_product[j].a.next = self.selected[j].q.val();
-            self.merge_product[j].factor.next = self.beta[j].q.val();
+            self.engines[0].slot0.next = self.sum_slots.held0.val();
+            self.engines[0].slot1.next = self.sum_slots.held1.val();
+            self.engines[0].slot2.next = self.sum_slots.held2.val();
+            self.engines[0].slot3.next = self.sum_slots.held3.val();
         }
         self.merge_valid[0].d.next = self.engine_go.val();
         self.merge_sum[0].d.next = self.engine_sum.val();
@@ -631,24 +636,14 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.merge_last[i].d.next = self.merge_last[i - 1].q.val();
             self.merge_lane[i].d.next = self.merge_lane[i - 1].q.val();
         }
-        self.pair[0].d.next = self.merge_product[0].rescaled.val() + self.merge_product[1].rescaled.val();
-        self.pair[1].d.next = self.merge_product[2].rescaled.val() + self.merge_product[3].rescaled.val();
-        self.total.d.next = self.pair[0].q.val() + self.pair[1].q.val();
         // the sum's total starts the reciprocal
-        self.reciprocal.value.next = self.total.q.val().get_bits::<32>(0);
+        self.reciprocal.value.next = self.engines[0].total.val().get_bits::<32>(0);
         self.reciprocal.start.next = self.merge_valid[4].q.val() & self.merge_sum[4].q.val();
-        // output: a lane's total times 1/sum (two stages), rounded and
-        // saturated (three stages), written into its output lane:
-        // out = round(total * inverse / 2^(16 + msb + fv - fo))
-        self.out_product.enable.next = true;
-        self.out_product.a.next = self.total.q.val();
-        self.out_product.b.next = self.reciprocal.inverse.val();
-        self.out_round.clock.next = self.clock.val();
-        self.out_round.enable.next = true;
-        self.out_round.value.next = self.out_product.product.val();
-        // the shift is fixed while a query's lanes go out: from a register
+        // output: each engine's total times 1/sum (two stages), rounded
+        // and saturated (three stages), written into its output lane:
+        // out = round(total * inverse / 2^(16 + msb + fv - fo)); the shift
+        // is fixed while a query's lanes go out: from a register
         self.out_pre_shift.d.next = bit_cast::<7, 5>(self.reciprocal.msb.val()) + self.out_shift.val() - 1;
-        self.out_round.pre_shift.next = self.out_pre_shift.q.val();
         self.out_valid[0].d.next = self.merge_valid[4].q.val() & !self.merge_sum[4].q.val();
         self.out_last[0].d.next = self.merge_last[4].q.val();
         self.out_lane[0].d.next = self.merge_lane[4].q.val();
@@ -657,9 +652,13 @@ impl<const D: usize, const W: usize> Logic for OnlineSoftmax<D, W> {
             self.out_last[i].d.next = self.out_last[i - 1].q.val();
             self.out_lane[i].d.next = self.out_lane[i - 1].q.val();
         }
+        for k in 0..M {
+            self.out_deal.values[k].next = self.engines[k].out.val();
+        }
+        self.out_deal.group.next = self.out_lane[4].q.val();
         for i in 0..D {
-            if self.out_valid[4].q.val() & (self.out_lane[4].q.val() == i.to_bits()) {
-                self.out_lanes[i].d.next = self.out_round.saturated.val();
+            if self.out_valid[4].q.val() & self.out_deal.hit[i].val() {
+                self.out_lanes[i].d.next = self.out_deal.lanes[i].val();
             }
             self.out_packer.lanes[i].next = self.out_lanes[i].q.val();
         }

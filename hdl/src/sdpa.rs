@@ -53,35 +53,181 @@ pub const SDPA_N_MAX_BUILT: usize = 1 << 20;
 // the reciprocal unit takes
 const _: () = assert!(SDPA_N_MAX_BUILT <= hwformer_quant::integer::sdpa::SDPA_WHOLE_TERM_KEYS << 4);
 
+/// Runs `$body` with `$unit` the head type `$ty` (`SdpaUnit` or
+/// `BinaryAttentionUnit`) for `d` lanes and `m` output multipliers (`m` a
+/// power of two from 1 to `d`), or evaluates `$otherwise` for any other
+/// pair.
+#[macro_export]
+macro_rules! with_head {
+    ($d:expr, $m:expr, $ty:ident, |$unit:ident| $body:expr, $otherwise:expr) => {
+        match ($d, $m) {
+            (1, 1) => {
+                type $unit = $ty<1, 16, 32, 1>;
+                $body
+            }
+            (2, 1) => {
+                type $unit = $ty<2, 32, 64, 1>;
+                $body
+            }
+            (2, 2) => {
+                type $unit = $ty<2, 32, 64, 2>;
+                $body
+            }
+            (4, 1) => {
+                type $unit = $ty<4, 64, 128, 1>;
+                $body
+            }
+            (4, 2) => {
+                type $unit = $ty<4, 64, 128, 2>;
+                $body
+            }
+            (4, 4) => {
+                type $unit = $ty<4, 64, 128, 4>;
+                $body
+            }
+            (8, 1) => {
+                type $unit = $ty<8, 128, 256, 1>;
+                $body
+            }
+            (8, 2) => {
+                type $unit = $ty<8, 128, 256, 2>;
+                $body
+            }
+            (8, 4) => {
+                type $unit = $ty<8, 128, 256, 4>;
+                $body
+            }
+            (8, 8) => {
+                type $unit = $ty<8, 128, 256, 8>;
+                $body
+            }
+            (16, 1) => {
+                type $unit = $ty<16, 256, 512, 1>;
+                $body
+            }
+            (16, 2) => {
+                type $unit = $ty<16, 256, 512, 2>;
+                $body
+            }
+            (16, 4) => {
+                type $unit = $ty<16, 256, 512, 4>;
+                $body
+            }
+            (16, 8) => {
+                type $unit = $ty<16, 256, 512, 8>;
+                $body
+            }
+            (16, 16) => {
+                type $unit = $ty<16, 256, 512, 16>;
+                $body
+            }
+            (32, 1) => {
+                type $unit = $ty<32, 512, 1024, 1>;
+                $body
+            }
+            (32, 2) => {
+                type $unit = $ty<32, 512, 1024, 2>;
+                $body
+            }
+            (32, 4) => {
+                type $unit = $ty<32, 512, 1024, 4>;
+                $body
+            }
+            (32, 8) => {
+                type $unit = $ty<32, 512, 1024, 8>;
+                $body
+            }
+            (32, 16) => {
+                type $unit = $ty<32, 512, 1024, 16>;
+                $body
+            }
+            (32, 32) => {
+                type $unit = $ty<32, 512, 1024, 32>;
+                $body
+            }
+            (64, 1) => {
+                type $unit = $ty<64, 1024, 2048, 1>;
+                $body
+            }
+            (64, 2) => {
+                type $unit = $ty<64, 1024, 2048, 2>;
+                $body
+            }
+            (64, 4) => {
+                type $unit = $ty<64, 1024, 2048, 4>;
+                $body
+            }
+            (64, 8) => {
+                type $unit = $ty<64, 1024, 2048, 8>;
+                $body
+            }
+            (64, 16) => {
+                type $unit = $ty<64, 1024, 2048, 16>;
+                $body
+            }
+            (64, 32) => {
+                type $unit = $ty<64, 1024, 2048, 32>;
+                $body
+            }
+            (64, 64) => {
+                type $unit = $ty<64, 1024, 2048, 64>;
+                $body
+            }
+            _ => $otherwise,
+        }
+    };
+}
+
 /// Stages before the exp units, moving with them: the score stages of the
 /// key stream (q.k, its adder tree and scaling for sdpa; the codes and
 /// their table for binary attention), the running max.
 pub const SDPA_SCORE_STAGES: u64 = FRONT_STAGES as u64 + MAX_STAGES;
 
 /// Cycles from a query's last key handshake to its output's `tvalid`,
-/// when nothing stalls, for `d` lanes: the score stages, the exp units,
-/// the accumulator taking the last key (1), then the normalizer.
-pub fn output_delay(d: u64) -> u64 {
-    SDPA_SCORE_STAGES + EXP_LATENCY + 1 + normalizer_cycles(d)
+/// when nothing stalls, for `d` lanes and `m` output multipliers: the
+/// score stages, the exp units, the accumulator taking the last key (1),
+/// then the normalizer: `d / m + 53`.
+pub fn output_delay(d: u64, m: u64) -> u64 {
+    SDPA_SCORE_STAGES + EXP_LATENCY + 1 + normalizer_cycles(d, m)
 }
 
 /// Fewest cycles between the outputs of queries back to back for `d`
-/// lanes: the normalizer works [`normalizer_cycles`], holds the output
-/// one cycle and is idle one, so a query of `n` keys costs
-/// [`query_cycles`].
-pub fn min_query_cycles(d: u64) -> u64 {
-    normalizer_cycles(d) + 2
+/// lanes and `m` output multipliers: the normalizer works
+/// [`normalizer_cycles`], holds the output one cycle and is idle one, so
+/// a query of `n` keys costs [`query_cycles`]: `d / m + 35`.
+pub fn min_query_cycles(d: u64, m: u64) -> u64 {
+    normalizer_cycles(d, m) + 2
 }
 
-/// Cycles a query of `n` keys takes in steady state when nothing stalls.
-pub fn query_cycles(n: u64, d: u64) -> u64 {
-    n.max(min_query_cycles(d))
+/// Cycles a query of `n` keys takes in steady state when nothing stalls:
+/// `max(n, d / m + 35)`.
+pub fn query_cycles(n: u64, d: u64, m: u64) -> u64 {
+    n.max(min_query_cycles(d, m))
+}
+
+/// The output multipliers a head of `d` lanes may have: the powers of two
+/// from 1 to `d` (each divides `d`, so every group of lanes is full).
+pub fn output_multiplier_choices(d: usize) -> Vec<usize> {
+    (0..=d.max(1).ilog2()).map(|e| 1 << e).collect()
+}
+
+/// `Ok` when a head of `d` lanes can have `m` output multipliers.
+pub fn check_output_multipliers(d: usize, m: usize) -> Result<(), String> {
+    if output_multiplier_choices(d).contains(&m) {
+        Ok(())
+    } else {
+        Err(format!(
+            "output_multipliers = {m}: a head of d = {d} takes {:?} (powers of two up to d: each \
+             multiplier takes d / m lanes of every output)",
+            output_multiplier_choices(d)
+        ))
+    }
 }
 
 /// The streaming attention head with `D` lanes; `W = 16 D` and `KV = 32 D`
 /// are the stream widths (see [`SdpaUnit::new`]).
 #[derive(LogicBlock)]
-pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
+pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize, const M: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Query: d elements in the query format (default Q3.12), element 0 lowest.
@@ -120,7 +266,7 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     dot: SignExtend<40, 48>,
     scale_product: PipelinedProduct,
     score_round: PipelinedRoundShift,
-    softmax: OnlineSoftmax<D, W>,
+    softmax: OnlineSoftmax<D, W, M>,
     // one signal per lane, never a temporary shared by the lanes: Verilator
     // schedules each variable on its own (see hwformer_sim::verilator)
     lane_products: [Signal<Local, Signed<32>>; D],
@@ -129,7 +275,7 @@ pub struct SdpaUnit<const D: usize, const W: usize, const KV: usize> {
     score_shift: Constant<Bits<7>>,
 }
 
-impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
+impl<const D: usize, const W: usize, const KV: usize, const M: usize> SdpaUnit<D, W, KV, M> {
     /// The block for `model`: `d = D`, any signed 16-bit query, key, value
     /// and output formats, the Q5.10 score format, `n_max` up to
     /// [`SDPA_N_MAX_BUILT`] (checked
@@ -174,7 +320,7 @@ impl<const D: usize, const W: usize, const KV: usize> SdpaUnit<D, W, KV> {
     }
 }
 
-impl<const D: usize, const W: usize, const KV: usize> Logic for SdpaUnit<D, W, KV> {
+impl<const D: usize, const W: usize, const KV: usize, const M: usize> Logic for SdpaUnit<D, W, KV, M> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, query);
@@ -318,6 +464,22 @@ pub fn head_config_from_manifest(manifest: &Manifest) -> Result<SdpaConfig, Stri
     Ok(config)
 }
 
+/// The output multipliers a head's manifest names (`output_multipliers`;
+/// 1 in manifests written before it was a setting), checked for its `d`.
+pub fn output_multipliers_from_manifest(manifest: &Manifest) -> Result<usize, String> {
+    let d = manifest.count("d", 1, 64)?;
+    let m = if manifest.params.contains_key(MULTIPLIERS_PARAM) {
+        manifest.count(MULTIPLIERS_PARAM, 1, 64)?
+    } else {
+        1
+    };
+    check_output_multipliers(d, m)?;
+    Ok(m)
+}
+
+/// The manifest param (and configuration key) of the output multipliers.
+pub const MULTIPLIERS_PARAM: &str = "output_multipliers";
+
 /// The stream fields whose formats a configuration may set.
 pub const FORMAT_FIELDS: [&str; 4] = ["q", "k", "v", "o"];
 
@@ -386,21 +548,33 @@ pub(crate) fn measured_bound(
     Ok((model.bounded_input_error().max(4.0 * measured), measured))
 }
 
-/// The module stem of a head built for `n_max` keys: `stem`, with
-/// `_n<n_max>` unless it is the default [`SDPA_N_MAX`].
-pub(crate) fn head_stem(mut stem: String, config: &SdpaConfig) -> String {
+/// The module stem of a head built for `n_max` keys and `m` output
+/// multipliers: `stem`, with `_s<score frac>`, `_n<n_max>` and `_m<m>`
+/// where they are not the defaults (Q5.10, [`SDPA_N_MAX`], 1).
+pub(crate) fn head_stem(mut stem: String, config: &SdpaConfig, m: usize) -> String {
     if config.score != score_format() {
         stem.push_str(&format!("_s{}", config.score.frac()));
     }
     if config.n_max != SDPA_N_MAX {
         stem.push_str(&format!("_n{}", config.n_max));
     }
+    if m != 1 {
+        stem.push_str(&format!("_m{m}"));
+    }
     stem
 }
 
-/// The attention block for `config` (see [`buildable`]).
+/// The attention block for `config` (see [`buildable`]) with one output
+/// multiplier.
 pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportError> {
+    export_head(config, 1)
+}
+
+/// The attention block for `config` (see [`buildable`]) with `m` output
+/// multipliers (see [`check_output_multipliers`]).
+pub fn export_head(config: SdpaConfig, m: usize) -> Result<(String, Manifest), ExportError> {
     buildable(&config).map_err(ExportError::Check)?;
+    check_output_multipliers(config.d, m).map_err(ExportError::Check)?;
     let d = config.d;
     let model = StreamingSdpa::new(config).map_err(|e| ExportError::Check(e.to_string()))?;
     // heads in other formats get their own module names, so any mix of
@@ -415,9 +589,10 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
             .collect();
         format!("sdpa_d{d}_{fractions}")
     };
-    let stem = head_stem(stem, c);
-    let verilog = crate::with_lanes!(
+    let stem = head_stem(stem, c, m);
+    let verilog = crate::with_head!(
         d,
+        m,
         SdpaUnit,
         |Unit| {
             let mut uut = Unit::new(&model);
@@ -439,14 +614,16 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
         ],
         bound,
         None,
+        m,
     );
     Ok((verilog, manifest))
 }
 
 /// The manifest of an attention head (`sdpa`, `binary_attention`): the
 /// streams `query`, `kv` and `out` in `model`'s formats, params `d`,
-/// `n_max`, `scale` (the applied one) and `extra`, the latency of
-/// [`output_delay`], one key a cycle, the bound, and the weights entry.
+/// `n_max`, `output_multipliers` (`m`), `cycles_per_query`, `scale` (the
+/// applied one) and `extra`, the latency of [`output_delay`], one key a
+/// cycle, the bound, and the weights entry.
 pub(crate) fn head_manifest(
     block: &str,
     stem: &str,
@@ -454,8 +631,10 @@ pub(crate) fn head_manifest(
     extra: Vec<(&str, Param)>,
     bound: f64,
     weights: Option<Weights>,
+    m: usize,
 ) -> Manifest {
     let c = model.config();
+    let (d, multipliers) = (c.d as u64, m as u64);
     let lanes = |name: &str, format| Field {
         name: name.into(),
         count: c.d,
@@ -486,6 +665,17 @@ pub(crate) fn head_manifest(
             "term_shift".to_string(),
             Param::from(f64::from(model.term_shift())),
         ),
+        (MULTIPLIERS_PARAM.to_string(), Param::from(m as f64)),
+        (
+            "cycles_per_query".to_string(),
+            Param::from(
+                format!(
+                    "max(n, d / output_multipliers + 35) = max(n, {}) for n keys, when nothing stalls",
+                    min_query_cycles(d, multipliers)
+                )
+                .as_str(),
+            ),
+        ),
         ("scale".to_string(), Param::from(model.applied_scale())),
         (
             "score_format".to_string(),
@@ -505,7 +695,7 @@ pub(crate) fn head_manifest(
             Stream::new("out", Direction::Out, vec![lanes("o", c.output)]),
         ],
         params,
-        latency_cycles: output_delay(c.d as u64),
+        latency_cycles: output_delay(d, multipliers),
         initiation_interval: 1,
         error_bound: Some(ErrorBound {
             metric: "max_abs".into(),

@@ -3,7 +3,7 @@
 //! different lengths under random gaps on both input streams and random
 //! output back-pressure; one key per cycle without stalls.
 
-use hwformer_hdl::sdpa::{output_delay, SdpaUnit, SDPA_N_MAX};
+use hwformer_hdl::sdpa::{min_query_cycles, output_delay, SdpaUnit, SDPA_N_MAX};
 use hwformer_quant::integer::quantize_all;
 use hwformer_quant::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use hwformer_quant::random::{normal_vec, seeded};
@@ -40,14 +40,14 @@ fn pack(lanes: &[i64]) -> u128 {
 }
 
 /// Output vectors (raw lanes) and the cycles of the kv and out handshakes.
-fn run<const D: usize, const W: usize, const KV: usize>(
+fn run<const D: usize, const W: usize, const KV: usize, const M: usize>(
     model: &StreamingSdpa,
     queries: &[Query],
     valid_p: f64,
     ready_p: f64,
     seed: u64,
 ) -> (Vec<Vec<i64>>, Vec<u64>, Vec<u64>) {
-    let mut uut = SdpaUnit::<D, W, KV>::new(model);
+    let mut uut = SdpaUnit::<D, W, KV, M>::new(model);
     uut.connect_all();
     let mut rng = seeded(seed);
     let keys: Vec<(u128, u128, bool)> = queries
@@ -99,7 +99,7 @@ fn run<const D: usize, const W: usize, const KV: usize>(
     (outputs, kv_cycles, out_cycles)
 }
 
-fn check<const D: usize, const W: usize, const KV: usize>(
+fn check<const D: usize, const W: usize, const KV: usize, const M: usize>(
     lengths: &[usize],
     sigma: f64,
     valid_p: f64,
@@ -107,7 +107,7 @@ fn check<const D: usize, const W: usize, const KV: usize>(
     seed: u64,
 ) {
     let (model, queries) = workload(D, lengths, sigma, seed);
-    let (outputs, _, _) = run::<D, W, KV>(&model, &queries, valid_p, ready_p, seed + 1);
+    let (outputs, _, _) = run::<D, W, KV, M>(&model, &queries, valid_p, ready_p, seed + 1);
     for (i, (q, got)) in queries.iter().zip(&outputs).enumerate() {
         let want = model.run_query(&q.q, &q.keys, &q.values).unwrap();
         assert_eq!(got, &want, "query {i} ({} keys)", q.keys.len());
@@ -116,24 +116,33 @@ fn check<const D: usize, const W: usize, const KV: usize>(
 
 #[test]
 fn bit_exact_d1_under_gaps_and_back_pressure() {
-    check::<1, 16, 32>(&[1, 5, 40, 2, 1, 256, 17], 1.0, 0.7, 0.5, 11);
+    check::<1, 16, 32, 1>(&[1, 5, 40, 2, 1, 256, 17], 1.0, 0.7, 0.5, 11);
 }
 
 #[test]
 fn bit_exact_d4_with_large_scores_and_saturation() {
     // wide inputs make scores saturate and the maximum jump
-    check::<4, 64, 128>(&[3, 60, 1, 9], 3.0, 0.8, 0.6, 12);
+    check::<4, 64, 128, 1>(&[3, 60, 1, 9], 3.0, 0.8, 0.6, 12);
+}
+
+#[test]
+fn bit_exact_with_two_and_four_output_multipliers() {
+    // short queries: the normalizer is the bottleneck, and its groups of
+    // lanes must each land in their own lanes
+    check::<4, 64, 128, 2>(&[3, 1, 9, 2, 30], 3.0, 0.8, 0.6, 16);
+    check::<4, 64, 128, 4>(&[3, 1, 9, 2, 30], 3.0, 0.8, 0.6, 17);
+    check::<8, 128, 256, 4>(&[12, 1, 33, 2], 1.0, 0.9, 0.7, 18);
 }
 
 #[test]
 fn bit_exact_d8() {
-    check::<8, 128, 256>(&[12, 1, 33], 1.0, 0.9, 0.7, 13);
+    check::<8, 128, 256, 1>(&[12, 1, 33], 1.0, 0.9, 0.7, 13);
 }
 
 #[test]
 fn one_key_per_cycle_and_the_documented_delay() {
     let (model, queries) = workload(2, &[50, 50, 50], 1.0, 14);
-    let (_, kv, out) = run::<2, 32, 64>(&model, &queries, 1.0, 1.0, 15);
+    let (_, kv, out) = run::<2, 32, 64, 1>(&model, &queries, 1.0, 1.0, 15);
     // the query register reloads in the cycle of a query's last key
     for (j, &c) in kv.iter().enumerate() {
         assert_eq!(c, kv[0] + j as u64, "key {j}");
@@ -148,8 +157,31 @@ fn one_key_per_cycle_and_the_documented_delay() {
         // (three) for the last lane
         let delay = 13 + 6 + 1 + (4 + 6) + (5 + 1) + 7 + 2 + 5 + 5;
         assert_eq!(c - kv[50 * i + 49], delay, "query {i}");
-        assert_eq!(output_delay(2), delay);
+        assert_eq!(output_delay(2, 1), delay);
     }
+}
+
+#[test]
+fn d_over_m_cycles_a_query_for_the_lanes_with_m_output_multipliers() {
+    // queries of 2 keys: back to back they are as far apart as the
+    // normalizer's work, d / m + 35 cycles, and the first output comes
+    // d / m + 53 after its last key
+    let (model, queries) = workload(8, &[2; 6], 1.0, 19);
+    let spacing = |out: &[u64]| -> Vec<u64> { out.windows(2).map(|w| w[1] - w[0]).collect() };
+    let (_, kv1, out1) = run::<8, 128, 256, 1>(&model, &queries, 1.0, 1.0, 20);
+    let (_, kv4, out4) = run::<8, 128, 256, 4>(&model, &queries, 1.0, 1.0, 20);
+    assert_eq!(out1[0] - kv1[1], output_delay(8, 1));
+    assert_eq!(out4[0] - kv4[1], output_delay(8, 4));
+    assert_eq!(output_delay(8, 1) - output_delay(8, 4), 8 - 2);
+    assert!(
+        spacing(&out1).iter().all(|&c| c == min_query_cycles(8, 1)),
+        "{out1:?}"
+    );
+    assert!(
+        spacing(&out4).iter().all(|&c| c == min_query_cycles(8, 4)),
+        "{out4:?}"
+    );
+    assert_eq!(min_query_cycles(8, 4), 8 / 4 + 35);
 }
 
 /// The heads saturate the gap `s - m` (as low as `-(2^16 - 1)` LSBs) at

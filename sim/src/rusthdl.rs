@@ -188,7 +188,9 @@ layer_block!(TernaryFfnUnit, P, W2);
 /// The attention heads' streams: query and kv in, out.
 macro_rules! attention_head {
     ($ty:ident) => {
-        impl<const D: usize, const W: usize, const KV: usize> StreamSignals for $ty<D, W, KV> {
+        impl<const D: usize, const W: usize, const KV: usize, const M: usize> StreamSignals
+            for $ty<D, W, KV, M>
+        {
             fn set_clock(&mut self, high: bool) {
                 self.clock.next = high.into();
             }
@@ -392,22 +394,28 @@ pub fn rusthdl_model(
         "sdpa" => {
             let sdpa = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(invalid)?;
             let d = sdpa.config().d;
-            hwformer_hdl::with_lanes!(
+            let m = hwformer_hdl::sdpa::output_multipliers_from_manifest(manifest).map_err(invalid)?;
+            hwformer_hdl::with_head!(
                 d,
+                m,
                 SdpaUnit,
                 |Unit| model(Unit::new(&sdpa), manifest, vcd),
-                Err(invalid(format!("no rust-hdl sdpa for d = {d}")))
+                Err(invalid(format!("no rust-hdl sdpa for d = {d}, m = {m}")))
             )
         }
         "binary_attention" => {
             let attention =
                 hwformer_hdl::binary_attention::model_from_folder(dir, manifest).map_err(invalid)?;
             let d = attention.attention().config().d;
-            hwformer_hdl::with_lanes!(
+            let m = hwformer_hdl::sdpa::output_multipliers_from_manifest(manifest).map_err(invalid)?;
+            hwformer_hdl::with_head!(
                 d,
+                m,
                 BinaryAttentionUnit,
                 |Unit| model(Unit::new(&attention), manifest, vcd),
-                Err(invalid(format!("no rust-hdl binary_attention for d = {d}")))
+                Err(invalid(format!(
+                    "no rust-hdl binary_attention for d = {d}, m = {m}"
+                )))
             )
         }
         "linear" => {

@@ -35,7 +35,11 @@ pub fn block_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
         "binary_attention" => manifest.count("d", 1, 64).map_err(SimError::Invalid)?,
         _ => 0,
     };
-    let graph = block_graph_for(&manifest.block, size)?;
+    let mut graph = block_graph_for(&manifest.block, size)?;
+    if ["sdpa", "binary_attention"].contains(&manifest.block.as_str()) {
+        let m = sdpa::output_multipliers_from_manifest(manifest).map_err(SimError::Invalid)?;
+        graph.timing = head_timing(size, m)?;
+    }
     let names = |dir| -> Vec<&str> {
         manifest
             .streams
@@ -156,6 +160,17 @@ fn layer_graph(manifest: &Manifest) -> Result<BlockGraph, SimError> {
     })
 }
 
+/// The timing of an attention head (sdpa, binary_attention) of `d` lanes
+/// and `m` output multipliers.
+pub fn head_timing(d: usize, m: usize) -> Result<BlockTiming, SimError> {
+    sdpa::check_output_multipliers(d, m).map_err(SimError::Invalid)?;
+    Ok(BlockTiming::Sdpa {
+        score_stages: sdpa::SDPA_SCORE_STAGES as u32,
+        exp_stages: exp::EXP_LATENCY as u32,
+        normalizer_cycles: sdpa::normalizer_cycles(d as u64, m as u64) as u32,
+    })
+}
+
 /// The handshake graph description of `block` as hwformer-hdl builds it;
 /// `size` is sdpa's `d` or the fifo's depth (ignored otherwise).
 pub fn block_graph_for(block: &str, size: usize) -> Result<BlockGraph, SimError> {
@@ -189,11 +204,7 @@ pub fn block_graph_for(block: &str, size: usize) -> Result<BlockGraph, SimError>
                 } else {
                     "binary_attention"
                 },
-                BlockTiming::Sdpa {
-                    score_stages: sdpa::SDPA_SCORE_STAGES as u32,
-                    exp_stages: exp::EXP_LATENCY as u32,
-                    normalizer_cycles: sdpa::normalizer_cycles(size as u64) as u32,
-                },
+                head_timing(size, 1)?,
             )
         }
         "softmax" => (

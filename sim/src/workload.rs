@@ -101,6 +101,7 @@ impl Workload {
             "binary_attention" => binary_attention(
                 &hwformer_hdl::binary_attention::model_from_folder(dir, manifest)
                     .map_err(SimError::Invalid)?,
+                multipliers(manifest)?,
                 size,
             ),
             _ => Self::new(manifest, size),
@@ -374,9 +375,15 @@ impl Workload {
 
 /// sdpa's queries with elements up to `max_abs_input` (checked against
 /// float64), or over the formats' full ranges (no float reference).
+/// The output multipliers of an attention head's manifest.
+fn multipliers(manifest: &Manifest) -> Result<usize, SimError> {
+    hwformer_hdl::sdpa::output_multipliers_from_manifest(manifest).map_err(SimError::Invalid)
+}
+
 fn sdpa_in_range(manifest: &Manifest, size: WorkloadSize, full_range: bool) -> Result<Workload, SimError> {
     let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
     let c = *model.config();
+    let m = multipliers(manifest)?;
     let range = |f: hwformer_quant::QFormat| {
         (
             f,
@@ -388,7 +395,7 @@ fn sdpa_in_range(manifest: &Manifest, size: WorkloadSize, full_range: bool) -> R
         )
     };
     attention(
-        (c.d, c.n_max),
+        (c.d, c.n_max, m),
         [range(c.query), range(c.key), range(c.value)],
         size,
         |q, k, v| model.run_query_with_status(q, k, v),
@@ -402,13 +409,13 @@ fn sdpa_in_range(manifest: &Manifest, size: WorkloadSize, full_range: bool) -> R
     )
 }
 
-fn binary_attention(model: &BinaryAttention, size: WorkloadSize) -> Result<Workload, SimError> {
+fn binary_attention(model: &BinaryAttention, m: usize, size: WorkloadSize) -> Result<Workload, SimError> {
     // every input the formats hold: the projections are exact and the
     // scores cannot saturate
     let full = |f: hwformer_quant::QFormat| (f, f.max_value());
     let c = *model.attention().config();
     attention(
-        (c.d, c.n_max),
+        (c.d, c.n_max, m),
         [full(c.query), full(c.key), full(c.value)],
         size,
         |q, k, v| model.run_query_with_status(q, k, v),
@@ -439,6 +446,7 @@ impl Workload {
     pub fn sdpa_queries(manifest: &Manifest, queries: &[AttentionQuery]) -> Result<Self, SimError> {
         let model = hwformer_hdl::sdpa::model_from_manifest(manifest).map_err(SimError::Invalid)?;
         let c = *model.config();
+        let m = multipliers(manifest)?;
         let limit = model.max_abs_input();
         let inside = |rows: &Rows, f: hwformer_quant::QFormat| {
             rows.iter()
@@ -446,7 +454,7 @@ impl Workload {
                 .all(|&x| f.to_f64(i128::from(x)).abs() <= limit)
         };
         attention_queries(
-            (c.d, c.n_max),
+            (c.d, c.n_max, m),
             queries,
             |q, k, v| model.run_query_with_status(q, k, v),
             |q, k, v| {
@@ -461,10 +469,10 @@ impl Workload {
 }
 
 /// Queries of `size.n` keys (at most `n_max`) for an attention head of `d`
-/// lanes: elements
+/// lanes and `m` output multipliers: elements
 /// uniform in `[-x, x]` for each (format, x) of q, k and v.
 fn attention<O, R>(
-    (d, n_max): (usize, usize),
+    (d, n_max, m): (usize, usize, usize),
     inputs: [(hwformer_quant::QFormat, f64); 3],
     size: WorkloadSize,
     run: O,
@@ -500,13 +508,14 @@ where
             values,
         });
     }
-    attention_queries((d, n_max), &queries, run, reference)
+    attention_queries((d, n_max, m), &queries, run, reference)
 }
 
 /// The beats, model outputs, float references and closed-form cycles of
-/// `queries` for a head of `d` lanes built for `n_max` keys.
+/// `queries` for a head of `d` lanes and `m` output multipliers built for
+/// `n_max` keys.
 fn attention_queries<O, R>(
-    (d, n_max): (usize, usize),
+    (d, n_max, m): (usize, usize, usize),
     queries: &[AttentionQuery],
     run: O,
     reference: R,
@@ -548,8 +557,8 @@ where
         // keys flow one per cycle from cycle 1 (the query loads in cycle 0);
         // short queries wait for the normalizer
         if same_length {
-            let first = n as u64 + output_delay(d as u64);
-            cycles.push(first + i as u64 * query_cycles(n as u64, d as u64));
+            let first = n as u64 + output_delay(d as u64, m as u64);
+            cycles.push(first + i as u64 * query_cycles(n as u64, d as u64, m as u64));
         }
     }
     Ok(Workload {
