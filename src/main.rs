@@ -358,7 +358,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 
 /// The configuration file the main job writes and simulates: sdpa with
 /// every stream format changed from the default Q3.12.
-const DEMO_FORMATS_CONFIG: &str = "block = \"sdpa\"\nd = 8\n\n[formats]\nq = \"Q1.14\"\nk = \"Q2.13\"\nv = \"Q4.11\"\no = \"Q0.15\"\n\n[sim]\nn = 64\nqueries = 4\n";
+const DEMO_FORMATS_CONFIG: &str = "block = \"sdpa\"\nd = 8\nn_max = 1048576\noutput_multipliers = 4\n\n[formats]\nq = \"Q1.14\"\nk = \"Q2.13\"\nv = \"Q4.11\"\no = \"Q0.15\"\n\n[sim]\nn = 64\nqueries = 4\n";
 
 /// The main job: every capability on the default design.
 /// `hwformer run`: every section in `<out>.partial`, then the report, then
@@ -518,9 +518,10 @@ fn demo_sections(
     std::fs::write(&config, DEMO_FORMATS_CONFIG).map_err(|e| format!("{}: {e}", config.display()))?;
     reporter.start(
         6,
-        "sdpa from a configuration file in other formats",
+        "sdpa from a configuration file: other formats, 2^20 keys, 4 output multipliers",
         &format!(
-            "sdpa built from a configuration file in other formats (hwformer sim --config {})",
+            "sdpa built from a configuration file: other formats, n_max = 2^20 (terms rounded by 4 bits), \
+             4 output multipliers (hwformer sim --config {})",
             config.display()
         ),
     );
