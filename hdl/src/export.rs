@@ -268,3 +268,25 @@ pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<Manifest,
     std::fs::write(&j, json + "\n").map_err(|e| ExportError::Io(j.clone(), e))?;
     Ok(manifest)
 }
+
+/// The stack of the thread a block is built on.
+const BUILD_STACK_BYTES: usize = 256 << 20;
+
+/// Runs `build` (the building of block `name`) on a thread of its own with
+/// a 256 MiB stack, and returns what it returns: rust-hdl builds a block
+/// as one value, and the wide heads and layers outgrow a default thread's
+/// stack. A panic in `build` is passed on.
+pub fn on_build_thread<T: Send>(
+    name: &str,
+    build: impl FnOnce() -> Result<T, ExportError> + Send,
+) -> Result<T, ExportError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(format!("build {name}"))
+            .stack_size(BUILD_STACK_BYTES)
+            .spawn_scoped(scope, build)
+            .map_err(|e| ExportError::Check(format!("no thread to build {name} on: {e}")))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}

@@ -105,19 +105,8 @@ pub fn build_block_with(
     formats: &BTreeMap<String, QFormat>,
     layer: &LayerSettings,
 ) -> Result<export::Exported, export::ExportError> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name(format!("build {block}"))
-            .stack_size(BUILD_STACK_BYTES)
-            .spawn_scoped(scope, || build_on_this_thread(block, d, formats, layer))
-            .map_err(|e| export::ExportError::Check(format!("no thread to build {block} on: {e}")))?
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+    export::on_build_thread(block, || build_on_this_thread(block, d, formats, layer))
 }
-
-/// The stack of the thread a block is built on.
-const BUILD_STACK_BYTES: usize = 256 << 20;
 
 fn build_on_this_thread(
     block: &str,

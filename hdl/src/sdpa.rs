@@ -573,6 +573,10 @@ pub fn export_config(config: SdpaConfig) -> Result<(String, Manifest), ExportErr
 /// The attention block for `config` (see [`buildable`]) with `m` output
 /// multipliers (see [`check_output_multipliers`]).
 pub fn export_head(config: SdpaConfig, m: usize) -> Result<(String, Manifest), ExportError> {
+    export::on_build_thread("sdpa", || export_head_on_this_thread(config, m))
+}
+
+fn export_head_on_this_thread(config: SdpaConfig, m: usize) -> Result<(String, Manifest), ExportError> {
     buildable(&config).map_err(ExportError::Check)?;
     check_output_multipliers(config.d, m).map_err(ExportError::Check)?;
     let d = config.d;
