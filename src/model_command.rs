@@ -72,9 +72,24 @@ pub const LONG_TEXTS: [&str; 2] = [
      cold rain that kept most people indoors until the evening, when the cafes filled again with music.",
 ];
 
+/// A text of more than 128 tokens the layer hardware's formats are also
+/// calibrated on (cut to the layer's length), so that they hold the ranges
+/// of a long sequence; not one of [`LONG_TEXTS`], which check the layer.
+pub const CALIBRATION_LONG_TEXT: &str = "The history of the bicycle is a story of small improvements that added up over two centuries. The \
+     first machines had no pedals at all: riders sat on a wooden frame and pushed themselves along the \
+     road with their feet, which was tiring on flat ground and dangerous on hills. Later designs put \
+     pedals on the front wheel, and makers made that wheel larger and larger so that one turn of the \
+     pedals would carry the rider further, until the famous high wheelers stood taller than a grown man. \
+     Falls from such a height were common and often serious. The safety bicycle solved the problem with \
+     two wheels of equal size and a chain that drove the rear wheel, and air-filled tyres soon made the \
+     ride smooth enough for long journeys. Within a few years millions of people, many of them women who \
+     had never before been able to travel alone, were riding to work, to school and into the countryside \
+     at weekends.";
+
 /// Layer `layer` of the model in `files` for the layer hardware: its real
-/// weights, its formats calibrated on [`CALIBRATION_SENTENCES`] as
-/// `hwformer model calibrate` does, evaluated on the first `tokens` tokens
+/// weights, its formats calibrated on [`CALIBRATION_SENTENCES`] and the
+/// first `tokens` tokens of [`CALIBRATION_LONG_TEXT`] as `hwformer model
+/// calibrate` does, evaluated on the first `tokens` tokens
 /// of each of [`LONG_TEXTS`] (the layer's input for them in the float
 /// model). Also the model's sizes: d_model, heads, head size, d_ff.
 pub fn model_layer(
@@ -91,7 +106,16 @@ pub fn model_layer(
         ));
     }
     let texts: Vec<String> = CALIBRATION_SENTENCES.iter().map(|s| s.to_string()).collect();
-    let calibration = calibrate(&loaded.model, &loaded.tokenize(&texts)?).map_err(|e| e.to_string())?;
+    let mut sentences = loaded.tokenize(&texts)?;
+    let (ids, mask) = loaded.tokenize(&[CALIBRATION_LONG_TEXT.to_string()])?.remove(0);
+    if ids.len() < tokens {
+        return Err(format!(
+            "the long calibration text has {} tokens, the layer {tokens}",
+            ids.len()
+        ));
+    }
+    sentences.push((ids[..tokens].to_vec(), mask[..tokens].to_vec()));
+    let calibration = calibrate(&loaded.model, &sentences).map_err(|e| e.to_string())?;
     let mut inputs = Vec::new();
     for text in LONG_TEXTS {
         let (ids, _) = loaded.tokenize(&[text.to_string()])?.remove(0);

@@ -23,7 +23,13 @@ fn lint(block: &str) {
 }
 
 fn lint_args(block: &str, extra: &[&str]) {
-    let (dir, manifest) = export_args(block, "lint", extra);
+    lint_in(block, "lint", extra);
+}
+
+/// Lints the export of `block` with `extra` arguments in a folder of its
+/// own (`tag`), apart from other tests' exports of the same block.
+fn lint_in(block: &str, tag: &str, extra: &[&str]) {
+    let (dir, manifest) = export_args(block, tag, extra);
     assert!(
         manifest.module.starts_with(&format!("hwformer_{block}")),
         "{}",
@@ -213,6 +219,13 @@ fn yosys_puts_a_large_weight_rom_in_block_ram() {
 fn binary_attention_lints_clean() {
     let config = layer_config("binary-lint", "block = \"binary_attention\"\nd = 4\nbits = 16\n");
     lint_args("binary_attention", &["--config", config.to_str().unwrap()]);
+}
+
+#[test]
+fn sdpa_with_output_multipliers_lints_clean() {
+    // the lane groups' hand-written Verilog, four engines
+    let config = layer_config("multipliers-lint", "block = \"sdpa\"\nd = 8\noutput_multipliers = 4\n");
+    lint_in("sdpa", "lint-multipliers", &["--config", config.to_str().unwrap()]);
 }
 
 #[test]

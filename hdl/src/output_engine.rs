@@ -57,8 +57,8 @@ pub struct OutputEngine {
     merge_product: [PipelinedRescale; SLOTS],
     pair: [DFF<Bits<48>>; 2],
     merged: DFF<Bits<48>>,
-    product: PipelinedProduct,
-    round: PipelinedRoundShift,
+    output_product: PipelinedProduct,
+    output_round: PipelinedRoundShift,
 }
 
 impl Logic for OutputEngine {
@@ -87,15 +87,15 @@ impl Logic for OutputEngine {
         self.merged.d.next = self.pair[0].q.val() + self.pair[1].q.val();
         self.total.next = self.merged.q.val();
         // out = round(total * inverse / 2^(16 + msb + fv - fo))
-        self.product.clock.next = self.clock.val();
-        self.product.enable.next = true;
-        self.product.a.next = self.merged.q.val();
-        self.product.b.next = self.inverse.val();
-        self.round.clock.next = self.clock.val();
-        self.round.enable.next = true;
-        self.round.value.next = self.product.product.val();
-        self.round.pre_shift.next = self.pre_shift.val();
-        self.out.next = self.round.saturated.val();
-        self.clipped.next = self.round.clipped.val();
+        self.output_product.clock.next = self.clock.val();
+        self.output_product.enable.next = true;
+        self.output_product.a.next = self.merged.q.val();
+        self.output_product.b.next = self.inverse.val();
+        self.output_round.clock.next = self.clock.val();
+        self.output_round.enable.next = true;
+        self.output_round.value.next = self.output_product.product.val();
+        self.output_round.pre_shift.next = self.pre_shift.val();
+        self.out.next = self.output_round.saturated.val();
+        self.clipped.next = self.output_round.clipped.val();
     }
 }
