@@ -75,7 +75,8 @@ pub const LONG_TEXTS: [&str; 2] = [
 /// A text of more than 128 tokens the layer hardware's formats are also
 /// calibrated on (cut to the layer's length), so that they hold the ranges
 /// of a long sequence; not one of [`LONG_TEXTS`], which check the layer.
-pub const CALIBRATION_LONG_TEXT: &str = "The history of the bicycle is a story of small improvements that added up over two centuries. The \
+pub const CALIBRATION_LONG_TEXT: &str =
+    "The history of the bicycle is a story of small improvements that added up over two centuries. The \
      first machines had no pedals at all: riders sat on a wooden frame and pushed themselves along the \
      road with their feet, which was tiring on flat ground and dangerous on hills. Later designs put \
      pedals on the front wheel, and makers made that wheel larger and larger so that one turn of the \

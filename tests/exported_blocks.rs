@@ -224,8 +224,15 @@ fn binary_attention_lints_clean() {
 #[test]
 fn sdpa_with_output_multipliers_lints_clean() {
     // the lane groups' hand-written Verilog, four engines
-    let config = layer_config("multipliers-lint", "block = \"sdpa\"\nd = 8\noutput_multipliers = 4\n");
-    lint_in("sdpa", "lint-multipliers", &["--config", config.to_str().unwrap()]);
+    let config = layer_config(
+        "multipliers-lint",
+        "block = \"sdpa\"\nd = 8\noutput_multipliers = 4\n",
+    );
+    lint_in(
+        "sdpa",
+        "lint-multipliers",
+        &["--config", config.to_str().unwrap()],
+    );
 }
 
 #[test]
