@@ -269,24 +269,31 @@ pub fn write(dir: &Path, verilog: &str, manifest: &Manifest) -> Result<Manifest,
     Ok(manifest)
 }
 
-/// The stack of the thread a block is built on.
+/// The stack of the threads blocks are built and simulated on.
 const BUILD_STACK_BYTES: usize = 256 << 20;
 
-/// Runs `build` (the building of block `name`) on a thread of its own with
-/// a 256 MiB stack, and returns what it returns: rust-hdl builds a block
-/// as one value, and the wide heads and layers outgrow a default thread's
-/// stack. A panic in `build` is passed on.
+/// Runs `work` on a thread of its own with a 256 MiB stack and returns
+/// what it returns (an error only when no thread can be started; a panic
+/// in `work` is passed on): rust-hdl builds a block as one value, and the
+/// wide heads and layers outgrow a default thread's stack.
+pub fn on_big_stack<T: Send>(name: &str, work: impl FnOnce() -> T + Send) -> std::io::Result<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name(name.to_string())
+            .stack_size(BUILD_STACK_BYTES)
+            .spawn_scoped(scope, work)?;
+        Ok(handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
+/// Runs `build` (the building of block `name`) on a big-stack thread
+/// ([`on_big_stack`]).
 pub fn on_build_thread<T: Send>(
     name: &str,
     build: impl FnOnce() -> Result<T, ExportError> + Send,
 ) -> Result<T, ExportError> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name(format!("build {name}"))
-            .stack_size(BUILD_STACK_BYTES)
-            .spawn_scoped(scope, build)
-            .map_err(|e| ExportError::Check(format!("no thread to build {name} on: {e}")))?
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+    on_big_stack(&format!("build {name}"), build)
+        .map_err(|e| ExportError::Check(format!("no thread to build {name} on: {e}")))?
 }

@@ -161,7 +161,8 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
             let trace = testbench::run(&mut model, &ports, &stimulus)?;
             (trace, start.elapsed().as_secs_f64(), build_seconds)
         }
-        Backend::RustHdl => {
+        // on a big-stack thread: rust-hdl's blocks are values on the stack
+        Backend::RustHdl => hwformer_hdl::export::on_big_stack("rust-hdl simulation", || {
             let mut model = rusthdl_model(&request.dir, &request.manifest, request.vcd.as_deref())?;
             let build_seconds = built.elapsed().as_secs_f64();
             let start = Instant::now();
@@ -169,9 +170,9 @@ pub fn simulate_workload(request: &SimRequest, workload: &Workload) -> Result<Si
             // when it is wanted
             let trace = testbench::run(model.as_mut(), &ports, &stimulus);
             model.finish()?;
-            let trace = trace?;
-            (trace, start.elapsed().as_secs_f64(), build_seconds)
-        }
+            Ok::<_, SimError>((trace?, start.elapsed().as_secs_f64(), build_seconds))
+        })
+        .map_err(|e| SimError::Invalid(format!("no thread for the rust-hdl simulation: {e}")))??,
         Backend::Icarus => {
             let work = request.dir.join("iverilog");
             let vcd = match &request.vcd {
