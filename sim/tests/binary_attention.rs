@@ -107,7 +107,7 @@ fn bad_binary_attention_settings_are_refused_naming_the_field() {
                 lanes: Some(2),
                 ..bits(8)
             },
-            "binary_attention has the settings d, bits, n_max and weights",
+            "binary_attention has the settings d, bits, n_max, output_multipliers and weights",
         ),
     ] {
         let e = build_error(d, &settings, &[]);
