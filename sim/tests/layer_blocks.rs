@@ -439,7 +439,10 @@ fn bad_settings_and_weights_are_refused_naming_the_field() {
     let e = build_error("linear", &linear(8, 8, 1, "none"), &[("x", "Q7.0")]);
     assert!(e.contains("formats.x"), "{e}");
     let e = build_error("sdpa", &linear(8, 8, 1, "none"), &[]);
-    assert!(e.contains("sdpa has the settings d, n_max, output_multipliers and formats"), "{e}");
+    assert!(
+        e.contains("sdpa has the settings d, n_max, output_multipliers and formats"),
+        "{e}"
+    );
 
     let dir = std::env::temp_dir().join(format!("hwformer-layer-weights-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
