@@ -22,12 +22,6 @@ fn n_max(n: usize) -> LayerSettings {
     }
 }
 
-const FULL_SPEED: Pacing = Pacing {
-    valid_probability: 1.0,
-    ready_probability: 1.0,
-    seed: 0,
-};
-
 #[test]
 fn sdpa_takes_65536_keys_a_query_at_one_key_per_cycle_on_verilator() {
     let n = SDPA_WHOLE_TERM_KEYS;
@@ -41,7 +35,7 @@ fn sdpa_takes_65536_keys_a_query_at_one_key_per_cycle_on_verilator() {
         queries: 2,
         seed: 3,
     };
-    let outcome = run(&dir, &manifest, Backend::Verilator, size, FULL_SPEED);
+    let outcome = run(&dir, &manifest, Backend::Verilator, size, Pacing::FULL_SPEED);
     // at full speed every output beat's cycle is also the closed form's:
     // one key per cycle, the second output n cycles after the first
     assert!(outcome.result.unwrap().cycles_checked);
@@ -118,7 +112,7 @@ fn sdpa_built_for_2_to_the_20_keys_rounds_each_keys_terms_like_its_model_on_veri
         queries: 1,
         seed: 20,
     };
-    let outcome = run(&dir, &manifest, Backend::Verilator, long, FULL_SPEED);
+    let outcome = run(&dir, &manifest, Backend::Verilator, long, Pacing::FULL_SPEED);
     assert!(outcome.result.unwrap().cycles_checked);
     assert!(outcome.cycles >= n as u64 && outcome.cycles < n as u64 + 200);
 }
@@ -233,7 +227,7 @@ fn a_binary_head_whose_outputs_saturate_raises_its_status() {
     assert!(workload.expected_status.iter().any(|&s| s));
     assert!(!workload.expected_status[0] || workload.expected_status.iter().all(|&s| s));
     for backend in [Backend::Verilator, Backend::Icarus, Backend::RustHdl] {
-        run_workload(&dir, &manifest, backend, &workload, FULL_SPEED);
+        run_workload(&dir, &manifest, backend, &workload, Pacing::FULL_SPEED);
     }
 }
 
@@ -280,5 +274,5 @@ fn a_running_sum_of_exactly_2_to_the_31_is_held() {
         full_speed_cycles: vec![Vec::new()],
         expected_status: vec![saturated],
     };
-    run_workload(&dir, &manifest, Backend::Verilator, &workload, FULL_SPEED);
+    run_workload(&dir, &manifest, Backend::Verilator, &workload, Pacing::FULL_SPEED);
 }

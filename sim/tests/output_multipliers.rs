@@ -20,12 +20,6 @@ fn multipliers(m: usize) -> LayerSettings {
     }
 }
 
-const FULL_SPEED: Pacing = Pacing {
-    valid_probability: 1.0,
-    ready_probability: 1.0,
-    seed: 0,
-};
-
 #[test]
 fn heads_with_several_output_multipliers_are_bit_exact_and_on_their_graphs_cycles() {
     for (block, d, m) in [("sdpa", 8, 4), ("sdpa", 4, 4), ("binary_attention", 4, 2)] {
@@ -74,7 +68,7 @@ fn more_output_multipliers_make_short_queries_faster_by_the_formula() {
             Default::default(),
             &multipliers(m),
         );
-        let outcome = run(&dir, &manifest, Backend::Verilator, size, FULL_SPEED);
+        let outcome = run(&dir, &manifest, Backend::Verilator, size, Pacing::FULL_SPEED);
         assert!(outcome.result.unwrap().cycles_checked);
         outcome.cycles
     };
