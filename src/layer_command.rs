@@ -213,8 +213,9 @@ pub struct LayerSynthArgs {
 /// Which layer and where.
 #[derive(Args, Default, Clone)]
 pub struct LayerArgs {
-    /// The preset: tiny (the default) or small (hardware for heads of 8
-    /// and 4 lanes), jet-tagging, minilm-layer (graphs and estimates only).
+    /// The preset: tiny (the default), small, jet-tagging (no layer norm,
+    /// ReLU, attention 64 wide on tokens of 6) or minilm-layer (seeded
+    /// weights; `--model-layer` for the real model's).
     #[arg(long, conflicts_with = "config")]
     preset: Option<String>,
     /// A layer configuration (TOML; see docs/LAYER.md): a preset and
@@ -438,11 +439,15 @@ fn model_design(layer: usize) -> Result<LayerDesign, String> {
 pub fn describe_plan(plan: &hwformer_sim::timing::LayerPlan) -> String {
     let s = plan.shape;
     format!(
-        "d_model {}, {} heads of {}, d_ff {}, {} lanes, {} tokens a sequence{}",
+        "d_model {}, {} heads of {}, d_ff {} ({}), {} lanes, {} tokens a sequence{}",
         s.d_model,
         s.heads,
         s.head_size,
         plan.d_ff,
+        match plan.activation {
+            hwformer_quant::reference::Activation::Gelu => "GELU",
+            hwformer_quant::reference::Activation::Relu => "ReLU",
+        },
         plan.lanes,
         s.tokens,
         if s.layer_norm { "" } else { ", no layer norm" }

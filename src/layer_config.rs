@@ -17,6 +17,7 @@
 //! tokens = 8
 //! lanes = 4
 //! layer_norm = true
+//! activation = "gelu"     # the FFN's: gelu | relu
 //!
 //! [weights]
 //! seed = 7                # seeded weights and calibration tokens (default 7)
@@ -90,6 +91,8 @@ pub struct ShapeConfig {
     pub lanes: Option<u32>,
     /// A LayerNorm after each residual add.
     pub layer_norm: Option<bool>,
+    /// The FFN's activation, `gelu` or `relu`.
+    pub activation: Option<hwformer_quant::reference::Activation>,
 }
 
 /// `[weights]`.
@@ -210,6 +213,9 @@ impl LayerConfig {
         if let Some(norm) = s.layer_norm {
             plan.shape.layer_norm = norm;
         }
+        if let Some(activation) = s.activation {
+            plan.activation = activation;
+        }
         let shape = plan.shape;
         if u64::from(shape.heads) * u64::from(shape.head_size) > 65_536 {
             return Err(format!(
@@ -301,6 +307,7 @@ impl LayerConfig {
             || s.tokens.is_some()
             || s.lanes.is_some()
             || s.layer_norm.is_some()
+            || s.activation.is_some()
     }
 }
 

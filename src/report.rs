@@ -142,6 +142,8 @@ pub struct LayerShapeRow {
     pub lanes: u32,
     /// A LayerNorm after each residual add.
     pub layer_norm: bool,
+    /// The FFN's activation (`gelu`, `relu`).
+    pub activation: hwformer_quant::reference::Activation,
 }
 
 impl LayerShapeRow {
@@ -156,6 +158,7 @@ impl LayerShapeRow {
             tokens: s.tokens,
             lanes: plan.lanes,
             layer_norm: s.layer_norm,
+            activation: plan.activation,
         }
     }
 
@@ -170,6 +173,7 @@ impl LayerShapeRow {
             },
             d_ff: self.d_ff,
             lanes: self.lanes,
+            activation: self.activation,
         })
     }
 }

@@ -470,9 +470,10 @@ fn a_layer_config_builds_a_wider_layer_checked_on_verilator_and_its_mistakes_nam
         ("name = \"a b\"\n", "name = \"a b\""),
         ("preset = \"huge\"\n", "preset: no layer preset `huge`"),
         (
-            "preset = \"jet-tagging\"\n",
-            "preset `jet-tagging`: 2 lanes with heads of 32",
+            "preset = \"jet-tagging\"\n[shape]\nlanes = 1\n",
+            "preset `jet-tagging`: 1 lanes with heads of 32",
         ),
+        ("[shape]\nactivation = \"tanh\"\n", "activation"),
         ("[fifo]\nresidual1 = 100\n", "missing field `hidden`"),
         (
             "[fifo]\nresidual1 = 0\nhidden = 2\nresidual2 = 8\n",

@@ -15,6 +15,13 @@
 //! linear engine, heads of `HS` lanes. The sticky `status_saturated` is
 //! the head's or a residual add's (the projections, the FFN and the layer
 //! norms have no status output).
+//!
+//! A layer without LayerNorms (the particle-physics transformer's) joins
+//! each residual add straight to what follows it, as the layer graph
+//! does; its two `LayerNormUnit`s are then idle (valid held low, nothing
+//! read from them) and synthesis removes them. The attention may be wider
+//! than `d_model` (q, k, v of `heads × HS` elements), and the FFN's
+//! activation is the model's (GELU or ReLU).
 
 use crate::ffn::FfnUnit;
 use crate::fifo::{FifoUnit, FIFO_DEPTH_MAX, FIFO_UNIT_DEPTH_MAX};
@@ -25,9 +32,11 @@ use crate::residual_add::ResidualAdd;
 use crate::sdpa::SdpaUnit;
 use crate::sequence_memory::{SequenceMemoryUnit, SEQUENCE_WORDS_MAX};
 use crate::stream_fork::StreamFork;
-use hwformer_quant::bert::integer::IntEncoderLayer;
+use hwformer_quant::bert::integer::{normalized_format, IntEncoderLayer};
 use hwformer_quant::bert::Tensor;
 use hwformer_quant::integer::ffn::IntFfn;
+use hwformer_quant::integer::layer_norm::{IntLayerNorm, LayerNormFormats};
+use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 
 /// The depths of the layer's FIFOs (as `LayerDepths` in the graph).
@@ -88,6 +97,19 @@ pub struct EncoderLayerUnit<
     residual2: FifoUnit,
     add2: ResidualAdd,
     norm2: LayerNormUnit,
+    layer_norms: Constant<Bit>,
+}
+
+/// The idle LayerNorm unit of a layer without LayerNorms: `n` elements in
+/// and out in `format`, gamma 1 and beta 0 (never used: its valid is low).
+fn idle_norm(n: usize, format: QFormat) -> Result<IntLayerNorm, String> {
+    let formats = LayerNormFormats {
+        input: format,
+        normalized: normalized_format(),
+        affine: QFormat::signed(16, 14).map_err(|e| e.to_string())?,
+        output: format,
+    };
+    IntLayerNorm::new(formats, &vec![1.0; n], &vec![0.0; n], 1e-12).map_err(|e| e.to_string())
 }
 
 impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W: usize, const KV: usize>
@@ -157,6 +179,16 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
             }
         }
         let ffn = IntFfn::from_layers(parts.up.clone(), parts.down.clone()).map_err(|e| e.to_string())?;
+        let d_model = parts.query.d_in();
+        let norm = |model: Option<&IntLayerNorm>, sum: Tensor| -> Result<LayerNormUnit, String> {
+            Ok(match model {
+                Some(model) => LayerNormUnit::new(model),
+                None => LayerNormUnit::new(&idle_norm(d_model, f(sum))?),
+            })
+        };
+        if parts.norm1.is_some() != parts.norm2.is_some() {
+            return Err("a layer has both LayerNorms or none".into());
+        }
         Ok(Self {
             clock: Default::default(),
             s_axis_x_tdata: Default::default(),
@@ -178,12 +210,13 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
             output_projection: LinearUnit::new(parts.output),
             residual1: FifoUnit::new(depths.residual1),
             add1: ResidualAdd::new(f(Tensor::Attention), f(Tensor::Input), f(Tensor::Residual1)),
-            norm1: LayerNormUnit::new(parts.norm1),
+            norm1: norm(parts.norm1, Tensor::Residual1)?,
             ffn_fork: Default::default(),
             ffn: FfnUnit::new(&ffn, depths.hidden),
             residual2: FifoUnit::new(depths.residual2),
             add2: ResidualAdd::new(f(Tensor::Ffn), f(Tensor::Norm1), f(Tensor::Residual2)),
-            norm2: LayerNormUnit::new(parts.norm2),
+            norm2: norm(parts.norm2, Tensor::Residual2)?,
+            layer_norms: Constant::new(parts.norm1.is_some()),
         })
     }
 }
@@ -268,14 +301,21 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
         self.add1.b_valid.next = self.residual1.m_axis_y_tvalid.val();
         self.residual1.m_axis_y_tready.next = self.add1.b_ready.val();
         self.norm1.s_axis_x_tdata.next = self.add1.y_data.val();
-        self.norm1.s_axis_x_tvalid.next = self.add1.y_valid.val();
+        self.norm1.s_axis_x_tvalid.next = self.add1.y_valid.val() & self.layer_norms.val();
         self.norm1.s_axis_x_tlast.next = self.add1.y_last.val();
-        self.add1.y_ready.next = self.norm1.s_axis_x_tready.val();
-        // the FFN and the second residual
-        self.ffn_fork.in_data.next = self.norm1.m_axis_y_tdata.val();
-        self.ffn_fork.in_valid.next = self.norm1.m_axis_y_tvalid.val();
-        self.ffn_fork.in_last.next = self.norm1.m_axis_y_tlast.val();
         self.norm1.m_axis_y_tready.next = self.ffn_fork.in_ready.val();
+        if self.layer_norms.val() {
+            self.add1.y_ready.next = self.norm1.s_axis_x_tready.val();
+            self.ffn_fork.in_data.next = self.norm1.m_axis_y_tdata.val();
+            self.ffn_fork.in_valid.next = self.norm1.m_axis_y_tvalid.val();
+            self.ffn_fork.in_last.next = self.norm1.m_axis_y_tlast.val();
+        } else {
+            self.add1.y_ready.next = self.ffn_fork.in_ready.val();
+            self.ffn_fork.in_data.next = self.add1.y_data.val();
+            self.ffn_fork.in_valid.next = self.add1.y_valid.val();
+            self.ffn_fork.in_last.next = self.add1.y_last.val();
+        }
+        // the FFN and the second residual
         self.ffn.s_axis_x_tdata.next = self.ffn_fork.out_data.val();
         self.ffn.s_axis_x_tvalid.next = self.ffn_fork.out_valid[0].val();
         self.ffn.s_axis_x_tlast.next = self.ffn_fork.out_last.val();
@@ -292,13 +332,20 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
         self.add2.b_valid.next = self.residual2.m_axis_y_tvalid.val();
         self.residual2.m_axis_y_tready.next = self.add2.b_ready.val();
         self.norm2.s_axis_x_tdata.next = self.add2.y_data.val();
-        self.norm2.s_axis_x_tvalid.next = self.add2.y_valid.val();
+        self.norm2.s_axis_x_tvalid.next = self.add2.y_valid.val() & self.layer_norms.val();
         self.norm2.s_axis_x_tlast.next = self.add2.y_last.val();
-        self.add2.y_ready.next = self.norm2.s_axis_x_tready.val();
-        self.m_axis_y_tdata.next = self.norm2.m_axis_y_tdata.val();
-        self.m_axis_y_tvalid.next = self.norm2.m_axis_y_tvalid.val();
-        self.m_axis_y_tlast.next = self.norm2.m_axis_y_tlast.val();
         self.norm2.m_axis_y_tready.next = self.m_axis_y_tready.val();
+        if self.layer_norms.val() {
+            self.add2.y_ready.next = self.norm2.s_axis_x_tready.val();
+            self.m_axis_y_tdata.next = self.norm2.m_axis_y_tdata.val();
+            self.m_axis_y_tvalid.next = self.norm2.m_axis_y_tvalid.val();
+            self.m_axis_y_tlast.next = self.norm2.m_axis_y_tlast.val();
+        } else {
+            self.add2.y_ready.next = self.m_axis_y_tready.val();
+            self.m_axis_y_tdata.next = self.add2.y_data.val();
+            self.m_axis_y_tvalid.next = self.add2.y_valid.val();
+            self.m_axis_y_tlast.next = self.add2.y_last.val();
+        }
         self.status_saturated.next =
             self.head.status_saturated.val() | self.add1.saturated.val() | self.add2.saturated.val();
     }
@@ -344,6 +391,7 @@ pub fn export<
         ("residual1_depth", depths.residual1),
         ("hidden_depth", depths.hidden),
         ("residual2_depth", depths.residual2),
+        ("layer_norm", usize::from(parts.norm1.is_some())),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), Param::from(v as f64)))

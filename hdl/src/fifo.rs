@@ -3,15 +3,22 @@
 //!
 //! ```text
 //!   x ──▶ [ storage: depth × (tlast, tdata) ] ──▶ y
-//!          write at wr when x fires          read at rd (combinational from the array)
+//!          write at wr when x fires          the word at the next rd, read at the edge
 //!   x.tready = count < depth      y.tvalid = count > 0      (both from registers)
 //! ```
 //!
 //! Neither side looks through to the other: a beat written in cycle `t`
 //! can leave in `t + 1`; depth 1 passes a beat every other cycle, depth 2
-//! and more one a cycle. The storage is a register array written by hand
-//! in Verilog (rust-hdl has no register array with a combinational read);
-//! Vivado maps it to LUT RAM or registers.
+//! and more one a cycle. The storage is given the read address of the
+//! next cycle and shows the word there after the edge; how is its own
+//! choice, by depth (the Verilog is written by hand, rust-hdl has no
+//! memory with these reads):
+//! - up to [`BLOCK_RAM_FIFO_DEPTH`] words, it registers the address and
+//!   reads combinationally: LUT RAM;
+//! - deeper, it registers the word read (a block RAM's registered read),
+//!   and a word written at the edge to the address being read is taken
+//!   from a register beside it (the bypass), so both storages show the
+//!   same word in every cycle.
 
 use crate::export::{self, ExportError};
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
@@ -19,21 +26,107 @@ use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
-/// Deepest FIFO the block builds on its own (`hwformer gen fifo`): LUT
-/// RAM of a size any part has.
+/// Deepest FIFO the block builds on its own (`hwformer gen fifo`).
 pub const FIFO_DEPTH_MAX: usize = 4096;
 
 /// Deepest FIFO the unit can be (its 16-bit count): a layer's residual
-/// FIFO, which holds a whole sequence, may need it. At that depth the
-/// storage is still a register array with a combinational read, which
-/// Vivado maps to LUT RAM (about depth × 17 / 64 LUTs); a block-RAM FIFO
-/// is not built.
+/// FIFO, which holds a whole sequence, may need it.
 pub const FIFO_UNIT_DEPTH_MAX: usize = 65_535;
 
-/// The storage: `depth` words of `W` bits, one write port (at the clock
-/// edge) and one combinational read port.
+/// From this depth on the storage reads at the clock edge (block RAM);
+/// below it, combinationally (LUT RAM: 17 bits × 512 words is 136 LUTs of
+/// 64 bits, a quarter of one 36 Kb block RAM's bits).
+pub const BLOCK_RAM_FIFO_DEPTH: usize = 512;
+
+/// The storage: `depth` words of `W` bits, one write port and one read
+/// port, both at the clock edge: `read_data` is, after each edge, the word
+/// at the `next_read_address` it was given before it (the word written at
+/// that edge included).
 #[derive(LogicBlock)]
 pub struct FifoStorage<const W: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Write `write_data` at `write_address` at the edge.
+    pub write: Signal<In, Bit>,
+    /// Where to write.
+    pub write_address: Signal<In, Bits<16>>,
+    /// What to write.
+    pub write_data: Signal<In, Bits<W>>,
+    /// Where to read after the edge.
+    pub next_read_address: Signal<In, Bits<16>>,
+    /// The word at the address given before the last edge.
+    pub read_data: Signal<Out, Bits<W>>,
+    /// The words (a leading underscore keeps rust-hdl from treating it as a port).
+    _memory: Vec<Bits<W>>,
+    _read_at: usize,
+}
+
+impl<const W: usize> FifoStorage<W> {
+    /// Storage of `depth` words, all zero at power-up.
+    pub fn new(depth: usize) -> Self {
+        Self {
+            clock: Default::default(),
+            write: Default::default(),
+            write_address: Default::default(),
+            write_data: Default::default(),
+            next_read_address: Default::default(),
+            read_data: Default::default(),
+            _memory: vec![Bits::<W>::default(); depth.max(1)],
+            _read_at: 0,
+        }
+    }
+}
+
+impl<const W: usize> Logic for FifoStorage<W> {
+    fn update(&mut self) {
+        let depth = self._memory.len();
+        if self.clock.pos_edge() {
+            if self.write.val() {
+                let at = self.write_address.val().index() % depth;
+                self._memory[at] = self.write_data.val();
+            }
+            self._read_at = self.next_read_address.val().index() % depth;
+        }
+        self.read_data.next = self._memory[self._read_at];
+    }
+
+    fn connect(&mut self) {
+        self.read_data.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let depth = self._memory.len();
+        let memory = written_memory::<W>(depth);
+        let read = if depth < BLOCK_RAM_FIFO_DEPTH {
+            "reg [15:0] read_at;\n\
+             initial read_at = 16'd0;\n\
+             always @(posedge clock) read_at <= next_read_address;\n\
+             always @(*) read_data = memory[read_at];"
+                .to_string()
+        } else {
+            format!(
+                "reg [{top}:0] read_word;\n\
+                 reg [{top}:0] written_word;\n\
+                 reg written_ahead;\n\
+                 initial begin read_word = {W}'d0; written_word = {W}'d0; written_ahead = 1'b0; end\n\
+                 always @(posedge clock) begin\n\
+                 \x20   read_word <= memory[next_read_address];\n\
+                 \x20   written_word <= write_data;\n\
+                 \x20   written_ahead <= write && write_address == next_read_address;\n\
+                 end\n\
+                 always @(*) read_data = written_ahead ? written_word : read_word;",
+                top = W - 1,
+            )
+        };
+        Verilog::Custom(memory + &read)
+    }
+}
+
+/// Storage with a combinational read, for a reader that chooses the
+/// address in the cycle it uses the word (the layer norm's token buffer):
+/// a register array Vivado maps to LUT RAM.
+#[derive(LogicBlock)]
+pub struct LutRamStorage<const W: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Write `write_data` at `write_address` at the edge.
@@ -50,7 +143,7 @@ pub struct FifoStorage<const W: usize> {
     _memory: Vec<Bits<W>>,
 }
 
-impl<const W: usize> FifoStorage<W> {
+impl<const W: usize> LutRamStorage<W> {
     /// Storage of `depth` words, all zero at power-up.
     pub fn new(depth: usize) -> Self {
         Self {
@@ -65,7 +158,7 @@ impl<const W: usize> FifoStorage<W> {
     }
 }
 
-impl<const W: usize> Logic for FifoStorage<W> {
+impl<const W: usize> Logic for LutRamStorage<W> {
     fn update(&mut self) {
         let depth = self._memory.len();
         if self.clock.pos_edge() && self.write.val() {
@@ -80,17 +173,16 @@ impl<const W: usize> Logic for FifoStorage<W> {
     }
 
     fn hdl(&self) -> Verilog {
-        let depth = self._memory.len();
-        Verilog::Custom(format!(
-            "reg [{top}:0] memory [0:{last}];\n\
-             integer i;\n\
-             initial for (i = 0; i < {depth}; i = i + 1) memory[i] = {W}'d0;\n\
-             always @(posedge clock) if (write) memory[write_address] <= write_data;\n\
-             always @(*) read_data = memory[read_address];",
-            top = W - 1,
-            last = depth - 1,
-        ))
+        Verilog::Custom(
+            written_memory::<W>(self._memory.len()) + "always @(*) read_data = memory[read_address];",
+        )
     }
+}
+
+/// The Verilog of a zeroed array of `depth` words written at the edge.
+fn written_memory<const W: usize>(depth: usize) -> String {
+    export::zeroed_memory_verilog("memory", W, depth)
+        + "always @(posedge clock) if (write) memory[write_address] <= write_data;\n"
 }
 
 /// The FIFO block.
@@ -120,6 +212,7 @@ pub struct FifoUnit {
     write_at: DFF<Bits<16>>,
     push: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
+    read_next: Signal<Local, Bits<16>>,
     last_word: Signal<Local, Bits<17>>,
     last_bit: Constant<Bits<17>>,
     depth: Constant<Bits<16>>,
@@ -147,6 +240,7 @@ impl FifoUnit {
             write_at: Default::default(),
             push: Default::default(),
             pop: Default::default(),
+            read_next: Default::default(),
             last_word: Default::default(),
             last_bit: Constant::new(bits::<17>(1 << 16)),
             depth: Constant::new(bits::<16>(depth as u64)),
@@ -172,7 +266,6 @@ impl Logic for FifoUnit {
             self.last_word.next = 0.into();
         }
         self.storage.write_data.next = bit_cast::<17, 16>(self.s_axis_x_tdata.val()) | self.last_word.val();
-        self.storage.read_address.next = self.read_at.q.val();
         self.m_axis_y_tdata.next = self.storage.read_data.val().get_bits::<16>(0);
         self.m_axis_y_tlast.next = self.storage.read_data.val().get_bit(16);
         if self.push.val() {
@@ -181,12 +274,15 @@ impl Logic for FifoUnit {
                 self.write_at.d.next = 0.into();
             }
         }
+        self.read_next.next = self.read_at.q.val();
         if self.pop.val() {
-            self.read_at.d.next = self.read_at.q.val() + 1;
+            self.read_next.next = self.read_at.q.val() + 1;
             if self.read_at.q.val() == self.last_slot.val() {
-                self.read_at.d.next = 0.into();
+                self.read_next.next = 0.into();
             }
         }
+        self.read_at.d.next = self.read_next.val();
+        self.storage.next_read_address.next = self.read_next.val();
         if self.push.val() & !self.pop.val() {
             self.count.d.next = self.count.q.val() + 1;
         }

@@ -20,7 +20,7 @@
 //! inverse-square-root unit). All stages move together, when `y` is free.
 
 use crate::export::{self, ExportError, Exported};
-use crate::fifo::FifoStorage;
+use crate::fifo::LutRamStorage;
 use crate::fixed::{PipelinedProduct, PipelinedRoundShift, ShiftRight, SignExtend, WideProduct};
 use crate::inv_sqrt::{InvSqrtUnit, INV_SQRT_BUSY_CYCLES};
 use crate::layer_weights::{read_weights, weights_file, LayerSettings};
@@ -104,7 +104,7 @@ pub struct LayerNormUnit {
     pub m_axis_y_tready: Signal<In, Bit>,
     /// High on a token's last output element.
     pub m_axis_y_tlast: Signal<Out, Bit>,
-    buffer: FifoStorage<16>,
+    buffer: LutRamStorage<16>,
     affine: WeightRom<32>,
     // whole tokens held (0 to 3), those past their setup, the slots in use
     held: DFF<Bits<2>>,
@@ -242,7 +242,7 @@ impl LayerNormUnit {
             m_axis_y_tvalid: Default::default(),
             m_axis_y_tready: Default::default(),
             m_axis_y_tlast: Default::default(),
-            buffer: FifoStorage::new(3 * n),
+            buffer: LutRamStorage::new(3 * n),
             affine: WeightRom::from_lanes(&words, 16),
             held: Default::default(),
             issuable: Default::default(),

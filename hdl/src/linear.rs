@@ -25,7 +25,7 @@
 
 use crate::activation::ActivationUnit;
 use crate::export::{self, ExportError, Exported};
-use crate::fifo::FifoStorage;
+use crate::fifo::LutRamStorage;
 use crate::fixed::{PipelinedRoundShift, SignExtend};
 use crate::lanes::LaneSelect;
 use crate::layer_weights::{
@@ -81,7 +81,7 @@ pub struct LinearUnit<const P: usize, const WP: usize, const WB: usize> {
     pub m_axis_y_tready: Signal<In, Bit>,
     /// High on a token's last output element.
     pub m_axis_y_tlast: Signal<Out, Bit>,
-    buffer: FifoStorage<16>,
+    buffer: LutRamStorage<16>,
     weights: WeightRom<WP>,
     biases: WeightRom<WB>,
     // whole tokens in the buffer (0 to 2), and the half each side uses
@@ -208,7 +208,7 @@ impl<const P: usize, const WP: usize, const WB: usize> LinearUnit<P, WP, WB> {
             m_axis_y_tvalid: Default::default(),
             m_axis_y_tready: Default::default(),
             m_axis_y_tlast: Default::default(),
-            buffer: FifoStorage::new(2 * d_in),
+            buffer: LutRamStorage::new(2 * d_in),
             weights: WeightRom::from_lanes(&weight_words, 16),
             biases: WeightRom::from_lanes(&bias_words, 32),
             held: Default::default(),

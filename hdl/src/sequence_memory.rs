@@ -143,22 +143,19 @@ impl<const W: usize> Logic for SequenceStore<W> {
 
     fn hdl(&self) -> Verilog {
         let words = self._memory.len();
-        Verilog::Custom(format!(
-            "reg [{top}:0] memory [0:{last}];\n\
-             reg [{top}:0] value;\n\
-             integer i;\n\
-             initial begin\n\
-             \x20   value = {W}'d0;\n\
-             \x20   for (i = 0; i < {words}; i = i + 1) memory[i] = {W}'d0;\n\
-             end\n\
+        Verilog::Custom(
+            crate::export::zeroed_memory_verilog("memory", W, words)
+                + &format!(
+                    "reg [{top}:0] value;\n\
+             initial value = {W}'d0;\n\
              always @(posedge clock) begin\n\
              \x20   if (write) memory[write_address] <= write_data;\n\
              \x20   if (read) value <= memory[read_address];\n\
              end\n\
              always @(*) read_data = value;",
-            top = W - 1,
-            last = words - 1,
-        ))
+                    top = W - 1,
+                ),
+        )
     }
 }
 

@@ -28,7 +28,7 @@
 //! Multiplies: one in stage 2, two after the bank, none in the lanes.
 
 use crate::activation::ActivationUnit;
-use crate::fifo::FifoStorage;
+use crate::fifo::LutRamStorage;
 use crate::fixed::{PipelinedProduct, PipelinedRoundShift, SignExtend, WideProduct};
 use crate::lanes::LaneSelect;
 use crate::linear::EngineTiming;
@@ -85,7 +85,7 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     pub m_axis_y_tready: Signal<In, Bit>,
     /// High on a token's last output element.
     pub m_axis_y_tlast: Signal<Out, Bit>,
-    buffer: FifoStorage<16>,
+    buffer: LutRamStorage<16>,
     signs: WeightRom<W2>,
     // whole tokens in the buffer (0 to 2), those past their setup, and the
     // half each side uses
@@ -216,7 +216,7 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             m_axis_y_tvalid: Default::default(),
             m_axis_y_tready: Default::default(),
             m_axis_y_tlast: Default::default(),
-            buffer: FifoStorage::new(2 * d_in),
+            buffer: LutRamStorage::new(2 * d_in),
             signs: WeightRom::from_lanes(&sign_words, 2),
             held: Default::default(),
             issuable: Default::default(),

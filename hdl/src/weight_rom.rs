@@ -33,12 +33,16 @@ pub struct WeightRom<const W: usize> {
 }
 
 impl<const W: usize> WeightRom<W> {
-    /// A ROM of `words`, padded with zero words to a power of two (at least
-    /// two), so the read is one plain memory port that synthesis can map to
-    /// block RAM (no range check beside it).
+    /// A ROM of `words` (at least two: a lone word gets a zero beside
+    /// it). The read is one plain memory port that synthesis can map to
+    /// block RAM, with no range check beside it: the readers never ask
+    /// past the last word (the model reads zero there, the Verilog leaves
+    /// it undefined). The depth is not padded to a power of two, which
+    /// would take up to twice the block RAM (MiniLM's FFN: 73 728 words,
+    /// not 131 072).
     pub fn new(mut words: Vec<Bits<W>>) -> Self {
         assert!(words.len() <= 1 << ROM_ADDRESS_BITS, "at most 2^24 words");
-        words.resize(words.len().next_power_of_two().max(2), Bits::default());
+        words.resize(words.len().max(2), Bits::default());
         Self {
             clock: Default::default(),
             enable: Default::default(),
@@ -80,22 +84,22 @@ impl<const W: usize> WeightRom<W> {
         )
     }
 
-    /// Number of words (a power of two).
+    /// Number of words.
     pub fn depth(&self) -> usize {
         self._words.len()
     }
 
-    /// Address bits the ROM reads.
+    /// Address bits the ROM reads: enough for its last word.
     fn address_bits(&self) -> usize {
-        self._words.len().trailing_zeros() as usize
+        self._words.len().next_power_of_two().trailing_zeros() as usize
     }
 }
 
 impl<const W: usize> Logic for WeightRom<W> {
     fn update(&mut self) {
         if self.clock.pos_edge() && self.enable.val() {
-            let at = self.address.val().index() & (self._words.len() - 1);
-            self._value = self._words[at];
+            let at = self.address.val().index() & ((1 << self.address_bits()) - 1);
+            self._value = self._words.get(at).copied().unwrap_or_default();
         }
         self.data.next = self._value;
     }
@@ -155,15 +159,19 @@ mod tests {
         assert_eq!(read(&mut rom, 0, true), 0xffff_0001);
         assert_eq!(read(&mut rom, 1, false), 0xffff_0001, "held without enable");
         assert_eq!(read(&mut rom, 1, true), 0x7fff_8000);
-        assert_eq!(read(&mut rom, 3, true), 0, "padded to 4 words with zeros");
+        assert_eq!(
+            read(&mut rom, 3, true),
+            0,
+            "past the last word: zero in the model"
+        );
         assert_eq!(read(&mut rom, 6, true), 0x0006_0005, "the low 2 address bits");
-        assert_eq!(rom.depth(), 4);
+        assert_eq!(rom.depth(), 3, "not padded to a power of two");
         let text = rom.hdl_text();
         let (split, files) =
             crate::export::split_memories(&format!("module rom_test(clock);\n{text}\nendmodule\n"));
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].name, "rom_test.mem");
-        assert_eq!(files[0].text, "ffff0001\n7fff8000\n00060005\n00000000\n");
+        assert_eq!(files[0].text, "ffff0001\n7fff8000\n00060005\n");
         assert!(split.contains("$readmemh(\"rom_test.mem\", words);"), "{split}");
         assert!(split.contains("\"/rom_test.mem\"}, words);"), "{split}");
         assert!(!split.contains("//@"), "{split}");

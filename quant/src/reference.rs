@@ -195,27 +195,41 @@ pub fn layer_norm(
     Ok(out)
 }
 
-/// Weights of one BERT-style (post-norm) encoder layer.
+/// Scale and shift (gamma, beta) of one LayerNorm.
+pub type NormAffine = (Array1<f64>, Array1<f64>);
+
+/// Weights of one BERT-style (post-norm) encoder layer; a layer without
+/// LayerNorms (the particle-physics transformer hls4ml built) has `None`
+/// for both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncoderWeights {
     /// Self-attention.
     pub attention: MultiHeadWeights,
     /// Feed-forward network.
     pub ffn: FfnWeights,
-    /// Scale and shift of the norm after attention.
-    pub norm1: (Array1<f64>, Array1<f64>),
-    /// Scale and shift of the norm after the FFN.
-    pub norm2: (Array1<f64>, Array1<f64>),
+    /// Scale and shift of the norm after attention, if there is one.
+    pub norm1: Option<NormAffine>,
+    /// Scale and shift of the norm after the FFN, if there is one.
+    pub norm2: Option<NormAffine>,
     /// Layer norm epsilon.
     pub eps: f64,
 }
 
-/// `h = LN(x + MHA(x)); out = LN(h + FFN(h))`.
+/// `layer_norm(x)` with `norm`'s gamma and beta, or `x` itself without one.
+pub fn optional_layer_norm(x: Array2<f64>, norm: Option<&NormAffine>, eps: f64) -> Result<Array2<f64>> {
+    match norm {
+        Some((gamma, beta)) => layer_norm(x.view(), gamma.view(), beta.view(), eps),
+        None => Ok(x),
+    }
+}
+
+/// `h = LN(x + MHA(x)); out = LN(h + FFN(h))` (each LN left out when the
+/// layer has none).
 pub fn encoder_layer(x: ArrayView2<f64>, w: &EncoderWeights) -> Result<Array2<f64>> {
     let attended = &x + &multi_head_attention(x, &w.attention)?;
-    let h = layer_norm(attended.view(), w.norm1.0.view(), w.norm1.1.view(), w.eps)?;
+    let h = optional_layer_norm(attended, w.norm1.as_ref(), w.eps)?;
     let fed = &h + &ffn(h.view(), &w.ffn)?;
-    layer_norm(fed.view(), w.norm2.0.view(), w.norm2.1.view(), w.eps)
+    optional_layer_norm(fed, w.norm2.as_ref(), w.eps)
 }
 
 /// Binarized attention scores in f64: `sum sign(q) sign(k)` with

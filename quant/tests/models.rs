@@ -389,12 +389,7 @@ fn a_seeded_layer_calibrated_on_seeded_tokens_follows_the_float_layer_on_unseen_
     use hwformer_quant::bert::layer_source::LayerSource;
     use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
     // the tiny preset's shape
-    let size = LayerSize {
-        d_model: 16,
-        heads: 2,
-        d_ff: 32,
-        tokens: 8,
-    };
+    let size = LayerSize::bert(16, 2, 32, 8);
     let layer = SeededLayer::new(size, 7).unwrap();
     assert_eq!(layer.calibration.sentences, 8);
     let mut worst = f64::INFINITY;
@@ -416,10 +411,59 @@ fn a_seeded_layer_calibrated_on_seeded_tokens_follows_the_float_layer_on_unseen_
         other.run_integer(&layer.evaluation_sequence(0)).unwrap().1,
         layer.run_integer(&layer.evaluation_sequence(0)).unwrap().1
     );
-    // a shape BERT cannot have is an error, not a panic
-    let bad = LayerSize { heads: 3, ..size };
+    // an empty shape is an error, not a panic
+    let bad = LayerSize { head_size: 0, ..size };
     assert!(SeededLayer::new(bad, 7)
         .unwrap_err()
         .to_string()
-        .contains("multiple of heads"));
+        .contains("at least 1"));
+}
+
+#[test]
+fn a_layer_without_layer_norms_with_wider_attention_and_relu_follows_its_float_layer() {
+    use hwformer_quant::bert::layer_source::LayerSource;
+    use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
+    use hwformer_quant::bert::Tensor;
+    use hwformer_quant::reference::Activation;
+    // the jet-tagging preset's shape: 6 features, 2 heads of 32, FFN 6 -> 8 -> 6
+    let size = LayerSize {
+        d_model: 6,
+        heads: 2,
+        head_size: 32,
+        d_ff: 8,
+        tokens: 15,
+        layer_norm: false,
+        activation: Activation::Relu,
+    };
+    let layer = SeededLayer::new(size, 7).unwrap();
+    assert_eq!(layer.weights.attention.query.weight.dim(), (6, 64));
+    assert_eq!(layer.weights.attention.output.weight.dim(), (64, 6));
+    assert!(layer.weights.norm1.is_none() && layer.weights.norm2.is_none());
+    let formats = layer.integer.formats();
+    assert_eq!(formats.tensor(Tensor::Norm1), formats.tensor(Tensor::Residual1));
+    assert_eq!(formats.tensor(Tensor::Output), formats.tensor(Tensor::Residual2));
+    let parts = layer.integer.int16_parts().unwrap();
+    assert!(parts.norm1.is_none() && parts.norm2.is_none());
+    assert_eq!(
+        (parts.query.d_out(), parts.output.d_in(), parts.head.config().d),
+        (64, 64, 32)
+    );
+    for k in 0..4 {
+        let x = layer.evaluation_sequence(k);
+        let raw = layer.quantize_input(&x).unwrap();
+        let int = layer.integer.run(&raw, &[true; 15]).unwrap();
+        assert_eq!(
+            int.get(Tensor::Norm1),
+            int.get(Tensor::Residual1),
+            "no norm: the sum itself"
+        );
+        assert_eq!(int.get(Tensor::Output), int.get(Tensor::Residual2));
+        assert!(int.get(Tensor::Hidden).iter().all(|&h| h >= 0), "ReLU");
+        assert!(int.get(Tensor::Hidden).iter().any(|&h| h > 0));
+        let e = layer.error(&x).unwrap();
+        assert!(
+            e.max < 0.05 && e.worst_token_cosine > 0.999,
+            "sequence {k}: {e:?}"
+        );
+    }
 }

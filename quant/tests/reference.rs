@@ -147,8 +147,8 @@ fn encoder_layer_runs_and_normalizes() {
             heads: 2,
         },
         ffn: random_ffn(&mut rng, width, 32, Activation::Gelu, true),
-        norm1: (Array1::ones(width), Array1::zeros(width)),
-        norm2: (Array1::ones(width), Array1::zeros(width)),
+        norm1: Some((Array1::ones(width), Array1::zeros(width))),
+        norm2: Some((Array1::ones(width), Array1::zeros(width))),
         eps: 1e-12,
     };
     let out = encoder_layer(random_matrix(5, 5, width).view(), &w).unwrap();

@@ -10,10 +10,10 @@
 //!  preset ─▶ SeededLayer (weights, formats, int16 model) ─────┴─▶ EncoderLayerUnit ─▶ Verilog + memory files
 //!  sequences ─▶ int16 model ─▶ expected y     Verilator | Icarus ─▶ trace ─▶ equal? (beats, cycles)
 //! ```
-//! The hardware is compiled for two (lanes, head size) pairs, 4 lanes with
-//! heads of 8 and 8 lanes with heads of 32 ([`HARDWARE`], the hdl's const
-//! generics here); other sizes, and the presets that need them, say why
-//! not ([`hardware_support`]).
+//! The hardware is compiled for three (lanes, head size) pairs, 4 lanes
+//! with heads of 8, 8 lanes with heads of 32 and 2 with heads of 32
+//! ([`HARDWARE`], the hdl's const generics here); other sizes say why not
+//! ([`hardware_support`]).
 
 use crate::icarus::{self, IcarusOptions};
 use crate::ports::PortMap;
@@ -60,8 +60,9 @@ pub const SEARCH_SEQUENCES: usize = 2;
 
 /// The (lanes of the linear blocks, head size) pairs the layer hardware
 /// is compiled for: each is an instance of `hdl::encoder_layer`'s const
-/// generics, and each adds to the build time (the second about 45 s).
-pub const HARDWARE: [(u32, u32); 2] = [(4, 8), (8, 32)];
+/// generics, and each adds to the build time (the second about 45 s):
+/// tiny and small, minilm-layer, jet-tagging.
+pub const HARDWARE: [(u32, u32); 3] = [(4, 8), (8, 32), (2, 32)];
 
 impl LayerDesign {
     /// The layer of `preset` with weights from `seed`; its FIFOs sized by
@@ -86,8 +87,11 @@ impl LayerDesign {
         let size = LayerSize {
             d_model: s.d_model as usize,
             heads: s.heads as usize,
+            head_size: s.head_size as usize,
             d_ff: plan.d_ff as usize,
             tokens: s.tokens as usize,
+            layer_norm: s.layer_norm,
+            activation: plan.activation,
         };
         let layer = SeededLayer::new(size, seed).map_err(|e| SimError::Invalid(e.to_string()))?;
         Self::from_source(name, plan, Box::new(layer), depths)
@@ -173,10 +177,16 @@ impl LayerDesign {
         let tokens = s.tokens as usize;
         // the instances of HARDWARE (lanes, head size), checked above
         let layer = self.layer.integer();
-        let exported = if (self.plan.lanes, s.head_size) == HARDWARE[0] {
-            hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(layer, tokens, depths, &stem)
-        } else {
-            hwformer_hdl::encoder_layer::export::<8, 128, 256, 32, 512, 1024>(layer, tokens, depths, &stem)
+        let exported = match (self.plan.lanes, s.head_size) {
+            (4, 8) => {
+                hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(layer, tokens, depths, &stem)
+            }
+            (8, 32) => hwformer_hdl::encoder_layer::export::<8, 128, 256, 32, 512, 1024>(
+                layer, tokens, depths, &stem,
+            ),
+            _ => {
+                hwformer_hdl::encoder_layer::export::<2, 32, 64, 32, 512, 1024>(layer, tokens, depths, &stem)
+            }
         }
         .map_err(|e| SimError::Invalid(e.to_string()))?;
         exported.write(dir).map_err(|e| SimError::Invalid(e.to_string()))
@@ -198,10 +208,8 @@ pub fn check_layer_name(name: &str) -> Result<(), String> {
 }
 
 /// Why the layer hardware cannot be built for `plan`, if it cannot: its
-/// const generics are instantiated for the pairs of [`HARDWARE`], the BERT
-/// layer model has attention as wide
-/// as `d_model` and a LayerNorm after each residual add, and the first
-/// residual FIFO holds about a sequence.
+/// const generics are instantiated for the pairs of [`HARDWARE`], and the
+/// first residual FIFO holds about a sequence.
 pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
     let s = plan.shape;
     if !HARDWARE.contains(&(plan.lanes, s.head_size)) {
@@ -216,18 +224,6 @@ pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
             s.head_size,
             built.join(" or ")
         ));
-    }
-    if s.attention_width() != s.d_model {
-        return Err(format!(
-            "{} heads of {} make attention {} wide, but the BERT layer model's attention is d_model = {} wide",
-            s.heads,
-            s.head_size,
-            s.attention_width(),
-            s.d_model
-        ));
-    }
-    if !s.layer_norm {
-        return Err("no layer norm: the BERT layer model has a LayerNorm after each residual add".into());
     }
     let sequence = s.sequence_elements();
     let max = hwformer_hdl::fifo::FIFO_UNIT_DEPTH_MAX;

@@ -17,6 +17,7 @@ use hwformer_hdl::linear::{EngineTiming, INT16_ENGINE};
 use hwformer_hdl::manifest::{Direction, Manifest};
 use hwformer_hdl::ternary_linear::TERNARY_ENGINE;
 use hwformer_hdl::{exp, reciprocal, sdpa, softmax};
+use hwformer_quant::reference::Activation;
 
 /// The handshake graph description of the block a manifest describes
 /// (an error if the manifest's streams are not the graph's, in order).
@@ -429,6 +430,8 @@ pub struct LayerPlan {
     pub d_ff: u32,
     /// Lanes of the projections and the FFN's engines.
     pub lanes: u32,
+    /// The FFN's activation (the graph's timing does not depend on it).
+    pub activation: Activation,
 }
 
 impl LayerPlan {
@@ -450,6 +453,7 @@ impl LayerPlan {
                 },
                 d_ff: 32,
                 lanes: 4,
+                activation: Activation::Gelu,
             },
         ),
         (
@@ -464,6 +468,7 @@ impl LayerPlan {
                 },
                 d_ff: 64,
                 lanes: 4,
+                activation: Activation::Gelu,
             },
         ),
         (
@@ -478,6 +483,7 @@ impl LayerPlan {
                 },
                 d_ff: 8,
                 lanes: 2,
+                activation: Activation::Relu,
             },
         ),
         (
@@ -492,6 +498,7 @@ impl LayerPlan {
                 },
                 d_ff: 1536,
                 lanes: 8,
+                activation: Activation::Gelu,
             },
         ),
     ];

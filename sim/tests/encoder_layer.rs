@@ -144,6 +144,58 @@ fn tiny_layer_verilog() {
 }
 
 #[test]
+fn the_jet_tagging_layer_without_layer_norms_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator() {
+    std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(jet_tagging_layer_verilog)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// jet-tagging: tokens of 6, attention 64 wide (2 heads of 32), no layer
+/// norm (each residual add feeds what follows it directly), ReLU in the
+/// FFN, 2 lanes: another instance of the layer's const generics.
+fn jet_tagging_layer_verilog() {
+    use hwformer_quant::bert::Tensor;
+    use hwformer_sim::layer::{check_layer, LayerDesign};
+    use hwformer_sim::session::Backend;
+    let design = LayerDesign::new("jet-tagging", 7).unwrap();
+    let parts = design.layer.integer().int16_parts().unwrap();
+    assert!(parts.norm1.is_none() && parts.norm2.is_none());
+    assert_eq!(
+        (parts.query.d_in(), parts.query.d_out(), parts.up.d_out()),
+        (6, 64, 8)
+    );
+    let search = design.plan.graph().unwrap().search_depths(2, 256).unwrap();
+    let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-jet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let manifest = design.write(&dir).unwrap();
+    assert_eq!(
+        manifest.params["layer_norm"],
+        hwformer_hdl::manifest::Param::from(0.0)
+    );
+    assert_eq!(
+        manifest.streams[1].fields[0].format,
+        design.layer.formats().tensor(Tensor::Residual2)
+    );
+    for (valid_p, ready_p, seed) in [(1.0, 1.0, 0), (0.6, 0.7, 4), (1.0, 0.3, 5)] {
+        let pacing = Pacing {
+            valid_probability: valid_p,
+            ready_probability: ready_p,
+            seed,
+        };
+        let v = check_layer(&design, &dir, &manifest, Backend::Verilator, 2, pacing)
+            .unwrap_or_else(|e| panic!("{pacing:?}: {e}"));
+        assert_eq!(v.beats, 2 * 15 * 6);
+        if valid_p == 1.0 && ready_p == 1.0 {
+            assert_eq!(v.cycles, search.full_throughput_cycles);
+        }
+        assert!(v.float_error.worst_token_cosine > 0.999, "{:?}", v.float_error);
+    }
+}
+
+#[test]
 fn one_slot_less_does_on_verilator_what_the_layer_graph_says() {
     std::thread::Builder::new()
         .stack_size(1 << 30)
@@ -199,11 +251,11 @@ fn one_slot_less() {
 }
 
 #[test]
-fn the_tiny_and_small_layers_verilog_lints_clean_with_its_manifests_waivers() {
+fn the_tiny_small_and_jet_tagging_layers_verilog_lints_clean_with_its_manifests_waivers() {
     std::thread::Builder::new()
         .stack_size(1 << 30)
         .spawn(|| {
-            for preset in ["tiny", "small"] {
+            for preset in ["tiny", "small", "jet-tagging"] {
                 let design = hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap();
                 let dir = std::env::temp_dir().join(format!(
                     "hwformer-encoder-layer-lint-{preset}-{}",

@@ -19,13 +19,18 @@ use hwformer_sim::workload::{Workload, WorkloadSize};
 
 /// (block, d, keys or logits per inference, inferences): small designs
 /// with short inferences, where stalls and the shared finishers interact.
-const DESIGNS: [(&str, usize, usize, usize); 6] = [
+/// The deep FIFO is the first with block-RAM storage
+/// (`hwformer_hdl::fifo::BLOCK_RAM_FIFO_DEPTH`): 900 beats fill it and wrap
+/// its addresses under back-pressure, and empty it under gaps (where a
+/// word is read in the cycle after it is written, through the bypass).
+const DESIGNS: [(&str, usize, usize, usize); 7] = [
     ("exp", 0, 9, 5),
     ("softmax", 0, 20, 8),
     ("sdpa", 2, 5, 8),
     ("sdpa", 8, 3, 6),
     ("fifo", 1, 12, 4),
     ("fifo", 5, 12, 4),
+    ("fifo", 512, 300, 3),
 ];
 
 const PROBABILITIES: [f64; 3] = [0.3, 0.6, 1.0];

@@ -117,8 +117,12 @@ impl Parameter {
     /// The float values it holds in `w`.
     pub fn values(self, w: &EncoderWeights) -> Vec<f64> {
         let linear = |l: &Linear| l.weight.iter().copied().collect::<Vec<_>>();
-        let affine =
-            |(g, b): &(ndarray::Array1<f64>, ndarray::Array1<f64>)| g.iter().chain(b).copied().collect();
+        let affine = |norm: &Option<crate::reference::NormAffine>| {
+            norm.iter()
+                .flat_map(|(g, b)| g.iter().chain(b))
+                .copied()
+                .collect()
+        };
         match self {
             Parameter::QueryWeight => linear(&w.attention.query),
             Parameter::KeyWeight => linear(&w.attention.key),
@@ -249,14 +253,14 @@ pub struct LayerParts<'a> {
     pub head: &'a StreamingSdpa,
     /// The output projection.
     pub output: &'a IntLinear,
-    /// The first LayerNorm.
-    pub norm1: &'a IntLayerNorm,
+    /// The first LayerNorm (none in a layer without them).
+    pub norm1: Option<&'a IntLayerNorm>,
     /// The FFN's first layer (with its activation).
     pub up: &'a IntLinear,
     /// The FFN's second layer.
     pub down: &'a IntLinear,
-    /// The second LayerNorm.
-    pub norm2: &'a IntLayerNorm,
+    /// The second LayerNorm (none in a layer without them).
+    pub norm2: Option<&'a IntLayerNorm>,
 }
 
 /// One encoder layer on integers.
@@ -270,9 +274,9 @@ pub struct IntEncoderLayer {
     value: IntLinear,
     attention_heads: Heads,
     output: IntLinear,
-    norm1: IntLayerNorm,
+    norm1: Option<IntLayerNorm>,
     ffn: IntFfnPath,
-    norm2: IntLayerNorm,
+    norm2: Option<IntLayerNorm>,
 }
 
 fn prefixed(what: &str, e: QuantError) -> QuantError {
@@ -298,7 +302,7 @@ impl IntEncoderLayer {
             .map_err(|e| prefixed(what, e))
         };
         let a = &w.attention;
-        let width = a.query.weight.nrows();
+        let width = a.query.weight.ncols();
         let head_size = width / a.heads;
         let query = linear(
             "query projection",
@@ -365,7 +369,22 @@ impl IntEncoderLayer {
                     input: Tensor,
                     affine: Parameter,
                     out: Tensor,
-                    (g, b): &(ndarray::Array1<f64>, ndarray::Array1<f64>)| {
+                    norm: &Option<crate::reference::NormAffine>|
+         -> Result<Option<IntLayerNorm>> {
+            let Some((g, b)) = norm else {
+                // no norm: its output is its input, in the same format
+                return if f(input) == f(out) {
+                    Ok(None)
+                } else {
+                    Err(QuantError::InvalidParameter(format!(
+                        "{what}: a layer without it needs the {} format {} equal to the {} format {}",
+                        out.name(),
+                        f(out),
+                        input.name(),
+                        f(input)
+                    )))
+                };
+            };
             let formats = LayerNormFormats {
                 input: f(input),
                 normalized: normalized_format(),
@@ -378,6 +397,7 @@ impl IntEncoderLayer {
                 b.as_slice().expect("an owned vector is contiguous"),
                 w.eps,
             )
+            .map(Some)
             .map_err(|e| prefixed(what, e))
         };
         let norm1 = norm(
@@ -429,8 +449,8 @@ impl IntEncoderLayer {
                 IntFfnPath::Ternary(Box::new(TernaryPath {
                     up,
                     up_bias,
-                    gelu: IntActivation::new(Activation::Gelu, f(Tensor::Hidden))
-                        .map_err(|e| prefixed("FFN GELU", e))?,
+                    gelu: IntActivation::new(w.ffn.activation, f(Tensor::Hidden))
+                        .map_err(|e| prefixed("FFN activation", e))?,
                     down,
                     down_bias,
                 }))
@@ -442,7 +462,7 @@ impl IntEncoderLayer {
                     f(Tensor::Norm1),
                     p(Parameter::UpWeight),
                     f(Tensor::Hidden),
-                    Some(Activation::Gelu),
+                    Some(w.ffn.activation),
                 )?,
                 down: linear(
                     "FFN down",
@@ -487,10 +507,10 @@ impl IntEncoderLayer {
             value: &self.value,
             head,
             output: &self.output,
-            norm1: &self.norm1,
+            norm1: self.norm1.as_ref(),
             up,
             down,
-            norm2: &self.norm2,
+            norm2: self.norm2.as_ref(),
         })
     }
 
@@ -548,7 +568,11 @@ impl IntEncoderLayer {
             Array2::from_shape_fn(a.dim(), |ix| residual_add(a[ix], f(fa), b[ix], f(fb), f(out)))
         };
         let residual1 = add(x, Tensor::Input, &attention, Tensor::Attention, Tensor::Residual1);
-        let norm1 = rows(&residual1, &|t| self.norm1.run(t))?;
+        let norm = |x: Array2<i64>, norm: &Option<IntLayerNorm>| match norm {
+            Some(n) => rows(&x, &|t| n.run(t)),
+            None => Ok(x),
+        };
+        let norm1 = norm(residual1.clone(), &self.norm1)?;
         let (hidden, ffn) = match &self.ffn {
             IntFfnPath::Int16 { up, down } => {
                 let hidden = rows(&norm1, &|t| up.run(t))?;
@@ -580,7 +604,7 @@ impl IntEncoderLayer {
             }
         };
         let residual2 = add(&norm1, Tensor::Norm1, &ffn, Tensor::Ffn, Tensor::Residual2);
-        let output = rows(&residual2, &|t| self.norm2.run(t))?;
+        let output = norm(residual2.clone(), &self.norm2)?;
         Ok(IntLayerTensors {
             tensors: vec![
                 x.clone(),

@@ -22,7 +22,9 @@ pub mod layer_source;
 pub mod seeded;
 
 use crate::error::{QuantError, Result};
-use crate::reference::{layer_norm, sdpa, Activation, EncoderWeights, FfnWeights, Linear, MultiHeadWeights};
+use crate::reference::{
+    layer_norm, optional_layer_norm, sdpa, Activation, EncoderWeights, FfnWeights, Linear, MultiHeadWeights,
+};
 use crate::weights::{read_float, read_linear, FloatTensor};
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -222,8 +224,8 @@ impl BertModel {
                         down: linear(&at("output.dense"), ff, hidden)?,
                         activation: Activation::Gelu,
                     },
-                    norm1: norm("attention.output.LayerNorm")?,
-                    norm2: norm("output.LayerNorm")?,
+                    norm1: Some(norm("attention.output.LayerNorm")?),
+                    norm2: Some(norm("output.LayerNorm")?),
                     eps: config.layer_norm_eps,
                 })
             })
@@ -419,7 +421,7 @@ pub fn float_layer(x: ArrayView2<f64>, w: &EncoderWeights, mask: &[bool]) -> Res
     let q = a.query.apply("query projection", x)?;
     let k = a.key.apply("key projection", x)?;
     let v = a.value.apply("value projection", x)?;
-    let head_size = x.ncols() / a.heads;
+    let head_size = q.ncols() / a.heads;
     let scale = 1.0 / (head_size as f64).sqrt();
     let mut context = Array2::zeros(q.dim());
     for h in 0..a.heads {
@@ -437,7 +439,7 @@ pub fn float_layer(x: ArrayView2<f64>, w: &EncoderWeights, mask: &[bool]) -> Res
     }
     let attention = a.output.apply("attention output projection", context.view())?;
     let residual1 = &x + &attention;
-    let norm1 = layer_norm(residual1.view(), w.norm1.0.view(), w.norm1.1.view(), w.eps)?;
+    let norm1 = optional_layer_norm(residual1.clone(), w.norm1.as_ref(), w.eps)?;
     let hidden = w
         .ffn
         .up
@@ -445,7 +447,7 @@ pub fn float_layer(x: ArrayView2<f64>, w: &EncoderWeights, mask: &[bool]) -> Res
         .mapv(|h| w.ffn.activation.apply(h));
     let ffn = w.ffn.down.apply("FFN hidden", hidden.view())?;
     let residual2 = &norm1 + &ffn;
-    let output = layer_norm(residual2.view(), w.norm2.0.view(), w.norm2.1.view(), w.eps)?;
+    let output = optional_layer_norm(residual2.clone(), w.norm2.as_ref(), w.eps)?;
     LayerTensors::new(vec![
         x.to_owned(),
         q,

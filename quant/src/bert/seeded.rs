@@ -3,7 +3,7 @@
 //! float one: the layer a preset builds when no model file is given.
 //!
 //! ```text
-//!  seed ─▶ weights N(0, 1/d_in), biases N(0, 0.05²), γ = 1 + N(0, 0.1²), β N(0, 0.1²), exact GELU
+//!  seed ─▶ weights N(0, 1/d_in), biases N(0, 0.05²), γ = 1 + N(0, 0.1²), β N(0, 0.1²), exact GELU (or ReLU)
 //!  seed + 1, + 2, ... ─▶ calibration sequences, tokens N(0, 1) ─▶ float_layer ─▶ calibrate_runs ─▶ LayerFormats
 //!  LayerFormats + weights ─▶ IntEncoderLayer (int16)
 //! ```
@@ -25,12 +25,34 @@ pub const CALIBRATION_SEQUENCES: usize = 8;
 pub struct LayerSize {
     /// Token width.
     pub d_model: usize,
-    /// Heads (`d_model` a multiple of it).
+    /// Heads.
     pub heads: usize,
+    /// Elements of one head's query, key and value (BERT: `d_model /
+    /// heads`; the q, k and v projections give `heads × head_size`).
+    pub head_size: usize,
     /// FFN width.
     pub d_ff: usize,
     /// Tokens a sequence.
     pub tokens: usize,
+    /// A LayerNorm after each residual add (BERT), or none.
+    pub layer_norm: bool,
+    /// The FFN's activation.
+    pub activation: Activation,
+}
+
+impl LayerSize {
+    /// A BERT layer's: heads of `d_model / heads`, LayerNorms, GELU.
+    pub fn bert(d_model: usize, heads: usize, d_ff: usize, tokens: usize) -> Self {
+        Self {
+            d_model,
+            heads,
+            head_size: d_model / heads.max(1),
+            d_ff,
+            tokens,
+            layer_norm: true,
+            activation: Activation::Gelu,
+        }
+    }
 }
 
 /// A seeded layer: float weights, calibrated formats, the integer model.
@@ -69,32 +91,40 @@ impl SeededLayer {
         let LayerSize {
             d_model,
             heads,
+            head_size,
             d_ff,
             tokens,
+            layer_norm,
+            activation,
         } = size;
-        if d_model == 0 || heads == 0 || d_ff == 0 || tokens == 0 || d_model % heads != 0 {
+        if [d_model, heads, head_size, d_ff, tokens].contains(&0) {
             return Err(QuantError::InvalidParameter(format!(
-                "a layer needs d_model, heads, d_ff and tokens of at least 1 and d_model a multiple of heads: {size:?}"
+                "a layer needs d_model, heads, head_size, d_ff and tokens of at least 1: {size:?}"
             )));
         }
+        let width = heads * head_size;
         let mut rng = seeded(seed);
-        let weights = EncoderWeights {
+        let mut weights = EncoderWeights {
             attention: MultiHeadWeights {
-                query: linear(&mut rng, d_model, d_model),
-                key: linear(&mut rng, d_model, d_model),
-                value: linear(&mut rng, d_model, d_model),
-                output: linear(&mut rng, d_model, d_model),
+                query: linear(&mut rng, d_model, width),
+                key: linear(&mut rng, d_model, width),
+                value: linear(&mut rng, d_model, width),
+                output: linear(&mut rng, width, d_model),
                 heads,
             },
             ffn: FfnWeights {
                 up: linear(&mut rng, d_model, d_ff),
                 down: linear(&mut rng, d_ff, d_model),
-                activation: Activation::Gelu,
+                activation,
             },
-            norm1: norm(&mut rng, d_model),
-            norm2: norm(&mut rng, d_model),
+            norm1: None,
+            norm2: None,
             eps: 1e-12,
         };
+        if layer_norm {
+            weights.norm1 = Some(norm(&mut rng, d_model));
+            weights.norm2 = Some(norm(&mut rng, d_model));
+        }
         let mask = vec![true; tokens];
         let runs = (1..=CALIBRATION_SEQUENCES as u64)
             .map(|k| {
