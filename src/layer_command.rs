@@ -98,6 +98,25 @@ pub struct LayerEstimate {
     pub figures: Estimate,
 }
 
+/// Cycles of `sequences` sequences through the layer graph of `plan` at
+/// full speed, its FIFOs ample (twice a sequence).
+fn sequences_cycles(plan: &hwformer_sim::timing::LayerPlan, sequences: usize) -> Result<u64, String> {
+    let sequence = plan.shape.sequence_elements();
+    let ample = hwformer_dataflow::handshake::layer::LayerDepths {
+        residual1: 2 * sequence,
+        hidden: 2 * sequence,
+        residual2: 2 * sequence,
+    };
+    let graph = plan.graph().map_err(|e| e.to_string())?;
+    graph.cycles(sequences, ample).map_err(|e| e.to_string())
+}
+
+/// Cycles of one sequence alone through the layer graph of `plan` (first
+/// input to last output, at full speed).
+pub fn one_sequence_cycles(plan: &hwformer_sim::timing::LayerPlan) -> Result<u64, String> {
+    sequences_cycles(plan, 1)
+}
+
 /// Runs the layer graph of `plan` for one and two sequences and counts
 /// its operations; the figures at `clock`, with `power` (a routed power
 /// report and its file) when given, the ASIC energy at `node_nm`.
@@ -109,15 +128,8 @@ pub fn estimate_layer(
     node_nm: f64,
 ) -> Result<LayerEstimate, String> {
     let s = plan.shape;
-    let graph = plan.graph().map_err(|e| format!("layer {name}: {e}"))?;
-    let sequence = s.sequence_elements();
-    let ample = hwformer_dataflow::handshake::layer::LayerDepths {
-        residual1: 2 * sequence,
-        hidden: 2 * sequence,
-        residual2: 2 * sequence,
-    };
-    let one = graph.cycles(1, ample).map_err(|e| format!("layer {name}: {e}"))?;
-    let two = graph.cycles(2, ample).map_err(|e| format!("layer {name}: {e}"))?;
+    let one = sequences_cycles(plan, 1).map_err(|e| format!("layer {name}: {e}"))?;
+    let two = sequences_cycles(plan, 2).map_err(|e| format!("layer {name}: {e}"))?;
     let operations = OperationCounts::encoder_layer_token(LayerSize {
         d_model: s.d_model.into(),
         heads: s.heads.into(),
@@ -254,6 +266,15 @@ impl LayerArgs {
     pub fn model(layer: usize, out: PathBuf) -> Self {
         Self {
             model_layer: Some(layer),
+            out: Some(out),
+            ..Self::default()
+        }
+    }
+
+    /// The layer of preset `name` written into `out`.
+    pub fn preset(name: &str, out: PathBuf) -> Self {
+        Self {
+            preset: Some(name.to_string()),
             out: Some(out),
             ..Self::default()
         }

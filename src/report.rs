@@ -233,10 +233,11 @@ pub struct LayerReport {
     pub tensor_errors: Vec<TensorErrorRow>,
 }
 
-/// A real model's layer the run built and checked.
+/// A layer the run built and checked on its own: a real model's, or
+/// another preset's.
 #[derive(Debug, Clone, Serialize)]
-pub struct ModelLayerRow {
-    /// Its name (`minilm-l<layer>`).
+pub struct CheckedLayerRow {
+    /// Its name (`minilm-l<layer>`, `jet-tagging`).
     pub name: String,
     /// The module.
     pub module: String,
@@ -244,10 +245,37 @@ pub struct ModelLayerRow {
     pub shape: LayerShapeRow,
     /// FIFO depths: residual 1, ffn hidden, residual 2 (the graph search's).
     pub fifo_depths: [usize; 3],
-    /// Seconds from reading the model file to the verdict.
+    /// Seconds from reading the model file (or drawing the seeded
+    /// weights) to the verdict.
     pub seconds: f64,
     /// The run on the simulator.
     pub check: LayerCheck,
+}
+
+impl CheckedLayerRow {
+    /// Its report section, titled `title`.
+    fn to_markdown(&self, title: &str) -> String {
+        let c = &self.check;
+        format!(
+            "\n## {title}: `{}` ({})\n\n{}; FIFO depths {:?} from the graph search. On {}: {}; \
+             {:.0} s from the weights to the verdict.\n",
+            self.name,
+            self.module,
+            self.shape.describe(),
+            self.fifo_depths,
+            c.backend,
+            match (&c.failure, c.beats, c.cycles, c.float_max_error, c.worst_token_cosine) {
+                (None, Some(beats), Some(cycles), Some(max), Some(cosine)) => format!(
+                    "PASS, {beats} outputs bit-exact with the int16 layer model, every handshake at the graph's \
+                     cycle ({cycles} cycles); against the float layer max error {max:.2e}, worst token cosine \
+                     {cosine:.6}"
+                ),
+                (Some(why), ..) => format!("FAIL: {why}"),
+                _ => "no verdict".to_string(),
+            },
+            self.seconds
+        )
+    }
 }
 
 /// A plot the run drew.
@@ -291,13 +319,15 @@ pub struct RunReport {
     /// The layer built and checked.
     pub layer: Option<LayerReport>,
     /// A real model's layer built and checked.
-    pub model_layer: Option<ModelLayerRow>,
+    pub model_layer: Option<CheckedLayerRow>,
+    /// Other presets' layers built and checked (jet-tagging).
+    pub other_layers: Vec<CheckedLayerRow>,
     /// The plots.
     pub plots: Vec<PlotRow>,
 }
 
 /// Sections of `hwformer run`.
-pub const SECTIONS: usize = 15;
+pub const SECTIONS: usize = 16;
 
 /// Collects a run's results section by section, with a progress bar.
 pub struct Reporter {
@@ -329,6 +359,7 @@ impl Reporter {
                 layer_graphs: Vec::new(),
                 layer: None,
                 model_layer: None,
+                other_layers: Vec::new(),
                 plots: Vec::new(),
             },
             layer_errors: Vec::new(),
@@ -470,26 +501,10 @@ impl RunReport {
             md += &layer.to_markdown();
         }
         if let Some(m) = &self.model_layer {
-            let c = &m.check;
-            md += &format!(
-                "\n## A real model's layer: `{}` ({})\n\n{}; FIFO depths {:?} from the graph search. On {}: {}; \
-                 {:.0} s from the model file to the verdict.\n",
-                m.name,
-                m.module,
-                m.shape.describe(),
-                m.fifo_depths,
-                c.backend,
-                match (&c.failure, c.beats, c.cycles, c.float_max_error, c.worst_token_cosine) {
-                    (None, Some(beats), Some(cycles), Some(max), Some(cosine)) => format!(
-                        "PASS, {beats} outputs bit-exact with the int16 layer model, every handshake at the graph's \
-                         cycle ({cycles} cycles); against the float layer max error {max:.2e}, worst token cosine \
-                         {cosine:.6}"
-                    ),
-                    (Some(why), ..) => format!("FAIL: {why}"),
-                    _ => "no verdict".to_string(),
-                },
-                m.seconds
-            );
+            md += &m.to_markdown("A real model's layer");
+        }
+        for m in &self.other_layers {
+            md += &m.to_markdown("Another layer");
         }
         let mut t = TextTable::new([
             "design",

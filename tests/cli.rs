@@ -139,7 +139,7 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(json["schema"], 1);
     assert_eq!(json["verdict"], "pass");
     let sections = json["sections"].as_array().unwrap();
-    assert_eq!(sections.len(), 15);
+    assert_eq!(sections.len(), 16);
     assert!(sections.iter().all(|s| s["verdict"] == "pass"), "{sections:?}");
     let layer = &json["layer"];
     assert_eq!(layer["name"], "tiny");
@@ -192,12 +192,20 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(real["name"], "minilm-l0");
     assert_eq!(real["check"]["beats"], 128 * 384, "{real}");
     assert!(real["check"]["failure"].is_null(), "{real}");
+    // the jet-tagging layer: no layer norm, ReLU, two sequences of 15 tokens of 6
+    let jet = &json["other_layers"][0];
+    assert_eq!(jet["name"], "jet-tagging");
+    assert_eq!(jet["shape"]["layer_norm"], false);
+    assert_eq!(jet["shape"]["activation"], "relu");
+    assert_eq!(jet["check"]["beats"], 2 * 15 * 6, "{jet}");
+    assert!(jet["check"]["failure"].is_null(), "{jet}");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.starts_with("# hwformer run: PASS"), "{md}");
     for heading in [
         "## Verdict per section",
         "## The encoder layer `tiny`",
         "## A real model's layer: `minilm-l0`",
+        "## Another layer: `jet-tagging`",
         "## Resources",
         "## Accuracy",
         "## Plots",

@@ -111,8 +111,11 @@ fn yosys_maps_the_fifo_storage_to_lut_ram() {
 #[test]
 fn a_deep_fifo_lints_clean_and_yosys_maps_it_to_block_ram() {
     let depth = hwformer_hdl::fifo::BLOCK_RAM_FIFO_DEPTH.to_string();
-    lint_args("fifo", &["--d", &depth]);
-    let r = yosys_args("fifo", &["--d", "4096"]).resources;
+    lint_in("fifo", "deep-lint", &["--d", &depth]);
+    let (dir, manifest) = export_args("fifo", "deep-yosys", &["--d", "4096"]);
+    let r = hwformer_bitstreams::yosys::synthesize(&dir, &manifest.verilog, &manifest.module, Family::Xc7)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .resources;
     // 4096 words of 17 bits: block RAM (two 36 Kb), not 1 100 LUTs of LUT RAM
     assert!(r.ramb18 + r.ramb36 >= 1, "{r:?}");
     assert!(r.lutram < 16, "{r:?}");

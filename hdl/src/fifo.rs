@@ -16,9 +16,16 @@
 //! - up to [`BLOCK_RAM_FIFO_DEPTH`] words, it registers the address and
 //!   reads combinationally: LUT RAM;
 //! - deeper, it registers the word read (a block RAM's registered read),
-//!   and a word written at the edge to the address being read is taken
-//!   from a register beside it (the bypass), so both storages show the
-//!   same word in every cycle.
+//!   and a word written at the edge to the address being read (the FIFO
+//!   says so: `bypass`, when it is empty after this cycle's pop) is taken
+//!   from a register beside it, so both storages show the same word in
+//!   every cycle.
+//!
+//! `tready` and `tvalid` come from flag registers (full, not empty, one
+//! inside), not from compares of the count, so the read address and the
+//! bypass are a LUT or two from the registers; each flag's next value is
+//! a compare of the count (parallel with the handshakes) and a choice by
+//! push and pop, never a compare after the count's adder.
 
 use crate::export::{self, ExportError};
 use crate::manifest::{Direction, ErrorBound, Field, Manifest, Param, Stream};
@@ -41,7 +48,7 @@ pub const BLOCK_RAM_FIFO_DEPTH: usize = 512;
 /// The storage: `depth` words of `W` bits, one write port and one read
 /// port, both at the clock edge: `read_data` is, after each edge, the word
 /// at the `next_read_address` it was given before it (the word written at
-/// that edge included).
+/// that edge included: the writer raises `bypass` when it writes there).
 #[derive(LogicBlock)]
 pub struct FifoStorage<const W: usize> {
     /// Clock.
@@ -54,11 +61,16 @@ pub struct FifoStorage<const W: usize> {
     pub write_data: Signal<In, Bits<W>>,
     /// Where to read after the edge.
     pub next_read_address: Signal<In, Bits<16>>,
+    /// The word written at this edge is at `next_read_address`.
+    pub bypass: Signal<In, Bit>,
     /// The word at the address given before the last edge.
     pub read_data: Signal<Out, Bits<W>>,
     /// The words (a leading underscore keeps rust-hdl from treating it as a port).
     _memory: Vec<Bits<W>>,
     _read_at: usize,
+    _read_word: Bits<W>,
+    _written_word: Bits<W>,
+    _written_ahead: bool,
 }
 
 impl<const W: usize> FifoStorage<W> {
@@ -70,24 +82,40 @@ impl<const W: usize> FifoStorage<W> {
             write_address: Default::default(),
             write_data: Default::default(),
             next_read_address: Default::default(),
+            bypass: Default::default(),
             read_data: Default::default(),
             _memory: vec![Bits::<W>::default(); depth.max(1)],
             _read_at: 0,
+            _read_word: Bits::default(),
+            _written_word: Bits::default(),
+            _written_ahead: false,
         }
     }
 }
 
 impl<const W: usize> Logic for FifoStorage<W> {
     fn update(&mut self) {
+        // each variant as its Verilog does it, so a wrong bypass shows here too
         let depth = self._memory.len();
+        let block_ram = depth >= BLOCK_RAM_FIFO_DEPTH;
         if self.clock.pos_edge() {
+            let next = self.next_read_address.val().index() % depth;
+            if block_ram {
+                self._read_word = self._memory[next];
+                self._written_word = self.write_data.val();
+                self._written_ahead = self.bypass.val();
+            }
             if self.write.val() {
                 let at = self.write_address.val().index() % depth;
                 self._memory[at] = self.write_data.val();
             }
-            self._read_at = self.next_read_address.val().index() % depth;
+            self._read_at = next;
         }
-        self.read_data.next = self._memory[self._read_at];
+        self.read_data.next = match (block_ram, self._written_ahead) {
+            (false, _) => self._memory[self._read_at],
+            (true, true) => self._written_word,
+            (true, false) => self._read_word,
+        };
     }
 
     fn connect(&mut self) {
@@ -100,6 +128,7 @@ impl<const W: usize> Logic for FifoStorage<W> {
         let read = if depth < BLOCK_RAM_FIFO_DEPTH {
             "reg [15:0] read_at;\n\
              initial read_at = 16'd0;\n\
+             wire unused_bypass = bypass; // the combinational read shows the written word anyway\n\
              always @(posedge clock) read_at <= next_read_address;\n\
              always @(*) read_data = memory[read_at];"
                 .to_string()
@@ -112,7 +141,7 @@ impl<const W: usize> Logic for FifoStorage<W> {
                  always @(posedge clock) begin\n\
                  \x20   read_word <= memory[next_read_address];\n\
                  \x20   written_word <= write_data;\n\
-                 \x20   written_ahead <= write && write_address == next_read_address;\n\
+                 \x20   written_ahead <= bypass;\n\
                  end\n\
                  always @(*) read_data = written_ahead ? written_word : read_word;",
                 top = W - 1,
@@ -208,6 +237,10 @@ pub struct FifoUnit {
     pub m_axis_y_tlast: Signal<Out, Bit>,
     storage: FifoStorage<17>,
     count: DFF<Bits<16>>,
+    nonempty: DFF<Bit>,
+    full: DFF<Bit>,
+    single: DFF<Bit>,
+
     read_at: DFF<Bits<16>>,
     write_at: DFF<Bits<16>>,
     push: Signal<Local, Bit>,
@@ -215,7 +248,6 @@ pub struct FifoUnit {
     read_next: Signal<Local, Bits<16>>,
     last_word: Signal<Local, Bits<17>>,
     last_bit: Constant<Bits<17>>,
-    depth: Constant<Bits<16>>,
     last_slot: Constant<Bits<16>>,
 }
 
@@ -236,6 +268,9 @@ impl FifoUnit {
             m_axis_y_tlast: Default::default(),
             storage: FifoStorage::new(depth),
             count: Default::default(),
+            nonempty: Default::default(),
+            full: Default::default(),
+            single: Default::default(),
             read_at: Default::default(),
             write_at: Default::default(),
             push: Default::default(),
@@ -243,7 +278,6 @@ impl FifoUnit {
             read_next: Default::default(),
             last_word: Default::default(),
             last_bit: Constant::new(bits::<17>(1 << 16)),
-            depth: Constant::new(bits::<16>(depth as u64)),
             last_slot: Constant::new(bits::<16>(depth as u64 - 1)),
         }
     }
@@ -252,13 +286,16 @@ impl FifoUnit {
 impl Logic for FifoUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, count, read_at, write_at);
+        dff_setup!(self, clock, count, nonempty, full, single, read_at, write_at);
         self.storage.clock.next = self.clock.val();
-        self.s_axis_x_tready.next = self.count.q.val() != self.depth.val();
-        self.m_axis_y_tvalid.next = self.count.q.val() != 0;
-        self.push.next = self.s_axis_x_tvalid.val() & (self.count.q.val() != self.depth.val());
-        self.pop.next = self.m_axis_y_tready.val() & (self.count.q.val() != 0);
+        self.s_axis_x_tready.next = !self.full.q.val();
+        self.m_axis_y_tvalid.next = self.nonempty.q.val();
+        self.push.next = self.s_axis_x_tvalid.val() & !self.full.q.val();
+        self.pop.next = self.m_axis_y_tready.val() & self.nonempty.q.val();
         self.storage.write.next = self.push.val();
+        // the word written now is the next one read when none is left after the pop
+        self.storage.bypass.next =
+            self.push.val() & (!self.nonempty.q.val() | (self.single.q.val() & self.pop.val()));
         self.storage.write_address.next = self.write_at.q.val();
         if self.s_axis_x_tlast.val() {
             self.last_word.next = self.last_bit.val();
@@ -285,9 +322,15 @@ impl Logic for FifoUnit {
         self.storage.next_read_address.next = self.read_next.val();
         if self.push.val() & !self.pop.val() {
             self.count.d.next = self.count.q.val() + 1;
+            self.nonempty.d.next = true;
+            self.full.d.next = self.count.q.val() == self.last_slot.val();
+            self.single.d.next = !self.nonempty.q.val();
         }
         if self.pop.val() & !self.push.val() {
             self.count.d.next = self.count.q.val() - 1;
+            self.nonempty.d.next = !self.single.q.val();
+            self.full.d.next = false;
+            self.single.d.next = self.count.q.val() == 2;
         }
     }
 }
