@@ -238,7 +238,7 @@ fn a_real_minilm_layer_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilato
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("layer minilm-l0: d_model 384, 12 heads of 32, d_ff 1536, 8 lanes, 128 tokens")
+        text.contains("layer minilm-l0: d_model 384, 12 heads of 32, d_ff 1536 (GELU), 8 lanes, 128 tokens")
             && text.contains("residual 1 49151")
             && text.contains("PASS layer minilm-l0 on verilator: 49152 output elements bit-exact"),
         "{text}"
@@ -479,7 +479,7 @@ fn a_layer_config_builds_a_wider_layer_checked_on_verilator_and_its_mistakes_nam
         ("preset = \"huge\"\n", "preset: no layer preset `huge`"),
         (
             "preset = \"jet-tagging\"\n[shape]\nlanes = 1\n",
-            "preset `jet-tagging`: 1 lanes with heads of 32",
+            "shape: 1 lanes with heads of 32",
         ),
         ("[shape]\nactivation = \"tanh\"\n", "activation"),
         ("[fifo]\nresidual1 = 100\n", "missing field `hidden`"),

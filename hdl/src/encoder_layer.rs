@@ -77,7 +77,8 @@ pub struct EncoderLayerUnit<
     pub m_axis_y_tvalid: Signal<Out, Bit>,
     /// Output ready.
     pub m_axis_y_tready: Signal<In, Bit>,
-    /// The layer norm's tlast.
+    /// The last element of a token (the second layer norm's tlast, or
+    /// the residual add's without layer norms).
     pub m_axis_y_tlast: Signal<Out, Bit>,
     /// Sticky: a block saturated a value.
     pub status_saturated: Signal<Out, Bit>,

@@ -13,7 +13,7 @@
 //! next cycle and shows the word there after the edge; how is its own
 //! choice, by depth (the Verilog is written by hand, rust-hdl has no
 //! memory with these reads):
-//! - up to [`BLOCK_RAM_FIFO_DEPTH`] words, it registers the address and
+//! - below [`BLOCK_RAM_FIFO_DEPTH`] words, it registers the address and
 //!   reads combinationally: LUT RAM;
 //! - deeper, it registers the word read (a block RAM's registered read),
 //!   and a word written at the edge to the address being read (the FIFO

@@ -23,7 +23,7 @@ pub struct WeightRom<const W: usize> {
     pub clock: Signal<In, Clock>,
     /// Read at the edge while high; `data` holds otherwise.
     pub enable: Signal<In, Bit>,
-    /// Word to read (only its low bits, log2 of the padded depth, are used).
+    /// Word to read (only its low bits, the bits the depth needs, are used).
     pub address: Signal<In, Bits<ROM_ADDRESS_BITS>>,
     /// The word read at the last enabled edge (0 before the first).
     pub data: Signal<Out, Bits<W>>,

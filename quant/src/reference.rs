@@ -89,35 +89,46 @@ impl Linear {
     }
 }
 
-/// Weights of multi-head attention with input and output projections.
+/// Weights of multi-head attention with input and output projections;
+/// the attention width (the projections' outputs, BERT: the model width)
+/// may differ from the model width.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultiHeadWeights {
-    /// Query projection (model, model).
+    /// Query projection (model, attention).
     pub query: Linear,
-    /// Key projection (model, model).
+    /// Key projection (model, attention).
     pub key: Linear,
-    /// Value projection (model, model).
+    /// Value projection (model, attention).
     pub value: Linear,
-    /// Output projection (model, model).
+    /// Output projection (attention, model).
     pub output: Linear,
-    /// Number of heads; the model width must be a multiple of it.
+    /// Number of heads; the attention width must be a multiple of it.
     pub heads: usize,
 }
 
-/// Multi-head self-attention of the tokens `x` (tokens, model), each head
-/// scaled by `1/sqrt(model / heads)`.
-pub fn multi_head_attention(x: ArrayView2<f64>, w: &MultiHeadWeights) -> Result<Array2<f64>> {
-    let width = x.ncols();
-    if w.heads == 0 || width % w.heads != 0 {
-        return Err(QuantError::InvalidParameter(format!(
-            "{} heads do not divide model width {width}",
-            w.heads
-        )));
+impl MultiHeadWeights {
+    /// Elements of one head's query, key and value: the attention width
+    /// over the heads, or an error when the heads do not divide it.
+    pub fn head_size(&self) -> Result<usize> {
+        let width = self.query.weight.ncols();
+        if self.heads == 0 || width % self.heads != 0 {
+            return Err(QuantError::InvalidParameter(format!(
+                "{} heads do not divide the attention width {width}",
+                self.heads
+            )));
+        }
+        Ok(width / self.heads)
     }
+}
+
+/// Multi-head self-attention of the tokens `x` (tokens, model), each head
+/// scaled by `1/sqrt(head size)`.
+pub fn multi_head_attention(x: ArrayView2<f64>, w: &MultiHeadWeights) -> Result<Array2<f64>> {
+    let d = w.head_size()?;
+    let width = d * w.heads;
     let q = w.query.apply("attention query projection", x)?;
     let k = w.key.apply("attention key projection", x)?;
     let v = w.value.apply("attention value projection", x)?;
-    let d = width / w.heads;
     let scale = 1.0 / (d as f64).sqrt();
     let mut concat = Array2::zeros((x.nrows(), width));
     for h in 0..w.heads {

@@ -11,8 +11,8 @@
 //!   projection of q and k ([`BinaryAttention`]).
 //!
 //! The residual adds are exact sums rounded half-up and saturated into the
-//! next format ([`residual_add`]); the LayerNorms are [`IntLayerNorm`] with
-//! normalized values in [`normalized_format`].
+//! next format ([`residual_add`]); the LayerNorms, when the layer has them,
+//! are [`IntLayerNorm`] with normalized values in [`normalized_format`].
 
 use super::{head_columns, LayerTensors, Tensor};
 use crate::error::{QuantError, Result};
@@ -140,7 +140,7 @@ impl Parameter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerFormats {
     /// Each tensor's format ([`Tensor::ALL`]; the FFN's hidden layer has
-    /// one format before and after GELU).
+    /// one format before and after its activation).
     pub tensors: BTreeMap<Tensor, QFormat>,
     /// The scaled scores (the exponential's input): Q7.8 to Q4.11.
     pub score: QFormat,
@@ -228,7 +228,7 @@ enum IntFfnPath {
 struct TernaryPath {
     up: BitLinear,
     up_bias: Vec<i64>,
-    gelu: IntActivation,
+    activation: IntActivation,
     down: BitLinear,
     down_bias: Vec<i64>,
 }
@@ -302,8 +302,7 @@ impl IntEncoderLayer {
             .map_err(|e| prefixed(what, e))
         };
         let a = &w.attention;
-        let width = a.query.weight.ncols();
-        let head_size = width / a.heads;
+        let head_size = a.head_size()?;
         let query = linear(
             "query projection",
             &a.query,
@@ -449,7 +448,7 @@ impl IntEncoderLayer {
                 IntFfnPath::Ternary(Box::new(TernaryPath {
                     up,
                     up_bias,
-                    gelu: IntActivation::new(w.ffn.activation, f(Tensor::Hidden))
+                    activation: IntActivation::new(w.ffn.activation, f(Tensor::Hidden))
                         .map_err(|e| prefixed("FFN activation", e))?,
                     down,
                     down_bias,
@@ -583,7 +582,7 @@ impl IntEncoderLayer {
                 let TernaryPath {
                     up,
                     up_bias,
-                    gelu,
+                    activation,
                     down,
                     down_bias,
                 } = t.as_ref();
@@ -596,7 +595,7 @@ impl IntEncoderLayer {
                 let hidden = rows(&norm1, &|t| {
                     Ok(biased(up.run(t)?, up_bias, f(Tensor::Hidden))
                         .into_iter()
-                        .map(|y| gelu.apply(y))
+                        .map(|y| activation.apply(y))
                         .collect())
                 })?;
                 let ffn = rows(&hidden, &|t| Ok(biased(down.run(t)?, down_bias, f(Tensor::Ffn))))?;

@@ -421,7 +421,7 @@ pub fn float_layer(x: ArrayView2<f64>, w: &EncoderWeights, mask: &[bool]) -> Res
     let q = a.query.apply("query projection", x)?;
     let k = a.key.apply("key projection", x)?;
     let v = a.value.apply("value projection", x)?;
-    let head_size = q.ncols() / a.heads;
+    let head_size = a.head_size()?;
     let scale = 1.0 / (head_size as f64).sqrt();
     let mut context = Array2::zeros(q.dim());
     for h in 0..a.heads {

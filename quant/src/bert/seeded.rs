@@ -41,7 +41,8 @@ pub struct LayerSize {
 }
 
 impl LayerSize {
-    /// A BERT layer's: heads of `d_model / heads`, LayerNorms, GELU.
+    /// A BERT layer's: heads of `d_model / heads` (rounded down: give a
+    /// `d_model` the heads divide), LayerNorms, GELU.
     pub fn bert(d_model: usize, heads: usize, d_ff: usize, tokens: usize) -> Self {
         Self {
             d_model,
