@@ -670,18 +670,11 @@ fn demo_sections(
         started.elapsed().as_secs_f64()
     );
     let verdict = report::Verdict::passed(check.passed());
-    reporter.report.model_layer = Some(report::CheckedLayerRow {
-        name: real.design.name.clone(),
-        module: real.manifest.module.clone(),
-        shape: report::LayerShapeRow::of(&real.design.plan),
-        fifo_depths: [
-            real.design.depths.residual1,
-            real.design.depths.hidden,
-            real.design.depths.residual2,
-        ],
-        seconds: started.elapsed().as_secs_f64(),
+    reporter.report.model_layer = Some(report::CheckedLayerRow::new(
+        &real,
         check,
-    });
+        started.elapsed().as_secs_f64(),
+    ));
     reporter.finish(verdict.into());
     reporter.start(
         16,
@@ -699,8 +692,7 @@ fn demo_sections(
         2,
         Pacing::FULL_SPEED,
     );
-    let plan = &jet.design.plan;
-    let alone = layer_command::one_sequence_cycles(plan)?;
+    let alone = layer_command::one_sequence_cycles(&jet.design.plan)?;
     println!(
         "one sequence alone: {alone} cycles by the layer graph, {:.1} µs at hls4ml's 200 MHz for this one block \
          (hls4ml reports under 2 µs for the three-block model, arXiv 2409.05207; docs/LAYER.md has our clock \
@@ -708,18 +700,11 @@ fn demo_sections(
         alone as f64 / 200.0
     );
     let verdict = report::Verdict::passed(check.passed());
-    reporter.report.other_layers.push(report::CheckedLayerRow {
-        name: jet.design.name.clone(),
-        module: jet.manifest.module.clone(),
-        shape: report::LayerShapeRow::of(plan),
-        fifo_depths: [
-            jet.design.depths.residual1,
-            jet.design.depths.hidden,
-            jet.design.depths.residual2,
-        ],
-        seconds: started.elapsed().as_secs_f64(),
+    reporter.report.other_layers.push(report::CheckedLayerRow::new(
+        &jet,
         check,
-    });
+        started.elapsed().as_secs_f64(),
+    ));
     reporter.finish(verdict.into());
     Ok(())
 }

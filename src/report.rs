@@ -253,6 +253,19 @@ pub struct CheckedLayerRow {
 }
 
 impl CheckedLayerRow {
+    /// The row of `layer`, checked by `check`, `seconds` after its start.
+    pub fn new(layer: &crate::layer_command::WrittenLayer, check: LayerCheck, seconds: f64) -> Self {
+        let d = layer.design.depths;
+        Self {
+            name: layer.design.name.clone(),
+            module: layer.manifest.module.clone(),
+            shape: LayerShapeRow::of(&layer.design.plan),
+            fifo_depths: [d.residual1, d.hidden, d.residual2],
+            seconds,
+            check,
+        }
+    }
+
     /// Its report section, titled `title`.
     fn to_markdown(&self, title: &str) -> String {
         let c = &self.check;
