@@ -29,6 +29,7 @@ pub struct WeightRom<const W: usize> {
     pub data: Signal<Out, Bits<W>>,
     /// The words (a leading underscore keeps rust-hdl from treating it as a port).
     _words: Vec<Bits<W>>,
+    _address_mask: usize,
     _value: Bits<W>,
 }
 
@@ -48,6 +49,7 @@ impl<const W: usize> WeightRom<W> {
             enable: Default::default(),
             address: Default::default(),
             data: Default::default(),
+            _address_mask: words.len().next_power_of_two() - 1,
             _words: words,
             _value: Bits::default(),
         }
@@ -91,14 +93,14 @@ impl<const W: usize> WeightRom<W> {
 
     /// Address bits the ROM reads: enough for its last word.
     fn address_bits(&self) -> usize {
-        self._words.len().next_power_of_two().trailing_zeros() as usize
+        self._address_mask.count_ones() as usize
     }
 }
 
 impl<const W: usize> Logic for WeightRom<W> {
     fn update(&mut self) {
         if self.clock.pos_edge() && self.enable.val() {
-            let at = self.address.val().index() & ((1 << self.address_bits()) - 1);
+            let at = self.address.val().index() & self._address_mask;
             self._value = self._words.get(at).copied().unwrap_or_default();
         }
         self.data.next = self._value;

@@ -184,8 +184,14 @@ impl LayerDesign {
             (8, 32) => hwformer_hdl::encoder_layer::export::<8, 128, 256, 32, 512, 1024>(
                 layer, tokens, depths, &stem,
             ),
-            _ => {
+            (2, 32) => {
                 hwformer_hdl::encoder_layer::export::<2, 32, 64, 32, 512, 1024>(layer, tokens, depths, &stem)
+            }
+            (lanes, head) => {
+                return Err(SimError::Invalid(format!(
+                    "layer `{}`: {lanes} lanes with heads of {head} is no instance of HARDWARE",
+                    self.name
+                )))
             }
         }
         .map_err(|e| SimError::Invalid(e.to_string()))?;

@@ -11,15 +11,21 @@ use hwformer_dataflow::pacing::{sink_ready, Pacing, SourcePacer};
 use hwformer_hdl::encoder_layer::{EncoderDepths, EncoderLayerUnit};
 use rust_hdl::prelude::*;
 
-#[test]
-fn the_tiny_layer_is_its_model_bit_for_bit_at_its_graphs_cycles() {
-    // the design is one large struct of blocks: build and run it on a big stack
+/// Runs `work` on a thread with a 1 GiB stack: a layer is one large
+/// struct of blocks, built and simulated as a value.
+fn on_big_stack(work: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
         .stack_size(1 << 30)
-        .spawn(tiny_layer)
+        .spawn(work)
         .unwrap()
         .join()
         .unwrap();
+}
+
+#[test]
+fn the_tiny_layer_is_its_model_bit_for_bit_at_its_graphs_cycles() {
+    // the design is one large struct of blocks: build and run it on a big stack
+    on_big_stack(tiny_layer);
 }
 
 fn tiny_layer() {
@@ -102,12 +108,7 @@ fn tiny_layer() {
 
 #[test]
 fn the_tiny_layers_verilog_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator_and_icarus() {
-    std::thread::Builder::new()
-        .stack_size(1 << 30)
-        .spawn(tiny_layer_verilog)
-        .unwrap()
-        .join()
-        .unwrap();
+    on_big_stack(tiny_layer_verilog);
 }
 
 fn tiny_layer_verilog() {
@@ -145,12 +146,7 @@ fn tiny_layer_verilog() {
 
 #[test]
 fn the_jet_tagging_layer_without_layer_norms_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator() {
-    std::thread::Builder::new()
-        .stack_size(1 << 30)
-        .spawn(jet_tagging_layer_verilog)
-        .unwrap()
-        .join()
-        .unwrap();
+    on_big_stack(jet_tagging_layer_verilog);
 }
 
 /// jet-tagging: tokens of 6, attention 64 wide (2 heads of 32), no layer
@@ -197,12 +193,7 @@ fn jet_tagging_layer_verilog() {
 
 #[test]
 fn one_slot_less_does_on_verilator_what_the_layer_graph_says() {
-    std::thread::Builder::new()
-        .stack_size(1 << 30)
-        .spawn(one_slot_less)
-        .unwrap()
-        .join()
-        .unwrap();
+    on_big_stack(one_slot_less);
 }
 
 fn one_slot_less() {
@@ -252,79 +243,68 @@ fn one_slot_less() {
 
 #[test]
 fn the_tiny_small_and_jet_tagging_layers_verilog_lints_clean_with_its_manifests_waivers() {
-    std::thread::Builder::new()
-        .stack_size(1 << 30)
-        .spawn(|| {
-            for preset in ["tiny", "small", "jet-tagging"] {
-                let design = hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap();
-                let dir = std::env::temp_dir().join(format!(
-                    "hwformer-encoder-layer-lint-{preset}-{}",
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_dir_all(&dir);
-                let manifest = design.write(&dir).unwrap();
-                let mut args = vec!["--lint-only".to_string(), "-Wall".to_string()];
-                args.extend(manifest.lint_waivers.keys().map(|w| format!("-Wno-{w}")));
-                args.extend([
-                    "--top-module".to_string(),
-                    manifest.module.clone(),
-                    manifest.verilog.clone(),
-                ]);
-                let verilator = hwformer_sim::verilator::verilator_program().unwrap();
-                let out = std::process::Command::new(verilator)
-                    .current_dir(&dir)
-                    .args(&args)
-                    .output()
-                    .expect("verilator runs");
-                let text = String::from_utf8_lossy(&out.stderr);
-                assert!(out.status.success(), "{preset}: {text}");
-                assert!(
-                    !text.contains("%Warning") && !text.contains("%Error"),
-                    "{preset}: {text}"
-                );
-            }
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    on_big_stack(|| {
+        for preset in ["tiny", "small", "jet-tagging"] {
+            let design = hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap();
+            let dir = std::env::temp_dir().join(format!(
+                "hwformer-encoder-layer-lint-{preset}-{}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let manifest = design.write(&dir).unwrap();
+            let mut args = vec!["--lint-only".to_string(), "-Wall".to_string()];
+            args.extend(manifest.lint_waivers.keys().map(|w| format!("-Wno-{w}")));
+            args.extend([
+                "--top-module".to_string(),
+                manifest.module.clone(),
+                manifest.verilog.clone(),
+            ]);
+            let verilator = hwformer_sim::verilator::verilator_program().unwrap();
+            let out = std::process::Command::new(verilator)
+                .current_dir(&dir)
+                .args(&args)
+                .output()
+                .expect("verilator runs");
+            let text = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{preset}: {text}");
+            assert!(
+                !text.contains("%Warning") && !text.contains("%Error"),
+                "{preset}: {text}"
+            );
+        }
+    });
 }
 
 #[test]
 fn a_layer_the_hardware_cannot_be_is_an_error_not_a_panic() {
-    std::thread::Builder::new()
-        .stack_size(1 << 30)
-        .spawn(|| {
-            let mut design = hwformer_sim::layer::LayerDesign::new("tiny", 7).unwrap();
-            let depths = EncoderDepths {
-                residual1: 128,
-                hidden: 2,
-                residual2: 40,
-            };
-            // heads of 4 where the model's head has 8 lanes
-            let e = EncoderLayerUnit::<4, 64, 128, 4, 64, 128>::new(design.layer.integer(), 8, depths)
-                .err()
-                .expect("an error");
-            assert!(e.contains("the head has d = 8"), "{e}");
-            // 3 lanes divide no width of the layer
-            let e = EncoderLayerUnit::<3, 48, 96, 8, 128, 256>::new(design.layer.integer(), 8, depths)
-                .err()
-                .expect("an error");
-            assert!(e.contains("lanes = 3"), "{e}");
-            // FIFOs deeper than the unit's count, or than the hidden FIFO builds
-            let dir =
-                std::env::temp_dir().join(format!("hwformer-encoder-layer-deep-{}", std::process::id()));
-            design.depths.residual1 = 70_000;
-            let e = design.write(&dir).unwrap_err().to_string();
-            assert!(e.contains("depths.residual1 = 70000"), "{e}");
-            design.depths.residual1 = 128;
-            design.depths.hidden = 5000;
-            let e = design.write(&dir).unwrap_err().to_string();
-            assert!(
-                e.contains("depths.hidden = 5000: this FIFO is 1 to 4096 deep"),
-                "{e}"
-            );
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    on_big_stack(|| {
+        let mut design = hwformer_sim::layer::LayerDesign::new("tiny", 7).unwrap();
+        let depths = EncoderDepths {
+            residual1: 128,
+            hidden: 2,
+            residual2: 40,
+        };
+        // heads of 4 where the model's head has 8 lanes
+        let e = EncoderLayerUnit::<4, 64, 128, 4, 64, 128>::new(design.layer.integer(), 8, depths)
+            .err()
+            .expect("an error");
+        assert!(e.contains("the head has d = 8"), "{e}");
+        // 3 lanes divide no width of the layer
+        let e = EncoderLayerUnit::<3, 48, 96, 8, 128, 256>::new(design.layer.integer(), 8, depths)
+            .err()
+            .expect("an error");
+        assert!(e.contains("lanes = 3"), "{e}");
+        // FIFOs deeper than the unit's count, or than the hidden FIFO builds
+        let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-deep-{}", std::process::id()));
+        design.depths.residual1 = 70_000;
+        let e = design.write(&dir).unwrap_err().to_string();
+        assert!(e.contains("depths.residual1 = 70000"), "{e}");
+        design.depths.residual1 = 128;
+        design.depths.hidden = 5000;
+        let e = design.write(&dir).unwrap_err().to_string();
+        assert!(
+            e.contains("depths.hidden = 5000: this FIFO is 1 to 4096 deep"),
+            "{e}"
+        );
+    });
 }
