@@ -12,6 +12,7 @@ use hwformer_bitstreams::estimate::{
 use hwformer_bitstreams::report::power::PowerReport;
 use hwformer_bitstreams::yosys::{Family, Synthesis};
 use hwformer_hdl::manifest::Manifest;
+use hwformer_quant::bert::integer::Variant;
 use hwformer_sim::layer::{check_layer, LayerDesign, SEARCH_SEQUENCES};
 use hwformer_sim::session::Backend;
 use hwformer_sim::testbench::Pacing;
@@ -245,21 +246,30 @@ pub struct LayerArgs {
     /// checked on 128-token texts it was not calibrated on.
     #[arg(long, conflicts_with_all = ["preset", "config", "weights_seed"])]
     model_layer: Option<usize>,
+    /// The FFN: int16 weights, or ternary weights (BitNet b1.58's absmean
+    /// rule) with the model's biases (default the config's, else int16).
+    #[arg(long, value_enum)]
+    variant: Option<LayerVariant>,
     /// Output folder (default target/hwformer-layer/<name>).
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 impl LayerArgs {
-    /// The configuration these arguments give: the file's, or the preset's.
+    /// The configuration these arguments give: the file's, or the
+    /// preset's; `--variant` replaces its variant.
     pub fn config(&self) -> Result<LayerConfig, String> {
-        match (&self.config, &self.preset) {
-            (Some(path), _) => LayerConfig::load(path),
-            (None, preset) => Ok(LayerConfig {
+        let mut config = match (&self.config, &self.preset) {
+            (Some(path), _) => LayerConfig::load(path)?,
+            (None, preset) => LayerConfig {
                 preset: preset.clone(),
                 ..LayerConfig::default()
-            }),
+            },
+        };
+        if let Some(v) = self.variant {
+            config.shape.variant = Some(v.variant());
         }
+        Ok(config)
     }
 
     /// Layer `layer` of the real model written into `out`.
@@ -286,6 +296,25 @@ impl LayerArgs {
             config,
             out: Some(out),
             ..Self::default()
+        }
+    }
+}
+
+/// The integer datapath of a layer with hardware.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LayerVariant {
+    /// int16 weights everywhere.
+    Int16,
+    /// The FFN's weights ternary, with its biases.
+    Ternary,
+}
+
+impl LayerVariant {
+    /// The model's variant.
+    pub fn variant(self) -> Variant {
+        match self {
+            LayerVariant::Int16 => Variant::Int16,
+            LayerVariant::Ternary => Variant::Ternary,
         }
     }
 }
@@ -400,7 +429,7 @@ pub fn generate(args: &LayerArgs) -> Result<WrittenLayer, String> {
     let started = Instant::now();
     let design = match args.model_layer {
         None => config.design(args.weights_seed)?,
-        Some(layer) => model_design(layer)?,
+        Some(layer) => model_design(layer, config.plan()?.variant)?,
     };
     let dir = args
         .out
@@ -438,29 +467,34 @@ pub fn generate(args: &LayerArgs) -> Result<WrittenLayer, String> {
 }
 
 /// Layer `layer` of the real model on the minilm-layer plan (the model's
-/// sizes, 128 tokens, 8 lanes), its FIFOs sized by the layer graph.
-fn model_design(layer: usize) -> Result<LayerDesign, String> {
+/// sizes, 128 tokens, 8 lanes) in `variant`, its FIFOs sized by the
+/// layer graph.
+fn model_design(layer: usize, variant: Variant) -> Result<LayerDesign, String> {
     let mut plan = hwformer_sim::timing::LayerPlan::preset("minilm-layer").map_err(|e| e.to_string())?;
+    plan.variant = variant;
     crate::progress::note!(
         "reading the model, calibrating its formats, running it on the evaluation texts ..."
     );
     let files = crate::model_command::ModelFiles::default_with_layers(None);
     let (source, [d_model, heads, head_size, d_ff]) =
-        crate::model_command::model_layer(&files, layer, plan.shape.tokens as usize)?;
+        crate::model_command::model_layer(&files, layer, plan.shape.tokens as usize, variant)?;
     let size = |n: usize| u32::try_from(n).map_err(|_| format!("the model's size {n} is too large"));
     plan.shape.d_model = size(d_model)?;
     plan.shape.heads = size(heads)?;
     plan.shape.head_size = size(head_size)?;
     plan.d_ff = size(d_ff)?;
-    LayerDesign::from_source(&format!("minilm-l{layer}"), plan, Box::new(source), None)
-        .map_err(|e| e.to_string())
+    let name = match variant {
+        Variant::Int16 => format!("minilm-l{layer}"),
+        other => format!("minilm-l{layer}-{}", other.name()),
+    };
+    LayerDesign::from_source(&name, plan, Box::new(source), None).map_err(|e| e.to_string())
 }
 
 /// A layer plan in words: its shape, lanes and tokens.
 pub fn describe_plan(plan: &hwformer_sim::timing::LayerPlan) -> String {
     let s = plan.shape;
     format!(
-        "d_model {}, {} heads of {}, d_ff {} ({}), {} lanes, {} tokens a sequence{}",
+        "d_model {}, {} heads of {}, d_ff {} ({}{}), {} lanes, {} tokens a sequence{}",
         s.d_model,
         s.heads,
         s.head_size,
@@ -468,6 +502,11 @@ pub fn describe_plan(plan: &hwformer_sim::timing::LayerPlan) -> String {
         match plan.activation {
             hwformer_quant::reference::Activation::Gelu => "GELU",
             hwformer_quant::reference::Activation::Relu => "ReLU",
+        },
+        if plan.variant == Variant::Ternary {
+            ", ternary"
+        } else {
+            ""
         },
         plan.lanes,
         s.tokens,
@@ -589,11 +628,12 @@ pub fn check(layer: &WrittenLayer, backend: LayerBackend, sequences: usize, paci
     match check_layer(design, &layer.dir, &layer.manifest, backend, sequences, pacing) {
         Ok(v) => {
             println!(
-                "PASS layer {} on {name}: {} output elements bit-exact with the int16 layer model, every handshake \
+                "PASS layer {} on {name}: {} output elements bit-exact with the {} layer model, every handshake \
                  at the layer graph's cycle; {} cycles ({sequences} sequences, valid {valid} ready {ready} seed {seed}); \
                  against the float layer max error {:.3e}, worst token cosine {:.6}{}; run {:.2} s, build {:.1} s",
                 design.name,
                 v.beats,
+                design.plan.variant.name(),
                 v.cycles,
                 v.float_error.max,
                 v.float_error.worst_token_cosine,

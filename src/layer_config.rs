@@ -18,6 +18,7 @@
 //! lanes = 4
 //! layer_norm = true
 //! activation = "gelu"     # the FFN's: gelu | relu
+//! variant = "int16"       # int16 | ternary (the FFN's weights ternary)
 //!
 //! [weights]
 //! seed = 7                # seeded weights and calibration tokens (default 7)
@@ -93,6 +94,9 @@ pub struct ShapeConfig {
     pub layer_norm: Option<bool>,
     /// The FFN's activation, `gelu` or `relu`.
     pub activation: Option<hwformer_quant::reference::Activation>,
+    /// The integer datapath, `int16` or `ternary` (`binary` has no layer
+    /// hardware: an error).
+    pub variant: Option<hwformer_quant::bert::integer::Variant>,
 }
 
 /// `[weights]`.
@@ -216,6 +220,9 @@ impl LayerConfig {
         if let Some(activation) = s.activation {
             plan.activation = activation;
         }
+        if let Some(variant) = s.variant {
+            plan.variant = variant;
+        }
         let shape = plan.shape;
         if u64::from(shape.heads) * u64::from(shape.head_size) > 65_536 {
             return Err(format!(
@@ -308,6 +315,7 @@ impl LayerConfig {
             || s.lanes.is_some()
             || s.layer_norm.is_some()
             || s.activation.is_some()
+            || s.variant.is_some()
     }
 }
 

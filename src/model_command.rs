@@ -97,6 +97,7 @@ pub fn model_layer(
     files: &ModelFiles,
     layer: usize,
     tokens: usize,
+    variant: Variant,
 ) -> Result<(ModelLayer, [usize; 4]), String> {
     let loaded = Loaded::load(files)?;
     let layers = loaded.model.layers();
@@ -140,8 +141,13 @@ pub fn model_layer(
         c.head_size(),
         c.intermediate_size,
     ];
-    let source = ModelLayer::new(layers[layer].clone(), &calibration.formats[layer], inputs)
-        .map_err(|e| e.to_string())?;
+    let source = ModelLayer::new(
+        layers[layer].clone(),
+        &calibration.formats[layer],
+        variant,
+        inputs,
+    )
+    .map_err(|e| e.to_string())?;
     Ok((source, sizes))
 }
 

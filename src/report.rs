@@ -144,6 +144,8 @@ pub struct LayerShapeRow {
     pub layer_norm: bool,
     /// The FFN's activation (`gelu`, `relu`).
     pub activation: hwformer_quant::reference::Activation,
+    /// The integer datapath (`int16`, `ternary`: the FFN's weights).
+    pub variant: hwformer_quant::bert::integer::Variant,
 }
 
 impl LayerShapeRow {
@@ -159,6 +161,7 @@ impl LayerShapeRow {
             lanes: plan.lanes,
             layer_norm: s.layer_norm,
             activation: plan.activation,
+            variant: plan.variant,
         }
     }
 
@@ -174,6 +177,7 @@ impl LayerShapeRow {
             d_ff: self.d_ff,
             lanes: self.lanes,
             activation: self.activation,
+            variant: self.variant,
         })
     }
 }
@@ -279,9 +283,10 @@ impl CheckedLayerRow {
             c.backend,
             match (&c.failure, c.beats, c.cycles, c.float_max_error, c.worst_token_cosine) {
                 (None, Some(beats), Some(cycles), Some(max), Some(cosine)) => format!(
-                    "PASS, {beats} outputs bit-exact with the int16 layer model, every handshake at the graph's \
+                    "PASS, {beats} outputs bit-exact with the {} layer model, every handshake at the graph's \
                      cycle ({cycles} cycles); against the float layer max error {max:.2e}, worst token cosine \
-                     {cosine:.6}"
+                     {cosine:.6}",
+                    self.shape.variant.name()
                 ),
                 (Some(why), ..) => format!("FAIL: {why}"),
                 _ => "no verdict".to_string(),

@@ -7,7 +7,7 @@
 //! ```text
 //!  x ─▶ StreamFork<4> ─┬─▶ q, k, v LinearUnits ─▶ SequenceMemoryUnit ─query, kv─▶ SdpaUnit ─▶ LaneSerializer ─▶ o LinearUnit ─┐
 //!                      └─▶ residual 1 FifoUnit ──────────────────────────────────────────────────────────────▶ ResidualAdd ─┘
-//!  ─▶ LayerNormUnit ─▶ StreamFork<2> ─┬─▶ FfnUnit ─────────────────┐
+//!  ─▶ LayerNormUnit ─▶ StreamFork<2> ─┬─▶ FfnUnit | TernaryFfnUnit ──┐
 //!                                     └─▶ residual 2 FifoUnit ─▶ ResidualAdd ─▶ LayerNormUnit ─▶ y
 //! ```
 //! One head unit serves every head in turn (the sequence memory replays
@@ -22,6 +22,12 @@
 //! read from them) and synthesis removes them. The attention may be wider
 //! than `d_model` (q, k, v of `heads × HS` elements), and the FFN's
 //! activation is the model's (GELU or ReLU).
+//!
+//! The FFN is the model's: int16 weights (`FfnUnit`) or ternary weights
+//! with biases (`TernaryFfnUnit`, the layer's `ternary` variant). Both
+//! are in the struct, as the LayerNorms are (a rust-hdl struct has no
+//! optional or generic sub-block); the other one is a small idle unit
+//! (valid held low, its outputs unread) that synthesis removes.
 
 use crate::ffn::FfnUnit;
 use crate::fifo::{FifoUnit, FIFO_DEPTH_MAX, FIFO_UNIT_DEPTH_MAX};
@@ -32,9 +38,10 @@ use crate::residual_add::ResidualAdd;
 use crate::sdpa::SdpaUnit;
 use crate::sequence_memory::{SequenceMemoryUnit, SEQUENCE_WORDS_MAX};
 use crate::stream_fork::StreamFork;
-use hwformer_quant::bert::integer::{normalized_format, IntEncoderLayer};
+use crate::ternary_ffn::TernaryFfnUnit;
+use hwformer_quant::bert::integer::{normalized_format, IntEncoderLayer, LayerFfn};
 use hwformer_quant::bert::Tensor;
-use hwformer_quant::integer::ffn::IntFfn;
+use hwformer_quant::integer::ffn::{FfnFormats, IntFfn, TernaryFfn};
 use hwformer_quant::integer::layer_norm::{IntLayerNorm, LayerNormFormats};
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
@@ -50,13 +57,14 @@ pub struct EncoderDepths {
     pub residual2: usize,
 }
 
-/// The encoder layer: `P` lanes (`WP = 16 P`, `WB = 32 P`), heads of `HS`
-/// lanes (`W = 16 HS`, `KV = 32 HS`).
+/// The encoder layer: `P` lanes (`WP = 16 P`, `WB = 32 P`, `W2 = 2 P`),
+/// heads of `HS` lanes (`W = 16 HS`, `KV = 32 HS`).
 #[derive(LogicBlock)]
 pub struct EncoderLayerUnit<
     const P: usize,
     const WP: usize,
     const WB: usize,
+    const W2: usize,
     const HS: usize,
     const W: usize,
     const KV: usize,
@@ -95,6 +103,8 @@ pub struct EncoderLayerUnit<
     norm1: LayerNormUnit,
     ffn_fork: StreamFork<2>,
     ffn: FfnUnit<P, WP, WB>,
+    ternary_ffn: TernaryFfnUnit<P, W2>,
+    ternary: Constant<Bit>,
     residual2: FifoUnit,
     add2: ResidualAdd,
     norm2: LayerNormUnit,
@@ -113,16 +123,48 @@ fn idle_norm(n: usize, format: QFormat) -> Result<IntLayerNorm, String> {
     IntLayerNorm::new(formats, &vec![1.0; n], &vec![0.0; n], 1e-12).map_err(|e| e.to_string())
 }
 
-impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W: usize, const KV: usize>
-    EncoderLayerUnit<P, WP, WB, HS, W, KV>
+/// The idle FFNs of a layer with the other kind: `P` elements in and
+/// out, `P` hidden, from `input` to `output` (never used: valid is low).
+fn idle_ffns(p: usize, input: QFormat, output: QFormat) -> Result<(IntFfn, TernaryFfn), String> {
+    use hwformer_quant::reference::{Activation, FfnWeights, Linear};
+    let linear = |w: f64| Linear {
+        weight: ndarray::Array2::from_elem((p, p), w),
+        bias: ndarray::Array1::zeros(p),
+    };
+    let weights = |w| FfnWeights {
+        up: linear(w),
+        down: linear(w),
+        activation: Activation::Relu,
+    };
+    let formats = FfnFormats {
+        input,
+        weight: QFormat::signed(16, 14).map_err(|e| e.to_string())?,
+        hidden: input,
+        output,
+    };
+    Ok((
+        IntFfn::new(&weights(0.0), formats).map_err(|e| e.to_string())?,
+        TernaryFfn::new(&weights(1.0), formats).map_err(|e| e.to_string())?,
+    ))
+}
+
+impl<
+        const P: usize,
+        const WP: usize,
+        const WB: usize,
+        const W2: usize,
+        const HS: usize,
+        const W: usize,
+        const KV: usize,
+    > EncoderLayerUnit<P, WP, WB, W2, HS, W, KV>
 {
     /// The layer of the int16 model `layer` for sequences of `tokens`
     /// tokens, with FIFOs of `depths`; an error says why the model cannot
     /// be this hardware.
     pub fn new(layer: &IntEncoderLayer, tokens: usize, depths: EncoderDepths) -> Result<Self, String> {
         let parts = layer
-            .int16_parts()
-            .ok_or("only the int16 layer has hardware here (not the ternary or binary variants)")?;
+            .parts()
+            .ok_or("binary attention has no layer hardware here (the int16 and ternary variants have)")?;
         let f = |t: Tensor| layer.formats().tensor(t);
         let width = parts.query.d_out();
         if width % HS != 0 {
@@ -137,10 +179,12 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
             ("k projection", parts.key),
             ("v projection", parts.value),
             ("output projection", parts.output),
-            ("ffn up", parts.up),
-            ("ffn down", parts.down),
         ] {
             crate::linear::check_lanes(P, linear.d_out(), what)?;
+        }
+        let d_model = parts.query.d_in();
+        for (what, d_out) in [("ffn up", parts.ffn.d_ff()), ("ffn down", d_model)] {
+            crate::linear::check_lanes(P, d_out, what)?;
         }
         if parts.head.config().d != HS {
             return Err(format!(
@@ -179,8 +223,17 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
                 ));
             }
         }
-        let ffn = IntFfn::from_layers(parts.up.clone(), parts.down.clone()).map_err(|e| e.to_string())?;
-        let d_model = parts.query.d_in();
+        let (idle_int16, idle_ternary) = idle_ffns(P, f(Tensor::Norm1), f(Tensor::Ffn))?;
+        let (ffn, ternary_ffn) = match parts.ffn {
+            LayerFfn::Int16(m) => (
+                FfnUnit::new(m, depths.hidden),
+                TernaryFfnUnit::new(&idle_ternary, 1),
+            ),
+            LayerFfn::Ternary(m) => (
+                FfnUnit::new(&idle_int16, 1),
+                TernaryFfnUnit::new(m, depths.hidden),
+            ),
+        };
         let norm = |model: Option<&IntLayerNorm>, sum: Tensor| -> Result<LayerNormUnit, String> {
             Ok(match model {
                 Some(model) => LayerNormUnit::new(model),
@@ -213,7 +266,9 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
             add1: ResidualAdd::new(f(Tensor::Attention), f(Tensor::Input), f(Tensor::Residual1)),
             norm1: norm(parts.norm1, Tensor::Residual1)?,
             ffn_fork: Default::default(),
-            ffn: FfnUnit::new(&ffn, depths.hidden),
+            ffn,
+            ternary_ffn,
+            ternary: Constant::new(matches!(parts.ffn, LayerFfn::Ternary(_))),
             residual2: FifoUnit::new(depths.residual2),
             add2: ResidualAdd::new(f(Tensor::Ffn), f(Tensor::Norm1), f(Tensor::Residual2)),
             norm2: norm(parts.norm2, Tensor::Residual2)?,
@@ -222,8 +277,15 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
     }
 }
 
-impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W: usize, const KV: usize> Logic
-    for EncoderLayerUnit<P, WP, WB, HS, W, KV>
+impl<
+        const P: usize,
+        const WP: usize,
+        const WB: usize,
+        const W2: usize,
+        const HS: usize,
+        const W: usize,
+        const KV: usize,
+    > Logic for EncoderLayerUnit<P, WP, WB, W2, HS, W, KV>
 {
     #[hdl_gen]
     fn update(&mut self) {
@@ -240,6 +302,7 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
         self.norm1.clock.next = self.clock.val();
         self.ffn_fork.clock.next = self.clock.val();
         self.ffn.clock.next = self.clock.val();
+        self.ternary_ffn.clock.next = self.clock.val();
         self.residual2.clock.next = self.clock.val();
         self.add2.clock.next = self.clock.val();
         self.norm2.clock.next = self.clock.val();
@@ -316,19 +379,30 @@ impl<const P: usize, const WP: usize, const WB: usize, const HS: usize, const W:
             self.ffn_fork.in_valid.next = self.add1.y_valid.val();
             self.ffn_fork.in_last.next = self.add1.y_last.val();
         }
-        // the FFN and the second residual
+        // the FFN (the model's kind; the other idle) and the second residual
         self.ffn.s_axis_x_tdata.next = self.ffn_fork.out_data.val();
-        self.ffn.s_axis_x_tvalid.next = self.ffn_fork.out_valid[0].val();
+        self.ffn.s_axis_x_tvalid.next = self.ffn_fork.out_valid[0].val() & !self.ternary.val();
         self.ffn.s_axis_x_tlast.next = self.ffn_fork.out_last.val();
-        self.ffn_fork.out_ready[0].next = self.ffn.s_axis_x_tready.val();
+        self.ffn.m_axis_y_tready.next = self.add2.a_ready.val();
+        self.ternary_ffn.s_axis_x_tdata.next = self.ffn_fork.out_data.val();
+        self.ternary_ffn.s_axis_x_tvalid.next = self.ffn_fork.out_valid[0].val() & self.ternary.val();
+        self.ternary_ffn.s_axis_x_tlast.next = self.ffn_fork.out_last.val();
+        self.ternary_ffn.m_axis_y_tready.next = self.add2.a_ready.val();
+        if self.ternary.val() {
+            self.ffn_fork.out_ready[0].next = self.ternary_ffn.s_axis_x_tready.val();
+            self.add2.a_data.next = self.ternary_ffn.m_axis_y_tdata.val();
+            self.add2.a_valid.next = self.ternary_ffn.m_axis_y_tvalid.val();
+            self.add2.a_last.next = self.ternary_ffn.m_axis_y_tlast.val();
+        } else {
+            self.ffn_fork.out_ready[0].next = self.ffn.s_axis_x_tready.val();
+            self.add2.a_data.next = self.ffn.m_axis_y_tdata.val();
+            self.add2.a_valid.next = self.ffn.m_axis_y_tvalid.val();
+            self.add2.a_last.next = self.ffn.m_axis_y_tlast.val();
+        }
         self.residual2.s_axis_x_tdata.next = self.ffn_fork.out_data.val();
         self.residual2.s_axis_x_tvalid.next = self.ffn_fork.out_valid[1].val();
         self.residual2.s_axis_x_tlast.next = self.ffn_fork.out_last.val();
         self.ffn_fork.out_ready[1].next = self.residual2.s_axis_x_tready.val();
-        self.add2.a_data.next = self.ffn.m_axis_y_tdata.val();
-        self.add2.a_valid.next = self.ffn.m_axis_y_tvalid.val();
-        self.add2.a_last.next = self.ffn.m_axis_y_tlast.val();
-        self.ffn.m_axis_y_tready.next = self.add2.a_ready.val();
         self.add2.b_data.next = self.residual2.m_axis_y_tdata.val();
         self.add2.b_valid.next = self.residual2.m_axis_y_tvalid.val();
         self.residual2.m_axis_y_tready.next = self.add2.b_ready.val();
@@ -361,6 +435,7 @@ pub fn export<
     const P: usize,
     const WP: usize,
     const WB: usize,
+    const W2: usize,
     const HS: usize,
     const W: usize,
     const KV: usize,
@@ -372,11 +447,11 @@ pub fn export<
 ) -> Result<crate::export::Exported, crate::export::ExportError> {
     use crate::manifest::{Direction, Field, Manifest, Param, Status, Stream};
     let check = crate::export::ExportError::Check;
-    let mut uut = EncoderLayerUnit::<P, WP, WB, HS, W, KV>::new(layer, tokens, depths).map_err(check)?;
+    let mut uut = EncoderLayerUnit::<P, WP, WB, W2, HS, W, KV>::new(layer, tokens, depths).map_err(check)?;
     uut.connect_all();
     let verilog = crate::export::verilog(stem, &uut)?;
     let f = |t: Tensor| layer.formats().tensor(t);
-    let parts = layer.int16_parts().expect("checked by new");
+    let parts = layer.parts().expect("checked by new");
     let field = |name: &str, format| Field {
         name: name.into(),
         count: 1,
@@ -386,13 +461,14 @@ pub fn export<
         ("d_model", parts.query.d_in()),
         ("heads", parts.query.d_out() / HS),
         ("head_size", HS),
-        ("d_ff", parts.up.d_out()),
+        ("d_ff", parts.ffn.d_ff()),
         ("tokens", tokens),
         ("lanes", P),
         ("residual1_depth", depths.residual1),
         ("hidden_depth", depths.hidden),
         ("residual2_depth", depths.residual2),
         ("layer_norm", usize::from(parts.norm1.is_some())),
+        ("ternary_ffn", usize::from(matches!(parts.ffn, LayerFfn::Ternary(_)))),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), Param::from(v as f64)))

@@ -468,13 +468,15 @@ impl Logic for PipelinedRescale {
 /// `pre_shift = shift - 1`, best from a register: it drives a 64-bit
 /// shifter): the result and the `clipped` flag equal [`RoundShift`]'s.
 /// With `q = x >> (shift - 1)`,
-/// `round(x / 2^shift) = (q + 1) >> 1`; `q` is first clamped to 18 bits,
-/// which changes neither the saturated result nor `clipped`:
+/// `round(x / 2^shift) + b = (q + 1 + 2b) >> 1` for an integer addend `b`
+/// (16 bits; 0 for none); `q` is first clamped to 18 bits, which changes
+/// neither the saturated result nor `clipped` (a clamped `q` gives
+/// `|round + b| >= 2^16 - 2^15`):
 ///
 /// ```text
 ///  [1] x >>> (shift - 1)                               (a shift, no adder)
 ///  [2] q = clamp(that, -2^17, 2^17 - 1)
-///  [3] y = saturate16((q + 1) >>> 1)                   (a 19-bit adder)
+///  [3] y = saturate16((q + 1 + 2b) >>> 1)              (a 20-bit adder)
 /// ```
 #[derive(LogicBlock, Default)]
 pub struct PipelinedRoundShift {
@@ -486,6 +488,9 @@ pub struct PipelinedRoundShift {
     pub value: Signal<In, Bits<64>>,
     /// The right shift less one, 0 to 62 (held while values are in flight).
     pub pre_shift: Signal<In, Bits<7>>,
+    /// Added to the rounded value before it saturates: read at stage 3,
+    /// two enabled edges after its `value` (0 for none).
+    pub addend: Signal<In, Bits<16>>,
     /// The rounded, saturated value, three enabled edges later.
     pub saturated: Signal<Out, Bits<16>>,
     /// High when it was clipped.
@@ -494,9 +499,10 @@ pub struct PipelinedRoundShift {
     shifted: DFF<Bits<64>>,
     clamp: Saturate<18>,
     clamped: DFF<Bits<18>>,
-    q_wide: SignExtend<18, 19>,
-    halved: Signal<Local, Bits<19>>,
-    halved_wide: SignExtend<18, 64>,
+    q_wide: SignExtend<18, 20>,
+    addend_wide: SignExtend<16, 20>,
+    halved: Signal<Local, Bits<20>>,
+    halved_wide: SignExtend<19, 64>,
     saturate: Saturate16,
     y: DFF<Bits<16>>,
     y_clipped: DFF<Bit>,
@@ -509,11 +515,12 @@ impl Logic for PipelinedRoundShift {
         self.shifter.value.next = self.value.val();
         self.shifter.shift.next = self.pre_shift.val();
         self.clamp.value.next = self.shifted.q.val();
-        // (q + 1) >>> 1 in 19 bits (no overflow); its bits 18:1 are the
-        // 18-bit result
+        // (q + 1 + 2b) >>> 1 in 20 bits (no overflow: |q| <= 2^17,
+        // |2b| <= 2^16); its bits 19:1 are the 19-bit result
         self.q_wide.value.next = self.clamped.q.val();
-        self.halved.next = self.q_wide.extended.val() + 1;
-        self.halved_wide.value.next = self.halved.val().get_bits::<18>(1);
+        self.addend_wide.value.next = self.addend.val();
+        self.halved.next = self.q_wide.extended.val() + 1 + (self.addend_wide.extended.val() << 1);
+        self.halved_wide.value.next = self.halved.val().get_bits::<19>(1);
         self.saturate.value.next = self.halved_wide.extended.val();
         if self.enable.val() {
             self.shifted.d.next = self.shifter.shifted.val();

@@ -622,6 +622,7 @@ impl Logic for LayerNormUnit {
         self.z_round.enable.next = self.y_free.val();
         self.z_round.value.next = self.coarse6.q.val();
         self.z_round.pre_shift.next = self.fine_shift6.q.val();
+        self.z_round.addend.next = 0.into();
         self.zg.next = signed_cast(self.z_round.saturated.val())
             * signed_cast(self.gamma_beta[7].q.val().get_bits::<16>(0));
         self.zg_wide.value.next = self.zg10.q.val();
@@ -630,6 +631,7 @@ impl Logic for LayerNormUnit {
         self.y_round.enable.next = self.y_free.val();
         self.y_round.value.next = self.scaled_wide.extended.val();
         self.y_round.pre_shift.next = self.y_pre_shift.val();
+        self.y_round.addend.next = 0.into();
         if self.y_free.val() {
             self.valid[0].d.next = self.issue.val();
             self.last[0].d.next = self.element.q.val() == self.last_input.val();

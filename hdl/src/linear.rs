@@ -508,6 +508,7 @@ impl<const P: usize, const WP: usize, const WB: usize> Logic for LinearUnit<P, W
         self.round.enable.next = self.y_free.val();
         self.round.value.next = self.widen.extended.val();
         self.round.pre_shift.next = self.out_shift.val() - 1;
+        self.round.addend.next = 0.into();
         self.activation.clock.next = self.clock.val();
         self.activation.enable.next = self.y_free.val();
         self.activation.value.next = self.round.saturated.val();

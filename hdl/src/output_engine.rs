@@ -95,6 +95,7 @@ impl Logic for OutputEngine {
         self.output_round.enable.next = true;
         self.output_round.value.next = self.output_product.product.val();
         self.output_round.pre_shift.next = self.pre_shift.val();
+        self.output_round.addend.next = 0.into();
         self.out.next = self.output_round.saturated.val();
         self.clipped.next = self.output_round.clipped.val();
     }

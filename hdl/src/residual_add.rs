@@ -172,6 +172,7 @@ impl Logic for ResidualAdd {
         self.sum_wide.value.next = self.sum.q.val();
         self.round.value.next = self.sum_wide.extended.val();
         self.round.pre_shift.next = self.pre_shift.val();
+        self.round.addend.next = 0.into();
         if self.advance.val() {
             self.valid[0].d.next = self.full.q.val();
             self.lasts[0].d.next = self.last.q.val();

@@ -369,6 +369,7 @@ impl<const D: usize, const W: usize, const KV: usize, const M: usize> Logic for 
         self.score_round.enable.next = self.softmax.advance.val();
         self.score_round.value.next = self.scale_product.product.val();
         self.score_round.pre_shift.next = self.score_shift.val() - 1;
+        self.score_round.addend.next = 0.into();
         // the back end: running max, exp, accumulator, normalizer
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();

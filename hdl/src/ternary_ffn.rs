@@ -141,8 +141,9 @@ impl<const P: usize, const W2: usize> Logic for TernaryFfnUnit<P, W2> {
 }
 
 /// One ternary layer from the weights source: BitNet's absmean
-/// ternarization of the float weight. A seeded source's biases are
-/// dropped (the layer has none); a model file's bias must be absent or zero.
+/// ternarization of the float weight. The block holds no biases (its
+/// weights file has none; the encoder layer's ternary FFN does): a seeded
+/// source's are dropped, a model file's must be absent or zero.
 fn ternary_layer(
     settings: &LayerSettings,
     (weight, bias): (&str, &str),
@@ -154,6 +155,10 @@ fn ternary_layer(
     let mut float = settings.weights.linear(weight, bias, d_in, d_out, layer)?;
     if matches!(settings.weights, crate::WeightsSource::Seeded(_)) {
         float.bias.fill(0.0);
+    } else if float.bias.iter().any(|&b| b != 0.0) {
+        return Err(format!(
+            "weights.{bias}: the ternary_ffn block holds no bias; it must be absent or zero"
+        ));
     }
     BitLinear::quantize(&float, formats, activation).map_err(|e| format!("weights.{weight}: {e}"))
 }

@@ -1,5 +1,5 @@
-//! One BitNet b1.58 BitLinear layer for one token, `y = act(scale · W x)`
-//! with `W` ternary: the hardware form of
+//! One BitNet b1.58 BitLinear layer for one token,
+//! `y = act(scale · W x + b)` with `W` ternary: the hardware form of
 //! `hwformer_quant::integer::bit_linear::BitLinear`, `P` lanes that only
 //! add, subtract or skip, signs in on-chip ROM at two bits each.
 //!
@@ -13,7 +13,8 @@
 //!   [4..6] code = round(· / 2^shift) (PipelinedRoundShift; 8 bits)
 //!   [7] acc_p = (k = 0 ? 0 : acc_p) ± code, or acc_p      (adders only)
 //!  group done ─▶ [bank: P accumulators, γ] ─ lane l ─▶ [lane, γ] ─▶ [· γ] ─▶ [· C (two)]
-//!        ─▶ round, saturate (3 stages) ─▶ activation (1 stage) ─▶ [y] ─▶ y
+//!        ─▶ round, + b_j, saturate (3 stages) ─▶ activation (1 stage) ─▶ [y] ─▶ y
+//!                 ▲ bias ROM, word j (registered read; a counter of outputs)
 //! ```
 //!
 //! The control is the int16 engine's ([`crate::linear`]): a two-half
@@ -87,6 +88,9 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     pub m_axis_y_tlast: Signal<Out, Bit>,
     buffer: LutRamStorage<16>,
     signs: WeightRom<W2>,
+    // the biases: word j read as output j enters the rounding's clamp stage
+    biases: WeightRom<16>,
+    bias_index: DFF<Bits<ROM_ADDRESS_BITS>>,
     // whole tokens in the buffer (0 to 2), those past their setup, and the
     // half each side uses
     held: DFF<Bits<2>>,
@@ -187,6 +191,7 @@ pub struct TernaryLinearUnit<const P: usize, const W2: usize> {
     half: Constant<Bits<16>>,
     last_group: Constant<Bits<16>>,
     last_lane: Constant<Bits<8>>,
+    last_output: Constant<Bits<ROM_ADDRESS_BITS>>,
     output_scale: Constant<Bits<16>>,
     out_shift: Constant<Bits<7>>,
 }
@@ -218,6 +223,8 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             m_axis_y_tlast: Default::default(),
             buffer: LutRamStorage::new(2 * d_in),
             signs: WeightRom::from_lanes(&sign_words, 2),
+            biases: WeightRom::from_lanes(&model.bias().iter().map(|&b| vec![b]).collect::<Vec<_>>(), 16),
+            bias_index: Default::default(),
             held: Default::default(),
             issuable: Default::default(),
             write_half: Default::default(),
@@ -303,6 +310,7 @@ impl<const P: usize, const W2: usize> TernaryLinearUnit<P, W2> {
             half: Constant::new(bits::<16>(d_in as u64)),
             last_group: Constant::new(bits::<16>(groups as u64 - 1)),
             last_lane: Constant::new(bits::<8>(P as u64 - 1)),
+            last_output: Constant::new(bits::<ROM_ADDRESS_BITS>(d_out as u64 - 1)),
             output_scale: Constant::new(bits::<16>(model.output_scale().0 as u64)),
             out_shift: Constant::new(bits::<7>(u64::from(model.output_shift()))),
         }
@@ -323,6 +331,7 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
             element,
             group,
             address,
+            bias_index,
             gamma_running,
             setup_half,
             gamma0,
@@ -509,6 +518,7 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         self.scaled3_wide.value.next = self.scaled3.q.val();
         self.code_round.value.next = self.scaled3_wide.extended.val();
         self.code_round.pre_shift.next = self.shift_3.q.val();
+        self.code_round.addend.next = 0.into();
         self.code_wide.value.next = self.code_round.saturated.val().get_bits::<8>(0);
         self.code_negated.next = 0 - self.code_wide.extended.val();
         if self.advance.val() {
@@ -608,6 +618,18 @@ impl<const P: usize, const W2: usize> Logic for TernaryLinearUnit<P, W2> {
         self.round.enable.next = self.y_free.val();
         self.round.value.next = self.times_c.product.val();
         self.round.pre_shift.next = self.out_shift.val() - 1;
+        // output j's bias, read as j moves into the clamp stage (it is in
+        // the shift stage with out_valid[0])
+        self.biases.clock.next = self.clock.val();
+        self.biases.enable.next = self.y_free.val();
+        self.biases.address.next = self.bias_index.q.val();
+        self.round.addend.next = self.biases.data.val();
+        if self.y_free.val() & self.out_valid[0].q.val() {
+            self.bias_index.d.next = self.bias_index.q.val() + 1;
+            if self.bias_index.q.val() == self.last_output.val() {
+                self.bias_index.d.next = 0.into();
+            }
+        }
         self.activation.clock.next = self.clock.val();
         self.activation.enable.next = self.y_free.val();
         self.activation.value.next = self.round.saturated.val();

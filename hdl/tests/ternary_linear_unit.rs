@@ -1,6 +1,6 @@
 //! The ternary (BitLinear) engine alone in rust-hdl's simulator: every
 //! output equals `BitLinear::run` bit for bit, tokens from all-zero to
-//! full-range, under gaps and back-pressure.
+//! full-range, under gaps and back-pressure, with and without biases.
 
 #[macro_use]
 mod common;
@@ -14,14 +14,14 @@ use hwformer_quant::reference::Activation;
 use hwformer_quant::QFormat;
 use rust_hdl::prelude::*;
 
-fn model(d_in: usize, d_out: usize, activation: Option<Activation>, seed: u64) -> BitLinear {
+fn model(d_in: usize, d_out: usize, activation: Option<Activation>, bias: bool, seed: u64) -> BitLinear {
     let formats = BitLinearFormats {
         input: QFormat::signed(16, 12).unwrap(),
         scale: QFormat::signed(16, 14).unwrap(),
         output: QFormat::signed(16, 10).unwrap(),
     };
     BitLinear::quantize(
-        &random_linear(&mut seeded(seed), d_in, d_out, false),
+        &random_linear(&mut seeded(seed), d_in, d_out, bias),
         formats,
         activation,
     )
@@ -64,8 +64,14 @@ fn run<const P: usize, const W2: usize>(
     )
 }
 
-fn check<const P: usize, const W2: usize>(d_in: usize, d_out: usize, activation: Option<Activation>) {
-    let m = model(d_in, d_out, activation, d_in as u64 * 31 + d_out as u64);
+fn check<const P: usize, const W2: usize>(
+    d_in: usize,
+    d_out: usize,
+    activation: Option<Activation>,
+    bias: bool,
+) {
+    let m = model(d_in, d_out, activation, bias, d_in as u64 * 31 + d_out as u64);
+    assert_eq!(m.bias().iter().any(|&b| b != 0), bias);
     let tokens = tokens(d_in, 6, 5);
     let want: Vec<i64> = tokens.iter().flat_map(|x| m.run(x).unwrap()).collect();
     for (valid, ready, seed) in [(1.0, 1.0, 0), (0.5, 0.7, 1), (0.9, 0.3, 2)] {
@@ -76,7 +82,9 @@ fn check<const P: usize, const W2: usize>(d_in: usize, d_out: usize, activation:
 
 #[test]
 fn ternary_engine_is_bit_exact() {
-    check::<2, 4>(8, 4, None);
-    check::<1, 2>(3, 2, Some(Activation::Relu));
-    check::<4, 8>(5, 4, Some(Activation::Gelu));
+    check::<2, 4>(8, 4, None, false);
+    check::<1, 2>(3, 2, Some(Activation::Relu), false);
+    check::<4, 8>(5, 4, Some(Activation::Gelu), false);
+    check::<2, 4>(8, 6, None, true);
+    check::<4, 8>(5, 8, Some(Activation::Gelu), true);
 }

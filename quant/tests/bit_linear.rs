@@ -104,10 +104,49 @@ fn bad_layers_are_errors_naming_the_field() {
     assert!(e.contains("signs"), "{e}");
     let e = ok(vec![1, 0, -1, 1], 40000).unwrap_err().to_string();
     assert!(e.contains("scale"), "{e}");
-    let mut rng = seeded(3);
-    let with_bias: Linear = random_linear(&mut rng, 4, 4, true);
-    let e = BitLinear::quantize(&with_bias, formats(), None)
-        .unwrap_err()
-        .to_string();
+    let l = ok(vec![1, 0, -1, 1], 300).unwrap();
+    let e = l.clone().with_bias(vec![1, 2, 3]).unwrap_err().to_string();
     assert!(e.contains("bias"), "{e}");
+    let e = l.with_bias(vec![0, 40000]).unwrap_err().to_string();
+    assert!(e.contains("bias"), "{e}");
+}
+
+/// The layer of `layer(seed, ..)` with the biases of a float layer.
+fn biased(seed: u64, d_in: usize, d_out: usize, activation: Option<Activation>) -> BitLinear {
+    let mut rng = seeded(seed);
+    let float: Linear = random_linear(&mut rng, d_in, d_out, true);
+    BitLinear::quantize(&float, formats(), activation).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// The bias joins the rounded product before the one saturation: an
+    /// output that saturates neither way is the unbiased output plus the
+    /// bias, exactly; one that does is the sum clipped.
+    #[test]
+    fn a_bias_adds_to_the_rounded_output_before_saturation(seed in 0u64..1000, sigma in 0.01f64..40.0) {
+        let with = biased(seed, 24, 16, None);
+        let bias = with.bias().to_vec();
+        prop_assert!(bias.iter().any(|&b| b != 0), "the float layer has biases");
+        let without = with.clone().with_bias(vec![0; 16]).unwrap();
+        let mut rng = seeded(seed + 3);
+        let x = quantize_all("x", &normal_vec(&mut rng, 24, sigma), formats().input).unwrap();
+        let (y, y0) = (with.run(&x).unwrap(), without.run(&x).unwrap());
+        let (lo, hi) = (-32768i64, 32767i64);
+        for j in 0..16 {
+            if y0[j] > lo && y0[j] < hi {
+                prop_assert_eq!(y[j], (y0[j] + bias[j]).clamp(lo, hi), "output {}", j);
+            }
+        }
+    }
+
+    #[test]
+    fn a_biased_bitlinear_within_its_bound(seed in 0u64..1000, sigma in 0.01f64..7.0, act in 0usize..3) {
+        let activation = [None, Some(Activation::Relu), Some(Activation::Gelu)][act];
+        let l = biased(seed, 24, 16, activation);
+        let mut rng = seeded(seed + 7);
+        let x = quantize_all("x", &normal_vec(&mut rng, 24, sigma), l.formats().input).unwrap();
+        check_bound(&l, &x)?;
+    }
 }

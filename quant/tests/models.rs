@@ -165,10 +165,23 @@ fn ffn_models_within_their_bounds() {
 }
 
 #[test]
-fn ternary_ffn_rejects_biases_and_weights_are_ternary() {
+fn ternary_ffn_keeps_biases_and_weights_are_ternary() {
     let mut rng = seeded(3);
     let with_bias = random_ffn(&mut rng, 8, 16, Activation::Relu, true);
-    assert!(TernaryFfn::new(&with_bias, FfnFormats::default_design()).is_err());
+    let biased = TernaryFfn::new(&with_bias, FfnFormats::default_design()).unwrap();
+    assert!(biased.up().bias().iter().any(|&b| b != 0));
+    assert!(biased.down().bias().iter().any(|&b| b != 0));
+    // the float reference holds the biases: the outputs stay within the bound
+    let bound = biased.error_bound();
+    let f = FfnFormats::default_design();
+    for k in 0..20 {
+        let x = quantize_all("x", &normal_vec(&mut rng, 8, 0.5 + k as f64 / 10.0), f.input).unwrap();
+        let (y, want) = (biased.run(&x).unwrap(), biased.float_reference(&x).unwrap());
+        for (&y, &w) in y.iter().zip(&want) {
+            let e = (f.output.to_f64(i128::from(y)) - w).abs();
+            assert!(e <= bound, "token {k}: error {e} > bound {bound}");
+        }
+    }
     let plain = random_ffn(&mut rng, 8, 16, Activation::Relu, false);
     let t = TernaryFfn::new(&plain, FfnFormats::default_design()).unwrap();
     let w = t.dequantized(Activation::Relu);
@@ -434,6 +447,7 @@ fn a_layer_without_layer_norms_with_wider_attention_and_relu_follows_its_float_l
         tokens: 15,
         layer_norm: false,
         activation: Activation::Relu,
+        variant: hwformer_quant::bert::integer::Variant::Int16,
     };
     let layer = SeededLayer::new(size, 7).unwrap();
     assert_eq!(layer.weights.attention.query.weight.dim(), (6, 64));
@@ -442,7 +456,7 @@ fn a_layer_without_layer_norms_with_wider_attention_and_relu_follows_its_float_l
     let formats = layer.integer.formats();
     assert_eq!(formats.tensor(Tensor::Norm1), formats.tensor(Tensor::Residual1));
     assert_eq!(formats.tensor(Tensor::Output), formats.tensor(Tensor::Residual2));
-    let parts = layer.integer.int16_parts().unwrap();
+    let parts = layer.integer.parts().unwrap();
     assert!(parts.norm1.is_none() && parts.norm2.is_none());
     assert_eq!(
         (parts.query.d_out(), parts.output.d_in(), parts.head.config().d),

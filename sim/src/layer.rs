@@ -27,6 +27,7 @@ use hwformer_dataflow::handshake::min_depth::DepthSearch;
 use hwformer_hdl::encoder_layer::EncoderDepths;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_quant::bert::compare::{rows_error, TensorError};
+use hwformer_quant::bert::integer::{LayerFfn, Variant};
 use hwformer_quant::bert::layer_source::LayerSource;
 use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
 use hwformer_quant::bert::{float_layer, Tensor};
@@ -92,6 +93,7 @@ impl LayerDesign {
             tokens: s.tokens as usize,
             layer_norm: s.layer_norm,
             activation: plan.activation,
+            variant: plan.variant,
         };
         let layer = SeededLayer::new(size, seed).map_err(|e| SimError::Invalid(e.to_string()))?;
         Self::from_source(name, plan, Box::new(layer), depths)
@@ -109,9 +111,19 @@ impl LayerDesign {
         check_layer_name(name).map_err(|why| SimError::Invalid(format!("layer name `{name}`: {why}")))?;
         hardware_support(&plan).map_err(|why| SimError::Invalid(format!("layer `{name}`: {why}")))?;
         let s = plan.shape;
-        let parts = layer.integer().int16_parts().ok_or_else(|| {
-            SimError::Invalid(format!("layer `{name}`: the hardware is built for int16 layers"))
+        let parts = layer.integer().parts().ok_or_else(|| {
+            SimError::Invalid(format!(
+                "layer `{name}`: binary attention has no layer hardware (int16 and ternary-FFN layers have)"
+            ))
         })?;
+        let ternary = matches!(parts.ffn, LayerFfn::Ternary(_));
+        if ternary != (plan.variant == Variant::Ternary) {
+            return Err(SimError::Invalid(format!(
+                "layer `{name}`: the plan's variant is {}, the layer's FFN {}",
+                plan.variant.name(),
+                if ternary { "ternary" } else { "int16" }
+            )));
+        }
         let tokens = layer
             .evaluation_input(0)
             .map_err(|e| SimError::Invalid(e.to_string()))?
@@ -119,7 +131,7 @@ impl LayerDesign {
         let sizes = [
             ("d_model", parts.query.d_in(), s.d_model as usize),
             ("head size", parts.head.config().d, s.head_size as usize),
-            ("d_ff", parts.up.d_out(), plan.d_ff as usize),
+            ("d_ff", parts.ffn.d_ff(), plan.d_ff as usize),
             ("tokens", tokens, s.tokens as usize),
         ];
         for (what, has, planned) in sizes {
@@ -178,15 +190,15 @@ impl LayerDesign {
         // the instances of HARDWARE (lanes, head size), checked above
         let layer = self.layer.integer();
         let exported = match (self.plan.lanes, s.head_size) {
-            (4, 8) => {
-                hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 128, 256>(layer, tokens, depths, &stem)
-            }
-            (8, 32) => hwformer_hdl::encoder_layer::export::<8, 128, 256, 32, 512, 1024>(
+            (4, 8) => hwformer_hdl::encoder_layer::export::<4, 64, 128, 8, 8, 128, 256>(
                 layer, tokens, depths, &stem,
             ),
-            (2, 32) => {
-                hwformer_hdl::encoder_layer::export::<2, 32, 64, 32, 512, 1024>(layer, tokens, depths, &stem)
-            }
+            (8, 32) => hwformer_hdl::encoder_layer::export::<8, 128, 256, 16, 32, 512, 1024>(
+                layer, tokens, depths, &stem,
+            ),
+            (2, 32) => hwformer_hdl::encoder_layer::export::<2, 32, 64, 4, 32, 512, 1024>(
+                layer, tokens, depths, &stem,
+            ),
             (lanes, head) => {
                 return Err(SimError::Invalid(format!(
                     "layer `{}`: {lanes} lanes with heads of {head} is no instance of HARDWARE",
@@ -218,6 +230,13 @@ pub fn check_layer_name(name: &str) -> Result<(), String> {
 /// first residual FIFO holds about a sequence.
 pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
     let s = plan.shape;
+    if plan.variant == Variant::Binary {
+        return Err(
+            "variant binary: binary attention has no layer hardware yet (int16 or ternary; the binary head \
+             is a block of its own, `hwformer gen binary_attention`)"
+                .into(),
+        );
+    }
     if !HARDWARE.contains(&(plan.lanes, s.head_size)) {
         let built: Vec<String> = HARDWARE
             .iter()

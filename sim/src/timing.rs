@@ -17,6 +17,7 @@ use hwformer_hdl::linear::{EngineTiming, INT16_ENGINE};
 use hwformer_hdl::manifest::{Direction, Manifest};
 use hwformer_hdl::ternary_linear::TERNARY_ENGINE;
 use hwformer_hdl::{exp, reciprocal, sdpa, softmax};
+use hwformer_quant::bert::integer::Variant;
 use hwformer_quant::reference::Activation;
 
 /// The handshake graph description of the block a manifest describes
@@ -432,6 +433,9 @@ pub struct LayerPlan {
     pub lanes: u32,
     /// The FFN's activation (the graph's timing does not depend on it).
     pub activation: Activation,
+    /// The integer datapath: int16, or a ternary FFN (binary attention
+    /// has no layer hardware).
+    pub variant: Variant,
 }
 
 impl LayerPlan {
@@ -454,6 +458,7 @@ impl LayerPlan {
                 d_ff: 32,
                 lanes: 4,
                 activation: Activation::Gelu,
+                variant: Variant::Int16,
             },
         ),
         (
@@ -469,6 +474,7 @@ impl LayerPlan {
                 d_ff: 64,
                 lanes: 4,
                 activation: Activation::Gelu,
+                variant: Variant::Int16,
             },
         ),
         (
@@ -484,6 +490,7 @@ impl LayerPlan {
                 d_ff: 8,
                 lanes: 2,
                 activation: Activation::Relu,
+                variant: Variant::Int16,
             },
         ),
         (
@@ -499,6 +506,7 @@ impl LayerPlan {
                 d_ff: 1536,
                 lanes: 8,
                 activation: Activation::Gelu,
+                variant: Variant::Int16,
             },
         ),
     ];
@@ -516,6 +524,14 @@ impl LayerPlan {
                     names.join(", ")
                 ))
             })
+    }
+
+    /// The FFN's engine: the int16 one, or the ternary one.
+    pub fn ffn_engine(&self) -> &'static EngineTiming {
+        match self.variant {
+            Variant::Ternary => &TERNARY_ENGINE,
+            Variant::Int16 | Variant::Binary => &INT16_ENGINE,
+        }
     }
 
     /// The layer's handshake graph with hwformer-hdl's stage counts; an
@@ -536,7 +552,7 @@ impl LayerPlan {
                 .timing,
             output_projection: linear_timing(width, d_model, lanes)
                 .map_err(named("the output projection"))?,
-            ffn: ffn_timing(d_model, self.d_ff as usize, lanes, 2, &INT16_ENGINE)
+            ffn: ffn_timing(d_model, self.d_ff as usize, lanes, 2, self.ffn_engine())
                 .map_err(named("the ffn"))?,
             norm: layer_norm_timing(d_model).map_err(named("the layer norm"))?,
             residual_stages: hwformer_hdl::residual_add::RESIDUAL_ADD_STAGES,

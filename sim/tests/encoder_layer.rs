@@ -61,7 +61,7 @@ fn tiny_layer() {
             .unwrap();
         let trace = graph.run(&pacing, RunOptions::default()).unwrap();
         let mut uut =
-            EncoderLayerUnit::<4, 64, 128, 8, 128, 256>::new(layer.integer(), tokens, depths).unwrap();
+            EncoderLayerUnit::<4, 64, 128, 8, 8, 128, 256>::new(layer.integer(), tokens, depths).unwrap();
         uut.connect_all();
         let mut pacer = SourcePacer::default();
         let (mut next, mut cycle) = (0usize, 0u64);
@@ -157,10 +157,10 @@ fn jet_tagging_layer_verilog() {
     use hwformer_sim::layer::{check_layer, LayerDesign};
     use hwformer_sim::session::Backend;
     let design = LayerDesign::new("jet-tagging", 7).unwrap();
-    let parts = design.layer.integer().int16_parts().unwrap();
+    let parts = design.layer.integer().parts().unwrap();
     assert!(parts.norm1.is_none() && parts.norm2.is_none());
     assert_eq!(
-        (parts.query.d_in(), parts.query.d_out(), parts.up.d_out()),
+        (parts.query.d_in(), parts.query.d_out(), parts.ffn.d_ff()),
         (6, 64, 8)
     );
     let search = design.plan.graph().unwrap().search_depths(2, 256).unwrap();
@@ -188,6 +188,54 @@ fn jet_tagging_layer_verilog() {
             assert_eq!(v.cycles, search.full_throughput_cycles);
         }
         assert!(v.float_error.worst_token_cosine > 0.999, "{:?}", v.float_error);
+    }
+}
+
+#[test]
+fn the_tiny_layer_with_a_ternary_ffn_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator_and_icarus() {
+    on_big_stack(tiny_ternary_layer_verilog);
+}
+
+/// The tiny layer with the FFN's weights ternary (and its biases): the
+/// `TernaryFfnUnit` in the layer, the int16 FFN idle.
+fn tiny_ternary_layer_verilog() {
+    use hwformer_quant::bert::integer::{LayerFfn, Variant};
+    use hwformer_sim::layer::{check_layer, LayerDesign};
+    use hwformer_sim::session::Backend;
+    use hwformer_sim::timing::LayerPlan;
+    let plan = LayerPlan {
+        variant: Variant::Ternary,
+        ..LayerPlan::preset("tiny").unwrap()
+    };
+    let design = LayerDesign::build("tiny-ternary", plan, 7, None).unwrap();
+    let LayerFfn::Ternary(ffn) = design.layer.integer().parts().unwrap().ffn else {
+        panic!("the ternary variant's FFN is ternary");
+    };
+    assert!(ffn.up().bias().iter().any(|&b| b != 0) && ffn.down().bias().iter().any(|&b| b != 0));
+    let search = plan.graph().unwrap().search_depths(2, 256).unwrap();
+    let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-ternary-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let manifest = design.write(&dir).unwrap();
+    assert_eq!(
+        manifest.params["ternary_ffn"],
+        hwformer_hdl::manifest::Param::from(1.0)
+    );
+    for (backend, valid_p, ready_p, seed) in [
+        (Backend::Verilator, 1.0, 1.0, 0),
+        (Backend::Verilator, 0.6, 0.7, 3),
+        (Backend::Icarus, 0.8, 0.5, 2),
+    ] {
+        let pacing = Pacing {
+            valid_probability: valid_p,
+            ready_probability: ready_p,
+            seed,
+        };
+        let v = check_layer(&design, &dir, &manifest, backend, 2, pacing)
+            .unwrap_or_else(|e| panic!("{backend:?} {pacing:?}: {e}"));
+        assert_eq!(v.beats, 2 * 8 * 16);
+        if valid_p == 1.0 && ready_p == 1.0 {
+            assert_eq!(v.cycles, search.full_throughput_cycles, "{backend:?}");
+        }
     }
 }
 
@@ -242,10 +290,18 @@ fn one_slot_less() {
 }
 
 #[test]
-fn the_tiny_small_and_jet_tagging_layers_verilog_lints_clean_with_its_manifests_waivers() {
+fn the_tiny_small_jet_tagging_and_ternary_layers_verilog_lints_clean_with_its_manifests_waivers() {
     on_big_stack(|| {
-        for preset in ["tiny", "small", "jet-tagging"] {
-            let design = hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap();
+        for preset in ["tiny", "small", "jet-tagging", "ternary"] {
+            let design = if preset == "ternary" {
+                let plan = hwformer_sim::timing::LayerPlan {
+                    variant: hwformer_quant::bert::integer::Variant::Ternary,
+                    ..hwformer_sim::timing::LayerPlan::preset("tiny").unwrap()
+                };
+                hwformer_sim::layer::LayerDesign::build("tiny-ternary", plan, 7, None).unwrap()
+            } else {
+                hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap()
+            };
             let dir = std::env::temp_dir().join(format!(
                 "hwformer-encoder-layer-lint-{preset}-{}",
                 std::process::id()
@@ -285,12 +341,12 @@ fn a_layer_the_hardware_cannot_be_is_an_error_not_a_panic() {
             residual2: 40,
         };
         // heads of 4 where the model's head has 8 lanes
-        let e = EncoderLayerUnit::<4, 64, 128, 4, 64, 128>::new(design.layer.integer(), 8, depths)
+        let e = EncoderLayerUnit::<4, 64, 128, 8, 4, 64, 128>::new(design.layer.integer(), 8, depths)
             .err()
             .expect("an error");
         assert!(e.contains("the head has d = 8"), "{e}");
         // 3 lanes divide no width of the layer
-        let e = EncoderLayerUnit::<3, 48, 96, 8, 128, 256>::new(design.layer.integer(), 8, depths)
+        let e = EncoderLayerUnit::<3, 48, 96, 6, 8, 128, 256>::new(design.layer.integer(), 8, depths)
             .err()
             .expect("an error");
         assert!(e.contains("lanes = 3"), "{e}");

@@ -4,9 +4,8 @@
 //! - `Int16`: int16 weights ([`IntLinear`]) and streaming attention
 //!   ([`StreamingSdpa`]), the blocks `linear`, `ffn` and `sdpa` compute;
 //! - `Ternary`: the FFN's weights ternarized after training (BitNet
-//!   b1.58's absmean rule, [`BitLinear`]), its biases added after the
-//!   adders in the hidden and output formats (the `ternary_ffn` block holds
-//!   no biases yet);
+//!   b1.58's absmean rule, [`TernaryFfn`]), its biases added in the hidden
+//!   and output formats before each layer's saturation;
 //! - `Binary`: every head's scores from 64-bit sign codes of a seeded ±1
 //!   projection of q and k ([`BinaryAttention`]).
 //!
@@ -20,8 +19,9 @@ use crate::format::{Overflow, QFormat, Rounding};
 use crate::integer::binarized::RandomProjection;
 use crate::integer::binary_attention::{default_scale, BinaryAttention};
 use crate::integer::bit_linear::{BitLinear, BitLinearFormats};
+use crate::integer::ffn::{IntFfn, TernaryFfn};
 use crate::integer::layer_norm::{IntLayerNorm, LayerNormFormats};
-use crate::integer::linear::{IntActivation, IntLinear, LinearFormats};
+use crate::integer::linear::{IntLinear, LinearFormats};
 use crate::integer::sdpa::{SdpaConfig, StreamingSdpa};
 use crate::integer::{check_len, dequantize_all, quantize_all};
 use crate::reference::{Activation, EncoderWeights, Linear};
@@ -215,22 +215,40 @@ pub fn residual_add(a: i64, fa: QFormat, b: i64, fb: QFormat, out: QFormat) -> i
         .expect("a right shift or a small left shift of a 33-bit sum") as i64
 }
 
-/// The FFN of a variant.
+/// The FFN of a layer: int16 weights, or ternary weights with the
+/// model's biases.
 #[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)] // one per layer, never moved in a loop
-enum IntFfnPath {
-    Int16 { up: IntLinear, down: IntLinear },
-    Ternary(Box<TernaryPath>),
+pub enum LayerFfn {
+    /// The `ffn` block's model.
+    Int16(IntFfn),
+    /// The `ternary_ffn` block's model.
+    Ternary(TernaryFfn),
 }
 
-/// The ternary FFN with the biases the model has.
-#[derive(Debug, Clone)]
-struct TernaryPath {
-    up: BitLinear,
-    up_bias: Vec<i64>,
-    activation: IntActivation,
-    down: BitLinear,
-    down_bias: Vec<i64>,
+impl LayerFfn {
+    /// Hidden width.
+    pub fn d_ff(&self) -> usize {
+        match self {
+            LayerFfn::Int16(f) => f.up().d_out(),
+            LayerFfn::Ternary(f) => f.up().d_out(),
+        }
+    }
+
+    /// One token's hidden values (after the activation), raw.
+    fn hidden(&self, x: &[i64]) -> Result<Vec<i64>> {
+        match self {
+            LayerFfn::Int16(f) => f.up().run(x),
+            LayerFfn::Ternary(f) => f.up().run(x),
+        }
+    }
+
+    /// One token's output from its hidden values, raw.
+    fn output(&self, hidden: &[i64]) -> Result<Vec<i64>> {
+        match self {
+            LayerFfn::Int16(f) => f.down().run(hidden),
+            LayerFfn::Ternary(f) => f.down().run(hidden),
+        }
+    }
 }
 
 /// The heads of a variant.
@@ -240,7 +258,8 @@ enum Heads {
     Binary(Vec<BinaryAttention>),
 }
 
-/// The block models of an int16 layer, in the order the data flows.
+/// The block models of a layer with streaming heads, in the order the
+/// data flows.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerParts<'a> {
     /// The query projection.
@@ -255,10 +274,8 @@ pub struct LayerParts<'a> {
     pub output: &'a IntLinear,
     /// The first LayerNorm (none in a layer without them).
     pub norm1: Option<&'a IntLayerNorm>,
-    /// The FFN's first layer (with its activation).
-    pub up: &'a IntLinear,
-    /// The FFN's second layer.
-    pub down: &'a IntLinear,
+    /// The FFN.
+    pub ffn: &'a LayerFfn,
     /// The second LayerNorm (none in a layer without them).
     pub norm2: Option<&'a IntLayerNorm>,
 }
@@ -275,7 +292,7 @@ pub struct IntEncoderLayer {
     attention_heads: Heads,
     output: IntLinear,
     norm1: Option<IntLayerNorm>,
-    ffn: IntFfnPath,
+    ffn: LayerFfn,
     norm2: Option<IntLayerNorm>,
 }
 
@@ -415,63 +432,47 @@ impl IntEncoderLayer {
         )?;
         let ffn = match variant {
             Variant::Ternary => {
-                let ternary =
-                    |what: &str, layer: &Linear, input, scale, output| -> Result<(BitLinear, Vec<i64>)> {
-                        let unbiased = Linear {
-                            weight: layer.weight.clone(),
-                            bias: ndarray::Array1::zeros(layer.bias.len()),
-                        };
-                        let bit =
-                            BitLinear::quantize(&unbiased, BitLinearFormats { input, scale, output }, None)
-                                .map_err(|e| prefixed(what, e))?;
-                        let bias = quantize_all(
-                            what,
-                            layer.bias.as_slice().expect("an owned vector is contiguous"),
-                            output,
-                        )?;
-                        Ok((bit, bias))
-                    };
-                let (up, up_bias) = ternary(
+                let ternary = |what: &str, layer: &Linear, input, scale, output, act| {
+                    BitLinear::quantize(layer, BitLinearFormats { input, scale, output }, act)
+                        .map_err(|e| prefixed(what, e))
+                };
+                let up = ternary(
                     "ternary FFN up",
                     &w.ffn.up,
                     f(Tensor::Norm1),
                     p(Parameter::UpWeight),
                     f(Tensor::Hidden),
+                    Some(w.ffn.activation),
                 )?;
-                let (down, down_bias) = ternary(
+                let down = ternary(
                     "ternary FFN down",
                     &w.ffn.down,
                     f(Tensor::Hidden),
                     p(Parameter::DownWeight),
                     f(Tensor::Ffn),
+                    None,
                 )?;
-                IntFfnPath::Ternary(Box::new(TernaryPath {
-                    up,
-                    up_bias,
-                    activation: IntActivation::new(w.ffn.activation, f(Tensor::Hidden))
-                        .map_err(|e| prefixed("FFN activation", e))?,
-                    down,
-                    down_bias,
-                }))
+                LayerFfn::Ternary(TernaryFfn::from_layers(up, down).map_err(|e| prefixed("ternary FFN", e))?)
             }
-            _ => IntFfnPath::Int16 {
-                up: linear(
+            _ => {
+                let up = linear(
                     "FFN up",
                     &w.ffn.up,
                     f(Tensor::Norm1),
                     p(Parameter::UpWeight),
                     f(Tensor::Hidden),
                     Some(w.ffn.activation),
-                )?,
-                down: linear(
+                )?;
+                let down = linear(
                     "FFN down",
                     &w.ffn.down,
                     f(Tensor::Hidden),
                     p(Parameter::DownWeight),
                     f(Tensor::Ffn),
                     None,
-                )?,
-            },
+                )?;
+                LayerFfn::Int16(IntFfn::from_layers(up, down).map_err(|e| prefixed("FFN", e))?)
+            }
         };
         Ok(Self {
             formats: formats.clone(),
@@ -493,11 +494,10 @@ impl IntEncoderLayer {
         &self.formats
     }
 
-    /// The models of the int16 layer's blocks, for hardware built from
-    /// them (`None` for the ternary and binary variants).
-    pub fn int16_parts(&self) -> Option<LayerParts<'_>> {
-        let (IntFfnPath::Int16 { up, down }, Heads::Streaming(head)) = (&self.ffn, &self.attention_heads)
-        else {
+    /// The models of the layer's blocks, for hardware built from them
+    /// (`None` for binary heads, which have no layer hardware).
+    pub fn parts(&self) -> Option<LayerParts<'_>> {
+        let Heads::Streaming(head) = &self.attention_heads else {
             return None;
         };
         Some(LayerParts {
@@ -507,8 +507,7 @@ impl IntEncoderLayer {
             head,
             output: &self.output,
             norm1: self.norm1.as_ref(),
-            up,
-            down,
+            ffn: &self.ffn,
             norm2: self.norm2.as_ref(),
         })
     }
@@ -572,36 +571,8 @@ impl IntEncoderLayer {
             None => Ok(x),
         };
         let norm1 = norm(residual1.clone(), &self.norm1)?;
-        let (hidden, ffn) = match &self.ffn {
-            IntFfnPath::Int16 { up, down } => {
-                let hidden = rows(&norm1, &|t| up.run(t))?;
-                let ffn = rows(&hidden, &|t| down.run(t))?;
-                (hidden, ffn)
-            }
-            IntFfnPath::Ternary(t) => {
-                let TernaryPath {
-                    up,
-                    up_bias,
-                    activation,
-                    down,
-                    down_bias,
-                } = t.as_ref();
-                let biased = |y: Vec<i64>, bias: &[i64], format: QFormat| -> Vec<i64> {
-                    y.iter()
-                        .zip(bias)
-                        .map(|(&y, &b)| format.fit(i128::from(y + b), Overflow::Saturate) as i64)
-                        .collect()
-                };
-                let hidden = rows(&norm1, &|t| {
-                    Ok(biased(up.run(t)?, up_bias, f(Tensor::Hidden))
-                        .into_iter()
-                        .map(|y| activation.apply(y))
-                        .collect())
-                })?;
-                let ffn = rows(&hidden, &|t| Ok(biased(down.run(t)?, down_bias, f(Tensor::Ffn))))?;
-                (hidden, ffn)
-            }
-        };
+        let hidden = rows(&norm1, &|t| self.ffn.hidden(t))?;
+        let ffn = rows(&hidden, &|t| self.ffn.output(t))?;
         let residual2 = add(&norm1, Tensor::Norm1, &ffn, Tensor::Ffn, Tensor::Residual2);
         let output = norm(residual2.clone(), &self.norm2)?;
         Ok(IntLayerTensors {

@@ -98,9 +98,14 @@ pub struct ModelLayer {
 }
 
 impl ModelLayer {
-    /// The layer of `weights` in `formats`, evaluated on `inputs` (each
-    /// tokens × d_model, all of one length).
-    pub fn new(weights: EncoderWeights, formats: &LayerFormats, inputs: Vec<Array2<f64>>) -> Result<Self> {
+    /// The layer of `weights` in `formats` and `variant`, evaluated on
+    /// `inputs` (each tokens × d_model, all of one length).
+    pub fn new(
+        weights: EncoderWeights,
+        formats: &LayerFormats,
+        variant: Variant,
+        inputs: Vec<Array2<f64>>,
+    ) -> Result<Self> {
         let d_model = weights.attention.query.weight.nrows();
         let tokens = inputs.first().map_or(0, |x| x.nrows());
         if inputs.iter().any(|x| x.dim() != (tokens, d_model)) || tokens == 0 {
@@ -108,7 +113,7 @@ impl ModelLayer {
                 "the evaluation inputs must be sequences of one length with {d_model} elements a token"
             )));
         }
-        let integer = IntEncoderLayer::new(&weights, formats, Variant::Int16, 1)?;
+        let integer = IntEncoderLayer::new(&weights, formats, variant, 1)?;
         Ok(Self {
             weights,
             integer,

@@ -38,6 +38,8 @@ pub struct LayerSize {
     pub layer_norm: bool,
     /// The FFN's activation.
     pub activation: Activation,
+    /// The integer datapath (int16, a ternary FFN, binary attention).
+    pub variant: Variant,
 }
 
 impl LayerSize {
@@ -52,6 +54,7 @@ impl LayerSize {
             tokens,
             layer_norm: true,
             activation: Activation::Gelu,
+            variant: Variant::Int16,
         }
     }
 }
@@ -63,7 +66,7 @@ pub struct SeededLayer {
     pub weights: EncoderWeights,
     /// The calibration (formats and the ranges that chose them).
     pub calibration: Calibration,
-    /// The int16 layer in those formats.
+    /// The integer layer (the size's variant) in those formats.
     pub integer: IntEncoderLayer,
     size: LayerSize,
     seed: u64,
@@ -97,6 +100,7 @@ impl SeededLayer {
             tokens,
             layer_norm,
             activation,
+            variant,
         } = size;
         if [d_model, heads, head_size, d_ff, tokens].contains(&0) {
             return Err(QuantError::InvalidParameter(format!(
@@ -134,7 +138,7 @@ impl SeededLayer {
             })
             .collect::<Result<Vec<_>>>()?;
         let calibration = calibrate_runs(std::slice::from_ref(&weights), &runs)?;
-        let integer = IntEncoderLayer::new(&weights, &calibration.formats[0], Variant::Int16, seed)?;
+        let integer = IntEncoderLayer::new(&weights, &calibration.formats[0], variant, seed)?;
         Ok(Self {
             weights,
             calibration,

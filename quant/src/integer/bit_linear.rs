@@ -6,9 +6,12 @@
 //!  x (Q.fx) ──max |x_i|──▶ γ ──Reciprocal(γ · 2^15)──▶ inv, msb   (once per token)
 //!  x_i ──round(x_i · 127 inv / 2^(msb+1))──▶ code_i  (8 bits, |code| <= 127)
 //!  code ──add / subtract / skip by sign s_ji──▶ acc_j  (adders only)
-//!  acc_j ──· γ ──· C──round, saturate──▶ y_j (Q.fy) ──[ReLU | GELU table]──▶ out
+//!  acc_j ──· γ ──· C──round, + b_j, saturate──▶ y_j (Q.fy) ──[ReLU | GELU table]──▶ out
 //!  C = round(scale · 2^K / 127), 16 bits: the weight scale and BitNet's 1/127
 //! ```
+//! BitNet's layers have no bias; a transformer's FFN ternarized after
+//! training keeps its float biases, so each output may add one `b_j`, raw
+//! in the output format, before the one saturation (zero by default).
 //! `code_i` is `round(127 x_i / γ)` up to the reciprocal's error; it never
 //! leaves [-127, 127] (test `codes_stay_within_127_for_every_gamma`), so
 //! no clamp is needed.
@@ -47,10 +50,10 @@ pub struct BitLinearFormats {
     pub output: QFormat,
 }
 
-/// Bit-exact BitLinear layer (no bias, as BitNet's).
+/// Bit-exact BitLinear layer, with an optional bias per output.
 ///
 /// Error bound against [`Linear::apply`] on the dequantized ternary
-/// weights (`s_ji · scale`) and the unquantized input, then the float
+/// weights (`s_ji · scale`) and biases and the unquantized input, then the float
 /// activation, while no output saturates, for inputs with `max |x| <= X`:
 /// ```text
 ///   E = scale · n · X · (1/254 + e_r)       activation codes (e_r: reciprocal)
@@ -69,6 +72,8 @@ pub struct BitLinear {
     scale: i64,
     output_scale: i64,
     output_scale_shift: u32,
+    /// Raw in the output format, one per output.
+    bias: Vec<i64>,
     activation: Option<IntActivation>,
     reciprocal: Reciprocal,
 }
@@ -144,14 +149,24 @@ impl BitLinear {
             scale,
             output_scale: c(shift).min((1 << OUTPUT_SCALE_BITS) - 1),
             output_scale_shift: shift,
+            bias: vec![0; d_out],
             activation,
             reciprocal: Reciprocal::new()?,
         })
     }
 
+    /// The layer with `bias` (raw in the output format, one per output)
+    /// added to each output before its saturation.
+    pub fn with_bias(mut self, bias: Vec<i64>) -> Result<Self> {
+        check_len("ternary layer bias", bias.len(), self.d_out)?;
+        check_raw("ternary layer bias", &bias, self.formats.output)?;
+        self.bias = bias;
+        Ok(self)
+    }
+
     /// BitNet b1.58 absmean quantization of a float layer (weight of shape
-    /// (inputs, outputs), bias zero): `scale = mean |W|`, `s = clip(round(W
-    /// / scale), -1, 1)`.
+    /// (inputs, outputs)): `scale = mean |W|`, `s = clip(round(W / scale),
+    /// -1, 1)`; the bias rounded into the output format.
     pub fn quantize(
         layer: &Linear,
         formats: BitLinearFormats,
@@ -160,11 +175,6 @@ impl BitLinear {
         let (d_in, d_out) = layer.weight.dim();
         if layer.weight.is_empty() {
             return Err(QuantError::Empty("ternary weight".into()));
-        }
-        if layer.bias.iter().any(|&b| b != 0.0) {
-            return Err(QuantError::InvalidParameter(
-                "a ternary (BitLinear) layer has no bias; it must be zero".into(),
-            ));
         }
         let values: Vec<f64> = layer.weight.iter().copied().collect();
         check_finite("ternary weight", &values)?;
@@ -185,7 +195,16 @@ impl BitLinear {
                 signs.push((layer.weight[[i, j]] / real_scale).round().clamp(-1.0, 1.0) as i64);
             }
         }
-        Self::from_raw(formats, (d_in, d_out), signs, scale, activation)
+        let bias = super::quantize_all(
+            "ternary layer bias",
+            layer
+                .bias
+                .as_slice()
+                .ok_or_else(|| QuantError::InvalidParameter("bias".into()))?,
+            formats.output,
+        )?;
+        check_len("ternary layer bias", bias.len(), d_out)?;
+        Self::from_raw(formats, (d_in, d_out), signs, scale, activation)?.with_bias(bias)
     }
 
     /// Formats.
@@ -206,6 +225,11 @@ impl BitLinear {
     /// Signs, `[d_out][d_in]` row-major.
     pub fn signs(&self) -> &[i64] {
         &self.signs
+    }
+
+    /// The biases, raw in the output format.
+    pub fn bias(&self) -> &[i64] {
+        &self.bias
     }
 
     /// The weight scale, raw.
@@ -255,27 +279,31 @@ impl BitLinear {
         let (gamma, multiplier, shift) = self.token_scale(x);
         let codes = activation_codes(x, multiplier, shift);
         let frac = self.output_scale_shift + self.formats.input.frac() + self.formats.scale.frac();
+        let shift = self.output_shift();
         Ok(self
             .signs
             .chunks(self.d_in)
-            .map(|row| {
+            .zip(&self.bias)
+            .map(|(row, &bias)| {
                 let acc: i64 = codes.iter().zip(row).map(|(&c, &s)| c * s).sum();
                 let scaled = i128::from(acc) * i128::from(gamma) * i128::from(self.output_scale);
-                let y = narrow(scaled, frac, self.formats.output);
+                // the bias on the product's grid: exact, so the sum rounds
+                // as round(product) + bias
+                let y = narrow(scaled + (i128::from(bias) << shift), frac, self.formats.output);
                 self.activation.as_ref().map_or(y, |a| a.apply(y))
             })
             .collect())
     }
 
     /// The layer as the hardware holds it, in floats (weight (inputs,
-    /// outputs) `s · scale`, zero bias).
+    /// outputs) `s · scale`, the biases).
     pub fn dequantized(&self) -> Linear {
         let scale = self.formats.scale.to_f64(i128::from(self.scale));
         Linear {
             weight: Array2::from_shape_fn((self.d_in, self.d_out), |(i, j)| {
                 self.signs[j * self.d_in + i] as f64 * scale
             }),
-            bias: Array1::zeros(self.d_out),
+            bias: Array1::from(super::dequantize_all(&self.bias, self.formats.output)),
         }
     }
 
@@ -326,7 +354,10 @@ impl BitLinear {
     /// The largest output magnitude for inputs with `max |x| <= input_max`,
     /// within the output format: what the next layer can be given.
     pub fn output_max(&self, input_max: f64) -> f64 {
-        (self.max_row_l1() * input_max + self.error_bound(input_max)).min(self.formats.output.max_value())
+        let bias_max =
+            self.bias.iter().map(|b| b.abs()).max().unwrap_or(0) as f64 * self.formats.output.lsb();
+        (self.max_row_l1() * input_max + bias_max + self.error_bound(input_max))
+            .min(self.formats.output.max_value())
     }
 }
 

@@ -156,7 +156,7 @@ fn prefixed(what: &str, e: QuantError) -> QuantError {
 }
 
 /// Bit-exact ternary FFN: two BitNet b1.58 BitLinear layers
-/// ([`BitLinear`]), the first with the activation, no biases.
+/// ([`BitLinear`]), the first with the activation, each with its biases.
 ///
 /// Error bound against [`crate::reference::ffn`] on the dequantized
 /// ternary weights and the unquantized input, while nothing saturates:
@@ -170,8 +170,9 @@ pub struct TernaryFfn {
 }
 
 impl TernaryFfn {
-    /// Quantizes float weights (biases must be zero) to ternary, the
-    /// scales in `formats.weight`.
+    /// Quantizes float weights to ternary, the scales in
+    /// `formats.weight` (the biases rounded into the hidden and output
+    /// formats).
     pub fn new(weights: &FfnWeights, formats: FfnFormats) -> Result<Self> {
         check_len(
             "ternary FFN hidden width",
@@ -229,7 +230,7 @@ impl TernaryFfn {
         &self.down
     }
 
-    /// The ternary weights dequantized, with zero biases.
+    /// The ternary weights and the biases dequantized.
     pub fn dequantized(&self, activation: Activation) -> FfnWeights {
         FfnWeights {
             up: self.up.dequantized(),
