@@ -138,6 +138,7 @@ pub fn estimate_layer(
         d_ff: plan.d_ff.into(),
         tokens: s.tokens.into(),
         layer_norm: s.layer_norm,
+        ternary_ffn_lanes: (plan.variant == Variant::Ternary).then_some(plan.lanes.into()),
     });
     let tokens = u64::from(s.tokens);
     let energies = OperationEnergies::HOROWITZ_45NM.at_node(node_nm)?;
@@ -257,7 +258,8 @@ pub struct LayerArgs {
 
 impl LayerArgs {
     /// The configuration these arguments give: the file's, or the
-    /// preset's; `--variant` replaces its variant.
+    /// preset's; `--variant` replaces its variant (a ternary preset layer
+    /// without a name in the file is `<preset>-ternary`).
     pub fn config(&self) -> Result<LayerConfig, String> {
         let mut config = match (&self.config, &self.preset) {
             (Some(path), _) => LayerConfig::load(path)?,
@@ -268,6 +270,10 @@ impl LayerArgs {
         };
         if let Some(v) = self.variant {
             config.shape.variant = Some(v.variant());
+            // a preset's ternary layer gets a name (and folder) of its own
+            if matches!(v, LayerVariant::Ternary) && config.name.is_none() {
+                config.name = Some(format!("{}-ternary", config.preset()));
+            }
         }
         Ok(config)
     }
@@ -287,6 +293,14 @@ impl LayerArgs {
             preset: Some(name.to_string()),
             out: Some(out),
             ..Self::default()
+        }
+    }
+
+    /// These arguments with the FFN's variant `variant`.
+    pub fn with_variant(self, variant: LayerVariant) -> Self {
+        Self {
+            variant: Some(variant),
+            ..self
         }
     }
 

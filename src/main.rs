@@ -683,30 +683,56 @@ fn demo_sections(
          2 heads of 32, FFN 6 -> 8 -> 6 with ReLU, no LayerNorm), seeded weights, as one design on Verilator \
          at full speed (hwformer layer sim --preset jet-tagging)",
     );
-    let started = Instant::now();
     let jet_args = layer_command::LayerArgs::preset("jet-tagging", out.join("jet-tagging"));
-    let jet = layer_command::generate(&jet_args)?;
+    let verdict = other_layer(reporter, &jet_args, |jet| {
+        let alone = layer_command::one_sequence_cycles(&jet.design.plan)?;
+        println!(
+            "one sequence alone: {alone} cycles by the layer graph, {:.1} µs at hls4ml's 200 MHz for this one block \
+             (hls4ml reports under 2 µs for the three-block model, arXiv 2409.05207; docs/LAYER.md has our clock \
+             estimate and resources)",
+            alone as f64 / 200.0
+        );
+        Ok(())
+    })?;
+    reporter.finish(verdict.into());
+    reporter.start(
+        17,
+        "the tiny layer with a ternary FFN on Verilator",
+        "the tiny layer with the FFN's weights ternary (BitNet b1.58's absmean rule, 8-bit absmax codes, \
+         the model's biases), the ternary_ffn engines inside the layer, as one design on Verilator at full speed \
+         (hwformer layer sim --preset tiny --variant ternary)",
+    );
+    let ternary_args = layer_command::LayerArgs::preset("tiny", out.join("tiny-ternary"))
+        .with_variant(layer_command::LayerVariant::Ternary);
+    let verdict = other_layer(reporter, &ternary_args, |_| Ok(()))?;
+    reporter.finish(verdict.into());
+    Ok(())
+}
+
+/// Writes the layer of `args`, checks it on Verilator at full speed (two
+/// sequences), runs `also` on it, and adds it to the report's other
+/// layers; the verdict.
+fn other_layer(
+    reporter: &mut report::Reporter,
+    args: &layer_command::LayerArgs,
+    also: impl FnOnce(&layer_command::WrittenLayer) -> Result<(), String>,
+) -> Result<report::Verdict, String> {
+    let started = Instant::now();
+    let layer = layer_command::generate(args)?;
     let check = layer_command::check(
-        &jet,
+        &layer,
         layer_command::LayerBackend::Verilator,
         2,
         Pacing::FULL_SPEED,
     );
-    let alone = layer_command::one_sequence_cycles(&jet.design.plan)?;
-    println!(
-        "one sequence alone: {alone} cycles by the layer graph, {:.1} µs at hls4ml's 200 MHz for this one block \
-         (hls4ml reports under 2 µs for the three-block model, arXiv 2409.05207; docs/LAYER.md has our clock \
-         estimate and resources)",
-        alone as f64 / 200.0
-    );
+    also(&layer)?;
     let verdict = report::Verdict::passed(check.passed());
     reporter.report.other_layers.push(report::CheckedLayerRow::new(
-        &jet,
+        &layer,
         check,
         started.elapsed().as_secs_f64(),
     ));
-    reporter.finish(verdict.into());
-    Ok(())
+    Ok(verdict)
 }
 
 /// Writes `<block>.v` and `<block>.json` into `out`; returns the manifest.

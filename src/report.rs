@@ -345,7 +345,7 @@ pub struct RunReport {
 }
 
 /// Sections of `hwformer run`.
-pub const SECTIONS: usize = 16;
+pub const SECTIONS: usize = 17;
 
 /// Collects a run's results section by section, with a progress bar.
 pub struct Reporter {

@@ -139,7 +139,7 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(json["schema"], 1);
     assert_eq!(json["verdict"], "pass");
     let sections = json["sections"].as_array().unwrap();
-    assert_eq!(sections.len(), 16);
+    assert_eq!(sections.len(), 17);
     assert!(sections.iter().all(|s| s["verdict"] == "pass"), "{sections:?}");
     let layer = &json["layer"];
     assert_eq!(layer["name"], "tiny");
@@ -199,6 +199,12 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(jet["shape"]["activation"], "relu");
     assert_eq!(jet["check"]["beats"], 2 * 15 * 6, "{jet}");
     assert!(jet["check"]["failure"].is_null(), "{jet}");
+    // the tiny layer with a ternary FFN: two sequences of 8 tokens of 16
+    let ternary = &json["other_layers"][1];
+    assert_eq!(ternary["name"], "tiny-ternary");
+    assert_eq!(ternary["shape"]["variant"], "ternary");
+    assert_eq!(ternary["check"]["beats"], 2 * 8 * 16, "{ternary}");
+    assert!(ternary["check"]["failure"].is_null(), "{ternary}");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.starts_with("# hwformer run: PASS"), "{md}");
     for heading in [
@@ -206,6 +212,7 @@ fn check_report(dir: &std::path::Path) {
         "## The encoder layer `tiny`",
         "## A real model's layer: `minilm-l0`",
         "## Another layer: `jet-tagging`",
+        "## Another layer: `tiny-ternary`",
         "## Resources",
         "## Accuracy",
         "## Plots",

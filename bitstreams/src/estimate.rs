@@ -251,6 +251,34 @@ impl OperationCounts {
         }
     }
 
+    /// One token through a ternary (BitLinear) block of `d_in` inputs and
+    /// `d_out` outputs with `lanes` lanes (hdl/src/ternary_linear.rs): per
+    /// input element the absmax compare; per issue (`d_in` a group of
+    /// `lanes` outputs) the code: `x · inv` (16x16), `· 127` (a
+    /// shift-subtract) and its rounding add, and one word of `lanes`
+    /// two-bit signs (counted as `lanes / 8` 16-bit weight reads); per
+    /// weight one accumulator add (zero signs skip it: counted as an upper
+    /// bound); per output `· γ` and `· C` (wide products) and the
+    /// rounding add with the bias; per token the reciprocal. Not counted:
+    /// registers, the bias ROM's read, the token buffer. Operations: 2 a
+    /// weight, as [`Self::linear`].
+    pub fn bit_linear(d_in: u64, d_out: u64, lanes: u64) -> Self {
+        let issues = d_in * d_out.div_ceil(lanes.max(1));
+        Self {
+            add16: d_in,
+            add32: 2 * issues + d_in * d_out + d_out,
+            mult16: issues,
+            mult32: 2 * d_out,
+            weight_reads: (d_in * d_out).div_ceil(8),
+            ops: 2 * d_in * d_out,
+            ..Self::default()
+        }
+        .plus(Self {
+            register_bits: 0,
+            ..Self::reciprocal()
+        })
+    }
+
     /// One token of `d` elements through the layer norm, arithmetic only,
     /// counted from the integer model it is bit-exact with
     /// (`IntLayerNorm::run`): per element the sum and the sum of squares
@@ -290,8 +318,16 @@ impl OperationCounts {
             d_ff,
             tokens,
             layer_norm,
+            ternary_ffn_lanes,
         } = size;
         let width = heads * head_size;
+        let (up, down) = match ternary_ffn_lanes {
+            None => (Self::linear(d_model, d_ff), Self::linear(d_ff, d_model)),
+            Some(lanes) => (
+                Self::bit_linear(d_model, d_ff, lanes),
+                Self::bit_linear(d_ff, d_model, lanes),
+            ),
+        };
         let attention = Self {
             register_bits: 0,
             ..Self::sdpa(head_size, tokens)
@@ -300,12 +336,12 @@ impl OperationCounts {
             .times(3)
             .plus(attention.times(heads))
             .plus(Self::linear(width, d_model))
-            .plus(Self::linear(d_model, d_ff))
+            .plus(up)
             .plus(Self {
                 table_reads: d_ff,
                 ..Self::default()
             })
-            .plus(Self::linear(d_ff, d_model))
+            .plus(down)
             .plus(Self {
                 add32: 2 * d_model,
                 ..Self::default()
@@ -462,6 +498,9 @@ pub struct LayerSize {
     pub tokens: u64,
     /// A LayerNorm after each residual add.
     pub layer_norm: bool,
+    /// The FFN's weights ternary, with this many lanes an engine (`None`:
+    /// int16 weights).
+    pub ternary_ffn_lanes: Option<u64>,
 }
 
 /// One inference of a block: what latency, throughput and energy are per.
@@ -712,6 +751,7 @@ mod tests {
             d_ff: 32,
             tokens: 8,
             layer_norm: true,
+            ternary_ffn_lanes: None,
         };
         let layer = OperationCounts::encoder_layer_token(size);
         // every weight read once a token: 4 x 16 x 16 + 2 x 16 x 32
@@ -731,6 +771,21 @@ mod tests {
         let longer = OperationCounts::encoder_layer_token(LayerSize { tokens: 16, ..size });
         assert_eq!(longer.weight_reads, layer.weight_reads);
         assert!(longer.mult16 > layer.mult16);
+        // a ternary FFN: its 2 x 16 x 32 weights read as 2-bit signs, its
+        // products one a code and two an output, not one a weight
+        let ternary = OperationCounts::encoder_layer_token(LayerSize {
+            ternary_ffn_lanes: Some(4),
+            ..size
+        });
+        assert_eq!(ternary.weight_reads, 4 * 256 + 2 * 512 / 8);
+        let ffn_mult16 = |c: &OperationCounts| c.mult16 - (layer.mult16 - 2 * 512);
+        assert_eq!(ffn_mult16(&ternary), 16 * 32 / 4 + 32 * 16 / 4 + 2 * 2);
+        assert_eq!(ternary.mult32 - layer.mult32, 2 * (32 + 16));
+        assert_eq!(ternary.register_bits, 0, "registers are not counted");
+        assert!(
+            OperationEnergies::HOROWITZ_45NM.energy_pj(&ternary)
+                < OperationEnergies::HOROWITZ_45NM.energy_pj(&layer)
+        );
     }
 
     #[test]

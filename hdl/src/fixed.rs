@@ -519,7 +519,8 @@ impl Logic for PipelinedRoundShift {
         // |2b| <= 2^16); its bits 19:1 are the 19-bit result
         self.q_wide.value.next = self.clamped.q.val();
         self.addend_wide.value.next = self.addend.val();
-        self.halved.next = self.q_wide.extended.val() + 1 + (self.addend_wide.extended.val() << 1);
+        // one adder: 2b has a zero low bit, so 2b + 1 is 2b | 1
+        self.halved.next = self.q_wide.extended.val() + ((self.addend_wide.extended.val() << 1) | 1);
         self.halved_wide.value.next = self.halved.val().get_bits::<19>(1);
         self.saturate.value.next = self.halved_wide.extended.val();
         if self.enable.val() {
