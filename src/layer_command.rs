@@ -139,6 +139,8 @@ pub fn estimate_layer(
         tokens: s.tokens.into(),
         layer_norm: s.layer_norm,
         ternary_ffn_lanes: (plan.variant == Variant::Ternary).then_some(plan.lanes.into()),
+        binary_attention_bits: (plan.variant == Variant::Binary)
+            .then_some(hwformer_quant::bert::integer::BINARY_BITS as u64),
     });
     let tokens = u64::from(s.tokens);
     let energies = OperationEnergies::HOROWITZ_45NM.at_node(node_nm)?;
@@ -247,8 +249,10 @@ pub struct LayerArgs {
     /// checked on 128-token texts it was not calibrated on.
     #[arg(long, conflicts_with_all = ["preset", "config", "weights_seed"])]
     model_layer: Option<usize>,
-    /// The FFN: int16 weights, or ternary weights (BitNet b1.58's absmean
-    /// rule) with the model's biases (default the config's, else int16).
+    /// The integer datapath: int16; ternary (the FFN's weights by BitNet
+    /// b1.58's absmean rule, with the model's biases); binary (every head's
+    /// scores from 64-bit sign codes of one ±1 projection) (default the
+    /// config's, else int16).
     #[arg(long, value_enum)]
     variant: Option<LayerVariant>,
     /// Output folder (default target/hwformer-layer/<name>).
@@ -258,8 +262,8 @@ pub struct LayerArgs {
 
 impl LayerArgs {
     /// The configuration these arguments give: the file's, or the
-    /// preset's; `--variant` replaces its variant (a ternary preset layer
-    /// without a name in the file is `<preset>-ternary`).
+    /// preset's; `--variant` replaces its variant (a preset's ternary or
+    /// binary layer without a name in the file is `<preset>-<variant>`).
     pub fn config(&self) -> Result<LayerConfig, String> {
         let mut config = match (&self.config, &self.preset) {
             (Some(path), _) => LayerConfig::load(path)?,
@@ -270,9 +274,9 @@ impl LayerArgs {
         };
         if let Some(v) = self.variant {
             config.shape.variant = Some(v.variant());
-            // a preset's ternary layer gets a name (and folder) of its own
-            if matches!(v, LayerVariant::Ternary) && config.name.is_none() {
-                config.name = Some(format!("{}-ternary", config.preset()));
+            // a preset's other variant gets a name (and folder) of its own
+            if !matches!(v, LayerVariant::Int16) && config.name.is_none() {
+                config.name = Some(format!("{}-{}", config.preset(), v.variant().name()));
             }
         }
         Ok(config)
@@ -321,6 +325,8 @@ pub enum LayerVariant {
     Int16,
     /// The FFN's weights ternary, with its biases.
     Ternary,
+    /// Binarized attention scores.
+    Binary,
 }
 
 impl LayerVariant {
@@ -329,6 +335,7 @@ impl LayerVariant {
         match self {
             LayerVariant::Int16 => Variant::Int16,
             LayerVariant::Ternary => Variant::Ternary,
+            LayerVariant::Binary => Variant::Binary,
         }
     }
 }
@@ -508,9 +515,14 @@ fn model_design(layer: usize, variant: Variant) -> Result<LayerDesign, String> {
 pub fn describe_plan(plan: &hwformer_sim::timing::LayerPlan) -> String {
     let s = plan.shape;
     format!(
-        "d_model {}, {} heads of {}, d_ff {} ({}{}), {} lanes, {} tokens a sequence{}",
+        "d_model {}, {} {}heads of {}, d_ff {} ({}{}), {} lanes, {} tokens a sequence{}",
         s.d_model,
         s.heads,
+        if plan.variant == Variant::Binary {
+            "binary "
+        } else {
+            ""
+        },
         s.head_size,
         plan.d_ff,
         match plan.activation {

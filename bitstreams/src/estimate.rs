@@ -155,6 +155,35 @@ impl OperationCounts {
         })
     }
 
+    /// What the binary attention block (hdl/src/binary_attention.rs) does
+    /// per key, `d` lanes and `bits` code bits: the key's sign projection
+    /// (`bits` sums of `d` terms ±x: `bits (d - 1)` wide adds), the XOR of
+    /// the codes and their popcount (`bits - 1` small adds), a score table
+    /// read; then sdpa's back end as [`Self::sdpa_key`] counts it, without
+    /// the q.k products, their sum and the scale's product and rounding.
+    /// Operations: sdpa's (the same attention).
+    pub fn binary_attention_key(d: u64, bits: u64) -> Self {
+        let sdpa = Self::sdpa_key(d);
+        Self {
+            add16: sdpa.add16 + bits.saturating_sub(1),
+            add32: sdpa.add32 - d.saturating_sub(1) - 1 + bits * d.saturating_sub(1),
+            mult16: sdpa.mult16 - d,
+            mult32: sdpa.mult32 - 1,
+            table_reads: sdpa.table_reads + 1,
+            ..sdpa
+        }
+    }
+
+    /// What the binary attention block does per query: its sign projection
+    /// (`bits (d - 1)` wide adds) and sdpa's end of a query.
+    pub fn binary_attention_query(d: u64, bits: u64) -> Self {
+        Self {
+            add32: bits * d.saturating_sub(1),
+            ..Self::default()
+        }
+        .plus(Self::sdpa_query(d))
+    }
+
     /// What the streaming attention block does per query, at its end: one
     /// reciprocal, d output products (48-bit by 16-bit, one multiplier, a
     /// lane a cycle) and their rounding adds; registers loaded: the held
@@ -319,6 +348,7 @@ impl OperationCounts {
             tokens,
             layer_norm,
             ternary_ffn_lanes,
+            binary_attention_bits,
         } = size;
         let width = heads * head_size;
         let (up, down) = match ternary_ffn_lanes {
@@ -328,9 +358,15 @@ impl OperationCounts {
                 Self::bit_linear(d_ff, d_model, lanes),
             ),
         };
+        let head = match binary_attention_bits {
+            None => Self::sdpa(head_size, tokens),
+            Some(bits) => Self::binary_attention_key(head_size, bits)
+                .times(tokens)
+                .plus(Self::binary_attention_query(head_size, bits)),
+        };
         let attention = Self {
             register_bits: 0,
-            ..Self::sdpa(head_size, tokens)
+            ..head
         };
         let mut counts = Self::linear(d_model, width)
             .times(3)
@@ -501,6 +537,9 @@ pub struct LayerSize {
     /// The FFN's weights ternary, with this many lanes an engine (`None`:
     /// int16 weights).
     pub ternary_ffn_lanes: Option<u64>,
+    /// Binary attention with codes of this many bits (`None`: streaming
+    /// attention).
+    pub binary_attention_bits: Option<u64>,
 }
 
 /// One inference of a block: what latency, throughput and energy are per.
@@ -752,6 +791,7 @@ mod tests {
             tokens: 8,
             layer_norm: true,
             ternary_ffn_lanes: None,
+            binary_attention_bits: None,
         };
         let layer = OperationCounts::encoder_layer_token(size);
         // every weight read once a token: 4 x 16 x 16 + 2 x 16 x 32
@@ -782,6 +822,20 @@ mod tests {
         assert_eq!(ffn_mult16(&ternary), 16 * 32 / 4 + 32 * 16 / 4 + 2 * 2);
         assert_eq!(ternary.mult32 - layer.mult32, 2 * (32 + 16));
         assert_eq!(ternary.register_bits, 0, "registers are not counted");
+        // binary heads of 64-bit codes: no q.k products or scale product;
+        // 64 x 7 projection adds a key and a query
+        let binary = OperationCounts::encoder_layer_token(LayerSize {
+            binary_attention_bits: Some(64),
+            ..size
+        });
+        let per_head = 8 + 1;
+        assert_eq!(layer.mult16 - binary.mult16, 2 * (8 * 8));
+        assert_eq!(layer.mult32 - binary.mult32, 2 * 8);
+        assert_eq!(
+            binary.add32 + 2 * 8 * (7 + 1),
+            layer.add32 + 2 * per_head * 64 * 7
+        );
+        assert_eq!(binary.ops, layer.ops);
         assert!(
             OperationEnergies::HOROWITZ_45NM.energy_pj(&ternary)
                 < OperationEnergies::HOROWITZ_45NM.energy_pj(&layer)

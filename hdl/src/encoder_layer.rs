@@ -5,7 +5,7 @@
 //! bit and makes its handshakes when the layer graph does.
 //!
 //! ```text
-//!  x ─▶ StreamFork<4> ─┬─▶ q, k, v LinearUnits ─▶ SequenceMemoryUnit ─query, kv─▶ SdpaUnit ─▶ LaneSerializer ─▶ o LinearUnit ─┐
+//!  x ─▶ StreamFork<4> ─┬─▶ q, k, v LinearUnits ─▶ SequenceMemoryUnit ─query, kv─▶ SdpaUnit | BinaryAttentionUnit ─▶ LaneSerializer ─▶ o LinearUnit ─┐
 //!                      └─▶ residual 1 FifoUnit ──────────────────────────────────────────────────────────────▶ ResidualAdd ─┘
 //!  ─▶ LayerNormUnit ─▶ StreamFork<2> ─┬─▶ FfnUnit | TernaryFfnUnit ──┐
 //!                                     └─▶ residual 2 FifoUnit ─▶ ResidualAdd ─▶ LayerNormUnit ─▶ y
@@ -24,11 +24,15 @@
 //! activation is the model's (GELU or ReLU).
 //!
 //! The FFN is the model's: int16 weights (`FfnUnit`) or ternary weights
-//! with biases (`TernaryFfnUnit`, the layer's `ternary` variant). Both
+//! with biases (`TernaryFfnUnit`, the layer's `ternary` variant); so is
+//! the head: streaming attention (`SdpaUnit`) or binarized scores
+//! (`BinaryAttentionUnit`, the `binary` variant: one ±1 projection for
+//! every head, the same streams and timing as sdpa). Both of each pair
 //! are in the struct, as the LayerNorms are (a rust-hdl struct has no
 //! optional or generic sub-block); the other one is a small idle unit
 //! (valid held low, its outputs unread) that synthesis removes.
 
+use crate::binary_attention::BinaryAttentionUnit;
 use crate::ffn::FfnUnit;
 use crate::fifo::{FifoUnit, FIFO_DEPTH_MAX, FIFO_UNIT_DEPTH_MAX};
 use crate::lane_serializer::LaneSerializer;
@@ -39,8 +43,9 @@ use crate::sdpa::SdpaUnit;
 use crate::sequence_memory::{SequenceMemoryUnit, SEQUENCE_WORDS_MAX};
 use crate::stream_fork::StreamFork;
 use crate::ternary_ffn::TernaryFfnUnit;
-use hwformer_quant::bert::integer::{normalized_format, IntEncoderLayer, LayerFfn};
+use hwformer_quant::bert::integer::{normalized_format, IntEncoderLayer, LayerFfn, LayerHead};
 use hwformer_quant::bert::Tensor;
+use hwformer_quant::integer::binary_attention::BinaryAttention;
 use hwformer_quant::integer::ffn::{FfnFormats, IntFfn, TernaryFfn};
 use hwformer_quant::integer::layer_norm::{IntLayerNorm, LayerNormFormats};
 use hwformer_quant::QFormat;
@@ -96,6 +101,8 @@ pub struct EncoderLayerUnit<
     value_projection: LinearUnit<P, WP, WB>,
     memory: SequenceMemoryUnit<HS, W, KV>,
     head: SdpaUnit<HS, W, KV, 1>,
+    binary_head: BinaryAttentionUnit<HS, W, KV, 1>,
+    binary: Constant<Bit>,
     serializer: LaneSerializer<HS, W>,
     output_projection: LinearUnit<P, WP, WB>,
     residual1: FifoUnit,
@@ -162,9 +169,7 @@ impl<
     /// tokens, with FIFOs of `depths`; an error says why the model cannot
     /// be this hardware.
     pub fn new(layer: &IntEncoderLayer, tokens: usize, depths: EncoderDepths) -> Result<Self, String> {
-        let parts = layer
-            .parts()
-            .ok_or("binary attention has no layer hardware here (the int16 and ternary variants have)")?;
+        let parts = layer.parts();
         let f = |t: Tensor| layer.formats().tensor(t);
         let width = parts.query.d_out();
         if width % HS != 0 {
@@ -193,6 +198,17 @@ impl<
             ));
         }
         crate::sdpa::buildable(parts.head.config())?;
+        // the idle head of the other kind: 8 code bits, or the binary
+        // head's own online softmax
+        let (head, binary_head) = match parts.head {
+            LayerHead::Streaming(m) => {
+                let idle =
+                    BinaryAttention::with_seed(HS, 8, m.config().n_max, 1).map_err(|e| e.to_string())?;
+                crate::sdpa::buildable(idle.attention().config())?;
+                (SdpaUnit::new(m), BinaryAttentionUnit::new(&idle))
+            }
+            LayerHead::Binary(m) => (SdpaUnit::new(m.attention()), BinaryAttentionUnit::new(m)),
+        };
         if tokens == 0 || tokens * heads > SEQUENCE_WORDS_MAX {
             return Err(format!(
                 "{tokens} tokens of {heads} heads: the sequence memory holds 1 to {SEQUENCE_WORDS_MAX} words"
@@ -259,7 +275,9 @@ impl<
             key_projection: LinearUnit::new(parts.key),
             value_projection: LinearUnit::new(parts.value),
             memory: SequenceMemoryUnit::new(tokens, heads),
-            head: SdpaUnit::new(parts.head),
+            head,
+            binary_head,
+            binary: Constant::new(matches!(parts.head, LayerHead::Binary(_))),
             serializer: LaneSerializer::new(),
             output_projection: LinearUnit::new(parts.output),
             residual1: FifoUnit::new(depths.residual1),
@@ -295,6 +313,7 @@ impl<
         self.value_projection.clock.next = self.clock.val();
         self.memory.clock.next = self.clock.val();
         self.head.clock.next = self.clock.val();
+        self.binary_head.clock.next = self.clock.val();
         self.serializer.clock.next = self.clock.val();
         self.output_projection.clock.next = self.clock.val();
         self.residual1.clock.next = self.clock.val();
@@ -340,18 +359,33 @@ impl<
         self.memory.s_axis_v_tvalid.next = self.value_projection.m_axis_y_tvalid.val();
         self.memory.s_axis_v_tlast.next = self.value_projection.m_axis_y_tlast.val();
         self.value_projection.m_axis_y_tready.next = self.memory.s_axis_v_tready.val();
-        // the replay into the head, its outputs into the output projection
+        // the replay into the head (the model's kind; the other idle), its
+        // outputs into the output projection
         self.head.s_axis_query_tdata.next = self.memory.m_axis_query_tdata.val();
-        self.head.s_axis_query_tvalid.next = self.memory.m_axis_query_tvalid.val();
+        self.head.s_axis_query_tvalid.next = self.memory.m_axis_query_tvalid.val() & !self.binary.val();
         self.head.s_axis_query_tlast.next = self.memory.m_axis_query_tlast.val();
-        self.memory.m_axis_query_tready.next = self.head.s_axis_query_tready.val();
         self.head.s_axis_kv_tdata.next = self.memory.m_axis_kv_tdata.val();
-        self.head.s_axis_kv_tvalid.next = self.memory.m_axis_kv_tvalid.val();
+        self.head.s_axis_kv_tvalid.next = self.memory.m_axis_kv_tvalid.val() & !self.binary.val();
         self.head.s_axis_kv_tlast.next = self.memory.m_axis_kv_tlast.val();
-        self.memory.m_axis_kv_tready.next = self.head.s_axis_kv_tready.val();
-        self.serializer.in_data.next = self.head.m_axis_out_tdata.val();
-        self.serializer.in_valid.next = self.head.m_axis_out_tvalid.val();
         self.head.m_axis_out_tready.next = self.serializer.in_ready.val();
+        self.binary_head.s_axis_query_tdata.next = self.memory.m_axis_query_tdata.val();
+        self.binary_head.s_axis_query_tvalid.next = self.memory.m_axis_query_tvalid.val() & self.binary.val();
+        self.binary_head.s_axis_query_tlast.next = self.memory.m_axis_query_tlast.val();
+        self.binary_head.s_axis_kv_tdata.next = self.memory.m_axis_kv_tdata.val();
+        self.binary_head.s_axis_kv_tvalid.next = self.memory.m_axis_kv_tvalid.val() & self.binary.val();
+        self.binary_head.s_axis_kv_tlast.next = self.memory.m_axis_kv_tlast.val();
+        self.binary_head.m_axis_out_tready.next = self.serializer.in_ready.val();
+        if self.binary.val() {
+            self.memory.m_axis_query_tready.next = self.binary_head.s_axis_query_tready.val();
+            self.memory.m_axis_kv_tready.next = self.binary_head.s_axis_kv_tready.val();
+            self.serializer.in_data.next = self.binary_head.m_axis_out_tdata.val();
+            self.serializer.in_valid.next = self.binary_head.m_axis_out_tvalid.val();
+        } else {
+            self.memory.m_axis_query_tready.next = self.head.s_axis_query_tready.val();
+            self.memory.m_axis_kv_tready.next = self.head.s_axis_kv_tready.val();
+            self.serializer.in_data.next = self.head.m_axis_out_tdata.val();
+            self.serializer.in_valid.next = self.head.m_axis_out_tvalid.val();
+        }
         self.output_projection.s_axis_x_tdata.next = self.serializer.out_data.val();
         self.output_projection.s_axis_x_tvalid.next = self.serializer.out_valid.val();
         self.output_projection.s_axis_x_tlast.next = self.serializer.out_last.val();
@@ -421,8 +455,10 @@ impl<
             self.m_axis_y_tvalid.next = self.add2.y_valid.val();
             self.m_axis_y_tlast.next = self.add2.y_last.val();
         }
-        self.status_saturated.next =
-            self.head.status_saturated.val() | self.add1.saturated.val() | self.add2.saturated.val();
+        self.status_saturated.next = (self.head.status_saturated.val() & !self.binary.val())
+            | (self.binary_head.status_saturated.val() & self.binary.val())
+            | self.add1.saturated.val()
+            | self.add2.saturated.val();
     }
 }
 
@@ -451,7 +487,7 @@ pub fn export<
     uut.connect_all();
     let verilog = crate::export::verilog(stem, &uut)?;
     let f = |t: Tensor| layer.formats().tensor(t);
-    let parts = layer.parts().expect("checked by new");
+    let parts = layer.parts();
     let field = |name: &str, format| Field {
         name: name.into(),
         count: 1,
@@ -469,6 +505,7 @@ pub fn export<
         ("residual2_depth", depths.residual2),
         ("layer_norm", usize::from(parts.norm1.is_some())),
         ("ternary_ffn", usize::from(matches!(parts.ffn, LayerFfn::Ternary(_)))),
+        ("binary_attention", usize::from(matches!(parts.head, LayerHead::Binary(_)))),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), Param::from(v as f64)))

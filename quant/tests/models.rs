@@ -456,7 +456,7 @@ fn a_layer_without_layer_norms_with_wider_attention_and_relu_follows_its_float_l
     let formats = layer.integer.formats();
     assert_eq!(formats.tensor(Tensor::Norm1), formats.tensor(Tensor::Residual1));
     assert_eq!(formats.tensor(Tensor::Output), formats.tensor(Tensor::Residual2));
-    let parts = layer.integer.parts().unwrap();
+    let parts = layer.integer.parts();
     assert!(parts.norm1.is_none() && parts.norm2.is_none());
     assert_eq!(
         (parts.query.d_out(), parts.output.d_in(), parts.head.config().d),

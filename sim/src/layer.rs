@@ -27,7 +27,7 @@ use hwformer_dataflow::handshake::min_depth::DepthSearch;
 use hwformer_hdl::encoder_layer::EncoderDepths;
 use hwformer_hdl::manifest::Manifest;
 use hwformer_quant::bert::compare::{rows_error, TensorError};
-use hwformer_quant::bert::integer::{LayerFfn, Variant};
+use hwformer_quant::bert::integer::{LayerFfn, LayerHead, Variant};
 use hwformer_quant::bert::layer_source::LayerSource;
 use hwformer_quant::bert::seeded::{LayerSize, SeededLayer};
 use hwformer_quant::bert::{float_layer, Tensor};
@@ -111,17 +111,17 @@ impl LayerDesign {
         check_layer_name(name).map_err(|why| SimError::Invalid(format!("layer name `{name}`: {why}")))?;
         hardware_support(&plan).map_err(|why| SimError::Invalid(format!("layer `{name}`: {why}")))?;
         let s = plan.shape;
-        let parts = layer.integer().parts().ok_or_else(|| {
-            SimError::Invalid(format!(
-                "layer `{name}`: binary attention has no layer hardware (int16 and ternary-FFN layers have)"
-            ))
-        })?;
-        let ternary = matches!(parts.ffn, LayerFfn::Ternary(_));
-        if ternary != (plan.variant == Variant::Ternary) {
+        let parts = layer.integer().parts();
+        let variant = match (parts.ffn, parts.head) {
+            (LayerFfn::Ternary(_), _) => Variant::Ternary,
+            (_, LayerHead::Binary(_)) => Variant::Binary,
+            _ => Variant::Int16,
+        };
+        if variant != plan.variant {
             return Err(SimError::Invalid(format!(
-                "layer `{name}`: the plan's variant is {}, the layer's FFN {}",
+                "layer `{name}`: the plan's variant is {}, the layer's {}",
                 plan.variant.name(),
-                if ternary { "ternary" } else { "int16" }
+                variant.name()
             )));
         }
         let tokens = layer
@@ -230,13 +230,6 @@ pub fn check_layer_name(name: &str) -> Result<(), String> {
 /// first residual FIFO holds about a sequence.
 pub fn hardware_support(plan: &LayerPlan) -> Result<(), String> {
     let s = plan.shape;
-    if plan.variant == Variant::Binary {
-        return Err(
-            "variant binary: binary attention has no layer hardware yet (int16 or ternary; the binary head \
-             is a block of its own, `hwformer gen binary_attention`)"
-                .into(),
-        );
-    }
     if !HARDWARE.contains(&(plan.lanes, s.head_size)) {
         let built: Vec<String> = HARDWARE
             .iter()

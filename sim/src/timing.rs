@@ -433,8 +433,7 @@ pub struct LayerPlan {
     pub lanes: u32,
     /// The FFN's activation (the graph's timing does not depend on it).
     pub activation: Activation,
-    /// The integer datapath: int16, or a ternary FFN (binary attention
-    /// has no layer hardware).
+    /// The integer datapath: int16, a ternary FFN, or binary attention.
     pub variant: Variant,
 }
 
@@ -526,6 +525,14 @@ impl LayerPlan {
             })
     }
 
+    /// The head's block: `sdpa`, or `binary_attention` (the same timing).
+    pub fn attention_block(&self) -> &'static str {
+        match self.variant {
+            Variant::Binary => "binary_attention",
+            Variant::Int16 | Variant::Ternary => "sdpa",
+        }
+    }
+
     /// The FFN's engine: the int16 one, or the ternary one.
     pub fn ffn_engine(&self) -> &'static EngineTiming {
         match self.variant {
@@ -547,7 +554,7 @@ impl LayerPlan {
         Ok(LayerGraph {
             shape: s,
             projection: linear_timing(d_model, width, lanes).map_err(named("the q, k, v projections"))?,
-            attention: block_graph_for("sdpa", s.head_size as usize)
+            attention: block_graph_for(self.attention_block(), s.head_size as usize)
                 .map_err(named("the attention head"))?
                 .timing,
             output_projection: linear_timing(width, d_model, lanes)

@@ -157,7 +157,7 @@ fn jet_tagging_layer_verilog() {
     use hwformer_sim::layer::{check_layer, LayerDesign};
     use hwformer_sim::session::Backend;
     let design = LayerDesign::new("jet-tagging", 7).unwrap();
-    let parts = design.layer.integer().parts().unwrap();
+    let parts = design.layer.integer().parts();
     assert!(parts.norm1.is_none() && parts.norm2.is_none());
     assert_eq!(
         (parts.query.d_in(), parts.query.d_out(), parts.ffn.d_ff()),
@@ -193,32 +193,51 @@ fn jet_tagging_layer_verilog() {
 
 #[test]
 fn the_tiny_layer_with_a_ternary_ffn_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator_and_icarus() {
-    on_big_stack(tiny_ternary_layer_verilog);
+    on_big_stack(|| tiny_variant_layer_verilog(hwformer_quant::bert::integer::Variant::Ternary));
 }
 
-/// The tiny layer with the FFN's weights ternary (and its biases): the
-/// `TernaryFfnUnit` in the layer, the int16 FFN idle.
-fn tiny_ternary_layer_verilog() {
-    use hwformer_quant::bert::integer::{LayerFfn, Variant};
+#[test]
+fn the_tiny_layer_with_binary_heads_is_its_model_bit_for_bit_at_its_graphs_cycles_on_verilator_and_icarus() {
+    on_big_stack(|| tiny_variant_layer_verilog(hwformer_quant::bert::integer::Variant::Binary));
+}
+
+/// The tiny layer as `variant`: with the FFN's weights ternary (and its
+/// biases), the `TernaryFfnUnit` in the layer and the int16 FFN idle; or
+/// with binary heads, the `BinaryAttentionUnit` in the layer and the sdpa
+/// head idle.
+fn tiny_variant_layer_verilog(variant: hwformer_quant::bert::integer::Variant) {
+    use hwformer_quant::bert::integer::{LayerFfn, LayerHead, Variant};
     use hwformer_sim::layer::{check_layer, LayerDesign};
     use hwformer_sim::session::Backend;
     use hwformer_sim::timing::LayerPlan;
     let plan = LayerPlan {
-        variant: Variant::Ternary,
+        variant,
         ..LayerPlan::preset("tiny").unwrap()
     };
-    let design = LayerDesign::build("tiny-ternary", plan, 7, None).unwrap();
-    let LayerFfn::Ternary(ffn) = design.layer.integer().parts().unwrap().ffn else {
-        panic!("the ternary variant's FFN is ternary");
-    };
-    assert!(ffn.up().bias().iter().any(|&b| b != 0) && ffn.down().bias().iter().any(|&b| b != 0));
+    let name = format!("tiny-{}", variant.name());
+    let design = LayerDesign::build(&name, plan, 7, None).unwrap();
+    let parts = design.layer.integer().parts();
+    match (variant, parts.ffn, parts.head) {
+        (Variant::Ternary, LayerFfn::Ternary(ffn), LayerHead::Streaming(_)) => {
+            assert!(ffn.up().bias().iter().any(|&b| b != 0) && ffn.down().bias().iter().any(|&b| b != 0));
+        }
+        (Variant::Binary, LayerFfn::Int16(_), LayerHead::Binary(head)) => assert_eq!(head.bits(), 64),
+        _ => panic!("{variant:?}: the layer's parts are another variant's"),
+    }
     let search = plan.graph().unwrap().search_depths(2, 256).unwrap();
-    let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-ternary-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("hwformer-encoder-layer-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let manifest = design.write(&dir).unwrap();
+    let (ternary, binary) = (variant == Variant::Ternary, variant == Variant::Binary);
     assert_eq!(
-        manifest.params["ternary_ffn"],
-        hwformer_hdl::manifest::Param::from(1.0)
+        (
+            &manifest.params["ternary_ffn"],
+            &manifest.params["binary_attention"]
+        ),
+        (
+            &hwformer_hdl::manifest::Param::from(f64::from(u8::from(ternary))),
+            &hwformer_hdl::manifest::Param::from(f64::from(u8::from(binary)))
+        )
     );
     for (backend, valid_p, ready_p, seed) in [
         (Backend::Verilator, 1.0, 1.0, 0),
@@ -231,7 +250,7 @@ fn tiny_ternary_layer_verilog() {
             seed,
         };
         let v = check_layer(&design, &dir, &manifest, backend, 2, pacing)
-            .unwrap_or_else(|e| panic!("{backend:?} {pacing:?}: {e}"));
+            .unwrap_or_else(|e| panic!("{variant:?} {backend:?} {pacing:?}: {e}"));
         assert_eq!(v.beats, 2 * 8 * 16);
         if valid_p == 1.0 && ready_p == 1.0 {
             assert_eq!(v.cycles, search.full_throughput_cycles, "{backend:?}");
@@ -290,17 +309,24 @@ fn one_slot_less() {
 }
 
 #[test]
-fn the_tiny_small_jet_tagging_and_ternary_layers_verilog_lints_clean_with_its_manifests_waivers() {
+fn the_tiny_small_jet_tagging_ternary_and_binary_layers_verilog_lints_clean_with_its_manifests_waivers() {
     on_big_stack(|| {
-        for preset in ["tiny", "small", "jet-tagging", "ternary"] {
-            let design = if preset == "ternary" {
-                let plan = hwformer_sim::timing::LayerPlan {
-                    variant: hwformer_quant::bert::integer::Variant::Ternary,
-                    ..hwformer_sim::timing::LayerPlan::preset("tiny").unwrap()
-                };
-                hwformer_sim::layer::LayerDesign::build("tiny-ternary", plan, 7, None).unwrap()
-            } else {
-                hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap()
+        use hwformer_quant::bert::integer::Variant;
+        for preset in ["tiny", "small", "jet-tagging", "ternary", "binary"] {
+            let variant = match preset {
+                "ternary" => Some(Variant::Ternary),
+                "binary" => Some(Variant::Binary),
+                _ => None,
+            };
+            let design = match variant {
+                Some(variant) => {
+                    let plan = hwformer_sim::timing::LayerPlan {
+                        variant,
+                        ..hwformer_sim::timing::LayerPlan::preset("tiny").unwrap()
+                    };
+                    hwformer_sim::layer::LayerDesign::build(&format!("tiny-{preset}"), plan, 7, None).unwrap()
+                }
+                None => hwformer_sim::layer::LayerDesign::new(preset, 7).unwrap(),
             };
             let dir = std::env::temp_dir().join(format!(
                 "hwformer-encoder-layer-lint-{preset}-{}",

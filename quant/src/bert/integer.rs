@@ -7,7 +7,8 @@
 //!   b1.58's absmean rule, [`TernaryFfn`]), its biases added in the hidden
 //!   and output formats before each layer's saturation;
 //! - `Binary`: every head's scores from 64-bit sign codes of a seeded ±1
-//!   projection of q and k ([`BinaryAttention`]).
+//!   projection of q and k ([`BinaryAttention`]), one projection for all
+//!   the layer's heads.
 //!
 //! The residual adds are exact sums rounded half-up and saturated into the
 //! next format ([`residual_add`]); the LayerNorms, when the layer has them,
@@ -251,15 +252,27 @@ impl LayerFfn {
     }
 }
 
-/// The heads of a variant.
+/// The attention every head of a layer uses (one model: the heads
+/// differ only in their q, k and v).
 #[derive(Debug, Clone)]
-enum Heads {
+pub enum LayerHead {
+    /// Streaming attention (the `sdpa` block's model).
     Streaming(Box<StreamingSdpa>),
-    Binary(Vec<BinaryAttention>),
+    /// Binarized scores (the `binary_attention` block's model).
+    Binary(Box<BinaryAttention>),
 }
 
-/// The block models of a layer with streaming heads, in the order the
-/// data flows.
+impl LayerHead {
+    /// The head's configuration (sizes, formats, scale).
+    pub fn config(&self) -> &SdpaConfig {
+        match self {
+            LayerHead::Streaming(m) => m.config(),
+            LayerHead::Binary(m) => m.attention().config(),
+        }
+    }
+}
+
+/// The block models of a layer, in the order the data flows.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerParts<'a> {
     /// The query projection.
@@ -269,7 +282,7 @@ pub struct LayerParts<'a> {
     /// The value projection.
     pub value: &'a IntLinear,
     /// The attention every head uses.
-    pub head: &'a StreamingSdpa,
+    pub head: &'a LayerHead,
     /// The output projection.
     pub output: &'a IntLinear,
     /// The first LayerNorm (none in a layer without them).
@@ -289,7 +302,7 @@ pub struct IntEncoderLayer {
     query: IntLinear,
     key: IntLinear,
     value: IntLinear,
-    attention_heads: Heads,
+    attention_heads: LayerHead,
     output: IntLinear,
     norm1: Option<IntLayerNorm>,
     ffn: LayerFfn,
@@ -355,21 +368,20 @@ impl IntEncoderLayer {
             scale: 1.0 / (head_size as f64).sqrt(),
         };
         let attention_heads = match variant {
-            Variant::Binary => Heads::Binary(
-                (0..a.heads)
-                    .map(|h| {
-                        let config = SdpaConfig {
-                            scale: default_scale(head_size, BINARY_BITS),
-                            ..sdpa_config
-                        };
-                        let projection =
-                            RandomProjection::signs(head_size, BINARY_BITS, seed.wrapping_add(h as u64))?;
-                        BinaryAttention::new(config, projection)
-                    })
-                    .collect::<Result<_>>()
-                    .map_err(|e| prefixed("binary heads", e))?,
-            ),
-            _ => Heads::Streaming(Box::new(
+            Variant::Binary => {
+                // one projection for every head of the layer: a random
+                // hash is as good for each head as its own would be, and
+                // the one time-multiplexed head unit holds one
+                let config = SdpaConfig {
+                    scale: default_scale(head_size, BINARY_BITS),
+                    ..sdpa_config
+                };
+                let head = RandomProjection::signs(head_size, BINARY_BITS, seed)
+                    .and_then(|projection| BinaryAttention::new(config, projection))
+                    .map_err(|e| prefixed("binary heads", e))?;
+                LayerHead::Binary(Box::new(head))
+            }
+            _ => LayerHead::Streaming(Box::new(
                 StreamingSdpa::new(sdpa_config).map_err(|e| prefixed("attention heads", e))?,
             )),
         };
@@ -494,30 +506,26 @@ impl IntEncoderLayer {
         &self.formats
     }
 
-    /// The models of the layer's blocks, for hardware built from them
-    /// (`None` for binary heads, which have no layer hardware).
-    pub fn parts(&self) -> Option<LayerParts<'_>> {
-        let Heads::Streaming(head) = &self.attention_heads else {
-            return None;
-        };
-        Some(LayerParts {
+    /// The models of the layer's blocks, for hardware built from them.
+    pub fn parts(&self) -> LayerParts<'_> {
+        LayerParts {
             query: &self.query,
             key: &self.key,
             value: &self.value,
-            head,
+            head: &self.attention_heads,
             output: &self.output,
             norm1: self.norm1.as_ref(),
             ffn: &self.ffn,
             norm2: self.norm2.as_ref(),
-        })
+        }
     }
 
     /// The streaming attention model every head of the int16 and ternary
     /// variants uses (`None` for binary heads).
     pub fn head_model(&self) -> Option<&StreamingSdpa> {
         match &self.attention_heads {
-            Heads::Streaming(m) => Some(m),
-            Heads::Binary(_) => None,
+            LayerHead::Streaming(m) => Some(m),
+            LayerHead::Binary(_) => None,
         }
     }
 
@@ -553,8 +561,8 @@ impl IntEncoderLayer {
                 let row = q.row(t);
                 let query = &row.as_slice().expect("row-major")[cols.clone()];
                 let out = match &self.attention_heads {
-                    Heads::Streaming(m) => m.run_query(query, &keys, &values)?,
-                    Heads::Binary(b) => b[h].run_query(query, &keys, &values)?,
+                    LayerHead::Streaming(m) => m.run_query(query, &keys, &values)?,
+                    LayerHead::Binary(b) => b.run_query(query, &keys, &values)?,
                 };
                 for (i, o) in out.into_iter().enumerate() {
                     context[[t, cols.start + i]] = o;
