@@ -697,15 +697,22 @@ fn demo_sections(
     reporter.finish(verdict.into());
     reporter.start(
         17,
-        "the tiny layer with a ternary FFN on Verilator",
+        "the tiny layer's variants on Verilator: a ternary FFN, binary heads",
         "the tiny layer with the FFN's weights ternary (BitNet b1.58's absmean rule, 8-bit absmax codes, \
-         the model's biases), the ternary_ffn engines inside the layer, as one design on Verilator at full speed \
-         (hwformer layer sim --preset tiny --variant ternary)",
+         the model's biases: the ternary_ffn engines inside the layer), then with binary heads (64-bit sign \
+         codes of one ±1 projection, XNOR-popcount scores: the binary_attention unit inside the layer), each as \
+         one design on Verilator at full speed (hwformer layer sim --preset tiny --variant ternary|binary)",
     );
-    let ternary_args = layer_command::LayerArgs::preset("tiny", out.join("tiny-ternary"))
-        .with_variant(layer_command::LayerVariant::Ternary);
-    let verdict = other_layer(reporter, &ternary_args, |_| Ok(()))?;
-    reporter.finish(verdict.into());
+    let mut passed = true;
+    for variant in [
+        layer_command::LayerVariant::Ternary,
+        layer_command::LayerVariant::Binary,
+    ] {
+        let name = format!("tiny-{}", variant.variant().name());
+        let args = layer_command::LayerArgs::preset("tiny", out.join(&name)).with_variant(variant);
+        passed &= other_layer(reporter, &args, |_| Ok(()))? == report::Verdict::Pass;
+    }
+    reporter.finish(report::Verdict::passed(passed).into());
     Ok(())
 }
 

@@ -205,6 +205,12 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(ternary["shape"]["variant"], "ternary");
     assert_eq!(ternary["check"]["beats"], 2 * 8 * 16, "{ternary}");
     assert!(ternary["check"]["failure"].is_null(), "{ternary}");
+    // and with binary heads
+    let binary = &json["other_layers"][2];
+    assert_eq!(binary["name"], "tiny-binary");
+    assert_eq!(binary["shape"]["variant"], "binary");
+    assert_eq!(binary["check"]["beats"], 2 * 8 * 16, "{binary}");
+    assert!(binary["check"]["failure"].is_null(), "{binary}");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.starts_with("# hwformer run: PASS"), "{md}");
     for heading in [
@@ -213,6 +219,7 @@ fn check_report(dir: &std::path::Path) {
         "## A real model's layer: `minilm-l0`",
         "## Another layer: `jet-tagging`",
         "## Another layer: `tiny-ternary`",
+        "## Another layer: `tiny-binary`",
         "## Resources",
         "## Accuracy",
         "## Plots",

@@ -8,8 +8,9 @@
 //! ```text
 //!  query ─▶ SignProjection [six levels] ─▶ query code[parity]   (the query itself is not kept)
 //!  kv ────▶ [1..6] SignProjection(k) ─▶ [7] ^ query code[the key's parity]: differing bits
-//!           [8] popcount  [9] score = table[count]  (bits + 1 entries, scale · (bits − 2h))
-//!           [10..12] delay: sdpa's twelve score stages, so both heads share one timing
+//!           [8] popcounts of the halves  [9] their sum  [10] score = table[count]
+//!           (bits + 1 entries, scale · (bits − 2h))
+//!           [11, 12] delay: sdpa's twelve score stages, so both heads share one timing
 //!           ─▶ OnlineSoftmax: [3] running max, [4..8] exp, issue ─▶ four
 //!              partial states (3 pipelined cycles each), last key ─▶
 //!              normalizer: merge the states, 1/sum, a lane a cycle (d + 25 cycles) ─▶ out
@@ -32,7 +33,7 @@ use crate::key_stream::{KeyStream, FRONT_STAGES};
 
 const _: () = assert!(
     FRONT_STAGES == 12 && SIGN_PROJECTION_STAGES == 6,
-    "six projection levels, three score stages and a delay of three"
+    "six projection levels, four score stages and a delay of two"
 );
 use crate::layer_weights::{read_weights, weights_file};
 use crate::manifest::{Manifest, Param};
@@ -96,17 +97,21 @@ pub struct BinaryAttentionUnit<const D: usize, const W: usize, const KV: usize, 
     query_level_parity: [DFF<Bit>; SIGN_PROJECTION_STAGES],
     // stages 1 to 6: the key's projection levels, and its query's parity
     key_level_parity: [DFF<Bit>; SIGN_PROJECTION_STAGES],
-    // stage 7: the codes' differing bits; 8: their count; 9: the score
+    // stage 7: the codes' differing bits; 8: the count of each half (a
+    // 64-bit count in one stage was the layer's slowest path); 9: the
+    // count; 10: the score
     differ7: DFF<Bits<64>>,
-    popcount: Popcount,
-    count8: DFF<Bits<8>>,
+    popcount_low: Popcount,
+    popcount_high: Popcount,
+    half_counts8: [DFF<Bits<8>>; 2],
+    count9: DFF<Bits<8>>,
     score_table: ROM<Bits<16>, 8>,
     score_clipped: ROM<Bits<16>, 8>,
-    s9: DFF<Bits<16>>,
-    sat9: DFF<Bit>,
-    // stages 10 to 12: the score waits for the key stream's last stage
-    s_delay: [DFF<Bits<16>>; 3],
-    sat_delay: [DFF<Bit>; 3],
+    s10: DFF<Bits<16>>,
+    sat10: DFF<Bit>,
+    // stages 11 and 12: the score waits for the key stream's last stage
+    s_delay: [DFF<Bits<16>>; 2],
+    sat_delay: [DFF<Bit>; 2],
     softmax: OnlineSoftmax<D, W, M>,
 }
 
@@ -143,8 +148,10 @@ impl<const D: usize, const W: usize, const KV: usize, const M: usize> BinaryAtte
             query_level_parity: array_init::array_init(|_| Default::default()),
             key_level_parity: array_init::array_init(|_| Default::default()),
             differ7: Default::default(),
-            popcount: Default::default(),
-            count8: Default::default(),
+            popcount_low: Default::default(),
+            popcount_high: Default::default(),
+            half_counts8: array_init::array_init(|_| Default::default()),
+            count9: Default::default(),
             score_table: rom_from_signed("binary scores", model.score_table()),
             score_clipped: rom_from_signed(
                 "binary score saturation",
@@ -154,8 +161,8 @@ impl<const D: usize, const W: usize, const KV: usize, const M: usize> BinaryAtte
                     .map(|&c| i64::from(c))
                     .collect::<Vec<_>>(),
             ),
-            s9: Default::default(),
-            sat9: Default::default(),
+            s10: Default::default(),
+            sat10: Default::default(),
             s_delay: array_init::array_init(|_| Default::default()),
             sat_delay: array_init::array_init(|_| Default::default()),
             softmax: OnlineSoftmax::new(attention),
@@ -168,7 +175,11 @@ impl<const D: usize, const W: usize, const KV: usize, const M: usize> Logic
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, parity, differ7, count8, s9, sat9);
+        dff_setup!(self, clock, parity, differ7, count9, s10, sat10);
+        for i in 0..2 {
+            self.half_counts8[i].clock.next = self.clock.val();
+            self.half_counts8[i].d.next = self.half_counts8[i].q.val();
+        }
         for i in 0..2 {
             self.query_codes[i].clock.next = self.clock.val();
             self.query_codes[i].d.next = self.query_codes[i].q.val();
@@ -181,7 +192,7 @@ impl<const D: usize, const W: usize, const KV: usize, const M: usize> Logic
             self.key_level_parity[i].clock.next = self.clock.val();
             self.key_level_parity[i].d.next = self.key_level_parity[i].q.val();
         }
-        for i in 0..3 {
+        for i in 0..2 {
             self.s_delay[i].clock.next = self.clock.val();
             self.s_delay[i].d.next = self.s_delay[i].q.val();
             self.sat_delay[i].clock.next = self.clock.val();
@@ -226,10 +237,12 @@ impl<const D: usize, const W: usize, const KV: usize, const M: usize> Logic
         self.key_hash.x.next = self.s_axis_kv_tdata.val().get_bits::<W>(0);
         self.key_hash.load.next = self.softmax.advance.val();
         self.key_hash.advance.next = self.softmax.advance.val();
-        // stage 8: the count of differing bits; 9: its score
-        self.popcount.word.next = self.differ7.q.val();
-        self.score_table.address.next = self.count8.q.val();
-        self.score_clipped.address.next = self.count8.q.val();
+        // stage 8: the differing bits counted in halves; 9: the count; 10:
+        // its score
+        self.popcount_low.word.next = bit_cast::<64, 32>(self.differ7.q.val().get_bits::<32>(0));
+        self.popcount_high.word.next = bit_cast::<64, 32>(self.differ7.q.val().get_bits::<32>(32));
+        self.score_table.address.next = self.count9.q.val();
+        self.score_clipped.address.next = self.count9.q.val();
         if self.softmax.advance.val() {
             self.key_level_parity[0].d.next = self.parity.q.val();
             for i in 1..6 {
@@ -241,22 +254,22 @@ impl<const D: usize, const W: usize, const KV: usize, const M: usize> Logic
             } else {
                 self.differ7.d.next = self.key_hash.code.val() ^ self.query_codes[0].q.val();
             }
-            self.count8.d.next = self.popcount.count.val();
-            self.s9.d.next = self.score_table.data.val();
-            self.sat9.d.next = self.score_clipped.data.val().get_bit(0);
-            self.s_delay[0].d.next = self.s9.q.val();
-            self.sat_delay[0].d.next = self.sat9.q.val();
-            for i in 1..3 {
-                self.s_delay[i].d.next = self.s_delay[i - 1].q.val();
-                self.sat_delay[i].d.next = self.sat_delay[i - 1].q.val();
-            }
+            self.half_counts8[0].d.next = self.popcount_low.count.val();
+            self.half_counts8[1].d.next = self.popcount_high.count.val();
+            self.count9.d.next = self.half_counts8[0].q.val() + self.half_counts8[1].q.val();
+            self.s10.d.next = self.score_table.data.val();
+            self.sat10.d.next = self.score_clipped.data.val().get_bit(0);
+            self.s_delay[0].d.next = self.s10.q.val();
+            self.sat_delay[0].d.next = self.sat10.q.val();
+            self.s_delay[1].d.next = self.s_delay[0].q.val();
+            self.sat_delay[1].d.next = self.sat_delay[0].q.val();
         }
         // the back end: running max, exp, accumulator, normalizer
         self.softmax.score_valid.next = self.keys.score_valid.val();
         self.softmax.score_last.next = self.keys.score_last.val();
         self.softmax.score_first.next = self.keys.score_first.val();
-        self.softmax.score.next = self.s_delay[2].q.val();
-        self.softmax.score_saturated.next = self.sat_delay[2].q.val();
+        self.softmax.score.next = self.s_delay[1].q.val();
+        self.softmax.score_saturated.next = self.sat_delay[1].q.val();
         self.softmax.value.next = self.keys.value.val();
         self.softmax.m_axis_out_tready.next = self.m_axis_out_tready.val();
         self.m_axis_out_tvalid.next = self.softmax.m_axis_out_tvalid.val();
