@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the hardware tools hwformer drives (Verilator, Yosys, Icarus
-# Verilog, and g++ and make to compile verilated models) and the plots' font
+# Verilog, and g++ and make to compile verilated models), Slurm and munge
+# (the sweep's test runs a one-node cluster) and the plots' font
 # (fonts-dejavu-core) with apt-get when they are missing, then prints their versions.
 # Idempotent: a second run installs nothing. Fails with a clear message
 # where it cannot install (not root, no apt-get).
@@ -102,12 +103,14 @@ WRAPPER
   echo "$wrapper"
 }
 
-# tool command -> Debian package
-declare -A packages=( [verilator]=verilator [yosys]=yosys [iverilog]=iverilog [g++]=g++ [make]=make )
+# tool command -> Debian package (Slurm and munge for the sweep's test:
+# a one-node cluster on this machine, scripts/slurm-cluster.sh)
+declare -A packages=( [verilator]=verilator [yosys]=yosys [iverilog]=iverilog [g++]=g++ [make]=make
+  [sbatch]=slurm-client [slurmctld]=slurmctld [slurmd]=slurmd [munged]=munge )
 
 missing=()
-for tool in verilator yosys iverilog g++ make; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("${packages[$tool]}")
+for tool in verilator yosys iverilog g++ make sbatch slurmctld slurmd munged; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${packages[$tool]}")
 done
 # the font of the report's plots (hwformer_dataflow::plot::FONT_PATHS)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
@@ -144,3 +147,4 @@ fi
 echo "install-tools: $(verilator --version | head -n1)"
 echo "install-tools: $(yosys -V | head -n1)"
 echo "install-tools: $(iverilog -V 2>&1 | head -n1)"
+echo "install-tools: slurm-client $(dpkg-query -W -f='${Version}' slurm-client 2>/dev/null || echo '(not from apt)')"

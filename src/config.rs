@@ -159,7 +159,13 @@ impl BlockConfig {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut config: Self = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_text(&text, path)
+    }
+
+    /// The configuration in `text`, read from `path` (errors name it;
+    /// relative paths in it start at its folder).
+    pub fn from_text(text: &str, path: &Path) -> Result<Self, String> {
+        let mut config: Self = toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
         config.folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if !hwformer_hdl::BLOCKS.contains(&config.block.as_str()) {
             return Err(format!(

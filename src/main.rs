@@ -23,6 +23,8 @@ mod progress;
 mod report;
 mod report_plots;
 mod sim_command;
+mod sweep;
+mod sweep_plot;
 mod xilinx_command;
 
 /// Transformer blocks as verified fixed-point hardware.
@@ -82,6 +84,10 @@ enum Command {
     /// and check it on a simulator.
     #[command(subcommand)]
     Layer(layer_command::LayerCommand),
+    /// A design-space sweep: a plan's points exported, checked on
+    /// Verilator, synthesized with yosys, on local cores or a Slurm job
+    /// array; results.csv, results.json and a Pareto plot.
+    Sweep(sweep::SweepArgs),
     /// Export a block as Verilog with its JSON manifest.
     Gen {
         /// Which block (or the config's).
@@ -353,6 +359,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Synth(args) => xilinx_command::synth(&args),
         Command::Model(command) => model_command::model(&command),
         Command::Layer(command) => layer_command::layer(&command),
+        Command::Sweep(args) => sweep::sweep(&args),
     }
 }
 

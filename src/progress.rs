@@ -29,9 +29,10 @@ pub fn print_note(text: &str) {
     }
 }
 
-/// A bar of `steps` steps on standard error (drawn as the module says),
-/// ticking every second, until [`finish`].
-pub fn start(steps: u64) -> ProgressBar {
+/// A bar of `steps` steps, each a `step` (`section`, `point`), on
+/// standard error (drawn as the module says), ticking every second,
+/// until [`finish`].
+pub fn start(steps: u64, step: &str) -> ProgressBar {
     let target = if std::io::stdout().is_terminal() {
         ProgressDrawTarget::hidden()
     } else {
@@ -39,8 +40,10 @@ pub fn start(steps: u64) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(steps), target);
     bar.set_style(
-        ProgressStyle::with_template("[{elapsed_precise}] section {pos}/{len} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(&format!(
+            "[{{elapsed_precise}}] {step} {{pos}}/{{len}} {{wide_msg}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_secs(1));
     if let Ok(mut shown) = BAR.lock() {

@@ -361,7 +361,7 @@ pub struct Reporter {
 impl Reporter {
     /// A report of a run with `seed` (and the layer configuration file).
     pub fn new(seed: u64, layer_config: Option<&Path>) -> Self {
-        let progress = crate::progress::start(SECTIONS as u64);
+        let progress = crate::progress::start(SECTIONS as u64, "section");
         Self {
             report: RunReport {
                 schema: REPORT_SCHEMA,

@@ -115,6 +115,25 @@ impl SimArgs {
         }
     }
 
+    /// A sweep point's check: `config` on Verilator at full speed (no
+    /// gaps, no back-pressure), exported into `out`.
+    pub fn sweep_point(
+        config: PathBuf,
+        n: Option<usize>,
+        queries: Option<usize>,
+        seed: u64,
+        out: PathBuf,
+    ) -> Self {
+        Self {
+            n,
+            queries,
+            valid: Some(1.0),
+            ready: Some(1.0),
+            out: Some(out),
+            ..Self::from_config(config, seed)
+        }
+    }
+
     /// `hwformer sim --config <config> --backend verilator --seed <seed>`.
     pub fn from_config(config: PathBuf, seed: u64) -> Self {
         Self {
@@ -146,6 +165,35 @@ pub fn checked_pacing(valid: f64, ready: f64, seed: u64) -> Result<Pacing, Strin
 
 /// Runs `hwformer sim`.
 pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
+    let (outcome, replay) = check(args)?;
+    if args.json {
+        println!("{}", json(&outcome)?);
+    } else {
+        print!("{}", text(&outcome));
+        if outcome.result.is_err() {
+            println!("replay: {replay}");
+        }
+    }
+    if let Some(vcd) = &args.vcd {
+        crate::progress::note!("waveform: {}", vcd.display());
+    }
+    if let Some((file, instance)) = &outcome.saif {
+        crate::progress::note!(
+            "activity: {} (for Vivado: hwformer vivado ... --saif {} --saif-strip-path {instance})",
+            file.display(),
+            file.display()
+        );
+    }
+    Ok(if outcome.result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Exports the block of `args` and runs it on its simulator: the outcome
+/// (the verdict or the first mismatch) and the command that replays it.
+pub fn check(args: &SimArgs) -> Result<(SimOutcome, String), String> {
     let config = args.config.as_deref().map(BlockConfig::load).transpose()?;
     let defaults = config.as_ref().map(|c| c.sim.clone()).unwrap_or_default();
     let (block, d) = block_and_d(args.block.map(BlockArg::name), args.d, config.as_ref())?;
@@ -195,29 +243,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, String> {
     if let Some(n_max) = args.n_max {
         replay.push_str(&format!(" --n-max {n_max}"));
     }
-    if args.json {
-        println!("{}", json(&outcome)?);
-    } else {
-        print!("{}", text(&outcome));
-        if outcome.result.is_err() {
-            println!("replay: {replay}");
-        }
-    }
-    if let Some(vcd) = &args.vcd {
-        crate::progress::note!("waveform: {}", vcd.display());
-    }
-    if let Some((file, instance)) = &outcome.saif {
-        crate::progress::note!(
-            "activity: {} (for Vivado: hwformer vivado ... --saif {} --saif-strip-path {instance})",
-            file.display(),
-            file.display()
-        );
-    }
-    Ok(if outcome.result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok((outcome, replay))
 }
 
 /// The verdict as text: one PASS line with the figures, or FAIL with the

@@ -752,14 +752,33 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode, String> {
         .map(crate::config::BlockConfig::load)
         .transpose()?;
     let (block, d) = crate::config::block_and_d(Some(block), args.d, config.as_ref())?;
-    let manifest = crate::config::export_checked(&block, d, config.as_ref(), &dir)?;
+    let (manifest, s) = export_and_synthesize(&block, d, config.as_ref(), &dir, family)?;
+    print_synthesis(&manifest.module, family, &s, args.json)
+}
+
+/// Exports `block` (of `config`) into `dir` and synthesizes it for
+/// `family`: its manifest and the synthesis.
+pub fn export_and_synthesize(
+    block: &str,
+    d: usize,
+    config: Option<&crate::config::BlockConfig>,
+    dir: &Path,
+    family: Family,
+) -> Result<
+    (
+        hwformer_hdl::manifest::Manifest,
+        hwformer_bitstreams::yosys::Synthesis,
+    ),
+    String,
+> {
+    let manifest = crate::config::export_checked(block, d, config, dir)?;
     crate::progress::note!(
         "synthesizing {} for {} with yosys ...",
         manifest.module,
         family.name()
     );
-    let s = synthesize(&dir, &manifest.verilog, &manifest.module, family).map_err(|e| e.to_string())?;
-    print_synthesis(&manifest.module, family, &s, args.json)
+    let s = synthesize(dir, &manifest.verilog, &manifest.module, family).map_err(|e| e.to_string())?;
+    Ok((manifest, s))
 }
 
 impl FamilyArg {
