@@ -720,6 +720,17 @@ fn demo_sections(
         passed &= other_layer(reporter, &args, |_| Ok(()))? == report::Verdict::Pass;
     }
     reporter.finish(report::Verdict::passed(passed).into());
+    reporter.start(
+        18,
+        "a design-space sweep on the local cores",
+        "a design-space sweep: the exp unit in three input formats on two families, six points, each exported, \
+         checked on Verilator and synthesized with yosys in a process of its own, as many at once as there are \
+         cores; results.csv, results.json and a Pareto plot (hwformer sweep PLAN)",
+    );
+    let sweep = sweep::demo(&out.join("sweep"))?;
+    let verdict = report::Verdict::passed(sweep.passed() == sweep.points.len());
+    reporter.report.sweep = Some(sweep);
+    reporter.finish(verdict.into());
     Ok(())
 }
 

@@ -338,14 +338,17 @@ pub struct RunReport {
     pub layer: Option<LayerReport>,
     /// A real model's layer built and checked.
     pub model_layer: Option<CheckedLayerRow>,
-    /// Other presets' layers built and checked (jet-tagging).
+    /// Other layers built and checked (jet-tagging, the tiny layer's
+    /// variants).
     pub other_layers: Vec<CheckedLayerRow>,
+    /// The design-space sweep (`hwformer sweep`'s results).
+    pub sweep: Option<crate::sweep::Results>,
     /// The plots.
     pub plots: Vec<PlotRow>,
 }
 
 /// Sections of `hwformer run`.
-pub const SECTIONS: usize = 17;
+pub const SECTIONS: usize = 18;
 
 /// Collects a run's results section by section, with a progress bar.
 pub struct Reporter {
@@ -378,6 +381,7 @@ impl Reporter {
                 layer: None,
                 model_layer: None,
                 other_layers: Vec::new(),
+                sweep: None,
                 plots: Vec::new(),
             },
             layer_errors: Vec::new(),
@@ -523,6 +527,17 @@ impl RunReport {
         }
         for m in &self.other_layers {
             md += &m.to_markdown("Another layer");
+        }
+        if let Some(sweep) = &self.sweep {
+            md += &format!(
+                "\n## A design-space sweep\n\n{} of {} points passed (each exported, checked on Verilator at full \
+                 speed, synthesized with yosys; latency: the check's workload at the Fmax estimate; * on the Pareto \
+                 front of {} against latency).\n\n{}",
+                sweep.passed(),
+                sweep.points.len(),
+                sweep.pareto_resource,
+                crate::sweep::summary_table(sweep).render_markdown()
+            );
         }
         let mut t = TextTable::new([
             "design",

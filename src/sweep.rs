@@ -294,7 +294,8 @@ pub struct PointResult {
     pub status: String,
     /// What failed, for `fail` and `error`.
     pub error: Option<String>,
-    /// The commands that reproduce the point's steps.
+    /// The commands that reproduce the point's steps, run in the sweep's
+    /// folder (their paths are relative to it).
     pub reproduce: Vec<String>,
     /// Output beats checked bit for bit.
     pub beats: Option<usize>,
@@ -373,18 +374,20 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Runs point `index` of the sweep in `dir` and writes its result file;
 /// a failing step is recorded in it (the error is for the folder or the
-/// plan themselves).
+/// plan themselves). The process works in `dir`, so the commands that
+/// reproduce a step name its files relative to the sweep's folder.
 pub fn run_point(dir: &Path, index: usize) -> Result<PointResult, String> {
     let started = Instant::now();
+    std::env::set_current_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = Path::new(".");
     let plan = Plan::of_folder(dir)?;
     let point = plan.points.get(index).ok_or_else(|| {
         format!(
-            "--index {index}: the plan in {} has {} points",
-            dir.display(),
+            "--index {index}: the sweep's plan has {} points",
             plan.points.len()
         )
     })?;
-    let work = dir.join("work").join(&point.hash);
+    let work = Path::new("work").join(&point.hash);
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     std::fs::create_dir_all(dir.join("points")).map_err(|e| format!("{}: {e}", dir.display()))?;
     let config_path = work.join("config.toml");
@@ -612,6 +615,13 @@ pub struct Results {
     pub points: Vec<ResultRow>,
 }
 
+impl Results {
+    /// The points that passed.
+    pub fn passed(&self) -> usize {
+        self.points.iter().filter(|r| r.result.status == "pass").count()
+    }
+}
+
 /// One point's row.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResultRow {
@@ -757,7 +767,7 @@ pub fn csv(results: &Results) -> String {
 }
 
 /// The results as a table for people: a row a point.
-pub fn print_summary(results: &Results) {
+pub fn summary_table(results: &Results) -> hwformer_bitstreams::text_table::TextTable {
     let mut header: Vec<String> = results.axes.clone();
     header.extend(
         [
@@ -787,6 +797,13 @@ pub fn print_summary(results: &Results) {
         ]);
         t.add_row(cells);
     }
+    t
+}
+
+/// Prints the table, then each point that did not pass with its error
+/// and the commands that reproduce it.
+pub fn print_summary(results: &Results) {
+    let t = summary_table(results);
     print!("{}", t.render());
     for row in results.points.iter().filter(|r| r.result.status != "pass") {
         let r = &row.result;
@@ -803,7 +820,10 @@ pub fn print_summary(results: &Results) {
             if r.reproduce.is_empty() {
                 String::new()
             } else {
-                format!("; reproduce: {}", r.reproduce.join(" && "))
+                format!(
+                    "; reproduce (in the sweep's folder): {}",
+                    r.reproduce.join(" && ")
+                )
             }
         );
     }
@@ -868,11 +888,7 @@ fn exit_code(results: &Results) -> std::process::ExitCode {
 fn collect_and_print(dir: &Path) -> Result<std::process::ExitCode, String> {
     let results = collect(dir)?;
     print_summary(&results);
-    let passed = results
-        .points
-        .iter()
-        .filter(|r| r.result.status == "pass")
-        .count();
+    let passed = results.passed();
     println!(
         "{passed} of {} points passed; wrote {}, {} and {}",
         results.points.len(),
@@ -955,6 +971,41 @@ pub fn sweep(args: &SweepArgs) -> Result<std::process::ExitCode, String> {
             collect_and_print(&dir)
         }
     }
+}
+
+/// The main job's sweep: the exp unit in three input formats on both
+/// families.
+pub const DEMO_PLAN: &str = r#"# hwformer run's sweep: the exp unit in three input formats on two families
+[base]
+block = "exp"
+
+[axes]
+"formats.x" = ["Q7.8", "Q5.10", "Q3.12"]
+family = ["xc7", "xcup"]
+
+[check]
+n = 16
+queries = 2
+"#;
+
+/// Runs [`DEMO_PLAN`] in `dir` on the local cores and collects it.
+pub fn demo(dir: &Path) -> Result<Results, String> {
+    let plan = Plan::parse(DEMO_PLAN)?;
+    let pending = prepare(&plan, dir, false)?;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let crashed = run_local(&plan, dir, &pending, jobs)?;
+    for why in &crashed {
+        println!("{why}");
+    }
+    let results = collect(dir)?;
+    print_summary(&results);
+    println!(
+        "{} of {} points passed, {jobs} at once; {}",
+        results.passed(),
+        results.points.len(),
+        dir.join("results.csv").display()
+    );
+    Ok(results)
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(json["schema"], 1);
     assert_eq!(json["verdict"], "pass");
     let sections = json["sections"].as_array().unwrap();
-    assert_eq!(sections.len(), 17);
+    assert_eq!(sections.len(), 18);
     assert!(sections.iter().all(|s| s["verdict"] == "pass"), "{sections:?}");
     let layer = &json["layer"];
     assert_eq!(layer["name"], "tiny");
@@ -205,6 +205,16 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(ternary["shape"]["variant"], "ternary");
     assert_eq!(ternary["check"]["beats"], 2 * 8 * 16, "{ternary}");
     assert!(ternary["check"]["failure"].is_null(), "{ternary}");
+    // the sweep: six points, all passing, a Pareto front, its plot
+    let sweep = &json["sweep"];
+    let points = sweep["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6, "{sweep}");
+    assert!(points.iter().all(|p| p["status"] == "pass"), "{sweep}");
+    assert!(points.iter().any(|p| p["pareto"] == true), "{sweep}");
+    assert!(
+        plots.iter().any(|p| p["svg"] == "plots/sweep_pareto.svg"),
+        "{plots:?}"
+    );
     // and with binary heads
     let binary = &json["other_layers"][2];
     assert_eq!(binary["name"], "tiny-binary");
@@ -220,6 +230,7 @@ fn check_report(dir: &std::path::Path) {
         "## Another layer: `jet-tagging`",
         "## Another layer: `tiny-ternary`",
         "## Another layer: `tiny-binary`",
+        "## A design-space sweep",
         "## Resources",
         "## Accuracy",
         "## Plots",

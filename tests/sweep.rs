@@ -30,15 +30,13 @@ mem = "1G"
 time = "00:10:00"
 "#;
 
-/// The results without what differs from run to run (seconds) or from
-/// folder to folder (the reproduce commands name the folder).
+/// The results without what differs from run to run (seconds).
 fn comparable(dir: &Path) -> serde_json::Value {
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     for point in v["points"].as_array_mut().unwrap() {
         let point = point.as_object_mut().unwrap();
         point.remove("seconds");
-        point.remove("reproduce");
     }
     v
 }
@@ -90,21 +88,26 @@ fn a_sweep_runs_locally_and_as_a_slurm_job_array_with_the_same_results() {
         }
     }
     assert!(points.iter().any(|p| p["pareto"] == true));
-    // the failing point's commands reproduce it
-    let raw: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(local.join("results.json")).unwrap()).unwrap();
-    let failed = raw["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["status"] == "error")
+    // the failing point's commands reproduce it, in the sweep's folder
+    let failed = points.iter().find(|p| p["status"] == "error").unwrap();
+    let hash = failed["hash"].as_str().unwrap();
+    let replay = failed["reproduce"][0].as_str().unwrap();
+    assert_eq!(
+        replay,
+        format!(
+            "hwformer sim --config work/{hash}/config.toml --backend verilator --valid 1 --ready 1 --seed 1"
+        )
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_hwformer"))
+        .args(replay.split(' ').skip(1))
+        .current_dir(&local)
+        .output()
         .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let why = err.trim().trim_start_matches("hwformer: error: ");
     assert!(
-        failed["reproduce"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("hwformer sim --config "),
-        "{failed}"
+        !out.status.success() && !why.is_empty() && failed["error"].as_str().unwrap().contains(why),
+        "{err} / {failed}"
     );
     let csv = std::fs::read_to_string(local.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7, "{csv}");
