@@ -68,7 +68,7 @@ cpus="$(nproc)"
 mkdir -p "$dir/state" "$dir/spool" "$dir/log"
 cat > "$conf" <<CONF
 ClusterName=hwformer-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
