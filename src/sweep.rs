@@ -467,7 +467,7 @@ pub fn prepare(plan: &Plan, dir: &Path, retry_failed: bool) -> Result<Vec<usize>
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
     write_atomic(&dir.join("plan.toml"), plan.text.as_bytes())?;
-    Ok(plan
+    let pending: Vec<usize> = plan
         .points
         .iter()
         .filter(|p| match read_result(dir, p) {
@@ -475,7 +475,16 @@ pub fn prepare(plan: &Plan, dir: &Path, retry_failed: bool) -> Result<Vec<usize>
             Some(r) => retry_failed && r.status != "pass",
         })
         .map(|p| p.index)
-        .collect())
+        .collect();
+    // a pending point's old file (unreadable, or a failure to retry) goes,
+    // so a point that dies now shows as missing, not as its old result
+    for &index in &pending {
+        let path = result_path(dir, &plan.points[index].hash);
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(pending)
 }
 
 /// The command that runs one point, for a child process or a Slurm task.
@@ -522,9 +531,20 @@ pub fn run_local(plan: &Plan, dir: &Path, pending: &[usize], jobs: usize) -> Res
                     )),
                     Ok(_) => None,
                 };
-                if let Some(why) = died {
-                    crate::progress::note!("{why}");
-                    crashed.lock().expect("no panic holds it").push(why);
+                match died {
+                    Some(why) => {
+                        crate::progress::note!("{why}");
+                        crashed.lock().expect("no panic holds it").push(why);
+                    }
+                    None => {
+                        if let Some(r) = read_result(dir, point) {
+                            crate::progress::note!(
+                                "point {index} ({described}): {} in {:.0} s",
+                                r.status,
+                                r.seconds
+                            );
+                        }
+                    }
                 }
                 bar.inc(1);
                 bar.set_message(described);

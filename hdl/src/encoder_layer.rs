@@ -483,9 +483,14 @@ pub fn export<
 ) -> Result<crate::export::Exported, crate::export::ExportError> {
     use crate::manifest::{Direction, Field, Manifest, Param, Status, Stream};
     let check = crate::export::ExportError::Check;
-    let mut uut = EncoderLayerUnit::<P, WP, WB, W2, HS, W, KV>::new(layer, tokens, depths).map_err(check)?;
-    uut.connect_all();
-    let verilog = crate::export::verilog(stem, &uut)?;
+    // the layer is one large value (minilm-layer's outgrows the main
+    // thread's stack): built on a big-stack thread
+    let verilog = crate::export::on_build_thread(stem, || {
+        let mut uut =
+            EncoderLayerUnit::<P, WP, WB, W2, HS, W, KV>::new(layer, tokens, depths).map_err(check)?;
+        uut.connect_all();
+        crate::export::verilog(stem, &uut)
+    })?;
     let f = |t: Tensor| layer.formats().tensor(t);
     let parts = layer.parts();
     let field = |name: &str, format| Field {
