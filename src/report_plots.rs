@@ -38,13 +38,6 @@ pub fn draw_all(
             Ok::<(), String>(())
         };
     let text = |e: hwformer_dataflow::DataflowError| e.to_string();
-    if let Some(sweep) = &report.sweep {
-        add(
-            &|stem| crate::sweep_plot::save_pareto(sweep, stem),
-            "sweep_pareto",
-            "A sweep: LUT against latency, coloured by the error against float64, the Pareto front ringed",
-        )?;
-    }
     if !report.attention_scaling.is_empty() {
         add(
             &|stem| save(&ScalingFigure(&report.attention_scaling), stem).map_err(text),
@@ -127,6 +120,13 @@ pub fn draw_all(
             &|stem| save(&bars, stem).map_err(text),
             "layer_fifos",
             "Layer FIFO depths found on the layer graphs",
+        )?;
+    }
+    if let Some(sweep) = &report.sweep {
+        add(
+            &|stem| crate::sweep_plot::save_pareto(sweep, stem),
+            "sweep_pareto",
+            "A sweep: LUT against latency, coloured by the error against float64, the Pareto front ringed",
         )?;
     }
     Ok(rows)

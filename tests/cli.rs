@@ -180,7 +180,7 @@ fn check_report(dir: &std::path::Path) {
     assert_eq!(graphs.len(), 3);
     assert_eq!(graphs[2]["fifos"][0]["full_throughput_depth"], 128 * 384 - 1);
     let plots = json["plots"].as_array().unwrap();
-    assert_eq!(plots.len(), 4, "{plots:?}");
+    assert_eq!(plots.len(), 5, "{plots:?}");
     for p in plots {
         let svg = std::fs::read_to_string(dir.join(p["svg"].as_str().unwrap())).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<text"), "{p}");
