@@ -540,7 +540,7 @@ fn bad_ternary_settings_and_weights_are_refused_naming_the_field() {
         }
     };
     let e = build_error("ternary_ffn", &source(true), &[]);
-    assert!(e.contains("weights.w1") && e.contains("no bias"), "{e}");
+    assert!(e.contains("weights.b1") && e.contains("no bias"), "{e}");
     let built = hwformer_hdl::build_block_with("ternary_ffn", 0, &BTreeMap::new(), &source(false)).unwrap();
     let out = dir.join("out");
     built.write(&out).unwrap();
