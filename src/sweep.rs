@@ -324,7 +324,7 @@ pub struct PointResult {
 }
 
 impl PointResult {
-    fn new(point: &Point, reproduce: Vec<String>) -> Self {
+    fn new(point: &Point) -> Self {
         Self {
             index: point.index,
             hash: point.hash.clone(),
@@ -336,7 +336,7 @@ impl PointResult {
             family: point.family.name().to_string(),
             status: "error".into(),
             error: None,
-            reproduce,
+            reproduce: Vec::new(),
             beats: None,
             cycles: None,
             max_error: None,
@@ -404,7 +404,7 @@ pub fn run_point(dir: &Path, index: usize) -> Result<PointResult, String> {
         config_path.display(),
         point.family.name()
     );
-    let mut result = PointResult::new(point, Vec::new());
+    let mut result = PointResult::new(point);
     match crate::sim_command::check(&sim_args) {
         Err(e) => {
             result.error = Some(format!("sim: {e}"));
@@ -692,7 +692,7 @@ pub fn collect(dir: &Path) -> Result<Results, String> {
             result: read_result(dir, p).unwrap_or_else(|| PointResult {
                 status: "missing".into(),
                 error: Some("no result file: not run yet, or its process died (a rerun retries it)".into()),
-                ..PointResult::new(p, Vec::new())
+                ..PointResult::new(p)
             }),
             pareto: false,
         })
@@ -1122,7 +1122,7 @@ output_multipliers = 4
                 status: status.into(),
                 luts: Some(luts),
                 latency_ns: Some(latency),
-                ..PointResult::new(point, Vec::new())
+                ..PointResult::new(point)
             },
             pareto: false,
         }
